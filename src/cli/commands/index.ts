@@ -1,0 +1,11 @@
+import type { Command } from 'commander';
+import { register as serve } from './serve.js';
+import { register as station } from './station/index.js';
+import { register as keys } from './keys/index.js';
+import { register as firmware } from './firmware/index.js';
+import { register as simulate } from './simulate.js';
+
+/** Every command group, in help order. */
+export function registerCommands(program: Command): void {
+  for (const r of [serve, station, keys, firmware, simulate]) r(program);
+}

@@ -1,0 +1,31 @@
+import type { Command } from 'commander';
+import { collect, runWithRuntime } from '../../context.js';
+import { cupsUriOption, euiArg, parseLabels, tcUriOption } from './parse.js';
+import { stationView } from './view.js';
+
+export function register(parent: Command): void {
+  parent
+    .command('add')
+    .description('register a station so it gets answers (unregistered stations get 404 and are listed by "station unknown")')
+    .argument('<eui>', 'station EUI: 16 hex digits, ID6 (16:c001:ff10:a235) or byte groups')
+    .option('--name <name>', 'a human name')
+    .option('--label <key=value>', 'a label, repeatable', collect)
+    .option('--cups-uri <uri>', 'CUPS URI the station should use, e.g. https://cups.example.com:443')
+    .option('--tc-uri <uri>', 'LNS (TC) URI the station should use, e.g. wss://lns.example.com:6887')
+    .action(async (eui: string, opts: { name?: string; label?: string[]; cupsUri?: string; tcUri?: string }, cmd: Command) => {
+      const id = euiArg(eui);
+      const labels = parseLabels(opts.label, false) as Record<string, string>;
+      const cupsUri = cupsUriOption(opts.cupsUri);
+      const tcUri = tcUriOption(opts.tcUri);
+      await runWithRuntime(cmd, async ({ registry }, out) => {
+        const station = await registry.createStation({
+          eui: id,
+          name: opts.name ?? null,
+          labels,
+          desired: { ...(cupsUri === undefined ? {} : { cupsUri }), ...(tcUri === undefined ? {} : { tcUri }) },
+        });
+        await registry.appendEvents(id, [{ type: 'config', message: 'station registered' }], new Date());
+        out.result(stationView(station), () => out.line(`registered station ${station.eui}`));
+      });
+    });
+}

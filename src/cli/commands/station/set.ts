@@ -1,0 +1,35 @@
+import type { Command } from 'commander';
+import { invalid } from '../../../core/errors.js';
+import { collect, runWithRuntime } from '../../context.js';
+import { cupsUriOption, euiArg, parseLabels, tcUriOption } from './parse.js';
+import { stationView } from './view.js';
+
+export function register(parent: Command): void {
+  parent
+    .command('set')
+    .description('change what a station should use; it receives the change on its next CUPS request')
+    .argument('<eui>', 'station EUI')
+    .option('--name <name>', 'a human name ("" clears it)')
+    .option('--label <key=value>', 'set a label (key= removes it), repeatable', collect)
+    .option('--cups-uri <uri>', 'CUPS URI, e.g. https://cups.example.com:443')
+    .option('--tc-uri <uri>', 'LNS (TC) URI, e.g. wss://lns.example.com:6887')
+    .action(async (eui: string, opts: { name?: string; label?: string[]; cupsUri?: string; tcUri?: string }, cmd: Command) => {
+      const id = euiArg(eui);
+      const labels = parseLabels(opts.label, true);
+      const cupsUri = cupsUriOption(opts.cupsUri);
+      const tcUri = tcUriOption(opts.tcUri);
+      if (opts.name === undefined && Object.keys(labels).length === 0 && cupsUri === undefined && tcUri === undefined) {
+        throw invalid('nothing_to_set', 'nothing to change: give --name, --label, --cups-uri or --tc-uri');
+      }
+      await runWithRuntime(cmd, async ({ registry }, out) => {
+        const station = await registry.updateStation(id, {
+          ...(opts.name === undefined ? {} : { name: opts.name === '' ? null : opts.name }),
+          ...(Object.keys(labels).length === 0 ? {} : { labels }),
+          desired: { ...(cupsUri === undefined ? {} : { cupsUri }), ...(tcUri === undefined ? {} : { tcUri }) },
+        });
+        const changed = [cupsUri === undefined ? '' : `cupsUri=${cupsUri}`, tcUri === undefined ? '' : `tcUri=${tcUri}`].filter(Boolean);
+        if (changed.length > 0) await registry.appendEvents(id, [{ type: 'config', message: `desired ${changed.join(', ')}` }], new Date());
+        out.result(stationView(station), () => out.line(`updated station ${station.eui}: ${String(stationView(station).status)}`));
+      });
+    });
+}

@@ -1,0 +1,56 @@
+import type { Command } from 'commander';
+import { notFound } from '../../../core/errors.js';
+import type { Station } from '../../../registry/types.js';
+import { cellText } from '../../output.js';
+import { runWithRuntime } from '../../context.js';
+import { euiArg } from './parse.js';
+import { stationView } from './view.js';
+
+export function register(parent: Command): void {
+  parent
+    .command('show')
+    .description('show one station: desired vs reported side by side, firmware, problem, recent events')
+    .argument('<eui>', 'station EUI')
+    .option('--events <n>', 'how many recent events to show', '20')
+    .action(async (eui: string, opts: { events: string }, cmd: Command) => {
+      const id = euiArg(eui);
+      await runWithRuntime(cmd, async ({ registry }, out) => {
+        const station = await registry.getStation(id);
+        if (station === undefined) throw notFound('station_not_found', `station ${id} is not registered; see "bscups station list"`);
+        const events = await registry.listEvents(id, { limit: Math.max(1, Number(opts.events) || 20) });
+        out.result({ ...stationView(station), events }, () => {
+          const v = stationView(station);
+          out.line(`station ${station.eui} (${String(v.id6)})${station.name === null ? '' : `  ${station.name}`}`);
+          out.line(`labels: ${Object.entries(station.labels).map(([k, val]) => `${k}=${val}`).join(' ') || '-'}`);
+          out.line(`last seen: ${cellText(station.lastSeenAt)} from ${cellText(station.lastRemoteAddress)}`);
+          out.line(`status: ${String(v.status)}`);
+          out.line();
+          out.table(sideBySide(station), ['field', 'desired', 'reported', 'state']);
+          out.line();
+          out.line('recent events:');
+          out.table(events.map((e) => ({ at: e.at, type: e.type, message: e.message })), ['at', 'type', 'message']);
+        });
+      });
+    });
+}
+
+function sideBySide(s: Station): Record<string, unknown>[] {
+  const r = s.reported;
+  const row = (field: string, desired: unknown, reported: unknown, differs: boolean) => ({
+    field,
+    desired,
+    reported,
+    state: desired === null || desired === undefined ? '' : differs ? 'pending' : 'ok',
+  });
+  const fw = s.firmware;
+  return [
+    row('cupsUri', s.desired.cupsUri, r?.cupsUri, s.desired.cupsUri !== r?.cupsUri),
+    row('tcUri', s.desired.tcUri, r?.tcUri, s.desired.tcUri !== r?.tcUri),
+    row('cupsCredCrc', s.desired.cupsCred?.crc, r?.cupsCredCrc, s.desired.cupsCred?.crc !== r?.cupsCredCrc),
+    row('tcCredCrc', s.desired.tcCred?.crc, r?.tcCredCrc, s.desired.tcCred?.crc !== r?.tcCredCrc),
+    { ...row('package', fw?.package, r?.package, fw?.state !== 'upgraded'), ...(fw ? { state: `${fw.state} (${fw.offers}/${fw.maxOffers} offers)` } : {}) },
+    row('keys', undefined, r?.keys, false),
+    row('station', undefined, r?.station, false),
+    row('model', undefined, r?.model, false),
+  ];
+}

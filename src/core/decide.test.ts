@@ -1,0 +1,201 @@
+import { describe, expect, it } from 'vitest';
+import type { UpdateInfoRequest } from '../protocol/types.js';
+import type { FirmwareTarget, Station } from '../registry/types.js';
+import { decide, exchangeRecord, sentParts, withoutPart } from './decide.js';
+import { pendingParts, syncSummary } from './sync-status.js';
+import { isDowngrade } from './versions.js';
+
+const NOW = new Date('2026-11-24T12:00:00Z');
+const EUI = '0016C001FF10A235';
+
+function request(over: Partial<UpdateInfoRequest> = {}): UpdateInfoRequest {
+  return {
+    router: EUI,
+    cupsUri: 'http://127.0.0.1:6090',
+    tcUri: null,
+    cupsCredCrc: 2077607535,
+    tcCredCrc: 2077607535,
+    station: '2.0.6(linux/std) 2026-11-24 10:58:03',
+    model: 'linux',
+    package: '1.0.0',
+    keys: [111],
+    ...over,
+  };
+}
+
+function firmware(over: Partial<FirmwareTarget> = {}): FirmwareTarget {
+  return {
+    package: '1.0.1',
+    blob: 'sha256-abc',
+    size: 10,
+    sha256: 'abc',
+    signatures: [{ keyCrc: 111, signature: 'MEUCIQ==' }],
+    state: 'pending',
+    offers: 0,
+    maxOffers: 3,
+    fromPackage: '1.0.0',
+    requestedAt: NOW,
+    lastOfferedAt: null,
+    upgradedAt: null,
+    lastError: null,
+    ...over,
+  };
+}
+
+function station(over: { desired?: Partial<Station['desired']>; firmware?: FirmwareTarget | null; problem?: string | null } = {}): Station {
+  return {
+    eui: EUI,
+    name: null,
+    labels: {},
+    desired: { cupsUri: null, tcUri: null, cupsCred: null, tcCred: null, ...over.desired },
+    reported: null,
+    lastSeenAt: null,
+    lastRemoteAddress: null,
+    problem: over.problem ?? null,
+    firmware: over.firmware ?? null,
+    createdAt: NOW,
+    updatedAt: NOW,
+  };
+}
+
+const cred = (crc: number) => ({ blob: `${EUI}-tc-${crc}`, crc, size: 100 });
+
+describe('decide: URIs and credentials', () => {
+  const cases: { name: string; req: Partial<UpdateInfoRequest>; desired: Partial<Station['desired']>; sent: string[] }[] = [
+    { name: 'nothing desired', req: {}, desired: {}, sent: [] },
+    { name: 'same cups URI', req: {}, desired: { cupsUri: 'http://127.0.0.1:6090' }, sent: [] },
+    { name: 'new cups URI', req: {}, desired: { cupsUri: 'https://cups.example.com:443' }, sent: ['cupsUri'] },
+    { name: 'tc URI where station has none', req: { tcUri: null }, desired: { tcUri: 'wss://lns.example.com:6887' }, sent: ['tcUri'] },
+    { name: 'same tc URI', req: { tcUri: 'wss://lns.example.com:6887' }, desired: { tcUri: 'wss://lns.example.com:6887' }, sent: [] },
+    { name: 'tc credential CRC differs', req: {}, desired: { tcCred: cred(42) }, sent: ['tcCred'] },
+    { name: 'tc credential CRC equal', req: { tcCredCrc: 42 }, desired: { tcCred: cred(42) }, sent: [] },
+    { name: 'cups credential CRC differs', req: {}, desired: { cupsCred: cred(7) }, sent: ['cupsCred'] },
+    {
+      name: 'everything at once',
+      req: {},
+      desired: { cupsUri: 'https://a.example:443', tcUri: 'wss://b.example:443', cupsCred: cred(1), tcCred: cred(2) },
+      sent: ['cupsUri', 'tcUri', 'cupsCred', 'tcCred'],
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const d = decide(request(c.req), station({ desired: c.desired }), { now: NOW });
+      expect(sentParts(d.answer)).toEqual(c.sent);
+      expect(d.problems).toEqual([]);
+    });
+  }
+
+  it('records the reported state as sent by the station', () => {
+    const d = decide(request({ keys: [1, 2] }), station(), { now: NOW });
+    expect(d.reported).toMatchObject({ package: '1.0.0', keys: [1, 2], cupsCredCrc: 2077607535 });
+  });
+});
+
+describe('decide: firmware', () => {
+  it('offers when the package differs and the station has the key', () => {
+    const d = decide(request(), station({ firmware: firmware() }), { now: NOW });
+    expect(d.answer.firmware?.signature.keyCrc).toBe(111);
+    expect(d.firmware).toMatchObject({ package: '1.0.1', offered: true, state: 'offered' });
+    expect(d.events.map((e) => e.type)).toEqual(['firmware_offered']);
+  });
+
+  it('picks the signature of the key the station holds (second of two keys)', () => {
+    const fw = firmware({ signatures: [{ keyCrc: 5, signature: 'AA==' }, { keyCrc: 6, signature: 'BB==' }] });
+    const d = decide(request({ keys: [9, 6] }), station({ firmware: fw }), { now: NOW });
+    expect(d.answer.firmware?.signature).toEqual({ keyCrc: 6, signature: 'BB==' });
+  });
+
+  it('does not offer and records a problem when the station lacks the key, answering the rest', () => {
+    const d = decide(request({ keys: [222] }), station({ firmware: firmware(), desired: { tcUri: 'wss://x.example:1' } }), { now: NOW });
+    expect(d.answer.firmware).toBeUndefined();
+    expect(sentParts(d.answer)).toEqual(['tcUri']);
+    expect(d.problems).toEqual(['firmware 1.0.1: signing key CRC 111 not on station; it has [222]']);
+    expect(d.firmware).toBeUndefined();
+  });
+
+  it('marks upgraded when the station reports the target package', () => {
+    const d = decide(request({ package: '1.0.1' }), station({ firmware: firmware({ state: 'offered', offers: 1 }) }), { now: NOW });
+    expect(d.answer.firmware).toBeUndefined();
+    expect(d.firmware).toEqual({ package: '1.0.1', state: 'upgraded', upgradedAt: NOW, lastError: null });
+  });
+
+  it('stays quiet once upgraded', () => {
+    const d = decide(request({ package: '1.0.1' }), station({ firmware: firmware({ state: 'upgraded' }) }), { now: NOW });
+    expect(d.firmware).toBeUndefined();
+    expect(d.events).toEqual([]);
+  });
+
+  it('fails after maxOffers offers without the package changing, and stops offering', () => {
+    const d = decide(request(), station({ firmware: firmware({ state: 'offered', offers: 3 }) }), { now: NOW });
+    expect(d.answer.firmware).toBeUndefined();
+    expect(d.firmware?.state).toBe('failed');
+    expect(d.firmware?.lastError).toContain('after 3 offer(s)');
+    const again = decide(request(), station({ firmware: firmware({ state: 'failed', offers: 3 }) }), { now: NOW });
+    expect(again.answer.firmware).toBeUndefined();
+    expect(again.firmware).toBeUndefined();
+  });
+
+  it('offers up to maxOffers times', () => {
+    const d = decide(request(), station({ firmware: firmware({ state: 'offered', offers: 2 }) }), { now: NOW });
+    expect(d.answer.firmware).toBeDefined();
+  });
+});
+
+describe('exchange record', () => {
+  it('writes a new problem with an event, and does not repeat an unchanged one', () => {
+    const s = station({ firmware: firmware() });
+    const d = decide(request({ keys: [] }), s, { now: NOW });
+    const rec = exchangeRecord(d, s, { at: NOW, remoteAddress: '127.0.0.1' });
+    expect(rec.problem).toContain('not on station');
+    expect(rec.events.map((e) => e.type)).toContain('problem');
+    const s2 = station({ firmware: firmware(), problem: rec.problem ?? null });
+    const rec2 = exchangeRecord(decide(request({ keys: [] }), s2, { now: NOW }), s2, { at: NOW, remoteAddress: null });
+    expect(rec2.problem).toBeUndefined();
+    expect(rec2.events).toEqual([]);
+  });
+
+  it('clears a problem that is gone', () => {
+    const s = station({ problem: 'old' });
+    const rec = exchangeRecord(decide(request(), s, { now: NOW }), s, { at: NOW, remoteAddress: null });
+    expect(rec.problem).toBeNull();
+  });
+
+  it('records what was sent', () => {
+    const s = station({ desired: { tcUri: 'wss://x.example:1' } });
+    const rec = exchangeRecord(decide(request(), s, { now: NOW }), s, { at: NOW, remoteAddress: null });
+    expect(rec.events).toEqual([{ type: 'exchange', message: 'sent tcUri', detail: { sent: ['tcUri'] } }]);
+  });
+
+  it('withoutPart drops a firmware offer and its count when the blob is gone', () => {
+    const s = station({ firmware: firmware() });
+    const d = withoutPart(decide(request(), s, { now: NOW }), 'firmware', 'blob missing');
+    expect(d.answer.firmware).toBeUndefined();
+    expect(d.firmware).toBeUndefined();
+    expect(d.events).toEqual([]);
+    expect(d.problems).toEqual(['blob missing']);
+  });
+});
+
+describe('sync status', () => {
+  it('is pending until the station reports the desired values', () => {
+    const s = station({ desired: { tcUri: 'wss://x.example:1', tcCred: cred(42) } });
+    expect(syncSummary(s)).toBe('never seen');
+    const seen: Station = { ...s, reported: { ...decide(request({ tcUri: 'wss://x.example:1' }), s, { now: NOW }).reported } };
+    expect(pendingParts(seen)).toEqual(['tcCred']);
+    const synced: Station = { ...seen, reported: { ...seen.reported!, tcCredCrc: 42 } };
+    expect(syncSummary(synced)).toBe('in sync');
+  });
+});
+
+describe('downgrade check', () => {
+  it.each([
+    ['1.0.1', '1.0.0', true],
+    ['1.0.0', '1.0.1', false],
+    ['1.0.0', '1.0.0', false],
+    [null, '0.1.0', false],
+    ['2.0.6-custom', '2.0.5', true],
+    ['build-7', 'build-6', false],
+  ] as const)('from %s to %s → %s', (from, to, expected) => {
+    expect(isDowngrade(from, to)).toBe(expected);
+  });
+});

@@ -1,0 +1,184 @@
+import type { UpdateInfoRequest } from '../protocol/types.js';
+import type {
+  CredentialRef,
+  ExchangeRecord,
+  FirmwareSignature,
+  FirmwareTarget,
+  FirmwareTransition,
+  NewEvent,
+  ReportedState,
+  Station,
+} from '../registry/types.js';
+
+/** The parts of an answer, before their bytes are loaded from the blob store. */
+export interface AnswerPlan {
+  readonly cupsUri?: string;
+  readonly tcUri?: string;
+  readonly cupsCred?: CredentialRef;
+  readonly tcCred?: CredentialRef;
+  readonly firmware?: { readonly target: FirmwareTarget; readonly signature: FirmwareSignature };
+}
+
+export type AnswerPart = keyof AnswerPlan;
+
+/** What to answer and what to record for one exchange. */
+export interface Decision {
+  readonly answer: AnswerPlan;
+  /** Problems found while deciding; joined into the station's visible problem. */
+  readonly problems: readonly string[];
+  readonly events: readonly NewEvent[];
+  readonly firmware?: FirmwareTransition;
+  readonly reported: ReportedState;
+}
+
+export interface DecideOptions {
+  readonly now: Date;
+}
+
+export function reportedFrom(req: UpdateInfoRequest): ReportedState {
+  return {
+    cupsUri: req.cupsUri,
+    tcUri: req.tcUri,
+    cupsCredCrc: req.cupsCredCrc,
+    tcCredCrc: req.tcCredCrc,
+    station: req.station,
+    model: req.model,
+    package: req.package,
+    keys: [...req.keys],
+  };
+}
+
+/**
+ * Decides the answer to an update-info request for a registered station.
+ * URIs are sent when they differ from what the station reported, credentials
+ * when their CRC differs, firmware when the package differs and the station
+ * holds a key that one of the firmware's signatures was made with.
+ */
+export function decide(req: UpdateInfoRequest, station: Station, options: DecideOptions): Decision {
+  const { desired } = station;
+  const answer: { -readonly [K in keyof AnswerPlan]: AnswerPlan[K] } = {};
+  if (desired.cupsUri !== null && desired.cupsUri !== req.cupsUri) answer.cupsUri = desired.cupsUri;
+  if (desired.tcUri !== null && desired.tcUri !== req.tcUri) answer.tcUri = desired.tcUri;
+  if (desired.cupsCred !== null && desired.cupsCred.crc !== req.cupsCredCrc) answer.cupsCred = desired.cupsCred;
+  if (desired.tcCred !== null && desired.tcCred.crc !== req.tcCredCrc) answer.tcCred = desired.tcCred;
+
+  const fw = decideFirmware(req, station.firmware, options.now);
+  if (fw.offer !== undefined) answer.firmware = fw.offer;
+
+  return {
+    answer,
+    problems: fw.problem === undefined ? [] : [fw.problem],
+    events: fw.events,
+    ...(fw.transition === undefined ? {} : { firmware: fw.transition }),
+    reported: reportedFrom(req),
+  };
+}
+
+interface FirmwareDecision {
+  offer?: { target: FirmwareTarget; signature: FirmwareSignature };
+  transition?: FirmwareTransition;
+  problem?: string;
+  events: NewEvent[];
+}
+
+function decideFirmware(req: UpdateInfoRequest, target: FirmwareTarget | null, now: Date): FirmwareDecision {
+  if (target === null) return { events: [] };
+  const pkg = target.package;
+
+  if (req.package === pkg) {
+    if (target.state === 'upgraded') return { events: [] };
+    return {
+      transition: { package: pkg, state: 'upgraded', upgradedAt: now, lastError: null },
+      events: [
+        {
+          type: 'firmware_upgraded',
+          message: `station now reports package ${pkg}`,
+          detail: { package: pkg, from: target.fromPackage, offers: target.offers },
+        },
+      ],
+    };
+  }
+
+  if (target.state === 'failed') return { events: [] };
+
+  if (target.offers >= target.maxOffers) {
+    const lastError = `station still reports package ${JSON.stringify(req.package)} after ${target.offers} offer(s) of ${pkg}; run "bscups firmware retry ${req.router}" to offer it again`;
+    return {
+      transition: { package: pkg, state: 'failed', lastError },
+      events: [{ type: 'firmware_failed', message: lastError, detail: { package: pkg, reported: req.package, offers: target.offers } }],
+    };
+  }
+
+  const signature = pickSignature(target.signatures, req.keys);
+  if (signature === undefined) {
+    const wanted = target.signatures.map((s) => s.keyCrc).join(', ');
+    const problem = `firmware ${pkg}: signing key CRC ${wanted} not on station; it has [${req.keys.join(', ')}]`;
+    return { problem, events: [] };
+  }
+
+  return {
+    offer: { target, signature },
+    transition: { package: pkg, offered: true, state: 'offered', lastError: null },
+    events: [
+      {
+        type: 'firmware_offered',
+        message: `offered package ${pkg} (offer ${target.offers + 1} of ${target.maxOffers}) signed with key ${signature.keyCrc}`,
+        detail: { package: pkg, keyCrc: signature.keyCrc, size: target.size, offer: target.offers + 1 },
+      },
+    ],
+  };
+}
+
+/** The signature for the first of the station's keys that has one, in the station's key order. */
+function pickSignature(signatures: readonly FirmwareSignature[], keys: readonly number[]): FirmwareSignature | undefined {
+  for (const crc of keys) {
+    const found = signatures.find((s) => s.keyCrc === crc);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+/**
+ * Removes a part whose bytes could not be loaded (a blob missing or changed in
+ * the store) and records why, so the rest of the answer still reaches the station.
+ */
+export function withoutPart(decision: Decision, part: AnswerPart, problem: string): Decision {
+  const { [part]: _dropped, ...answer } = decision.answer;
+  const dropsOffer = part === 'firmware' && decision.firmware?.offered === true;
+  return {
+    ...decision,
+    answer,
+    problems: [...decision.problems, problem],
+    events: dropsOffer ? decision.events.filter((e) => e.type !== 'firmware_offered') : decision.events,
+    ...(dropsOffer ? { firmware: undefined } : {}),
+  };
+}
+
+/** The registry record of an exchange: problem written only when it changed, events for what was sent. */
+export function exchangeRecord(
+  decision: Decision,
+  station: Station,
+  seen: { readonly at: Date; readonly remoteAddress: string | null },
+): ExchangeRecord {
+  const problem = decision.problems.length === 0 ? null : decision.problems.join('; ');
+  const events: NewEvent[] = [...decision.events];
+  if (problem !== null && problem !== station.problem) events.push({ type: 'problem', message: problem });
+  const sent = sentParts(decision.answer);
+  if (sent.length > 0) {
+    events.push({ type: 'exchange', message: `sent ${sent.join(', ')}`, detail: { sent } });
+  }
+  return {
+    at: seen.at,
+    remoteAddress: seen.remoteAddress,
+    reported: decision.reported,
+    ...(problem === station.problem ? {} : { problem }),
+    events,
+    ...(decision.firmware === undefined ? {} : { firmware: decision.firmware }),
+  };
+}
+
+/** Names of the parts an answer carries, in wire order. */
+export function sentParts(answer: AnswerPlan): AnswerPart[] {
+  const order: AnswerPart[] = ['cupsUri', 'tcUri', 'cupsCred', 'tcCred', 'firmware'];
+  return order.filter((p) => answer[p] !== undefined);
+}

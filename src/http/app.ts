@@ -1,0 +1,70 @@
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { CupsError, isCupsError } from '../core/errors.js';
+import type { BlobStore } from '../blobs/types.js';
+import type { StationRegistry } from '../registry/types.js';
+import { HTTP_STATUS } from './error-status.js';
+import { registerUpdateInfo } from './update-info.js';
+import { registerHealth } from './health.js';
+
+/** Everything the server needs, injected so tests swap any part without mocking modules. */
+export interface AppDeps {
+  readonly registry: StationRegistry;
+  readonly blobs: BlobStore;
+  readonly logger: Logger;
+  /** Current time; injected so tests control it. */
+  readonly clock?: () => Date;
+  /** Largest accepted request body in bytes. */
+  readonly bodyLimit?: number;
+}
+
+/** Builds the server without listening; serve.ts binds the port. */
+export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    disableRequestLogging: true,
+    bodyLimit: deps.bodyLimit ?? 8192,
+    // Stations close after each exchange; other clients may keep connections alive.
+    keepAliveTimeout: 10_000,
+    return503OnClosing: true,
+  });
+
+  // Some CUPS clients omit or vary the content type; the body is JSON either way.
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
+    try {
+      done(null, JSON.parse(body as string));
+    } catch {
+      done(new CupsError('invalid_json', 'invalid_argument', 'request body is not valid JSON'), undefined);
+    }
+  });
+
+  app.setErrorHandler((error: FastifyError | CupsError, request, reply) => {
+    const { status, code, message } = describeError(error);
+    if (status >= 500) request.log.error({ err: error, code }, 'request failed');
+    else request.log.info({ code, status, reason: message }, 'request refused');
+    const body = `${code}: ${message}\n`;
+    return reply
+      .status(status)
+      .header('content-type', 'text/plain; charset=utf-8')
+      .header('content-length', Buffer.byteLength(body))
+      .send(body);
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const body = `not_found: no route ${request.method} ${request.url}; stations use POST /update-info\n`;
+    return reply.status(404).header('content-type', 'text/plain; charset=utf-8').send(body);
+  });
+
+  registerUpdateInfo(app, { ...deps, clock: deps.clock ?? (() => new Date()) });
+  registerHealth(app, deps);
+  await app.ready();
+  return app;
+}
+
+function describeError(error: FastifyError | CupsError): { status: number; code: string; message: string } {
+  if (isCupsError(error)) return { status: HTTP_STATUS[error.kind], code: error.code, message: error.message };
+  const status = typeof error.statusCode === 'number' && error.statusCode >= 400 ? error.statusCode : 500;
+  if (status >= 500) return { status, code: 'internal', message: 'internal server error; see the server log' };
+  if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return { status, code: 'body_too_large', message: error.message };
+  return { status, code: 'invalid_request', message: error.message };
+}

@@ -1,0 +1,123 @@
+import { Readable } from 'node:stream';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { crc32, encodeResponseHead, parseUpdateInfoRequest } from '../protocol/index.js';
+import type { UpdateInfoResponseHead } from '../protocol/types.js';
+import { decide, exchangeRecord, sentParts, withoutPart, type Decision } from '../core/decide.js';
+import type { BlobRead, BlobStore } from '../blobs/types.js';
+import type { CredentialRef } from '../registry/types.js';
+import type { AppDeps } from './app.js';
+
+const MAX_CREDENTIAL = 65_535;
+
+type Deps = AppDeps & { readonly clock: () => Date };
+
+/**
+ * POST /update-info: parse → decide → load blobs → record → encode.
+ * Always answers with a Content-Length (stations cannot read chunked bodies).
+ */
+export function registerUpdateInfo(app: FastifyInstance, deps: Deps): void {
+  app.post('/update-info', async (request, reply) => {
+    const started = process.hrtime.bigint();
+    const req = parseUpdateInfoRequest(request.body);
+    const log = request.log.child({ eui: req.router });
+    const now = deps.clock();
+    const remoteAddress = request.ip ?? null;
+
+    const station = await deps.registry.getStation(req.router);
+    if (station === undefined) {
+      await deps.registry.recordUnknown(req.router, { at: now, remoteAddress, request: { ...req } });
+      log.info({ status: 404, remoteAddress }, 'update-info from unregistered station');
+      return sendText(reply, 404, `station ${req.router} is not registered\n`);
+    }
+
+    let decision = decide(req, station, { now });
+    const creds: { cupsCred?: Buffer; tcCred?: Buffer } = {};
+    for (const part of ['cupsCred', 'tcCred'] as const) {
+      const ref = decision.answer[part];
+      if (ref === undefined) continue;
+      const bytes = await loadCredential(deps.blobs, ref);
+      if (typeof bytes === 'string') decision = withoutPart(decision, part, `${part}: ${bytes}`);
+      else creds[part] = bytes;
+    }
+
+    let update: BlobRead | undefined;
+    const fw = decision.answer.firmware;
+    if (fw !== undefined) {
+      update = await deps.blobs.get('fwupgrades', fw.target.blob);
+      if (update === undefined || update.size !== fw.target.size) {
+        update?.stream.destroy();
+        update = undefined;
+        decision = withoutPart(decision, 'firmware', `firmware ${fw.target.package}: blob ${fw.target.blob} is missing or changed in the blob store; upload it again`);
+      }
+    }
+
+    try {
+      await deps.registry.recordExchange(station.eui, exchangeRecord(decision, station, { at: now, remoteAddress }));
+    } catch (e) {
+      update?.stream.destroy();
+      throw e;
+    }
+
+    const head = encodeResponseHead(responseHead(decision, creds, update?.size ?? 0));
+    const length = head.length + (update?.size ?? 0);
+    log.info(
+      {
+        status: 200,
+        sent: sentParts(decision.answer),
+        bytes: length,
+        problems: decision.problems.length > 0 ? decision.problems : undefined,
+        ms: Number(process.hrtime.bigint() - started) / 1e6,
+      },
+      'update-info',
+    );
+    reply.status(200).header('content-type', 'application/octet-stream').header('content-length', length);
+    return reply.send(update === undefined ? head : headThenStream(head, update.stream));
+  });
+}
+
+function responseHead(decision: Decision, creds: { cupsCred?: Buffer; tcCred?: Buffer }, updateLength: number): UpdateInfoResponseHead {
+  const { answer } = decision;
+  const fw = answer.firmware;
+  return {
+    ...(answer.cupsUri === undefined ? {} : { cupsUri: answer.cupsUri }),
+    ...(answer.tcUri === undefined ? {} : { tcUri: answer.tcUri }),
+    ...(creds.cupsCred === undefined ? {} : { cupsCred: creds.cupsCred }),
+    ...(creds.tcCred === undefined ? {} : { tcCred: creds.tcCred }),
+    ...(fw === undefined ? {} : { firmware: { keyCrc: fw.signature.keyCrc, signature: Buffer.from(fw.signature.signature, 'base64') } }),
+    updateLength,
+  };
+}
+
+/** Reads a credential blob (small by protocol limit) and checks it still has the CRC the registry promised. */
+async function loadCredential(blobs: BlobStore, ref: CredentialRef): Promise<Buffer | string> {
+  const read = await blobs.get('stationcredentials', ref.blob);
+  if (read === undefined) return `blob ${ref.blob} is missing from the blob store; set the credential again`;
+  if (read.size > MAX_CREDENTIAL) {
+    read.stream.destroy();
+    return `blob ${ref.blob} is ${read.size} bytes, over the station's limit of ${MAX_CREDENTIAL}`;
+  }
+  const chunks: Buffer[] = [];
+  for await (const chunk of read.stream) chunks.push(chunk as Buffer);
+  const bytes = Buffer.concat(chunks);
+  if (crc32(bytes) !== ref.crc) return `blob ${ref.blob} has CRC ${crc32(bytes)}, expected ${ref.crc}; set the credential again`;
+  return bytes;
+}
+
+/** The response body as one stream: the head, then the update pulled from the store with backpressure. */
+function headThenStream(head: Buffer, update: Readable): Readable {
+  return Readable.from(
+    (async function* () {
+      yield head;
+      yield* update;
+    })(),
+    { objectMode: false },
+  );
+}
+
+function sendText(reply: FastifyReply, status: number, text: string): FastifyReply {
+  return reply
+    .status(status)
+    .header('content-type', 'text/plain; charset=utf-8')
+    .header('content-length', Buffer.byteLength(text))
+    .send(text);
+}
