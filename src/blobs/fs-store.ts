@@ -1,0 +1,203 @@
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { access, mkdir, open, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
+import * as path from 'node:path';
+import type { Readable } from 'node:stream';
+import { CupsError, invalid, isCupsError, unavailable } from '../core/errors.js';
+import { isValidBlobName, validateBlobName, validateContainer, validateListPrefix } from './names.js';
+import { PutMeter } from './put-meter.js';
+import {
+  CONTAINERS,
+  type BlobInfo,
+  type BlobRead,
+  type BlobStore,
+  type ContainerName,
+  type PutOptions,
+  type PutResult,
+} from './types.js';
+
+/** Per-container folder for uploads in flight; its leading dot keeps it out of every valid blob name. */
+const TEMP_DIR = '.tmp';
+/** Temp files older than this were left by a crashed process and are swept at start. */
+const STALE_TEMP_MS = 60 * 60 * 1000;
+
+/**
+ * The filesystem blob store: `<root>/<container>/<name>`. Creates the root and
+ * both container folders. Files are 0600 because station credentials hold keys.
+ */
+export async function createFsBlobStore(root: string): Promise<BlobStore> {
+  if (typeof root !== 'string' || root.trim() === '') {
+    throw invalid('invalid_blob_root', 'blob store folder is empty: pass a folder path such as ./data/blobs');
+  }
+  const abs = path.resolve(root);
+  try {
+    for (const container of CONTAINERS) await mkdir(path.join(abs, container, TEMP_DIR), { recursive: true, mode: 0o700 });
+  } catch (e) {
+    throw unavailable('blobs_unavailable', `cannot create the blob store folders under ${abs} (${errno(e)}): check the path and its permissions`, e);
+  }
+  await sweepStaleTemps(abs);
+  return new FsBlobStore(abs);
+}
+
+class FsBlobStore implements BlobStore {
+  constructor(private readonly root: string) {}
+
+  async put(container: ContainerName, name: string, source: Readable | Uint8Array, options?: PutOptions): Promise<PutResult> {
+    const file = this.#file(container, name);
+    const meter = new PutMeter(`${container}/${name}`, options);
+    const temp = path.join(this.root, container, TEMP_DIR, `${name}.${randomBytes(8).toString('hex')}`);
+    let handle: FileHandle | undefined;
+    try {
+      const fh = await this.#io('create a temporary file for', file, () => open(temp, 'wx', 0o600));
+      handle = fh;
+      for await (const chunk of meter.read(source)) await this.#io('write', file, () => writeAll(fh, chunk));
+      const info = await this.#io('flush', file, async () => {
+        await fh.sync();
+        return fh.stat();
+      });
+      handle = undefined;
+      await this.#io('close', file, () => fh.close());
+      await this.#io('replace', file, () => rename(temp, file));
+      // Without syncing the folder, a crash right after the rename can forget it.
+      await this.#io('sync the folder of', file, () => syncDir(path.dirname(file)));
+      return { size: meter.bytes, sha256: meter.sha256, lastModified: info.mtime };
+    } catch (e) {
+      // Cleanup failures are secondary: the error that stopped the put is the one to report.
+      await handle?.close().catch(() => undefined);
+      await rm(temp, { force: true }).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  async get(container: ContainerName, name: string): Promise<BlobRead | undefined> {
+    const file = this.#file(container, name);
+    let fh: FileHandle;
+    try {
+      // Holding the descriptor pins this version: a later rename swaps the name, not our inode.
+      fh = await open(file, 'r');
+    } catch (e) {
+      if (errno(e) === 'ENOENT') return this.#missing(container);
+      throw this.#fail('open', file, e);
+    }
+    try {
+      const info = await fh.stat();
+      if (!info.isFile()) throw notAFile(file);
+      return { size: info.size, stream: fh.createReadStream() };
+    } catch (e) {
+      await fh.close().catch(() => undefined);
+      throw this.#fail('read', file, e);
+    }
+  }
+
+  async stat(container: ContainerName, name: string): Promise<BlobInfo | undefined> {
+    const file = this.#file(container, name);
+    try {
+      const info = await stat(file);
+      if (!info.isFile()) throw notAFile(file);
+      return { size: info.size, lastModified: info.mtime };
+    } catch (e) {
+      if (errno(e) === 'ENOENT') return this.#missing(container);
+      throw this.#fail('stat', file, e);
+    }
+  }
+
+  async delete(container: ContainerName, name: string): Promise<boolean> {
+    const file = this.#file(container, name);
+    try {
+      await unlink(file);
+      return true;
+    } catch (e) {
+      if (errno(e) !== 'ENOENT') throw this.#fail('delete', file, e);
+      await this.#missing(container);
+      return false;
+    }
+  }
+
+  async list(container: ContainerName, prefix?: string): Promise<string[]> {
+    const dir = path.join(this.root, validateContainer(container));
+    const start = validateListPrefix(prefix);
+    const entries = await this.#io('list', dir, () => readdir(dir, { withFileTypes: true }));
+    // Valid names only: temp files and anything dropped in by hand are not blobs.
+    return entries
+      .filter((d) => d.isFile() && isValidBlobName(d.name) && d.name.startsWith(start))
+      .map((d) => d.name)
+      .sort();
+  }
+
+  async ping(): Promise<void> {
+    for (const container of CONTAINERS) {
+      const dir = path.join(this.root, container, TEMP_DIR);
+      await this.#io('access', dir, () => access(dir, constants.R_OK | constants.W_OK | constants.X_OK));
+    }
+  }
+
+  async close(): Promise<void> {}
+
+  #file(container: ContainerName, name: string): string {
+    return path.join(this.root, validateContainer(container), validateBlobName(name));
+  }
+
+  /** A blob is only "not found" while its container folder exists; a vanished folder is an outage. */
+  async #missing(container: ContainerName): Promise<undefined> {
+    const dir = path.join(this.root, container);
+    const info = await this.#io('check', dir, () => stat(dir));
+    if (!info.isDirectory()) throw this.#fail('check', dir, Object.assign(new Error('not a folder'), { code: 'ENOTDIR' }));
+    return undefined;
+  }
+
+  async #io<T>(op: string, target: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      throw this.#fail(op, target, e);
+    }
+  }
+
+  #fail(op: string, target: string, e: unknown): CupsError {
+    if (isCupsError(e)) return e;
+    return unavailable(
+      'blobs_unavailable',
+      `blob store could not ${op} ${target} (${errno(e)}): check that ${this.root} exists, is mounted and is writable`,
+      e,
+    );
+  }
+}
+
+async function writeAll(fh: FileHandle, chunk: Buffer): Promise<void> {
+  for (let off = 0; off < chunk.length; ) {
+    const { bytesWritten } = await fh.write(chunk, off, chunk.length - off);
+    off += bytesWritten;
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+async function sweepStaleTemps(root: string): Promise<void> {
+  const cutoff = Date.now() - STALE_TEMP_MS;
+  for (const container of CONTAINERS) {
+    const dir = path.join(root, container, TEMP_DIR);
+    // Best effort: a sweep that fails only leaves garbage behind; ping reports real access problems.
+    const names = await readdir(dir).catch(() => [] as string[]);
+    for (const n of names) {
+      const file = path.join(dir, n);
+      const info = await stat(file).catch(() => undefined);
+      if (info?.isFile() && info.mtimeMs < cutoff) await rm(file, { force: true }).catch(() => undefined);
+    }
+  }
+}
+
+function notAFile(file: string): CupsError {
+  return new CupsError('blob_not_a_file', 'internal', `${file} is not a regular file: remove it from the blob store folder`);
+}
+
+function errno(e: unknown): string {
+  if (e && typeof e === 'object' && 'code' in e && typeof e.code === 'string') return e.code;
+  return e instanceof Error ? e.message : String(e);
+}
