@@ -1,0 +1,93 @@
+import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
+import type { ConnectionOptions } from 'node:tls';
+import { CupsError, invalid } from '../core/errors.js';
+import { validateToken, type AuthMode } from '../protocol/index.js';
+import type { CredentialFiles } from './home.js';
+
+
+/** TLS settings and extra request header lines for one exchange. */
+export interface CupsTransport {
+  readonly authMode: AuthMode;
+  /** Options for tls.connect; undefined for plain http. */
+  readonly tls: ConnectionOptions | undefined;
+  /** Token header lines (CRLF-terminated) to insert into the request, or undefined. */
+  readonly headerLines: string | undefined;
+}
+
+/** The auth mode sys_cred() derives from the files (empty = absent): no trust → none; key without cert → token; both → mtls. */
+export function authModeOfFiles(files: CredentialFiles): AuthMode {
+  if (files.trust === null) return 'none';
+  if (files.cert === null && files.key !== null) return 'token';
+  if (files.cert === null || files.key === null) return 'tls';
+  return 'mtls';
+}
+
+/**
+ * Builds the transport the station would use. Over plain http the station never
+ * calls conn_setup_tls, so its credential files (token included) are ignored and no
+ * token header is sent: the simulator mirrors that rather than leaking a token in clear.
+ */
+export function cupsTransport(useTls: boolean, files: CredentialFiles, servername: string | undefined): CupsTransport {
+  const authMode = authModeOfFiles(files);
+  if (!useTls) return { authMode, tls: undefined, headerLines: undefined };
+  if (files.trust === null) {
+    throw invalid('simulator_no_trust', 'CUPS URI requires TLS but no trust configured: write the CA certificate (DER) to cups.trust', {
+      field: 'cups.trust',
+    });
+  }
+  const options: ConnectionOptions = {
+    ca: certificatePem(files.trust, 'cups.trust'),
+    rejectUnauthorized: true,
+    ...(servername !== undefined ? { servername } : {}),
+  };
+  if (authMode === 'token') {
+    return { authMode, tls: options, headerLines: tokenHeaderLines(files.key as Buffer) };
+  }
+  if (authMode === 'mtls') {
+    options.cert = certificatePem(files.cert as Buffer, 'cups.crt');
+    options.key = privateKey(files.key as Buffer).export({ format: 'pem', type: 'pkcs8' });
+  }
+  return { authMode, tls: options, headerLines: undefined };
+}
+
+function isPem(data: Buffer): boolean {
+  return data.subarray(0, 64).toString('latin1').includes('-----BEGIN ');
+}
+
+/** node:tls wants PEM; the station's files are DER (mbedtls also takes PEM, so pass PEM through). */
+function certificatePem(data: Buffer, file: string): string {
+  if (isPem(data)) return data.toString('latin1');
+  try {
+    return new X509Certificate(data).toString();
+  } catch (cause) {
+    throw new CupsError('simulator_bad_certificate', 'invalid_argument', `${file} is not a DER or PEM X.509 certificate; rewrite it from the provisioned credential`, { field: file }, { cause });
+  }
+}
+
+/** The station's credential blobs carry SEC1 EC or PKCS#1 RSA keys; PKCS#8 is accepted too for hand-made homes. */
+function privateKey(data: Buffer): KeyObject {
+  if (isPem(data)) {
+    try {
+      return createPrivateKey(data.toString('latin1'));
+    } catch (cause) {
+      throw new CupsError('simulator_bad_private_key', 'invalid_argument', 'cups.key holds a PEM that is not a private key', { field: 'cups.key' }, { cause });
+    }
+  }
+  for (const type of ['sec1', 'pkcs1', 'pkcs8'] as const) {
+    try {
+      return createPrivateKey({ key: data, format: 'der', type });
+    } catch {
+      // Each DER flavour is tried in turn; only the last failure matters.
+    }
+  }
+  throw invalid('simulator_bad_private_key', 'cups.key is neither a SEC1 EC, PKCS#1 RSA nor PKCS#8 DER private key; rewrite it from the provisioned credential', {
+    field: 'cups.key',
+  });
+}
+
+/** The station reads the token file as a C string and normalises it to CRLF header lines. */
+function tokenHeaderLines(key: Buffer): string {
+  const nul = key.indexOf(0);
+  const text = (nul >= 0 ? key.subarray(0, nul) : key).toString('latin1');
+  return validateToken(text);
+}
