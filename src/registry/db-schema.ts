@@ -1,0 +1,93 @@
+import type { ColumnType, Generated } from 'kysely';
+
+/**
+ * Row shapes of the registry tables as Kysely sees them. Times are epoch
+ * milliseconds and CRCs unsigned 32-bit values, both BIGINT in PostgreSQL, which
+ * pg returns as strings: reads accept both, writes are numbers.
+ */
+type Int8 = ColumnType<number | string, number, number>;
+type Int8Null = ColumnType<number | string | null, number | null, number | null>;
+
+export interface StationsTable {
+  eui: string;
+  name: string | null;
+  /** JSON object of string values. */
+  labels: string;
+  cups_uri: string | null;
+  tc_uri: string | null;
+  cups_cred_blob: string | null;
+  cups_cred_crc: Int8Null;
+  cups_cred_size: Int8Null;
+  tc_cred_blob: string | null;
+  tc_cred_crc: Int8Null;
+  tc_cred_size: Int8Null;
+  reported_cups_uri: string | null;
+  reported_tc_uri: string | null;
+  reported_cups_cred_crc: Int8Null;
+  reported_tc_cred_crc: Int8Null;
+  reported_station: string | null;
+  reported_model: string | null;
+  reported_package: string | null;
+  /** JSON array of key CRCs. */
+  reported_keys: string | null;
+  /** Null until the first exchange: the marker for "nothing reported yet". */
+  reported_at: Int8Null;
+  last_seen_at: Int8Null;
+  last_remote_address: string | null;
+  problem: string | null;
+  created_at: Int8;
+  updated_at: Int8;
+}
+
+export interface FirmwareTargetsTable {
+  eui: string;
+  package: string;
+  blob: string;
+  size: Int8;
+  sha256: string;
+  /** JSON array of { keyCrc, signature }. */
+  signatures: string;
+  state: string;
+  offers: number;
+  max_offers: number;
+  from_package: string | null;
+  requested_at: Int8;
+  last_offered_at: Int8Null;
+  upgraded_at: Int8Null;
+  last_error: string | null;
+}
+
+export interface StationEventsTable {
+  id: Generated<number | string>;
+  eui: string;
+  at: Int8;
+  type: string;
+  message: string;
+  /** JSON object, or null when the event had no detail. */
+  detail: string | null;
+}
+
+export interface UnknownStationsTable {
+  eui: string;
+  first_seen_at: Int8;
+  last_seen_at: Int8;
+  count: number;
+  last_remote_address: string | null;
+  /** JSON object: the last request as received. */
+  last_request: string;
+}
+
+export interface SigningKeysTable {
+  crc: Int8;
+  public_key: string;
+  name: string | null;
+  created_at: Int8;
+}
+
+export interface RegistryDatabase {
+  stations: StationsTable;
+  firmware_targets: FirmwareTargetsTable;
+  station_events: StationEventsTable;
+  unknown_stations: UnknownStationsTable;
+  signing_keys: SigningKeysTable;
+}

@@ -1,0 +1,253 @@
+import { sql, type Kysely } from 'kysely';
+import { conflict, invalid, notFound } from '../core/errors.js';
+import type { RegistryBackend } from './backend.js';
+import type { RegistryDatabase } from './db-schema.js';
+import { isUniqueViolation, translateBackendError } from './db-errors.js';
+import { applyFirmwareTransition } from './firmware-transition.js';
+import { writeExchange } from './record-exchange.js';
+import {
+  desiredColumns,
+  eventColumns,
+  firmwareColumns,
+  millis,
+  stationColumns,
+  toEvent,
+  toStation,
+  type NewSigningKey,
+  type UnknownSighting,
+} from './row-mapping.js';
+import { insertSigningKey, selectSigningKey, selectSigningKeys } from './signing-keys.js';
+import { selectUnknown, upsertUnknown } from './unknown-stations.js';
+import type {
+  ExchangeRecord,
+  ExchangeResult,
+  FirmwareTarget,
+  FirmwareTransition,
+  NewEvent,
+  NewFirmwareTarget,
+  NewStation,
+  SigningKey,
+  Station,
+  StationEvent,
+  StationPatch,
+  StationRegistry,
+  UnknownStation,
+} from './types.js';
+import { validateEui, validateFirmwareTarget, validateSigningKey } from './validate.js';
+
+/**
+ * The one StationRegistry implementation; the dialect lives in the backend.
+ * `updated_at` tracks operator changes (patches, firmware targets), not exchanges:
+ * `last_seen_at` says when the station last talked.
+ */
+export class KyselyRegistry implements StationRegistry {
+  readonly #backend: RegistryBackend;
+  readonly #db: Kysely<RegistryDatabase>;
+  readonly #now: () => Date;
+
+  constructor(backend: RegistryBackend, now: () => Date) {
+    this.#backend = backend;
+    this.#db = backend.db;
+    this.#now = now;
+  }
+
+  /** Runs `work`, turning driver errors into CupsErrors that name the database. */
+  async #run<T>(work: (db: Kysely<RegistryDatabase>) => Promise<T>): Promise<T> {
+    try {
+      return await work(this.#db);
+    } catch (e) {
+      throw translateBackendError(e, this.#backend.display);
+    }
+  }
+
+  migrate(): Promise<void> {
+    return this.#run(() => this.#backend.migrate());
+  }
+
+  ping(): Promise<void> {
+    return this.#run(async (db) => {
+      await sql`select 1`.execute(db);
+    });
+  }
+
+  close(): Promise<void> {
+    return this.#run((db) => db.destroy());
+  }
+
+  async createStation(input: NewStation): Promise<Station> {
+    validateEui(input.eui);
+    const now = this.#now();
+    return this.#run(async (db) => {
+      try {
+        return await db.transaction().execute(async (trx) => {
+          await trx.insertInto('stations').values(stationColumns(input, now)).execute();
+          // A registered station is no longer unknown.
+          await trx.deleteFrom('unknown_stations').where('eui', '=', input.eui).execute();
+          return (await loadStation(trx, input.eui)) as Station;
+        });
+      } catch (e) {
+        if (isUniqueViolation(e)) {
+          throw conflict('station_exists', `Station ${input.eui} is already registered; update it or remove it first.`, {
+            eui: input.eui,
+          });
+        }
+        throw e;
+      }
+    });
+  }
+
+  getStation(eui: string): Promise<Station | undefined> {
+    return this.#run((db) => loadStation(db, eui));
+  }
+
+  /** Filters labels in JS after one ordered read: labels are JSON text, queried differently per dialect. */
+  listStations(filter?: { readonly labels?: Readonly<Record<string, string>> }): Promise<Station[]> {
+    return this.#run(async (db) => {
+      const [rows, targets] = await Promise.all([
+        db.selectFrom('stations').selectAll().orderBy('eui').execute(),
+        db.selectFrom('firmware_targets').selectAll().execute(),
+      ]);
+      const byEui = new Map(targets.map((t) => [t.eui, t]));
+      const wanted = Object.entries(filter?.labels ?? {});
+      return rows
+        .map((row) => toStation(row, byEui.get(row.eui)))
+        .filter((s) => wanted.every(([key, value]) => s.labels[key] === value));
+    });
+  }
+
+  async updateStation(eui: string, patch: StationPatch): Promise<Station> {
+    const now = millis(this.#now());
+    return this.#run((db) =>
+      db.transaction().execute(async (trx) => {
+        // Writing first locks the row, so the label merge below cannot lose a concurrent patch.
+        const updated = await trx
+          .updateTable('stations')
+          .set({
+            updated_at: now,
+            ...(patch.name === undefined ? {} : { name: patch.name }),
+            ...(patch.problem === undefined ? {} : { problem: patch.problem }),
+            ...desiredColumns(patch.desired ?? {}),
+          })
+          .where('eui', '=', eui)
+          .executeTakeFirst();
+        if (updated.numUpdatedRows === 0n) throw stationNotFound(eui);
+        if (patch.labels !== undefined) {
+          const row = await trx.selectFrom('stations').select('labels').where('eui', '=', eui).executeTakeFirstOrThrow();
+          const labels = JSON.parse(row.labels) as Record<string, string>;
+          for (const [key, value] of Object.entries(patch.labels)) {
+            if (value === null) delete labels[key];
+            else labels[key] = value;
+          }
+          await trx.updateTable('stations').set({ labels: JSON.stringify(labels) }).where('eui', '=', eui).execute();
+        }
+        return (await loadStation(trx, eui)) as Station;
+      }),
+    );
+  }
+
+  removeStation(eui: string): Promise<boolean> {
+    return this.#run(async (db) => {
+      const result = await db.deleteFrom('stations').where('eui', '=', eui).executeTakeFirst();
+      return result.numDeletedRows > 0n;
+    });
+  }
+
+  recordExchange(eui: string, record: ExchangeRecord): Promise<ExchangeResult> {
+    return this.#run((db) => db.transaction().execute((trx) => writeExchange(trx, eui, record)));
+  }
+
+  appendEvents(eui: string, events: readonly NewEvent[], at: Date): Promise<void> {
+    return this.#run(async (db) => {
+      if (events.length === 0) return;
+      await db.transaction().execute(async (trx) => {
+        const station = await trx.selectFrom('stations').select('eui').where('eui', '=', eui).executeTakeFirst();
+        if (station === undefined) throw stationNotFound(eui);
+        await trx
+          .insertInto('station_events')
+          .values(events.map((e) => eventColumns(eui, e, at)))
+          .execute();
+      });
+    });
+  }
+
+  async listEvents(eui: string, options?: { readonly limit?: number }): Promise<StationEvent[]> {
+    const limit = options?.limit;
+    if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) {
+      throw invalid('invalid_limit', `limit must be a positive integer, got ${String(limit)}.`, { field: 'limit' });
+    }
+    return this.#run(async (db) => {
+      const rows = await db
+        .selectFrom('station_events')
+        .selectAll()
+        .where('eui', '=', eui)
+        .orderBy('id', 'desc')
+        .$if(limit !== undefined, (q) => q.limit(limit as number))
+        .execute();
+      return rows.map(toEvent);
+    });
+  }
+
+  recordUnknown(eui: string, seen: UnknownSighting): Promise<void> {
+    return this.#run((db) => upsertUnknown(db, eui, seen));
+  }
+
+  listUnknown(): Promise<UnknownStation[]> {
+    return this.#run((db) => selectUnknown(db));
+  }
+
+  async setFirmwareTarget(eui: string, target: NewFirmwareTarget | null): Promise<void> {
+    if (target !== null) validateFirmwareTarget(target);
+    const now = millis(this.#now());
+    return this.#run((db) =>
+      db.transaction().execute(async (trx) => {
+        const touched = await trx.updateTable('stations').set({ updated_at: now }).where('eui', '=', eui).executeTakeFirst();
+        if (touched.numUpdatedRows === 0n) throw stationNotFound(eui);
+        if (target === null) {
+          await trx.deleteFrom('firmware_targets').where('eui', '=', eui).execute();
+          return;
+        }
+        const columns = firmwareColumns(target);
+        await trx
+          .insertInto('firmware_targets')
+          .values({ eui, ...columns })
+          .onConflict((oc) => oc.column('eui').doUpdateSet(columns))
+          .execute();
+      }),
+    );
+  }
+
+  async updateFirmware(
+    eui: string,
+    transition: FirmwareTransition & { readonly resetOffers?: boolean },
+  ): Promise<FirmwareTarget | null> {
+    const now = this.#now();
+    return this.#run((db) => applyFirmwareTransition(db, eui, transition, now, transition.resetOffers === true));
+  }
+
+  async addSigningKey(key: NewSigningKey): Promise<SigningKey> {
+    validateSigningKey(key);
+    const now = this.#now();
+    return this.#run((db) => insertSigningKey(db, key, now));
+  }
+
+  getSigningKey(crc: number): Promise<SigningKey | undefined> {
+    return this.#run((db) => selectSigningKey(db, crc));
+  }
+
+  listSigningKeys(): Promise<SigningKey[]> {
+    return this.#run((db) => selectSigningKeys(db));
+  }
+}
+
+async function loadStation(db: Kysely<RegistryDatabase>, eui: string): Promise<Station | undefined> {
+  const row = await db.selectFrom('stations').selectAll().where('eui', '=', eui).executeTakeFirst();
+  if (row === undefined) return undefined;
+  const firmware = await db.selectFrom('firmware_targets').selectAll().where('eui', '=', eui).executeTakeFirst();
+  return toStation(row, firmware);
+}
+
+function stationNotFound(eui: string) {
+  return notFound('station_not_found', `Station ${eui} is not registered; check the EUI or register the station first.`, {
+    eui,
+  });
+}

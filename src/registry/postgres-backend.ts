@@ -1,0 +1,66 @@
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import type { PoolConfig } from 'pg';
+import { runMigrator, type BackendOptions, type RegistryBackend } from './backend.js';
+import type { RegistryDatabase } from './db-schema.js';
+import { isUniqueViolation } from './db-errors.js';
+
+/** The parsed `postgres://` location (see registry-url.ts). */
+export interface PostgresLocation {
+  readonly connectionString: string;
+  readonly schema: string | null;
+  readonly connectTimeoutMillis: number;
+  readonly display: string;
+}
+
+/** Builds the pool (no connection is made until the first query). */
+export async function openPostgresBackend(location: PostgresLocation, options: BackendOptions): Promise<RegistryBackend> {
+  // Loaded here so SQLite users need not have pg's dependencies resolved at startup.
+  const { Pool } = await import('pg');
+  const { schema, display } = location;
+  const url = new URL(location.connectionString);
+  // pg lets the connection string override explicit config, so a user's own
+  // `options=` is taken out of the URL and combined with the search path.
+  const userOptions = url.searchParams.get('options');
+  url.searchParams.delete('options');
+  const startupOptions = [userOptions, schema === null ? null : `-c search_path=${schema}`].filter((o) => o !== null);
+  const config: PoolConfig = {
+    connectionString: url.toString(),
+    connectionTimeoutMillis: location.connectTimeoutMillis,
+    ...(startupOptions.length === 0 ? {} : { options: startupOptions.join(' ') }),
+  };
+  const pool = new Pool(config);
+  // Without a listener an idle connection dropped by the server crashes the process;
+  // the next query reports the outage to its caller anyway.
+  pool.on('error', (err) => options.logger?.warn({ err, database: display }, 'idle PostgreSQL connection failed'));
+  const db = new Kysely<RegistryDatabase>({ dialect: new PostgresDialect({ pool }) });
+
+  return {
+    db,
+    flavour: 'postgres',
+    display,
+    async migrate() {
+      if (schema !== null) await createSchema(db, schema);
+      // Kysely looks for its bookkeeping tables in every schema unless told which one,
+      // so name the schema the search path resolves to.
+      const { rows } = await sql<{ name: string | null }>`select current_schema() as name`.execute(db);
+      const current = rows[0]?.name;
+      if (current === null || current === undefined) {
+        throw new Error('the search path of this connection names no existing schema; add ?schema=NAME to the registry URL');
+      }
+      // Kysely's PostgresAdapter holds pg_advisory_lock for the whole run and applies
+      // the migrations in one transaction, so replicas starting together migrate once.
+      await runMigrator(db, 'postgres', current);
+    },
+  };
+}
+
+async function createSchema(db: Kysely<RegistryDatabase>, schema: string): Promise<void> {
+  try {
+    await sql`create schema if not exists ${sql.id(schema)}`.execute(db);
+  } catch (e) {
+    // Two replicas creating the schema at the same moment: IF NOT EXISTS does not
+    // cover the race, the catalog's unique index does, and either way it now exists.
+    const code = (e as { code?: unknown }).code;
+    if (!isUniqueViolation(e) && code !== '42P06') throw e;
+  }
+}

@@ -1,0 +1,47 @@
+import type { Kysely } from 'kysely';
+import { notFound } from '../core/errors.js';
+import type { RegistryDatabase } from './db-schema.js';
+import { applyFirmwareTransition, currentFirmware } from './firmware-transition.js';
+import { eventColumns, millis, reportedColumns, sameReported, toReported } from './row-mapping.js';
+import type { ExchangeRecord, ExchangeResult } from './types.js';
+
+/**
+ * Writes one answered exchange; `trx` must be a transaction. The last-seen stamp
+ * comes first: it is the cheap write every exchange needs, it tells whether the
+ * station exists, and it takes the row lock (PostgreSQL) or the write lock (SQLite)
+ * so the reported-state comparison that follows sees the latest committed state
+ * and two concurrent exchanges cannot both claim the same change.
+ */
+export async function writeExchange(trx: Kysely<RegistryDatabase>, eui: string, record: ExchangeRecord): Promise<ExchangeResult> {
+  const stamped = await trx
+    .updateTable('stations')
+    .set({
+      last_seen_at: millis(record.at),
+      last_remote_address: record.remoteAddress,
+      ...(record.problem === undefined ? {} : { problem: record.problem }),
+    })
+    .where('eui', '=', eui)
+    .executeTakeFirst();
+  if (stamped.numUpdatedRows === 0n) {
+    throw notFound('station_not_found', `Station ${eui} is not registered; register it before recording exchanges.`, { eui });
+  }
+
+  const row = await trx.selectFrom('stations').selectAll().where('eui', '=', eui).executeTakeFirstOrThrow();
+  const reportedChanged = !sameReported(toReported(row), record.reported);
+  if (reportedChanged) {
+    await trx.updateTable('stations').set(reportedColumns(record.reported, record.at)).where('eui', '=', eui).execute();
+  }
+
+  if (record.events.length > 0) {
+    await trx
+      .insertInto('station_events')
+      .values(record.events.map((e) => eventColumns(eui, e, record.at)))
+      .execute();
+  }
+
+  const firmware =
+    record.firmware === undefined
+      ? await currentFirmware(trx, eui)
+      : await applyFirmwareTransition(trx, eui, record.firmware, record.at, false);
+  return { reportedChanged, firmware };
+}

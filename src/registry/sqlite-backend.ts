@@ -1,0 +1,63 @@
+import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+import { Kysely, SqliteDialect, sql } from 'kysely';
+import { unavailable } from '../core/errors.js';
+import { runMigrator, type BackendOptions, type RegistryBackend } from './backend.js';
+import type { RegistryDatabase } from './db-schema.js';
+
+const BUSY_TIMEOUT_MILLIS = 5_000;
+
+/** Opens (lazily, on first query) the embedded SQLite registry at `path` or `:memory:`. */
+export function openSqliteBackend(path: string, display: string, options: BackendOptions): RegistryBackend {
+  const memory = path === ':memory:';
+  if (!memory) {
+    try {
+      mkdirSync(dirname(path), { recursive: true });
+    } catch (e) {
+      throw unavailable(
+        'registry_unavailable',
+        `Cannot create the directory for the station registry ${display} (${(e as Error).message}). Choose a writable path in the registry URL.`,
+        e,
+      );
+    }
+  }
+  // Loaded here so a PostgreSQL deployment never loads the native addon; require
+  // because the package is CommonJS with an `export =` typing.
+  const Database = createRequire(import.meta.url)('better-sqlite3') as typeof import('better-sqlite3');
+  const dialect = new SqliteDialect({
+    database: () => {
+      const conn = new Database(path, { timeout: BUSY_TIMEOUT_MILLIS });
+      const mode = conn.pragma('journal_mode = WAL', { simple: true }) as string;
+      if (!memory && mode.toLowerCase() !== 'wal') {
+        // Some network filesystems refuse WAL; the registry still works, only slower.
+        options.logger?.warn({ database: display, journalMode: mode }, 'SQLite refused WAL mode');
+      }
+      conn.pragma(`busy_timeout = ${BUSY_TIMEOUT_MILLIS}`);
+      conn.pragma('foreign_keys = ON');
+      conn.pragma('synchronous = NORMAL');
+      return Promise.resolve(conn);
+    },
+  });
+  const db = new Kysely<RegistryDatabase>({ dialect });
+  return {
+    db,
+    flavour: 'sqlite',
+    display,
+    // Kysely runs SQLite migrations without a transaction or lock; BEGIN IMMEDIATE
+    // takes the write lock up front, so two processes sharing the file (a server and
+    // a CLI) migrate one after the other and a failed migration leaves nothing behind.
+    migrate: () =>
+      db.connection().execute(async (conn) => {
+        await sql`begin immediate`.execute(conn);
+        try {
+          await runMigrator(conn, 'sqlite');
+          await sql`commit`.execute(conn);
+        } catch (e) {
+          // The original failure matters more than a rollback that finds no transaction.
+          await sql`rollback`.execute(conn).catch(() => undefined);
+          throw e;
+        }
+      }),
+  };
+}
