@@ -1,5 +1,4 @@
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
-import type { Logger } from 'pino';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import { CupsError, isCupsError } from '../core/errors.js';
 import type { BlobStore } from '../blobs/types.js';
 import type { StationRegistry } from '../registry/types.js';
@@ -11,7 +10,8 @@ import { registerHealth } from './health.js';
 export interface AppDeps {
   readonly registry: StationRegistry;
   readonly blobs: BlobStore;
-  readonly logger: Logger;
+  /** A pino logger (or any logger Fastify accepts). */
+  readonly logger: FastifyBaseLogger;
   /** Current time; injected so tests control it. */
   readonly clock?: () => Date;
   /** Largest accepted request body in bytes. */
@@ -22,7 +22,8 @@ export interface AppDeps {
 export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger,
-    disableRequestLogging: true,
+    // One log line per exchange is written by the route itself, with the EUI and what was sent.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: deps.bodyLimit ?? 8192,
     // Stations close after each exchange; other clients may keep connections alive.
     keepAliveTimeout: 10_000,

@@ -1,0 +1,33 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const BIN = fileURLToPath(new URL('../../src/cli/bin.ts', import.meta.url));
+
+export interface CliResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs the real `bscups` CLI in a child process (through tsx, no build step). */
+export function runCli(args: readonly string[], env: Record<string, string> = {}, cwd = ROOT): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', BIN, ...args],
+      { cwd, env: { ...process.env, BSCUPS_LOG_LEVEL: 'silent', ...env }, maxBuffer: 16 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+/** Runs the CLI with --json and parses stdout; throws with stderr when it fails. */
+export async function cliJson<T = unknown>(args: readonly string[], env: Record<string, string> = {}): Promise<T> {
+  const r = await runCli(['--json', ...args], env);
+  if (r.code !== 0) throw new Error(`bscups ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+  return JSON.parse(r.stdout) as T;
+}
