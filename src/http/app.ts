@@ -5,6 +5,7 @@ import type { StationRegistry } from '../registry/types.js';
 import { HTTP_STATUS } from './error-status.js';
 import { registerUpdateInfo } from './update-info.js';
 import { registerHealth } from './health.js';
+import { createMetrics, outcomeOf, type ServerMetrics } from './metrics.js';
 
 /** Everything the server needs, injected so tests swap any part without mocking modules. */
 export interface AppDeps {
@@ -16,6 +17,8 @@ export interface AppDeps {
   readonly clock?: () => Date;
   /** Largest accepted request body in bytes. */
   readonly bodyLimit?: number;
+  /** Prometheus metrics; a fresh set when not given. */
+  readonly metrics?: ServerMetrics;
 }
 
 /** Builds the server without listening; serve.ts binds the port. */
@@ -56,8 +59,15 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     return reply.status(404).header('content-type', 'text/plain; charset=utf-8').send(body);
   });
 
-  registerUpdateInfo(app, { ...deps, clock: deps.clock ?? (() => new Date()) });
+  const metrics = deps.metrics ?? createMetrics();
+  app.addHook('onResponse', async (request, reply) => {
+    if (request.routeOptions.url === '/update-info') metrics.observeExchange(outcomeOf(reply.statusCode), reply.elapsedTime / 1000);
+  });
+  registerUpdateInfo(app, { ...deps, metrics, clock: deps.clock ?? (() => new Date()) });
   registerHealth(app, deps);
+  app.get('/metrics', async (_req, reply) =>
+    reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics()),
+  );
   await app.ready();
   return app;
 }

@@ -6,10 +6,11 @@ import { decide, exchangeRecord, sentParts, withoutPart, type Decision } from '.
 import type { BlobRead, BlobStore } from '../blobs/types.js';
 import type { CredentialRef } from '../registry/types.js';
 import type { AppDeps } from './app.js';
+import type { ServerMetrics } from './metrics.js';
 
 const MAX_CREDENTIAL = 65_535;
 
-type Deps = AppDeps & { readonly clock: () => Date };
+type Deps = AppDeps & { readonly clock: () => Date; readonly metrics: ServerMetrics };
 
 /**
  * POST /update-info: parse → decide → load blobs → record → encode.
@@ -24,6 +25,7 @@ export function registerUpdateInfo(app: FastifyInstance, deps: Deps): void {
     const remoteAddress = request.ip ?? null;
 
     const station = await deps.registry.getStation(req.router);
+    deps.metrics.sawStation(req.router, station !== undefined);
     if (station === undefined) {
       await deps.registry.recordUnknown(req.router, { at: now, remoteAddress, request: { ...req } });
       log.info({ status: 404, remoteAddress }, 'update-info from unregistered station');
@@ -70,8 +72,9 @@ export function registerUpdateInfo(app: FastifyInstance, deps: Deps): void {
       },
       'update-info',
     );
+    deps.metrics.countSent(sentParts(decision.answer));
     reply.status(200).header('content-type', 'application/octet-stream').header('content-length', length);
-    return reply.send(update === undefined ? head : headThenStream(head, update.stream));
+    return reply.send(update === undefined ? head : headThenStream(head, update.stream, (n) => deps.metrics.countFirmwareBytes(n)));
   });
 }
 
@@ -104,11 +107,14 @@ async function loadCredential(blobs: BlobStore, ref: CredentialRef): Promise<Buf
 }
 
 /** The response body as one stream: the head, then the update pulled from the store with backpressure. */
-function headThenStream(head: Buffer, update: Readable): Readable {
+function headThenStream(head: Buffer, update: Readable, onBytes: (n: number) => void): Readable {
   return Readable.from(
     (async function* () {
       yield head;
-      yield* update;
+      for await (const chunk of update) {
+        onBytes((chunk as Buffer).length);
+        yield chunk as Buffer;
+      }
     })(),
     { objectMode: false },
   );
