@@ -1,0 +1,54 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const BIN = fileURLToPath(new URL('../../src/cli/bin.ts', import.meta.url));
+
+export interface ServeProcess {
+  readonly url: string;
+  readonly child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Starts the real `bscups serve` in a child process on a free loopback port and waits for its listening line. */
+export async function startServeProcess(env: Record<string, string>, extraArgs: readonly string[] = []): Promise<ServeProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', BIN, '--json', 'serve', '--host', '127.0.0.1', '--port', '0', ...extraArgs], {
+    env: { ...process.env, BSCUPS_LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (c: Buffer) => {
+    stderr += c.toString();
+  });
+  const lines = createInterface({ input: child.stdout! });
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`bscups serve did not start within 30 s: ${stderr}`)), 30_000);
+    lines.on('line', (line) => {
+      try {
+        const msg = JSON.parse(line) as { listening?: string };
+        if (msg.listening !== undefined) {
+          clearTimeout(timer);
+          resolve(msg.listening);
+        }
+      } catch {
+        // log lines are JSON too; anything else is ignored
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`bscups serve exited with ${code}: ${stderr}`));
+    });
+  });
+  return {
+    url,
+    child,
+    async stop() {
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await once(child, 'exit');
+      clearTimeout(timer);
+    },
+  };
+}
