@@ -32,6 +32,13 @@ export async function openPostgresBackend(location: PostgresLocation, options: B
   // Without a listener an idle connection dropped by the server crashes the process;
   // the next query reports the outage to its caller anyway.
   pool.on('error', (err) => options.logger?.warn({ err, database: display }, 'idle PostgreSQL connection failed'));
+  // pg-pool drops its own error listener while a client is checked out, so a
+  // connection that dies between checkout and its first query (a database
+  // restart racing a request) would emit an unhandled 'error' and crash the
+  // server. The failed query still reports the outage to its caller.
+  pool.on('connect', (client) => {
+    client.on('error', (err) => options.logger?.warn({ err, database: display }, 'PostgreSQL connection failed'));
+  });
   const db = new Kysely<RegistryDatabase>({ dialect: new PostgresDialect({ pool }) });
 
   return {
