@@ -17,6 +17,14 @@ export interface Config {
   readonly maxOffers: number;
   /** Largest accepted update-info body in bytes. */
   readonly bodyLimit: number;
+  /** Server certificate PEM file; with tlsKey the server speaks HTTPS. */
+  readonly tlsCert?: string | undefined;
+  /** Server private key PEM file. */
+  readonly tlsKey?: string | undefined;
+  /** CA PEM file that signs station client certificates; enables mutual TLS. */
+  readonly clientCa?: string | undefined;
+  /** Accept stations whose auth mode is none (a local quickstart, never a network). */
+  readonly allowUnauthenticated: boolean;
 }
 
 export const DEFAULTS = Object.freeze({
@@ -27,6 +35,10 @@ export const DEFAULTS = Object.freeze({
   logLevel: 'info',
   maxOffers: 3,
   bodyLimit: 8192,
+  tlsCert: undefined as string | undefined,
+  tlsKey: undefined as string | undefined,
+  clientCa: undefined as string | undefined,
+  allowUnauthenticated: false,
 });
 
 const ENV: Record<keyof Config, string> = {
@@ -37,6 +49,10 @@ const ENV: Record<keyof Config, string> = {
   logLevel: 'BSCUPS_LOG_LEVEL',
   maxOffers: 'BSCUPS_MAX_OFFERS',
   bodyLimit: 'BSCUPS_BODY_LIMIT',
+  tlsCert: 'BSCUPS_TLS_CERT',
+  tlsKey: 'BSCUPS_TLS_KEY',
+  clientCa: 'BSCUPS_CLIENT_CA',
+  allowUnauthenticated: 'BSCUPS_ALLOW_UNAUTHENTICATED',
 };
 
 const schema = z.object({
@@ -47,9 +63,13 @@ const schema = z.object({
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   maxOffers: z.coerce.number().int().min(1).max(1000),
   bodyLimit: z.coerce.number().int().min(1024).max(1024 * 1024),
+  tlsCert: z.string().min(1).optional(),
+  tlsKey: z.string().min(1).optional(),
+  clientCa: z.string().min(1).optional(),
+  allowUnauthenticated: z.union([z.boolean(), z.stringbool()]),
 });
 
-export type ConfigInput = { readonly [K in keyof Config]?: string | number | undefined };
+export type ConfigInput = { readonly [K in keyof Config]?: string | number | boolean | undefined };
 
 /** Builds the config from flags (highest), then env, then defaults; throws invalid_config naming the source. */
 export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = process.env): Config {
@@ -74,6 +94,14 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     const issue = parsed.error.issues[0];
     const key = String(issue?.path[0] ?? '');
     throw invalid('invalid_config', `invalid ${source[key] ?? key}: ${issue?.message ?? 'bad value'}`, { key });
+  }
+  const { tlsCert, tlsKey, clientCa } = parsed.data;
+  if ((tlsCert === undefined) !== (tlsKey === undefined)) {
+    const missing = tlsCert === undefined ? 'tlsCert' : 'tlsKey';
+    throw invalid('invalid_config', `--tls-cert and --tls-key go together: give ${`--${kebab(missing)}`} (env ${ENV[missing]}) as well`, { key: missing });
+  }
+  if (clientCa !== undefined && tlsCert === undefined) {
+    throw invalid('invalid_config', `--client-ca (from ${source.clientCa}) needs TLS: give --tls-cert and --tls-key too`, { key: 'clientCa' });
   }
   return Object.freeze(parsed.data);
 }

@@ -29,7 +29,7 @@ beforeAll(async () => {
   registry = await createRegistry(':memory:');
   await registry.migrate();
   await registry.createStation({ eui: EUI, desired: { tcUri: 'ws://127.0.0.1:6092' } });
-  app = await createApp({ registry, blobs: createMemoryBlobStore(), logger: pino({ level: 'silent' }), allowUnauthenticated: true } as Parameters<typeof createApp>[0]);
+  app = await createApp({ registry, blobs: createMemoryBlobStore(), logger: pino({ level: 'silent' }), allowUnauthenticated: true });
 });
 afterAll(async () => {
   await app.close();
@@ -69,7 +69,7 @@ describe('when the registry is down', () => {
   it('answers update-info and /readyz with 503, not a hang or a 404', async () => {
     const down: StationRegistry = new Proxy(registry, {
       get(target, prop, receiver) {
-        if (prop === 'getStation' || prop === 'ping' || prop === 'recordUnknown') {
+        if (prop === 'getStation' || prop === 'getStationAuth' || prop === 'ping' || prop === 'recordUnknown') {
           return async () => {
             throw new CupsError('registry_unavailable', 'unavailable', 'cannot reach the registry database');
           };
@@ -77,7 +77,7 @@ describe('when the registry is down', () => {
         return Reflect.get(target, prop, receiver) as unknown;
       },
     });
-    const broken = await createApp({ registry: down, blobs: createMemoryBlobStore(), logger: pino({ level: 'silent' }), allowUnauthenticated: true } as Parameters<typeof createApp>[0]);
+    const broken = await createApp({ registry: down, blobs: createMemoryBlobStore(), logger: pino({ level: 'silent' }), allowUnauthenticated: true });
     try {
       const r = await broken.inject({ method: 'POST', url: '/update-info', headers: { 'content-type': 'application/json' }, payload: body() });
       expect(r.statusCode).toBe(503);

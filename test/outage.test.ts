@@ -40,7 +40,7 @@ describe.runIf(runs)('PostgreSQL outage and recovery', () => {
     registry = await createRegistry(url.toString());
     await registry.migrate();
     await registry.createStation({ eui: EUI });
-    app = await createApp({ registry, blobs: createMemoryBlobStore(), logger: pino({ level: 'silent' }), allowUnauthenticated: true } as Parameters<typeof createApp>[0]);
+    app = await createApp({ registry, blobs: createMemoryBlobStore(), logger: pino({ level: 'silent' }), allowUnauthenticated: true });
   });
 
   afterAll(async () => {

@@ -1,61 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CupsError } from '../src/core/errors.js';
 import { createRegistry } from '../src/registry/index.js';
 import type { NewFirmwareTarget, ReportedState, StationRegistry } from '../src/registry/types.js';
-import { createTestSchema, shouldRunPostgresSuite } from './support/postgres.js';
+import { registryDrivers, type Driver, type Store } from './support/registry-drivers.js';
 
-/** A fresh, empty store. */
-interface Store {
-  readonly url: string;
-  dispose(): Promise<void>;
-}
-
-interface Driver {
-  readonly name: string;
-  readonly skip: boolean;
-  /** Whether a second registry opened on the same URL sees the same data. */
-  readonly shared: boolean;
-  setup?(): void;
-  teardown?(): void;
-  fresh(): Promise<Store>;
-}
-
-const pgRuns = await shouldRunPostgresSuite('registry conformance');
-
-let tempDir = '';
-let fileCounter = 0;
-const drivers: Driver[] = [
-  {
-    name: 'SQLite file',
-    skip: false,
-    shared: true,
-    setup: () => (tempDir = mkdtempSync(join(tmpdir(), 'cups-registry-'))),
-    teardown: () => rmSync(tempDir, { recursive: true, force: true }),
-    fresh: () =>
-      Promise.resolve({
-        url: `sqlite:${join(tempDir, `nested/dir-${++fileCounter}`, 'registry.db')}`,
-        dispose: () => Promise.resolve(),
-      }),
-  },
-  {
-    name: 'SQLite :memory:',
-    skip: false,
-    shared: false,
-    fresh: () => Promise.resolve({ url: ':memory:', dispose: () => Promise.resolve() }),
-  },
-  {
-    name: 'PostgreSQL',
-    skip: !pgRuns,
-    shared: true,
-    fresh: async () => {
-      const s = await createTestSchema();
-      return { url: s.url, dispose: s.drop };
-    },
-  },
-];
+const drivers = await registryDrivers('registry conformance');
 
 const EUI_A = '0016C001FF10A235';
 const EUI_B = '0016C001FF10A236';

@@ -41,7 +41,19 @@ function tablesIn(schema: string): Promise<string[]> {
   ).then((rows) => rows.map((r) => r.table_name));
 }
 
-const REGISTRY_TABLES = ['firmware_targets', 'kysely_migration', 'kysely_migration_lock', 'signing_keys', 'station_events', 'stations', 'unknown_stations'];
+const REGISTRY_TABLES = [
+  'firmware_targets',
+  'kysely_migration',
+  'kysely_migration_lock',
+  'signing_keys',
+  'station_auth',
+  'station_certificates',
+  'station_events',
+  'station_rotations',
+  'station_tokens',
+  'stations',
+  'unknown_stations',
+];
 
 describe.skipIf(!pgRuns)('station registry on PostgreSQL: replicas', () => {
   const schemas: TestSchema[] = [];
@@ -58,7 +70,7 @@ describe.skipIf(!pgRuns)('station registry on PostgreSQL: replicas', () => {
     registries.push(...replicas);
     await Promise.all(replicas.map((r) => r.migrate()));
     const applied = await query<{ name: string }>(`select name from ${schema.schema}.kysely_migration`);
-    expect(applied.map((r) => r.name)).toEqual(['0001_initial']);
+    expect(applied.map((r) => r.name)).toEqual(['0001_initial', '0002_auth']);
     expect(await tablesIn(schema.schema)).toEqual(REGISTRY_TABLES);
     await replicas[0]?.createStation({ eui: EUI });
     expect((await replicas[5]?.getStation(EUI))?.eui).toBe(EUI);

@@ -9,7 +9,7 @@ import { createTestSchema, shouldRunPostgresSuite, type TestSchema } from './sup
 import { startServeProcess, type ServeProcess } from './support/serve-process.js';
 
 // Two `bscups serve` processes share one PostgreSQL schema and one Azure Blob account (Azurite).
-const SERVE_ARGS: string[] = [];
+const SERVE_ARGS: string[] = ['--allow-unauthenticated'];
 
 let schema: TestSchema | undefined;
 let azurite: Azurite | undefined;

@@ -2,6 +2,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import { CupsError, isCupsError } from '../core/errors.js';
 import type { BlobStore } from '../blobs/types.js';
 import type { StationRegistry } from '../registry/types.js';
+import type { HttpsServerOptions } from './tls-files.js';
 import { HTTP_STATUS } from './error-status.js';
 import { registerUpdateInfo } from './update-info.js';
 import { registerHealth } from './health.js';
@@ -19,6 +20,10 @@ export interface AppDeps {
   readonly bodyLimit?: number;
   /** Prometheus metrics; a fresh set when not given. */
   readonly metrics?: ServerMetrics;
+  /** Serve HTTPS with these options (see tls-files.ts); plain HTTP when absent. */
+  readonly https?: HttpsServerOptions;
+  /** Accept stations whose auth mode is none; only for a local quickstart. Default false. */
+  readonly allowUnauthenticated?: boolean;
 }
 
 /** Builds the server without listening; serve.ts binds the port. */
@@ -31,6 +36,8 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     // Stations close after each exchange; other clients may keep connections alive.
     keepAliveTimeout: 10_000,
     return503OnClosing: true,
+    // Fastify types an HTTPS instance apart from an HTTP one; routes see the same request either way.
+    ...(deps.https === undefined ? {} : ({ https: deps.https } as object)),
   });
 
   // Some CUPS clients omit or vary the content type; the body is JSON either way.

@@ -7,13 +7,16 @@ import type { BlobRead, BlobStore } from '../blobs/types.js';
 import type { CredentialRef } from '../registry/types.js';
 import type { AppDeps } from './app.js';
 import type { ServerMetrics } from './metrics.js';
+import { authenticate, completeRotations } from './authenticate.js';
 
 const MAX_CREDENTIAL = 65_535;
 
 type Deps = AppDeps & { readonly clock: () => Date; readonly metrics: ServerMetrics };
 
 /**
- * POST /update-info: parse → decide → load blobs → record → encode.
+ * POST /update-info: parse → authenticate → decide → load blobs → record → encode.
+ * Authentication comes first because the EUI it checks is in the body, and
+ * before the station twin is read, so a refused request learns nothing.
  * Always answers with a Content-Length (stations cannot read chunked bodies).
  */
 export function registerUpdateInfo(app: FastifyInstance, deps: Deps): void {
@@ -24,6 +27,7 @@ export function registerUpdateInfo(app: FastifyInstance, deps: Deps): void {
     const now = deps.clock();
     const remoteAddress = request.ip ?? null;
 
+    const auth = await authenticate(request, req, { registry: deps.registry, clock: deps.clock, allowUnauthenticated: deps.allowUnauthenticated === true }, log);
     const station = await deps.registry.getStation(req.router);
     deps.metrics.sawStation(req.router, station !== undefined);
     if (station === undefined) {
@@ -59,6 +63,7 @@ export function registerUpdateInfo(app: FastifyInstance, deps: Deps): void {
       update?.stream.destroy();
       throw e;
     }
+    await completeRotations(deps.registry, auth, req, now, log);
 
     const head = encodeResponseHead(responseHead(decision, creds, update?.size ?? 0));
     const length = head.length + (update?.size ?? 0);

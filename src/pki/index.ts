@@ -13,3 +13,4 @@ export type {
   PeerCertificateLike,
   ValidityOptions,
 } from './types.js';
+export { issueStationToken, tokenSecretHash, bearerSecret, type IssuedToken } from './station-token.js';

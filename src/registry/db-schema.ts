@@ -84,10 +84,54 @@ export interface SigningKeysTable {
   created_at: Int8;
 }
 
+export interface StationAuthTable {
+  eui: string;
+  mode: string;
+  updated_at: Int8;
+}
+
+export interface StationCertificatesTable {
+  eui: string;
+  /** SHA-256 of the DER certificate, lowercase hex. */
+  fingerprint: string;
+  category: string;
+  status: string;
+  cred_crc: Int8;
+  not_after: Int8Null;
+  created_at: Int8;
+  retired_at: Int8Null;
+  retired_reason: string | null;
+}
+
+export interface StationTokensTable {
+  id: string;
+  eui: string;
+  /** SHA-256 of the token secret, lowercase hex; never the secret. */
+  hash: string;
+  category: string;
+  status: string;
+  cred_crc: Int8;
+  created_at: Int8;
+  retired_at: Int8Null;
+  retired_reason: string | null;
+}
+
+export interface StationRotationsTable {
+  eui: string;
+  category: string;
+  new_crc: Int8;
+  target_mode: string | null;
+  started_at: Int8;
+}
+
 export interface RegistryDatabase {
   stations: StationsTable;
   firmware_targets: FirmwareTargetsTable;
   station_events: StationEventsTable;
   unknown_stations: UnknownStationsTable;
   signing_keys: SigningKeysTable;
+  station_auth: StationAuthTable;
+  station_certificates: StationCertificatesTable;
+  station_tokens: StationTokensTable;
+  station_rotations: StationRotationsTable;
 }

@@ -3,6 +3,8 @@ import { KyselyRegistry } from './kysely-registry.js';
 import type { StationRegistry } from './types.js';
 
 export type * from './types.js';
+export type * from './auth-types.js';
+export { STATION_AUTH_MODES } from './auth-types.js';
 export { parseRegistryUrl, type RegistryLocation } from './registry-url.js';
 
 /** Options for createRegistry. */

@@ -34,6 +34,28 @@ import type {
   UnknownStation,
 } from './types.js';
 import { validateEui, validateFirmwareTarget, validateSigningKey } from './validate.js';
+import type {
+  CompletedRotation,
+  CredentialCategory,
+  NewRotation,
+  NewStationCertificate,
+  NewStationToken,
+  StationAuth,
+  StationAuthMode,
+  StationToken,
+} from './auth-types.js';
+import {
+  deleteRotation,
+  finishRotation,
+  insertCertificate,
+  insertToken,
+  retireCertificateRow,
+  retireTokenRow,
+  selectStationAuth,
+  selectTokenByHash,
+  upsertAuthMode,
+  upsertRotation,
+} from './station-auth.js';
 
 /**
  * The one StationRegistry implementation; the dialect lives in the backend.
@@ -236,6 +258,50 @@ export class KyselyRegistry implements StationRegistry {
 
   listSigningKeys(): Promise<SigningKey[]> {
     return this.#run((db) => selectSigningKeys(db));
+  }
+
+  getStationAuth(eui: string): Promise<StationAuth | undefined> {
+    return this.#run((db) => selectStationAuth(db, eui));
+  }
+
+  findToken(hash: string): Promise<StationToken | undefined> {
+    return this.#run((db) => selectTokenByHash(db, hash));
+  }
+
+  setAuthMode(eui: string, mode: StationAuthMode, at: Date): Promise<void> {
+    return this.#run((db) => db.transaction().execute((trx) => upsertAuthMode(trx, eui, mode, at)));
+  }
+
+  addCertificate(eui: string, certificate: NewStationCertificate, at: Date): Promise<void> {
+    return this.#run((db) => insertCertificate(db, eui, certificate, at));
+  }
+
+  addToken(eui: string, token: NewStationToken, at: Date): Promise<void> {
+    return this.#run((db) => insertToken(db, eui, token, at));
+  }
+
+  retireCertificate(eui: string, fingerprint: string, reason: string, at: Date): Promise<boolean> {
+    return this.#run((db) => retireCertificateRow(db, eui, fingerprint, reason, at));
+  }
+
+  retireToken(eui: string, id: string, reason: string, at: Date): Promise<boolean> {
+    return this.#run((db) => retireTokenRow(db, eui, id, reason, at));
+  }
+
+  startRotation(eui: string, rotation: NewRotation, at: Date): Promise<void> {
+    return this.#run((db) => upsertRotation(db, eui, rotation, at));
+  }
+
+  cancelRotation(eui: string, category: CredentialCategory): Promise<boolean> {
+    return this.#run((db) => deleteRotation(db, eui, category));
+  }
+
+  completeRotation(
+    eui: string,
+    completion: { readonly category: CredentialCategory; readonly newCrc: number },
+    at: Date,
+  ): Promise<CompletedRotation | undefined> {
+    return this.#run((db) => db.transaction().execute((trx) => finishRotation(trx, eui, completion, at)));
   }
 }
 

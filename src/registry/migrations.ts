@@ -1,4 +1,5 @@
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { authTables } from './migration-auth.js';
 
 export type SqlFlavour = 'sqlite' | 'postgres';
 
@@ -10,6 +11,7 @@ export type SqlFlavour = 'sqlite' | 'postgres';
 export function registryMigrations(flavour: SqlFlavour): MigrationProvider {
   const migrations: Record<string, Migration> = {
     '0001_initial': { up: (db) => initial(db, flavour) },
+    '0002_auth': { up: (db) => authTables(db) },
   };
   return { getMigrations: () => Promise.resolve(migrations) };
 }

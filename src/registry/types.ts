@@ -5,6 +5,8 @@
  * being registered, and the public signing keys uploads are checked against.
  */
 
+import type { StationAuthStore } from './auth-types.js';
+
 /** A credential the server wants a station to hold: blob in `stationcredentials` plus its CRC. */
 export interface CredentialRef {
   /** Blob name inside the `stationcredentials` container. */
@@ -180,7 +182,8 @@ export interface NewFirmwareTarget {
   readonly requestedAt: Date;
 }
 
-export interface StationRegistry {
+/** The registry also keeps what authentication needs, read apart from the twin (see auth-types.ts). */
+export interface StationRegistry extends StationAuthStore {
   /** Creates or upgrades the schema; safe when many processes start at once. */
   migrate(): Promise<void>;
   /** One cheap round trip to the database; throws `unavailable` when it cannot. */

@@ -5,6 +5,18 @@ import { pino } from 'pino';
 import { loadConfig, type Config } from '../../src/config.js';
 import { serve, type RunningServer } from '../../src/http/serve.js';
 import { openRuntime, type Runtime } from '../../src/runtime.js';
+import type { StationRegistry } from '../../src/registry/types.js';
+
+export interface TestServerOptions {
+  readonly database?: string;
+  readonly blobs?: string;
+  /** Serve stations in auth mode none; default true, as the plain-HTTP tests predate authentication. */
+  readonly allowUnauthenticated?: boolean;
+  /** PEM files: serve HTTPS (and request client certificates when clientCa is given). */
+  readonly tls?: { readonly cert: string; readonly key: string; readonly clientCa?: string };
+  /** Wraps the registry the server (not the test) uses, e.g. to record which methods it calls. */
+  readonly wrapRegistry?: (registry: StationRegistry) => StationRegistry;
+}
 
 export interface TestServer {
   readonly url: string;
@@ -19,7 +31,7 @@ export interface TestServer {
 }
 
 /** A real server on a loopback port with a fresh SQLite registry and blob folder. */
-export async function startTestServer(overrides: { database?: string; blobs?: string } = {}): Promise<TestServer> {
+export async function startTestServer(overrides: TestServerOptions = {}): Promise<TestServer> {
   const dir = await mkdtemp(join(tmpdir(), 'bscups-test-'));
   const config = loadConfig({
     database: overrides.database ?? join(dir, 'registry.sqlite'),
@@ -27,9 +39,14 @@ export async function startTestServer(overrides: { database?: string; blobs?: st
     host: '127.0.0.1',
     port: 0,
     logLevel: 'silent',
+    allowUnauthenticated: overrides.allowUnauthenticated ?? true,
+    tlsCert: overrides.tls?.cert,
+    tlsKey: overrides.tls?.key,
+    clientCa: overrides.tls?.clientCa,
   });
   const runtime = await openRuntime(config);
-  const server = await serve(runtime, config, pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }));
+  const served = overrides.wrapRegistry === undefined ? runtime : { ...runtime, registry: overrides.wrapRegistry(runtime.registry) };
+  const server = await serve(served, config, pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }));
   return {
     url: server.url,
     port: server.port,

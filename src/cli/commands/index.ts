@@ -4,8 +4,9 @@ import { register as station } from './station/index.js';
 import { register as keys } from './keys/index.js';
 import { register as firmware } from './firmware/index.js';
 import { register as simulate } from './simulate.js';
+import { register as pki } from './pki/index.js';
 
 /** Every command group, in help order. */
 export function registerCommands(program: Command): void {
-  for (const r of [serve, station, keys, firmware, simulate]) r(program);
+  for (const r of [serve, station, pki, keys, firmware, simulate]) r(program);
 }

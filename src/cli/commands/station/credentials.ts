@@ -5,6 +5,7 @@ import { buildCredentialBlob, normaliseStationKey } from '../../../protocol/inde
 import { runWithRuntime } from '../../context.js';
 import { storeCredential, type CredentialCategory } from './credential-blob.js';
 import { euiArg } from './parse.js';
+import { trackCupsCredential } from './provision.js';
 
 interface Options {
   cups?: boolean;
@@ -55,7 +56,10 @@ export function register(parent: Command): void {
         const previous = before?.desired[field];
         if (previous != null && previous.blob !== ref.blob) await blobs.delete('stationcredentials', previous.blob);
         const mode = token !== undefined ? 'token' : opts.cert !== undefined ? 'mutual TLS' : 'server TLS';
-        await registry.appendEvents(id, [{ type: 'config', message: `desired ${field} set (${mode}, crc ${ref.crc})` }], new Date());
+        const at = new Date();
+        const tracked = category === 'cups' ? await trackCupsCredential(registry, id, blob, ref.crc, at) : null;
+        const accepted = tracked === null ? '' : `; ${tracked} accepted, older CUPS credentials retire once the station reports it`;
+        await registry.appendEvents(id, [{ type: 'config', message: `desired ${field} set (${mode}, crc ${ref.crc})${accepted}` }], at);
         out.result({ eui: id, category, mode, crc: ref.crc, size: ref.size, blob: ref.blob }, () =>
           out.line(`station ${id}: ${category} credential set (${mode}, ${ref.size} bytes, crc ${ref.crc}); sent on its next request`),
         );

@@ -18,12 +18,15 @@ export function register(parent: Command): void {
         const station = await registry.getStation(id);
         if (station === undefined) throw notFound('station_not_found', `station ${id} is not registered; see "bscups station list"`);
         const events = await registry.listEvents(id, { limit: Math.max(1, Number(opts.events) || 20) });
-        out.result({ ...stationView(station), events }, () => {
+        const auth = await registry.getStationAuth(id);
+        const authMode = auth?.mode ?? 'none';
+        out.result({ ...stationView(station), authMode, events }, () => {
           const v = stationView(station);
           out.line(`station ${station.eui} (${String(v.id6)})${station.name === null ? '' : `  ${station.name}`}`);
           out.line(`labels: ${Object.entries(station.labels).map(([k, val]) => `${k}=${val}`).join(' ') || '-'}`);
           out.line(`last seen: ${cellText(station.lastSeenAt)} from ${cellText(station.lastRemoteAddress)}`);
           out.line(`status: ${String(v.status)}`);
+          out.line(`auth: ${authMode}${auth !== undefined && auth.rotations.length > 0 ? ` (rotation pending: ${auth.rotations.map((r) => r.category).join(', ')})` : ''}; see "bscups station auth ${station.eui}"`);
           out.line();
           out.table(sideBySide(station), ['field', 'desired', 'reported', 'state']);
           out.line();

@@ -1,0 +1,54 @@
+import type { Command } from 'commander';
+import { runWithRuntime } from '../../context.js';
+import { loadCaCertificate, pkiDirOption } from '../pki/pki-dir.js';
+import { euiArg } from './parse.js';
+import { categoriesOf, issueToken, loadStation, readTrustFile, writeStationFiles, type IssuedCredential } from './provision.js';
+
+interface Options {
+  for?: string;
+  pkiDir?: string;
+  out?: string;
+  tcTrust?: string;
+}
+
+export function register(parent: Command): void {
+  parent
+    .command('issue-token')
+    .description(
+      'issue a random token (Authorization: Bearer …) for the station and make it the desired credential; only its hash is ' +
+        'stored and the token is printed once. The station sends it as a header line over TLS. Older credentials of the same ' +
+        'kind stay valid until the station reports the new one',
+    )
+    .argument('<eui>', 'station EUI')
+    .option('--for <which>', 'cups (this server), tc (the LNS) or both', 'cups')
+    .option('--pki-dir <dir>', 'PKI folder whose ca.pem verifies this server (env BSCUPS_PKI_DIR, default ./data/pki)')
+    .option('--out <dir>', 'also write the station files ({cups,tc}.trust, .crt (empty), .key = the token) here, for first provisioning')
+    .option('--tc-trust <file>', 'CA certificate (PEM or DER) that verifies the LNS, for tc.trust; default the station CA')
+    .action(async (eui: string, opts: Options, cmd: Command) => {
+      const id = euiArg(eui);
+      const categories = categoriesOf(opts.for);
+      const caCert = await loadCaCertificate(pkiDirOption(opts.pkiDir));
+      const tcTrust = opts.tcTrust === undefined ? caCert : await readTrustFile(opts.tcTrust, '--tc-trust');
+      await runWithRuntime(cmd, async (rt, out) => {
+        const issued: IssuedCredential[] = [];
+        for (const category of categories) {
+          const target = await loadStation(rt, id);
+          issued.push(await issueToken(rt, target, category, category === 'cups' ? caCert : tcTrust));
+        }
+        const files = opts.out === undefined ? [] : await writeStationFiles(opts.out, issued);
+        const auth = await rt.registry.getStationAuth(id);
+        out.result(
+          { eui: id, mode: auth?.mode, credentials: issued.map(({ files: _files, ...c }) => c), files },
+          () => {
+            for (const c of issued) {
+              out.line(`station ${id}: ${c.category} token ${c.tokenId}, credential crc ${c.crc}, sent on its next request`);
+              out.line(`  ${c.token ?? ''}`);
+            }
+            out.note('The token is shown only now; the server keeps only its hash.');
+            if (files.length > 0) out.line(`wrote ${files.join(', ')}`);
+            out.line(`auth mode: ${auth?.mode ?? 'none'}${auth?.rotations.some((r) => r.targetMode === 'token') && auth.mode !== 'token' ? ' (becomes token once the station uses the new token)' : ''}`);
+          },
+        );
+      });
+    });
+}

@@ -1,0 +1,94 @@
+import { X509Certificate } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import type { ServerOptions } from 'node:https';
+import { createSecureContext, type SecureContextOptions } from 'node:tls';
+import { CupsError } from '../core/errors.js';
+import { certificateFingerprint } from '../pki/index.js';
+
+/** The HTTPS options createApp passes to Fastify. */
+export type HttpsServerOptions = Pick<ServerOptions, 'cert' | 'key' | 'ca' | 'requestCert' | 'rejectUnauthorized'>;
+
+/** Where the server's TLS material lives (PEM files). */
+export interface TlsFilePaths {
+  /** Server certificate, optionally followed by its chain (--tls-cert). */
+  readonly cert: string;
+  /** Server private key (--tls-key). */
+  readonly key: string;
+  /** CA that signs station client certificates (--client-ca); without it no client certificate is requested. */
+  readonly clientCa?: string | undefined;
+}
+
+/** What the server certificate says, for logs. */
+export interface ServerCertificateInfo {
+  readonly subject: string;
+  readonly fingerprint: string;
+  readonly notAfter: string;
+}
+
+/** The files' contents, checked to form a usable secure context. */
+export interface TlsMaterial {
+  readonly cert: Buffer;
+  readonly key: Buffer;
+  readonly clientCa: Buffer | undefined;
+  readonly info: ServerCertificateInfo;
+}
+
+/** Reads and checks the TLS files; throws invalid_argument `invalid_tls_files` naming the file to fix. */
+export async function readTlsMaterial(paths: TlsFilePaths): Promise<TlsMaterial> {
+  const [cert, key, clientCa] = await Promise.all([
+    readTlsFile(paths.cert, '--tls-cert'),
+    readTlsFile(paths.key, '--tls-key'),
+    paths.clientCa === undefined ? undefined : readTlsFile(paths.clientCa, '--client-ca'),
+  ]);
+  let info: ServerCertificateInfo;
+  try {
+    const x = new X509Certificate(cert);
+    info = { subject: x.subject, fingerprint: certificateFingerprint(x.raw), notAfter: new Date(x.validTo).toISOString() };
+  } catch (e) {
+    throw bad(`--tls-cert ${paths.cert} is not a PEM certificate`, e);
+  }
+  if (clientCa !== undefined) {
+    try {
+      new X509Certificate(clientCa);
+    } catch (e) {
+      throw bad(`--client-ca ${paths.clientCa} is not a PEM CA certificate`, e);
+    }
+  }
+  try {
+    // Builds the context the server would use: catches a key that does not match the certificate.
+    createSecureContext(secureContextOptions({ cert, key, clientCa }));
+  } catch (e) {
+    throw bad(`--tls-cert ${paths.cert} and --tls-key ${paths.key} do not form a usable pair (${(e as Error).message})`, e);
+  }
+  return { cert, key, clientCa, info };
+}
+
+/**
+ * The server options: client certificates are requested when a client CA is
+ * configured but never required at the handshake, because token stations send
+ * none; the auth step judges what arrived (chain, validity, EUI, allow-list).
+ */
+export function httpsOptions(material: Pick<TlsMaterial, 'cert' | 'key' | 'clientCa'>): HttpsServerOptions {
+  return {
+    cert: material.cert,
+    key: material.key,
+    ...(material.clientCa === undefined ? {} : { ca: material.clientCa, requestCert: true, rejectUnauthorized: false }),
+  };
+}
+
+/** The part of the options a running server swaps with setSecureContext. */
+export function secureContextOptions(material: Pick<TlsMaterial, 'cert' | 'key' | 'clientCa'>): SecureContextOptions {
+  return { cert: material.cert, key: material.key, ...(material.clientCa === undefined ? {} : { ca: material.clientCa }) };
+}
+
+async function readTlsFile(path: string, flag: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (e) {
+    throw bad(`${flag}: cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? String(e)})`, e);
+  }
+}
+
+function bad(message: string, cause: unknown): CupsError {
+  return new CupsError('invalid_tls_files', 'invalid_argument', `${message}; "bscups pki init" makes a CA and a server certificate`, undefined, { cause });
+}

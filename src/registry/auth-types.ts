@@ -1,0 +1,129 @@
+/**
+ * What the server needs to authenticate a station, kept apart from the station
+ * twin: the auth mode, the certificates and tokens issued to it (tokens only as
+ * hashes), and credential rotations still waiting for the station to move.
+ * Reading it tells nothing about the station's configuration.
+ */
+
+/** How a station must authenticate to CUPS. */
+export type StationAuthMode = 'mtls' | 'token' | 'none';
+
+export const STATION_AUTH_MODES: readonly StationAuthMode[] = ['mtls', 'token', 'none'];
+
+/** Which credential set a credential belongs to: the one for CUPS, or the one for the LNS (TC). */
+export type CredentialCategory = 'cups' | 'tc';
+
+/** Active credentials authenticate; retired ones never again. */
+export type CredentialStatus = 'active' | 'retired';
+
+/** A client certificate issued to a station, known by its SHA-256 fingerprint. */
+export interface StationCertificate {
+  /** SHA-256 of the DER certificate, 64 lowercase hex digits. */
+  readonly fingerprint: string;
+  readonly category: CredentialCategory;
+  readonly status: CredentialStatus;
+  /** CRC of the credential blob the certificate was delivered in: what the station reports while it holds it. */
+  readonly credCrc: number;
+  readonly notAfter: Date | null;
+  readonly createdAt: Date;
+  readonly retiredAt: Date | null;
+  /** Why it was retired (e.g. "revoked", "rotated"), or null while active. */
+  readonly retiredReason: string | null;
+}
+
+/** A token issued to a station; the secret itself is never stored. */
+export interface StationToken {
+  /** Public identifier used to name the token (revoke, listings). */
+  readonly id: string;
+  /** The station the token opens. */
+  readonly eui: string;
+  readonly category: CredentialCategory;
+  readonly status: CredentialStatus;
+  /** CRC of the credential blob the token was delivered in. */
+  readonly credCrc: number;
+  readonly createdAt: Date;
+  readonly retiredAt: Date | null;
+  readonly retiredReason: string | null;
+}
+
+/** A credential change waiting for the station to report the new CRC. */
+export interface PendingRotation {
+  readonly category: CredentialCategory;
+  /** The credential CRC the station reports once it holds the new credential. */
+  readonly newCrc: number;
+  /** Auth mode applied when the rotation completes (cups only); null leaves the mode as it is. */
+  readonly targetMode: StationAuthMode | null;
+  readonly startedAt: Date;
+}
+
+/** Everything authentication reads about one registered station. */
+export interface StationAuth {
+  readonly eui: string;
+  /** `none` until an operator or an issued credential sets another. */
+  readonly mode: StationAuthMode;
+  /** Every certificate ever registered, active and retired, oldest first. */
+  readonly certificates: readonly StationCertificate[];
+  /** Every token ever issued (without hashes), oldest first. */
+  readonly tokens: readonly StationToken[];
+  readonly rotations: readonly PendingRotation[];
+}
+
+export interface NewStationCertificate {
+  readonly fingerprint: string;
+  readonly category: CredentialCategory;
+  readonly credCrc: number;
+  readonly notAfter: Date | null;
+}
+
+export interface NewStationToken {
+  readonly id: string;
+  /** SHA-256 of the secret, 64 lowercase hex digits. */
+  readonly hash: string;
+  readonly category: CredentialCategory;
+  readonly credCrc: number;
+}
+
+export interface NewRotation {
+  readonly category: CredentialCategory;
+  readonly newCrc: number;
+  readonly targetMode: StationAuthMode | null;
+}
+
+/** What completing a rotation did. */
+export interface CompletedRotation {
+  readonly category: CredentialCategory;
+  readonly newCrc: number;
+  /** Fingerprints retired because the station moved off them. */
+  readonly retiredCertificates: readonly string[];
+  /** Ids of the tokens retired because the station moved off them. */
+  readonly retiredTokens: readonly string[];
+  /** The auth mode now in force when the rotation changed it, else null. */
+  readonly mode: StationAuthMode | null;
+}
+
+export interface StationAuthStore {
+  /** Mode, credentials and pending rotations of a station, without any twin data; undefined when not registered. */
+  getStationAuth(eui: string): Promise<StationAuth | undefined>;
+  /** The token whose secret has this SHA-256 hash, whichever station holds it; undefined when none does. */
+  findToken(hash: string): Promise<StationToken | undefined>;
+  /** Sets the station's auth mode; throws not_found `station_not_found`. */
+  setAuthMode(eui: string, mode: StationAuthMode, at: Date): Promise<void>;
+  /** Registers an issued certificate as active; throws conflict `certificate_exists` for a known fingerprint. */
+  addCertificate(eui: string, certificate: NewStationCertificate, at: Date): Promise<void>;
+  /** Stores an issued token's hash as active; throws conflict `token_exists` for a known id or hash. */
+  addToken(eui: string, token: NewStationToken, at: Date): Promise<void>;
+  /** Retires a certificate at once; false when it was already retired; throws not_found `certificate_not_found`. */
+  retireCertificate(eui: string, fingerprint: string, reason: string, at: Date): Promise<boolean>;
+  /** Retires a token at once; false when it was already retired; throws not_found `token_not_found`. */
+  retireToken(eui: string, id: string, reason: string, at: Date): Promise<boolean>;
+  /** Starts the rotation of a category, replacing one already pending; throws not_found. */
+  startRotation(eui: string, rotation: NewRotation, at: Date): Promise<void>;
+  /** Drops the pending rotation of a category; false when none was pending. */
+  cancelRotation(eui: string, category: CredentialCategory): Promise<boolean>;
+  /**
+   * Completes the pending rotation of `category` if it still expects `newCrc`: retires the category's other
+   * active credentials, applies the target mode and records an `auth` event, atomically. Undefined when no
+   * such rotation was pending (another exchange completed it, or it was replaced).
+   */
+  completeRotation(eui: string, completion: { readonly category: CredentialCategory; readonly newCrc: number }, at: Date): Promise<CompletedRotation | undefined>;
+}

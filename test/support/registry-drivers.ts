@@ -1,0 +1,57 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createTestSchema, shouldRunPostgresSuite } from './postgres.js';
+
+/** A fresh, empty store. */
+export interface Store {
+  readonly url: string;
+  dispose(): Promise<void>;
+}
+
+/** One registry backend a conformance suite runs against. */
+export interface Driver {
+  readonly name: string;
+  readonly skip: boolean;
+  /** Whether a second registry opened on the same URL sees the same data. */
+  readonly shared: boolean;
+  setup?(): void;
+  teardown?(): void;
+  fresh(): Promise<Store>;
+}
+
+/** SQLite (file and :memory:) and PostgreSQL, the latter skipped loudly (or failing in CI) when unreachable. */
+export async function registryDrivers(suite: string): Promise<Driver[]> {
+  const pgRuns = await shouldRunPostgresSuite(suite);
+  let tempDir = '';
+  let fileCounter = 0;
+  return [
+    {
+      name: 'SQLite file',
+      skip: false,
+      shared: true,
+      setup: () => (tempDir = mkdtempSync(join(tmpdir(), 'cups-registry-'))),
+      teardown: () => rmSync(tempDir, { recursive: true, force: true }),
+      fresh: () =>
+        Promise.resolve({
+          url: `sqlite:${join(tempDir, `nested/dir-${++fileCounter}`, 'registry.db')}`,
+          dispose: () => Promise.resolve(),
+        }),
+    },
+    {
+      name: 'SQLite :memory:',
+      skip: false,
+      shared: false,
+      fresh: () => Promise.resolve({ url: ':memory:', dispose: () => Promise.resolve() }),
+    },
+    {
+      name: 'PostgreSQL',
+      skip: !pgRuns,
+      shared: true,
+      fresh: async () => {
+        const s = await createTestSchema();
+        return { url: s.url, dispose: s.drop };
+      },
+    },
+  ];
+}

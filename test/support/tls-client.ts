@@ -1,0 +1,92 @@
+import { connect, type PeerCertificate } from 'node:tls';
+import { encodeStationHttpRequest, encodeStationRequestBody } from '../../src/protocol/index.js';
+import type { UpdateInfoRequest } from '../../src/protocol/types.js';
+
+/** What a raw station-like TLS exchange produced. */
+export interface TlsExchange {
+  readonly status: number;
+  readonly body: Buffer;
+  /** The server certificate presented in this handshake. */
+  readonly serverCertificate: PeerCertificate;
+}
+
+export interface TlsExchangeOptions {
+  readonly port: number;
+  /** PEM CA that must verify the server. */
+  readonly ca: string;
+  /** Client certificate and key (PEM), for mutual TLS. */
+  readonly cert?: string;
+  readonly key?: string;
+  /** Extra header lines ending in CRLF, e.g. a token. */
+  readonly headerLines?: string;
+  readonly request: UpdateInfoRequest;
+}
+
+/** A request in a station's exact bytes for `eui` (ID6 router), reporting no credentials. */
+export function stationRequest(eui: string, overrides: Partial<UpdateInfoRequest> = {}): UpdateInfoRequest {
+  return {
+    router: eui,
+    cupsUri: null,
+    tcUri: null,
+    cupsCredCrc: 2077607535,
+    tcCredCrc: 2077607535,
+    station: '2.0.6(linux/test) 2026-01-01 00:00:00',
+    model: 'linux',
+    package: '1.0.0',
+    keys: [],
+    ...overrides,
+  };
+}
+
+/** One update-info exchange over a fresh TLS connection, read until the server closes or the body is complete. */
+export function tlsExchange(options: TlsExchangeOptions): Promise<TlsExchange> {
+  return new Promise((resolve, reject) => {
+    const request = encodeStationHttpRequest({
+      host: `127.0.0.1:${options.port}`,
+      body: encodeStationRequestBody(options.request),
+      ...(options.headerLines === undefined ? {} : { headerLines: options.headerLines }),
+    });
+    const socket = connect({
+      host: '127.0.0.1',
+      port: options.port,
+      ca: options.ca,
+      ...(options.cert === undefined ? {} : { cert: options.cert }),
+      ...(options.key === undefined ? {} : { key: options.key }),
+    });
+    const chunks: Buffer[] = [];
+    let serverCertificate: PeerCertificate | undefined;
+    let done = false;
+    const finish = (): void => {
+      if (done) return;
+      done = true;
+      socket.destroy();
+      const all = Buffer.concat(chunks);
+      const end = all.indexOf('\r\n\r\n');
+      if (end < 0 || serverCertificate === undefined) {
+        reject(new Error(`no HTTP response: ${JSON.stringify(all.toString('latin1').slice(0, 200))}`));
+        return;
+      }
+      const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(all.subarray(0, end).toString('latin1'))?.[1]);
+      resolve({ status, body: all.subarray(end + 4), serverCertificate });
+    };
+    socket.on('secureConnect', () => {
+      serverCertificate = socket.getPeerCertificate();
+      socket.write(request);
+    });
+    socket.on('data', (c: Buffer) => {
+      chunks.push(c);
+      const all = Buffer.concat(chunks);
+      const end = all.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      const len = /\r\ncontent-length:\s*(\d+)/i.exec(all.subarray(0, end).toString('latin1'));
+      if (len !== null && all.length >= end + 4 + Number(len[1])) finish();
+    });
+    socket.on('end', finish);
+    socket.on('error', (e) => {
+      if (!done) {
+        done = true;
+        reject(e);
+      }
+    });
+  });
+}
