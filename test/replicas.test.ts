@@ -86,15 +86,20 @@ describe.runIf(runs)('two replicas on PostgreSQL and Azure Blob Storage', () => 
 
   it('simultaneous requests for one station through both replicas lose no offer', async () => {
     const eui = '00000000000000C4';
-    await initStationHome(join(work, 'c4a'), { cupsUri: a!.url, version: '1.0.0', sigKeys: [await readFile(join(work, 'keys', 'sig-0.key'))] });
-    await initStationHome(join(work, 'c4b'), { cupsUri: b!.url, version: '1.0.0', sigKeys: [await readFile(join(work, 'keys', 'sig-0.key'))] });
+    const sigKey = await readFile(join(work, 'keys', 'sig-0.key'));
     await cliJson(['station', 'add', eui], env);
     const noop = join(work, 'noop.sh');
     await writeFile(noop, '#!/bin/sh\nexit 0\n');
     await cliJson(['firmware', 'upgrade', '--station', eui, '--package', '9.0.0', '--file', noop, '--sign-with', join(work, 'keys', 'sig-0.pem'), '--max-offers', '10'], env);
-    const viaA = createSimulatedStation({ home: join(work, 'c4a'), eui });
-    const viaB = createSimulatedStation({ home: join(work, 'c4b'), eui });
-    const results = await Promise.all([viaA.exchange(), viaB.exchange(), viaA.exchange(), viaB.exchange()]);
+    // One home per concurrent exchange: a station never runs two exchanges at once in one folder.
+    const clients = await Promise.all(
+      [a!, b!, a!, b!].map(async (server, i) => {
+        const home = join(work, `c4-${i}`);
+        await initStationHome(home, { cupsUri: server.url, version: '1.0.0', sigKeys: [sigKey] });
+        return createSimulatedStation({ home, eui });
+      }),
+    );
+    const results = await Promise.all(clients.map((c) => c.exchange()));
     const offered = results.filter((r) => r.update !== undefined).length;
     expect(offered).toBe(4);
     const [status] = await cliJson<{ firmware: { offers: number } }[]>(['firmware', 'status', '--station', eui], env);
