@@ -5,22 +5,13 @@ import { createMemoryBlobStore } from '../src/blobs/index.js';
 import { CupsError } from '../src/core/errors.js';
 import { createApp } from '../src/http/app.js';
 import { encodeStationRequestBody } from '../src/protocol/index.js';
+import { exampleRequest } from './support/fixtures.js';
 import { createRegistry } from '../src/registry/index.js';
 import type { StationRegistry } from '../src/registry/types.js';
 
 const EUI = '0016C001FF10A235';
 const body = (router = EUI) =>
-  encodeStationRequestBody({
-    router,
-    cupsUri: 'http://127.0.0.1:6090',
-    tcUri: null,
-    cupsCredCrc: 2077607535,
-    tcCredCrc: 2077607535,
-    station: '2.0.6(linux/std) 2026-11-24 10:58:03',
-    model: 'linux',
-    package: '1.0.0',
-    keys: [],
-  });
+  encodeStationRequestBody(exampleRequest({ router, keys: [] }));
 
 let registry: StationRegistry;
 let app: FastifyInstance;

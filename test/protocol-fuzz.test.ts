@@ -1,20 +1,11 @@
 // Random bytes and JSON thrown at every parser: the only thing allowed to escape is a CupsError.
 import { describe, expect, it } from 'vitest';
+import { PROTOCOL_EXAMPLE, seededRandom } from './support/fixtures.js';
 import { CupsError } from '../src/core/errors.js';
 import { decodeResponse, encodeResponse, parseCredentialBlob, parseEui, parseUpdateInfoRequest } from '../src/protocol/index.js';
 
-function seeded(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
-const rnd = seeded(0xc0ffee);
+const rnd = seededRandom(0xc0ffee);
 const int = (n: number): number => Math.floor(rnd() * n);
 const pick = <T>(items: readonly T[]): T => items[int(items.length)] as T;
 const bytes = (max: number): Buffer => Buffer.from(Array.from({ length: int(max + 1) }, () => int(256)));
@@ -45,17 +36,8 @@ function randomJson(depth = 0): unknown {
 }
 
 const FIELDS = ['router', 'cupsUri', 'tcUri', 'cupsCredCrc', 'tcCredCrc', 'station', 'model', 'package', 'keys'] as const;
-const VALID = {
-  router: '16:c001:ff10:a235',
-  cupsUri: 'http://127.0.0.1:6090',
-  tcUri: null,
-  cupsCredCrc: 2077607535,
-  tcCredCrc: 2077607535,
-  station: '2.0.6(linux/testsim) 2026-11-24 10:58:03',
-  model: 'linux',
-  package: '1.0.0',
-  keys: [3157685580],
-};
+// The section 1 example as JSON sends it: router as ID6.
+const VALID = { ...PROTOCOL_EXAMPLE, router: '16:c001:ff10:a235', keys: [...PROTOCOL_EXAMPLE.keys] };
 
 /** Runs fn; passes if it returns or throws a CupsError, fails on anything else. */
 function onlyCupsErrors<T>(fn: () => T, input: unknown): T | undefined {

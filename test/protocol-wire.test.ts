@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PROTOCOL_EXAMPLE } from './support/fixtures.js';
 import {
   decodeResponse,
   encodeResponse,
@@ -81,17 +82,7 @@ async function exchange(raw: Buffer): Promise<{ head: string; body: Buffer }> {
   }
 }
 
-const REQUEST: UpdateInfoRequest = {
-  router: '0016C001FF10A235',
-  cupsUri: 'http://127.0.0.1:6090',
-  tcUri: null,
-  cupsCredCrc: 2077607535,
-  tcCredCrc: 2077607535,
-  station: '2.0.6(linux/testsim) 2026-11-24 10:58:03',
-  model: 'linux',
-  package: '1.0.0',
-  keys: [3157685580],
-};
+const REQUEST: UpdateInfoRequest = PROTOCOL_EXAMPLE;
 
 describe('[1] [2] station exchange over a real socket', () => {
   it('Node parses the padded Content-Length (1.2), sees only the station headers (1.1) on /update-info (1.3)', async () => {

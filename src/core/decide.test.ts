@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { UpdateInfoRequest } from '../protocol/types.js';
+import { exampleRequest } from '../../test/support/fixtures.js';
 import type { FirmwareTarget, Station } from '../registry/types.js';
 import { decide, exchangeRecord, sentParts, withoutPart } from './decide.js';
 import { pendingParts, syncSummary } from './sync-status.js';
@@ -9,18 +10,7 @@ const NOW = new Date('2026-11-24T12:00:00Z');
 const EUI = '0016C001FF10A235';
 
 function request(over: Partial<UpdateInfoRequest> = {}): UpdateInfoRequest {
-  return {
-    router: EUI,
-    cupsUri: 'http://127.0.0.1:6090',
-    tcUri: null,
-    cupsCredCrc: 2077607535,
-    tcCredCrc: 2077607535,
-    station: '2.0.6(linux/std) 2026-11-24 10:58:03',
-    model: 'linux',
-    package: '1.0.0',
-    keys: [111],
-    ...over,
-  };
+  return exampleRequest({ router: EUI, keys: [111], ...over });
 }
 
 function firmware(over: Partial<FirmwareTarget> = {}): FirmwareTarget {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../../test/support/fixtures.js';
 import { crc32 } from './crc32.js';
 
 // Bit-by-bit reference (reflected polynomial 0xEDB88320), independent of zlib.
@@ -11,16 +12,6 @@ function referenceCrc32(data: Uint8Array, previous = 0): number {
   return ~crc >>> 0;
 }
 
-function seeded(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('crc32', () => {
   it('gives the standard check value for "123456789"', () => {
@@ -51,7 +42,7 @@ describe('crc32', () => {
   });
 
   it('matches a bit-by-bit reference over random inputs and random split points', () => {
-    const rnd = seeded(42);
+    const rnd = seededRandom(42);
     for (let i = 0; i < 200; i++) {
       const data = Uint8Array.from({ length: Math.floor(rnd() * 300) }, () => Math.floor(rnd() * 256));
       const cut = Math.floor(rnd() * (data.length + 1));

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../../test/support/fixtures.js';
 import { CupsError } from '../core/errors.js';
 import { formatId6, parseEui, parseId6 } from './eui.js';
 
@@ -15,16 +16,6 @@ const TABLE: readonly [string, string][] = [
   ['0000000100020003', '0:1:2:3'],
 ];
 
-function seeded(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function expectEuiError(fn: () => unknown, field: string, text?: RegExp): void {
   try {
@@ -73,7 +64,7 @@ describe('[3] ID6 table', () => {
   );
 
   it('round-trips random EUIs through formatId6/parseId6, biased towards zero groups', () => {
-    const rnd = seeded(7);
+    const rnd = seededRandom(7);
     const group = (): string => (rnd() < 0.4 ? '0000' : Math.floor(rnd() * 0x10000).toString(16).padStart(4, '0'));
     for (let i = 0; i < 2000; i++) {
       const eui = (group() + group() + group() + group()).toUpperCase();

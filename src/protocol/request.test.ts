@@ -3,6 +3,7 @@ import { CupsError } from '../core/errors.js';
 import { crc32 } from './crc32.js';
 import { encodeStationHttpRequest, encodeStationRequestBody, parseUpdateInfoRequest, stationKeyCrcs, UPDATE_INFO_PATH } from './request.js';
 import type { UpdateInfoRequest } from './types.js';
+import { PROTOCOL_EXAMPLE } from '../../test/support/fixtures.js';
 
 // The example body of PROTOCOL.md section 1, on one line as the station sends it.
 const EXAMPLE_JSON =
@@ -11,17 +12,7 @@ const EXAMPLE_JSON =
   '"station":"2.0.6(linux/testsim) 2026-11-24 10:58:03","model":"linux",' +
   '"package":"1.0.0","keys":[3157685580]}';
 
-const EXAMPLE: UpdateInfoRequest = {
-  router: '0016C001FF10A235',
-  cupsUri: 'http://127.0.0.1:6090',
-  tcUri: null,
-  cupsCredCrc: 2077607535,
-  tcCredCrc: 2077607535,
-  station: '2.0.6(linux/testsim) 2026-11-24 10:58:03',
-  model: 'linux',
-  package: '1.0.0',
-  keys: [3157685580],
-};
+const EXAMPLE: UpdateInfoRequest = PROTOCOL_EXAMPLE;
 
 function exampleObject(): Record<string, unknown> {
   return JSON.parse(EXAMPLE_JSON) as Record<string, unknown>;

@@ -1,6 +1,7 @@
 import { connect, type PeerCertificate } from 'node:tls';
 import { encodeStationHttpRequest, encodeStationRequestBody } from '../../src/protocol/index.js';
 import type { UpdateInfoRequest } from '../../src/protocol/types.js';
+import { exampleRequest } from './fixtures.js';
 
 /** What a raw station-like TLS exchange produced. */
 export interface TlsExchange {
@@ -24,18 +25,7 @@ export interface TlsExchangeOptions {
 
 /** A request in a station's exact bytes for `eui` (ID6 router), reporting no credentials. */
 export function stationRequest(eui: string, overrides: Partial<UpdateInfoRequest> = {}): UpdateInfoRequest {
-  return {
-    router: eui,
-    cupsUri: null,
-    tcUri: null,
-    cupsCredCrc: 2077607535,
-    tcCredCrc: 2077607535,
-    station: '2.0.6(linux/test) 2026-01-01 00:00:00',
-    model: 'linux',
-    package: '1.0.0',
-    keys: [],
-    ...overrides,
-  };
+  return exampleRequest({ router: eui, cupsUri: null, keys: [], station: '2.0.6(linux/test) 2026-01-01 00:00:00', ...overrides });
 }
 
 /** One update-info exchange over a fresh TLS connection, read until the server closes or the body is complete. */
