@@ -1,0 +1,22 @@
+import { loadConfig, type Config } from '../src/config.js';
+
+/**
+ * The config the bench gives the product, the same in the parent (setup) and
+ * the server child. Environment variables are ignored so a BSCUPS_* setting in
+ * the shell cannot change what is measured.
+ */
+export function benchConfig(options: { readonly database: string; readonly blobs: string; readonly logLevel?: string }): Config {
+  return loadConfig(
+    {
+      database: options.database,
+      blobs: options.blobs,
+      logLevel: options.logLevel ?? 'info',
+      host: '127.0.0.1',
+      port: 0,
+      // Plain-HTTP stations without credentials on loopback are what is measured;
+      // the server refuses them unless told this is a test setup.
+      allowUnauthenticated: true,
+    },
+    {},
+  );
+}
