@@ -5,6 +5,7 @@ import { Kysely, SqliteDialect, sql } from 'kysely';
 import { unavailable } from '../core/errors.js';
 import { runMigrator, type BackendOptions, type RegistryBackend } from './backend.js';
 import type { RegistryDatabase } from './db-schema.js';
+import { withStatementCache } from './sqlite-statement-cache.js';
 
 const BUSY_TIMEOUT_MILLIS = 5_000;
 
@@ -36,7 +37,7 @@ export function openSqliteBackend(path: string, display: string, options: Backen
       conn.pragma(`busy_timeout = ${BUSY_TIMEOUT_MILLIS}`);
       conn.pragma('foreign_keys = ON');
       conn.pragma('synchronous = NORMAL');
-      return Promise.resolve(conn);
+      return Promise.resolve(withStatementCache(conn));
     },
   });
   const db = new Kysely<RegistryDatabase>({ dialect });
