@@ -56,6 +56,23 @@ describe('operations endpoints', () => {
   });
 });
 
+describe('exchange log', () => {
+  it('writes one line per exchange with the EUI and what was sent, as a warning when unauthenticated', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino({ level: 'info' }, { write: (l: string) => lines.push(JSON.parse(l) as Record<string, unknown>) });
+    const logged = await createApp({ registry, blobs: createMemoryBlobStore(), logger, allowUnauthenticated: true });
+    try {
+      const r = await logged.inject({ method: 'POST', url: '/update-info', headers: { 'content-type': 'application/json' }, payload: body() });
+      expect(r.statusCode).toBe(200);
+      const exchange = lines.filter((l) => l.eui === EUI);
+      expect(exchange).toHaveLength(1);
+      expect(exchange[0]).toMatchObject({ level: 40, unauthenticated: true, status: 200, sent: ['tcUri'] });
+    } finally {
+      await logged.close();
+    }
+  });
+});
+
 describe('when the registry is down', () => {
   it('answers update-info and /readyz with 503, not a hang or a 404', async () => {
     const down: StationRegistry = new Proxy(registry, {

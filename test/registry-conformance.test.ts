@@ -210,6 +210,18 @@ function conformance(driver: Driver): void {
     expect((await registry.getStation(EUI_A))?.updatedAt).toEqual(new Date(T0));
   });
 
+  it('touchStation stamps last seen alone and tells whether the station exists', async () => {
+    await registry.createStation({ eui: EUI_A });
+    await registry.recordExchange(EUI_A, { at: new Date(T0 + 1_000), remoteAddress: '192.0.2.1', reported: report(), events: [] });
+    expect(await registry.touchStation(EUI_A, { at: new Date(T0 + 9_000), remoteAddress: '192.0.2.9' })).toBe(true);
+    const station = await registry.getStation(EUI_A);
+    expect(station?.lastSeenAt).toEqual(new Date(T0 + 9_000));
+    expect(station?.lastRemoteAddress).toBe('192.0.2.9');
+    expect(station?.reported).toEqual(report());
+    expect(await registry.listEvents(EUI_A)).toEqual([]);
+    expect(await registry.touchStation(EUI_B, { at: new Date(T0), remoteAddress: null })).toBe(false);
+  });
+
   it('applies the problem only when the exchange gives one', async () => {
     await registry.createStation({ eui: EUI_A });
     const base = { at: new Date(T0), remoteAddress: null, reported: report(), events: [] };

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { UpdateInfoRequest } from '../protocol/types.js';
 import { exampleRequest } from '../../test/support/fixtures.js';
 import type { FirmwareTarget, Station } from '../registry/types.js';
-import { decide, exchangeRecord, sentParts, withoutPart } from './decide.js';
+import { decide, exchangeRecord, onlyStampsLastSeen, sentParts, withoutPart } from './decide.js';
 import { pendingParts, syncSummary } from './sync-status.js';
 import { isDowngrade } from './versions.js';
 
@@ -163,6 +163,27 @@ describe('exchange record', () => {
     expect(d.firmware).toBeUndefined();
     expect(d.events).toEqual([]);
     expect(d.problems).toEqual(['blob missing']);
+  });
+});
+
+describe('onlyStampsLastSeen', () => {
+  const seen = { at: NOW, remoteAddress: null };
+  const known = (over: Parameters<typeof station>[0] = {}): Station => ({ ...station(over), reported: decide(request(), station(), { now: NOW }).reported });
+
+  it('is true for a repeat poll that sends and changes nothing', () => {
+    const s = known();
+    expect(onlyStampsLastSeen(exchangeRecord(decide(request(), s, { now: NOW }), s, seen), s)).toBe(true);
+  });
+
+  it.each([
+    ['the first report', () => station(), request()],
+    ['a changed package', () => known(), request({ package: '1.0.1' })],
+    ['a part was sent', () => known({ desired: { tcUri: 'wss://x.example:1' } }), request()],
+    ['a firmware transition', () => known({ firmware: firmware() }), request()],
+    ['a problem to clear', () => ({ ...known(), problem: 'old' }), request()],
+  ] as const)('is false for %s', (_name, make, req) => {
+    const s = make();
+    expect(onlyStampsLastSeen(exchangeRecord(decide(req, s, { now: NOW }), s, seen), s)).toBe(false);
   });
 });
 

@@ -1,4 +1,5 @@
 import type { UpdateInfoRequest } from '../protocol/types.js';
+import { sameReported } from './reported.js';
 import type {
   CredentialRef,
   ExchangeRecord,
@@ -175,6 +176,20 @@ export function exchangeRecord(
     events,
     ...(decision.firmware === undefined ? {} : { firmware: decision.firmware }),
   };
+}
+
+/**
+ * True when an exchange record would change nothing but last-seen: the report
+ * equals what the station said before and there is nothing else to write, so
+ * one cheap stamp replaces a transaction (most polls are of this kind).
+ */
+export function onlyStampsLastSeen(record: ExchangeRecord, station: Station): boolean {
+  return (
+    record.events.length === 0 &&
+    record.problem === undefined &&
+    record.firmware === undefined &&
+    sameReported(station.reported, record.reported)
+  );
 }
 
 /** Names of the parts an answer carries, in wire order. */

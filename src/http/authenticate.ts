@@ -70,9 +70,6 @@ export async function authenticate(request: FastifyRequest, req: UpdateInfoReque
     }
     throw new CupsError(verdict.code, verdict.kind, verdict.reason);
   }
-  if (verdict.via === 'none') {
-    log.warn({ remoteAddress: request.ip }, 'unauthenticated exchange accepted because the server runs with --allow-unauthenticated');
-  }
   return { station, via: verdict.via, credential: verdict.credential };
 }
 

@@ -7,7 +7,7 @@ export interface ServerMetrics {
   observeExchange(outcome: string, seconds: number): void;
   /** Counts what an answer carried. */
   countSent(parts: readonly string[]): void;
-  /** Counts firmware bytes actually written to stations. */
+  /** Counts the bytes of a firmware delivery that completed. */
   countFirmwareBytes(bytes: number): void;
   /** Notes a station EUI seen (registered or not). */
   sawStation(eui: string, registered: boolean): void;
@@ -36,7 +36,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Serve
   });
   const firmwareBytes = new Counter({
     name: 'bscups_firmware_bytes_total',
-    help: 'firmware bytes written to stations',
+    help: 'firmware bytes of completed deliveries to stations',
     registers: [registry],
   });
   const seenGauge = new Gauge({

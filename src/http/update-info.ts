@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { crc32, encodeResponseHead, parseUpdateInfoRequest } from '../protocol/index.js';
 import type { UpdateInfoResponseHead } from '../protocol/types.js';
-import { decide, exchangeRecord, sentParts, withoutPart, type Decision } from '../core/decide.js';
+import { decide, exchangeRecord, onlyStampsLastSeen, sentParts, withoutPart, type Decision } from '../core/decide.js';
 import type { BlobRead, BlobStore } from '../blobs/types.js';
 import type { CredentialRef } from '../registry/types.js';
 import type { AppDeps } from './app.js';
@@ -58,7 +58,9 @@ export function registerUpdateInfo(app: FastifyInstance, deps: Deps): void {
     }
 
     try {
-      await deps.registry.recordExchange(station.eui, exchangeRecord(decision, station, { at: now, remoteAddress }));
+      const record = exchangeRecord(decision, station, { at: now, remoteAddress });
+      if (onlyStampsLastSeen(record, station)) await deps.registry.touchStation(station.eui, { at: now, remoteAddress });
+      else await deps.registry.recordExchange(station.eui, record);
     } catch (e) {
       update?.stream.destroy();
       throw e;
@@ -67,19 +69,23 @@ export function registerUpdateInfo(app: FastifyInstance, deps: Deps): void {
 
     const head = encodeResponseHead(responseHead(decision, creds, update?.size ?? 0));
     const length = head.length + (update?.size ?? 0);
-    log.info(
-      {
-        status: 200,
-        sent: sentParts(decision.answer),
-        bytes: length,
-        problems: decision.problems.length > 0 ? decision.problems : undefined,
-        ms: Number(process.hrtime.bigint() - started) / 1e6,
-      },
-      'update-info',
-    );
-    deps.metrics.countSent(sentParts(decision.answer));
+    const sent = sentParts(decision.answer);
+    const line = {
+      status: 200,
+      sent,
+      bytes: length,
+      problems: decision.problems.length > 0 ? decision.problems : undefined,
+      ms: Number(process.hrtime.bigint() - started) / 1e6,
+    };
+    // One line per exchange; an unauthenticated one is that same line as a warning.
+    if (auth.via === 'none') log.warn({ ...line, unauthenticated: true }, 'update-info accepted without authentication (--allow-unauthenticated)');
+    else log.info({ ...line, auth: auth.via }, 'update-info');
+    deps.metrics.countSent(sent);
     reply.status(200).header('content-type', 'application/octet-stream').header('content-length', length);
-    return reply.send(update === undefined ? head : headThenStream(head, update.stream, (n) => deps.metrics.countFirmwareBytes(n)));
+    if (update === undefined) return reply.send(head);
+    const size = update.size;
+    reply.raw.once('finish', () => deps.metrics.countFirmwareBytes(size));
+    return reply.send(headThenStream(head, update.stream));
   });
 }
 
@@ -111,18 +117,14 @@ async function loadCredential(blobs: BlobStore, ref: CredentialRef): Promise<Buf
   return bytes;
 }
 
-/** The response body as one stream: the head, then the update pulled from the store with backpressure. */
-function headThenStream(head: Buffer, update: Readable, onBytes: (n: number) => void): Readable {
-  return Readable.from(
-    (async function* () {
-      yield head;
-      for await (const chunk of update) {
-        onBytes((chunk as Buffer).length);
-        yield chunk as Buffer;
-      }
-    })(),
-    { objectMode: false },
-  );
+/**
+ * The response body as one stream: the head put in front of the update's own
+ * stream, so the bytes go from the store to the socket with no extra buffering
+ * layer (each one costs memory per simultaneous download).
+ */
+function headThenStream(head: Buffer, update: Readable): Readable {
+  update.unshift(head);
+  return update;
 }
 
 function sendText(reply: FastifyReply, status: number, text: string): FastifyReply {

@@ -178,6 +178,17 @@ export class KyselyRegistry implements StationRegistry {
     return this.#run((db) => db.transaction().execute((trx) => writeExchange(trx, eui, record)));
   }
 
+  touchStation(eui: string, seen: { readonly at: Date; readonly remoteAddress: string | null }): Promise<boolean> {
+    return this.#run(async (db) => {
+      const result = await db
+        .updateTable('stations')
+        .set({ last_seen_at: millis(seen.at), last_remote_address: seen.remoteAddress })
+        .where('eui', '=', eui)
+        .executeTakeFirst();
+      return result.numUpdatedRows > 0n;
+    });
+  }
+
   appendEvents(eui: string, events: readonly NewEvent[], at: Date): Promise<void> {
     return this.#run(async (db) => {
       if (events.length === 0) return;

@@ -2,7 +2,8 @@ import type { Kysely } from 'kysely';
 import { notFound } from '../core/errors.js';
 import type { RegistryDatabase } from './db-schema.js';
 import { applyFirmwareTransition, currentFirmware } from './firmware-transition.js';
-import { eventColumns, millis, reportedColumns, sameReported, toReported } from './row-mapping.js';
+import { sameReported } from '../core/reported.js';
+import { eventColumns, millis, reportedColumns, toReported } from './row-mapping.js';
 import type { ExchangeRecord, ExchangeResult } from './types.js';
 
 /**

@@ -143,21 +143,6 @@ export function reportedColumns(reported: ReportedState, at: Date): Updateable<S
   };
 }
 
-export function sameReported(a: ReportedState | null, b: ReportedState): boolean {
-  return (
-    a !== null &&
-    a.cupsUri === b.cupsUri &&
-    a.tcUri === b.tcUri &&
-    a.cupsCredCrc === b.cupsCredCrc &&
-    a.tcCredCrc === b.tcCredCrc &&
-    a.station === b.station &&
-    a.model === b.model &&
-    a.package === b.package &&
-    a.keys.length === b.keys.length &&
-    a.keys.every((k, i) => k === b.keys[i])
-  );
-}
-
 export function toFirmware(row: FirmwareRow): FirmwareTarget {
   return {
     package: row.package,

@@ -204,6 +204,8 @@ export interface StationRegistry extends StationAuthStore {
 
   /** Records an answered exchange atomically (see ExchangeRecord); throws not_found for unknown EUIs. */
   recordExchange(eui: string, record: ExchangeRecord): Promise<ExchangeResult>;
+  /** Stamps last-seen only, for an exchange that changed nothing else (one statement); false when not registered. */
+  touchStation(eui: string, seen: { readonly at: Date; readonly remoteAddress: string | null }): Promise<boolean>;
   /** Appends events outside an exchange (operator actions, auth failures). */
   appendEvents(eui: string, events: readonly NewEvent[], at: Date): Promise<void>;
   /** Most recent events first. */
