@@ -24,11 +24,7 @@ export function rawExchange(port: number, request: Buffer | string, host = '127.
     };
     socket.on('data', (c: Buffer) => {
       chunks.push(c);
-      const all = Buffer.concat(chunks);
-      const end = all.indexOf('\r\n\r\n');
-      if (end < 0) return;
-      const len = /\r\ncontent-length:\s*(\d+)/i.exec(all.subarray(0, end).toString('latin1'));
-      if (len !== null && all.length >= end + 4 + Number(len[1])) finish();
+      if (responseComplete(Buffer.concat(chunks))) finish();
     });
     socket.on('end', finish);
     socket.on('error', reject);
@@ -48,4 +44,12 @@ function parse(raw: Buffer): RawResponse {
     headers[k] = headers[k] === undefined ? v : `${headers[k]}, ${v}`;
   }
   return { raw, statusLine, status: Number(statusLine.split(' ')[1]), headers, body: raw.subarray(end + 4) };
+}
+
+/** Whether `received` holds a whole HTTP response: headers plus the body its Content-Length declares. */
+export function responseComplete(received: Buffer): boolean {
+  const end = received.indexOf('\r\n\r\n');
+  if (end < 0) return false;
+  const len = /\r\ncontent-length:\s*(\d+)/i.exec(received.subarray(0, end).toString('latin1'));
+  return len !== null && received.length >= end + 4 + Number(len[1]);
 }

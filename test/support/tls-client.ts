@@ -2,6 +2,7 @@ import { connect, type PeerCertificate } from 'node:tls';
 import { encodeStationHttpRequest, encodeStationRequestBody } from '../../src/protocol/index.js';
 import type { UpdateInfoRequest } from '../../src/protocol/types.js';
 import { exampleRequest } from './fixtures.js';
+import { responseComplete } from './raw-http.js';
 
 /** What a raw station-like TLS exchange produced. */
 export interface TlsExchange {
@@ -65,11 +66,7 @@ export function tlsExchange(options: TlsExchangeOptions): Promise<TlsExchange> {
     });
     socket.on('data', (c: Buffer) => {
       chunks.push(c);
-      const all = Buffer.concat(chunks);
-      const end = all.indexOf('\r\n\r\n');
-      if (end < 0) return;
-      const len = /\r\ncontent-length:\s*(\d+)/i.exec(all.subarray(0, end).toString('latin1'));
-      if (len !== null && all.length >= end + 4 + Number(len[1])) finish();
+      if (responseComplete(Buffer.concat(chunks))) finish();
     });
     socket.on('end', finish);
     socket.on('error', (e) => {
