@@ -61,31 +61,32 @@ export function registerUpdateInfo(app: FastifyInstance, deps: Deps): void {
       const record = exchangeRecord(decision, station, { at: now, remoteAddress });
       if (onlyStampsLastSeen(record, station)) await deps.registry.touchStation(station.eui, { at: now, remoteAddress });
       else await deps.registry.recordExchange(station.eui, record);
+      await completeRotations(deps.registry, auth, req, now, log);
+
+      const head = encodeResponseHead(responseHead(decision, creds, update?.size ?? 0));
+      const length = head.length + (update?.size ?? 0);
+      const sent = sentParts(decision.answer);
+      const line = {
+        status: 200,
+        sent,
+        bytes: length,
+        problems: decision.problems.length > 0 ? decision.problems : undefined,
+        ms: Number(process.hrtime.bigint() - started) / 1e6,
+      };
+      // One line per exchange; an unauthenticated one is that same line as a warning.
+      if (auth.via === 'none') log.warn({ ...line, unauthenticated: true }, 'update-info accepted without authentication (--allow-unauthenticated)');
+      else log.info({ ...line, auth: auth.via }, 'update-info');
+      deps.metrics.countSent(sent);
+      reply.status(200).header('content-type', 'application/octet-stream').header('content-length', length);
+      if (update === undefined) return reply.send(head);
+      const size = update.size;
+      reply.raw.once('finish', () => deps.metrics.countFirmwareBytes(size));
+      return reply.send(headThenStream(head, update.stream));
     } catch (e) {
+      // Until the reply owns it, an opened firmware stream is ours to close.
       update?.stream.destroy();
       throw e;
     }
-    await completeRotations(deps.registry, auth, req, now, log);
-
-    const head = encodeResponseHead(responseHead(decision, creds, update?.size ?? 0));
-    const length = head.length + (update?.size ?? 0);
-    const sent = sentParts(decision.answer);
-    const line = {
-      status: 200,
-      sent,
-      bytes: length,
-      problems: decision.problems.length > 0 ? decision.problems : undefined,
-      ms: Number(process.hrtime.bigint() - started) / 1e6,
-    };
-    // One line per exchange; an unauthenticated one is that same line as a warning.
-    if (auth.via === 'none') log.warn({ ...line, unauthenticated: true }, 'update-info accepted without authentication (--allow-unauthenticated)');
-    else log.info({ ...line, auth: auth.via }, 'update-info');
-    deps.metrics.countSent(sent);
-    reply.status(200).header('content-type', 'application/octet-stream').header('content-length', length);
-    if (update === undefined) return reply.send(head);
-    const size = update.size;
-    reply.raw.once('finish', () => deps.metrics.countFirmwareBytes(size));
-    return reply.send(headThenStream(head, update.stream));
   });
 }
 
