@@ -45,7 +45,7 @@ export function formatTable(rows: readonly Record<string, unknown>[], columns: r
 export function cellText(v: unknown): string {
   if (v === null || v === undefined) return '-';
   if (v instanceof Date) return v.toISOString().replace(/\.\d{3}Z$/, 'Z');
-  if (Array.isArray(v)) return v.map(cellText).join(',');
+  if (Array.isArray(v)) return v.length === 0 ? 'none' : v.map(cellText).join(',');
   if (typeof v === 'object') return JSON.stringify(v);
   return String(v);
 }
