@@ -1,9 +1,9 @@
 import { createReadStream } from 'node:fs';
-import { readFile, writeFile, rename } from 'node:fs/promises';
+import { writeFile, rename } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { invalid } from '../../../core/errors.js';
 import { keyCrc, loadPrivateKey, sigKeyFromPublicKey, signStream } from '../../../signing/index.js';
 import { commandContext } from '../../context.js';
+import { readFileArg } from '../../read-file-arg.js';
 import { statFile } from './firmware-file.js';
 
 export function register(parent: Command): void {
@@ -16,10 +16,7 @@ export function register(parent: Command): void {
     .action(async (path: string, opts: { key: string; out?: string }, cmd: Command) => {
       const { out } = commandContext(cmd);
       await statFile(path);
-      const pem = await readFile(opts.key).catch((e: NodeJS.ErrnoException) => {
-        throw invalid('unreadable_file', `cannot read --key ${opts.key}: ${e.code ?? String(e)}`);
-      });
-      const key = loadPrivateKey(pem);
+      const key = loadPrivateKey(await readFileArg(opts.key, '--key'));
       const signature = await signStream(createReadStream(path), key);
       const target = opts.out ?? `${path}.sig`;
       const tmp = `${target}.tmp-${process.pid}`;

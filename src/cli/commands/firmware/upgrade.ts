@@ -1,11 +1,11 @@
 import { createReadStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { invalid, notFound } from '../../../core/errors.js';
 import { isDowngrade } from '../../../core/versions.js';
 import type { FirmwareSignature, Station, StationRegistry } from '../../../registry/types.js';
 import { isDerSignatureForStation, keyCrc, loadPrivateKey, sigKeyFromPublicKey, signStream, verifyStream } from '../../../signing/index.js';
 import { collect, runWithRuntime } from '../../context.js';
+import { readFileArg } from '../../read-file-arg.js';
 import { euiArg, parseLabels } from '../station/parse.js';
 import { readSigKey } from '../keys/read-key.js';
 import { sha256File, statFile, uploadOnce } from './firmware-file.js';
@@ -101,15 +101,13 @@ async function selectStations(registry: StationRegistry, euis: readonly string[]
 async function collectSignatures(registry: StationRegistry, opts: Options, path: string): Promise<FirmwareSignature[]> {
   const given = new Map<number, Buffer>();
   for (const f of opts.publicKey ?? []) {
-    const k = await readSigKey(f);
+    const k = await readSigKey(f, '--public-key');
     given.set(keyCrc(k), k);
   }
   const result: FirmwareSignature[] = [];
   for (const [i, sigFile] of (opts.signature ?? []).entries()) {
     const crc = parseCrc(opts.keyCrc?.[i] ?? '');
-    const sig = await readFile(sigFile).catch((e: NodeJS.ErrnoException) => {
-      throw invalid('unreadable_file', `cannot read --signature ${sigFile}: ${e.code ?? String(e)}`);
-    });
+    const sig = await readFileArg(sigFile, '--signature');
     if (!isDerSignatureForStation(sig)) throw invalid('invalid_signature', `--signature ${sigFile} is not a DER ECDSA signature of 8..128 bytes`);
     const sigKey = given.get(crc) ?? (await registeredKey(registry, crc));
     if (!(await verifyStream(createReadStream(path), sig, sigKey))) {
@@ -118,9 +116,7 @@ async function collectSignatures(registry: StationRegistry, opts: Options, path:
     result.push({ keyCrc: crc, signature: sig.toString('base64') });
   }
   for (const pem of opts.signWith ?? []) {
-    const key = loadPrivateKey(await readFile(pem).catch((e: NodeJS.ErrnoException) => {
-      throw invalid('unreadable_file', `cannot read --sign-with ${pem}: ${e.code ?? String(e)}`);
-    }));
+    const key = loadPrivateKey(await readFileArg(pem, '--sign-with'));
     const crc = keyCrc(sigKeyFromPublicKey(key));
     const sig = await signStream(createReadStream(path), key);
     result.push({ keyCrc: crc, signature: sig.toString('base64') });

@@ -10,7 +10,7 @@ export function register(parent: Command): void {
     .argument('<file>', 'sig-N.key (64 bytes) or a PEM public key')
     .option('--name <name>', 'a name for the key')
     .action(async (file: string, opts: { name?: string }, cmd: Command) => {
-      const sigKey = await readSigKey(file);
+      const sigKey = await readSigKey(file, 'FILE');
       const crc = keyCrc(sigKey);
       await runWithRuntime(cmd, async ({ registry }, out) => {
         const key = await registry.addSigningKey({ crc, publicKey: sigKey.toString('hex'), name: opts.name ?? null });

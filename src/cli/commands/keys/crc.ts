@@ -10,7 +10,7 @@ export function register(parent: Command): void {
     .argument('<file>', 'sig-N.key or PEM key')
     .action(async (file: string, _opts: unknown, cmd: Command) => {
       const { out } = commandContext(cmd);
-      const crc = keyCrc(await readSigKey(file));
+      const crc = keyCrc(await readSigKey(file, 'FILE'));
       out.result({ file, crc }, () => out.line(String(crc)));
     });
 }

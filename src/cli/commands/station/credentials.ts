@@ -1,8 +1,8 @@
-import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { invalid } from '../../../core/errors.js';
 import { buildCredentialBlob, normaliseStationKey } from '../../../protocol/index.js';
 import { runWithRuntime } from '../../context.js';
+import { readFileArg } from '../../read-file-arg.js';
 import { storeCredential, type CredentialCategory } from './credential-blob.js';
 import { euiArg } from './parse.js';
 import { trackCupsCredential } from './provision.js';
@@ -38,13 +38,13 @@ export function register(parent: Command): void {
       const category = pickCategory(opts);
       if ((opts.cert === undefined) !== (opts.key === undefined)) throw invalid('incomplete_credential', '--cert and --key go together (mutual TLS)');
       if (opts.token !== undefined && opts.tokenFile !== undefined) throw invalid('incomplete_credential', 'give --token or --token-file, not both');
-      const token = opts.tokenFile !== undefined ? await readInput(opts.tokenFile, '--token-file') : opts.token;
+      const token = opts.tokenFile !== undefined ? await readFileArg(opts.tokenFile, '--token-file') : opts.token;
       if (token !== undefined && opts.cert !== undefined) throw invalid('incomplete_credential', 'a credential has either --cert/--key or a token, not both');
 
       const blob = buildCredentialBlob({
-        trust: await readInput(opts.trust, '--trust'),
-        cert: opts.cert === undefined ? null : await readInput(opts.cert, '--cert'),
-        key: opts.key === undefined ? null : normaliseStationKey(await readInput(opts.key, '--key')),
+        trust: await readFileArg(opts.trust, '--trust'),
+        cert: opts.cert === undefined ? null : await readFileArg(opts.cert, '--cert'),
+        key: opts.key === undefined ? null : normaliseStationKey(await readFileArg(opts.key, '--key')),
         token: token === undefined ? null : token.toString(),
       });
 
@@ -72,12 +72,4 @@ function pickCategory(opts: Options): CredentialCategory {
   if (opts.cups === true) return 'cups';
   if (opts.tc === true) return 'tc';
   throw invalid('missing_category', 'say which credential this is: --cups or --tc');
-}
-
-async function readInput(path: string, flag: string): Promise<Buffer> {
-  try {
-    return await readFile(path);
-  } catch (e) {
-    throw invalid('unreadable_file', `${flag}: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-  }
 }

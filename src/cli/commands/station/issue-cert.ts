@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import { runWithRuntime } from '../../context.js';
+import { readFileArg } from '../../read-file-arg.js';
 import { loadCa, pkiDirOption } from '../pki/pki-dir.js';
 import { euiArg } from './parse.js';
-import { categoriesOf, issueCertificate, loadStation, readTrustFile, writeStationFiles, type IssuedCredential } from './provision.js';
+import { categoriesOf, issueCertificate, loadStation, writeStationFiles, type IssuedCredential } from './provision.js';
 
 interface Options {
   for?: string;
@@ -30,7 +31,7 @@ export function register(parent: Command): void {
       const categories = categoriesOf(opts.for);
       const dir = pkiDirOption(opts.pkiDir);
       const ca = await loadCa(dir);
-      const tcTrust = opts.tcTrust === undefined ? ca.certDer : await readTrustFile(opts.tcTrust, '--tc-trust');
+      const tcTrust = opts.tcTrust === undefined ? ca.certDer : await readFileArg(opts.tcTrust, '--tc-trust');
       await runWithRuntime(cmd, async (rt, out) => {
         const issued: IssuedCredential[] = [];
         for (const category of categories) {

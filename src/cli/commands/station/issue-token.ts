@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import { runWithRuntime } from '../../context.js';
+import { readFileArg } from '../../read-file-arg.js';
 import { loadCaCertificate, pkiDirOption } from '../pki/pki-dir.js';
 import { euiArg } from './parse.js';
-import { categoriesOf, issueToken, loadStation, readTrustFile, writeStationFiles, type IssuedCredential } from './provision.js';
+import { categoriesOf, issueToken, loadStation, writeStationFiles, type IssuedCredential } from './provision.js';
 
 interface Options {
   for?: string;
@@ -28,7 +29,7 @@ export function register(parent: Command): void {
       const id = euiArg(eui);
       const categories = categoriesOf(opts.for);
       const caCert = await loadCaCertificate(pkiDirOption(opts.pkiDir));
-      const tcTrust = opts.tcTrust === undefined ? caCert : await readTrustFile(opts.tcTrust, '--tc-trust');
+      const tcTrust = opts.tcTrust === undefined ? caCert : await readFileArg(opts.tcTrust, '--tc-trust');
       await runWithRuntime(cmd, async (rt, out) => {
         const issued: IssuedCredential[] = [];
         for (const category of categories) {

@@ -1,5 +1,4 @@
 import { randomBytes, X509Certificate } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { invalid, notFound } from '../../../core/errors.js';
 import {
@@ -156,14 +155,6 @@ export function categoriesOf(value: string | undefined): CredentialCategory[] {
 }
 
 /** Reads a trust file given on the command line (PEM or DER). */
-export async function readTrustFile(path: string, flag: string): Promise<Buffer> {
-  try {
-    return await readFile(path);
-  } catch (e) {
-    throw invalid('unreadable_file', `${flag}: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { field: flag });
-  }
-}
-
 /** The trust of the station's current desired credential of a category, so a rotation keeps it; undefined when there is none. */
 export async function currentTrust(rt: Runtime, station: Station, category: CredentialCategory): Promise<Buffer | undefined> {
   const ref = station.desired[category === 'cups' ? 'cupsCred' : 'tcCred'];

@@ -2,9 +2,10 @@ import type { Command } from 'commander';
 import { invalid } from '../../../core/errors.js';
 import type { CredentialCategory, StationAuth } from '../../../registry/auth-types.js';
 import { runWithRuntime } from '../../context.js';
+import { readFileArg } from '../../read-file-arg.js';
 import { loadCa, loadCaCertificate, pkiDirOption } from '../pki/pki-dir.js';
 import { euiArg } from './parse.js';
-import { currentTrust, issueCertificate, issueToken, loadStation, readTrustFile } from './provision.js';
+import { currentTrust, issueCertificate, issueToken, loadStation } from './provision.js';
 
 interface Options {
   for?: string;
@@ -34,7 +35,7 @@ export function register(parent: Command): void {
           category === 'cups'
             ? await loadCaCertificate(dir)
             : opts.tcTrust !== undefined
-              ? await readTrustFile(opts.tcTrust, '--tc-trust')
+              ? await readFileArg(opts.tcTrust, '--tc-trust')
               : ((await currentTrust(rt, target.station, 'tc')) ?? (await loadCaCertificate(dir)));
         const issued = kind === 'certificate' ? await issueCertificate(rt, target, category, await loadCa(dir), trust) : await issueToken(rt, target, category, trust);
         const { files: _files, token: _secret, ...view } = issued;
