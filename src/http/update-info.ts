@@ -114,7 +114,8 @@ async function loadCredential(blobs: BlobStore, ref: CredentialRef): Promise<Buf
   const chunks: Buffer[] = [];
   for await (const chunk of read.stream) chunks.push(chunk as Buffer);
   const bytes = Buffer.concat(chunks);
-  if (crc32(bytes) !== ref.crc) return `blob ${ref.blob} has CRC ${crc32(bytes)}, expected ${ref.crc}; set the credential again`;
+  const crc = crc32(bytes);
+  if (crc !== ref.crc) return `blob ${ref.blob} has CRC ${crc}, expected ${ref.crc}; set the credential again`;
   return bytes;
 }
 
