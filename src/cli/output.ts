@@ -17,13 +17,13 @@ export function createOutput(json: boolean, stdout: NodeJS.WritableStream = proc
       else human();
     },
     line(text = '') {
-      stdout.write(`${text}\n`);
+      stdout.write(`${visible(text)}\n`);
     },
     table(rows, columns) {
       stdout.write(formatTable(rows, columns));
     },
     note(text) {
-      stderr.write(`${text}\n`);
+      stderr.write(`${visible(text)}\n`);
     },
   };
 }
@@ -46,6 +46,24 @@ export function cellText(v: unknown): string {
   if (v === null || v === undefined) return '-';
   if (v instanceof Date) return v.toISOString().replace(/\.\d{3}Z$/, 'Z');
   if (Array.isArray(v)) return v.length === 0 ? 'none' : v.map(cellText).join(',');
-  if (typeof v === 'object') return JSON.stringify(v);
-  return String(v);
+  if (typeof v === 'object') return visible(JSON.stringify(v));
+  return visible(String(v));
+}
+
+/**
+ * Stations choose their own `station`, `model` and `package` strings, so anything
+ * shown to a human may carry terminal escapes (clear the screen, rewrite a line) or
+ * a newline that forges a table row. Controls are written as escapes instead:
+ * C0 and C1 controls, DEL, line separators, and the bidirectional overrides that
+ * reorder what the eye reads. --json output keeps the raw value.
+ */
+// eslint-disable-next-line no-control-regex
+const INVISIBLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const NAMED: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+export function visible(text: string): string {
+  return text.replace(INVISIBLE, (c) => {
+    const code = c.charCodeAt(0);
+    return NAMED[c] ?? (code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`);
+  });
 }
