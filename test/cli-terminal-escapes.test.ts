@@ -23,7 +23,6 @@ beforeAll(async () => {
 });
 afterAll(async () => srv.stop());
 
-// eslint-disable-next-line no-control-regex
 const RAW_CONTROL = /[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e]/;
 
 describe('values a station reports reach the operator escaped, and raw in --json', () => {

@@ -57,7 +57,6 @@ export function cellText(v: unknown): string {
  * C0 and C1 controls, DEL, line separators, and the bidirectional overrides that
  * reorder what the eye reads. --json output keeps the raw value.
  */
-// eslint-disable-next-line no-control-regex
 const INVISIBLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 const NAMED: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 
