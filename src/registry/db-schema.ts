@@ -124,6 +124,38 @@ export interface StationRotationsTable {
   started_at: Int8;
 }
 
+export interface StationLabelsTable {
+  eui: string;
+  key: string;
+  value: string;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  name: string;
+  role: string;
+  /** SHA-256 of the key's secret part, lowercase hex; never the key. */
+  hash: string;
+  created_at: Int8;
+  created_by: string | null;
+  expires_at: Int8Null;
+  revoked_at: Int8Null;
+}
+
+export interface AuditLogTable {
+  id: Generated<number | string>;
+  at: Int8;
+  actor: string;
+  actor_key_id: string | null;
+  role: string;
+  via: string;
+  remote_address: string | null;
+  action: string;
+  target: string | null;
+  /** JSON object, never secrets. */
+  detail: string | null;
+}
+
 export interface RegistryDatabase {
   stations: StationsTable;
   firmware_targets: FirmwareTargetsTable;
@@ -134,4 +166,7 @@ export interface RegistryDatabase {
   station_certificates: StationCertificatesTable;
   station_tokens: StationTokensTable;
   station_rotations: StationRotationsTable;
+  station_labels: StationLabelsTable;
+  api_keys: ApiKeysTable;
+  audit_log: AuditLogTable;
 }

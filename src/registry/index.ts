@@ -1,9 +1,15 @@
 import { createRegistryBackend } from './open-backend.js';
 import { KyselyRegistry } from './kysely-registry.js';
 import type { StationRegistry } from './types.js';
+import { KyselyFleetStore } from './fleet-store.js';
+import { KyselyAccessStore } from './access-store.js';
+import type { FleetStore } from './fleet-types.js';
+import type { AccessStore } from './access-types.js';
 
 export type * from './types.js';
 export type * from './auth-types.js';
+export type * from './fleet-types.js';
+export type * from './access-types.js';
 export { STATION_AUTH_MODES } from './auth-types.js';
 export { parseRegistryUrl, type RegistryLocation } from './registry-url.js';
 
@@ -24,4 +30,21 @@ export interface RegistryOptions {
 export async function createRegistry(url: string, options: RegistryOptions = {}): Promise<StationRegistry> {
   const backend = await createRegistryBackend(url, options);
   return new KyselyRegistry(backend, options.now ?? (() => new Date()));
+}
+
+/** The registry with the fleet-wide reads and operator access stores that share its database. */
+export interface RegistryStores {
+  readonly registry: StationRegistry;
+  readonly fleet: FleetStore;
+  readonly access: AccessStore;
+}
+
+/** Like createRegistry, plus the stores on the same connection pool; `registry.close()` closes them all. */
+export async function createRegistryStores(url: string, options: RegistryOptions = {}): Promise<RegistryStores> {
+  const backend = await createRegistryBackend(url, options);
+  return {
+    registry: new KyselyRegistry(backend, options.now ?? (() => new Date())),
+    fleet: new KyselyFleetStore(backend),
+    access: new KyselyAccessStore(backend),
+  };
 }

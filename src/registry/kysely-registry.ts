@@ -18,6 +18,7 @@ import {
 } from './row-mapping.js';
 import { insertSigningKey, selectSigningKey, selectSigningKeys } from './signing-keys.js';
 import { selectUnknown, upsertUnknown } from './unknown-stations.js';
+import { writeLabelRows } from './station-labels.js';
 import type {
   ExchangeRecord,
   ExchangeResult,
@@ -103,6 +104,7 @@ export class KyselyRegistry implements StationRegistry {
       try {
         return await db.transaction().execute(async (trx) => {
           await trx.insertInto('stations').values(stationColumns(input, now)).execute();
+          await writeLabelRows(trx, input.eui, input.labels ?? {});
           // A registered station is no longer unknown.
           await trx.deleteFrom('unknown_stations').where('eui', '=', input.eui).execute();
           return (await loadStation(trx, input.eui)) as Station;
@@ -161,6 +163,7 @@ export class KyselyRegistry implements StationRegistry {
             else labels[key] = value;
           }
           await trx.updateTable('stations').set({ labels: JSON.stringify(labels) }).where('eui', '=', eui).execute();
+          await writeLabelRows(trx, eui, labels);
         }
         return (await loadStation(trx, eui)) as Station;
       }),

@@ -1,0 +1,152 @@
+import type { Kysely, Selectable } from 'kysely';
+import { conflict } from '../core/errors.js';
+import type { Role } from '../core/roles.js';
+import type { AccessStore, ApiKeyInfo, AuditEntry, AuditQuery, NewApiKey, NewAuditEntry } from './access-types.js';
+import type { RegistryBackend } from './backend.js';
+import { checkLimit, decodeCursor, encodeCursor } from './cursor.js';
+import type { ApiKeysTable, AuditLogTable, RegistryDatabase } from './db-schema.js';
+import { isUniqueViolation, translateBackendError } from './db-errors.js';
+import type { Page } from './fleet-types.js';
+import { millis, num } from './row-mapping.js';
+
+type Db = Kysely<RegistryDatabase>;
+
+/** AccessStore over the registry's database. */
+export class KyselyAccessStore implements AccessStore {
+  readonly #backend: RegistryBackend;
+
+  constructor(backend: RegistryBackend) {
+    this.#backend = backend;
+  }
+
+  async #run<T>(work: (db: Db) => Promise<T>): Promise<T> {
+    try {
+      return await work(this.#backend.db);
+    } catch (e) {
+      throw translateBackendError(e, this.#backend.display);
+    }
+  }
+
+  addApiKey(key: NewApiKey, at: Date): Promise<ApiKeyInfo> {
+    return this.#run(async (db) => {
+      const row = {
+        id: key.id,
+        name: key.name,
+        role: key.role,
+        hash: key.hash,
+        created_at: millis(at),
+        created_by: key.createdBy,
+        expires_at: key.expiresAt === null ? null : millis(key.expiresAt),
+        revoked_at: null,
+      };
+      try {
+        await db.insertInto('api_keys').values(row).execute();
+      } catch (e) {
+        if (isUniqueViolation(e)) throw conflict('api_key_exists', `An API key with id ${key.id} already exists.`, { id: key.id });
+        throw e;
+      }
+      return toApiKey(row);
+    });
+  }
+
+  findApiKey(id: string): Promise<(ApiKeyInfo & { readonly hash: string }) | undefined> {
+    return this.#run(async (db) => {
+      const row = await db.selectFrom('api_keys').selectAll().where('id', '=', id).executeTakeFirst();
+      return row === undefined ? undefined : { ...toApiKey(row), hash: row.hash };
+    });
+  }
+
+  listApiKeys(): Promise<ApiKeyInfo[]> {
+    return this.#run(async (db) => {
+      const rows = await db.selectFrom('api_keys').selectAll().orderBy('created_at', 'desc').orderBy('id').execute();
+      return rows.map(toApiKey);
+    });
+  }
+
+  revokeApiKey(id: string, at: Date): Promise<boolean> {
+    return this.#run(async (db) => {
+      const result = await db
+        .updateTable('api_keys')
+        .set({ revoked_at: millis(at) })
+        .where('id', '=', id)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
+      return result.numUpdatedRows > 0n;
+    });
+  }
+
+  countApiKeys(): Promise<number> {
+    return this.#run(async (db) => {
+      const row = await db.selectFrom('api_keys').select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirstOrThrow();
+      return num(row.n);
+    });
+  }
+
+  appendAudit(entry: NewAuditEntry): Promise<void> {
+    return this.#run(async (db) => {
+      await db
+        .insertInto('audit_log')
+        .values({
+          at: millis(entry.at),
+          actor: entry.actor,
+          actor_key_id: entry.actorKeyId,
+          role: entry.role,
+          via: entry.via,
+          remote_address: entry.remoteAddress,
+          action: entry.action,
+          target: entry.target,
+          detail: entry.detail === null ? null : JSON.stringify(entry.detail),
+        })
+        .execute();
+    });
+  }
+
+  queryAudit(query: AuditQuery): Promise<Page<AuditEntry>> {
+    checkLimit(query.limit);
+    const before = query.cursor === undefined ? undefined : (decodeCursor(query.cursor, 2, 'audit')[1] as number);
+    return this.#run(async (db) => {
+      const rows = await db
+        .selectFrom('audit_log')
+        .selectAll()
+        .$if(query.action !== undefined, (q) => q.where('action', '=', query.action as string))
+        .$if(query.actor !== undefined, (q) => q.where('actor', '=', query.actor as string))
+        .$if(query.target !== undefined, (q) => q.where('target', '=', query.target as string))
+        .$if(query.since !== undefined, (q) => q.where('at', '>=', millis(query.since as Date)))
+        .$if(query.until !== undefined, (q) => q.where('at', '<', millis(query.until as Date)))
+        .$if(before !== undefined, (q) => q.where('id', '<', before as number))
+        .orderBy('id', 'desc')
+        .limit(query.limit + 1)
+        .execute();
+      const page = rows.slice(0, query.limit).map(toAudit);
+      const last = page.at(-1);
+      return { items: page, nextCursor: rows.length > query.limit && last !== undefined ? encodeCursor(['audit', last.id]) : null };
+    });
+  }
+}
+
+function toApiKey(row: Omit<Selectable<ApiKeysTable>, 'hash'> & { hash?: string }): ApiKeyInfo {
+  return {
+    id: row.id,
+    name: row.name,
+    role: row.role as Role,
+    createdAt: new Date(num(row.created_at)),
+    createdBy: row.created_by,
+    expiresAt: row.expires_at === null ? null : new Date(num(row.expires_at)),
+    revokedAt: row.revoked_at === null ? null : new Date(num(row.revoked_at)),
+  };
+}
+
+function toAudit(row: Selectable<AuditLogTable>): AuditEntry {
+  return {
+    id: num(row.id),
+    at: new Date(num(row.at)),
+    actor: row.actor,
+    actorKeyId: row.actor_key_id,
+    role: row.role as Role,
+    via: row.via,
+    remoteAddress: row.remote_address,
+    action: row.action,
+    target: row.target,
+    detail: row.detail === null ? null : (JSON.parse(row.detail) as Record<string, unknown>),
+  };
+}

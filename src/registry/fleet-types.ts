@@ -1,0 +1,89 @@
+import type { SyncState } from '../core/sync-status.js';
+import type { EventType, FirmwareState, Station, StationEvent } from './types.js';
+
+/**
+ * Listings and aggregates over the whole fleet, answered in SQL so they scale to
+ * hundreds of thousands of stations. Pages are keyset-paged: a cursor names the
+ * last row of the previous page, so a page costs the same wherever it starts.
+ */
+
+/** `k=v` (eq), `k!=v` (ne: also stations without k), `k` (exists), `!k` (absent). */
+export interface LabelSelector {
+  readonly key: string;
+  readonly op: 'eq' | 'ne' | 'exists' | 'absent';
+  /** Required for eq and ne. */
+  readonly value?: string;
+}
+
+export const STATION_SORTS = ['eui', 'name', 'lastSeen'] as const;
+export type StationSort = (typeof STATION_SORTS)[number];
+
+export interface StationQuery {
+  /** All must hold. */
+  readonly labels?: readonly LabelSelector[];
+  /** Any of these states (see core/sync-status.ts syncState). */
+  readonly states?: readonly SyncState[];
+  /** Only stations seen at least once and not since this instant. */
+  readonly silentSince?: Date;
+  /** Exact reported model. */
+  readonly model?: string;
+  /** Exact reported package (version.txt). */
+  readonly package?: string;
+  /** Prefix of the reported station version, e.g. `2.0.6`. */
+  readonly stationVersion?: string;
+  /** Case-insensitive substring of the EUI or the name. */
+  readonly text?: string;
+  readonly sort?: StationSort;
+  readonly descending?: boolean;
+  /** Page size, 1..1000. */
+  readonly limit: number;
+  /** nextCursor of the previous page with the same sort. */
+  readonly cursor?: string | undefined;
+}
+
+export interface Page<T> {
+  readonly items: T[];
+  /** Pass back to get the next page; null on the last page. */
+  readonly nextCursor: string | null;
+}
+
+export interface CountBy {
+  /** null: not reported (never seen, or the station sent none). */
+  readonly value: string | null;
+  readonly count: number;
+}
+
+export interface FleetSummary {
+  readonly total: number;
+  readonly byState: Readonly<Record<SyncState, number>>;
+  /** Seen at least once, not since `silentSince`. */
+  readonly silent: number;
+  readonly silentSince: Date;
+  /** Most common first. */
+  readonly byPackage: readonly CountBy[];
+  readonly byModel: readonly CountBy[];
+  /** Firmware targets (upgrades) by state. */
+  readonly upgrades: Readonly<Record<FirmwareState, number>>;
+}
+
+export interface EventQuery {
+  /** One station's events; all stations when absent. */
+  readonly eui?: string;
+  readonly types?: readonly EventType[];
+  /** Inclusive. */
+  readonly since?: Date;
+  /** Exclusive. */
+  readonly until?: Date;
+  readonly limit: number;
+  readonly cursor?: string | undefined;
+}
+
+/** Fleet-wide reads; a port of its own so the hot path's registry stays small. */
+export interface FleetStore {
+  /** One page of stations matching every filter given; throws invalid_argument for a bad cursor or limit. */
+  queryStations(query: StationQuery): Promise<Page<Station>>;
+  /** Counts from SQL aggregates; never loads the stations. */
+  summarizeFleet(options: { readonly silentSince: Date }): Promise<FleetSummary>;
+  /** Events, most recent first. */
+  queryEvents(query: EventQuery): Promise<Page<StationEvent>>;
+}
