@@ -25,6 +25,24 @@ export interface Config {
   readonly clientCa?: string | undefined;
   /** Accept stations whose auth mode is none (a local quickstart, never a network). */
   readonly allowUnauthenticated: boolean;
+  /** Seconds a client has to send a whole request (headers and body); a station sends < 2 KB at once. */
+  readonly requestTimeout: number;
+  /** Seconds a client has to send the request headers (and, over TLS, to finish the handshake). */
+  readonly headersTimeout: number;
+  /** Seconds an idle keep-alive connection stays open after a response. */
+  readonly keepAliveTimeout: number;
+  /** Seconds without any traffic after which a connection is closed (a stalled download). */
+  readonly idleTimeout: number;
+  /** Open connections beyond which new ones are closed at once. */
+  readonly maxConnections: number;
+  /** Station events older than this many days are deleted. */
+  readonly eventMaxAgeDays: number;
+  /** Events kept per station (refusal rows aside); the oldest go first. */
+  readonly eventsPerStation: number;
+  /** Coalesced refusal rows (one per reason and source) kept per station. */
+  readonly refusalRowsPerStation: number;
+  /** Server log format: pretty (one readable line), json, or auto (pretty on a terminal). */
+  readonly logFormat: 'auto' | 'json' | 'pretty';
 }
 
 export const DEFAULTS = Object.freeze({
@@ -39,6 +57,15 @@ export const DEFAULTS = Object.freeze({
   tlsKey: undefined as string | undefined,
   clientCa: undefined as string | undefined,
   allowUnauthenticated: false,
+  requestTimeout: 10,
+  headersTimeout: 5,
+  keepAliveTimeout: 5,
+  idleTimeout: 60,
+  maxConnections: 4096,
+  eventMaxAgeDays: 90,
+  eventsPerStation: 1000,
+  refusalRowsPerStation: 100,
+  logFormat: 'auto' as 'auto' | 'json' | 'pretty',
 });
 
 const ENV: Record<keyof Config, string> = {
@@ -53,6 +80,15 @@ const ENV: Record<keyof Config, string> = {
   tlsKey: 'BSCUPS_TLS_KEY',
   clientCa: 'BSCUPS_CLIENT_CA',
   allowUnauthenticated: 'BSCUPS_ALLOW_UNAUTHENTICATED',
+  requestTimeout: 'BSCUPS_REQUEST_TIMEOUT',
+  headersTimeout: 'BSCUPS_HEADERS_TIMEOUT',
+  keepAliveTimeout: 'BSCUPS_KEEP_ALIVE_TIMEOUT',
+  idleTimeout: 'BSCUPS_IDLE_TIMEOUT',
+  maxConnections: 'BSCUPS_MAX_CONNECTIONS',
+  eventMaxAgeDays: 'BSCUPS_EVENT_MAX_AGE_DAYS',
+  eventsPerStation: 'BSCUPS_EVENTS_PER_STATION',
+  refusalRowsPerStation: 'BSCUPS_REFUSAL_ROWS_PER_STATION',
+  logFormat: 'BSCUPS_LOG_FORMAT',
 };
 
 const schema = z.object({
@@ -67,6 +103,16 @@ const schema = z.object({
   tlsKey: z.string().min(1).optional(),
   clientCa: z.string().min(1).optional(),
   allowUnauthenticated: z.union([z.boolean(), z.stringbool()]),
+  // Seconds, fractions allowed (tests use short deadlines); capped so a typo cannot disable the guard.
+  requestTimeout: z.coerce.number().positive().max(3600),
+  headersTimeout: z.coerce.number().positive().max(3600),
+  keepAliveTimeout: z.coerce.number().positive().max(3600),
+  idleTimeout: z.coerce.number().positive().max(86_400),
+  maxConnections: z.coerce.number().int().min(1).max(1_000_000),
+  eventMaxAgeDays: z.coerce.number().positive().max(36_500),
+  eventsPerStation: z.coerce.number().int().min(10).max(10_000_000),
+  refusalRowsPerStation: z.coerce.number().int().min(1).max(100_000),
+  logFormat: z.enum(['auto', 'json', 'pretty']),
 });
 
 export type ConfigInput = { readonly [K in keyof Config]?: string | number | boolean | undefined };
@@ -102,6 +148,13 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
   }
   if (clientCa !== undefined && tlsCert === undefined) {
     throw invalid('invalid_config', `--client-ca (from ${source.clientCa}) needs TLS: give --tls-cert and --tls-key too`, { key: 'clientCa' });
+  }
+  if (parsed.data.headersTimeout > parsed.data.requestTimeout) {
+    throw invalid(
+      'invalid_config',
+      `the headers deadline (${source.headersTimeout}: ${parsed.data.headersTimeout} s) cannot be longer than the whole-request deadline (${source.requestTimeout}: ${parsed.data.requestTimeout} s)`,
+      { key: 'headersTimeout' },
+    );
   }
   return Object.freeze(parsed.data);
 }
