@@ -139,7 +139,12 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const key = String(issue?.path[0] ?? '');
-    throw invalid('invalid_config', `invalid ${source[key] ?? key}: ${issue?.message ?? 'bad value'}`, { key });
+    const from = source[key] ?? key;
+    throw invalid(
+      'invalid_config',
+      `${from === 'default' ? `the default ${key}` : from} is ${JSON.stringify(merged[key])}: expected ${expectation(key, issue?.message ?? 'a valid value')}`,
+      { key, field: from },
+    );
   }
   const { tlsCert, tlsKey, clientCa } = parsed.data;
   if ((tlsCert === undefined) !== (tlsKey === undefined)) {
@@ -157,6 +162,21 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     );
   }
   return Object.freeze(parsed.data);
+}
+
+/** What a field accepts, in words, read from its schema so a new option describes itself. */
+function expectation(key: string, fallback: string): string {
+  let field = (schema.shape as Record<string, z.ZodType | undefined>)[key];
+  if (field instanceof z.ZodOptional) field = field.unwrap() as z.ZodType;
+  if (field instanceof z.ZodNumber) {
+    const whole = field.isInt ? 'a whole number' : 'a number';
+    const { minValue: min, maxValue: max } = field;
+    if (min !== null && max !== null && Number.isFinite(min) && Number.isFinite(max)) return `${whole} from ${min} to ${max}`;
+    return whole;
+  }
+  if (field instanceof z.ZodEnum) return `one of ${field.options.join(', ')}`;
+  if (field instanceof z.ZodUnion && field.options.some((o) => o instanceof z.ZodBoolean)) return 'true or false';
+  return fallback.replace(/^Invalid input: /, '');
 }
 
 function kebab(s: string): string {
