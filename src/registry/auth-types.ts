@@ -5,6 +5,8 @@
  * Reading it tells nothing about the station's configuration.
  */
 
+import type { CredentialRef, NewEvent, Station } from './types.js';
+
 /** How a station must authenticate to CUPS. */
 export type StationAuthMode = 'mtls' | 'token' | 'none';
 
@@ -100,6 +102,37 @@ export interface CompletedRotation {
   /** The auth mode now in force when the rotation changed it, else null. */
   readonly mode: StationAuthMode | null;
 }
+
+/**
+ * An operator's change to a station's credentials, written in one transaction
+ * (StationRegistry.changeCredentials), so no crash leaves a station sent a
+ * credential the server does not accept yet.
+ */
+export interface CredentialChange {
+  /** Registered as active. */
+  readonly addCertificates?: readonly NewStationCertificate[];
+  readonly addTokens?: readonly NewStationToken[];
+  readonly retireCertificates?: readonly { readonly fingerprint: string; readonly reason: string }[];
+  readonly retireTokens?: readonly { readonly id: string; readonly reason: string }[];
+  /** New desired credentials (null unsets one); other desired fields are left alone. */
+  readonly desired?: { readonly cupsCred?: CredentialRef | null; readonly tcCred?: CredentialRef | null };
+  /** Dropped before `startRotations` are written. */
+  readonly cancelRotations?: readonly CredentialCategory[];
+  /** Each replaces a pending rotation of its category. */
+  readonly startRotations?: readonly NewRotation[];
+  readonly mode?: StationAuthMode;
+  readonly events?: readonly NewEvent[];
+}
+
+/**
+ * Decides a credential change from the station's state read inside the
+ * transaction (after its row is locked); throws a CupsError to refuse, which
+ * rolls back. Synchronous: it must not wait on anything while the lock is held.
+ */
+export type CredentialPlan<T> = (current: { readonly station: Station; readonly auth: StationAuth }) => {
+  readonly change: CredentialChange;
+  readonly result: T;
+};
 
 export interface StationAuthStore {
   /** Mode, credentials and pending rotations of a station, without any twin data; undefined when not registered. */

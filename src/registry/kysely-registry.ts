@@ -3,6 +3,8 @@ import { conflict, invalid, notFound } from '../core/errors.js';
 import type { RegistryBackend } from './backend.js';
 import type { RegistryDatabase } from './db-schema.js';
 import { isUniqueViolation, translateBackendError } from './db-errors.js';
+import type { FaultHook } from '../core/fault-hook.js';
+import { applyCredentialChange } from './credential-change.js';
 import { applyFirmwareTransition } from './firmware-transition.js';
 import { writeExchange } from './record-exchange.js';
 import {
@@ -38,6 +40,7 @@ import { validateEui, validateFirmwareTarget, validateSigningKey } from './valid
 import type {
   CompletedRotation,
   CredentialCategory,
+  CredentialPlan,
   NewRotation,
   NewStationCertificate,
   NewStationToken,
@@ -250,6 +253,35 @@ export class KyselyRegistry implements StationRegistry {
           .execute();
       }),
     );
+  }
+
+  async setFirmwareTargets(
+    targets: readonly { readonly eui: string; readonly target: NewFirmwareTarget; readonly events: readonly NewEvent[] }[],
+    at: Date,
+    faults?: FaultHook,
+  ): Promise<void> {
+    for (const t of targets) validateFirmwareTarget(t.target);
+    const now = millis(at);
+    return this.#run((db) =>
+      db.transaction().execute(async (trx) => {
+        for (const { eui, target, events } of targets) {
+          const touched = await trx.updateTable('stations').set({ updated_at: now }).where('eui', '=', eui).executeTakeFirst();
+          if (touched.numUpdatedRows === 0n) throw stationNotFound(eui);
+          const columns = firmwareColumns(target);
+          await trx
+            .insertInto('firmware_targets')
+            .values({ eui, ...columns })
+            .onConflict((oc) => oc.column('eui').doUpdateSet(columns))
+            .execute();
+          if (events.length > 0) await trx.insertInto('station_events').values(events.map((e) => eventColumns(eui, e, at))).execute();
+          await faults?.(`registry:firmware-target-set:${eui}`);
+        }
+      }),
+    );
+  }
+
+  changeCredentials<T>(eui: string, plan: CredentialPlan<T>, at: Date, faults?: FaultHook): Promise<T> {
+    return this.#run((db) => db.transaction().execute((trx) => applyCredentialChange(trx, eui, plan, at, faults)));
   }
 
   async updateFirmware(

@@ -5,7 +5,8 @@
  * being registered, and the public signing keys uploads are checked against.
  */
 
-import type { StationAuthStore } from './auth-types.js';
+import type { FaultHook } from '../core/fault-hook.js';
+import type { CredentialPlan, StationAuthStore } from './auth-types.js';
 
 /** A credential the server wants a station to hold: blob in `stationcredentials` plus its CRC. */
 export interface CredentialRef {
@@ -218,6 +219,20 @@ export interface StationRegistry extends StationAuthStore {
 
   /** Sets (replacing any previous, state pending, offers 0) or clears the firmware target; throws not_found. */
   setFirmwareTarget(eui: string, target: NewFirmwareTarget | null): Promise<void>;
+  /**
+   * Sets firmware targets of several stations with their events in one transaction: all or none.
+   * Throws not_found `station_not_found` (and changes nothing) when one is not registered.
+   */
+  setFirmwareTargets(
+    targets: readonly { readonly eui: string; readonly target: NewFirmwareTarget; readonly events: readonly NewEvent[] }[],
+    at: Date,
+    faults?: FaultHook,
+  ): Promise<void>;
+  /**
+   * Applies an operator's credential change in one transaction: locks the station, lets `plan` decide from
+   * its twin and auth record as they are then (it may throw to refuse), writes the change. Throws not_found.
+   */
+  changeCredentials<T>(eui: string, plan: CredentialPlan<T>, at: Date, faults?: FaultHook): Promise<T>;
   /** Applies a firmware transition outside an exchange (e.g. retry: state pending, offers reset by `resetOffers`). */
   updateFirmware(eui: string, transition: FirmwareTransition & { readonly resetOffers?: boolean }): Promise<FirmwareTarget | null>;
 
