@@ -33,7 +33,7 @@ function authConformance(driver: Driver): void {
   afterAll(() => driver.teardown?.());
   beforeEach(async () => {
     store = await driver.fresh();
-    registry = await createRegistry(store.url, { now: () => new Date(T0) });
+    registry = await createRegistry(store.url, { ...driver.options, now: () => new Date(T0) });
     await registry.migrate();
     await registry.createStation({ eui: EUI_A });
     await registry.createStation({ eui: EUI_B });

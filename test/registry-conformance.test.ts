@@ -53,7 +53,7 @@ function conformance(driver: Driver): void {
   let store: Store;
   let registry: StationRegistry;
   let clock: number;
-  const open = () => createRegistry(store.url, { now: () => new Date(clock) });
+  const open = () => createRegistry(store.url, { ...driver.options, now: () => new Date(clock) });
 
   beforeAll(() => driver.setup?.());
   afterAll(() => driver.teardown?.());

@@ -1,6 +1,8 @@
 import { createRegistryBackend } from './open-backend.js';
 import { KyselyRegistry } from './kysely-registry.js';
 import type { StationRegistry } from './types.js';
+import type { RegistryBackend } from './backend.js';
+import { withRegistryCache, type CacheSetup } from './cache/index.js';
 import { KyselyFleetStore } from './fleet-store.js';
 import { KyselyAccessStore } from './access-store.js';
 import type { FleetStore } from './fleet-types.js';
@@ -19,6 +21,8 @@ export interface RegistryOptions {
   readonly logger?: { warn(obj: object, msg?: string): void };
   /** Clock for created/updated stamps; defaults to the system clock. */
   readonly now?: () => Date;
+  /** Serve stations and their auth from memory, batch last-seen stamps (cache/cached-registry.ts); for servers. */
+  readonly cache?: CacheSetup;
 }
 
 /**
@@ -29,7 +33,14 @@ export interface RegistryOptions {
  */
 export async function createRegistry(url: string, options: RegistryOptions = {}): Promise<StationRegistry> {
   const backend = await createRegistryBackend(url, options);
-  return new KyselyRegistry(backend, options.now ?? (() => new Date()));
+  return stationRegistry(backend, url, options);
+}
+
+/** The KyselyRegistry on `backend`, behind the in-memory cache when asked for. */
+function stationRegistry(backend: RegistryBackend, url: string, options: RegistryOptions): Promise<StationRegistry> {
+  const registry = new KyselyRegistry(backend, options.now ?? (() => new Date()));
+  if (options.cache === undefined) return Promise.resolve(registry);
+  return withRegistryCache(registry, backend, url, { ...options.cache, logger: options.cache.logger ?? options.logger });
 }
 
 /** The registry with the fleet-wide reads and operator access stores that share its database. */
@@ -43,7 +54,7 @@ export interface RegistryStores {
 export async function createRegistryStores(url: string, options: RegistryOptions = {}): Promise<RegistryStores> {
   const backend = await createRegistryBackend(url, options);
   return {
-    registry: new KyselyRegistry(backend, options.now ?? (() => new Date())),
+    registry: await stationRegistry(backend, url, options),
     fleet: new KyselyFleetStore(backend),
     access: new KyselyAccessStore(backend),
   };

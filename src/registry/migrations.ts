@@ -1,5 +1,6 @@
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import { authTables } from './migration-auth.js';
+import { changeNotify } from './migration-change-notify.js';
 import { fleetApiTables } from './migration-fleet.js';
 
 export type SqlFlavour = 'sqlite' | 'postgres';
@@ -13,6 +14,7 @@ export function registryMigrations(flavour: SqlFlavour): MigrationProvider {
   const migrations: Record<string, Migration> = {
     '0001_initial': { up: (db) => initial(db, flavour) },
     '0002_auth': { up: (db) => authTables(db) },
+    '0004_change_notify': { up: (db) => changeNotify(db, flavour) },
     '0005_fleet_api': { up: (db) => fleetApiTables(db, flavour) },
   };
   return { getMigrations: () => Promise.resolve(migrations) };

@@ -17,18 +17,7 @@ export async function openPostgresBackend(location: PostgresLocation, options: B
   // Loaded here so SQLite users need not have pg's dependencies resolved at startup.
   const { Pool } = await import('pg');
   const { schema, display } = location;
-  const url = new URL(location.connectionString);
-  // pg lets the connection string override explicit config, so a user's own
-  // `options=` is taken out of the URL and combined with the search path.
-  const userOptions = url.searchParams.get('options');
-  url.searchParams.delete('options');
-  const startupOptions = [userOptions, schema === null ? null : `-c search_path=${schema}`].filter((o) => o !== null);
-  const config: PoolConfig = {
-    connectionString: url.toString(),
-    connectionTimeoutMillis: location.connectTimeoutMillis,
-    ...(startupOptions.length === 0 ? {} : { options: startupOptions.join(' ') }),
-  };
-  const pool = new Pool(config);
+  const pool = new Pool(postgresConnectionConfig(location));
   // Without a listener an idle connection dropped by the server crashes the process;
   // the next query reports the outage to its caller anyway.
   pool.on('error', (err) => options.logger?.warn({ err, database: display }, 'idle PostgreSQL connection failed'));
@@ -58,6 +47,21 @@ export async function openPostgresBackend(location: PostgresLocation, options: B
       // the migrations in one transaction, so replicas starting together migrate once.
       await runMigrator(db, 'postgres', current);
     },
+  };
+}
+
+/** How every connection to `location` is made: the pool's and the change listener's (cache/postgres-change-feed.ts). */
+export function postgresConnectionConfig(location: PostgresLocation): PoolConfig {
+  const url = new URL(location.connectionString);
+  // pg lets the connection string override explicit config, so a user's own
+  // `options=` is taken out of the URL and combined with the search path.
+  const userOptions = url.searchParams.get('options');
+  url.searchParams.delete('options');
+  const startupOptions = [userOptions, location.schema === null ? null : `-c search_path=${location.schema}`].filter((o) => o !== null);
+  return {
+    connectionString: url.toString(),
+    connectionTimeoutMillis: location.connectTimeoutMillis,
+    ...(startupOptions.length === 0 ? {} : { options: startupOptions.join(' ') }),
   };
 }
 

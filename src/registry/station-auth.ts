@@ -279,7 +279,7 @@ function dateOrNull(value: number | string | null): Date | null {
   return value === null ? null : new Date(num(value));
 }
 
-function toCertificate(row: Selectable<StationCertificatesTable>): StationCertificate {
+export function toCertificate(row: Selectable<StationCertificatesTable>): StationCertificate {
   return {
     fingerprint: row.fingerprint,
     category: row.category as CredentialCategory,
@@ -292,7 +292,7 @@ function toCertificate(row: Selectable<StationCertificatesTable>): StationCertif
   };
 }
 
-function toToken(row: Omit<Selectable<StationTokensTable>, 'hash'>): StationToken {
+export function toToken(row: Omit<Selectable<StationTokensTable>, 'hash'>): StationToken {
   return {
     id: row.id,
     eui: row.eui,
@@ -305,7 +305,7 @@ function toToken(row: Omit<Selectable<StationTokensTable>, 'hash'>): StationToke
   };
 }
 
-function toRotation(row: Selectable<StationRotationsTable>): PendingRotation {
+export function toRotation(row: Selectable<StationRotationsTable>): PendingRotation {
   return {
     category: row.category as CredentialCategory,
     newCrc: num(row.new_crc),

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { RegistryOptions } from '../../src/registry/index.js';
 import { createTestSchema, shouldRunPostgresSuite } from './postgres.js';
 
 /** A fresh, empty store. */
@@ -15,13 +16,30 @@ export interface Driver {
   readonly skip: boolean;
   /** Whether a second registry opened on the same URL sees the same data. */
   readonly shared: boolean;
+  /** Options every registry of this driver is opened with (the in-memory cache). */
+  readonly options?: RegistryOptions;
   setup?(): void;
   teardown?(): void;
   fresh(): Promise<Store>;
 }
 
-/** SQLite (file and :memory:) and PostgreSQL, the latter skipped loudly (or failing in CI) when unreachable. */
+/** The cache as a server runs it, with last-seen stamps batched. */
+const CACHED: RegistryOptions = { cache: { lastSeenIntervalMs: 1_000 } };
+
+/**
+ * SQLite (file and :memory:) and PostgreSQL, the latter skipped loudly (or
+ * failing in CI) when unreachable; then SQLite file and PostgreSQL again behind
+ * the in-memory registry cache, which must behave the same.
+ */
 export async function registryDrivers(suite: string): Promise<Driver[]> {
+  const plain = await plainDrivers(suite);
+  const cached = plain
+    .filter((d) => d.name !== 'SQLite :memory:')
+    .map((d): Driver => ({ ...d, name: `${d.name}, cached`, options: CACHED }));
+  return [...plain, ...cached];
+}
+
+async function plainDrivers(suite: string): Promise<Driver[]> {
   const pgRuns = await shouldRunPostgresSuite(suite);
   let tempDir = '';
   let fileCounter = 0;

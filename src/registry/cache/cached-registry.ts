@@ -1,0 +1,262 @@
+import type { StationAuth, StationToken } from '../auth-types.js';
+import type { RegistryBackend } from '../backend.js';
+import { translateBackendError } from '../db-errors.js';
+import type { Station, StationRegistry } from '../types.js';
+import { loadAllAuthEntries, loadAuthEntry } from './cache-loads.js';
+import type { ChangeFeed, ChangeKind } from './change-feed.js';
+import { LastSeenBatch, type Seen } from './last-seen-batch.js';
+import { RegistryMemory } from './registry-memory.js';
+
+/** Options of the cached registry. */
+export interface RegistryCacheOptions {
+  /** Last-seen stamps are written together this often; 0 writes each one at once. */
+  readonly lastSeenIntervalMs: number;
+  readonly logger?: { warn(obj: object, msg?: string): void } | undefined;
+}
+
+/** What the cache holds and whether it may be trusted, for health output and tests. */
+export interface RegistryCacheState {
+  /** The change feed is delivering: records are answered from memory. */
+  readonly live: boolean;
+  readonly stations: number;
+  readonly auth: number;
+  /** Last-seen stamps not yet written. */
+  readonly pendingLastSeen: number;
+}
+
+/**
+ * The synchronous read path of the cached registry, for the update-info hot
+ * path: each answers from memory or returns undefined, never touching the
+ * database. undefined means "not known here right now" (not loaded, changed
+ * since, an unregistered EUI, or the change feed is down): then ask the async
+ * method, which reads the database and fills the cache.
+ */
+export interface RegistryPeek {
+  /** The station twin if held and current; its lastSeenAt may lag by up to one last-seen interval. */
+  peekStation(eui: string): Station | undefined;
+  /** The station's auth record (mode, certificates, tokens, rotations) if held and current. */
+  peekStationAuth(eui: string): StationAuth | undefined;
+  /** The token with this SHA-256 secret hash if its station's auth record is held and current. */
+  peekToken(hash: string): StationToken | undefined;
+  /** What the cache holds and whether it is live. */
+  cacheState(): RegistryCacheState;
+}
+
+/** A StationRegistry that serves stations and their auth from memory, plus the synchronous peek path. */
+export type CachedStationRegistry = StationRegistry & RegistryPeek;
+
+/** Which cached records each registry write changes: `s` the twin, `a` auth, `b` both. */
+const WRITES: Readonly<Record<string, ChangeKind>> = {
+  createStation: 'b',
+  removeStation: 'b',
+  updateStation: 's',
+  recordExchange: 's',
+  setFirmwareTarget: 's',
+  updateFirmware: 's',
+  setAuthMode: 'a',
+  addCertificate: 'a',
+  addToken: 'a',
+  retireCertificate: 'a',
+  retireToken: 'a',
+  startRotation: 'a',
+  cancelRotation: 'a',
+  completeRotation: 'a',
+};
+
+/**
+ * The registry cache (issue 9): the fleet's station and auth records, loaded
+ * at start, forgotten on every write this process makes (before and after it),
+ * and on every change another process commits, which `feed` reports. While the
+ * feed is down nothing is held and every read goes to the database. Methods it
+ * does not override go to the inner registry unchanged.
+ */
+class RegistryCache {
+  readonly #inner: StationRegistry;
+  readonly #backend: RegistryBackend;
+  readonly #feed: ChangeFeed;
+  readonly #memory = new RegistryMemory();
+  readonly #lastSeen: LastSeenBatch;
+  readonly #options: RegistryCacheOptions;
+  #started: Promise<void> | undefined;
+  #flushTimer: NodeJS.Timeout | undefined;
+  #everLive = false;
+
+  constructor(inner: StationRegistry, backend: RegistryBackend, feed: ChangeFeed, options: RegistryCacheOptions) {
+    this.#inner = inner;
+    this.#backend = backend;
+    this.#feed = feed;
+    this.#options = options;
+    this.#lastSeen = new LastSeenBatch(backend.db, (eui, seen) => this.#memory.replaceStation(eui, (s) => withSeen(s, seen)));
+  }
+
+  async migrate(): Promise<void> {
+    await this.#inner.migrate();
+    await this.start();
+  }
+
+  /** Starts the change feed and loads the fleet; called by migrate(). Until then every read goes to the database. */
+  start(): Promise<void> {
+    this.#started ??= this.#start();
+    return this.#started;
+  }
+
+  async #start(): Promise<void> {
+    await this.#feed.start({
+      changed: (eui, kind) => this.#memory.forget(eui, kind),
+      lost: () => this.#memory.setLive(false),
+      live: () => {
+        this.#memory.setLive(true);
+        // After a reconnect, fill the cache again in the background; the first load is awaited by start().
+        if (this.#everLive) this.#loadFleet().catch((e: unknown) => this.#options.logger?.warn({ err: e }, 'could not reload the registry cache'));
+        this.#everLive = true;
+      },
+    });
+    if (this.#memory.live) await this.#loadFleet();
+    if (this.#options.lastSeenIntervalMs > 0) {
+      this.#flushTimer = setInterval(() => {
+        this.#lastSeen.flush().catch((e: unknown) => this.#options.logger?.warn({ err: e }, 'could not write last-seen stamps; retrying at the next interval'));
+      }, this.#options.lastSeenIntervalMs);
+      this.#flushTimer.unref();
+    }
+  }
+
+  async #loadFleet(): Promise<void> {
+    const stamp = this.#memory.stamp();
+    const [stations, auths] = await Promise.all([this.#inner.listStations(), this.#run(() => loadAllAuthEntries(this.#backend.db))]);
+    for (const s of stations) this.#memory.putStation(s, stamp);
+    for (const a of auths) this.#memory.putAuth(a, stamp);
+  }
+
+  /** Writes pending last-seen stamps, stops listening, closes the database. */
+  async close(): Promise<void> {
+    if (this.#flushTimer !== undefined) clearInterval(this.#flushTimer);
+    try {
+      // Twice: stamps added while a timer flush was under way are written by the second.
+      await this.#run(() => this.#lastSeen.flush());
+      await this.#run(() => this.#lastSeen.flush());
+    } finally {
+      await this.#feed.close();
+      await this.#inner.close();
+    }
+  }
+
+  peekStation(eui: string): Station | undefined {
+    this.#feed.poll();
+    return this.#memory.station(eui);
+  }
+
+  peekStationAuth(eui: string): StationAuth | undefined {
+    this.#feed.poll();
+    return this.#memory.auth(eui)?.auth;
+  }
+
+  peekToken(hash: string): StationToken | undefined {
+    this.#feed.poll();
+    return this.#memory.token(hash);
+  }
+
+  cacheState(): RegistryCacheState {
+    return { live: this.#memory.live, ...this.#memory.size, pendingLastSeen: this.#lastSeen.size };
+  }
+
+  async getStation(eui: string): Promise<Station | undefined> {
+    const held = this.peekStation(eui);
+    if (held !== undefined) return this.#overlay(held);
+    const stamp = this.#memory.stamp();
+    const station = await this.#inner.getStation(eui);
+    if (station === undefined) return undefined;
+    this.#memory.putStation(station, stamp);
+    return this.#overlay(station);
+  }
+
+  async getStationAuth(eui: string): Promise<StationAuth | undefined> {
+    const held = this.peekStationAuth(eui);
+    if (held !== undefined) return held;
+    const stamp = this.#memory.stamp();
+    const entry = await this.#run(() => loadAuthEntry(this.#backend.db, eui));
+    if (entry === undefined) return undefined;
+    this.#memory.putAuth(entry, stamp);
+    return entry.auth;
+  }
+
+  async findToken(hash: string): Promise<StationToken | undefined> {
+    const held = this.peekToken(hash);
+    if (held !== undefined) return held;
+    return this.#inner.findToken(hash);
+  }
+
+  /** Buffers the stamp of a station held in memory (so known to exist); anything else is written at once. */
+  async touchStation(eui: string, seen: Seen): Promise<boolean> {
+    if (this.#options.lastSeenIntervalMs > 0 && this.peekStation(eui) !== undefined) {
+      this.#lastSeen.add(eui, { at: seen.at, remoteAddress: seen.remoteAddress });
+      return true;
+    }
+    return this.#inner.touchStation(eui, seen);
+  }
+
+  /** Runs a write of the inner registry, forgetting what it changes both before it starts and after it ends. */
+  async write(method: string, kind: ChangeKind, args: unknown[]): Promise<unknown> {
+    const eui = args[0] as string;
+    this.#memory.forget(eui, kind);
+    try {
+      return await (this.#inner as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[method]!(...args);
+    } finally {
+      this.#memory.forget(eui, kind);
+    }
+  }
+
+  #overlay(station: Station): Station {
+    const pending = this.#lastSeen.pending(station.eui);
+    return pending === undefined ? station : withSeen(station, pending);
+  }
+
+  async #run<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (e) {
+      throw translateBackendError(e, this.#backend.display);
+    }
+  }
+}
+
+function withSeen(station: Station, seen: Seen): Station {
+  if (station.lastSeenAt !== null && station.lastSeenAt.getTime() >= seen.at.getTime()) return station;
+  return { ...station, lastSeenAt: seen.at, lastRemoteAddress: seen.remoteAddress };
+}
+
+const OWN = new Set(['migrate', 'start', 'close', 'peekStation', 'peekStationAuth', 'peekToken', 'cacheState', 'getStation', 'getStationAuth', 'findToken', 'touchStation']);
+
+/**
+ * Wraps `inner` (a KyselyRegistry on `backend`) with the cache. The result keeps
+ * the StationRegistry interface: methods the cache does not know (added to the
+ * interface later) go straight to `inner`; such a method that writes a cached
+ * record is still seen by the cache, through the change feed that the
+ * 0004_change_notify triggers drive. Call migrate() (or start()) to begin caching.
+ */
+export function createCachedRegistry(
+  inner: StationRegistry,
+  backend: RegistryBackend,
+  feed: ChangeFeed,
+  options: RegistryCacheOptions,
+): CachedStationRegistry & { start(): Promise<void> } {
+  const cache = new RegistryCache(inner, backend, feed, options);
+  const bound = new Map<PropertyKey, unknown>();
+  return new Proxy(inner, {
+    get(target, prop) {
+      const hit = bound.get(prop);
+      if (hit !== undefined) return hit;
+      let value: unknown;
+      if (typeof prop === 'string' && OWN.has(prop)) {
+        value = (cache as unknown as Record<string, (...a: unknown[]) => unknown>)[prop]!.bind(cache);
+      } else if (typeof prop === 'string' && prop in WRITES) {
+        const kind = WRITES[prop] as ChangeKind;
+        value = (...args: unknown[]) => cache.write(prop, kind, args);
+      } else {
+        const own = Reflect.get(target, prop, target) as unknown;
+        value = typeof own === 'function' ? (own as (...a: unknown[]) => unknown).bind(target) : own;
+      }
+      bound.set(prop, value);
+      return value;
+    },
+  }) as unknown as CachedStationRegistry & { start(): Promise<void> };
+}

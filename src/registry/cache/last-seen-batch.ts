@@ -1,0 +1,76 @@
+import { sql, type Kysely } from 'kysely';
+import type { RegistryDatabase } from '../db-schema.js';
+
+/** A last-seen stamp waiting to be written. */
+export interface Seen {
+  readonly at: Date;
+  readonly remoteAddress: string | null;
+}
+
+/** Rows per statement: far under SQLite's 32,766 and PostgreSQL's 65,535 parameters. */
+const ROWS_PER_STATEMENT = 1_000;
+
+/**
+ * Last-seen stamps of polls that changed nothing else, kept in memory and
+ * written together: one statement per interval (per 1,000 stations) instead of
+ * one per poll. A crash loses at most one interval of stamps, which only say
+ * when a station last talked; everything an exchange changes is still written
+ * in its own transaction before the answer.
+ */
+export class LastSeenBatch {
+  #pending = new Map<string, Seen>();
+  #flushing: Promise<void> | undefined;
+
+  constructor(
+    private readonly db: Kysely<RegistryDatabase>,
+    private readonly onWritten: (eui: string, seen: Seen) => void,
+  ) {}
+
+  /** How many stations have a stamp waiting. */
+  get size(): number {
+    return this.#pending.size;
+  }
+
+  /** The stamp not yet written for `eui`, if any. */
+  pending(eui: string): Seen | undefined {
+    return this.#pending.get(eui);
+  }
+
+  add(eui: string, seen: Seen): void {
+    const held = this.#pending.get(eui);
+    if (held === undefined || held.at.getTime() <= seen.at.getTime()) this.#pending.set(eui, seen);
+  }
+
+  /**
+   * Writes what is pending; on failure the stamps go back into the batch (unless
+   * newer ones arrived) for the next try, and the error is thrown. A stamp never
+   * moves last-seen backwards: another replica may have written a later one.
+   */
+  flush(): Promise<void> {
+    this.#flushing ??= this.#write().finally(() => {
+      this.#flushing = undefined;
+    });
+    return this.#flushing;
+  }
+
+  async #write(): Promise<void> {
+    if (this.#pending.size === 0) return;
+    const batch = [...this.#pending];
+    this.#pending = new Map();
+    for (let i = 0; i < batch.length; i += ROWS_PER_STATEMENT) {
+      const rows = batch.slice(i, i + ROWS_PER_STATEMENT);
+      try {
+        // Casts give PostgreSQL the parameter types; SQLite takes them as affinities.
+        const values = sql.join(rows.map(([eui, s]) => sql`(${eui}, cast(${s.at.getTime()} as bigint), cast(${s.remoteAddress} as text))`));
+        await sql`with seen (eui, at, addr) as (values ${values})
+          update stations set last_seen_at = seen.at, last_remote_address = seen.addr
+          from seen
+          where stations.eui = seen.eui and (stations.last_seen_at is null or stations.last_seen_at < seen.at)`.execute(this.db);
+      } catch (e) {
+        for (const [eui, seen] of batch.slice(i)) this.add(eui, seen);
+        throw e;
+      }
+      for (const [eui, seen] of rows) this.onWritten(eui, seen);
+    }
+  }
+}
