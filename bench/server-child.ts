@@ -53,7 +53,7 @@ async function start(spec: ServerSpec): Promise<{ port: number; close: () => Pro
     // The product logs one line per exchange at info; writing it to /dev/null keeps
     // the cost of building the line (what a deployment pays) without a reader.
     const logger = pino({ level: config.logLevel }, destination({ dest: '/dev/null', sync: true }));
-    const runtime = await openRuntime(config);
+    const runtime = await openRuntime(config, { serving: true });
     const server = await serve(runtime, config, logger);
     return {
       port: server.port,

@@ -43,6 +43,10 @@ export interface Config {
   readonly refusalRowsPerStation: number;
   /** Server log format: pretty (one readable line), json, or auto (pretty on a terminal). */
   readonly logFormat: 'auto' | 'json' | 'pretty';
+  /** Serve station and auth records from memory, kept current across replicas (registry/cache/). */
+  readonly registryCache: boolean;
+  /** Seconds between batched last-seen writes (0: one write per poll); a crash loses at most this much. */
+  readonly lastSeenInterval: number;
 }
 
 export const DEFAULTS = Object.freeze({
@@ -66,6 +70,8 @@ export const DEFAULTS = Object.freeze({
   eventsPerStation: 1000,
   refusalRowsPerStation: 100,
   logFormat: 'auto' as 'auto' | 'json' | 'pretty',
+  registryCache: true,
+  lastSeenInterval: 1,
 });
 
 const ENV: Record<keyof Config, string> = {
@@ -89,6 +95,8 @@ const ENV: Record<keyof Config, string> = {
   eventsPerStation: 'BSCUPS_EVENTS_PER_STATION',
   refusalRowsPerStation: 'BSCUPS_REFUSAL_ROWS_PER_STATION',
   logFormat: 'BSCUPS_LOG_FORMAT',
+  registryCache: 'BSCUPS_REGISTRY_CACHE',
+  lastSeenInterval: 'BSCUPS_LAST_SEEN_INTERVAL',
 };
 
 const schema = z.object({
@@ -113,6 +121,8 @@ const schema = z.object({
   eventsPerStation: z.coerce.number().int().min(10).max(10_000_000),
   refusalRowsPerStation: z.coerce.number().int().min(1).max(100_000),
   logFormat: z.enum(['auto', 'json', 'pretty']),
+  registryCache: z.union([z.boolean(), z.stringbool()]),
+  lastSeenInterval: z.coerce.number().min(0).max(60),
 });
 
 export type ConfigInput = { readonly [K in keyof Config]?: string | number | boolean | undefined };

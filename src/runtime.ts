@@ -16,9 +16,23 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
+/** What only a server wants of its runtime. */
+export interface RuntimeOptions {
+  /**
+   * Put the registry cache in front of the registry (when config.registryCache):
+   * stations and auth served from memory, last-seen stamps batched. A one-shot
+   * CLI command gains nothing from loading the fleet, so only `serve` asks.
+   */
+  readonly serving?: boolean;
+}
+
 /** Opens the configured registry (migrated) and blob store; closes what was opened if a later step fails. */
-export async function openRuntime(config: Config): Promise<Runtime> {
-  const { registry, fleet, access } = await createRegistryStores(config.database);
+export async function openRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
+  const cached = options.serving === true && config.registryCache;
+  const { registry, fleet, access } = await createRegistryStores(
+    config.database,
+    cached ? { cache: { lastSeenIntervalMs: config.lastSeenInterval * 1000 } } : {},
+  );
   try {
     await registry.migrate();
     const blobs = await createBlobStore(config.blobs);

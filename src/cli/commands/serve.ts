@@ -36,7 +36,7 @@ export function register(program: Command): void {
         allowUnauthenticated: opts.allowUnauthenticated,
       });
       const logger = pino({ level: config.logLevel });
-      const runtime = await openRuntime(config);
+      const runtime = await openRuntime(config, { serving: true });
       try {
         const server = await serve(runtime, config, logger);
         // Tests and scripts read the bound address from this line on stdout.
