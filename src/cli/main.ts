@@ -1,36 +1,77 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { isCupsError } from '../core/errors.js';
+import { isCupsError, type ErrorKind } from '../core/errors.js';
 import { EXIT_CODE } from './exit-codes.js';
 import { registerCommands } from './commands/index.js';
+import { addExamples } from './examples.js';
+import { visible } from './output.js';
 
-export function buildProgram(): Command {
+// src/cli and dist/cli both sit two levels below the package root.
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+export function buildProgram(options: { readonly json?: boolean } = {}): Command {
   const program = new Command('bscups')
     .description('CUPS server and fleet manager for LoRa Basics Station gateways: endpoints, credentials, signed firmware.')
+    .version(VERSION, '-V, --version', 'print the bscups version')
     .option('--database <url>', 'station registry: SQLite path or postgres:// URL (env BSCUPS_DATABASE, default ./data/registry.sqlite)')
     .option('--blobs <location>', 'blob store: folder, memory:, or Azure connection string (env BSCUPS_BLOBS, default ./data/blobs)')
-    .option('--json', 'print machine-readable JSON instead of tables')
+    .option('--json', 'print machine-readable JSON instead of tables, and errors as JSON on stderr')
     .option('--log-level <level>', 'server log level: fatal, error, warn, info, debug, trace, silent (env BSCUPS_LOG_LEVEL)')
+    .configureHelp({ showGlobalOptions: true })
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
+  // With --json a script reads stderr as JSON, so commander's own text must not get there.
+  if (options.json === true) program.configureOutput({ writeErr: () => undefined });
   registerCommands(program);
+  addExamples(program);
   return program;
+}
+
+/** What a failure looks like to a script: the same fields whatever raised it. */
+interface ErrorReport {
+  readonly code: string;
+  readonly kind: ErrorKind;
+  readonly message: string;
+  readonly details?: Readonly<Record<string, unknown>>;
+}
+
+function usageReport(e: CommanderError): ErrorReport {
+  const name = e.code.replace(/^commander\./, '').replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+  const message = e.code === 'commander.help' ? 'this command needs a subcommand; run it with --help to see them' : e.message.replace(/^error: /, '');
+  return { code: name, kind: 'invalid_argument', message };
+}
+
+/** Whether --json was given to the program (before a `--` that ends the options). */
+function wantsJson(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end === -1 ? argv : argv.slice(0, end)).includes('--json');
 }
 
 /** Runs the CLI; the only place that decides the process exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
-  const program = buildProgram();
+  const json = wantsJson(argv);
+  const program = buildProgram({ json });
+  const fail = (report: ErrorReport, human: string): void => {
+    process.stderr.write(json ? `${JSON.stringify({ error: report })}\n` : human);
+  };
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) {
-      return e.exitCode === 0 ? 0 : EXIT_CODE.usage;
+      if (e.exitCode === 0) return 0;
+      // Commander has already printed its message in human mode.
+      if (json) fail(usageReport(e), '');
+      return EXIT_CODE.usage;
     }
     if (isCupsError(e)) {
-      process.stderr.write(`error: ${e.message} (${e.code})\n`);
-      return EXIT_CODE[e.kind];
+      const { code, kind, message, details } = e;
+      fail({ code, kind, message, ...(details === undefined ? {} : { details }) }, `error: ${visible(message)} (${code})\n`);
+      return EXIT_CODE[kind];
     }
-    process.stderr.write(`internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    const message = e instanceof Error ? e.message : String(e);
+    const stack = e instanceof Error ? (e.stack ?? message) : message;
+    fail({ code: 'internal', kind: 'internal', message }, `internal error: ${stack.split('\n').map(visible).join('\n')}\n`);
     return EXIT_CODE.internal;
   }
 }

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -30,4 +30,9 @@ export async function cliJson<T = unknown>(args: readonly string[], env: Record<
   const r = await runCli(['--json', ...args], env);
   if (r.code !== 0) throw new Error(`bscups ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
   return JSON.parse(r.stdout) as T;
+}
+
+/** Starts the real CLI with piped stdio, for tests that need the streams themselves (a reader that closes early). */
+export function spawnCli(args: readonly string[], env: Record<string, string> = {}, cwd = ROOT): ChildProcessWithoutNullStreams {
+  return spawn(process.execPath, ['--import', 'tsx', BIN, ...args], { cwd, env: { ...process.env, BSCUPS_LOG_LEVEL: 'silent', ...env } });
 }

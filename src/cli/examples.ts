@@ -1,0 +1,67 @@
+import type { Command } from 'commander';
+
+/**
+ * One or two examples per command, keyed by the command path without "bscups".
+ * Kept in one table so every command's help ends the same way and a test can
+ * check that a new command brings its examples.
+ */
+export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
+  '': ['bscups station list', 'bscups --json --database postgres://cups@db/cups station show 0016C001FF10A235'],
+  serve: [
+    'bscups serve --allow-unauthenticated                 # local quickstart on http://127.0.0.1:6090',
+    'bscups serve --host 0.0.0.0 --tls-cert data/pki/server.pem --tls-key data/pki/server.key --client-ca data/pki/ca.pem',
+  ],
+  station: ['bscups station add 0016C001FF10A235 --name roof-1', 'bscups station list --label site=north'],
+  'station add': ['bscups station add 0016C001FF10A235 --name roof-1 --label site=north', 'bscups station add 16:c001:ff10:a235 --tc-uri wss://lns.example.com:6887'],
+  'station list': ['bscups station list', 'bscups --json station list --label site=north'],
+  'station show': ['bscups station show 0016C001FF10A235', 'bscups station show 0016C001FF10A235 --events 50'],
+  'station set': ['bscups station set 0016C001FF10A235 --tc-uri wss://lns2.example.com:6887', 'bscups station set 0016C001FF10A235 --label site= --name ""'],
+  'station auth': ['bscups station auth 0016C001FF10A235', 'bscups station auth 0016C001FF10A235 --mode token'],
+  'station issue-cert': ['bscups station issue-cert 0016C001FF10A235 --out /path/to/station', 'bscups station issue-cert 0016C001FF10A235 --for both'],
+  'station issue-token': ['bscups station issue-token 0016C001FF10A236 --out /path/to/station2', 'bscups --json station issue-token 0016C001FF10A236'],
+  'station rotate': ['bscups station rotate 0016C001FF10A235', 'bscups station rotate 0016C001FF10A235 --for tc --tc-trust lns-ca.pem'],
+  'station revoke': ['bscups station revoke 0016C001FF10A235 --fingerprint <sha256>', 'bscups station revoke 0016C001FF10A235 --token-id <id> --force'],
+  'station remove': ['bscups station remove 0016C001FF10A235'],
+  'station unknown': ['bscups station unknown', 'bscups --json station unknown'],
+  pki: ['bscups pki init --server-name cups.example.com'],
+  'pki init': ['bscups pki init --server-name cups.example.com --server-name 192.0.2.10', 'bscups pki init --force --server-name cups2.example.com   # new server certificate, same CA'],
+  keys: ['bscups keys generate --out keys', 'bscups keys add keys/sig-0.key --name prod'],
+  'keys generate': ['bscups keys generate --out keys', 'bscups keys generate --out keys --index 1'],
+  'keys crc': ['bscups keys crc keys/sig-0.key', 'bscups keys crc keys/sig-0.pem'],
+  'keys add': ['bscups keys add keys/sig-0.key --name prod'],
+  'keys list': ['bscups keys list', 'bscups --json keys list'],
+  'keys remove': ['bscups keys remove 3157685580'],
+  firmware: ['bscups firmware upgrade --station 0016C001FF10A235 --package 1.0.1 --file update.sh --sign-with keys/sig-0.pem', 'bscups firmware status'],
+  'firmware sign': ['bscups firmware sign update.sh --key keys/sig-0.pem   # writes update.sh.sig'],
+  'firmware upgrade': [
+    'bscups firmware upgrade --station 0016C001FF10A235 --package 1.0.1 --file update.sh --sign-with keys/sig-0.pem',
+    'bscups firmware upgrade --label site=north --package 1.0.1 --file update.sh --signature update.sh.sig --key-crc 3157685580',
+  ],
+  'firmware status': ['bscups firmware status', 'bscups firmware status --station 0016C001FF10A235'],
+  'firmware retry': ['bscups firmware retry 0016C001FF10A235'],
+  simulate: [
+    'bscups simulate --home /tmp/st1 --eui 0016C001FF10A235 --init http://127.0.0.1:6090 --package 1.0.0',
+    'bscups simulate --home /tmp/st1 --eui 0016C001FF10A235 --loop --max-exchanges 5',
+  ],
+};
+
+/** The command's path below the program, e.g. "station add"; "" for the program itself. */
+export function commandPath(cmd: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c?.parent != null; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+}
+
+/** Every command under (and including) `root`, depth first. */
+export function allCommands(root: Command): Command[] {
+  return [root, ...root.commands.flatMap(allCommands)];
+}
+
+/** Appends each command's examples to the end of its help. */
+export function addExamples(program: Command): void {
+  for (const cmd of allCommands(program)) {
+    const examples = EXAMPLES[commandPath(cmd)];
+    if (examples === undefined || examples.length === 0) continue;
+    cmd.addHelpText('after', `\nExamples:\n${examples.map((e) => `  ${e}`).join('\n')}`);
+  }
+}
