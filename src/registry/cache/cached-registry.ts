@@ -22,6 +22,8 @@ export interface RegistryCacheState {
   readonly auth: number;
   /** Last-seen stamps not yet written. */
   readonly pendingLastSeen: number;
+  /** How many times the change feed was lost (each time the whole cache was dropped). */
+  readonly losses: number;
 }
 
 /**
@@ -80,6 +82,7 @@ class RegistryCache {
   #started: Promise<void> | undefined;
   #flushTimer: NodeJS.Timeout | undefined;
   #everLive = false;
+  #losses = 0;
 
   constructor(inner: StationRegistry, backend: RegistryBackend, feed: ChangeFeed, options: RegistryCacheOptions) {
     this.#inner = inner;
@@ -103,7 +106,10 @@ class RegistryCache {
   async #start(): Promise<void> {
     await this.#feed.start({
       changed: (eui, kind) => this.#memory.forget(eui, kind),
-      lost: () => this.#memory.setLive(false),
+      lost: () => {
+        this.#losses++;
+        this.#memory.setLive(false);
+      },
       live: () => {
         this.#memory.setLive(true);
         // After a reconnect, fill the cache again in the background; the first load is awaited by start().
@@ -156,7 +162,7 @@ class RegistryCache {
   }
 
   cacheState(): RegistryCacheState {
-    return { live: this.#memory.live, ...this.#memory.size, pendingLastSeen: this.#lastSeen.size };
+    return { live: this.#memory.live, ...this.#memory.size, pendingLastSeen: this.#lastSeen.size, losses: this.#losses };
   }
 
   async getStation(eui: string): Promise<Station | undefined> {
