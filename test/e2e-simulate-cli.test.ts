@@ -19,7 +19,7 @@ describe('bscups simulate (the shipped command)', () => {
     const eui = '0016C001FF10B001';
     const home = join(work, 'st');
     // Not registered yet: the exchange fails with 404 and the command says so.
-    const unknown = await runCli(['--json', 'simulate', '--home', home, '--eui', eui, '--init', srv.url, '--version', '1.0.0']);
+    const unknown = await runCli(['--json', 'simulate', '--home', home, '--eui', eui, '--init', srv.url, '--package', '1.0.0']);
     expect(unknown.code).not.toBe(0);
     expect(JSON.parse(unknown.stdout)).toEqual([expect.objectContaining({ ok: false, status: 404 })]);
 

@@ -118,6 +118,16 @@ export async function readStationHome(home: string): Promise<StationHomeState> {
 
 const STATION_FILE = /^(?:(?:cups|tc)(?:-temp)?\.(?:uri|trust|crt|key)|(?:cups|tc)-temp\.upd|version\.txt|sig-\d+\.key|update\.bi[n_])$/;
 
+/** The station files already in `home` (what `initStationHome` would delete); empty when the folder does not exist. */
+export async function stationFilesIn(home: string): Promise<string[]> {
+  try {
+    return (await readdir(home)).filter((name) => STATION_FILE.test(name)).sort();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+}
+
 /** Creates (or resets) a station home folder: every station file not named in `init` is removed. */
 export async function initStationHome(home: string, init: StationHomeInit): Promise<void> {
   await mkdir(home, { recursive: true });

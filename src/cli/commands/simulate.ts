@@ -1,8 +1,8 @@
 import { access } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { CupsError, invalid } from '../../core/errors.js';
+import { conflict, CupsError, invalid } from '../../core/errors.js';
 import { validateCupsUri } from '../../protocol/index.js';
-import { createSimulatedStation, initStationHome, type ExchangeResult } from '../../simulator/index.js';
+import { createSimulatedStation, initStationHome, stationFilesIn, type ExchangeResult } from '../../simulator/index.js';
 import { commandContext } from '../context.js';
 import { euiArg } from './station/parse.js';
 
@@ -10,12 +10,17 @@ interface Options {
   home: string;
   eui: string;
   init?: string;
-  version?: string;
+  package?: string;
+  force?: boolean;
   loop?: boolean;
   maxExchanges?: string;
   intervalMs?: string;
+  stationTiming?: boolean;
   model?: string;
 }
+
+/** A test tool should show the next exchange soon; the real station waits 24 h after a success. */
+const DEFAULT_LOOP_INTERVAL_MS = 5_000;
 
 export function register(program: Command): void {
   program
@@ -27,16 +32,33 @@ export function register(program: Command): void {
     .requiredOption('--home <dir>', 'the station home folder')
     .requiredOption('--eui <eui>', 'station EUI')
     .option('--init <cups-uri>', 'create the home folder first, pointing cups.uri at this server')
-    .option('--version <package>', 'with --init: initial version.txt')
+    .option('--package <version>', 'with --init: initial version.txt (the package the station reports)')
+    .option('--force', 'with --init: start over in a home that already holds station files, deleting them')
     .option('--model <model>', 'model reported to the server', 'linux')
-    .option('--loop', 'keep going with the station\'s own timing (24 h after success, 1 min after failure or CUPS change)')
+    .option('--loop', `keep exchanging, every ${DEFAULT_LOOP_INTERVAL_MS / 1000} s unless --interval-ms or --station-timing says otherwise`)
     .option('--max-exchanges <n>', 'with --loop: stop after this many exchanges', '10')
-    .option('--interval-ms <ms>', 'with --loop: fixed interval instead of the station timing')
+    .option('--interval-ms <ms>', `with --loop: milliseconds between exchanges (default ${DEFAULT_LOOP_INTERVAL_MS})`)
+    .option('--station-timing', "with --loop: the real station's timing instead: 24 h after a success, 1 min after a failure or a CUPS change")
     .action(async (opts: Options, cmd: Command) => {
       const { out } = commandContext(cmd);
       const eui = euiArg(opts.eui);
+      if (opts.intervalMs !== undefined && opts.stationTiming === true) {
+        throw invalid('conflicting_options', 'give --interval-ms or --station-timing, not both');
+      }
       if (opts.init !== undefined) {
-        await initStationHome(opts.home, { cupsUri: validateCupsUri(opts.init, '--init'), version: opts.version ?? null });
+        const cupsUri = validateCupsUri(opts.init, '--init');
+        const existing = await stationFilesIn(opts.home);
+        if (existing.length > 0 && opts.force !== true) {
+          const credentials = existing.filter((f) => /\.(trust|crt|key)$/.test(f));
+          throw conflict(
+            'home_exists',
+            `--home ${opts.home} already holds a station (${existing.join(', ')}); --init would delete ${
+              credentials.length > 0 ? `its credentials (${credentials.join(', ')}), which the server may not hand out again, and ` : ''
+            }its state. Drop --init to keep using it, or pass --force to start over.`,
+            { field: '--init', files: existing },
+          );
+        }
+        await initStationHome(opts.home, { cupsUri, version: opts.package ?? null });
       } else {
         await access(opts.home).catch(() => {
           throw invalid('no_home', `--home ${opts.home} does not exist; create it with --init http://host:port`);
@@ -46,7 +68,7 @@ export function register(program: Command): void {
       const results: ExchangeResult[] = opts.loop === true
         ? await station.run({
             maxExchanges: Number(opts.maxExchanges),
-            ...(opts.intervalMs === undefined ? {} : { intervalMs: Number(opts.intervalMs) }),
+            ...(opts.stationTiming === true ? {} : { intervalMs: opts.intervalMs === undefined ? DEFAULT_LOOP_INTERVAL_MS : Number(opts.intervalMs) }),
           })
         : [await station.exchange()];
       out.result(results.map(summary), () => {
