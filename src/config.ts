@@ -47,6 +47,10 @@ export interface Config {
   readonly registryCache: boolean;
   /** Seconds between batched last-seen writes (0: one write per poll); a crash loses at most this much. */
   readonly lastSeenInterval: number;
+  /** Address of the admin API listener (never the station port). */
+  readonly adminHost: string;
+  /** Port of the admin API listener, 0 for any free one. */
+  readonly adminPort: number;
 }
 
 export const DEFAULTS = Object.freeze({
@@ -72,6 +76,8 @@ export const DEFAULTS = Object.freeze({
   logFormat: 'auto' as 'auto' | 'json' | 'pretty',
   registryCache: true,
   lastSeenInterval: 1,
+  adminHost: '127.0.0.1',
+  adminPort: 6091,
 });
 
 const ENV: Record<keyof Config, string> = {
@@ -97,6 +103,8 @@ const ENV: Record<keyof Config, string> = {
   logFormat: 'BSCUPS_LOG_FORMAT',
   registryCache: 'BSCUPS_REGISTRY_CACHE',
   lastSeenInterval: 'BSCUPS_LAST_SEEN_INTERVAL',
+  adminHost: 'BSCUPS_ADMIN_HOST',
+  adminPort: 'BSCUPS_ADMIN_PORT',
 };
 
 const schema = z.object({
@@ -123,6 +131,8 @@ const schema = z.object({
   logFormat: z.enum(['auto', 'json', 'pretty']),
   registryCache: z.union([z.boolean(), z.stringbool()]),
   lastSeenInterval: z.coerce.number().min(0).max(60),
+  adminHost: z.string().min(1),
+  adminPort: z.coerce.number().int().min(0).max(65535),
 });
 
 export type ConfigInput = { readonly [K in keyof Config]?: string | number | boolean | undefined };
@@ -169,6 +179,13 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
       'invalid_config',
       `the headers deadline (${source.headersTimeout}: ${parsed.data.headersTimeout} s) cannot be longer than the whole-request deadline (${source.requestTimeout}: ${parsed.data.requestTimeout} s)`,
       { key: 'headersTimeout' },
+    );
+  }
+  if (parsed.data.adminPort !== 0 && parsed.data.adminPort === parsed.data.port) {
+    throw invalid(
+      'invalid_config',
+      `the admin API (${source.adminPort}) and the station listener (${source.port}) both want port ${parsed.data.port}: stations must never reach the admin API, give them different ports`,
+      { key: 'adminPort' },
     );
   }
   return Object.freeze(parsed.data);
