@@ -7,6 +7,7 @@ import { HTTP_STATUS } from './error-status.js';
 import { registerUpdateInfo } from './update-info.js';
 import { registerHealth } from './health.js';
 import { createMetrics, outcomeOf, type ServerMetrics } from './metrics.js';
+import { capConnections, DEFAULT_LIMITS, nodeServerOptions, refusalReporter, type ConnectionLimits } from './connection-limits.js';
 
 /** Everything the server needs, injected so tests swap any part without mocking modules. */
 export interface AppDeps {
@@ -24,20 +25,34 @@ export interface AppDeps {
   readonly https?: HttpsServerOptions;
   /** Accept stations whose auth mode is none; only for a local quickstart. Default false. */
   readonly allowUnauthenticated?: boolean;
+  /** Deadlines and the connection cap; DEFAULT_LIMITS when absent. */
+  readonly limits?: ConnectionLimits;
 }
 
 /** Builds the server without listening; serve.ts binds the port. */
 export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
+  const limits = deps.limits ?? DEFAULT_LIMITS;
+  const nodeOptions = nodeServerOptions(limits, deps.https !== undefined);
   const app = Fastify({
     loggerInstance: deps.logger,
     // One log line per exchange is written by the route itself, with the EUI and what was sent.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: deps.bodyLimit ?? 8192,
     // Stations close after each exchange; other clients may keep connections alive.
-    keepAliveTimeout: 10_000,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    connectionTimeout: limits.idleTimeoutMs,
     return503OnClosing: true,
     // Fastify types an HTTPS instance apart from an HTTP one; routes see the same request either way.
-    ...(deps.https === undefined ? {} : ({ https: deps.https } as object)),
+    ...(deps.https === undefined ? ({ http: nodeOptions } as object) : ({ https: { ...deps.https, ...nodeOptions } } as object)),
+  });
+  const metrics = deps.metrics ?? createMetrics();
+  const refused = refusalReporter((count) =>
+    deps.logger.warn({ refused: count, maxConnections: limits.maxConnections }, 'connection cap reached: new connections are being closed; raise --max-connections if these are real stations'),
+  );
+  capConnections(app.server, limits, () => {
+    metrics.countRefusedConnection();
+    refused();
   });
 
   // Some CUPS clients omit or vary the content type; the body is JSON either way.
@@ -66,7 +81,6 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     return reply.status(404).header('content-type', 'text/plain; charset=utf-8').send(body);
   });
 
-  const metrics = deps.metrics ?? createMetrics();
   app.addHook('onResponse', async (request, reply) => {
     if (request.routeOptions.url === '/update-info') metrics.observeExchange(outcomeOf(reply.statusCode), reply.elapsedTime / 1000);
   });

@@ -11,6 +11,8 @@ export interface ServerMetrics {
   countFirmwareBytes(bytes: number): void;
   /** Notes a station EUI seen (registered or not). */
   sawStation(eui: string, registered: boolean): void;
+  /** Counts a connection closed on arrival because the connection cap was reached. */
+  countRefusedConnection(): void;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): ServerMetrics {
@@ -45,6 +47,11 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Serve
     labelNames: ['registered'],
     registers: [registry],
   });
+  const refusedConnections = new Counter({
+    name: 'bscups_connections_refused_total',
+    help: 'connections closed on arrival because --max-connections were open',
+    registers: [registry],
+  });
   const seenBy = { true: new Set<string>(), false: new Set<string>() };
   return {
     registry,
@@ -57,6 +64,9 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Serve
     },
     countFirmwareBytes(bytes) {
       firmwareBytes.inc(bytes);
+    },
+    countRefusedConnection() {
+      refusedConnections.inc();
     },
     sawStation(eui, registered) {
       const set = seenBy[registered ? 'true' : 'false'];

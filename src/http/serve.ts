@@ -3,7 +3,9 @@ import type { Server as TlsServer } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Runtime } from '../runtime.js';
+import { unavailable } from '../core/errors.js';
 import { createApp } from './app.js';
+import { limitsFromConfig } from './connection-limits.js';
 import { httpsOptions, readTlsMaterial, type TlsFilePaths } from './tls-files.js';
 import { watchTlsFiles, type TlsReloader } from './tls-reload.js';
 
@@ -28,9 +30,15 @@ export async function serve(runtime: Runtime, config: Config, logger: Logger): P
     logger,
     bodyLimit: config.bodyLimit,
     allowUnauthenticated: config.allowUnauthenticated,
+    limits: limitsFromConfig(config),
     ...(material === undefined ? {} : { https: httpsOptions(material) }),
   });
-  await app.listen({ host: config.host, port: config.port });
+  try {
+    await app.listen({ host: config.host, port: config.port });
+  } catch (e) {
+    await app.close();
+    throw listenError(e, config);
+  }
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
@@ -51,6 +59,22 @@ export async function serve(runtime: Runtime, config: Config, logger: Logger): P
       await app.close();
     },
   };
+}
+
+/** A bind failure as one line that names the address and what to do; other errors pass through. */
+function listenError(e: unknown, config: Config): unknown {
+  const code = (e as NodeJS.ErrnoException).code;
+  const where = `${config.host}:${config.port}`;
+  if (code === 'EADDRINUSE') {
+    return unavailable('port_in_use', `port ${config.port} on ${config.host} is already in use (another bscups serve?): stop that process or choose another port with --port (env BSCUPS_PORT)`, e);
+  }
+  if (code === 'EACCES') {
+    return unavailable('port_not_permitted', `not allowed to listen on ${where}: ports below 1024 need privileges; choose a port above 1023 with --port`, e);
+  }
+  if (code === 'EADDRNOTAVAIL') {
+    return unavailable('address_not_available', `cannot listen on ${where}: this machine has no address ${config.host}; check --host (env BSCUPS_HOST)`, e);
+  }
+  return e;
 }
 
 /** Says at start which stations cannot get in, so a refused gateway is not a mystery. */

@@ -8,6 +8,8 @@ const BIN = fileURLToPath(new URL('../../src/cli/bin.ts', import.meta.url));
 export interface ServeProcess {
   readonly url: string;
   readonly child: ChildProcess;
+  /** Resolves with the first stdout line (since start) that matches. */
+  waitForLine(pattern: RegExp): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -22,6 +24,8 @@ export async function startServeProcess(env: Record<string, string>, extraArgs: 
     stderr += c.toString();
   });
   const lines = createInterface({ input: child.stdout! });
+  const seen: string[] = [];
+  lines.on('line', (line) => seen.push(line));
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`bscups serve did not start within 30 s: ${stderr}`)), 30_000);
     lines.on('line', (line) => {
@@ -43,6 +47,18 @@ export async function startServeProcess(env: Record<string, string>, extraArgs: 
   return {
     url,
     child,
+    waitForLine(pattern) {
+      const found = seen.find((l) => pattern.test(l));
+      if (found !== undefined) return Promise.resolve(found);
+      return new Promise((resolve) => {
+        const onLine = (line: string) => {
+          if (!pattern.test(line)) return;
+          lines.off('line', onLine);
+          resolve(line);
+        };
+        lines.on('line', onLine);
+      });
+    },
     async stop() {
       if (child.exitCode !== null) return;
       child.kill('SIGTERM');

@@ -1,8 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
-import { loadConfig, type Config } from '../../src/config.js';
+import { pino, type Logger } from 'pino';
+import { loadConfig, type Config, type ConfigInput } from '../../src/config.js';
 import { serve, type RunningServer } from '../../src/http/serve.js';
 import { openRuntime, type Runtime } from '../../src/runtime.js';
 import type { StationRegistry } from '../../src/registry/types.js';
@@ -16,6 +16,10 @@ export interface TestServerOptions {
   readonly tls?: { readonly cert: string; readonly key: string; readonly clientCa?: string };
   /** Wraps the registry the server (not the test) uses, e.g. to record which methods it calls. */
   readonly wrapRegistry?: (registry: StationRegistry) => StationRegistry;
+  /** Further config (deadlines, caps, retention), as flags would give it. */
+  readonly config?: ConfigInput;
+  /** The server's logger; silent (or TEST_LOG_LEVEL) when absent. */
+  readonly logger?: Logger;
 }
 
 export interface TestServer {
@@ -34,6 +38,7 @@ export interface TestServer {
 export async function startTestServer(overrides: TestServerOptions = {}): Promise<TestServer> {
   const dir = await mkdtemp(join(tmpdir(), 'bscups-test-'));
   const config = loadConfig({
+    ...overrides.config,
     database: overrides.database ?? join(dir, 'registry.sqlite'),
     blobs: overrides.blobs ?? join(dir, 'blobs'),
     host: '127.0.0.1',
@@ -46,7 +51,7 @@ export async function startTestServer(overrides: TestServerOptions = {}): Promis
   });
   const runtime = await openRuntime(config);
   const served = overrides.wrapRegistry === undefined ? runtime : { ...runtime, registry: overrides.wrapRegistry(runtime.registry) };
-  const server = await serve(served, config, pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }));
+  const server = await serve(served, config, overrides.logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }));
   return {
     url: server.url,
     port: server.port,

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import type { Command } from 'commander';
-import { pino } from 'pino';
-import { loadConfig } from '../../config.js';
+import { loadConfig, type ConfigInput } from '../../config.js';
+import { createServerLogger } from '../../http/logger.js';
 import { serve } from '../../http/serve.js';
 import { openRuntime } from '../../runtime.js';
 import type { GlobalOptions } from '../context.js';
@@ -16,34 +16,44 @@ export function register(program: Command): void {
     .option('--tls-key <file>', 'PEM private key of --tls-cert (env BSCUPS_TLS_KEY)')
     .option('--client-ca <file>', 'PEM CA that signs station client certificates: enables mutual TLS (env BSCUPS_CLIENT_CA)')
     .option('--allow-unauthenticated', 'serve stations whose auth mode is none, without credentials: a local quickstart only (env BSCUPS_ALLOW_UNAUTHENTICATED)')
+    .option('--request-timeout <seconds>', 'a client must send its whole request within this (env BSCUPS_REQUEST_TIMEOUT, default 10)')
+    .option('--headers-timeout <seconds>', 'a client must send its headers (and finish the TLS handshake) within this (env BSCUPS_HEADERS_TIMEOUT, default 5)')
+    .option('--keep-alive-timeout <seconds>', 'close an idle keep-alive connection after this (env BSCUPS_KEEP_ALIVE_TIMEOUT, default 5)')
+    .option('--idle-timeout <seconds>', 'close a connection with no traffic for this long, e.g. a stalled download (env BSCUPS_IDLE_TIMEOUT, default 60)')
+    .option('--max-connections <n>', 'close new connections at once beyond this many open (env BSCUPS_MAX_CONNECTIONS, default 4096)')
+    .option('--event-max-age-days <days>', 'delete station events older than this (env BSCUPS_EVENT_MAX_AGE_DAYS, default 90)')
+    .option('--events-per-station <n>', 'keep at most this many events per station (env BSCUPS_EVENTS_PER_STATION, default 1000)')
+    .option('--refusal-rows-per-station <n>', 'keep at most this many coalesced refusal rows per station (env BSCUPS_REFUSAL_ROWS_PER_STATION, default 100)')
+    .option('--log-format <format>', 'json, pretty (one readable line) or auto: pretty on a terminal (env BSCUPS_LOG_FORMAT, default auto)')
     .addHelpText(
       'after',
       '\nPoint a gateway at it by writing the URI into its cups.uri, e.g.\n  echo https://192.0.2.10:6090 > cups.uri\nand bind with --host 0.0.0.0 so it is reachable from the network. For gateways on a network:\n' +
         '  bscups pki init --server-name cups.example.com\n  bscups serve --host 0.0.0.0 --tls-cert data/pki/server.pem --tls-key data/pki/server.key --client-ca data/pki/ca.pem\n' +
         'Without TLS only --allow-unauthenticated stations get answers (local tests).',
     )
-    .action(async (opts: { host?: string; port?: string; tlsCert?: string; tlsKey?: string; clientCa?: string; allowUnauthenticated?: boolean }, cmd: Command) => {
+    .action(async (opts: ConfigInput, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       const config = loadConfig({
+        ...opts,
         database: g.database,
         blobs: g.blobs,
         logLevel: g.logLevel,
-        host: opts.host,
-        port: opts.port,
-        tlsCert: opts.tlsCert,
-        tlsKey: opts.tlsKey,
-        clientCa: opts.clientCa,
-        allowUnauthenticated: opts.allowUnauthenticated,
       });
-      const logger = pino({ level: config.logLevel });
+      const logger = createServerLogger({ level: config.logLevel, format: config.logFormat });
       const runtime = await openRuntime(config, { serving: true });
       try {
         const server = await serve(runtime, config, logger);
+        // SIGHUP swaps the server certificate in place (the reloader logs the outcome). Without TLS
+        // there is nothing to reload, but the default action of SIGHUP (exit) must not take the
+        // server down when the terminal that started it closes or a reload script sends it.
+        // Installed before the listening line: whoever reads that line may signal at once.
+        const onHangup = (): void => {
+          if (server.tls === undefined) logger.info('SIGHUP ignored: serving plain HTTP, there is no certificate to reload');
+          else void server.tls.reload('SIGHUP').catch(() => undefined);
+        };
+        process.on('SIGHUP', onHangup);
         // Tests and scripts read the bound address from this line on stdout.
         if (g.json === true) process.stdout.write(`${JSON.stringify({ listening: server.url })}\n`);
-        // SIGHUP swaps the server certificate in place (the reloader logs the outcome).
-        const onHangup = (): void => void server.tls?.reload('SIGHUP').catch(() => undefined);
-        if (server.tls !== undefined) process.on('SIGHUP', onHangup);
         await Promise.race([once(process, 'SIGINT'), once(process, 'SIGTERM')]);
         process.off('SIGHUP', onHangup);
         logger.info('shutting down');

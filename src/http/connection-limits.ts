@@ -1,0 +1,91 @@
+import type { Server } from 'node:net';
+
+/**
+ * How long a client may take and how many may be connected at once. Node's
+ * defaults (Fastify sets requestTimeout and the socket timeout to 0) let a client
+ * that sends headers and one body byte hold its connection forever; enough of
+ * them exhaust the process's file descriptors and real stations are refused.
+ */
+export interface ConnectionLimits {
+  /** Whole request (headers and body) must arrive within this; the response is not counted. */
+  readonly requestTimeoutMs: number;
+  /** Headers must arrive within this; over TLS the handshake too. */
+  readonly headersTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this. */
+  readonly keepAliveTimeoutMs: number;
+  /** A connection with no traffic either way for this long is closed (a stalled download). */
+  readonly idleTimeoutMs: number;
+  /** Connections beyond this are closed as soon as they are accepted. */
+  readonly maxConnections: number;
+}
+
+export const DEFAULT_LIMITS: ConnectionLimits = Object.freeze({
+  requestTimeoutMs: 10_000,
+  headersTimeoutMs: 5_000,
+  keepAliveTimeoutMs: 5_000,
+  idleTimeoutMs: 60_000,
+  maxConnections: 4096,
+});
+
+/** The limits from the config's seconds. */
+export function limitsFromConfig(config: {
+  readonly requestTimeout: number;
+  readonly headersTimeout: number;
+  readonly keepAliveTimeout: number;
+  readonly idleTimeout: number;
+  readonly maxConnections: number;
+}): ConnectionLimits {
+  return {
+    requestTimeoutMs: Math.round(config.requestTimeout * 1000),
+    headersTimeoutMs: Math.round(config.headersTimeout * 1000),
+    keepAliveTimeoutMs: Math.round(config.keepAliveTimeout * 1000),
+    idleTimeoutMs: Math.round(config.idleTimeout * 1000),
+    maxConnections: config.maxConnections,
+  };
+}
+
+/**
+ * Options for node's http/https server constructor. Node checks the request and
+ * headers deadlines on a timer (30 s by default), which would let a stalled
+ * client outlive a 5 s deadline sixfold: check several times per deadline.
+ * requestTimeout covers receiving the request only, so a long firmware download
+ * to a slow station is not cut by it (the idle timeout guards that phase).
+ */
+export function nodeServerOptions(limits: ConnectionLimits, tls: boolean): Record<string, number> {
+  const checkEvery = Math.min(1000, Math.max(50, Math.floor(limits.headersTimeoutMs / 5)));
+  return {
+    requestTimeout: limits.requestTimeoutMs,
+    headersTimeout: limits.headersTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    connectionsCheckingInterval: checkEvery,
+    // A client that opens TCP and never finishes the handshake is not yet an HTTP connection.
+    ...(tls ? { handshakeTimeout: limits.headersTimeoutMs } : {}),
+  };
+}
+
+/** Applies the connection cap; `onRefused` hears of each connection closed because of it. */
+export function capConnections(server: Server, limits: ConnectionLimits, onRefused: () => void): void {
+  server.maxConnections = limits.maxConnections;
+  // Node closes a connection over maxConnections at once, without a response: a station
+  // counts that as a network error and keeps its regular credentials (PROTOCOL.md 5.3),
+  // where a 503 would send it to its backup set.
+  server.on('drop', onRefused);
+}
+
+/** Collapses a burst of refusals into one log line per interval, with the count. */
+export function refusalReporter(report: (refused: number) => void, intervalMs = 10_000): () => void {
+  let pending = 0;
+  let timer: NodeJS.Timeout | undefined;
+  return () => {
+    pending += 1;
+    if (timer !== undefined) return;
+    report(pending);
+    pending = 0;
+    timer = setTimeout(() => {
+      timer = undefined;
+      if (pending > 0) report(pending);
+      pending = 0;
+    }, intervalMs);
+    timer.unref();
+  };
+}
