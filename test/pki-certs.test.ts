@@ -136,14 +136,19 @@ describe('openssl verify', () => {
 });
 
 describe('issueServerCert', () => {
-  it('puts DNS names and IP literals in the SAN, the first name in the CN, serverAuth in the EKU', () => {
+  it('puts every name in the SAN as a DNS name and IP literals also as IP addresses, the first name in the CN, serverAuth in the EKU', () => {
     const x = new X509Certificate(server.certDer);
     expect(x.subject).toBe('CN=cups.example.net');
-    expect(x.subjectAltName).toBe('DNS:cups.example.net, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1');
+    expect(x.subjectAltName).toBe('DNS:cups.example.net, DNS:127.0.0.1, IP Address:127.0.0.1, DNS:::1, IP Address:0:0:0:0:0:0:0:1');
     expect(x.keyUsage).toEqual(['1.3.6.1.5.5.7.3.1']);
     expect(x.ca).toBe(false);
     expect(x.checkIssued(new X509Certificate(ca.certDer))).toBe(true);
     expect(server.notAfter.getTime() - server.notBefore.getTime()).toBeGreaterThan(800 * 86_400_000);
+  });
+
+  it('writes a name repeated in another case once', async () => {
+    const x = new X509Certificate((await issueServerCert(ca, { names: ['cups.example.net', '127.0.0.1', 'CUPS.example.net', '127.0.0.1'] })).certDer);
+    expect(x.subjectAltName).toBe('DNS:cups.example.net, DNS:127.0.0.1, IP Address:127.0.0.1');
   });
 
   it('refuses an empty list and names that are neither DNS names nor IPs', async () => {

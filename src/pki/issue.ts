@@ -54,7 +54,13 @@ export async function createCa(options: CreateCaOptions = {}): Promise<IssuedCer
   return toIssuedCert(cert, key);
 }
 
-/** TLS server certificate (serverAuth) for DNS names and IP literals; CN is the first name. */
+/**
+ * TLS server certificate (serverAuth); CN is the first name. Every name is a
+ * dNSName, and an IP address is an iPAddress entry as well: station 2.0.6
+ * (mbedTLS 2.28) compares only dNSName entries with its URI's host, even an IP
+ * literal, while Node, curl and browsers compare an IP host with iPAddress entries
+ * only (PROTOCOL.md 7). A name repeated (in any case) is written once.
+ */
 export async function issueServerCert(ca: IssuedCert, options: ServerCertOptions): Promise<IssuedCert> {
   const names = options.names;
   if (!Array.isArray(names) || names.length === 0) {
@@ -62,7 +68,14 @@ export async function issueServerCert(ca: IssuedCert, options: ServerCertOptions
       field: 'names',
     });
   }
-  const sans = names.map((name, i) => serverSan(name, `names[${i}]`));
+  const seen = new Set<string>();
+  const sans = names.flatMap((name, i) => {
+    const entries = serverSans(name, `names[${i}]`);
+    const key = (name as string).toLowerCase();
+    if (seen.has(key)) return [];
+    seen.add(key);
+    return entries;
+  });
   const first = names[0] as string;
   checkCommonName(first, 'names[0]');
   return issueLeaf(ca, first, sans, ExtendedKeyUsage.serverAuth, resolveValidity(options, DEFAULT_VALID_DAYS.server));
@@ -121,7 +134,8 @@ function randomSerial(): string {
 
 const DNS_NAME = /^(\*\.)?([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.)*[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.?$/;
 
-function serverSan(name: unknown, field: string): JsonGeneralName {
+/** The SAN entries for one server name: the name as a dNSName, and for an IP address also the iPAddress entry. */
+function serverSans(name: unknown, field: string): JsonGeneralName[] {
   if (typeof name !== 'string' || name.length === 0) {
     throw invalid('invalid_server_name', `${field} must be a non-empty DNS name or IP address`, { field });
   }
@@ -131,11 +145,12 @@ function serverSan(name: unknown, field: string): JsonGeneralName {
       field,
     });
   }
-  if (ipVersion !== 0) return { type: 'ip', value: name };
+  // The dNSName keeps the text as given: the station compares it byte for byte with the host in its URI.
+  if (ipVersion !== 0) return [{ type: 'dns', value: name }, { type: 'ip', value: name }];
   if (name.length > 253 || !DNS_NAME.test(name)) {
     throw invalid('invalid_server_name', `${field} "${name}" is neither a DNS name nor an IPv4/IPv6 address`, { field });
   }
-  return { type: 'dns', value: name };
+  return [{ type: 'dns', value: name }];
 }
 
 function checkCommonName(value: unknown, field: string): void {

@@ -1,8 +1,11 @@
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
-import type { ConnectionOptions } from 'node:tls';
-import { CupsError, invalid } from '../core/errors.js';
+import { isIP } from 'node:net';
+import type { ConnectionOptions, PeerCertificate } from 'node:tls';
+import { CupsError, invalid, isCupsError } from '../core/errors.js';
 import { validateToken, type AuthMode } from '../protocol/index.js';
+import type { CupsTarget } from './cups-uri.js';
 import type { CredentialFiles } from './home.js';
+import { describeServerNames, serverCertificateNames, stationAcceptsServerName } from './station-server-name.js';
 
 
 /** TLS settings and extra request header lines for one exchange. */
@@ -27,9 +30,9 @@ export function authModeOfFiles(files: CredentialFiles): AuthMode {
  * calls conn_setup_tls, so its credential files (token included) are ignored and no
  * token header is sent: the simulator mirrors that rather than leaking a token in clear.
  */
-export function cupsTransport(useTls: boolean, files: CredentialFiles, servername: string | undefined): CupsTransport {
+export function cupsTransport(target: CupsTarget, files: CredentialFiles): CupsTransport {
   const authMode = authModeOfFiles(files);
-  if (!useTls) return { authMode, tls: undefined, headerLines: undefined };
+  if (!target.tls) return { authMode, tls: undefined, headerLines: undefined };
   if (files.trust === null) {
     throw invalid('simulator_no_trust', 'CUPS URI requires TLS but no trust configured: write the CA certificate (DER) to cups.trust', {
       field: 'cups.trust',
@@ -38,7 +41,8 @@ export function cupsTransport(useTls: boolean, files: CredentialFiles, servernam
   const options: ConnectionOptions = {
     ca: certificatePem(files.trust, 'cups.trust'),
     rejectUnauthorized: true,
-    ...(servername !== undefined ? { servername } : {}),
+    ...(target.servername !== undefined ? { servername: target.servername } : {}),
+    checkServerIdentity: (_hostname, cert) => stationNameCheck(target.host, cert),
   };
   if (authMode === 'token') {
     return { authMode, tls: options, headerLines: tokenHeaderLines(files.key as Buffer) };
@@ -48,6 +52,28 @@ export function cupsTransport(useTls: boolean, files: CredentialFiles, servernam
     options.key = privateKey(files.key as Buffer).export({ format: 'pem', type: 'pkcs8' });
   }
   return { authMode, tls: options, headerLines: undefined };
+}
+
+/**
+ * Stands in for Node's checkServerIdentity, which matches an IP host against
+ * iPAddress entries: the station does the opposite (PROTOCOL.md 7), and the
+ * simulator must refuse what the station refuses. The station's TLS client never
+ * resumes a session, and neither does this one, so the check runs on every handshake.
+ */
+function stationNameCheck(host: string, cert: PeerCertificate): Error | undefined {
+  let names;
+  try {
+    names = serverCertificateNames(cert.raw);
+  } catch (e) {
+    if (isCupsError(e)) return Object.assign(new Error(`X509 - Certificate verification failed: ${e.message}`), { code: 'BADCERT_UNREADABLE' });
+    throw e;
+  }
+  if (stationAcceptsServerName(host, names)) return undefined;
+  const hint = isIP(host) !== 0 ? `; station 2.0.6 ignores IP address entries, so the certificate must name ${host} as a DNS name too (bscups pki init --force --server-name ${host})` : '';
+  return Object.assign(
+    new Error(`X509 - Certificate verification failed: the server certificate (${describeServerNames(names)}) does not name ${host}${hint}`),
+    { code: 'BADCERT_CN_MISMATCH' },
+  );
 }
 
 function isPem(data: Buffer): boolean {

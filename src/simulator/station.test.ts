@@ -108,7 +108,8 @@ function makePki(dir: string): Pki {
   ossl('ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'ca.key');
   ossl('req', '-x509', '-new', '-key', 'ca.key', '-subj', '/CN=test-ca', '-days', '2', '-out', 'ca.pem', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=keyCertSign');
   for (const [name, cn, ext] of [
-    ['server', '127.0.0.1', 'subjectAltName=IP:127.0.0.1'],
+    // Station 2.0.6 compares only DNS entries with the host, even an IP address (PROTOCOL.md 7).
+    ['server', '127.0.0.1', 'subjectAltName=DNS:127.0.0.1,IP:127.0.0.1'],
     ['client', 'station-0016C001FF10A235', 'extendedKeyUsage=clientAuth'],
   ] as const) {
     ossl('ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', `${name}.key`);

@@ -53,7 +53,7 @@ export function createSimulatedStation(options: SimulatedStationOptions): Simula
     let transport;
     try {
       target = parseCupsUri(state.cupsUri);
-      transport = cupsTransport(target.tls, await readCredentialFiles(home, 'cups'), target.servername);
+      transport = cupsTransport(target, await readCredentialFiles(home, 'cups'));
       requestBytes = encodeStationHttpRequest({
         host: target.hostPort,
         body: encodeStationRequestBody(request),

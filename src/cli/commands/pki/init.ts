@@ -16,13 +16,18 @@ export function register(parent: Command): void {
         'issued again (for new names or before it expires); a running server picks it up without a restart',
     )
     .option('--dir <dir>', 'PKI folder (env BSCUPS_PKI_DIR, default ./data/pki)')
-    .option('--server-name <host>', 'DNS name or IP address gateways use to reach this server, repeatable (default localhost and 127.0.0.1)', collect)
+    .option(
+      '--server-name <host>',
+      'DNS name or IP address gateways use to reach this server, spelled as in their cups.uri; repeatable, added to localhost and ' +
+        '127.0.0.1. An IP address is written as a DNS name and as an IP address, as Basics Station checks only the first and other clients only the second',
+      collect,
+    )
     .option('--force', 'issue the server certificate again over an existing one, keeping the CA')
     .action(async (opts: { dir?: string; serverName?: string[]; force?: boolean }, cmd: Command) => {
       const { out } = commandContext(cmd);
       const dir = pkiDirOption(opts.dir);
       const files = pkiFiles(dir);
-      const names = opts.serverName !== undefined && opts.serverName.length > 0 ? opts.serverName : DEFAULT_NAMES;
+      const names = serverNames(opts.serverName);
       const caExists = await exists(files.caCert);
       if (!opts.force) {
         const existing = (await Promise.all(Object.values(files).map(async (f) => ((await exists(f)) ? f : null)))).filter((f) => f !== null);
@@ -66,6 +71,13 @@ export function register(parent: Command): void {
         },
       );
     });
+}
+
+/** The names given, then the defaults they do not repeat: adding the public name must not cut off local access. */
+function serverNames(given: readonly string[] = []): string[] {
+  const byKey = new Map<string, string>();
+  for (const name of [...given, ...DEFAULT_NAMES]) if (!byKey.has(name.toLowerCase())) byKey.set(name.toLowerCase(), name);
+  return [...byKey.values()];
 }
 
 async function exists(path: string): Promise<boolean> {
