@@ -1,11 +1,10 @@
 import type { Command } from 'commander';
 import { invalid } from '../../../core/errors.js';
-import { buildCredentialBlob, normaliseStationKey } from '../../../protocol/index.js';
+import { setCredential } from '../../../operations/credentials.js';
+import type { CredentialCategory } from '../../../registry/auth-types.js';
 import { runWithRuntime } from '../../context.js';
 import { readFileArg } from '../../read-file-arg.js';
-import { storeCredential, type CredentialCategory } from './credential-blob.js';
 import { euiArg } from './parse.js';
-import { trackCupsCredential } from './provision.js';
 
 interface Options {
   cups?: boolean;
@@ -36,32 +35,23 @@ export function register(parent: Command): void {
     .action(async (eui: string, opts: Options, cmd: Command) => {
       const id = euiArg(eui);
       const category = pickCategory(opts);
-      if ((opts.cert === undefined) !== (opts.key === undefined)) throw invalid('incomplete_credential', '--cert and --key go together (mutual TLS)');
       if (opts.token !== undefined && opts.tokenFile !== undefined) throw invalid('incomplete_credential', 'give --token or --token-file, not both');
       const token = opts.tokenFile !== undefined ? await readFileArg(opts.tokenFile, '--token-file') : opts.token;
-      if (token !== undefined && opts.cert !== undefined) throw invalid('incomplete_credential', 'a credential has either --cert/--key or a token, not both');
-
-      const blob = buildCredentialBlob({
-        trust: await readFileArg(opts.trust, '--trust'),
-        cert: opts.cert === undefined ? null : await readFileArg(opts.cert, '--cert'),
-        key: opts.key === undefined ? null : normaliseStationKey(await readFileArg(opts.key, '--key')),
-        token: token === undefined ? null : token.toString(),
-      });
 
       await runWithRuntime(cmd, async ({ registry, blobs }, out) => {
-        const before = await registry.getStation(id);
-        const ref = await storeCredential(blobs, id, category, blob);
-        const field = category === 'cups' ? 'cupsCred' : 'tcCred';
-        await registry.updateStation(id, { desired: { [field]: ref } });
-        const previous = before?.desired[field];
-        if (previous != null && previous.blob !== ref.blob) await blobs.delete('stationcredentials', previous.blob);
-        const mode = token !== undefined ? 'token' : opts.cert !== undefined ? 'mutual TLS' : 'server TLS';
-        const at = new Date();
-        const tracked = category === 'cups' ? await trackCupsCredential(registry, id, blob, ref.crc, at) : null;
-        const accepted = tracked === null ? '' : `; ${tracked} accepted, older CUPS credentials retire once the station reports it`;
-        await registry.appendEvents(id, [{ type: 'config', message: `desired ${field} set (${mode}, crc ${ref.crc})${accepted}` }], at);
-        out.result({ eui: id, category, mode, crc: ref.crc, size: ref.size, blob: ref.blob }, () =>
-          out.line(`station ${id}: ${category} credential set (${mode}, ${ref.size} bytes, crc ${ref.crc}); sent on its next request`),
+        const set = await setCredential(
+          { registry, blobs, clock: () => new Date() },
+          {
+            eui: id,
+            category,
+            trust: await readFileArg(opts.trust, '--trust'),
+            cert: opts.cert === undefined ? null : await readFileArg(opts.cert, '--cert'),
+            key: opts.key === undefined ? null : await readFileArg(opts.key, '--key'),
+            token: token === undefined ? null : token.toString(),
+          },
+        );
+        out.result({ eui: id, category, mode: set.mode, crc: set.crc, size: set.size, blob: set.blob }, () =>
+          out.line(`station ${id}: ${category} credential set (${set.mode}, ${set.size} bytes, crc ${set.crc}); sent on its next request`),
         );
       });
     });

@@ -3,7 +3,8 @@ import { runWithRuntime } from '../../context.js';
 import { readFileArg } from '../../read-file-arg.js';
 import { loadCa, pkiDirOption } from '../pki/pki-dir.js';
 import { euiArg } from './parse.js';
-import { categoriesOf, issueCertificate, loadStation, writeStationFiles, type IssuedCredential } from './provision.js';
+import { issueCredentials } from '../../../operations/credentials.js';
+import { categoriesOf, writeStationFiles } from './provision.js';
 
 interface Options {
   for?: string;
@@ -32,19 +33,18 @@ export function register(parent: Command): void {
       const dir = pkiDirOption(opts.pkiDir);
       const ca = await loadCa(dir);
       const tcTrust = opts.tcTrust === undefined ? ca.certDer : await readFileArg(opts.tcTrust, '--tc-trust');
-      await runWithRuntime(cmd, async (rt, out) => {
-        const issued: IssuedCredential[] = [];
-        for (const category of categories) {
-          // Re-read between categories: the first issue changes the desired state the second builds on.
-          const target = await loadStation(rt, id);
-          issued.push(await issueCertificate(rt, target, category, ca, category === 'cups' ? ca.certDer : tcTrust));
-        }
+      await runWithRuntime(cmd, async ({ registry, blobs }, out) => {
+        const result = await issueCredentials(
+          { registry, blobs, clock: () => new Date() },
+          { eui: id, kind: 'certificate', ca, credentials: categories.map((category) => ({ category, trust: category === 'cups' ? ca.certDer : tcTrust })) },
+        );
+        const issued = result.credentials;
         const files = opts.out === undefined ? [] : await writeStationFiles(opts.out, issued);
-        const auth = await rt.registry.getStationAuth(id);
         out.result(
           {
             eui: id,
-            mode: auth?.mode,
+            mode: result.mode,
+            pendingMode: result.pendingMode,
             credentials: issued.map(({ files: _files, ...c }) => c),
             files,
           },
@@ -53,7 +53,7 @@ export function register(parent: Command): void {
               out.line(`station ${id}: ${c.category} certificate ${c.fingerprint} (valid until ${c.notAfter?.toISOString()}), credential crc ${c.crc}, sent on its next request`);
             }
             if (files.length > 0) out.line(`wrote ${files.join(', ')}`);
-            out.line(`auth mode: ${auth?.mode ?? 'none'}${auth?.rotations.some((r) => r.targetMode === 'mtls') && auth.mode !== 'mtls' ? ' (becomes mtls once the station uses the new certificate)' : ''}`);
+            out.line(`auth mode: ${result.mode}${result.pendingMode !== null ? ` (becomes ${result.pendingMode} once the station uses the new certificate; accepted beside ${result.mode} until then)` : ''}`);
           },
         );
       });

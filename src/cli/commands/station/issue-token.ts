@@ -3,7 +3,8 @@ import { runWithRuntime } from '../../context.js';
 import { readFileArg } from '../../read-file-arg.js';
 import { loadCaCertificate, pkiDirOption } from '../pki/pki-dir.js';
 import { euiArg } from './parse.js';
-import { categoriesOf, issueToken, loadStation, writeStationFiles, type IssuedCredential } from './provision.js';
+import { issueCredentials } from '../../../operations/credentials.js';
+import { categoriesOf, writeStationFiles } from './provision.js';
 
 interface Options {
   for?: string;
@@ -30,16 +31,15 @@ export function register(parent: Command): void {
       const categories = categoriesOf(opts.for);
       const caCert = await loadCaCertificate(pkiDirOption(opts.pkiDir));
       const tcTrust = opts.tcTrust === undefined ? caCert : await readFileArg(opts.tcTrust, '--tc-trust');
-      await runWithRuntime(cmd, async (rt, out) => {
-        const issued: IssuedCredential[] = [];
-        for (const category of categories) {
-          const target = await loadStation(rt, id);
-          issued.push(await issueToken(rt, target, category, category === 'cups' ? caCert : tcTrust));
-        }
+      await runWithRuntime(cmd, async ({ registry, blobs }, out) => {
+        const result = await issueCredentials(
+          { registry, blobs, clock: () => new Date() },
+          { eui: id, kind: 'token', credentials: categories.map((category) => ({ category, trust: category === 'cups' ? caCert : tcTrust })) },
+        );
+        const issued = result.credentials;
         const files = opts.out === undefined ? [] : await writeStationFiles(opts.out, issued);
-        const auth = await rt.registry.getStationAuth(id);
         out.result(
-          { eui: id, mode: auth?.mode, credentials: issued.map(({ files: _files, ...c }) => c), files },
+          { eui: id, mode: result.mode, pendingMode: result.pendingMode, credentials: issued.map(({ files: _files, ...c }) => c), files },
           () => {
             for (const c of issued) {
               out.line(`station ${id}: ${c.category} token ${c.tokenId}, credential crc ${c.crc}, sent on its next request`);
@@ -47,7 +47,7 @@ export function register(parent: Command): void {
             }
             out.note('The token is shown only now; the server keeps only its hash.');
             if (files.length > 0) out.line(`wrote ${files.join(', ')}`);
-            out.line(`auth mode: ${auth?.mode ?? 'none'}${auth?.rotations.some((r) => r.targetMode === 'token') && auth.mode !== 'token' ? ' (becomes token once the station uses the new token)' : ''}`);
+            out.line(`auth mode: ${result.mode}${result.pendingMode !== null ? ` (becomes ${result.pendingMode} once the station uses the new token; accepted beside ${result.mode} until then)` : ''}`);
           },
         );
       });

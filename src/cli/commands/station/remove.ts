@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { notFound } from '../../../core/errors.js';
 import { runWithRuntime } from '../../context.js';
-import { credentialBlobPrefix } from './credential-blob.js';
+import { credentialBlobPrefix } from '../../../operations/credential-blob.js';
 import { euiArg } from './parse.js';
 
 export function register(parent: Command): void {

@@ -1,0 +1,221 @@
+import { randomBytes, X509Certificate } from 'node:crypto';
+import { conflict, invalid } from '../core/errors.js';
+import { bearerSecret, certificateFingerprint, issueStationCert, issueStationToken, stationCredentialFiles, tokenSecretHash, type IssuedCert } from '../pki/index.js';
+import { buildCredentialBlob, normaliseStationKey, parseCredentialBlob } from '../protocol/index.js';
+import type { CredentialCategory, StationAuth, StationAuthMode } from '../registry/auth-types.js';
+import { currentTrust } from './credential-blob.js';
+import { deliverCredentials, stationNotFound, type CredentialDeps, type Delivery } from './credential-delivery.js';
+
+/** A credential given by the operator (`station credentials`): files as PEM or DER. */
+export interface CredentialInput {
+  readonly eui: string;
+  readonly category: CredentialCategory;
+  readonly trust: Buffer;
+  readonly cert?: Buffer | null;
+  readonly key?: Buffer | null;
+  /** Token header lines, e.g. `Authorization: Bearer s3cr3t`. */
+  readonly token?: string | null;
+}
+
+export interface SetCredentialResult {
+  readonly eui: string;
+  readonly category: CredentialCategory;
+  readonly mode: 'token' | 'mutual TLS' | 'server TLS';
+  readonly crc: number;
+  readonly size: number;
+  readonly blob: string;
+  /** For CUPS: the certificate or token this server now accepts from the station, or null when it cannot check it. */
+  readonly accepted: string | null;
+}
+
+/**
+ * Sets the credential a station should hold. A CUPS certificate or bearer token
+ * becomes one the server accepts, with a rotation towards it, in the same
+ * transaction that makes it the desired credential: otherwise a station with a
+ * certificate list (or in token mode) would fetch it and then be refused.
+ */
+export async function setCredential(deps: CredentialDeps, input: CredentialInput): Promise<SetCredentialResult> {
+  const { eui, category } = input;
+  const cert = input.cert ?? null;
+  const key = input.key ?? null;
+  const token = input.token ?? null;
+  if ((cert === null) !== (key === null)) throw invalid('incomplete_credential', '--cert and --key go together (mutual TLS)');
+  if (token !== null && cert !== null) throw invalid('incomplete_credential', 'a credential has either --cert/--key or a token, not both');
+  const blob = buildCredentialBlob({ trust: input.trust, cert, key: key === null ? null : normaliseStationKey(key), token });
+  const mode = token !== null ? 'token' : cert !== null ? 'mutual TLS' : 'server TLS';
+  const tracked = category === 'cups' ? checkable(blob) : null;
+  const delivery: Delivery = {
+    category,
+    blob,
+    ...(tracked?.certificate === undefined ? {} : { certificate: tracked.certificate }),
+    ...(tracked?.token === undefined ? {} : { token: tracked.token }),
+    ...(tracked === null ? {} : { rotation: { targetMode: tracked.mode } }),
+    message:
+      `desired ${category === 'cups' ? 'cupsCred' : 'tcCred'} set (${mode})` +
+      (tracked === null ? '' : `; ${tracked.label} accepted, older CUPS credentials retire once the station reports it`),
+  };
+  const { delivered } = await deliverCredentials(deps, eui, [delivery], ({ auth }) => {
+    const known = auth.certificates.find((c) => c.fingerprint === tracked?.certificate?.fingerprint);
+    if (known?.status === 'retired') {
+      throw conflict('certificate_retired', `certificate ${known.fingerprint} of station ${eui} was retired (${known.retiredReason ?? 'retired'}): the station would be refused with it; issue a new one with "bscups station issue-cert ${eui}"`);
+    }
+  });
+  const ref = (delivered[0] as (typeof delivered)[number]).ref;
+  return { eui, category, mode, crc: ref.crc, size: ref.size, blob: ref.blob, accepted: tracked?.label ?? null };
+}
+
+/** What the server can check in a CUPS blob set by hand; null for trust-only blobs and tokens of another form. */
+function checkable(blob: Buffer): { certificate?: Delivery['certificate']; token?: Delivery['token']; mode: StationAuthMode; label: string } | null {
+  const parts = parseCredentialBlob(blob);
+  if (parts.cert !== null) {
+    const fingerprint = certificateFingerprint(parts.cert);
+    return { certificate: { fingerprint, notAfter: new Date(new X509Certificate(parts.cert).validTo) }, mode: 'mtls', label: `certificate ${fingerprint}` };
+  }
+  const authorization = parts.token?.split(/\r\n/).find((line) => /^authorization:/i.test(line));
+  const secret = authorization === undefined ? null : bearerSecret(authorization.slice(authorization.indexOf(':') + 1).trim());
+  if (secret === null) return null;
+  const id = `tok-${randomBytes(6).toString('hex')}`;
+  return { token: { id, hash: tokenSecretHash(secret) }, mode: 'token', label: `token ${id}` };
+}
+
+/** One credential issued to a station and set as its desired credential. */
+export interface IssuedCredential {
+  readonly category: CredentialCategory;
+  readonly kind: 'certificate' | 'token';
+  /** CRC of the blob: what the station reports once it holds the credential. */
+  readonly crc: number;
+  readonly size: number;
+  readonly blob: string;
+  readonly fingerprint?: string;
+  readonly notAfter?: Date;
+  readonly tokenId?: string;
+  /** The token header line; only for the operator's terminal, never stored. */
+  readonly token?: string;
+  /** The station's files: `{cat}.trust`, `{cat}.crt`, `{cat}.key` as the station writes them. */
+  readonly files: { readonly trust: Buffer; readonly crt: Buffer; readonly key: Buffer };
+}
+
+export interface IssueInput {
+  readonly eui: string;
+  readonly kind: 'certificate' | 'token';
+  /** Each with the CA certificate (PEM or DER) the station verifies that server with. */
+  readonly credentials: readonly { readonly category: CredentialCategory; readonly trust: Buffer }[];
+  /** The station CA; required for certificates. */
+  readonly ca?: IssuedCert;
+}
+
+export interface IssueResult {
+  readonly eui: string;
+  readonly credentials: readonly IssuedCredential[];
+  /** The auth mode in force, and the one a pending CUPS rotation switches to once the station uses its new credential. */
+  readonly mode: StationAuthMode;
+  readonly pendingMode: StationAuthMode | null;
+}
+
+/**
+ * Issues certificates or tokens (one per category) and makes them the desired
+ * credentials in one transaction. The mode does not change yet, even for a
+ * station never seen: it may still need its current mode to fetch them (the
+ * quickstart's unauthenticated first contact), and the new mode is accepted
+ * beside it until the station proves the new credential works.
+ */
+export async function issueCredentials(deps: CredentialDeps, input: IssueInput): Promise<IssueResult> {
+  const { eui } = input;
+  const made: { delivery: Delivery; issued: Omit<IssuedCredential, 'crc' | 'size' | 'blob'> }[] = [];
+  for (const { category, trust } of input.credentials) made.push(await issueOne(eui, input.kind, category, trust, input.ca));
+  const { delivered } = await deliverCredentials(deps, eui, made.map((m) => m.delivery));
+  const auth = await deps.registry.getStationAuth(eui);
+  if (auth === undefined) throw stationNotFound(eui);
+  return {
+    eui,
+    credentials: made.map((m, i) => {
+      const { ref } = delivered[i] as (typeof delivered)[number];
+      return { ...m.issued, crc: ref.crc, size: ref.size, blob: ref.blob };
+    }),
+    mode: auth.mode,
+    pendingMode: auth.rotations.find((r) => r.category === 'cups' && r.targetMode !== auth.mode)?.targetMode ?? null,
+  };
+}
+
+async function issueOne(eui: string, kind: 'certificate' | 'token', category: CredentialCategory, trust: Buffer, ca: IssuedCert | undefined) {
+  const targetMode: StationAuthMode | null = category === 'cups' ? (kind === 'certificate' ? 'mtls' : 'token') : null;
+  if (kind === 'certificate') {
+    if (ca === undefined) throw invalid('missing_ca', 'issuing a certificate needs the station CA (ca.pem and ca.key in the PKI folder); run "bscups pki init" first');
+    const cert = await issueStationCert(ca, { eui });
+    // Checks the station's DER rules on every element and that cert and key belong to the CA.
+    const files = stationCredentialFiles(ca, cert);
+    const blob = buildCredentialBlob({ trust, cert: files.crt, key: files.key });
+    const parts = parseCredentialBlob(blob);
+    return {
+      delivery: {
+        category,
+        blob,
+        certificate: { fingerprint: cert.fingerprint256, notAfter: cert.notAfter },
+        rotation: { targetMode },
+        message: `issued certificate ${cert.fingerprint256} as the ${category} credential; older ${category} credentials retire once the station reports it`,
+      },
+      issued: { category, kind, fingerprint: cert.fingerprint256, notAfter: cert.notAfter, files: { trust: parts.trust, crt: files.crt, key: files.key } },
+    };
+  }
+  const token = issueStationToken();
+  const blob = buildCredentialBlob({ trust, token: token.headerLine });
+  const parts = parseCredentialBlob(blob);
+  return {
+    delivery: {
+      category,
+      blob,
+      token: { id: token.id, hash: token.hash },
+      rotation: { targetMode },
+      message: `issued token ${token.id} as the ${category} credential; older ${category} credentials retire once the station reports it`,
+    },
+    issued: {
+      category,
+      kind,
+      tokenId: token.id,
+      token: token.headerLine,
+      files: { trust: parts.trust, crt: Buffer.alloc(0), key: Buffer.from(parts.token ?? '', 'latin1') },
+    },
+  };
+}
+
+export interface RotateInput {
+  readonly eui: string;
+  readonly category: CredentialCategory;
+  /** The CA certificate for the new blob; by default, for TC, the trust of the current desired credential. */
+  readonly trust?: Buffer;
+  /** The station CA (verifies this server for CUPS; issues certificates). */
+  readonly ca?: IssuedCert;
+  readonly caCert: Buffer;
+}
+
+/** Replaces the certificate or token the station uses for a category with a new one of the same kind. */
+export async function rotateCredential(deps: CredentialDeps, input: RotateInput): Promise<IssuedCredential> {
+  const { eui, category } = input;
+  const [station, auth] = await Promise.all([deps.registry.getStation(eui), deps.registry.getStationAuth(eui)]);
+  if (station === undefined || auth === undefined) throw stationNotFound(eui);
+  const kind = kindInUse(auth, category);
+  const trust = category === 'cups' ? input.caCert : (input.trust ?? (await currentTrust(deps.blobs, station, 'tc')) ?? input.caCert);
+  const issued = await issueCredentials(deps, { eui, kind, credentials: [{ category, trust }], ...(input.ca === undefined ? {} : { ca: input.ca }) });
+  return issued.credentials[0] as IssuedCredential;
+}
+
+/** What the station uses now: for CUPS its auth mode (or the one it is moving to), for TC its newest active credential. */
+function kindInUse(auth: StationAuth, category: CredentialCategory): 'certificate' | 'token' {
+  if (category === 'cups') {
+    const mode = auth.rotations.find((r) => r.category === 'cups')?.targetMode ?? auth.mode;
+    if (mode === 'mtls') return 'certificate';
+    if (mode === 'token') return 'token';
+    throw invalid(
+      'nothing_to_rotate',
+      `station ${auth.eui} has auth mode none, so there is nothing to rotate; give it a first credential with "bscups station issue-cert ${auth.eui}" or "issue-token"`,
+    );
+  }
+  const newest = [
+    ...auth.certificates.filter((c) => c.category === 'tc' && c.status === 'active').map((c) => ({ kind: 'certificate' as const, at: c.createdAt.getTime() })),
+    ...auth.tokens.filter((t) => t.category === 'tc' && t.status === 'active').map((t) => ({ kind: 'token' as const, at: t.createdAt.getTime() })),
+  ].sort((a, b) => b.at - a.at)[0];
+  if (newest === undefined) {
+    throw invalid('nothing_to_rotate', `station ${auth.eui} has no active tc credential issued here; issue one with "bscups station issue-cert ${auth.eui} --for tc"`);
+  }
+  return newest.kind;
+}
