@@ -1,7 +1,7 @@
 import type { StationAuth, StationToken } from '../auth-types.js';
 import type { RegistryBackend } from '../backend.js';
 import { translateBackendError } from '../db-errors.js';
-import type { Station, StationRegistry } from '../types.js';
+import type { ExchangeRecord, ExchangeResult, Station, StationRegistry } from '../types.js';
 import { loadAllAuthEntries, loadAuthEntry } from './cache-loads.js';
 import type { ChangeFeed, ChangeKind } from './change-feed.js';
 import { LastSeenBatch, type Seen } from './last-seen-batch.js';
@@ -52,7 +52,6 @@ const WRITES: Readonly<Record<string, ChangeKind>> = {
   createStation: 'b',
   removeStation: 'b',
   updateStation: 's',
-  recordExchange: 's',
   setFirmwareTarget: 's',
   updateFirmware: 's',
   setAuthMode: 'a',
@@ -63,6 +62,7 @@ const WRITES: Readonly<Record<string, ChangeKind>> = {
   startRotation: 'a',
   cancelRotation: 'a',
   completeRotation: 'a',
+  changeCredentials: 'b',
 };
 
 /**
@@ -200,14 +200,38 @@ class RegistryCache {
     return this.#inner.touchStation(eui, seen);
   }
 
-  /** Runs a write of the inner registry, forgetting what it changes both before it starts and after it ends. */
+  /**
+   * Runs a write of the inner registry and then forgets what it changed. After
+   * is enough: a read that overlapped the write started with an older stamp, so
+   * it is refused or, if it was stored first, dropped by this forget.
+   */
   async write(method: string, kind: ChangeKind, args: unknown[]): Promise<unknown> {
     const eui = args[0] as string;
-    this.#memory.forget(eui, kind);
     try {
       return await (this.#inner as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[method]!(...args);
     } finally {
       this.#memory.forget(eui, kind);
+    }
+  }
+
+  /**
+   * An exchange changes the cached twin only when the report changed, a firmware
+   * transition or a problem was written; events and last-seen are not cached.
+   * Most exchanges that send something (a credential the station has yet to
+   * apply) change none of those and keep the station in memory.
+   */
+  async recordExchange(eui: string, record: ExchangeRecord): Promise<ExchangeResult> {
+    let changed = true;
+    try {
+      const result = await this.#inner.recordExchange(eui, record);
+      changed = result.reportedChanged || record.firmware !== undefined || record.problem !== undefined;
+      if (!changed) {
+        const seen = { at: record.at, remoteAddress: record.remoteAddress };
+        this.#memory.replaceStation(eui, (s) => ({ ...s, lastSeenAt: seen.at, lastRemoteAddress: seen.remoteAddress }));
+      }
+      return result;
+    } finally {
+      if (changed) this.#memory.forget(eui, 's');
     }
   }
 
@@ -230,7 +254,7 @@ function withSeen(station: Station, seen: Seen): Station {
   return { ...station, lastSeenAt: seen.at, lastRemoteAddress: seen.remoteAddress };
 }
 
-const OWN = new Set(['migrate', 'start', 'close', 'peekStation', 'peekStationAuth', 'peekToken', 'cacheState', 'getStation', 'getStationAuth', 'findToken', 'touchStation']);
+const OWN = new Set(['migrate', 'start', 'close', 'peekStation', 'peekStationAuth', 'peekToken', 'cacheState', 'getStation', 'getStationAuth', 'findToken', 'touchStation', 'recordExchange']);
 
 /**
  * Wraps `inner` (a KyselyRegistry on `backend`) with the cache. The result keeps
