@@ -13,6 +13,7 @@ export function benchConfig(options: { readonly database: string; readonly blobs
       logLevel: options.logLevel ?? 'info',
       host: '127.0.0.1',
       port: 0,
+      adminPort: 0,
       // Plain-HTTP stations without credentials on loopback are what is measured;
       // the server refuses them unless told this is a test setup.
       allowUnauthenticated: true,

@@ -7,6 +7,10 @@ import { HTTP_STATUS } from './error-status.js';
 import { registerUpdateInfo } from './update-info.js';
 import { registerHealth } from './health.js';
 import { createMetrics, outcomeOf, type ServerMetrics } from './metrics.js';
+import { registerFleetGauges } from './fleet-metrics.js';
+import { parseDuration } from '../core/duration.js';
+import { DEFAULT_SILENT_AFTER } from '../operations/fleet.js';
+import type { FleetStore } from '../registry/fleet-types.js';
 import { capConnections, DEFAULT_LIMITS, nodeServerOptions, refusalReporter, type ConnectionLimits } from './connection-limits.js';
 
 /** Everything the server needs, injected so tests swap any part without mocking modules. */
@@ -27,6 +31,8 @@ export interface AppDeps {
   readonly allowUnauthenticated?: boolean;
   /** Deadlines and the connection cap; DEFAULT_LIMITS when absent. */
   readonly limits?: ConnectionLimits;
+  /** Adds the fleet gauges (stations by state, package, model; upgrades by state) to /metrics. */
+  readonly fleet?: FleetStore;
 }
 
 /** Builds the server without listening; serve.ts binds the port. */
@@ -47,6 +53,12 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     ...(deps.https === undefined ? ({ http: nodeOptions } as object) : ({ https: { ...deps.https, ...nodeOptions } } as object)),
   });
   const metrics = deps.metrics ?? createMetrics();
+  const { fleet } = deps;
+  if (fleet !== undefined) {
+    const silentMs = parseDuration(DEFAULT_SILENT_AFTER, 'silentAfter');
+    const clock = deps.clock ?? (() => new Date());
+    registerFleetGauges(metrics.registry, () => fleet.summarizeFleet({ silentSince: new Date(clock().getTime() - silentMs) }));
+  }
   const refused = refusalReporter((count) =>
     deps.logger.warn({ refused: count, maxConnections: limits.maxConnections }, 'connection cap reached: new connections are being closed; raise --max-connections if these are real stations'),
   );

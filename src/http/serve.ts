@@ -8,6 +8,8 @@ import { createApp } from './app.js';
 import { limitsFromConfig } from './connection-limits.js';
 import { httpsOptions, readTlsMaterial, type TlsFilePaths } from './tls-files.js';
 import { watchTlsFiles, type TlsReloader } from './tls-reload.js';
+import { createAdminApp } from './admin/app.js';
+import { ensureFirstAdminKey } from '../operations/api-keys.js';
 
 export interface RunningServer {
   readonly app: FastifyInstance;
@@ -16,6 +18,8 @@ export interface RunningServer {
   readonly port: number;
   /** Reloads the server certificate (also done on file change); undefined when serving plain HTTP. */
   readonly tls: TlsReloader | undefined;
+  /** The admin API listener; `firstAdminKey` is set only on the very first start, to be shown once. */
+  readonly admin: { readonly app: FastifyInstance; readonly url: string; readonly port: number; readonly firstAdminKey: string | null };
   close(): Promise<void>;
 }
 
@@ -31,6 +35,7 @@ export async function serve(runtime: Runtime, config: Config, logger: Logger): P
     bodyLimit: config.bodyLimit,
     allowUnauthenticated: config.allowUnauthenticated,
     limits: limitsFromConfig(config),
+    fleet: runtime.fleet,
     ...(material === undefined ? {} : { https: httpsOptions(material) }),
   });
   try {
@@ -48,17 +53,56 @@ export async function serve(runtime: Runtime, config: Config, logger: Logger): P
     'bscups serving',
   );
   warnAboutAuth(config, logger);
+  const admin = await listenAdmin(runtime, config, logger).catch(async (e: unknown) => {
+    await app.close();
+    throw e;
+  });
   const tls = tlsPaths === undefined ? undefined : watchTlsFiles(app.server as unknown as TlsServer, tlsPaths, logger);
   return {
     app,
     url,
     port,
     tls,
+    admin,
     async close() {
       tls?.close();
-      await app.close();
+      await Promise.all([app.close(), admin.app.close()]);
     },
   };
+}
+
+/** The admin API on its own address, so the station port never serves it; creates the first admin key once. */
+async function listenAdmin(runtime: Runtime, config: Config, logger: Logger): Promise<RunningServer['admin']> {
+  const app = await createAdminApp({
+    registry: runtime.registry,
+    fleet: runtime.fleet,
+    access: runtime.access,
+    blobs: runtime.blobs,
+    logger,
+    clock: () => new Date(),
+  });
+  try {
+    await app.listen({ host: config.adminHost, port: config.adminPort });
+  } catch (e) {
+    await app.close();
+    if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw unavailable('admin_port_in_use', `admin API port ${config.adminPort} on ${config.adminHost} is already in use (another bscups serve?): choose another with --admin-port (env BSCUPS_ADMIN_PORT)`, e);
+    }
+    throw e;
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.adminPort;
+  const host = config.adminHost.includes(':') ? `[${config.adminHost}]` : config.adminHost;
+  const url = `http://${host}:${port}/api/v1`;
+  logger.info({ url, reference: `${url}/docs` }, 'admin API serving');
+  if (!['127.0.0.1', '::1', 'localhost'].includes(config.adminHost)) {
+    logger.warn({ adminHost: config.adminHost }, 'the admin API speaks plain HTTP: API keys cross the network in clear; put it behind a TLS proxy or keep --admin-host on loopback');
+  }
+  const firstAdminKey = await ensureFirstAdminKey(runtime.access, new Date()).catch(async (e: unknown) => {
+    await app.close();
+    throw e;
+  });
+  return { app, url, port, firstAdminKey };
 }
 
 /** A bind failure as one line that names the address and what to do; other errors pass through. */

@@ -26,7 +26,7 @@ export async function fleetApiTables(db: Kysely<unknown>, flavour: SqlFlavour): 
   }
   await db.schema.createIndex('firmware_targets_state').on('firmware_targets').columns(['state', 'eui']).execute();
   await db.schema.createIndex('station_events_type_id').on('station_events').columns(['type', 'id']).execute();
-  await db.schema.createIndex('station_events_at').on('station_events').column('at').execute();
+  // Time filters use station_events_at from 0003_event_coalescing.
 
   await db.schema
     .createTable('api_keys')

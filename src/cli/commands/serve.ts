@@ -25,6 +25,8 @@ export function register(program: Command): void {
     .option('--events-per-station <n>', 'keep at most this many events per station (env BSCUPS_EVENTS_PER_STATION, default 1000)')
     .option('--refusal-rows-per-station <n>', 'keep at most this many coalesced refusal rows per station (env BSCUPS_REFUSAL_ROWS_PER_STATION, default 100)')
     .option('--log-format <format>', 'json, pretty (one readable line) or auto: pretty on a terminal (env BSCUPS_LOG_FORMAT, default auto)')
+    .option('--admin-host <address>', 'address of the admin API, never reachable on the station port (env BSCUPS_ADMIN_HOST, default 127.0.0.1)')
+    .option('--admin-port <port>', 'port of the admin API, 0 for any free one (env BSCUPS_ADMIN_PORT, default 6091)')
     .addHelpText(
       'after',
       '\nPoint a gateway at it by writing the URI into its cups.uri, e.g.\n  echo https://192.0.2.10:6090 > cups.uri\nand bind with --host 0.0.0.0 so it is reachable from the network. For gateways on a network:\n' +
@@ -53,7 +55,16 @@ export function register(program: Command): void {
         };
         process.on('SIGHUP', onHangup);
         // Tests and scripts read the bound address from this line on stdout.
-        if (g.json === true) process.stdout.write(`${JSON.stringify({ listening: server.url })}\n`);
+        // The first-start admin key goes to stdout only, never to the log, and only this once.
+        const { admin } = server;
+        if (g.json === true) {
+          const line = { listening: server.url, admin: admin.url, ...(admin.firstAdminKey === null ? {} : { firstAdminKey: admin.firstAdminKey }) };
+          process.stdout.write(`${JSON.stringify(line)}\n`);
+        } else if (admin.firstAdminKey !== null) {
+          process.stdout.write(
+            `admin API: ${admin.url} (reference: ${admin.url}/docs)\nfirst start: created an admin API key; it is shown only now, store it:\n  ${admin.firstAdminKey}\n`,
+          );
+        }
         await Promise.race([once(process, 'SIGINT'), once(process, 'SIGTERM')]);
         process.off('SIGHUP', onHangup);
         logger.info('shutting down');

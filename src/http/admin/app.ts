@@ -1,0 +1,74 @@
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import {
+  jsonSchemaTransform,
+  jsonSchemaTransformObject,
+  serializerCompiler,
+  validatorCompiler,
+} from 'fastify-type-provider-zod';
+import type { BlobStore } from '../../blobs/types.js';
+import type { AccessStore, FleetStore, StationRegistry } from '../../registry/index.js';
+import { registerAuthentication } from './auth.js';
+import { registerErrorHandling } from './errors.js';
+import { registerAccessRoutes } from './routes/access.js';
+import { registerFleetRoutes } from './routes/fleet.js';
+import { registerStationRoutes } from './routes/stations.js';
+
+/** What the admin API works on, injected like the station app's dependencies. */
+export interface AdminDeps {
+  readonly registry: StationRegistry;
+  readonly fleet: FleetStore;
+  readonly access: AccessStore;
+  readonly blobs: BlobStore;
+  readonly logger: FastifyBaseLogger;
+  readonly clock: () => Date;
+}
+
+export const API_PREFIX = '/api/v1';
+
+/**
+ * The operator API, on a listener of its own (serve.ts binds it): JSON resources
+ * under /api/v1, thin adapters over src/operations, schemas published as an
+ * OpenAPI 3.1 document with a reference page served from local files only.
+ */
+export async function createAdminApp(deps: AdminDeps): Promise<FastifyInstance> {
+  const app = Fastify({ loggerInstance: deps.logger, bodyLimit: 1024 * 1024 });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  registerErrorHandling(app);
+  registerAuthentication(app, deps);
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'bscups admin API',
+        version: '1',
+        description:
+          'Fleet management for LoRa Basics Station gateways. Every request except this document and its reference page needs an API key: `Authorization: Bearer bsk_…`. Roles: viewer reads; operator also changes stations, credentials, firmware and rollouts; admin also manages API keys and the PKI. Errors are `{"error":{"code","kind","message"}}`.',
+      },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'bsk_<id>.<secret>' } } },
+      security: [{ apiKey: [] }],
+    },
+    transform: jsonSchemaTransform,
+    transformObject: jsonSchemaTransformObject,
+  });
+  await app.register(fastifySwaggerUi, {
+    routePrefix: `${API_PREFIX}/docs`,
+    // swagger-ui would otherwise ask validator.swagger.io to check the document: nothing leaves the network.
+    uiConfig: { validatorUrl: null } as object,
+  });
+  app.get(`${API_PREFIX}/openapi.json`, { schema: { hide: true } }, () => app.swagger());
+
+  await app.register(
+    async (api) => {
+      registerStationRoutes(api, deps);
+      registerFleetRoutes(api, deps);
+      registerAccessRoutes(api, deps);
+    },
+    { prefix: API_PREFIX },
+  );
+  await app.ready();
+  return app;
+}

@@ -1,0 +1,36 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { authenticateApiKey } from '../../operations/api-keys.js';
+import type { Actor, OperationContext } from '../../operations/context.js';
+import type { AdminDeps } from './app.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The authenticated caller of an admin API route. */
+    actor: Actor | null;
+  }
+}
+
+/** Routes a browser or client may read without a key: they describe the API and hold no fleet data. */
+export function isPublic(url: string): boolean {
+  return url === '/api/v1/openapi.json' || url.startsWith('/api/v1/docs');
+}
+
+/**
+ * Authenticates every admin request by its bearer key before any handler runs;
+ * what the key's role may do is decided by the operations themselves.
+ */
+export function registerAuthentication(app: FastifyInstance, deps: AdminDeps): void {
+  app.decorateRequest('actor', null);
+  app.addHook('onRequest', async (request) => {
+    if (isPublic(request.url.split('?')[0] ?? '')) return;
+    const header = request.headers.authorization;
+    const bearer = header === undefined ? undefined : /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1] ?? header;
+    request.actor = await authenticateApiKey(deps.access, bearer, deps.clock(), request.ip);
+  });
+}
+
+/** The operation context of an authenticated request. */
+export function contextOf(request: FastifyRequest, deps: AdminDeps): OperationContext {
+  if (request.actor === null) throw new Error('admin route reached without authentication');
+  return { registry: deps.registry, fleet: deps.fleet, access: deps.access, blobs: deps.blobs, clock: deps.clock, actor: request.actor };
+}

@@ -1,0 +1,33 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { fleetSummary, listEvents, listSigningKeys, listUnknownStations } from '../../../operations/fleet.js';
+import type { AdminDeps } from '../app.js';
+import { contextOf } from '../auth.js';
+import { errorResponses } from '../responses.js';
+import { Event, FleetEventQuery, FleetSummary, pageOf, SigningKey, SummaryQuery, UnknownStation } from '../schemas.js';
+import { eventJson, signingKeyJson, summaryJson, unknownJson } from '../views.js';
+
+export function registerFleetRoutes(app: FastifyInstance, deps: AdminDeps): void {
+  const api = app.withTypeProvider<ZodTypeProvider>();
+  const tags = ['fleet'];
+
+  api.get('/fleet/summary', {
+    schema: { tags, summary: 'Counts by sync state, package, model and upgrade state', querystring: SummaryQuery, response: { 200: FleetSummary, ...errorResponses } },
+  }, async (req) => summaryJson(await fleetSummary(contextOf(req, deps), req.query)));
+
+  api.get('/events', {
+    schema: { tags, summary: 'Events of the whole fleet, most recent first', querystring: FleetEventQuery, response: { 200: pageOf(Event, 'FleetEventPage'), ...errorResponses } },
+  }, async (req) => {
+    const page = await listEvents(contextOf(req, deps), req.query);
+    return { items: page.items.map(eventJson), nextCursor: page.nextCursor };
+  });
+
+  api.get('/unknown-stations', {
+    schema: { tags, summary: 'EUIs that asked but are not registered, most recent first', response: { 200: z.array(UnknownStation), ...errorResponses } },
+  }, async (req) => (await listUnknownStations(contextOf(req, deps))).map(unknownJson));
+
+  api.get('/signing-keys', {
+    schema: { tags: ['firmware'], summary: 'Public signing keys firmware uploads are checked against', response: { 200: z.array(SigningKey), ...errorResponses } },
+  }, async (req) => (await listSigningKeys(contextOf(req, deps))).map(signingKeyJson));
+}

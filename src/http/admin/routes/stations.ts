@@ -1,0 +1,52 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { listEvents } from '../../../operations/fleet.js';
+import { changeStation, listStations, registerStation, removeStation, showStation } from '../../../operations/stations.js';
+import type { AdminDeps } from '../app.js';
+import { contextOf } from '../auth.js';
+import { errorResponses } from '../responses.js';
+import { EuiParams, Event, EventQuery, pageOf, Removed, Station, StationCreate, StationListQuery, StationPatch } from '../schemas.js';
+import { eventJson, stationJson } from '../views.js';
+
+const StationPage = pageOf(Station, 'StationPage');
+const EventPage = pageOf(Event, 'EventPage');
+
+export function registerStationRoutes(app: FastifyInstance, deps: AdminDeps): void {
+  const api = app.withTypeProvider<ZodTypeProvider>();
+  const tags = ['stations'];
+
+  api.get('/stations', {
+    schema: { tags, summary: 'List stations, filtered and paged', querystring: StationListQuery, response: { 200: StationPage, ...errorResponses } },
+  }, async (req) => {
+    const page = await listStations(contextOf(req, deps), req.query);
+    return { items: page.items.map(stationJson), nextCursor: page.nextCursor };
+  });
+
+  api.post('/stations', {
+    schema: { tags, summary: 'Register a station (operator)', body: StationCreate, response: { 201: Station, ...errorResponses } },
+  }, async (req, reply) => {
+    const station = await registerStation(contextOf(req, deps), req.body);
+    return reply.status(201).send(stationJson(station));
+  });
+
+  api.get('/stations/:eui', {
+    schema: { tags, summary: 'One station: desired beside reported', params: EuiParams, response: { 200: Station, ...errorResponses } },
+  }, async (req) => stationJson(await showStation(contextOf(req, deps), req.params.eui)));
+
+  api.patch('/stations/:eui', {
+    schema: { tags, summary: 'Change name, labels or URIs (operator)', params: EuiParams, body: StationPatch, response: { 200: Station, ...errorResponses } },
+  }, async (req) => stationJson(await changeStation(contextOf(req, deps), req.params.eui, req.body)));
+
+  api.delete('/stations/:eui', {
+    schema: { tags, summary: 'Unregister a station and delete its credential blobs (operator)', params: EuiParams, response: { 200: Removed, ...errorResponses } },
+  }, async (req) => removeStation(contextOf(req, deps), req.params.eui));
+
+  api.get('/stations/:eui/events', {
+    schema: { tags, summary: "A station's events, most recent first", params: EuiParams, querystring: EventQuery, response: { 200: EventPage, ...errorResponses } },
+  }, async (req) => {
+    const ctx = contextOf(req, deps);
+    const station = await showStation(ctx, req.params.eui);
+    const page = await listEvents(ctx, { ...req.query, eui: station.eui });
+    return { items: page.items.map(eventJson), nextCursor: page.nextCursor };
+  });
+}

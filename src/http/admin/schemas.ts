@@ -1,0 +1,230 @@
+import { z } from 'zod';
+import { SYNC_STATES } from '../../core/sync-status.js';
+import { ROLES } from '../../core/roles.js';
+
+// Every request and response shape of the admin API, declared once: Fastify
+// validates with them and @fastify/swagger publishes them in the OpenAPI document.
+// Registered with ids so the document names them as components.
+
+const time = z.string().describe('ISO 8601 time');
+const nullableTime = time.nullable();
+
+/** A query parameter that may repeat: one value arrives as a string, several as an array. */
+export const repeated = z
+  .union([z.string(), z.array(z.string())])
+  .optional()
+  .transform((v) => (v === undefined ? undefined : Array.isArray(v) ? v : [v]));
+
+export const ErrorBody = z
+  .object({
+    error: z.object({
+      code: z.string().describe('stable snake_case identifier'),
+      kind: z.enum(['invalid_argument', 'unauthenticated', 'permission_denied', 'not_found', 'conflict', 'unavailable', 'internal']),
+      message: z.string().describe('what went wrong and what to do'),
+    }),
+  })
+  .meta({ id: 'Error' });
+
+export const Credential = z.object({ crc: z.number().int().describe('CRC-32 the station reports once applied'), size: z.number().int() }).meta({ id: 'CredentialRef' });
+
+export const Station = z
+  .object({
+    eui: z.string().describe('16 uppercase hex digits'),
+    id6: z.string(),
+    name: z.string().nullable(),
+    labels: z.record(z.string(), z.string()),
+    desired: z.object({
+      cupsUri: z.string().nullable(),
+      tcUri: z.string().nullable(),
+      cupsCred: Credential.nullable(),
+      tcCred: Credential.nullable(),
+    }),
+    reported: z
+      .object({
+        cupsUri: z.string().nullable(),
+        tcUri: z.string().nullable(),
+        cupsCredCrc: z.number().int(),
+        tcCredCrc: z.number().int(),
+        station: z.string(),
+        model: z.string(),
+        package: z.string().nullable(),
+        keys: z.array(z.number().int()),
+      })
+      .nullable(),
+    lastSeenAt: nullableTime,
+    lastRemoteAddress: z.string().nullable(),
+    problem: z.string().nullable(),
+    firmware: z
+      .object({
+        package: z.string(),
+        size: z.number().int(),
+        sha256: z.string(),
+        keyCrcs: z.array(z.number().int()),
+        state: z.enum(['pending', 'offered', 'upgraded', 'failed']),
+        offers: z.number().int(),
+        maxOffers: z.number().int(),
+        fromPackage: z.string().nullable(),
+        requestedAt: time,
+        lastOfferedAt: nullableTime,
+        upgradedAt: nullableTime,
+        lastError: z.string().nullable(),
+      })
+      .nullable(),
+    syncState: z.enum(SYNC_STATES),
+    pending: z.array(z.string()).describe('what the station still has to receive'),
+    createdAt: time,
+    updatedAt: time,
+  })
+  .meta({ id: 'Station' });
+
+const labelKey = z.string().regex(/^[A-Za-z0-9_.\-/]{1,63}$/);
+
+export const StationCreate = z
+  .object({
+    eui: z.string().describe('EUI: 16 hex digits, ID6 or byte groups'),
+    name: z.string().max(200).nullable().optional(),
+    labels: z.record(labelKey, z.string().min(1).max(256)).optional(),
+    cupsUri: z.string().nullable().optional().describe('https://host:port, no path'),
+    tcUri: z.string().nullable().optional().describe('wss://host:port, no path'),
+  })
+  .strict()
+  .meta({ id: 'StationCreate' });
+
+export const StationPatch = z
+  .object({
+    name: z.string().max(200).nullable().optional(),
+    labels: z.record(labelKey, z.string().min(1).max(256).nullable()).optional().describe('merged; null removes a label'),
+    cupsUri: z.string().nullable().optional(),
+    tcUri: z.string().nullable().optional(),
+  })
+  .strict()
+  .meta({ id: 'StationPatch' });
+
+const limit = z.coerce.number().int().min(1).max(1000).optional().describe('page size, default 50');
+const cursor = z.string().optional().describe('nextCursor of the previous page');
+
+export const StationListQuery = z.object({
+  label: repeated.describe('k=v, k!=v, k (exists) or !k (absent); repeat to combine'),
+  state: repeated.describe(`sync state, any of: ${SYNC_STATES.join(', ')} (repeat or comma-separate)`),
+  silent: z.string().optional().describe('seen, but not for longer than this, e.g. 26h or 7d'),
+  model: z.string().optional(),
+  package: z.string().optional(),
+  version: z.string().optional().describe('prefix of the reported station version'),
+  q: z.string().optional().describe('substring of EUI or name'),
+  sort: z.enum(['eui', 'name', 'lastSeen']).optional(),
+  order: z.enum(['asc', 'desc']).optional(),
+  limit,
+  cursor,
+});
+
+export function pageOf<T extends z.ZodType>(item: T, id: string) {
+  return z.object({ items: z.array(item), nextCursor: z.string().nullable() }).meta({ id });
+}
+
+export const EuiParams = z.object({ eui: z.string().describe('station EUI') });
+
+export const Event = z
+  .object({
+    id: z.number().int(),
+    eui: z.string(),
+    at: time,
+    type: z.string(),
+    message: z.string(),
+    detail: z.record(z.string(), z.unknown()).optional(),
+  })
+  .meta({ id: 'Event' });
+
+export const EventQuery = z.object({
+  type: repeated.describe('event types (repeat or comma-separate)'),
+  since: z.string().optional().describe('ISO 8601, inclusive'),
+  until: z.string().optional().describe('ISO 8601, exclusive'),
+  limit,
+  cursor,
+});
+
+export const FleetEventQuery = EventQuery.extend({ eui: z.string().optional() });
+
+const countBy = z.array(z.object({ value: z.string().nullable(), count: z.number().int() }));
+
+export const FleetSummary = z
+  .object({
+    total: z.number().int(),
+    byState: z.record(z.enum(SYNC_STATES), z.number().int()),
+    silent: z.number().int(),
+    silentSince: time,
+    byPackage: countBy,
+    byModel: countBy,
+    upgrades: z.record(z.enum(['pending', 'offered', 'upgraded', 'failed']), z.number().int()),
+  })
+  .meta({ id: 'FleetSummary' });
+
+export const SummaryQuery = z.object({ silentAfter: z.string().optional().describe('silence threshold, default 26h') });
+
+export const UnknownStation = z
+  .object({
+    eui: z.string(),
+    firstSeenAt: time,
+    lastSeenAt: time,
+    count: z.number().int(),
+    lastRemoteAddress: z.string().nullable(),
+    lastRequest: z.record(z.string(), z.unknown()),
+  })
+  .meta({ id: 'UnknownStation' });
+
+export const SigningKey = z
+  .object({ crc: z.number().int(), publicKey: z.string(), name: z.string().nullable(), createdAt: time })
+  .meta({ id: 'SigningKey' });
+
+export const ApiKey = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    role: z.enum(ROLES),
+    createdAt: time,
+    createdBy: z.string().nullable(),
+    expiresAt: nullableTime,
+    revokedAt: nullableTime,
+  })
+  .meta({ id: 'ApiKey' });
+
+export const ApiKeyCreate = z
+  .object({
+    name: z.string().min(1).max(100),
+    role: z.enum(ROLES),
+    expires: z.string().optional().describe('duration from now (90d) or ISO 8601 time'),
+  })
+  .strict()
+  .meta({ id: 'ApiKeyCreate' });
+
+export const ApiKeyCreated = z
+  .object({ key: ApiKey, secret: z.string().describe('the whole key: shown once, only its hash is stored') })
+  .meta({ id: 'ApiKeyCreated' });
+
+export const IdParams = z.object({ id: z.string() });
+
+export const AuditEntry = z
+  .object({
+    id: z.number().int(),
+    at: time,
+    actor: z.string(),
+    actorKeyId: z.string().nullable(),
+    role: z.enum(ROLES),
+    via: z.string(),
+    remoteAddress: z.string().nullable(),
+    action: z.string(),
+    target: z.string().nullable(),
+    detail: z.record(z.string(), z.unknown()).nullable(),
+  })
+  .meta({ id: 'AuditEntry' });
+
+export const AuditQuery = z.object({
+  action: z.string().optional(),
+  actor: z.string().optional(),
+  target: z.string().optional(),
+  since: z.string().optional(),
+  until: z.string().optional(),
+  limit,
+  cursor,
+});
+
+export const Removed = z.object({ eui: z.string(), blobsDeleted: z.number().int() }).meta({ id: 'StationRemoved' });

@@ -1,0 +1,53 @@
+import { Gauge, type Registry } from 'prom-client';
+import type { FleetSummary } from '../registry/index.js';
+
+/** Distinct packages or models exported as labels; the rest are summed under "other". */
+const MAX_VALUES = 50;
+
+/**
+ * Fleet gauges for Prometheus from the same SQL summary the API serves, cached
+ * for `ttlMs` so every scraper (and every replica's scrape) costs at most one
+ * summary query per interval. A summary that fails leaves the gauges empty and
+ * `bscups_fleet_summary_ok` at 0 rather than failing the whole scrape.
+ */
+export function registerFleetGauges(registry: Registry, summarize: () => Promise<FleetSummary>, ttlMs = 5_000, now: () => number = Date.now): void {
+  let cached: { at: number; value: Promise<FleetSummary | null> } | undefined;
+  const summary = (): Promise<FleetSummary | null> => {
+    if (cached === undefined || now() - cached.at >= ttlMs) {
+      cached = { at: now(), value: summarize().catch(() => null) };
+    }
+    return cached.value;
+  };
+  const gauge = (name: string, help: string, labelNames: string[], fill: (g: Gauge, s: FleetSummary) => void): void => {
+    new Gauge({
+      name,
+      help,
+      labelNames,
+      registers: [registry],
+      async collect() {
+        this.reset();
+        const s = await summary();
+        if (s !== null) fill(this, s);
+      },
+    });
+  };
+  gauge('bscups_fleet_summary_ok', '1 when the last fleet summary query succeeded', [], (g) => g.set(1));
+  gauge('bscups_fleet_stations', 'registered stations by sync state (never_seen, problem, failed, pending_config, offered, pending_firmware, in_sync)', ['state'], (g, s) => {
+    for (const [state, n] of Object.entries(s.byState)) g.set({ state }, n);
+  });
+  gauge('bscups_fleet_stations_silent', 'stations seen once but silent for longer than 26 h', [], (g, s) => g.set(s.silent));
+  gauge('bscups_fleet_stations_by_package', 'stations by reported package (version.txt)', ['package'], (g, s) => countBy(g, 'package', s.byPackage));
+  gauge('bscups_fleet_stations_by_model', 'stations by reported model', ['model'], (g, s) => countBy(g, 'model', s.byModel));
+  gauge('bscups_fleet_upgrades', 'firmware upgrades by state (pending, offered, upgraded, failed)', ['state'], (g, s) => {
+    for (const [state, n] of Object.entries(s.upgrades)) g.set({ state }, n);
+  });
+}
+
+function countBy(g: Gauge, label: string, counts: FleetSummary['byPackage']): void {
+  let other = 0;
+  counts.forEach(({ value, count }, i) => {
+    if (i < MAX_VALUES) g.set({ [label]: value ?? 'none' }, count);
+    else other += count;
+  });
+  if (other > 0) g.set({ [label]: 'other' }, other);
+}

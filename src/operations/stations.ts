@@ -1,0 +1,104 @@
+import { invalid, notFound } from '../core/errors.js';
+import { parseEui, validateCupsUri, validateTcUri } from '../protocol/index.js';
+import type { Page, Station } from '../registry/index.js';
+import { audit, authorize, type OperationContext } from './context.js';
+import { toStationQuery, validateLabelKey, validateLabelValue, type StationListInput } from './station-filters.js';
+
+/** Register a station: EUI in any accepted spelling, optional name, labels and URIs. */
+export interface StationInput {
+  readonly eui: string;
+  readonly name?: string | null;
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly cupsUri?: string | null;
+  readonly tcUri?: string | null;
+}
+
+/** A change: absent fields stay; a null label value removes that label; null name or URI clears it. */
+export interface StationChange {
+  readonly name?: string | null;
+  readonly labels?: Readonly<Record<string, string | null>>;
+  readonly cupsUri?: string | null;
+  readonly tcUri?: string | null;
+}
+
+export function stationNotFound(eui: string) {
+  return notFound('station_not_found', `Station ${eui} is not registered; check the EUI or register the station first.`, { eui });
+}
+
+function checkLabels<T extends string | null>(labels: Readonly<Record<string, T>>): Record<string, T> {
+  for (const [key, value] of Object.entries(labels)) {
+    validateLabelKey(key);
+    if (value !== null) validateLabelValue(key, value);
+  }
+  return { ...labels };
+}
+
+function uris(change: { readonly cupsUri?: string | null; readonly tcUri?: string | null }) {
+  return {
+    ...(change.cupsUri === undefined ? {} : { cupsUri: change.cupsUri === null ? null : validateCupsUri(change.cupsUri, 'cupsUri') }),
+    ...(change.tcUri === undefined ? {} : { tcUri: change.tcUri === null ? null : validateTcUri(change.tcUri, 'tcUri') }),
+  };
+}
+
+export async function listStations(ctx: OperationContext, input: StationListInput): Promise<Page<Station>> {
+  authorize(ctx, 'viewer', 'listing stations');
+  return ctx.fleet.queryStations(toStationQuery(input, ctx.clock()));
+}
+
+export async function showStation(ctx: OperationContext, eui: string): Promise<Station> {
+  authorize(ctx, 'viewer', 'reading a station');
+  const id = parseEui(eui, 'eui');
+  const station = await ctx.registry.getStation(id);
+  if (station === undefined) throw stationNotFound(id);
+  return station;
+}
+
+export async function registerStation(ctx: OperationContext, input: StationInput): Promise<Station> {
+  authorize(ctx, 'operator', 'registering a station');
+  const eui = parseEui(input.eui, 'eui');
+  const labels = checkLabels(input.labels ?? {});
+  const desired = uris(input);
+  const station = await ctx.registry.createStation({ eui, name: input.name ?? null, labels, desired });
+  await ctx.registry.appendEvents(eui, [{ type: 'config', message: 'station registered' }], ctx.clock());
+  await audit(ctx, 'station.create', eui, { name: station.name, labels, ...desired });
+  return station;
+}
+
+export async function changeStation(ctx: OperationContext, eui: string, change: StationChange): Promise<Station> {
+  authorize(ctx, 'operator', 'changing a station');
+  const id = parseEui(eui, 'eui');
+  const labels = change.labels === undefined ? undefined : checkLabels(change.labels);
+  const desired = uris(change);
+  if (change.name === undefined && (labels === undefined || Object.keys(labels).length === 0) && Object.keys(desired).length === 0) {
+    throw invalid('nothing_to_set', 'nothing to change: give a name, labels, a CUPS URI or a TC URI');
+  }
+  const station = await ctx.registry.updateStation(id, {
+    ...(change.name === undefined ? {} : { name: change.name === '' ? null : change.name }),
+    ...(labels === undefined ? {} : { labels }),
+    desired,
+  });
+  const changed = Object.entries(desired).map(([k, v]) => `${k}=${String(v)}`);
+  if (changed.length > 0) await ctx.registry.appendEvents(id, [{ type: 'config', message: `desired ${changed.join(', ')}` }], ctx.clock());
+  await audit(ctx, 'station.update', id, {
+    ...(change.name === undefined ? {} : { name: change.name }),
+    ...(labels === undefined ? {} : { labels }),
+    ...desired,
+  });
+  return station;
+}
+
+/**
+ * Unregisters a station and deletes its credential blobs. Credential blobs are
+ * named `<EUI>-…` (cli/commands/station/credential-blob.ts), so the prefix finds
+ * them all; shared firmware files stay.
+ */
+export async function removeStation(ctx: OperationContext, eui: string): Promise<{ eui: string; blobsDeleted: number }> {
+  authorize(ctx, 'operator', 'removing a station');
+  const id = parseEui(eui, 'eui');
+  const removed = await ctx.registry.removeStation(id);
+  if (!removed) throw stationNotFound(id);
+  const names = await ctx.blobs.list('stationcredentials', `${id}-`);
+  for (const name of names) await ctx.blobs.delete('stationcredentials', name);
+  await audit(ctx, 'station.remove', id, { blobsDeleted: names.length });
+  return { eui: id, blobsDeleted: names.length };
+}
