@@ -72,14 +72,16 @@ describe('station registry on SQLite: files and pragmas', () => {
     expect((error as Error).message).toContain(file);
   });
 
-  it('throws unavailable when the file is not a database', async () => {
+  it('says the file is not a SQLite database, rather than asking whether a database is running', async () => {
     const file = join(dir, 'garbage.db');
     writeFileSync(file, Buffer.alloc(4096, 0x41));
     const registry = await createRegistry(file);
     try {
       const error = await registry.ping().catch((e: unknown) => e);
-      expect(error).toMatchObject({ kind: 'unavailable', code: 'registry_unavailable' });
+      expect(error).toMatchObject({ kind: 'unavailable', code: 'registry_not_sqlite' });
       expect((error as Error).message).toContain(file);
+      expect((error as Error).message).toContain('is not a SQLite database');
+      expect((error as Error).message).not.toContain('running');
     } finally {
       await registry.close();
     }

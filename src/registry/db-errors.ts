@@ -11,7 +11,9 @@ const SOCKET_CODES = new Set([
 // many connections; 3D000: database missing; 28xxx: authentication refused.
 const PG_UNAVAILABLE = /^(08...|57P0[123]|53300|3D000|28...)$/;
 const PG_CONNECTION_MESSAGE = /^(Connection terminated|timeout exceeded when trying to connect)/;
-const SQLITE_UNAVAILABLE = /^SQLITE_(CANTOPEN|BUSY|LOCKED|IOERR|READONLY|FULL|PERM|NOTADB|CORRUPT)/;
+const SQLITE_UNAVAILABLE = /^SQLITE_(CANTOPEN|BUSY|LOCKED|IOERR|READONLY|FULL|PERM)/;
+// The file itself is wrong: no retry or running server helps, the operator must look at the file.
+const SQLITE_BAD_FILE = /^SQLITE_(NOTADB|CORRUPT)/;
 
 function codeOf(e: unknown): string | undefined {
   const code = (e as { code?: unknown } | null)?.code;
@@ -65,9 +67,20 @@ function describe(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
+function badSqliteFile(e: unknown, database: string): CupsError | undefined {
+  const code = codeOf(e);
+  if (code === undefined || !SQLITE_BAD_FILE.test(code)) return undefined;
+  const [errorCode, message] = code.startsWith('SQLITE_NOTADB')
+    ? ['registry_not_sqlite', `The station registry ${database} is not a SQLite database (${describe(e)}). Check that --database (env BSCUPS_DATABASE) names the registry file; if it does, the file was overwritten: restore it from a backup.`]
+    : ['registry_corrupt', `The station registry ${database} is a damaged SQLite database (${describe(e)}). Restore it from a backup; sqlite3's ".recover" may save what is left.`];
+  return new CupsError(errorCode, 'unavailable', message, { database }, { cause: e });
+}
+
 /** Turns a driver error into the project's error; CupsErrors pass through unchanged. */
 export function translateBackendError(e: unknown, database: string): CupsError {
   if (isCupsError(e)) return e;
+  const badFile = badSqliteFile(e, database);
+  if (badFile !== undefined) return badFile;
   if (isConnectionFailure(e)) {
     return new CupsError(
       'registry_unavailable',
