@@ -2,6 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { CupsError } from '../core/errors.js';
 import { crc32 } from './crc32.js';
 import { stationDerLength, toDer, type CredentialElement } from './der.js';
+import { describeNonCertificate } from './not-a-certificate.js';
 import { loadPrivateKey } from './station-key.js';
 import { validateToken } from './token.js';
 import type { CredentialParts } from './types.js';
@@ -42,12 +43,21 @@ function stationElement(der: Buffer, field: string, what: CredentialElement): Bu
 }
 
 function certificate(input: Uint8Array, field: 'trust' | 'cert'): { der: Buffer; x509: X509Certificate } {
-  const der = stationElement(toDer(input, 'certificate', field), field, 'certificate');
+  const der = toDer(input, 'certificate', field);
+  let x509: X509Certificate | undefined;
   try {
-    return { der, x509: new X509Certificate(der) };
-  } catch (e) {
-    throw refuse(field, `the ${field} element is not an X.509 certificate (${(e as Error).message}); give the certificate as PEM or DER`);
+    x509 = new X509Certificate(der);
+  } catch {
+    x509 = undefined;
   }
+  const wanted = field === 'trust' ? 'the CA certificate that verifies the server' : "the station's client certificate";
+  const advice = `give ${wanted} (PEM -----BEGIN CERTIFICATE----- or DER)`;
+  // A key or CSR given by mistake is named as such before the station's length rule would call it a DER length problem.
+  const instead = x509 === undefined ? describeNonCertificate(input, der) : undefined;
+  if (instead !== undefined) throw refuse(field, `the ${field} element is ${instead}, not an X.509 certificate; ${advice}`);
+  stationElement(der, field, 'certificate');
+  if (x509 === undefined) throw refuse(field, `the ${field} element is not an X.509 certificate; ${advice}`);
+  return { der, x509 };
 }
 
 /**
