@@ -29,9 +29,14 @@ export interface RuntimeOptions {
 /** Opens the configured registry (migrated) and blob store; closes what was opened if a later step fails. */
 export async function openRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
   const cached = options.serving === true && config.registryCache;
+  const eventRetention = {
+    maxAgeMs: config.eventMaxAgeDays * 86_400_000,
+    perStation: config.eventsPerStation,
+    refusalRowsPerStation: config.refusalRowsPerStation,
+  };
   const { registry, fleet, access } = await createRegistryStores(
     config.database,
-    cached ? { cache: { lastSeenIntervalMs: config.lastSeenInterval * 1000 } } : {},
+    cached ? { eventRetention, cache: { lastSeenIntervalMs: config.lastSeenInterval * 1000 } } : { eventRetention },
   );
   try {
     await registry.migrate();

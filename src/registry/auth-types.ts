@@ -46,6 +46,10 @@ export interface StationToken {
   readonly createdAt: Date;
   readonly retiredAt: Date | null;
   readonly retiredReason: string | null;
+  /** When the token was seen in clear (sent over plain HTTP); it stays valid until replaced. Null or absent: never. */
+  readonly compromisedAt?: Date | null;
+  /** How it was exposed, e.g. "sent over plain HTTP from 192.0.2.7". */
+  readonly compromisedReason?: string | null;
 }
 
 /** A credential change waiting for the station to report the new CRC. */
@@ -149,6 +153,11 @@ export interface StationAuthStore {
   retireCertificate(eui: string, fingerprint: string, reason: string, at: Date): Promise<boolean>;
   /** Retires a token at once; false when it was already retired; throws not_found `token_not_found`. */
   retireToken(eui: string, id: string, reason: string, at: Date): Promise<boolean>;
+  /**
+   * Marks a token as exposed (it stays valid) and records an `auth` event for its station, once:
+   * false when it was already marked or does not exist.
+   */
+  markTokenCompromised(id: string, reason: string, at: Date): Promise<boolean>;
   /** Starts the rotation of a category, replacing one already pending; throws not_found. */
   startRotation(eui: string, rotation: NewRotation, at: Date): Promise<void>;
   /** Drops the pending rotation of a category; false when none was pending. */

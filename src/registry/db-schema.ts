@@ -65,6 +65,12 @@ export interface StationEventsTable {
   message: string;
   /** JSON object, or null when the event had no detail. */
   detail: string | null;
+  /** How many occurrences the row stands for (coalesced refusals; 1 otherwise). */
+  repeat_count: ColumnType<number, number | undefined, number>;
+  /** First occurrence of a coalesced row (`at` is the last); null for ordinary events. */
+  first_at: Int8Null;
+  /** Station-unique key of a coalesced row (kind and source); null for ordinary events. */
+  coalesce_key: string | null;
 }
 
 export interface UnknownStationsTable {
@@ -114,6 +120,9 @@ export interface StationTokensTable {
   created_at: Int8;
   retired_at: Int8Null;
   retired_reason: string | null;
+  /** When the token was seen in clear (sent over plain HTTP); null while never exposed. */
+  compromised_at: Int8Null;
+  compromised_reason: string | null;
 }
 
 export interface StationRotationsTable {

@@ -1,6 +1,7 @@
 import { createRegistryBackend } from './open-backend.js';
 import { KyselyRegistry } from './kysely-registry.js';
 import type { StationRegistry } from './types.js';
+import type { EventRetention } from './event-types.js';
 import type { RegistryBackend } from './backend.js';
 import { withRegistryCache, type CacheSetup } from './cache/index.js';
 import { KyselyFleetStore } from './fleet-store.js';
@@ -9,6 +10,8 @@ import type { FleetStore } from './fleet-types.js';
 import type { AccessStore } from './access-types.js';
 
 export type * from './types.js';
+export type * from './event-types.js';
+export { DEFAULT_RETENTION } from './event-types.js';
 export type * from './auth-types.js';
 export type * from './fleet-types.js';
 export type * from './access-types.js';
@@ -21,6 +24,8 @@ export interface RegistryOptions {
   readonly logger?: { warn(obj: object, msg?: string): void };
   /** Clock for created/updated stamps; defaults to the system clock. */
   readonly now?: () => Date;
+  /** How much station history to keep; DEFAULT_RETENTION when absent. */
+  readonly eventRetention?: EventRetention;
   /** Serve stations and their auth from memory, batch last-seen stamps (cache/cached-registry.ts); for servers. */
   readonly cache?: CacheSetup;
 }
@@ -38,7 +43,7 @@ export async function createRegistry(url: string, options: RegistryOptions = {})
 
 /** The KyselyRegistry on `backend`, behind the in-memory cache when asked for. */
 function stationRegistry(backend: RegistryBackend, url: string, options: RegistryOptions): Promise<StationRegistry> {
-  const registry = new KyselyRegistry(backend, options.now ?? (() => new Date()));
+  const registry = new KyselyRegistry(backend, options.now ?? (() => new Date()), options.eventRetention);
   if (options.cache === undefined) return Promise.resolve(registry);
   return withRegistryCache(registry, backend, url, { ...options.cache, logger: options.cache.logger ?? options.logger });
 }

@@ -7,6 +7,9 @@ import type { FaultHook } from '../core/fault-hook.js';
 import { applyCredentialChange } from './credential-change.js';
 import { applyFirmwareTransition } from './firmware-transition.js';
 import { writeExchange } from './record-exchange.js';
+import { DEFAULT_RETENTION, type EventRetention, type FirmwareDelivery, type Refusal } from './event-types.js';
+import { pruneAllEvents, trimStationEvents, upsertRefusal, writeDelivery } from './event-retention.js';
+import { markTokenCompromisedRow } from './token-exposure.js';
 import {
   desiredColumns,
   eventColumns,
@@ -70,11 +73,13 @@ export class KyselyRegistry implements StationRegistry {
   readonly #backend: RegistryBackend;
   readonly #db: Kysely<RegistryDatabase>;
   readonly #now: () => Date;
+  readonly #retention: EventRetention;
 
-  constructor(backend: RegistryBackend, now: () => Date) {
+  constructor(backend: RegistryBackend, now: () => Date, retention: EventRetention = DEFAULT_RETENTION) {
     this.#backend = backend;
     this.#db = backend.db;
     this.#now = now;
+    this.#retention = retention;
   }
 
   /** Runs `work`, turning driver errors into CupsErrors that name the database. */
@@ -181,7 +186,25 @@ export class KyselyRegistry implements StationRegistry {
   }
 
   recordExchange(eui: string, record: ExchangeRecord): Promise<ExchangeResult> {
-    return this.#run((db) => db.transaction().execute((trx) => writeExchange(trx, eui, record)));
+    return this.#run((db) =>
+      db.transaction().execute(async (trx) => {
+        const result = await writeExchange(trx, eui, record);
+        if (record.events.length > 0) await trimStationEvents(trx, eui, this.#retention, record.at);
+        return result;
+      }),
+    );
+  }
+
+  recordRefusal(eui: string, refusal: Refusal, at: Date): Promise<boolean> {
+    return this.#run((db) => upsertRefusal(db, eui, refusal, at, this.#retention));
+  }
+
+  recordFirmwareDelivery(eui: string, delivery: FirmwareDelivery): Promise<FirmwareTarget | null> {
+    return this.#run((db) => db.transaction().execute((trx) => writeDelivery(trx, eui, delivery, this.#retention)));
+  }
+
+  pruneEvents(now: Date): Promise<number> {
+    return this.#run((db) => pruneAllEvents(db, this.#retention, now));
   }
 
   touchStation(eui: string, seen: { readonly at: Date; readonly remoteAddress: string | null }): Promise<boolean> {
@@ -205,6 +228,7 @@ export class KyselyRegistry implements StationRegistry {
           .insertInto('station_events')
           .values(events.map((e) => eventColumns(eui, e, at)))
           .execute();
+        await trimStationEvents(trx, eui, this.#retention, at);
       });
     });
   }
@@ -332,6 +356,10 @@ export class KyselyRegistry implements StationRegistry {
 
   retireToken(eui: string, id: string, reason: string, at: Date): Promise<boolean> {
     return this.#run((db) => retireTokenRow(db, eui, id, reason, at));
+  }
+
+  markTokenCompromised(id: string, reason: string, at: Date): Promise<boolean> {
+    return this.#run((db) => db.transaction().execute((trx) => markTokenCompromisedRow(trx, id, reason, at)));
   }
 
   startRotation(eui: string, rotation: NewRotation, at: Date): Promise<void> {

@@ -1,5 +1,6 @@
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import { authTables } from './migration-auth.js';
+import { eventCoalescing } from './migration-event-coalescing.js';
 import { changeNotify } from './migration-change-notify.js';
 import { fleetApiTables } from './migration-fleet.js';
 
@@ -14,6 +15,7 @@ export function registryMigrations(flavour: SqlFlavour): MigrationProvider {
   const migrations: Record<string, Migration> = {
     '0001_initial': { up: (db) => initial(db, flavour) },
     '0002_auth': { up: (db) => authTables(db) },
+    '0003_event_coalescing': { up: (db) => eventCoalescing(db) },
     '0004_change_notify': { up: (db) => changeNotify(db, flavour) },
     '0005_fleet_api': { up: (db) => fleetApiTables(db, flavour) },
   };

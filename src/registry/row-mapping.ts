@@ -192,7 +192,9 @@ export function eventColumns(eui: string, event: NewEvent, at: Date): Insertable
 
 export function toEvent(row: Selectable<StationEventsTable>): StationEvent {
   const base = { id: num(row.id), eui: row.eui, at: date(row.at), type: row.type as EventType, message: row.message };
-  return row.detail === null ? base : { ...base, detail: JSON.parse(row.detail) as Record<string, unknown> };
+  // Only coalesced rows carry a count and first time; ordinary events keep their old shape.
+  const coalesced = row.coalesce_key === null || row.coalesce_key === undefined ? {} : { count: num(row.repeat_count), firstAt: date(row.first_at ?? row.at) };
+  return row.detail === null ? { ...base, ...coalesced } : { ...base, ...coalesced, detail: JSON.parse(row.detail) as Record<string, unknown> };
 }
 
 export function unknownColumns(eui: string, seen: UnknownSighting): Insertable<UnknownStationsTable> {

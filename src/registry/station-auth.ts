@@ -24,6 +24,8 @@ type Db = Kysely<RegistryDatabase>;
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 const TOKEN_ID = /^[A-Za-z0-9_-]{1,64}$/;
+/** Every token column but the hash, which never leaves the registry. */
+const TOKEN_COLUMNS = ['id', 'eui', 'category', 'status', 'cred_crc', 'created_at', 'retired_at', 'retired_reason', 'compromised_at', 'compromised_reason'] as const;
 
 export async function selectStationAuth(db: Db, eui: string): Promise<StationAuth | undefined> {
   const [station, certificates, tokens, rotations] = await Promise.all([
@@ -36,7 +38,7 @@ export async function selectStationAuth(db: Db, eui: string): Promise<StationAut
     db.selectFrom('station_certificates').selectAll().where('eui', '=', eui).orderBy('created_at').orderBy('fingerprint').execute(),
     db
       .selectFrom('station_tokens')
-      .select(['id', 'eui', 'category', 'status', 'cred_crc', 'created_at', 'retired_at', 'retired_reason'])
+      .select(TOKEN_COLUMNS)
       .where('eui', '=', eui)
       .orderBy('created_at')
       .orderBy('id')
@@ -57,7 +59,7 @@ export async function selectTokenByHash(db: Db, hash: string): Promise<StationTo
   if (!SHA256_HEX.test(hash)) return undefined;
   const row = await db
     .selectFrom('station_tokens')
-    .select(['id', 'eui', 'category', 'status', 'cred_crc', 'created_at', 'retired_at', 'retired_reason'])
+    .select(TOKEN_COLUMNS)
     .where('hash', '=', hash)
     .executeTakeFirst();
   return row === undefined ? undefined : toToken(row);
@@ -302,6 +304,10 @@ export function toToken(row: Omit<Selectable<StationTokensTable>, 'hash'>): Stat
     createdAt: new Date(num(row.created_at)),
     retiredAt: dateOrNull(row.retired_at),
     retiredReason: row.retired_reason,
+    // Only an exposed token carries these, so a record reads as before for every other.
+    ...(row.compromised_at === null || row.compromised_at === undefined
+      ? {}
+      : { compromisedAt: dateOrNull(row.compromised_at), compromisedReason: row.compromised_reason }),
   };
 }
 

@@ -7,6 +7,7 @@
 
 import type { FaultHook } from '../core/fault-hook.js';
 import type { CredentialPlan, StationAuthStore } from './auth-types.js';
+import type { StationEventStore } from './event-types.js';
 
 /** A credential the server wants a station to hold: blob in `stationcredentials` plus its CRC. */
 export interface CredentialRef {
@@ -106,6 +107,7 @@ export type EventType =
   | 'firmware_offered'
   | 'firmware_upgraded'
   | 'firmware_failed'
+  | 'firmware_interrupted' // a download was cut off before its end; no offer was counted
   | 'problem' // a configuration problem was found
   | 'error' // the exchange failed on the server
   | 'config' // an operator changed desired state
@@ -120,7 +122,12 @@ export interface NewEvent {
 export interface StationEvent extends NewEvent {
   readonly id: number;
   readonly eui: string;
+  /** When it happened; for a coalesced row (count present), the last occurrence. */
   readonly at: Date;
+  /** Occurrences a coalesced row stands for (repeated refusals); absent for ordinary events. */
+  readonly count?: number;
+  /** First occurrence of a coalesced row. */
+  readonly firstAt?: Date;
 }
 
 /** A firmware state change applied atomically, only if the target still has `package`. */
@@ -184,7 +191,7 @@ export interface NewFirmwareTarget {
 }
 
 /** The registry also keeps what authentication needs, read apart from the twin (see auth-types.ts). */
-export interface StationRegistry extends StationAuthStore {
+export interface StationRegistry extends StationAuthStore, StationEventStore {
   /** Creates or upgrades the schema; safe when many processes start at once. */
   migrate(): Promise<void>;
   /** One cheap round trip to the database; throws `unavailable` when it cannot. */

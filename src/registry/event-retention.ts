@@ -1,0 +1,126 @@
+import { sql, type Kysely } from 'kysely';
+import type { RegistryDatabase } from './db-schema.js';
+import type { EventRetention, FirmwareDelivery, Refusal } from './event-types.js';
+import { applyFirmwareTransition } from './firmware-transition.js';
+import { eventColumns, millis } from './row-mapping.js';
+import type { FirmwareTarget } from './types.js';
+
+// The queries behind StationEventStore and the retention bounds; KyselyRegistry wraps each in its error translation.
+
+type Db = Kysely<RegistryDatabase>;
+
+/** The key that makes repeats of one refusal one row: its code and where it came from. */
+export function refusalKey(refusal: Pick<Refusal, 'code' | 'source'>): string {
+  return `refused:${refusal.code}:${refusal.source ?? '-'}`;
+}
+
+/**
+ * One statement per refusal: insert the row or count the repeat. Only a new row
+ * can grow the table, so only then are the station's refusal rows trimmed.
+ */
+export async function upsertRefusal(db: Db, eui: string, refusal: Refusal, at: Date, retention: EventRetention): Promise<boolean> {
+  const when = millis(at);
+  let row: { repeat_count: number } | undefined;
+  try {
+    row = await db
+      .insertInto('station_events')
+      .values({
+        ...eventColumns(eui, { type: 'auth', message: refusal.message, detail: { code: refusal.code, remoteAddress: refusal.source, ...refusal.detail } }, at),
+        repeat_count: 1,
+        first_at: when,
+        coalesce_key: refusalKey(refusal),
+      })
+      .onConflict((oc) =>
+        oc
+          .columns(['eui', 'coalesce_key'])
+          .where('coalesce_key', 'is not', null)
+          .doUpdateSet((eb) => ({
+            at: eb.ref('excluded.at'),
+            message: eb.ref('excluded.message'),
+            detail: eb.ref('excluded.detail'),
+            repeat_count: eb('station_events.repeat_count', '+', 1),
+          })),
+      )
+      .returning('repeat_count')
+      .executeTakeFirst();
+  } catch (e) {
+    // The station was removed (or never registered): nothing to count it against.
+    if (isForeignKeyViolation(e)) return false;
+    throw e;
+  }
+  if (row !== undefined && Number(row.repeat_count) === 1) await trimRefusals(db, eui, retention);
+  return true;
+}
+
+/** Keeps a station's ordinary history within its bounds (count, then age); run after writing events. */
+export async function trimStationEvents(db: Db, eui: string, retention: EventRetention, now: Date): Promise<void> {
+  const oldestKept = await db
+    .selectFrom('station_events')
+    .select('id')
+    .where('eui', '=', eui)
+    .where('coalesce_key', 'is', null)
+    .orderBy('id', 'desc')
+    .offset(retention.perStation - 1)
+    .limit(1)
+    .executeTakeFirst();
+  if (oldestKept !== undefined) {
+    await db.deleteFrom('station_events').where('eui', '=', eui).where('coalesce_key', 'is', null).where('id', '<', oldestKept.id).execute();
+  }
+  await db.deleteFrom('station_events').where('eui', '=', eui).where('at', '<', now.getTime() - retention.maxAgeMs).execute();
+}
+
+async function trimRefusals(db: Db, eui: string, retention: EventRetention): Promise<void> {
+  const keep = db
+    .selectFrom('station_events')
+    .select('id')
+    .where('eui', '=', eui)
+    .where('coalesce_key', 'is not', null)
+    .orderBy('at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(retention.refusalRowsPerStation);
+  await db.deleteFrom('station_events').where('eui', '=', eui).where('coalesce_key', 'is not', null).where('id', 'not in', keep).execute();
+}
+
+/** The retention bounds over every station at once (age, then count per station); rows deleted. */
+export async function pruneAllEvents(db: Db, retention: EventRetention, now: Date): Promise<number> {
+  const aged = await db.deleteFrom('station_events').where('at', '<', now.getTime() - retention.maxAgeMs).executeTakeFirst();
+  let deleted = Number(aged.numDeletedRows);
+  for (const [coalesced, limit, order] of [
+    [false, retention.perStation, sql`id desc`],
+    [true, retention.refusalRowsPerStation, sql`at desc, id desc`],
+  ] as const) {
+    const filter = coalesced ? sql`coalesce_key is not null` : sql`coalesce_key is null`;
+    const result = await sql`
+      delete from station_events where id in (
+        select id from (
+          select id, row_number() over (partition by eui order by ${order}) as rn
+          from station_events where ${filter}
+        ) ranked where rn > ${limit}
+      )`.execute(db);
+    deleted += Number(result.numAffectedRows ?? 0n);
+  }
+  return deleted;
+}
+
+/** How a firmware download ended: the counted offer (if complete) and the events, in one transaction `trx`. */
+export async function writeDelivery(trx: Db, eui: string, delivery: FirmwareDelivery, retention: EventRetention): Promise<FirmwareTarget | null> {
+  const target =
+    delivery.firmware === undefined
+      ? null
+      : await applyFirmwareTransition(trx, eui, delivery.firmware, delivery.at, false);
+  if (delivery.events.length > 0) {
+    const exists = await trx.selectFrom('stations').select('eui').where('eui', '=', eui).executeTakeFirst();
+    if (exists === undefined) return target;
+    await trx
+      .insertInto('station_events')
+      .values(delivery.events.map((e) => eventColumns(eui, e, delivery.at)))
+      .execute();
+    await trimStationEvents(trx, eui, retention, delivery.at);
+  }
+  return target;
+}
+
+function isForeignKeyViolation(e: unknown): boolean {
+  const code = (e as { code?: unknown }).code;
+  return code === 'SQLITE_CONSTRAINT_FOREIGNKEY' || code === '23503';
+}

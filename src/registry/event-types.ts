@@ -1,0 +1,52 @@
+import type { FirmwareTarget, FirmwareTransition, NewEvent } from './types.js';
+
+/**
+ * How much station history the registry keeps. Refusals are coalesced (one row
+ * per reason and source) and capped apart from the rest, so a flood of refused
+ * requests can neither grow the database nor push a station's real history out.
+ */
+export interface EventRetention {
+  /** Events older than this (by their last occurrence) are deleted. */
+  readonly maxAgeMs: number;
+  /** Ordinary events kept per station, newest first. */
+  readonly perStation: number;
+  /** Coalesced refusal rows kept per station, most recently repeated first. */
+  readonly refusalRowsPerStation: number;
+}
+
+export const DEFAULT_RETENTION: EventRetention = Object.freeze({
+  maxAgeMs: 90 * 86_400_000,
+  perStation: 1000,
+  refusalRowsPerStation: 100,
+});
+
+/** A refused request for a registered station, recorded as one coalesced row per (station, code, source). */
+export interface Refusal {
+  /** Stable reason code (e.g. token_invalid, credentials_required). */
+  readonly code: string;
+  /** Where it came from (the remote address), null when unknown. */
+  readonly source: string | null;
+  readonly message: string;
+  readonly detail?: Readonly<Record<string, unknown>>;
+}
+
+/** What the end of a firmware download changes: the offer count (only when complete) and events. */
+export interface FirmwareDelivery {
+  readonly at: Date;
+  /** The transition to apply (an offer counted), or undefined when the download was cut off. */
+  readonly firmware?: FirmwareTransition;
+  readonly events: readonly NewEvent[];
+}
+
+/** The parts of the registry that bound and coalesce station history. */
+export interface StationEventStore {
+  /**
+   * Records a refusal: a new row for a new (code, source), else the existing row's
+   * count and last time go up. False when the station is not registered.
+   */
+  recordRefusal(eui: string, refusal: Refusal, at: Date): Promise<boolean>;
+  /** Records how a firmware download ended, in one transaction; the target after it (null when gone). */
+  recordFirmwareDelivery(eui: string, delivery: FirmwareDelivery): Promise<FirmwareTarget | null>;
+  /** Applies the retention bounds to every station; returns how many rows were deleted. */
+  pruneEvents(now: Date): Promise<number>;
+}
