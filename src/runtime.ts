@@ -1,4 +1,5 @@
 import { createBlobStore } from './blobs/index.js';
+import { createLazyBlobStore } from './blobs/lazy-store.js';
 import type { BlobStore } from './blobs/types.js';
 import type { Config } from './config.js';
 import { createRegistryStores, type AccessStore, type FleetStore } from './registry/index.js';
@@ -24,6 +25,12 @@ export interface RuntimeOptions {
    * CLI command gains nothing from loading the fleet, so only `serve` asks.
    */
   readonly serving?: boolean;
+  /**
+   * Open the blob store only when a blob is first touched. The server opens it at
+   * start so a bad location fails fast; a CLI command that stores no blob must not
+   * need a writable blob folder.
+   */
+  readonly lazyBlobs?: boolean;
 }
 
 /** Opens the configured registry (migrated) and blob store; closes what was opened if a later step fails. */
@@ -40,7 +47,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
   );
   try {
     await registry.migrate();
-    const blobs = await createBlobStore(config.blobs);
+    const blobs = options.lazyBlobs === true ? createLazyBlobStore(() => createBlobStore(config.blobs)) : await createBlobStore(config.blobs);
     return {
       config,
       registry,
@@ -58,8 +65,8 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
 }
 
 /** Runs `fn` with an open runtime and always closes it. */
-export async function withRuntime<T>(config: Config, fn: (rt: Runtime) => Promise<T>): Promise<T> {
-  const rt = await openRuntime(config);
+export async function withRuntime<T>(config: Config, fn: (rt: Runtime) => Promise<T>, options: RuntimeOptions = {}): Promise<T> {
+  const rt = await openRuntime(config, options);
   try {
     return await fn(rt);
   } finally {

@@ -17,10 +17,10 @@ export function commandContext(cmd: Command): { config: Config; out: Output } {
   return { config, out: createOutput(g.json === true) };
 }
 
-/** Runs a command body with the registry and blob store open, closing them after. */
+/** Runs a command body with the registry open and the blob store opened on first use, closing them after. */
 export async function runWithRuntime(cmd: Command, fn: (rt: Runtime, out: Output) => Promise<void>): Promise<void> {
   const { config, out } = commandContext(cmd);
-  await withRuntime(config, (rt) => fn(rt, out));
+  await withRuntime(config, (rt) => fn(rt, out), { lazyBlobs: true });
 }
 
 /** Commander collector for repeatable options. */
