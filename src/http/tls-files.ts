@@ -1,4 +1,4 @@
-import { X509Certificate } from 'node:crypto';
+import { constants, X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { ServerOptions } from 'node:https';
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
@@ -6,7 +6,7 @@ import { CupsError } from '../core/errors.js';
 import { certificateFingerprint } from '../pki/index.js';
 
 /** The HTTPS options createApp passes to Fastify. */
-export type HttpsServerOptions = Pick<ServerOptions, 'cert' | 'key' | 'ca' | 'requestCert' | 'rejectUnauthorized'>;
+export type HttpsServerOptions = Pick<ServerOptions, 'cert' | 'key' | 'ca' | 'requestCert' | 'rejectUnauthorized' | 'secureOptions'>;
 
 /** Where the server's TLS material lives (PEM files). */
 export interface TlsFilePaths {
@@ -72,13 +72,27 @@ export function httpsOptions(material: Pick<TlsMaterial, 'cert' | 'key' | 'clien
   return {
     cert: material.cert,
     key: material.key,
+    secureOptions: NO_SESSION_TICKETS,
     ...(material.clientCa === undefined ? {} : { ca: material.clientCa, requestCert: true, rejectUnauthorized: false }),
   };
 }
 
+/**
+ * No session tickets: a station never resumes a session (PROTOCOL.md 7.4), so
+ * issuing tickets after every full handshake is CPU spent for nothing. Without
+ * them (and without a server session cache, which node leaves off) every
+ * handshake is a full one, whatever the client.
+ */
+const NO_SESSION_TICKETS = constants.SSL_OP_NO_TICKET;
+
 /** The part of the options a running server swaps with setSecureContext. */
 export function secureContextOptions(material: Pick<TlsMaterial, 'cert' | 'key' | 'clientCa'>): SecureContextOptions {
-  return { cert: material.cert, key: material.key, ...(material.clientCa === undefined ? {} : { ca: material.clientCa }) };
+  return {
+    cert: material.cert,
+    key: material.key,
+    secureOptions: NO_SESSION_TICKETS,
+    ...(material.clientCa === undefined ? {} : { ca: material.clientCa }),
+  };
 }
 
 async function readTlsFile(path: string, flag: string): Promise<Buffer> {
