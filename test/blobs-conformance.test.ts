@@ -212,6 +212,30 @@ function blobStoreConformance(driver: string, make: () => Promise<Harness>, extr
       expect((await h().leftovers?.()) ?? []).toEqual([]);
     });
 
+    it('shows the written size and SHA-256 to beforeCommit, and keeps the old blob when it refuses', async () => {
+      const { store } = h();
+      await store.put(FW, 'checked.bin', bytes('the good one'));
+      const seen: { size: number; sha256: string }[] = [];
+      // Small (one request) and larger than one Azure block (staged blocks), refused before they become visible.
+      for (const [size, seed] of [[1000, 11], [5 * MiB, 12]] as const) {
+        const refused = store.put(FW, 'checked.bin', patternStream(size, seed), {
+          beforeCommit: (written) => {
+            seen.push({ ...written });
+            throw new Error('checked and refused');
+          },
+        });
+        await expect(refused).rejects.toThrow('checked and refused');
+        expect(await readText(store, FW, 'checked.bin')).toBe('the good one');
+      }
+      expect(seen).toEqual([
+        { size: 1000, sha256: patternSha(1000, 11) },
+        { size: 5 * MiB, sha256: patternSha(5 * MiB, 12) },
+      ]);
+      await store.put(FW, 'checked.bin', bytes('accepted'), { beforeCommit: () => undefined });
+      expect(await readText(store, FW, 'checked.bin')).toBe('accepted');
+      expect((await h().leftovers?.()) ?? []).toEqual([]);
+    });
+
     it('rejects names that could escape the store, in every method', async () => {
       const { store } = h();
       for (const name of BAD_NAMES) {

@@ -7,6 +7,8 @@ export interface BlockUploadOptions {
   /** Staged blocks in flight at once; with the one being filled this bounds memory. */
   readonly concurrency: number;
   readonly contentType: string;
+  /** Runs after the last byte is read and staged, before the blob is committed; throwing keeps the old blob. */
+  readonly beforeCommit?: () => Promise<void>;
 }
 
 /**
@@ -67,12 +69,14 @@ export async function uploadBlocks(
     const rest = Buffer.concat(parts, filled);
     parts.length = 0;
     if (ids.length === 0) {
+      await options.beforeCommit?.();
       const res = await client.upload(rest, rest.length, headers);
       return res.lastModified;
     }
     if (rest.length > 0) await stage(rest);
     await Promise.all(inFlight);
     if (failure) throw failure.error;
+    await options.beforeCommit?.();
     const res = await client.commitBlockList(ids, headers);
     return res.lastModified;
   } catch (e) {

@@ -85,6 +85,7 @@ class AzureBlobStore implements BlobStore {
         blockSize: BLOCK_SIZE,
         concurrency: UPLOAD_CONCURRENCY,
         contentType: 'application/octet-stream',
+        beforeCommit: async () => options?.beforeCommit?.({ size: meter.bytes, sha256: meter.sha256 }),
       });
       return { size: meter.bytes, sha256: meter.sha256, lastModified: lastModified ?? new Date() };
     } catch (e) {

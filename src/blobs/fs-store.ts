@@ -57,6 +57,7 @@ class FsBlobStore implements BlobStore {
       });
       handle = undefined;
       await this.#io('close', file, () => fh.close());
+      await options?.beforeCommit?.({ size: meter.bytes, sha256: meter.sha256 });
       await this.#io('replace', file, () => rename(temp, file));
       // Without syncing the folder, a crash right after the rename can forget it.
       await this.#io('sync the folder of', file, () => syncDir(path.dirname(file)));

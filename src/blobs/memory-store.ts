@@ -39,6 +39,7 @@ class MemoryBlobStore implements BlobStore {
     // Copy each chunk: the caller may reuse its buffers once the put resolves.
     for await (const chunk of meter.read(source)) parts.push(Buffer.from(chunk));
     const stored: StoredBlob = { data: Buffer.concat(parts, meter.bytes), lastModified: new Date() };
+    await options?.beforeCommit?.({ size: meter.bytes, sha256: meter.sha256 });
     blobs.set(name, stored);
     return { size: stored.data.length, lastModified: stored.lastModified, sha256: meter.sha256 };
   }

@@ -19,6 +19,11 @@ export interface PutOptions {
   readonly onProgress?: (bytesWritten: number) => void;
   /** Expected size in bytes when known; a mismatch fails the put and keeps the old blob. */
   readonly size?: number;
+  /**
+   * Called once every byte is written and before the blob becomes visible; throwing abandons the put and
+   * keeps the old blob. Lets a caller check the very bytes stored (their hash, signatures over them).
+   */
+  readonly beforeCommit?: (written: { readonly size: number; readonly sha256: string }) => void | Promise<void>;
 }
 
 export interface BlobRead {
