@@ -27,6 +27,13 @@ export interface AdminDeps {
 
 export const API_PREFIX = '/api/v1';
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every `METHOD /path` the admin app serves, for the check that the OpenAPI document covers them all. */
+    adminRoutes: readonly string[];
+  }
+}
+
 /**
  * The operator API, on a listener of its own (serve.ts binds it): JSON resources
  * under /api/v1, thin adapters over src/operations, schemas published as an
@@ -38,6 +45,11 @@ export async function createAdminApp(deps: AdminDeps): Promise<FastifyInstance> 
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandling(app);
   registerAuthentication(app, deps);
+  const routes: string[] = [];
+  app.decorate('adminRoutes', routes);
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) if (method !== 'HEAD') routes.push(`${method} ${route.url}`);
+  });
 
   await app.register(fastifySwagger, {
     openapi: {
