@@ -390,6 +390,34 @@ function conformance(driver: Driver): void {
     expect((await registry.getSigningKey(0xffffffff))?.name).toBe('prod');
   });
 
+  it('removes a signing key only while no firmware target still to be installed is signed by it', async () => {
+    const KEY = 0xfffffffe;
+    await registry.addSigningKey({ crc: KEY, publicKey: 'a1'.repeat(64), name: 'old' });
+    // Its CRC's digits start KEY's: a target signed by KEY must not count as using it.
+    const PREFIX = 429496729;
+    await registry.addSigningKey({ crc: PREFIX, publicKey: 'b2'.repeat(64), name: 'unused' });
+    await registry.createStation({ eui: EUI_A });
+    await registry.createStation({ eui: EUI_B });
+    await registry.createStation({ eui: EUI_C });
+    await registry.setFirmwareTarget(EUI_A, target('2.0.0'));
+    await registry.setFirmwareTarget(EUI_B, target('2.0.0', { signatures: [{ keyCrc: 1, signature: 'MEUCIQ==' }, { keyCrc: KEY, signature: 'MEUCIQ==' }] }));
+    await registry.setFirmwareTarget(EUI_C, target('2.0.0', { signatures: [{ keyCrc: 1, signature: 'MEUCIQ==' }] }));
+
+    const refused = await expectCupsError(registry.removeSigningKey(KEY), 'conflict', 'signing_key_in_use');
+    expect(refused.details).toMatchObject({ crc: KEY, stations: [EUI_A, EUI_B] });
+    expect(refused.message).toContain(EUI_A);
+    expect(await registry.getSigningKey(KEY)).toBeDefined();
+
+    expect(await registry.removeSigningKey(PREFIX)).toBe(true);
+    expect(await registry.removeSigningKey(PREFIX)).toBe(false);
+    await registry.setFirmwareTarget(EUI_B, null);
+
+    await registry.updateFirmware(EUI_A, { package: '2.0.0', state: 'upgraded' });
+    expect(await registry.removeSigningKey(KEY)).toBe(true);
+    expect(await registry.listSigningKeys()).toEqual([]);
+    await expectCupsError(registry.removeSigningKey(-1), 'invalid_argument', 'invalid_signing_key');
+  });
+
   it('counts every one of 50 concurrent offers and reports the change once', async () => {
     await registry.createStation({ eui: EUI_A });
     await registry.setFirmwareTarget(EUI_A, target('2.0.0'));

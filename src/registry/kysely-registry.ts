@@ -21,7 +21,7 @@ import {
   type NewSigningKey,
   type UnknownSighting,
 } from './row-mapping.js';
-import { insertSigningKey, selectSigningKey, selectSigningKeys } from './signing-keys.js';
+import { deleteSigningKey, insertSigningKey, selectSigningKey, selectSigningKeys } from './signing-keys.js';
 import { selectUnknown, upsertUnknown } from './unknown-stations.js';
 import { writeLabelRows } from './station-labels.js';
 import type {
@@ -39,7 +39,7 @@ import type {
   StationRegistry,
   UnknownStation,
 } from './types.js';
-import { validateEui, validateFirmwareTarget, validateSigningKey } from './validate.js';
+import { validateEui, validateFirmwareTarget, validateSigningKey, validateSigningKeyCrc } from './validate.js';
 import type {
   CompletedRotation,
   CredentialCategory,
@@ -328,6 +328,11 @@ export class KyselyRegistry implements StationRegistry {
 
   listSigningKeys(): Promise<SigningKey[]> {
     return this.#run((db) => selectSigningKeys(db));
+  }
+
+  async removeSigningKey(crc: number): Promise<boolean> {
+    validateSigningKeyCrc(crc);
+    return this.#run((db) => deleteSigningKey(db, crc));
   }
 
   getStationAuth(eui: string): Promise<StationAuth | undefined> {

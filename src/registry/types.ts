@@ -247,4 +247,6 @@ export interface StationRegistry extends StationAuthStore, StationEventStore {
   addSigningKey(key: { readonly crc: number; readonly publicKey: string; readonly name: string | null }): Promise<SigningKey>;
   getSigningKey(crc: number): Promise<SigningKey | undefined>;
   listSigningKeys(): Promise<SigningKey[]>;
+  /** Deletes a signing key; false when unknown; throws conflict `signing_key_in_use` while a not-yet-upgraded firmware target is signed by it. */
+  removeSigningKey(crc: number): Promise<boolean>;
 }

@@ -42,10 +42,14 @@ export function validateFirmwareTarget(target: NewFirmwareTarget): void {
   }
 }
 
-export function validateSigningKey(key: { readonly crc: number; readonly publicKey: string }): void {
-  if (!isUint32(key.crc)) {
-    throw invalid('invalid_signing_key', `crc must be an unsigned 32-bit CRC, got ${key.crc}.`, { field: 'crc' });
+export function validateSigningKeyCrc(crc: number): void {
+  if (!isUint32(crc)) {
+    throw invalid('invalid_signing_key', `crc must be an unsigned 32-bit CRC, got ${crc}.`, { field: 'crc' });
   }
+}
+
+export function validateSigningKey(key: { readonly crc: number; readonly publicKey: string }): void {
+  validateSigningKeyCrc(key.crc);
   if (!PUBLIC_KEY.test(key.publicKey)) {
     throw invalid('invalid_signing_key', 'publicKey must be the 64 raw bytes X||Y of sig-N.key as 128 hex digits.', {
       field: 'publicKey',
