@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { StationAuth, StationCertificate, StationToken } from '../registry/auth-types.js';
-import { judgeAuthentication, rotationCompletions, type AuthInput, type PresentedCertificate } from './authenticate.js';
+import { judgeAuthentication, NO_CREDENTIALS, refusalAnswer, rotationCompletions, type AuthInput, type AuthRefusal, type PresentedCertificate } from './authenticate.js';
 
 const A = '0016C001FF10A235';
 const B = '0016C001FF10A236';
@@ -87,6 +87,33 @@ describe('judgeAuthentication', () => {
     expect(viaToken).toEqual({ ok: true, via: 'token', credential: { kind: 'token', id: 'tok', credCrc: 9 } });
     const refused = judgeAuthentication(input({ station: tokenStation, token: { match: token({ eui: B }) } }));
     expect(refused).toMatchObject({ ok: false, detail: { tokenId: 'tok' } });
+  });
+});
+
+describe('refusalAnswer', () => {
+  // Every way a request can arrive with nothing: the answer must not tell which EUIs exist or how they authenticate.
+  it.each<[string, Partial<AuthInput>]>([
+    ['unregistered EUI over https', { station: undefined }],
+    ['unregistered EUI over plain http', { station: undefined, secure: false }],
+    ['mtls station over https', {}],
+    ['mtls station over plain http', { secure: false }],
+    ['token station over https', { station: tokenStation }],
+    ['token station over plain http', { station: tokenStation, secure: false }],
+    ['none station on a strict server', { station: noneStation }],
+    ['mtls station on an --allow-unauthenticated server', { allowUnauthenticated: true }],
+  ])('gives one answer without credentials: %s', (_name, overrides) => {
+    const given = input(overrides);
+    const verdict = judgeAuthentication(given) as AuthRefusal;
+    expect(verdict.ok).toBe(false);
+    expect(refusalAnswer(verdict, given)).toEqual({ kind: 'unauthenticated', code: 'credentials_required', reason: NO_CREDENTIALS.reason });
+    expect(NO_CREDENTIALS.reason).not.toContain(A);
+  });
+
+  it('keeps the real reason when a credential was presented', () => {
+    const given = input({ station: tokenStation, secure: false, token: { match: token() } });
+    expect(refusalAnswer(judgeAuthentication(given) as AuthRefusal, given)).toMatchObject({ code: 'tls_required' });
+    const other = input({ certificate: cert({ euis: [B] }) });
+    expect(refusalAnswer(judgeAuthentication(other) as AuthRefusal, other)).toMatchObject({ kind: 'permission_denied', code: 'certificate_for_other_station' });
   });
 });
 

@@ -163,6 +163,26 @@ function judgeToken(input: AuthInput): AuthVerdict {
   return { ok: true, via: 'token', credential: { kind: 'token', id: match.id, credCrc: match.credCrc } };
 }
 
+/** The one answer to every request that presented no credential, registered EUI or not. */
+export const NO_CREDENTIALS: Pick<AuthRefusal, 'kind' | 'code' | 'reason'> = Object.freeze({
+  kind: 'unauthenticated',
+  code: 'credentials_required',
+  reason: 'no client certificate or token was presented; a station authenticates with its client certificate or its token, over https',
+});
+
+/**
+ * What the client is told about a refusal. Without any credential, the real
+ * reason (mtls station, token station, TLS required, not registered) would tell
+ * a prober which EUIs are registered and how they authenticate, so every such
+ * request gets the same status and text; the real reason goes to the log and the
+ * station's refusal row. With a credential the reason is about that credential
+ * and is told as it is.
+ */
+export function refusalAnswer(refusal: AuthRefusal, presented: Pick<AuthInput, 'certificate' | 'token'>): Pick<AuthRefusal, 'kind' | 'code' | 'reason'> {
+  if (presented.certificate === null && presented.token === null) return NO_CREDENTIALS;
+  return { kind: refusal.kind, code: refusal.code, reason: refusal.reason };
+}
+
 function refuse(kind: AuthRefusal['kind'], code: string, reason: string, detail: Readonly<Record<string, unknown>>): AuthRefusal {
   return { ok: false, kind, code, reason, detail };
 }

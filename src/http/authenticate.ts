@@ -3,6 +3,7 @@ import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import { CupsError } from '../core/errors.js';
 import {
   judgeAuthentication,
+  refusalAnswer,
   rotationCompletions,
   type AuthCredential,
   type PresentedCertificate,
@@ -13,9 +14,9 @@ import type { UpdateInfoRequest } from '../protocol/types.js';
 import type { StationAuth, StationAuthMode, StationAuthStore } from '../registry/auth-types.js';
 import type { StationRegistry } from '../registry/types.js';
 
-/** What the auth step needs: only the auth half of the registry, plus events for refusals. */
+/** What the auth step needs: only the auth half of the registry, plus the refusal rows. */
 export interface AuthDeps {
-  readonly registry: StationAuthStore & Pick<StationRegistry, 'appendEvents'>;
+  readonly registry: StationAuthStore & Pick<StationRegistry, 'recordRefusal'>;
   readonly clock: () => Date;
   /** Accept stations whose mode is none (and unregistered EUIs without credentials). */
   readonly allowUnauthenticated: boolean;
@@ -43,6 +44,8 @@ export async function authenticate(request: FastifyRequest, req: UpdateInfoReque
   const token = authorization === undefined ? null : await presentedToken(deps.registry, authorization);
   const station = await deps.registry.getStationAuth(req.router);
   const now = deps.clock();
+  const remoteAddress = request.ip ?? null;
+  if (!secure && token?.match !== undefined) await tokenSentInClear(deps, token.match.id, remoteAddress, now, log);
   const verdict = judgeAuthentication({
     router: req.router,
     station,
@@ -54,23 +57,37 @@ export async function authenticate(request: FastifyRequest, req: UpdateInfoReque
   });
 
   if (!verdict.ok) {
-    const remoteAddress = request.ip ?? null;
     log.warn({ code: verdict.code, reason: verdict.reason, remoteAddress, ...verdict.detail }, 'update-info refused: authentication');
     if (station !== undefined) {
       try {
-        await deps.registry.appendEvents(
-          req.router,
-          [{ type: 'auth', message: `refused (${verdict.code}): ${verdict.reason}`, detail: { code: verdict.code, remoteAddress, ...verdict.detail } }],
-          now,
-        );
+        // One row per reason and source, counted: a flood of refusals cannot bury the station's history.
+        await deps.registry.recordRefusal(req.router, { code: verdict.code, source: remoteAddress, message: `refused (${verdict.code}): ${verdict.reason}`, detail: verdict.detail }, now);
       } catch (e) {
         // The refusal stands whether or not it could be written down.
-        log.error({ err: e }, 'could not record the auth refusal event');
+        log.error({ err: e }, 'could not record the auth refusal');
       }
     }
-    throw new CupsError(verdict.code, verdict.kind, verdict.reason);
+    const answer = refusalAnswer(verdict, { certificate, token });
+    throw new CupsError(answer.code, answer.kind, answer.reason);
   }
   return { station, via: verdict.via, credential: verdict.credential };
+}
+
+/**
+ * A token that crossed the network in clear must be taken as known to others.
+ * It is marked compromised (once) rather than retired: the station can only
+ * receive a replacement by authenticating with it, so retiring it would lock
+ * the station out. The request itself is refused as before.
+ */
+async function tokenSentInClear(deps: AuthDeps, tokenId: string, remoteAddress: string | null, now: Date, log: FastifyBaseLogger): Promise<void> {
+  try {
+    const first = await deps.registry.markTokenCompromised(tokenId, `sent over plain HTTP from ${remoteAddress ?? 'an unknown address'}`, now);
+    if (first) {
+      log.warn({ tokenId, remoteAddress }, 'token sent over plain HTTP: marked compromised; it stays valid so the station is not locked out; replace it (bscups station rotate) and serve over https');
+    }
+  } catch (e) {
+    log.error({ err: e, tokenId }, 'could not mark the token compromised');
+  }
 }
 
 /**

@@ -83,11 +83,23 @@ function printAuth(
     auth.tokens.map((t) => ({
       id: t.id,
       for: t.category,
-      status: t.status + (t.retiredReason !== null ? ` (${t.retiredReason})` : ''),
+      status: t.status + (t.retiredReason !== null ? ` (${t.retiredReason})` : '') + (isExposed(t) ? ', COMPROMISED' : ''),
       crc: t.credCrc,
       'in use': inUse(station, t.category, t.credCrc) ? 'yes' : '',
       created: t.createdAt,
     })),
     ['id', 'for', 'status', 'crc', 'in use', 'created'],
   );
+  for (const t of auth.tokens.filter((x) => isExposed(x) && x.status === 'active')) {
+    line();
+    line(
+      `token ${t.id} is compromised: ${t.compromisedReason ?? 'exposed'} (${t.compromisedAt?.toISOString() ?? ''}). ` +
+        `It still works, because retiring it would lock the station out (it can only get a new credential by authenticating with this one). ` +
+        `Replace it: bscups station rotate ${auth.eui}${t.category === 'tc' ? ' --for tc' : ''}; and serve stations over https only.`,
+    );
+  }
+}
+
+function isExposed(token: StationAuth['tokens'][number]): boolean {
+  return token.compromisedAt !== undefined && token.compromisedAt !== null;
 }
