@@ -1,4 +1,6 @@
-import { mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdir, mkdtemp, readdir, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -56,6 +58,56 @@ describe('fs blob store', () => {
     await utimes(path.join(temps, 'old.bin.1111'), twoHoursAgo, twoHoursAgo);
     await createFsBlobStore(root);
     expect(await readdir(temps)).toEqual(['fresh.bin.2222']);
+  });
+
+  it('cleans partial uploads of a writer that died at start-up, and keeps those of a live one', async () => {
+    await createFsBlobStore(root);
+    const temps = path.join(root, 'fwupgrades', '.tmp');
+    // A temp name carries its writer (host tag, pid); take the tag from a real put in flight.
+    const store = await createFsBlobStore(root);
+    let tag = '';
+    await store.put('fwupgrades', 'probe.bin', text('p'), {
+      beforeCommit: async () => {
+        tag = ((await readdir(temps))[0] ?? '').split('.')[0] ?? '';
+      },
+    });
+    expect(tag).toMatch(/^[0-9a-f]{8}$/);
+    const dead = spawn(process.execPath, ['-e', '0']);
+    await once(dead, 'exit');
+    const alive = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)']);
+    try {
+      await writeFile(path.join(temps, `${tag}.${dead.pid}.aaaaaaaaaaaa.update.bin`), 'partial');
+      await writeFile(path.join(temps, `${tag}.${alive.pid}.bbbbbbbbbbbb.update.bin`), 'in flight');
+      await createFsBlobStore(root);
+      expect(await readdir(temps)).toEqual([`${tag}.${alive.pid}.bbbbbbbbbbbb.update.bin`]);
+    } finally {
+      alive.kill();
+    }
+  });
+
+  it('refuses symlinks and non-regular files in the store, and lists only regular files', async () => {
+    const store = await createFsBlobStore(root);
+    const secret = path.join(root, 'outside-secret');
+    await writeFile(secret, 'not a blob');
+    await symlink(secret, path.join(root, 'fwupgrades', 'sha256-link'));
+    await mkdir(path.join(root, 'fwupgrades', 'sha256-dir'));
+    for (const name of ['sha256-link', 'sha256-dir']) {
+      expect(await failure(store.get('fwupgrades', name))).toMatchObject({ code: 'blob_not_a_file' });
+      expect(await failure(store.stat('fwupgrades', name))).toMatchObject({ code: 'blob_not_a_file' });
+    }
+    expect(await store.list('fwupgrades')).toEqual([]);
+  });
+
+  it('creates its folders 0700 and its files 0600', async () => {
+    const dir = path.join(root, 'fresh');
+    const store = await createFsBlobStore(dir);
+    await store.put('stationcredentials', 'key.bin', text('k'));
+    await store.put('fwupgrades', 'fw.bin', text('f'));
+    for (const folder of [dir, path.join(dir, 'stationcredentials'), path.join(dir, 'fwupgrades'), path.join(dir, 'fwupgrades', '.tmp')]) {
+      expect((await stat(folder)).mode & 0o777, folder).toBe(0o700);
+    }
+    expect((await stat(path.join(dir, 'stationcredentials', 'key.bin'))).mode & 0o777).toBe(0o600);
+    expect((await stat(path.join(dir, 'fwupgrades', 'fw.bin'))).mode & 0o777).toBe(0o600);
   });
 
   it('keeps serving a reader whose blob is deleted meanwhile', async () => {

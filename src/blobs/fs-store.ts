@@ -1,6 +1,7 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, mkdir, open, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { access, lstat, mkdir, open, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { CupsError, invalid, isCupsError, unavailable } from '../core/errors.js';
@@ -18,12 +19,22 @@ import {
 
 /** Per-container folder for uploads in flight; its leading dot keeps it out of every valid blob name. */
 const TEMP_DIR = '.tmp';
-/** Temp files older than this were left by a crashed process and are swept at start. */
+/** Temp files older than this were left by a crashed process and are swept at start, whoever wrote them. */
 const STALE_TEMP_MS = 60 * 60 * 1000;
+/**
+ * Temp files are named `<host>.<pid>.<random>.<blob>`: at start-up, those of a
+ * process on this host that no longer runs are partial uploads of a crash and
+ * go at once; others may be a live upload (the CLI and the server share the
+ * folder), so only age removes them.
+ */
+const HOST_TAG = createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
+/** Opening a blob never follows a symlink: one planted in the store must not serve (or leak) a file elsewhere. */
+const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW;
 
 /**
  * The filesystem blob store: `<root>/<container>/<name>`. Creates the root and
- * both container folders. Files are 0600 because station credentials hold keys.
+ * both container folders (0700). Files are 0600 because station credentials
+ * hold keys. Only regular files are blobs: symlinks and other kinds are refused.
  */
 export async function createFsBlobStore(root: string): Promise<BlobStore> {
   if (typeof root !== 'string' || root.trim() === '') {
@@ -45,7 +56,7 @@ class FsBlobStore implements BlobStore {
   async put(container: ContainerName, name: string, source: Readable | Uint8Array, options?: PutOptions): Promise<PutResult> {
     const file = this.#file(container, name);
     const meter = new PutMeter(`${container}/${name}`, options);
-    const temp = path.join(this.root, container, TEMP_DIR, `${name}.${randomBytes(8).toString('hex')}`);
+    const temp = path.join(this.root, container, TEMP_DIR, `${HOST_TAG}.${process.pid}.${randomBytes(6).toString('hex')}.${name}`);
     let handle: FileHandle | undefined;
     try {
       const fh = await this.#io('create a temporary file for', file, () => open(temp, 'wx', 0o600));
@@ -75,9 +86,10 @@ class FsBlobStore implements BlobStore {
     let fh: FileHandle;
     try {
       // Holding the descriptor pins this version: a later rename swaps the name, not our inode.
-      fh = await open(file, 'r');
+      fh = await open(file, READ_FLAGS);
     } catch (e) {
       if (errno(e) === 'ENOENT') return this.#missing(container);
+      if (errno(e) === 'ELOOP') throw notAFile(file);
       throw this.#fail('open', file, e);
     }
     try {
@@ -93,7 +105,7 @@ class FsBlobStore implements BlobStore {
   async stat(container: ContainerName, name: string): Promise<BlobInfo | undefined> {
     const file = this.#file(container, name);
     try {
-      const info = await stat(file);
+      const info = await lstat(file);
       if (!info.isFile()) throw notAFile(file);
       return { size: info.size, lastModified: info.mtime };
     } catch (e) {
@@ -188,9 +200,24 @@ async function sweepStaleTemps(root: string): Promise<void> {
     const names = await readdir(dir).catch(() => [] as string[]);
     for (const n of names) {
       const file = path.join(dir, n);
-      const info = await stat(file).catch(() => undefined);
-      if (info?.isFile() && info.mtimeMs < cutoff) await rm(file, { force: true }).catch(() => undefined);
+      const info = await lstat(file).catch(() => undefined);
+      if (info === undefined || info.isDirectory()) continue;
+      if (info.mtimeMs < cutoff || !info.isFile() || writerIsGone(n)) await rm(file, { force: true }).catch(() => undefined);
     }
+  }
+}
+
+/** Whether a temp file was written by a process of this host that has ended. */
+function writerIsGone(tempName: string): boolean {
+  const [host, pid] = tempName.split('.');
+  if (host !== HOST_TAG || pid === undefined || !/^\d+$/.test(pid)) return false;
+  if (Number(pid) === process.pid) return false;
+  try {
+    process.kill(Number(pid), 0);
+    return false;
+  } catch (e) {
+    // EPERM: alive but someone else's.
+    return errno(e) === 'ESRCH';
   }
 }
 

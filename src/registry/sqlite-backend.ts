@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { Kysely, SqliteDialect, sql } from 'kysely';
@@ -14,7 +14,8 @@ export function openSqliteBackend(path: string, display: string, options: Backen
   const memory = path === ':memory:';
   if (!memory) {
     try {
-      mkdirSync(dirname(path), { recursive: true });
+      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      ownerOnly(path);
     } catch (e) {
       throw unavailable(
         'registry_unavailable',
@@ -61,4 +62,18 @@ export function openSqliteBackend(path: string, display: string, options: Backen
         }
       }),
   };
+}
+
+/**
+ * The registry holds token hashes and the station twins: readable by the owner
+ * only. Creating the file before SQLite does sets its mode, which SQLite then
+ * gives its -wal and -shm files too; a file left 0644 by older versions is
+ * tightened.
+ */
+function ownerOnly(path: string): void {
+  closeSync(openSync(path, 'a', 0o600));
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    const mode = statSync(file, { throwIfNoEntry: false })?.mode;
+    if (mode !== undefined && (mode & 0o077) !== 0) chmodSync(file, mode & 0o700);
+  }
 }
