@@ -6,6 +6,7 @@ import type { Runtime } from '../runtime.js';
 import { unavailable } from '../core/errors.js';
 import { createApp } from './app.js';
 import { limitsFromConfig } from './connection-limits.js';
+import { startEventSweep } from './event-sweep.js';
 import { httpsOptions, readTlsMaterial, type TlsFilePaths } from './tls-files.js';
 import { watchTlsFiles, type TlsReloader } from './tls-reload.js';
 import { createAdminApp } from './admin/app.js';
@@ -58,6 +59,7 @@ export async function serve(runtime: Runtime, config: Config, logger: Logger): P
     throw e;
   });
   const tls = tlsPaths === undefined ? undefined : watchTlsFiles(app.server as unknown as TlsServer, tlsPaths, logger);
+  const sweep = startEventSweep(runtime.registry, logger);
   return {
     app,
     url,
@@ -65,6 +67,7 @@ export async function serve(runtime: Runtime, config: Config, logger: Logger): P
     tls,
     admin,
     async close() {
+      sweep.stop();
       tls?.close();
       await Promise.all([app.close(), admin.app.close()]);
     },
