@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { conflict, invalid } from '../../../core/errors.js';
 import { generateSigningKey } from '../../../signing/index.js';
 import { commandContext } from '../../context.js';
+import { gitIgnores, gitWorkTreeOf } from '../../git-work-tree.js';
 
 export function register(parent: Command): void {
   parent
@@ -31,9 +32,25 @@ export function register(parent: Command): void {
         }
         throw e;
       }
-      out.result({ privateKey: pemPath, stationKey: keyPath, crc: key.crc }, () => {
+      const warning = await privateKeyInRepository(pemPath);
+      if (warning !== undefined && !out.json) out.note(`warning: ${warning}`);
+      out.result({ privateKey: pemPath, stationKey: keyPath, crc: key.crc, ...(warning === undefined ? {} : { warning }) }, () => {
         out.line(`wrote ${pemPath} (private key, mode 0600) and ${keyPath} (install on the station)`);
         out.line(`key CRC: ${key.crc}`);
       });
     });
+}
+
+/** Whoever holds sig-N.pem can sign firmware every station runs as root: a commit would publish it. */
+async function privateKeyInRepository(pemPath: string): Promise<string | undefined> {
+  const workTree = await gitWorkTreeOf(pemPath);
+  if (workTree === undefined) return undefined;
+  const ignored = await gitIgnores(pemPath, workTree);
+  const state =
+    ignored === true
+      ? 'git ignores it, but a "git add -f" or a change to .gitignore would publish it'
+      : ignored === false
+        ? 'git does NOT ignore it: add it to .gitignore before anything else'
+        : 'make sure git ignores it';
+  return `the private key ${pemPath} is inside the git work tree ${workTree}; ${state}. Anyone with it can sign firmware for your stations: keep it outside the repository (--out) or in a secret store.`;
 }
