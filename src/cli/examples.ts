@@ -32,6 +32,8 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   'keys list': ['bscups keys list', 'bscups --json keys list'],
   'keys remove': ['bscups keys remove 3157685580'],
   firmware: ['bscups firmware upgrade --station 0016C001FF10A235 --package 1.0.1 --file update.sh --sign-with keys/sig-0.pem', 'bscups firmware status'],
+  blobs: ['bscups blobs gc', 'bscups blobs gc --delete'],
+  'blobs gc': ['bscups blobs gc                     # lists, deletes nothing', 'bscups blobs gc --delete --min-age 1d'],
   'firmware sign': ['bscups firmware sign update.sh --key keys/sig-0.pem   # writes update.sh.sig'],
   'firmware upgrade': [
     'bscups firmware upgrade --station 0016C001FF10A235 --package 1.0.1 --file update.sh --sign-with keys/sig-0.pem',

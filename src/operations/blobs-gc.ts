@@ -1,0 +1,79 @@
+import type { BlobStore, ContainerName } from '../blobs/types.js';
+import { invalid } from '../core/errors.js';
+import type { StationRegistry } from '../registry/types.js';
+
+export interface BlobsGcDeps {
+  readonly registry: StationRegistry;
+  readonly blobs: BlobStore;
+  readonly clock: () => Date;
+}
+
+export interface BlobsGcInput {
+  /** Delete what is found; otherwise only list it (the default). */
+  readonly delete?: boolean;
+  /**
+   * Leave blobs younger than this alone: an upload stores its blob before it
+   * targets stations (and a credential blob before the desired state names it),
+   * so a fresh unreferenced blob may be an operation still running.
+   */
+  readonly minAgeMs: number;
+}
+
+export interface UnusedBlob {
+  readonly container: ContainerName;
+  readonly name: string;
+  readonly size: number;
+  readonly lastModified: Date;
+  /** Why it is garbage. */
+  readonly reason: string;
+  readonly deleted: boolean;
+}
+
+export interface BlobsGcResult {
+  readonly dryRun: boolean;
+  readonly blobs: readonly UnusedBlob[];
+  readonly bytes: number;
+}
+
+const REASONS: Record<ContainerName, string> = {
+  fwupgrades: 'no station targets it',
+  stationcredentials: "no station's desired credential",
+};
+
+/**
+ * Finds stored firmware no station targets and credential blobs no station's
+ * desired state names (left by removed targets, replaced credentials or a crash
+ * between storing a blob and the transaction that would have used it), and
+ * deletes them with `delete`. References are read again just before deleting,
+ * so a blob targeted meanwhile is kept.
+ */
+export async function collectUnusedBlobs(deps: BlobsGcDeps, input: BlobsGcInput): Promise<BlobsGcResult> {
+  if (!Number.isFinite(input.minAgeMs) || input.minAgeMs < 0) throw invalid('invalid_min_age', `minimum age must be ≥ 0 ms, got ${input.minAgeMs}`);
+  const cutoff = deps.clock().getTime() - input.minAgeMs;
+  let used = await referenced(deps.registry);
+  const found: Omit<UnusedBlob, 'deleted'>[] = [];
+  for (const container of ['fwupgrades', 'stationcredentials'] as const) {
+    for (const name of await deps.blobs.list(container)) {
+      if (used[container].has(name)) continue;
+      const info = await deps.blobs.stat(container, name);
+      if (info === undefined || info.lastModified.getTime() > cutoff) continue;
+      found.push({ container, name, size: info.size, lastModified: info.lastModified, reason: REASONS[container] });
+    }
+  }
+  if (input.delete === true && found.length > 0) used = await referenced(deps.registry);
+  const blobs: UnusedBlob[] = [];
+  for (const b of found) {
+    const remove = input.delete === true && !used[b.container].has(b.name);
+    blobs.push({ ...b, deleted: remove ? await deps.blobs.delete(b.container, b.name) : false });
+  }
+  return { dryRun: input.delete !== true, blobs, bytes: blobs.reduce((n, b) => n + b.size, 0) };
+}
+
+async function referenced(registry: StationRegistry): Promise<Record<ContainerName, Set<string>>> {
+  const used: Record<ContainerName, Set<string>> = { fwupgrades: new Set(), stationcredentials: new Set() };
+  for (const s of await registry.listStations()) {
+    if (s.firmware !== null) used.fwupgrades.add(s.firmware.blob);
+    for (const ref of [s.desired.cupsCred, s.desired.tcCred]) if (ref !== null) used.stationcredentials.add(ref.blob);
+  }
+  return used;
+}
