@@ -1,0 +1,227 @@
+import { isDowngrade } from './versions.js';
+import {
+  describeChange,
+  failuresAllowed,
+  formatAmount,
+  isActive,
+  type MemberState,
+  type PreviousConfig,
+  type Rollout,
+  type RolloutChange,
+  type RolloutMember,
+  type RolloutState,
+} from './rollout.js';
+
+/**
+ * The rollout's decisions, pure: given the rollout, its members and what the
+ * registry says about their stations now, which members confirmed or failed,
+ * whether the failure budget halts it, whether the current wave passed its gate,
+ * which wave starts and which stations are offered the change. The engine
+ * applies the returned step as one guarded write (operations/rollout-engine.ts).
+ */
+
+/** What the registry knows about a member's station, as the gate needs it. */
+export interface StationObservation {
+  readonly exists: boolean;
+  readonly desired: { readonly tcUri: string | null; readonly cupsUri: string | null };
+  readonly reported: { readonly model: string; readonly package: string | null; readonly tcUri: string | null; readonly cupsUri: string | null } | null;
+  readonly lastSeenAt: Date | null;
+  readonly firmware: {
+    readonly package: string;
+    readonly state: 'pending' | 'offered' | 'upgraded' | 'failed';
+    readonly offers: number;
+    readonly lastOfferedAt: Date | null;
+    readonly lastError: string | null;
+  } | null;
+}
+
+export interface GateInput {
+  readonly rollout: Rollout;
+  readonly members: readonly RolloutMember[];
+  readonly observations: ReadonlyMap<string, StationObservation>;
+  /** Station models a firmware package is built for; empty: any. */
+  readonly models: readonly string[];
+  /** Stations that newly match the selector and are in no active rollout (include-new only). */
+  readonly joiners: readonly string[];
+  readonly now: Date;
+}
+
+export type RolloutEventType =
+  | 'created' | 'wave_started' | 'wave_passed' | 'halted' | 'paused' | 'resumed' | 'completed' | 'aborted' | 'rolled_back'
+  | 'joined' | 'offered' | 'confirmed' | 'failed' | 'skipped' | 'reverted';
+
+export interface RolloutEvent {
+  readonly type: RolloutEventType;
+  readonly message: string;
+  /** The station concerned; its station history gets the event too. */
+  readonly eui?: string;
+  readonly wave?: number;
+}
+
+export interface MemberChange {
+  readonly eui: string;
+  readonly wave: number;
+  readonly state: MemberState;
+  readonly reason: string | null;
+  /** A station joining the rollout (insert rather than update). */
+  readonly joined?: boolean;
+  /** Set when the change is offered: apply the change to the station, remember this for rollback. */
+  readonly offer?: { readonly previous: PreviousConfig; readonly deadlineAt: Date };
+}
+
+export interface RolloutChangeSet {
+  readonly state?: RolloutState;
+  readonly wave?: number;
+  readonly waveStartedAt?: Date | null;
+  readonly wavePassedAt?: Date | null;
+  readonly haltReason?: string | null;
+}
+
+export interface RolloutStep {
+  readonly members: MemberChange[];
+  readonly rollout: RolloutChangeSet;
+  readonly events: RolloutEvent[];
+}
+
+export function isEmptyStep(step: RolloutStep): boolean {
+  return step.members.length === 0 && Object.keys(step.rollout).length === 0 && step.events.length === 0;
+}
+
+/** One evaluation of a rollout. Returns an empty step when nothing is due. */
+export function evaluateRollout(input: GateInput): RolloutStep {
+  const { rollout, now } = input;
+  const step: RolloutStep = { members: [], rollout: {}, events: [] };
+  if (!isActive(rollout.state)) return step;
+  const members = new Map(input.members.map((m) => [m.eui, { ...m }]));
+  const set = (m: RolloutMember, state: MemberState, reason: string | null, extra: Partial<MemberChange> = {}) => {
+    members.set(m.eui, { ...m, state, reason });
+    step.members.push({ eui: m.eui, wave: m.wave, state, reason, ...extra });
+    step.events.push({ type: eventOf(state), eui: m.eui, wave: m.wave, message: `${describeChange(rollout.change)}: ${state}${reason === null ? '' : ` (${reason})`}` });
+  };
+
+  for (const m of input.members) {
+    if (m.state !== 'offered') continue;
+    const verdict = judgeOffered(rollout.change, m, input.observations.get(m.eui), now);
+    if (verdict !== null) set(m, verdict.state, verdict.reason);
+  }
+
+  let state = rollout.state;
+  const counted = [...members.values()].filter((m) => m.state !== 'skipped');
+  const failed = counted.filter((m) => m.state === 'failed').length;
+  const allowed = failuresAllowed(rollout.plan.failureBudget, counted.length);
+  if (state !== 'halted' && failed > allowed) {
+    const reason = `failure budget exceeded: ${failed} failed, ${allowed} allowed (${formatAmount(rollout.plan.failureBudget)} of ${counted.length})`;
+    halt(step, reason);
+    state = 'halted';
+  }
+  if (state !== 'running') return step;
+
+  let wave = Math.max(rollout.wave, 1);
+  for (const eui of input.joiners) {
+    if (members.has(eui)) continue;
+    const m: RolloutMember = { eui, wave, state: 'pending', reason: null, previous: null, offeredAt: null, deadlineAt: null, doneAt: null };
+    members.set(eui, m);
+    step.members.push({ eui, wave, state: 'pending', reason: 'joined: matches the selector (include-new)', joined: true });
+    step.events.push({ type: 'joined', eui, wave, message: `joined wave ${wave} (include-new)` });
+  }
+  let passedAt = rollout.wavePassedAt;
+  if (rollout.wave === 0) startWave(step, 1, rollout.waveSizes.length, now);
+
+  for (;;) {
+    for (const m of [...members.values()]) {
+      if (m.wave !== wave || m.state !== 'pending') continue;
+      const e = eligibility(rollout.change, input.observations.get(m.eui), input.models);
+      if (e.kind === 'offer') set(m, 'offered', null, { offer: { previous: e.previous, deadlineAt: new Date(now.getTime() + rollout.plan.deadlineMs) } });
+      else set(m, e.kind, e.reason);
+    }
+    const inWave = [...members.values()].filter((m) => m.wave === wave);
+    if (inWave.some((m) => m.state === 'pending' || m.state === 'offered')) return step;
+    const confirmed = inWave.filter((m) => m.state === 'confirmed').length;
+    const decided = confirmed + inWave.filter((m) => m.state === 'failed').length;
+    const ratio = decided === 0 ? 1 : confirmed / decided;
+    if (ratio + 1e-9 < rollout.plan.successThreshold) {
+      halt(step, `wave ${wave}: ${confirmed} of ${decided} confirmed (${pct(ratio)}), below the success threshold of ${pct(rollout.plan.successThreshold)}`);
+      return step;
+    }
+    if (passedAt === null) {
+      passedAt = now;
+      Object.assign(step.rollout, { wavePassedAt: now });
+      step.events.push({ type: 'wave_passed', wave, message: `wave ${wave} passed its gate: ${confirmed} of ${decided} confirmed${rollout.plan.soakMs > 0 ? `; soaking ${Math.round(rollout.plan.soakMs / 1000)} s` : ''}` });
+    }
+    if (now.getTime() < passedAt.getTime() + rollout.plan.soakMs) return step;
+    if (wave >= rollout.waveSizes.length) {
+      Object.assign(step.rollout, { state: 'completed' });
+      step.events.push({ type: 'completed', message: `completed: ${[...members.values()].filter((m) => m.state === 'confirmed').length} confirmed, ${failed} failed` });
+      return step;
+    }
+    wave += 1;
+    passedAt = null;
+    startWave(step, wave, rollout.waveSizes.length, now);
+  }
+}
+
+function startWave(step: RolloutStep, wave: number, of: number, now: Date): void {
+  Object.assign(step.rollout, { wave, waveStartedAt: now, wavePassedAt: null });
+  step.events.push({ type: 'wave_started', wave, message: `wave ${wave} of ${of} started` });
+}
+
+function halt(step: RolloutStep, reason: string): void {
+  Object.assign(step.rollout, { state: 'halted', haltReason: reason });
+  step.events.push({ type: 'halted', message: `halted: ${reason}` });
+}
+
+function eventOf(state: MemberState): RolloutEventType {
+  return state === 'pending' ? 'joined' : state;
+}
+
+function pct(share: number): string {
+  return `${Math.round(share * 1000) / 10}%`;
+}
+
+type Eligibility = { kind: 'offer'; previous: PreviousConfig } | { kind: 'skipped' | 'confirmed'; reason: string };
+
+/** Whether a pending member may be offered the change now, and what it had before. */
+export function eligibility(change: RolloutChange, obs: StationObservation | undefined, models: readonly string[]): Eligibility {
+  if (obs === undefined || !obs.exists) return { kind: 'skipped', reason: 'station no longer registered' };
+  const reported = obs.reported;
+  if (change.kind === 'firmware') {
+    if (models.length > 0) {
+      if (reported === null) return { kind: 'skipped', reason: `has not reported its model yet; package ${change.package} is built for ${models.join(', ')}` };
+      if (!models.includes(reported.model)) return { kind: 'skipped', reason: `model "${reported.model}" is not one package ${change.package} is built for (${models.join(', ')})` };
+    }
+    if (reported?.package === change.package) return { kind: 'confirmed', reason: `already reports package ${change.package}` };
+    if (!change.allowDowngrade && isDowngrade(reported?.package ?? null, change.package)) {
+      return { kind: 'skipped', reason: `package ${change.package} would downgrade from ${reported?.package}; create the rollout with --allow-downgrade to include it` };
+    }
+  }
+  return { kind: 'offer', previous: { tcUri: obs.desired.tcUri, cupsUri: obs.desired.cupsUri, package: reported?.package ?? null } };
+}
+
+/** Whether an offered member has confirmed or failed by now; null while it may still confirm. */
+export function judgeOffered(change: RolloutChange, m: RolloutMember, obs: StationObservation | undefined, now: Date): { state: 'confirmed' | 'failed'; reason: string } | null {
+  if (obs === undefined || !obs.exists) return { state: 'failed', reason: 'station removed' };
+  const r = obs.reported;
+  switch (change.kind) {
+    case 'firmware': {
+      if (r?.package === change.package) return { state: 'confirmed', reason: `reports package ${change.package}` };
+      const fw = obs.firmware;
+      if (fw === null || fw.package !== change.package) return { state: 'failed', reason: 'firmware target changed outside the rollout' };
+      if (fw.state === 'failed') return { state: 'failed', reason: `update failed: ${fw.lastError ?? `no new package after ${fw.offers} offer(s)`}` };
+      break;
+    }
+    case 'tcUri':
+    case 'cupsUri': {
+      const key = change.kind;
+      if (r?.[key] === change.uri) return { state: 'confirmed', reason: `reports ${key} ${change.uri}` };
+      if (obs.desired[key] !== change.uri) return { state: 'failed', reason: `desired ${key} changed outside the rollout` };
+      break;
+    }
+  }
+  if (m.deadlineAt === null || now < m.deadlineAt) return null;
+  const lastOffer = Math.max(m.offeredAt?.getTime() ?? 0, obs.firmware?.lastOfferedAt?.getTime() ?? 0);
+  if (obs.lastSeenAt === null || obs.lastSeenAt.getTime() <= lastOffer) {
+    return { state: 'failed', reason: `lost after offer: not seen since ${obs.lastSeenAt?.toISOString() ?? 'ever'}` };
+  }
+  const what = change.kind === 'firmware' ? `package ${r?.package ?? 'none'}` : `${change.kind} ${r?.[change.kind] ?? 'none'}`;
+  return { state: 'failed', reason: `not confirmed within the deadline: still reports ${what}` };
+}

@@ -1,0 +1,79 @@
+import { failuresAllowed, MEMBER_STATES, type MemberState, type Rollout, type RolloutMember } from './rollout.js';
+
+/** What `rollout show`, the API and the gauges print about a rollout: counts per wave, the gate, the ETA. */
+
+export type StateCounts = Record<MemberState, number>;
+
+export interface WaveProgress extends StateCounts {
+  readonly wave: number;
+  /** Stations in this wave. */
+  readonly stations: number;
+}
+
+export interface RolloutProgress {
+  readonly waves: readonly WaveProgress[];
+  readonly totals: StateCounts;
+  /** Failures allowed before the rollout halts itself. */
+  readonly failuresAllowed: number;
+  /** One line: what the rollout waits for now. */
+  readonly gate: string;
+  /** When it should be done at the pace so far; null when finished or halted. */
+  readonly eta: Date | null;
+}
+
+export function emptyCounts(): StateCounts {
+  return Object.fromEntries(MEMBER_STATES.map((s) => [s, 0])) as StateCounts;
+}
+
+export function rolloutProgress(rollout: Rollout, members: readonly RolloutMember[], now: Date): RolloutProgress {
+  const waves: WaveProgress[] = rollout.waveSizes.map((_, i) => ({ wave: i + 1, stations: 0, ...emptyCounts() }));
+  const totals = emptyCounts();
+  for (const m of members) {
+    const w = waves[m.wave - 1];
+    if (w !== undefined) {
+      w[m.state] += 1;
+      (w as { stations: number }).stations += 1;
+    }
+    totals[m.state] += 1;
+  }
+  const allowed = failuresAllowed(rollout.plan.failureBudget, members.length - totals.skipped);
+  return { waves, totals, failuresAllowed: allowed, gate: gateStatus(rollout, waves, now), eta: eta(rollout, now) };
+}
+
+function gateStatus(rollout: Rollout, waves: readonly WaveProgress[], now: Date): string {
+  const of = rollout.waveSizes.length;
+  switch (rollout.state) {
+    case 'completed':
+      return 'completed';
+    case 'aborted':
+      return 'aborted: stations left as they are';
+    case 'rolled_back':
+      return 'rolled back';
+    case 'halted':
+      return `halted: ${rollout.haltReason ?? 'no reason recorded'}`;
+    case 'paused':
+      return `paused in wave ${rollout.wave} of ${of}: no new offers until resumed`;
+    case 'running':
+      break;
+  }
+  if (rollout.wave === 0) return 'starting: wave 1 is offered at the next evaluation';
+  const w = waves[rollout.wave - 1];
+  if (rollout.wavePassedAt !== null) {
+    const until = new Date(rollout.wavePassedAt.getTime() + rollout.plan.soakMs);
+    return until > now ? `wave ${rollout.wave} of ${of} passed; soaking until ${until.toISOString()}` : `wave ${rollout.wave} of ${of} passed; next wave at the next evaluation`;
+  }
+  const waiting = (w?.offered ?? 0) + (w?.pending ?? 0);
+  return `wave ${rollout.wave} of ${of}: waiting for ${waiting} station(s) to confirm (threshold ${Math.round(rollout.plan.successThreshold * 1000) / 10}%)`;
+}
+
+/**
+ * Remaining waves at the average pace of the waves so far, each plus its soak;
+ * before a wave has passed, the per-station deadline is the pace (the worst case).
+ */
+function eta(rollout: Rollout, now: Date): Date | null {
+  if (rollout.state !== 'running' && rollout.state !== 'paused') return null;
+  const done = Math.max(0, rollout.wave - 1) + (rollout.wavePassedAt === null ? 0 : 1);
+  const perWave = done > 0 ? Math.max(0, (rollout.wavePassedAt ?? rollout.waveStartedAt ?? now).getTime() - rollout.createdAt.getTime()) / done : rollout.plan.deadlineMs;
+  const left = rollout.waveSizes.length - done;
+  return new Date(now.getTime() + left * (perWave + rollout.plan.soakMs));
+}

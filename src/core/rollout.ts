@@ -1,0 +1,180 @@
+import { invalid } from './errors.js';
+
+/**
+ * The rollout model: one change applied to a selected set of stations in waves,
+ * with gates between waves. Pure data and parsing; the decisions are in
+ * rollout-gate.ts, the counts and ETA in rollout-progress.ts.
+ */
+
+/** What a rollout changes on every station it enrolls. */
+export type RolloutChange =
+  | { readonly kind: 'firmware'; readonly package: string; readonly allowDowngrade: boolean; readonly maxOffers: number }
+  | { readonly kind: 'tcUri'; readonly uri: string }
+  | { readonly kind: 'cupsUri'; readonly uri: string };
+
+/** `k=v`, `k!=v` (also stations without k), `k` exists, `!k` absent; the same shape listings use. */
+export interface RolloutLabelSelector {
+  readonly key: string;
+  readonly op: 'eq' | 'ne' | 'exists' | 'absent';
+  readonly value?: string;
+}
+
+/** Which stations the rollout is for; every given part must hold. */
+export interface RolloutSelector {
+  readonly labels: readonly RolloutLabelSelector[];
+  readonly model?: string;
+  /** Reported package (version.txt) now. */
+  readonly package?: string;
+  /** Prefix of the reported station version. */
+  readonly stationVersion?: string;
+  /** Explicit EUIs; when given, only these (still filtered by the rest). */
+  readonly euis?: readonly string[];
+}
+
+/** A number of stations, or a percentage of the rollout's stations. */
+export type Amount = { readonly count: number } | { readonly percent: number };
+
+export interface RolloutPlan {
+  /** Cumulative sizes: `1,5%,25%,100%` means 1 station, then up to 5 % of all, and so on. */
+  readonly waves: readonly Amount[];
+  /** Share (0..1) of a wave's offered stations that must confirm before the next wave starts. */
+  readonly successThreshold: number;
+  /** The rollout halts by itself when more stations than this have failed. */
+  readonly failureBudget: Amount;
+  /** A station offered the change that has not confirmed after this long has failed. */
+  readonly deadlineMs: number;
+  /** Wait this long after a wave passed its gate before starting the next. */
+  readonly soakMs: number;
+  /** Stations matching the selector that register or first report later join the current wave. */
+  readonly includeNew: boolean;
+}
+
+export const ROLLOUT_STATES = ['running', 'paused', 'halted', 'completed', 'aborted', 'rolled_back'] as const;
+export type RolloutState = (typeof ROLLOUT_STATES)[number];
+/** States in which a rollout holds its stations (no other rollout may enroll them). */
+export const ACTIVE_ROLLOUT_STATES: readonly RolloutState[] = ['running', 'paused', 'halted'];
+
+export const MEMBER_STATES = ['pending', 'offered', 'confirmed', 'failed', 'skipped', 'reverted'] as const;
+export type MemberState = (typeof MEMBER_STATES)[number];
+
+/** What a station was configured for before the rollout changed it: what rollback restores. */
+export interface PreviousConfig {
+  readonly tcUri: string | null;
+  readonly cupsUri: string | null;
+  /** Reported package when offered. */
+  readonly package: string | null;
+}
+
+export interface Rollout {
+  readonly id: string;
+  readonly name: string | null;
+  readonly change: RolloutChange;
+  readonly selector: RolloutSelector;
+  readonly plan: RolloutPlan;
+  /** Cumulative station counts per wave, resolved at creation (empty waves dropped). */
+  readonly waveSizes: readonly number[];
+  readonly state: RolloutState;
+  /** 1-based wave in progress; 0 before the first starts. */
+  readonly wave: number;
+  readonly waveStartedAt: Date | null;
+  /** When the current wave passed its gate (its soak runs from here); null until then. */
+  readonly wavePassedAt: Date | null;
+  readonly haltReason: string | null;
+  /** The rollout this one rolls back, if any. */
+  readonly rollbackOf: string | null;
+  readonly createdBy: string;
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+  /** Bumped by every change; a change applies only to the version it was decided on. */
+  readonly version: number;
+}
+
+export interface RolloutMember {
+  readonly eui: string;
+  readonly wave: number;
+  readonly state: MemberState;
+  /** Why it was skipped or failed, or how it confirmed. */
+  readonly reason: string | null;
+  readonly previous: PreviousConfig | null;
+  readonly offeredAt: Date | null;
+  readonly deadlineAt: Date | null;
+  readonly doneAt: Date | null;
+}
+
+/** Parses `1,5%,25%,100%`; the last wave must cover every station. */
+export function parseWaves(text: string): Amount[] {
+  const parts = text.split(',').map((p) => p.trim());
+  if (parts.length === 0 || parts.some((p) => p === '')) throw invalid('invalid_waves', `--waves must be counts or percentages separated by commas, e.g. 1,5%,25%,100%; got "${text}"`);
+  const waves = parts.map((p) => parseAmount(p, '--waves'));
+  const last = waves[waves.length - 1] as Amount;
+  if (!('percent' in last) || last.percent !== 100) throw invalid('invalid_waves', `the last of --waves must be 100% so that every selected station is included; got "${text}"`);
+  return waves;
+}
+
+/** Parses `3` (a count) or `2%` / `2.5%` (a percentage, 0..100). */
+export function parseAmount(text: string, field: string): Amount {
+  const pct = /^(\d{1,3}(?:\.\d+)?)%$/.exec(text.trim());
+  if (pct !== null) {
+    const percent = Number(pct[1]);
+    if (percent > 100) throw invalid('invalid_amount', `${field}: ${text} is more than 100%`);
+    return { percent };
+  }
+  if (!/^\d{1,9}$/.test(text.trim())) throw invalid('invalid_amount', `${field} must be a whole number or a percentage like 5%, got "${text}"`);
+  return { count: Number(text) };
+}
+
+/** Parses a success threshold: `95%` or `0.95`. */
+export function parseThreshold(text: string): number {
+  const t = text.trim();
+  const value = t.endsWith('%') ? Number(t.slice(0, -1)) / 100 : Number(t);
+  if (t === '' || !Number.isFinite(value) || value < 0 || value > 1) throw invalid('invalid_threshold', `--success-threshold must be a percentage (95%) or a share from 0 to 1, got "${text}"`);
+  return value;
+}
+
+/** An amount as a number of stations out of `total` (percentages rounded up, so 1% of 50 is 1). */
+export function resolveAmount(amount: Amount, total: number): number {
+  if ('count' in amount) return Math.min(amount.count, total);
+  return Math.min(total, Math.ceil((amount.percent * total) / 100 - 1e-9));
+}
+
+/** Cumulative wave sizes for `total` stations; waves that would add nobody are dropped. */
+export function waveSizes(waves: readonly Amount[], total: number): number[] {
+  const sizes: number[] = [];
+  for (const w of waves) {
+    const size = Math.max(resolveAmount(w, total), sizes[sizes.length - 1] ?? 0);
+    if (size > (sizes[sizes.length - 1] ?? 0)) sizes.push(size);
+  }
+  return sizes;
+}
+
+/** The wave (1-based) of the station at `index` in the rollout's order. */
+export function waveOf(index: number, sizes: readonly number[]): number {
+  const i = sizes.findIndex((s) => index < s);
+  return i === -1 ? sizes.length : i + 1;
+}
+
+/** Failures allowed before the rollout halts, out of `total` stations. */
+export function failuresAllowed(budget: Amount, total: number): number {
+  return 'count' in budget ? budget.count : Math.floor((budget.percent * total) / 100 + 1e-9);
+}
+
+/** How an amount reads in messages. */
+export function formatAmount(a: Amount): string {
+  return 'count' in a ? String(a.count) : `${a.percent}%`;
+}
+
+/** The change in words, for events and tables. */
+export function describeChange(change: RolloutChange): string {
+  switch (change.kind) {
+    case 'firmware':
+      return `firmware ${change.package}`;
+    case 'tcUri':
+      return `TC URI ${change.uri}`;
+    case 'cupsUri':
+      return `CUPS URI ${change.uri}`;
+  }
+}
+
+export function isActive(state: RolloutState): boolean {
+  return ACTIVE_ROLLOUT_STATES.includes(state);
+}
