@@ -60,7 +60,7 @@ async function provisionedStation(): Promise<{ eui: string; exchange: () => Prom
 type Operation = (d: CredentialDeps, eui: string) => Promise<unknown>;
 const pendingTokens = new Map<string, string>();
 
-const operations: Record<string, { prepare?: Operation; run: Operation }> = {
+const operations: Record<string, { prepare?: Operation; run: Operation; rerunRefusal?: string }> = {
   'credentials --token': {
     run: (d, eui) => setCredential(d, { eui, category: 'cups', trust: ca.certDer, token: `Authorization: Bearer ${randomBytes(24).toString('base64url')}` }),
   },
@@ -80,6 +80,8 @@ const operations: Record<string, { prepare?: Operation; run: Operation }> = {
       pendingTokens.set(eui, rotated.tokenId as string);
     },
     run: (d, eui) => revokeCredential(d, { eui, tokenId: pendingTokens.get(eui) as string }),
+    // When the crash came before the commit, the station fetched the token and moved to it: now it is in use.
+    rerunRefusal: 'credential_in_use',
   },
 };
 
@@ -109,7 +111,9 @@ describe.each(Object.entries(operations))('a crash at any step of %s', (_name, o
       // the first exchange fetches, the next ones authenticate with what was fetched.
       for (let i = 0; i < 3; i++) expect(await exchange(), `crash after ${crashAt}, exchange ${i + 1}`).toMatchObject({ status: 200 });
       // And nothing is left half-done that stops the operator from trying again.
-      await op.run(deps(), eui);
+      await op.run(deps(), eui).catch((e: unknown) => {
+        if (!(e instanceof CupsError && e.code === op.rerunRefusal)) throw e;
+      });
       for (let i = 0; i < 2; i++) expect(await exchange(), `after re-running past ${crashAt}, exchange ${i + 1}`).toMatchObject({ status: 200 });
     }
   });

@@ -114,15 +114,26 @@ function refuseLockOut(station: Station, auth: StationAuth, found: Held, inUse: 
   }
   const kinds = acceptedKinds(auth, category);
   if (!kinds.has(found.kind)) return;
+  // What a rotation is still delivering over CUPS the station can only fetch with another credential: it does not count.
+  const delivering = auth.rotations.find((r) => r.category === category)?.newCrc;
+  const reported = category === 'cups' ? station.reported?.cupsCredCrc : station.reported?.tcCredCrc;
   const others: Held[] = [
     ...auth.certificates.map((c) => ({ ...c, kind: 'certificate' as const })),
     ...auth.tokens.map((t) => ({ ...t, kind: 'token' as const })),
-  ].filter((c) => c.category === category && c.status === 'active' && kinds.has(c.kind) && c.credCrc !== found.credCrc);
+  ].filter(
+    (c) =>
+      c.category === category &&
+      c.status === 'active' &&
+      kinds.has(c.kind) &&
+      c.credCrc !== found.credCrc &&
+      (c.credCrc !== delivering || c.credCrc === reported),
+  );
   if (others.length === 0) {
     throw conflict(
       'only_usable_credential',
-      `${label} is the only ${category} credential station ${station.eui} can authenticate with (it may be on its way to the gateway even though the station has not reported it yet): ` +
-        `revoking it would lock the gateway out. Run ${rotate} first, or pass --force`,
+      `${label} is the only ${category} credential station ${station.eui} can authenticate with (it may be on the gateway even though the station has not reported it yet, ` +
+        `and a credential still being delivered over CUPS can only be fetched with it): revoking it would lock the gateway out. ` +
+        `Wait until the station reports a newer credential (${rotate} delivers one), or pass --force`,
     );
   }
 }
