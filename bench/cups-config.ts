@@ -5,7 +5,7 @@ import { loadConfig, type Config } from '../src/config.js';
  * the server child. Environment variables are ignored so a BSCUPS_* setting in
  * the shell cannot change what is measured.
  */
-export function benchConfig(options: { readonly database: string; readonly blobs: string; readonly logLevel?: string }): Config {
+export function benchConfig(options: { readonly database: string; readonly blobs: string; readonly logLevel?: string; readonly tls?: { readonly cert: string; readonly key: string } }): Config {
   return loadConfig(
     {
       database: options.database,
@@ -17,6 +17,8 @@ export function benchConfig(options: { readonly database: string; readonly blobs
       // Plain-HTTP stations without credentials on loopback are what is measured;
       // the server refuses them unless told this is a test setup.
       allowUnauthenticated: true,
+      tlsCert: options.tls?.cert,
+      tlsKey: options.tls?.key,
     },
     {},
   );

@@ -128,7 +128,10 @@ export function stationReport(eui: string, fields: { cupsUri: string; tcUri: str
   };
 }
 
-/** The exact bytes a station sends for `report` to a server on `port` (PROTOCOL.md 1). */
-export function stationBytes(port: number, report: UpdateInfoRequest): Buffer {
-  return encodeStationHttpRequest({ host: `127.0.0.1:${port}`, body: encodeStationRequestBody(report) });
+/**
+ * The exact bytes a station sends for `report` to a server on `port` (PROTOCOL.md 1);
+ * `headerLines` adds lines (wrk needs `Connection: close` to open a new connection per exchange).
+ */
+export function stationBytes(port: number, report: UpdateInfoRequest, headerLines?: string): Buffer {
+  return encodeStationHttpRequest({ host: `127.0.0.1:${port}`, body: encodeStationRequestBody(report), ...(headerLines === undefined ? {} : { headerLines }) });
 }

@@ -7,7 +7,10 @@
  */
 import { createReadStream, readFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { constants } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream/promises';
 import type { ChildMessage, ParentMessage, ServerSpec, ServerStats } from './server-spec.js';
@@ -19,6 +22,7 @@ function send(message: ChildMessage): void {
 }
 
 let sampledPeak = process.memoryUsage.rss();
+let resumed: number | null = null;
 setInterval(() => {
   sampledPeak = Math.max(sampledPeak, process.memoryUsage.rss());
 }, RSS_SAMPLE_MS).unref();
@@ -36,7 +40,7 @@ function stats(): ServerStats {
   const cpu = process.cpuUsage();
   const rss = process.memoryUsage.rss();
   sampledPeak = Math.max(sampledPeak, rss);
-  return { cpuMicros: cpu.user + cpu.system, rss, sampledPeakRss: sampledPeak, vmHwm: vmHwm() };
+  return { cpuMicros: cpu.user + cpu.system, rss, sampledPeakRss: sampledPeak, vmHwm: vmHwm(), resumedHandshakes: resumed };
 }
 
 /** Starts the server the spec names; resolves to its port and a close function. */
@@ -64,7 +68,18 @@ async function start(spec: ServerSpec): Promise<{ port: number; close: () => Pro
     };
   }
   const handler = spec.kind === 'bare-bytes' ? bytesHandler(Buffer.from(spec.bodyHex, 'hex')) : fileHandler(spec.path, (await stat(spec.path)).size);
-  const server = createServer(handler);
+  const tls = spec.kind === 'bare-bytes' ? spec.tls : undefined;
+  // HTTPS with the product's TLS settings (no session tickets: every handshake a full one, as a station makes it).
+  const server: Server =
+    tls === undefined
+      ? createServer(handler)
+      : createHttpsServer({ cert: readFileSync(tls.cert), key: readFileSync(tls.key), secureOptions: constants.SSL_OP_NO_TICKET }, handler);
+  if (tls !== undefined) {
+    resumed = 0;
+    server.on('secureConnection', (socket: TLSSocket) => {
+      if (socket.isSessionReused()) resumed = (resumed ?? 0) + 1;
+    });
+  }
   // The same keep-alive window the product's Fastify server uses.
   server.keepAliveTimeout = 10_000;
   await new Promise<void>((resolve, reject) => {

@@ -1,11 +1,17 @@
 /** What a server child runs; passed as JSON in argv so the child needs no other setup. */
 export type ServerSpec =
-  /** The product: `serve()` over a registry and a blob store the parent prepared. */
-  | { readonly kind: 'cups'; readonly database: string; readonly blobs: string; readonly logLevel: string }
-  /** The ceiling: bare node:http answering fixed bytes (hex) with a Content-Length. */
-  | { readonly kind: 'bare-bytes'; readonly bodyHex: string }
+  /** The product: `serve()` over a registry and a blob store the parent prepared; HTTPS with `tls`. */
+  | { readonly kind: 'cups'; readonly database: string; readonly blobs: string; readonly logLevel: string; readonly tls?: TlsFiles }
+  /** The ceiling: bare node:http (node:https with `tls`) answering fixed bytes (hex) with a Content-Length. */
+  | { readonly kind: 'bare-bytes'; readonly bodyHex: string; readonly tls?: TlsFiles }
   /** The streaming ceiling: bare node:http piping a file from disk with a Content-Length. */
   | { readonly kind: 'bare-file'; readonly path: string };
+
+/** PEM files of a server certificate and its key. */
+export interface TlsFiles {
+  readonly cert: string;
+  readonly key: string;
+}
 
 /** Resource use of the server process, measured inside it. */
 export interface ServerStats {
@@ -16,6 +22,8 @@ export interface ServerStats {
   readonly sampledPeakRss: number;
   /** VmHWM from /proc: the kernel's lifetime peak RSS; null off Linux. */
   readonly vmHwm: number | null;
+  /** TLS handshakes that resumed a session (bare HTTPS only; null elsewhere): must stay 0, stations never resume. */
+  readonly resumedHandshakes: number | null;
 }
 
 export type ChildMessage =

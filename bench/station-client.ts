@@ -1,5 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 
 /** How much of an answer to keep while reading it; by default only the byte count. */
 export interface ReadOptions {
@@ -9,6 +10,8 @@ export interface ReadOptions {
   readonly hashFrom?: number;
   /** Fail when nothing arrives for this long (the station re-arms its 60 s timer on every chunk). */
   readonly idleTimeoutMs?: number;
+  /** Speak TLS, verifying the server with this CA (PEM); a full handshake, no session offered, as a station. */
+  readonly tlsCa?: string;
 }
 
 /** One answer as the station reads it: status, Content-Length, and what was asked to be kept. */
@@ -99,10 +102,10 @@ class ResponseReader {
 export function exchangeOnce(port: number, request: Buffer, opts: ReadOptions = {}): Promise<StationAnswer> {
   return new Promise((resolve, reject) => {
     const reader = new ResponseReader(opts);
-    const socket = connect({ host: '127.0.0.1', port });
+    const socket = opts.tlsCa === undefined ? connect({ host: '127.0.0.1', port }) : tlsConnect({ host: '127.0.0.1', port, ca: opts.tlsCa });
     socket.setNoDelay(true);
     socket.setTimeout(opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS);
-    socket.once('connect', () => socket.write(request));
+    socket.once(opts.tlsCa === undefined ? 'connect' : 'secureConnect', () => socket.write(request));
     socket.on('data', (chunk: Buffer) => {
       let answer: StationAnswer | undefined;
       try {

@@ -2,9 +2,12 @@
  * Benchmark 3: the start-up storm (PROTOCOL.md 5.2): every station restarting
  * after an outage calls CUPS within about a minute. Here 10,000 registered
  * stations that never reported make their first request as fast as a bounded
- * number of open connections allows. Each is a fresh station with only cups.uri,
- * so each is answered its TC URI and its first report is written to the registry.
- * A few of them are the full station simulator (home folder, apply the answer).
+ * number of open connections allows, over TLS with a full handshake each, as
+ * stations do. Each is a fresh station with only cups.uri, so each is answered
+ * its TC URI and its first report is written to the registry. A few of them
+ * are the full station simulator (home folder, trust file, apply the answer).
+ * SQLite is served by one bscups process; PostgreSQL by two replicas, the
+ * stations spread over both as a load balancer would.
  */
 import { join } from 'node:path';
 import { encodeResponse } from '../src/protocol/index.js';
@@ -27,17 +30,21 @@ import { runLoad, type LoadResult } from './load.js';
 import { childOptions, type BenchSettings } from './settings.js';
 import { exchangeOnce } from './station-client.js';
 import { met, num, pct, type Table } from './table.js';
+import { benchTls } from './tls-material.js';
 
 /** Open connections at once: what a load balancer in front of one small box would allow. */
 const CONCURRENCY = 256;
 /** How many of the stations are the full simulator rather than raw request bytes. */
 const SIMULATED = 4;
 /** The whole storm must be over within this; a real station's exchange timeout is 60 s. */
-const STORM_LIMIT_MS = 180_000;
+const STORM_LIMIT_MS = 300_000;
+
+type Tls = Awaited<ReturnType<typeof benchTls>>;
 
 interface Measured {
   readonly server: string;
   readonly registry: string;
+  readonly replicas: number;
   readonly load: LoadResult;
   /** Stations the registry shows as seen with a stored report after the storm (bscups only). */
   readonly recorded?: number;
@@ -51,15 +58,16 @@ export async function runStorm(settings: BenchSettings): Promise<Table> {
   const cleanup = new Cleanup();
   try {
     const dir = await tempDir(cleanup, 'storm');
-    settings.log(`storm: bare node:http, ${num(stations)} stations, ${CONCURRENCY} connections`);
-    results.push(await measureBare(stations, answer, join(dir, 'bare-homes'), settings));
+    const tls = await benchTls(dir);
+    settings.log(`storm: bare node:https, ${num(stations)} stations, ${CONCURRENCY} connections`);
+    results.push(await measureBare(stations, answer, tls, join(dir, 'bare-homes'), settings));
     const pgRegistry = await postgresRegistry(cleanup);
-    const registries: BenchRegistry[] = [sqliteRegistry(dir)];
+    const runs: { registry: BenchRegistry; replicas: number }[] = [{ registry: sqliteRegistry(dir), replicas: 1 }];
     if ('unavailable' in pgRegistry) skipped.push(pgRegistry.unavailable);
-    else registries.push(pgRegistry);
-    for (const registry of registries) {
-      settings.log(`storm: bscups on ${registry.label}, ${num(stations)} stations, ${CONCURRENCY} connections`);
-      results.push(await measureCups(stations, answer, registry, dir, settings));
+    else runs.push({ registry: pgRegistry, replicas: 2 });
+    for (const { registry, replicas } of runs) {
+      settings.log(`storm: bscups on ${registry.label} (${replicas} replica${replicas > 1 ? 's' : ''}), ${num(stations)} stations, ${CONCURRENCY} connections`);
+      results.push(await measureCups(stations, answer, registry, replicas, tls, dir, settings));
     }
   } finally {
     await cleanup.run();
@@ -67,53 +75,58 @@ export async function runStorm(settings: BenchSettings): Promise<Table> {
   return table(stations, results, skipped);
 }
 
-async function measureBare(stations: number, answer: Buffer, homes: string, settings: BenchSettings): Promise<Measured> {
-  const child = await startServerChild({ kind: 'bare-bytes', bodyHex: answer.toString('hex') }, childOptions(settings, false));
+async function measureBare(stations: number, answer: Buffer, tls: Tls, homes: string, settings: BenchSettings): Promise<Measured> {
+  const child = await startServerChild({ kind: 'bare-bytes', bodyHex: answer.toString('hex'), tls }, childOptions(settings, false));
   try {
-    return { server: 'bare node:http', registry: '—', load: await storm(child, stations, answer, homes) };
+    return { server: 'bare node:https', registry: '—', replicas: 1, load: await storm([child], stations, answer, tls, homes) };
   } finally {
     await child.stop();
   }
 }
 
-async function measureCups(stations: number, answer: Buffer, registry: BenchRegistry, dir: string, settings: BenchSettings): Promise<Measured> {
+async function measureCups(stations: number, answer: Buffer, registry: BenchRegistry, replicas: number, tls: Tls, dir: string, settings: BenchSettings): Promise<Measured> {
   const blobs = join(dir, 'blobs');
-  const child = await startServerChild(
-    { kind: 'cups', database: registry.database, blobs, logLevel: 'info' },
-    childOptions(settings, true),
+  // Registered before the servers start: the stations were there long before the outage.
+  const runtime = await openBenchRuntime(registry.database, blobs);
+  try {
+    await registerStations(runtime.registry, Array.from({ length: stations }, (_, i) => ({ eui: benchEui(i), desired: { tcUri: TC_URI } })));
+  } finally {
+    await runtime.close();
+  }
+  const children = await Promise.all(
+    Array.from({ length: replicas }, () => startServerChild({ kind: 'cups', database: registry.database, blobs, logLevel: 'info', tls }, childOptions(settings, true))),
   );
   try {
-    const url = `http://127.0.0.1:${child.port}`;
-    const runtime = await openBenchRuntime(registry.database, blobs);
-    try {
-      await registerStations(runtime.registry, Array.from({ length: stations }, (_, i) => ({ eui: benchEui(i), desired: { cupsUri: url, tcUri: TC_URI } })));
-    } finally {
-      await runtime.close();
-    }
-    const load = await storm(child, stations, answer, join(dir, `${registry.label}-homes`));
+    const load = await storm(children, stations, answer, tls, join(dir, `${registry.label}-homes`));
     const check = await openBenchRuntime(registry.database, blobs);
     try {
       const recorded = (await check.registry.listStations()).filter((s) => s.lastSeenAt !== null && s.reported?.tcUri === null).length;
-      return { server: 'bscups', registry: registry.label, load, recorded };
+      return { server: 'bscups', registry: registry.label, replicas, load, recorded };
     } finally {
       await check.close();
     }
   } finally {
-    await child.stop();
+    await Promise.all(children.map((c) => c.stop()));
   }
 }
 
-/** Every station's first request, each exactly once, CONCURRENCY at a time; every answer must be the TC URI update, byte for byte. */
-async function storm(child: ServerChild, stations: number, answer: Buffer, homes: string): Promise<LoadResult> {
-  const url = `http://127.0.0.1:${child.port}`;
+/**
+ * Every station's first request, each exactly once over a new TLS connection,
+ * CONCURRENCY at a time, station i to server i mod n; every answer must be the
+ * TC URI update, byte for byte.
+ */
+async function storm(servers: readonly ServerChild[], stations: number, answer: Buffer, tls: Tls, homes: string): Promise<LoadResult> {
+  const portOf = (i: number) => (servers[i % servers.length] as ServerChild).port;
   const simulated = new Map<number, SimulatedStation>();
   for (let k = 0; k < SIMULATED; k++) {
     const i = Math.floor((k * stations) / SIMULATED);
     const home = join(homes, String(i));
-    await initStationHome(home, { cupsUri: url, version: '1.0.0' });
+    await initStationHome(home, { cupsUri: `https://127.0.0.1:${portOf(i)}`, version: '1.0.0', cupsTrust: tls.caDer });
     simulated.set(i, createSimulatedStation({ home, eui: benchEui(i) }));
   }
-  const requests = Array.from({ length: stations }, (_, i) => stationBytes(child.port, stationReport(benchEui(i), { cupsUri: url, tcUri: null, package: '1.0.0' })));
+  const requests = Array.from({ length: stations }, (_, i) =>
+    stationBytes(portOf(i), stationReport(benchEui(i), { cupsUri: `https://127.0.0.1:${portOf(i)}`, tcUri: null, package: '1.0.0' })),
+  );
   return runLoad({
     concurrency: CONCURRENCY,
     durationMs: STORM_LIMIT_MS,
@@ -125,7 +138,7 @@ async function storm(child: ServerChild, stations: number, answer: Buffer, homes
         const r = await sim.exchange();
         return r.ok && r.applied.includes('tcUri') ? undefined : `simulated station ${benchEui(i)}: ${r.error ?? `applied ${r.applied.join(',') || 'nothing'}`}`;
       }
-      const a = await exchangeOnce(child.port, requests[i] as Buffer, { keepPrefix: answer.length + 1, idleTimeoutMs: 60_000 });
+      const a = await exchangeOnce(portOf(i), requests[i] as Buffer, { keepPrefix: answer.length + 1, idleTimeoutMs: 60_000, tlsCa: tls.caPem });
       if (a.status !== 200) return `HTTP ${a.status}: ${a.prefix.toString('latin1').trim()}`;
       if (!a.prefix.equals(answer)) return `answer ${a.prefix.toString('hex')} is not the TC URI update ${answer.toString('hex')}`;
       return undefined;
@@ -140,31 +153,36 @@ function table(stations: number, results: readonly Measured[], skipped: readonly
     const [p50 = NaN, p99 = NaN] = m.load.latency.percentiles(50, 99);
     const isBare = m === bare;
     const unanswered = stations - m.load.ok - m.load.errors;
+    const failed = m.load.errors + unanswered;
+    const missing = m.recorded === undefined ? 0 : stations - m.recorded;
     return [
       m.server,
       m.registry,
+      num(m.replicas),
       num(stations),
       num(CONCURRENCY),
       num(m.load.wallMs / 1000, 2),
+      isBare ? '1.00×' : `${num(m.load.wallMs / bare.load.wallMs, 2)}×`,
       num(rate(m)),
       num(p50, 1),
       num(p99, 1),
-      num(m.load.errors + unanswered),
+      num(failed),
       m.recorded === undefined ? '—' : `${num(m.recorded)} / ${num(stations)}`,
       isBare ? '100% (baseline)' : pct(rate(m) / rate(bare)),
       '0 errors',
-      met(m.load.errors + unanswered === 0 && (m.recorded === undefined || m.recorded === stations), `${m.load.errors + unanswered} errors${m.recorded !== undefined && m.recorded !== stations ? `, ${stations - m.recorded} first reports not recorded` : ''}`),
+      met(failed === 0 && missing === 0, `${failed} errors${missing > 0 ? `, ${missing} first reports not recorded` : ''}`),
     ];
   });
   const errorNotes = results.filter((m) => m.load.errors > 0).map((m) => `errors on ${m.server} ${m.registry}: ${m.load.errorSamples.join('; ')}`);
   return {
-    title: `start-up storm (${num(stations)} stations, first request each)`,
-    columns: ['server', 'registry', 'stations', 'open connections', 'time to serve all s', 'stations/s', 'p50 ms', 'p99 ms', 'errors', 'first reports recorded', 'vs bare', 'target', 'met?'],
+    title: `start-up storm over TLS (${num(stations)} stations, first request each, full handshake each)`,
+    columns: ['server', 'registry', 'replicas', 'stations', 'open connections', 'time to serve all s', 'time vs bare', 'stations/s', 'p50 ms', 'p99 ms', 'errors', 'first reports recorded', 'rate vs bare', 'target', 'met?'],
     rows,
     notes: [
-      `${num(stations)} registered stations that never reported each send their first request once, on a new connection, at most ${CONCURRENCY} open at a time (a load balancer's connection cap on one box); ${SIMULATED} of them are the full station simulator, the rest send the exact station bytes.`,
-      'Each station has only cups.uri, so every answer must be the TC URI update, byte for byte; an error is any connection failure, timeout, non-200 or other answer. The bare baseline answers the same bytes without looking at the request.',
-      '"first reports recorded": stations the registry shows as seen, with their report stored, after the storm.',
+      `${num(stations)} registered stations that never reported each send their first request once, on a new TLS connection (full handshake, no session offered), at most ${CONCURRENCY} open at a time (a load balancer's connection cap); ${SIMULATED} of them are the full station simulator with a cups.trust, the rest send the exact station bytes from this process.`,
+      'Each station has only cups.uri, so every answer must be the TC URI update, byte for byte; an error is any connection or TLS failure, timeout, non-200 or other answer. The bare baseline (node:https, same certificate, no session tickets) answers the same bytes without looking at the request.',
+      'PostgreSQL: two bscups processes on the same schema, station i sent to replica i mod 2. "first reports recorded": stations the registry shows as seen, with their report stored, after the storm.',
+      'The TLS client handshakes run in the bench process (Node), on the same cores as the servers: they slow bare and bscups alike.',
       ...skipped.map((s) => `PostgreSQL skipped: ${s}.`),
       ...errorNotes,
     ],
