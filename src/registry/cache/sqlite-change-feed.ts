@@ -42,7 +42,8 @@ export function sqliteChangeFeed(options: SqliteFeedOptions): ChangeFeed {
   let pruner: NodeJS.Timeout | undefined;
 
   const open = (): void => {
-    conn = new Database(options.path, { timeout: 5_000, fileMustExist: true });
+    // No busy wait: this connection runs on the event loop, and only its pruning ever needs a lock.
+    conn = new Database(options.path, { timeout: 0, fileMustExist: true });
     dataVersion = conn.prepare<[], number>('pragma data_version').pluck();
     since = conn.prepare<[number], ChangeRow>('select seq, eui, kind from registry_changes where seq > ? order by seq');
     lastVersion = dataVersion.get() as number;
@@ -105,8 +106,8 @@ export function sqliteChangeFeed(options: SqliteFeedOptions): ChangeFeed {
         try {
           conn?.prepare('delete from registry_changes where seq <= (select max(seq) from registry_changes) - ?').run(KEEP_CHANGES);
         } catch (e) {
-          // Another writer held the lock for 5 s; pruning waits for the next round.
-          options.logger?.warn({ err: e, database: options.path }, 'could not prune the registry change log');
+          // Another process was writing at that instant: prune at the next round rather than wait.
+          if ((e as { code?: string }).code !== 'SQLITE_BUSY') options.logger?.warn({ err: e, database: options.path }, 'could not prune the registry change log');
         }
       }, PRUNE_EVERY_MS);
       pruner.unref();
