@@ -45,6 +45,9 @@ describe('with --json, errors are JSON on stderr with the usual exit codes', () 
     const unknown = await runCli(['--json', 'station', 'launch'], env);
     expect(unknown.code).toBe(2);
     expect(jsonError(unknown.stderr).error).toMatchObject({ code: 'unknown_command', kind: 'invalid_argument' });
+    const group = await runCli(['--json', 'station'], env);
+    expect(group.code).toBe(2);
+    expect(jsonError(group.stderr).error).toMatchObject({ code: 'missing_command', kind: 'invalid_argument' });
   });
 });
 

@@ -36,9 +36,12 @@ interface ErrorReport {
 }
 
 function usageReport(e: CommanderError): ErrorReport {
-  const name = e.code.replace(/^commander\./, '').replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-  const message = e.code === 'commander.help' ? 'this command needs a subcommand; run it with --help to see them' : e.message.replace(/^error: /, '');
-  return { code: name, kind: 'invalid_argument', message };
+  // A group run without a subcommand: commander shows the help as the error.
+  if (e.code === 'commander.help') {
+    return { code: 'missing_command', kind: 'invalid_argument', message: 'this command needs a subcommand; run it with --help to see them' };
+  }
+  const code = e.code.replace(/^commander\./, '').replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+  return { code, kind: 'invalid_argument', message: e.message.replace(/^error: /, '') };
 }
 
 /** Whether --json was given to the program (before a `--` that ends the options). */
