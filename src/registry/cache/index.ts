@@ -1,7 +1,7 @@
 import type { RegistryBackend } from '../backend.js';
 import { parseRegistryUrl } from '../registry-url.js';
 import type { StationRegistry } from '../types.js';
-import { createCachedRegistry, type CachedStationRegistry, type RegistryCacheOptions } from './cached-registry.js';
+import { createCachedRegistry, type CachedStationRegistry, type RegistryCacheOptions, type RegistryPeek } from './cached-registry.js';
 import { privateDatabaseFeed, type ChangeFeed } from './change-feed.js';
 
 export type { CachedStationRegistry, RegistryCacheOptions, RegistryCacheState, RegistryPeek } from './cached-registry.js';
@@ -37,4 +37,9 @@ export async function openChangeFeed(url: string, setup: CacheSetup): Promise<Ch
 /** Wraps the registry opened on `backend` (from `url`) with the in-memory cache; it starts on migrate(). */
 export async function withRegistryCache(inner: StationRegistry, backend: RegistryBackend, url: string, setup: CacheSetup): Promise<CachedStationRegistry> {
   return createCachedRegistry(inner, backend, await openChangeFeed(url, setup), setup);
+}
+
+/** Whether `registry` offers the synchronous peek path (it is the cached registry, cache on). */
+export function hasRegistryPeek<R extends StationRegistry>(registry: R): registry is R & RegistryPeek {
+  return typeof (registry as Partial<RegistryPeek>).peekStation === 'function';
 }
