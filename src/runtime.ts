@@ -2,7 +2,7 @@ import { createBlobStore } from './blobs/index.js';
 import { createLazyBlobStore } from './blobs/lazy-store.js';
 import type { BlobStore } from './blobs/types.js';
 import type { Config } from './config.js';
-import { createRegistryStores, type AccessStore, type FleetStore } from './registry/index.js';
+import { createRegistryStores, type AccessStore, type FleetStore, type RolloutStore } from './registry/index.js';
 import type { StationRegistry } from './registry/types.js';
 
 /** The registry and blob store a command or server works on. */
@@ -13,6 +13,8 @@ export interface Runtime {
   readonly fleet: FleetStore;
   /** API keys and the audit log, on the registry's database. */
   readonly access: AccessStore;
+  /** The firmware library and rollouts, on the registry's database. */
+  readonly rollouts: RolloutStore;
   readonly blobs: BlobStore;
   close(): Promise<void>;
 }
@@ -41,7 +43,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
     perStation: config.eventsPerStation,
     refusalRowsPerStation: config.refusalRowsPerStation,
   };
-  const { registry, fleet, access } = await createRegistryStores(
+  const { registry, fleet, access, rollouts } = await createRegistryStores(
     config.database,
     cached ? { eventRetention, cache: { lastSeenIntervalMs: config.lastSeenInterval * 1000 } } : { eventRetention },
   );
@@ -53,6 +55,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
       registry,
       fleet,
       access,
+      rollouts,
       blobs,
       async close() {
         await Promise.allSettled([registry.close(), blobs.close()]);

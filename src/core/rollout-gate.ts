@@ -67,6 +67,8 @@ export interface MemberChange {
   readonly joined?: boolean;
   /** Set when the change is offered: apply the change to the station, remember this for rollback. */
   readonly offer?: { readonly previous: PreviousConfig; readonly deadlineAt: Date };
+  /** Rollback: set the station's desired configuration back to the member's `previous`. */
+  readonly restore?: PreviousConfig;
 }
 
 export interface RolloutChangeSet {

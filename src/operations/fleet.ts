@@ -9,7 +9,7 @@ import { DEFAULT_PAGE_SIZE } from './station-filters.js';
 export const DEFAULT_SILENT_AFTER = '26h';
 
 const EVENT_TYPES: readonly EventType[] = [
-  'exchange', 'reported_changed', 'firmware_offered', 'firmware_upgraded', 'firmware_failed', 'problem', 'error', 'config', 'auth',
+  'exchange', 'reported_changed', 'firmware_offered', 'firmware_upgraded', 'firmware_failed', 'problem', 'error', 'config', 'auth', 'rollout',
 ];
 
 export interface EventListInput {

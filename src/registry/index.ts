@@ -8,6 +8,8 @@ import { KyselyFleetStore } from './fleet-store.js';
 import { KyselyAccessStore } from './access-store.js';
 import type { FleetStore } from './fleet-types.js';
 import type { AccessStore } from './access-types.js';
+import { KyselyRolloutStore } from './rollout-store.js';
+import type { RolloutStore } from './rollout-types.js';
 
 export type * from './types.js';
 export type * from './event-types.js';
@@ -15,6 +17,7 @@ export { DEFAULT_RETENTION } from './event-types.js';
 export type * from './auth-types.js';
 export type * from './fleet-types.js';
 export type * from './access-types.js';
+export type * from './rollout-types.js';
 export { STATION_AUTH_MODES } from './auth-types.js';
 export { hasRegistryPeek, type CachedStationRegistry, type RegistryPeek, type RegistryCacheState } from './cache/index.js';
 export { parseRegistryUrl, type RegistryLocation } from './registry-url.js';
@@ -54,6 +57,8 @@ export interface RegistryStores {
   readonly registry: StationRegistry;
   readonly fleet: FleetStore;
   readonly access: AccessStore;
+  /** The firmware library and rollouts. */
+  readonly rollouts: RolloutStore;
 }
 
 /** Like createRegistry, plus the stores on the same connection pool; `registry.close()` closes them all. */
@@ -63,5 +68,6 @@ export async function createRegistryStores(url: string, options: RegistryOptions
     registry: await stationRegistry(backend, url, options),
     fleet: new KyselyFleetStore(backend),
     access: new KyselyAccessStore(backend),
+    rollouts: new KyselyRolloutStore(backend),
   };
 }

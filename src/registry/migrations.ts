@@ -3,6 +3,7 @@ import { authTables } from './migration-auth.js';
 import { eventCoalescing } from './migration-event-coalescing.js';
 import { changeNotify } from './migration-change-notify.js';
 import { fleetApiTables } from './migration-fleet.js';
+import { rolloutTables } from './migration-rollouts.js';
 
 export type SqlFlavour = 'sqlite' | 'postgres';
 
@@ -18,6 +19,7 @@ export function registryMigrations(flavour: SqlFlavour): MigrationProvider {
     '0003_event_coalescing': { up: (db) => eventCoalescing(db) },
     '0004_change_notify': { up: (db) => changeNotify(db, flavour) },
     '0005_fleet_api': { up: (db) => fleetApiTables(db, flavour) },
+    '0006_rollouts': { up: (db) => rolloutTables(db, flavour) },
   };
   return { getMigrations: () => Promise.resolve(migrations) };
 }

@@ -111,6 +111,7 @@ export type EventType =
   | 'problem' // a configuration problem was found
   | 'error' // the exchange failed on the server
   | 'config' // an operator changed desired state
+  | 'rollout' // a rollout offered, confirmed, failed, skipped or reverted this station
   | 'auth'; // authentication outcome worth keeping (never secrets)
 
 export interface NewEvent {

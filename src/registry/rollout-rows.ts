@@ -1,0 +1,68 @@
+import type { Selectable } from 'kysely';
+import type { MemberState, PreviousConfig, Rollout, RolloutChange, RolloutMember, RolloutPlan, RolloutSelector, RolloutState } from '../core/rollout.js';
+import type { RolloutEventType } from '../core/rollout-gate.js';
+import { num } from './row-mapping.js';
+import type { RolloutTables } from './rollout-schema.js';
+import type { FirmwarePackage, RolloutEventRecord } from './rollout-types.js';
+import type { FirmwareSignature } from './types.js';
+
+const dateOrNull = (v: number | string | null): Date | null => (v === null ? null : new Date(num(v)));
+
+export function toPackage(row: Selectable<RolloutTables['firmware_packages']>): FirmwarePackage {
+  return {
+    package: row.package,
+    blob: row.blob,
+    size: num(row.size),
+    sha256: row.sha256,
+    signatures: JSON.parse(row.signatures) as FirmwareSignature[],
+    models: JSON.parse(row.models) as string[],
+    createdBy: row.created_by,
+    createdAt: new Date(num(row.created_at)),
+  };
+}
+
+export function toRollout(row: Selectable<RolloutTables['rollouts']>): Rollout {
+  const plan = JSON.parse(row.plan) as RolloutPlan;
+  return {
+    id: row.id,
+    name: row.name,
+    change: JSON.parse(row.change) as RolloutChange,
+    selector: JSON.parse(row.selector) as RolloutSelector,
+    plan,
+    waveSizes: JSON.parse(row.wave_sizes) as number[],
+    state: row.state as RolloutState,
+    wave: num(row.wave),
+    waveStartedAt: dateOrNull(row.wave_started_at),
+    wavePassedAt: dateOrNull(row.wave_passed_at),
+    haltReason: row.halt_reason,
+    rollbackOf: row.rollback_of,
+    createdBy: row.created_by,
+    createdAt: new Date(num(row.created_at)),
+    updatedAt: new Date(num(row.updated_at)),
+    version: num(row.version),
+  };
+}
+
+export function toMember(row: Selectable<RolloutTables['rollout_members']>): RolloutMember {
+  return {
+    eui: row.eui,
+    wave: num(row.wave),
+    state: row.state as MemberState,
+    reason: row.reason,
+    previous: row.previous === null ? null : (JSON.parse(row.previous) as PreviousConfig),
+    offeredAt: dateOrNull(row.offered_at),
+    deadlineAt: dateOrNull(row.deadline_at),
+    doneAt: dateOrNull(row.done_at),
+  };
+}
+
+export function toRolloutEvent(row: Selectable<RolloutTables['rollout_events']>): RolloutEventRecord {
+  return {
+    id: num(row.id),
+    at: new Date(num(row.at)),
+    type: row.type as RolloutEventType,
+    wave: row.wave === null ? null : num(row.wave),
+    eui: row.eui,
+    message: row.message,
+  };
+}

@@ -1,0 +1,84 @@
+import type { Rollout, RolloutChange, RolloutMember, RolloutPlan, RolloutSelector, RolloutState } from '../core/rollout.js';
+import type { RolloutEventType, RolloutStep, StationObservation } from '../core/rollout-gate.js';
+import type { FirmwareSignature } from './types.js';
+
+/** An update stored once and verified, that stations and rollouts target by its package version. */
+export interface FirmwarePackage {
+  /** The version the update writes into version.txt; the library's key. */
+  readonly package: string;
+  /** Blob name inside `fwupgrades`. */
+  readonly blob: string;
+  readonly size: number;
+  /** Hex SHA-256 of the update file. */
+  readonly sha256: string;
+  readonly signatures: readonly FirmwareSignature[];
+  /** Station models (reported `model`) it is built for; empty: any. */
+  readonly models: readonly string[];
+  readonly createdBy: string;
+  readonly createdAt: Date;
+}
+
+/** What still refers to a library package. */
+export interface FirmwarePackageUse {
+  /** Stations whose firmware target is this package and not yet upgraded. */
+  readonly stations: readonly string[];
+  /** Active rollouts (running, paused, halted) of this package. */
+  readonly rollouts: readonly string[];
+}
+
+export interface NewRollout {
+  readonly id: string;
+  readonly name: string | null;
+  readonly change: RolloutChange;
+  readonly selector: RolloutSelector;
+  readonly plan: RolloutPlan;
+  readonly waveSizes: readonly number[];
+  readonly rollbackOf: string | null;
+  readonly createdBy: string;
+  /** In rollout order, each with its wave. Stations another active rollout holds are recorded as skipped. */
+  readonly members: readonly { readonly eui: string; readonly wave: number }[];
+}
+
+export interface RolloutEventRecord {
+  readonly id: number;
+  readonly at: Date;
+  readonly type: RolloutEventType;
+  readonly wave: number | null;
+  readonly eui: string | null;
+  readonly message: string;
+}
+
+/** The firmware library and the rollouts, on the registry's database (migration 0006_rollouts). */
+export interface RolloutStore {
+  /** Adds a package; throws conflict `package_exists` when the version is in the library. */
+  addPackage(pkg: Omit<FirmwarePackage, 'createdAt'>, at: Date): Promise<FirmwarePackage>;
+  getPackage(pkg: string): Promise<FirmwarePackage | undefined>;
+  /** Most recent first. */
+  listPackages(): Promise<FirmwarePackage[]>;
+  packageUse(pkg: string): Promise<FirmwarePackageUse>;
+  /** Deletes the entry; throws conflict `package_in_use` while a station target or an active rollout uses it; false when absent. */
+  removePackage(pkg: string): Promise<boolean>;
+
+  /** Creates a running rollout at wave 0 with its members and claims, in one transaction. */
+  createRollout(input: NewRollout, at: Date): Promise<Rollout>;
+  getRollout(id: string): Promise<Rollout | undefined>;
+  /** Most recent first; only the given states when any. */
+  listRollouts(states?: readonly RolloutState[]): Promise<Rollout[]>;
+  listMembers(id: string): Promise<RolloutMember[]>;
+  /** Oldest first. */
+  listRolloutEvents(id: string): Promise<RolloutEventRecord[]>;
+  /** Member counts of every rollout by member state, for the gauges. */
+  countMembers(): Promise<{ readonly rollout: string; readonly rolloutState: RolloutState; readonly state: string; readonly count: number }[]>;
+
+  /** What the registry says about these stations now (absent EUIs are reported as not existing). */
+  observe(euis: readonly string[]): Promise<Map<string, StationObservation>>;
+  /** Which of these stations an active rollout holds, and which. */
+  claims(euis: readonly string[]): Promise<Map<string, string>>;
+  /**
+   * Writes a step decided on `rollout` as read: the rollout row, member rows,
+   * claims, the change on every station offered or restored, and the events of
+   * the rollout and its stations, in one transaction, and only if the rollout is
+   * still at `rollout.version`. False (nothing written) when it moved on.
+   */
+  applyStep(rollout: Rollout, step: RolloutStep, at: Date): Promise<boolean>;
+}
