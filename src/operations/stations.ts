@@ -1,6 +1,7 @@
 import { invalid, notFound } from '../core/errors.js';
 import { parseEui, validateCupsUri, validateTcUri } from '../protocol/index.js';
 import type { Page, Station } from '../registry/index.js';
+import { credentialBlobPrefix } from './credential-blob.js';
 import { audit, authorize, type OperationContext } from './context.js';
 import { toStationQuery, validateLabelKey, validateLabelValue, type StationListInput } from './station-filters.js';
 
@@ -87,17 +88,14 @@ export async function changeStation(ctx: OperationContext, eui: string, change: 
   return station;
 }
 
-/**
- * Unregisters a station and deletes its credential blobs. Credential blobs are
- * named `<EUI>-…` (cli/commands/station/credential-blob.ts), so the prefix finds
- * them all; shared firmware files stay.
- */
+/** Unregisters a station and deletes its credential blobs; shared firmware files stay. */
 export async function removeStation(ctx: OperationContext, eui: string): Promise<{ eui: string; blobsDeleted: number }> {
   authorize(ctx, 'operator', 'removing a station');
   const id = parseEui(eui, 'eui');
+  // Listed first: a blob store that cannot be reached then stops before the station is gone.
+  const names = await ctx.blobs.list('stationcredentials', credentialBlobPrefix(id));
   const removed = await ctx.registry.removeStation(id);
   if (!removed) throw stationNotFound(id);
-  const names = await ctx.blobs.list('stationcredentials', `${id}-`);
   for (const name of names) await ctx.blobs.delete('stationcredentials', name);
   await audit(ctx, 'station.remove', id, { blobsDeleted: names.length });
   return { eui: id, blobsDeleted: names.length };

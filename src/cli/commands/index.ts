@@ -5,9 +5,12 @@ import { register as keys } from './keys/index.js';
 import { register as firmware } from './firmware/index.js';
 import { register as simulate } from './simulate.js';
 import { register as pki } from './pki/index.js';
+import { register as status } from './status.js';
+import { register as apikey } from './apikey/index.js';
+import { register as audit } from './audit.js';
 import { register as blobs } from './blobs/index.js';
 
 /** Every command group, in help order. */
 export function registerCommands(program: Command): void {
-  for (const r of [serve, station, pki, keys, firmware, blobs, simulate]) r(program);
+  for (const r of [serve, status, station, pki, keys, firmware, blobs, apikey, audit, simulate]) r(program);
 }

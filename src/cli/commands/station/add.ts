@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
-import { collect, runWithRuntime } from '../../context.js';
+import { registerStation } from '../../../operations/stations.js';
+import { collect } from '../../context.js';
+import { runOperation } from '../../operation-context.js';
 import { cupsUriOption, euiArg, parseLabels, tcUriOption } from './parse.js';
 import { stationView } from './view.js';
 
@@ -17,14 +19,14 @@ export function register(parent: Command): void {
       const labels = parseLabels(opts.label, false) as Record<string, string>;
       const cupsUri = cupsUriOption(opts.cupsUri);
       const tcUri = tcUriOption(opts.tcUri);
-      await runWithRuntime(cmd, async ({ registry }, out) => {
-        const station = await registry.createStation({
+      await runOperation(cmd, async (ctx, out) => {
+        const station = await registerStation(ctx, {
           eui: id,
           name: opts.name ?? null,
           labels,
-          desired: { ...(cupsUri === undefined ? {} : { cupsUri }), ...(tcUri === undefined ? {} : { tcUri }) },
+          ...(cupsUri === undefined ? {} : { cupsUri }),
+          ...(tcUri === undefined ? {} : { tcUri }),
         });
-        await registry.appendEvents(id, [{ type: 'config', message: 'station registered' }], new Date());
         out.result(stationView(station), () => out.line(`registered station ${station.eui}`));
       });
     });

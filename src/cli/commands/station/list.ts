@@ -1,20 +1,43 @@
 import type { Command } from 'commander';
-import { collect, runWithRuntime } from '../../context.js';
-import { parseLabels } from './parse.js';
+import { SYNC_STATES } from '../../../core/sync-status.js';
+import { listStations } from '../../../operations/stations.js';
+import type { Station } from '../../../registry/index.js';
+import { collect } from '../../context.js';
+import { runOperation } from '../../operation-context.js';
 import { stationRow, stationView } from './view.js';
 
 export function register(parent: Command): void {
   parent
     .command('list')
-    .description('list stations with model, package, last contact, and whether they are in sync or what is pending')
-    .option('--label <key=value>', 'only stations with this label, repeatable', collect)
-    .action(async (opts: { label?: string[] }, cmd: Command) => {
-      const labels = parseLabels(opts.label, false) as Record<string, string>;
-      await runWithRuntime(cmd, async ({ registry }, out) => {
-        const stations = await registry.listStations({ labels });
+    .description('list stations with model, package, last contact, and whether they are in sync or what is pending; filtered and paged like GET /api/v1/stations')
+    .option('--label <selector>', 'k=v, k!=v (also stations without k), k (has k) or !k (lacks k); repeatable, all must hold', collect)
+    .option('--state <state>', `sync state, repeatable or comma-separated: ${SYNC_STATES.join(', ')}`, collect)
+    .option('--silent <duration>', 'only stations seen before but not for this long, e.g. 26h or 7d')
+    .option('--model <model>', 'reported model, e.g. rpi')
+    .option('--package <version>', 'reported package (version.txt)')
+    .option('--station-version <prefix>', 'reported station version prefix, e.g. 2.0.6')
+    .option('-q, --search <text>', 'substring of the EUI or the name')
+    .option('--sort <key>', 'eui (default), name or lastSeen')
+    .option('--desc', 'sort descending')
+    .option('--limit <n>', 'one page of this many stations (1..1000), with the cursor of the next on stderr; default: all', (v) => Number(v))
+    .option('--cursor <cursor>', 'the cursor printed after the previous page')
+    .action(async (opts: { label?: string[]; state?: string[]; silent?: string; model?: string; package?: string; stationVersion?: string; search?: string; sort?: string; desc?: boolean; limit?: number; cursor?: string }, cmd: Command) => {
+      await runOperation(cmd, async (ctx, out) => {
+        const { search, desc, stationVersion, ...filters } = opts;
+        const input = { ...filters, ...(stationVersion === undefined ? {} : { version: stationVersion }), ...(search === undefined ? {} : { q: search }), ...(desc === true ? { order: 'desc' } : {}) };
+        // Without --limit every page is fetched, as scripts written before paging expect; with it, one page.
+        const all = opts.limit === undefined;
+        const stations: Station[] = [];
+        let page = await listStations(ctx, all ? { ...input, limit: 1000 } : input);
+        stations.push(...page.items);
+        while (all && page.nextCursor !== null) {
+          page = await listStations(ctx, { ...input, limit: 1000, cursor: page.nextCursor });
+          stations.push(...page.items);
+        }
         out.result(stations.map(stationView), () =>
           out.table(stations.map(stationRow), ['eui', 'name', 'model', 'package', 'last seen', 'status']),
         );
+        if (!all && page.nextCursor !== null) out.note(`more stations: --cursor ${page.nextCursor}`);
       });
     });
 }

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { invalid } from '../../../core/errors.js';
-import { collect, runWithRuntime } from '../../context.js';
+import { changeStation } from '../../../operations/stations.js';
+import { collect } from '../../context.js';
+import { runOperation } from '../../operation-context.js';
 import { cupsUriOption, euiArg, parseLabels, tcUriOption } from './parse.js';
 import { stationView } from './view.js';
 
@@ -21,14 +23,13 @@ export function register(parent: Command): void {
       if (opts.name === undefined && Object.keys(labels).length === 0 && cupsUri === undefined && tcUri === undefined) {
         throw invalid('nothing_to_set', 'nothing to change: give --name, --label, --cups-uri or --tc-uri');
       }
-      await runWithRuntime(cmd, async ({ registry }, out) => {
-        const station = await registry.updateStation(id, {
+      await runOperation(cmd, async (ctx, out) => {
+        const station = await changeStation(ctx, id, {
           ...(opts.name === undefined ? {} : { name: opts.name === '' ? null : opts.name }),
           ...(Object.keys(labels).length === 0 ? {} : { labels }),
-          desired: { ...(cupsUri === undefined ? {} : { cupsUri }), ...(tcUri === undefined ? {} : { tcUri }) },
+          ...(cupsUri === undefined ? {} : { cupsUri }),
+          ...(tcUri === undefined ? {} : { tcUri }),
         });
-        const changed = [cupsUri === undefined ? '' : `cupsUri=${cupsUri}`, tcUri === undefined ? '' : `tcUri=${tcUri}`].filter(Boolean);
-        if (changed.length > 0) await registry.appendEvents(id, [{ type: 'config', message: `desired ${changed.join(', ')}` }], new Date());
         out.result(stationView(station), () => out.line(`updated station ${station.eui}: ${String(stationView(station).status)}`));
       });
     });

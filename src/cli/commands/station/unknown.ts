@@ -1,13 +1,14 @@
 import type { Command } from 'commander';
-import { runWithRuntime } from '../../context.js';
+import { listUnknownStations } from '../../../operations/fleet.js';
+import { runOperation } from '../../operation-context.js';
 
 export function register(parent: Command): void {
   parent
     .command('unknown')
     .description('EUIs that asked for updates but are not registered (register them with "station add")')
     .action(async (_opts: unknown, cmd: Command) => {
-      await runWithRuntime(cmd, async ({ registry }, out) => {
-        const unknown = await registry.listUnknown();
+      await runOperation(cmd, async (ctx, out) => {
+        const unknown = await listUnknownStations(ctx);
         out.result(unknown, () =>
           out.table(
             unknown.map((u) => ({

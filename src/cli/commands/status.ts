@@ -1,0 +1,27 @@
+import type { Command } from 'commander';
+import { DEFAULT_SILENT_AFTER, fleetSummary } from '../../operations/fleet.js';
+import { runOperation } from '../operation-context.js';
+
+export function register(program: Command): void {
+  program
+    .command('status')
+    .description('fleet summary: stations by sync state, package and model, silent stations, upgrades by state')
+    .option('--silent-after <duration>', `count a station silent after this long without contact (default ${DEFAULT_SILENT_AFTER})`)
+    .action(async (opts: { silentAfter?: string }, cmd: Command) => {
+      await runOperation(cmd, async (ctx, out) => {
+        const s = await fleetSummary(ctx, opts.silentAfter === undefined ? {} : { silentAfter: opts.silentAfter });
+        out.result(s, () => {
+          const rows = Object.entries(s.byState).map(([state, stations]) => ({ state: state.replaceAll('_', ' '), stations }));
+          rows.push({ state: 'total', stations: s.total });
+          rows.push({ state: `silent > ${opts.silentAfter ?? DEFAULT_SILENT_AFTER}`, stations: s.silent });
+          out.table(rows, ['state', 'stations']);
+          out.line();
+          out.table(s.byPackage.map((p) => ({ package: p.value ?? '(none)', stations: p.count })), ['package', 'stations']);
+          out.line();
+          out.table(s.byModel.map((m) => ({ model: m.value ?? '(none)', stations: m.count })), ['model', 'stations']);
+          out.line();
+          out.table(Object.entries(s.upgrades).map(([state, upgrades]) => ({ 'upgrade state': state, upgrades })), ['upgrade state', 'upgrades']);
+        });
+      });
+    });
+}
