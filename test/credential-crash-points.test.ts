@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CupsError } from '../src/core/errors.js';
 import type { FaultHook } from '../src/core/fault-hook.js';
+import { setStationAuthMode } from '../src/operations/auth-mode.js';
 import { revokeCredential } from '../src/operations/credential-revoke.js';
 import type { CredentialDeps } from '../src/operations/credential-delivery.js';
 import { issueCredentials, rotateCredential, setCredential } from '../src/operations/credentials.js';
@@ -116,5 +117,21 @@ describe.each(Object.entries(operations))('a crash at any step of %s', (_name, o
       });
       for (let i = 0; i < 2; i++) expect(await exchange(), `after re-running past ${crashAt}, exchange ${i + 1}`).toMatchObject({ status: 200 });
     }
+  });
+});
+
+describe('station auth --mode', () => {
+  it('sets the mode and drops a pending rotation\'s mode switch together, or neither after a crash', async () => {
+    const { eui } = await provisionedStation();
+    await issueCredentials(deps(), { eui, kind: 'certificate', ca, credentials: [{ category: 'cups', trust: ca.certDer }] });
+    const before = await srv.runtime.registry.getStationAuth(eui);
+    expect(before).toMatchObject({ mode: 'token', rotations: [{ targetMode: 'mtls' }] });
+    const crash: FaultHook = (step) => {
+      if (step === 'registry:mode-set') throw new InjectedCrash(step);
+    };
+    await expect(setStationAuthMode(deps(crash), eui, 'none')).rejects.toThrow(InjectedCrash);
+    expect(await srv.runtime.registry.getStationAuth(eui)).toEqual(before);
+    await setStationAuthMode(deps(), eui, 'none');
+    expect(await srv.runtime.registry.getStationAuth(eui)).toMatchObject({ mode: 'none', rotations: [{ targetMode: null }] });
   });
 });

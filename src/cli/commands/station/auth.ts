@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { invalid } from '../../../core/errors.js';
 import { STATION_AUTH_MODES, type StationAuth, type StationAuthMode } from '../../../registry/auth-types.js';
 import type { Station } from '../../../registry/types.js';
+import { setStationAuthMode } from '../../../operations/auth-mode.js';
 import { runWithRuntime } from '../../context.js';
 import { euiArg } from './parse.js';
 import { loadStation } from './provision.js';
@@ -19,18 +20,8 @@ export function register(parent: Command): void {
       const id = euiArg(eui);
       const mode = opts.mode === undefined ? undefined : modeOf(opts.mode);
       await runWithRuntime(cmd, async (rt, out) => {
-        let { station, auth } = await loadStation(rt, id);
-        if (mode !== undefined) {
-          const at = new Date();
-          await rt.registry.setAuthMode(id, mode, at);
-          // The operator's explicit choice wins over the mode a pending rotation would switch to.
-          const pending = auth.rotations.find((r) => r.category === 'cups');
-          if (pending !== undefined && pending.targetMode !== null && pending.targetMode !== mode) {
-            await rt.registry.startRotation(id, { category: 'cups', newCrc: pending.newCrc, targetMode: null }, at);
-          }
-          await rt.registry.appendEvents(id, [{ type: 'config', message: `auth mode set to ${mode} (was ${auth.mode})` }], at);
-          ({ station, auth } = await loadStation(rt, id));
-        }
+        if (mode !== undefined) await setStationAuthMode({ registry: rt.registry, blobs: rt.blobs, clock: () => new Date() }, id, mode);
+        const { station, auth } = await loadStation(rt, id);
         out.result(authView(station, auth), () => printAuth(out.line, out.table, station, auth));
       });
     });
