@@ -77,6 +77,44 @@ export async function upgradeFirmware(deps: FirmwareDeps, input: FirmwareUpgrade
     throw invalid('downgrade_refused', `package ${pkg} is lower than what ${refused.map((s) => `${s.eui} reports (${s.reported?.package})`).join(', ')}; pass --allow-downgrade to do it anyway`);
   }
 
+  const stored = await storeVerifiedFirmware(deps, { ...input, checks });
+  const { blob, sha256, signatures: done } = stored;
+  await deps.faults?.('blob-stored');
+  const now = deps.clock();
+  const keys = done.map((x) => x.keyCrc).join(',');
+  await deps.registry.setFirmwareTargets(
+    targets.map((s) => ({
+      eui: s.eui,
+      target: { package: pkg, blob, size: source.size, sha256, signatures: done, maxOffers: input.maxOffers, fromPackage: s.reported?.package ?? null, requestedAt: now },
+      events: [{ type: 'config' as const, message: `firmware target ${pkg} (${source.size} bytes, sha256 ${sha256.slice(0, 16)}…, keys ${keys})` }],
+    })),
+    now,
+    deps.faults,
+  );
+  return { package: pkg, blob, size: source.size, sha256, uploaded: stored.uploaded, keyCrcs: done.map((x) => x.keyCrc), stations: targets.map((s) => s.eui) };
+}
+
+/** An update in the blob store under its hash, with the signatures verified (or made) over its stored bytes. */
+export interface StoredFirmware {
+  readonly blob: string;
+  readonly sha256: string;
+  readonly size: number;
+  readonly signatures: FirmwareSignature[];
+  /** False when the same bytes were already stored (and verified again). */
+  readonly uploaded: boolean;
+}
+
+/**
+ * Stores an update once, verified: the checks of `upgradeFirmware` without
+ * targeting anyone (the firmware library calls it). `checks` may be given when
+ * already built from the input.
+ */
+export async function storeVerifiedFirmware(
+  deps: Pick<FirmwareDeps, 'registry' | 'blobs'>,
+  input: Pick<FirmwareUpgradeInput, 'source' | 'signatures' | 'publicKeys' | 'signWith' | 'onProgress'> & { readonly checks?: readonly Check[] },
+): Promise<StoredFirmware> {
+  const { source } = input;
+  const checks = input.checks ?? (await signatureChecks(deps.registry, input));
   // The first read only names the blob; nothing it saw is trusted.
   const sha256 = await hashOf(source.open());
   const blob = `sha256-${sha256}`;
@@ -95,20 +133,7 @@ export async function upgradeFirmware(deps: FirmwareDeps, input: FirmwareUpgrade
       },
     });
   }
-  await deps.faults?.('blob-stored');
-  const done = signatures as FirmwareSignature[];
-  const now = deps.clock();
-  const keys = done.map((x) => x.keyCrc).join(',');
-  await deps.registry.setFirmwareTargets(
-    targets.map((s) => ({
-      eui: s.eui,
-      target: { package: pkg, blob, size: source.size, sha256, signatures: done, maxOffers: input.maxOffers, fromPackage: s.reported?.package ?? null, requestedAt: now },
-      events: [{ type: 'config' as const, message: `firmware target ${pkg} (${source.size} bytes, sha256 ${sha256.slice(0, 16)}…, keys ${keys})` }],
-    })),
-    now,
-    deps.faults,
-  );
-  return { package: pkg, blob, size: source.size, sha256, uploaded: reused === undefined, keyCrcs: done.map((x) => x.keyCrc), stations: targets.map((s) => s.eui) };
+  return { blob, sha256, size: source.size, signatures: signatures as FirmwareSignature[], uploaded: reused === undefined };
 }
 
 /** A signature to verify with a public key, or a key to sign with. */
@@ -116,7 +141,7 @@ type Check =
   | { readonly kind: 'verify'; readonly keyCrc: number; readonly key: KeyObject; readonly signature: Buffer; readonly label: string }
   | { readonly kind: 'sign'; readonly keyCrc: number; readonly key: KeyObject };
 
-async function signatureChecks(registry: StationRegistry, input: FirmwareUpgradeInput): Promise<Check[]> {
+async function signatureChecks(registry: StationRegistry, input: Pick<FirmwareUpgradeInput, 'signatures' | 'publicKeys' | 'signWith'>): Promise<Check[]> {
   const given = new Map<number, Buffer>((input.publicKeys ?? []).map((k) => [keyCrc(k), k]));
   const checks: Check[] = [];
   for (const s of input.signatures ?? []) {
@@ -182,7 +207,7 @@ async function hashOf(stream: Readable): Promise<string> {
   return hash.digest('hex');
 }
 
-function validatePackage(value: string): string {
+export function validatePackage(value: string): string {
   const v = value.trim();
   if (v === '' || v.length > 64 || /[\s\x00-\x1f]/.test(v)) throw invalid('invalid_package', `--package must be 1..64 printable characters without spaces, got "${value}"`);
   return v;
