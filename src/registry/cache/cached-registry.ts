@@ -6,46 +6,9 @@ import { loadAllAuthEntries, loadAuthEntry } from './cache-loads.js';
 import type { ChangeFeed, ChangeKind } from './change-feed.js';
 import { LastSeenBatch, type Seen } from './last-seen-batch.js';
 import { RegistryMemory } from './registry-memory.js';
+import type { CachedStationRegistry, RegistryCacheOptions, RegistryCacheState } from './cache-types.js';
 
-/** Options of the cached registry. */
-export interface RegistryCacheOptions {
-  /** Last-seen stamps are written together this often; 0 writes each one at once. */
-  readonly lastSeenIntervalMs: number;
-  readonly logger?: { warn(obj: object, msg?: string): void } | undefined;
-}
-
-/** What the cache holds and whether it may be trusted, for health output and tests. */
-export interface RegistryCacheState {
-  /** The change feed is delivering: records are answered from memory. */
-  readonly live: boolean;
-  readonly stations: number;
-  readonly auth: number;
-  /** Last-seen stamps not yet written. */
-  readonly pendingLastSeen: number;
-  /** How many times the change feed was lost (each time the whole cache was dropped). */
-  readonly losses: number;
-}
-
-/**
- * The synchronous read path of the cached registry, for the update-info hot
- * path: each answers from memory or returns undefined, never touching the
- * database. undefined means "not known here right now" (not loaded, changed
- * since, an unregistered EUI, or the change feed is down): then ask the async
- * method, which reads the database and fills the cache.
- */
-export interface RegistryPeek {
-  /** The station twin if held and current; its lastSeenAt may lag by up to one last-seen interval. */
-  peekStation(eui: string): Station | undefined;
-  /** The station's auth record (mode, certificates, tokens, rotations) if held and current. */
-  peekStationAuth(eui: string): StationAuth | undefined;
-  /** The token with this SHA-256 secret hash if its station's auth record is held and current. */
-  peekToken(hash: string): StationToken | undefined;
-  /** What the cache holds and whether it is live. */
-  cacheState(): RegistryCacheState;
-}
-
-/** A StationRegistry that serves stations and their auth from memory, plus the synchronous peek path. */
-export type CachedStationRegistry = StationRegistry & RegistryPeek;
+export type { CachedStationRegistry, RegistryCacheOptions, RegistryCacheState, RegistryPeek } from './cache-types.js';
 
 /** Which cached records each registry write changes: `s` the twin, `a` auth, `b` both. */
 const WRITES: Readonly<Record<string, ChangeKind>> = {
@@ -66,11 +29,13 @@ const WRITES: Readonly<Record<string, ChangeKind>> = {
 };
 
 /**
- * The registry cache (issue 9): the fleet's station and auth records, loaded
- * at start, forgotten on every write this process makes (before and after it),
- * and on every change another process commits, which `feed` reports. While the
- * feed is down nothing is held and every read goes to the database. Methods it
- * does not override go to the inner registry unchanged.
+ * The registry cache: the fleet's station and auth records, loaded at start
+ * and read back after each change; a record is forgotten when a write of this
+ * process that changes it ends, and when the feed reports a change another
+ * process (or a store this wrapper does not see) committed. While the feed is
+ * down nothing is held and every read goes to the database. Last-seen stamps of
+ * held stations are batched (LastSeenBatch). Methods it does not override go to
+ * the inner registry unchanged.
  */
 class RegistryCache {
   readonly #inner: StationRegistry;
