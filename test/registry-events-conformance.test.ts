@@ -125,13 +125,13 @@ function eventsConformance(driver: Driver): void {
     const cut = await registry.recordFirmwareDelivery(EUI, { at: at(1), events: [{ type: 'firmware_interrupted', message: 'cut off', detail: { bytesSent: 10 } }] });
     expect(cut).toBeNull();
     expect((await registry.getStation(EUI))?.firmware).toMatchObject({ state: 'pending', offers: 0 });
-    const done = await registry.recordFirmwareDelivery(EUI, {
-      at: at(2),
-      firmware: { package: '1.0.1', offered: true, state: 'offered', lastError: null },
-      events: [{ type: 'firmware_offered', message: 'offered' }],
-    });
+    const done = await registry.recordFirmwareDelivery(EUI, { at: at(2), offered: '1.0.1', events: [{ type: 'firmware_offered', message: 'offered' }] });
     expect(done).toMatchObject({ state: 'offered', offers: 1, lastOfferedAt: at(2) });
     expect((await registry.listEvents(EUI)).map((e) => e.type)).toEqual(['firmware_offered', 'firmware_interrupted']);
+    // The station's next exchange can report the new package before the delivery is written down.
+    await registry.updateFirmware(EUI, { package: '1.0.1', state: 'upgraded', upgradedAt: at(3) });
+    expect(await registry.recordFirmwareDelivery(EUI, { at: at(4), offered: '1.0.1', events: [] })).toMatchObject({ state: 'upgraded', offers: 2 });
+    expect(await registry.recordFirmwareDelivery(EUI, { at: at(5), offered: '0.9', events: [] })).toBeNull();
   });
 }
 

@@ -3,6 +3,7 @@ import type { UpdateInfoRequest } from '../protocol/types.js';
 import { exampleRequest } from '../../test/support/fixtures.js';
 import type { FirmwareTarget, Station } from '../registry/types.js';
 import { decide, exchangeRecord, onlyStampsLastSeen, sentParts, withoutPart } from './decide.js';
+import { firmwareDelivery } from './firmware-delivery.js';
 import { pendingParts, syncSummary } from './sync-status.js';
 import { isDowngrade } from './versions.js';
 
@@ -82,11 +83,21 @@ describe('decide: URIs and credentials', () => {
 });
 
 describe('decide: firmware', () => {
-  it('offers when the package differs and the station has the key', () => {
+  it('offers when the package differs and the station has the key, counting nothing until it is delivered', () => {
     const d = decide(request(), station({ firmware: firmware() }), { now: NOW });
     expect(d.answer.firmware?.signature.keyCrc).toBe(111);
-    expect(d.firmware).toMatchObject({ package: '1.0.1', offered: true, state: 'offered' });
-    expect(d.events.map((e) => e.type)).toEqual(['firmware_offered']);
+    expect(d.firmware).toBeUndefined();
+    expect(d.events).toEqual([]);
+  });
+
+  it('counts an offer only for a download written to the end; a cut-off one is its own event', () => {
+    const offer = decide(request(), station({ firmware: firmware({ offers: 1 }) }), { now: NOW }).answer.firmware!;
+    const done = firmwareDelivery(offer, { complete: true, bytesSent: offer.target.size });
+    expect(done.offered).toBe('1.0.1');
+    expect(done.events).toMatchObject([{ type: 'firmware_offered', detail: { offer: 2 } }]);
+    const cut = firmwareDelivery(offer, { complete: false, bytesSent: 17 });
+    expect(cut.offered).toBeUndefined();
+    expect(cut.events).toMatchObject([{ type: 'firmware_interrupted', detail: { package: '1.0.1', bytesSent: 17 } }]);
   });
 
   it('picks the signature of the key the station holds (second of two keys)', () => {
@@ -156,7 +167,7 @@ describe('exchange record', () => {
     expect(rec.events).toEqual([{ type: 'exchange', message: 'sent tcUri', detail: { sent: ['tcUri'] } }]);
   });
 
-  it('withoutPart drops a firmware offer and its count when the blob is gone', () => {
+  it('withoutPart drops a firmware offer when the blob is gone', () => {
     const s = station({ firmware: firmware() });
     const d = withoutPart(decide(request(), s, { now: NOW }), 'firmware', 'blob missing');
     expect(d.answer.firmware).toBeUndefined();

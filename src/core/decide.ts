@@ -117,17 +117,8 @@ function decideFirmware(req: UpdateInfoRequest, target: FirmwareTarget | null, n
     return { problem, events: [] };
   }
 
-  return {
-    offer: { target, signature },
-    transition: { package: pkg, offered: true, state: 'offered', lastError: null },
-    events: [
-      {
-        type: 'firmware_offered',
-        message: `offered package ${pkg} (offer ${target.offers + 1} of ${target.maxOffers}) signed with key ${signature.keyCrc}`,
-        detail: { package: pkg, keyCrc: signature.keyCrc, size: target.size, offer: target.offers + 1 },
-      },
-    ],
-  };
+  // The offer is counted only once the whole update has been written (see firmwareDelivery).
+  return { offer: { target, signature }, events: [] };
 }
 
 /** The signature for the first of the station's keys that has one, in the station's key order. */
@@ -145,14 +136,7 @@ function pickSignature(signatures: readonly FirmwareSignature[], keys: readonly 
  */
 export function withoutPart(decision: Decision, part: AnswerPart, problem: string): Decision {
   const { [part]: _dropped, ...answer } = decision.answer;
-  const dropsOffer = part === 'firmware' && decision.firmware?.offered === true;
-  return {
-    ...decision,
-    answer,
-    problems: [...decision.problems, problem],
-    events: dropsOffer ? decision.events.filter((e) => e.type !== 'firmware_offered') : decision.events,
-    ...(dropsOffer ? { firmware: undefined } : {}),
-  };
+  return { ...decision, answer, problems: [...decision.problems, problem] };
 }
 
 /** The registry record of an exchange: problem written only when it changed, events for what was sent. */

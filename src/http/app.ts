@@ -77,6 +77,13 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   app.setErrorHandler((error: FastifyError | CupsError, request, reply) => {
+    // A client that hung up (a station cut off mid-exchange) is not a server failure, and there
+    // is no one left to answer; firmware-delivery.ts logs a cut download with its bytes.
+    if (reply.raw.destroyed || (error as { code?: string }).code === 'ERR_STREAM_PREMATURE_CLOSE') {
+      request.log.warn({ code: 'client_closed' }, 'the client closed the connection before the answer was complete');
+      reply.hijack();
+      return;
+    }
     const { status, code, message } = describeError(error);
     if (status >= 500) request.log.error({ err: error, code }, 'request failed');
     else request.log.info({ code, status, reason: message }, 'request refused');

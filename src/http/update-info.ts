@@ -8,6 +8,7 @@ import type { CredentialRef } from '../registry/types.js';
 import type { AppDeps } from './app.js';
 import type { ServerMetrics } from './metrics.js';
 import { authenticate, completeRotations } from './authenticate.js';
+import { recordDelivery, watchDelivery } from './firmware-delivery.js';
 
 const MAX_CREDENTIAL = 65_535;
 
@@ -78,9 +79,9 @@ export function registerUpdateInfo(app: FastifyInstance, deps: Deps): void {
       else log.info({ ...line, auth: auth.via }, 'update-info');
       deps.metrics.countSent(sent);
       reply.status(200).header('content-type', 'application/octet-stream').header('content-length', length);
-      if (update === undefined) return reply.send(head);
-      const size = update.size;
-      reply.raw.once('finish', () => deps.metrics.countFirmwareBytes(size));
+      if (update === undefined || fw === undefined) return reply.send(head);
+      // The offer counts once the last byte is written, not now (see core/firmware-delivery.ts).
+      watchDelivery(reply.raw, length, update.size, (outcome) => void recordDelivery(deps, station.eui, fw, outcome, log));
       return reply.send(headThenStream(head, update.stream));
     } catch (e) {
       // Until the reply owns it, an opened firmware stream is ours to close.

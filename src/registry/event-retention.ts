@@ -1,8 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { RegistryDatabase } from './db-schema.js';
 import type { EventRetention, FirmwareDelivery, Refusal } from './event-types.js';
-import { applyFirmwareTransition } from './firmware-transition.js';
-import { eventColumns, millis } from './row-mapping.js';
+import { eventColumns, millis, toFirmware } from './row-mapping.js';
 import type { FirmwareTarget } from './types.js';
 
 // The queries behind StationEventStore and the retention bounds; KyselyRegistry wraps each in its error translation.
@@ -104,10 +103,7 @@ export async function pruneAllEvents(db: Db, retention: EventRetention, now: Dat
 
 /** How a firmware download ended: the counted offer (if complete) and the events, in one transaction `trx`. */
 export async function writeDelivery(trx: Db, eui: string, delivery: FirmwareDelivery, retention: EventRetention): Promise<FirmwareTarget | null> {
-  const target =
-    delivery.firmware === undefined
-      ? null
-      : await applyFirmwareTransition(trx, eui, delivery.firmware, delivery.at, false);
+  const target = delivery.offered === undefined ? null : await countOffer(trx, eui, delivery.offered, delivery.at);
   if (delivery.events.length > 0) {
     const exists = await trx.selectFrom('stations').select('eui').where('eui', '=', eui).executeTakeFirst();
     if (exists === undefined) return target;
@@ -118,6 +114,22 @@ export async function writeDelivery(trx: Db, eui: string, delivery: FirmwareDeli
     await trimStationEvents(trx, eui, retention, delivery.at);
   }
   return target;
+}
+
+/** One more offer of `pkg`; the state becomes offered only from pending or offered. */
+async function countOffer(trx: Db, eui: string, pkg: string, at: Date): Promise<FirmwareTarget | null> {
+  const row = await trx
+    .updateTable('firmware_targets')
+    .set((eb) => ({
+      offers: eb('offers', '+', 1),
+      last_offered_at: millis(at),
+      state: eb.case().when('state', 'in', ['pending', 'offered']).then('offered').else(eb.ref('state')).end(),
+    }))
+    .where('eui', '=', eui)
+    .where('package', '=', pkg)
+    .returningAll()
+    .executeTakeFirst();
+  return row === undefined ? null : toFirmware(row);
 }
 
 function isForeignKeyViolation(e: unknown): boolean {

@@ -1,4 +1,4 @@
-import type { FirmwareTarget, FirmwareTransition, NewEvent } from './types.js';
+import type { FirmwareTarget, NewEvent } from './types.js';
 
 /**
  * How much station history the registry keeps. Refusals are coalesced (one row
@@ -33,8 +33,12 @@ export interface Refusal {
 /** What the end of a firmware download changes: the offer count (only when complete) and events. */
 export interface FirmwareDelivery {
   readonly at: Date;
-  /** The transition to apply (an offer counted), or undefined when the download was cut off. */
-  readonly firmware?: FirmwareTransition;
+  /**
+   * The package whose offer is counted (the whole update was written), or undefined when the
+   * download was cut off. Counting never moves a target back: one the station already reported
+   * as upgraded (its next exchange can beat this record) stays upgraded.
+   */
+  readonly offered?: string;
   readonly events: readonly NewEvent[];
 }
 
