@@ -31,7 +31,11 @@ export function register(parent: Command): void {
           out.table(sideBySide(station), ['field', 'desired', 'reported', 'state']);
           out.line();
           out.line('recent events:');
-          out.table(events.map((e) => ({ at: e.at, type: e.type, message: e.message })), ['at', 'type', 'message']);
+          // A coalesced refusal row stands for many requests: say how many, and since when.
+          out.table(
+            events.map((e) => ({ at: e.at, type: e.type, message: e.count === undefined ? e.message : `${e.message} (${e.count}x since ${e.firstAt?.toISOString() ?? '?'})` })),
+            ['at', 'type', 'message'],
+          );
         });
       });
     });
