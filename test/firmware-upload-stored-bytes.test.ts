@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFsBlobStore, type BlobStore } from '../src/blobs/index.js';
-import { isCupsError } from '../src/core/errors.js';
+import { CupsError, isCupsError } from '../src/core/errors.js';
 import { upgradeFirmware, type FirmwareDeps, type FirmwareSource } from '../src/operations/firmware-upload.js';
 import { createRegistry } from '../src/registry/index.js';
 import type { StationRegistry } from '../src/registry/types.js';
@@ -107,5 +107,29 @@ describe('firmware upgrade checks the bytes it stores', () => {
     const repaired = await upgradeFirmware(deps, { package: '1.0.1', source: await fileOverwrittenAfterFirstRead(good, good), signatures: [{ keyCrc: key.crc, signature: sig, label: 'update.sh.sig' }], stations: [EUI], maxOffers: 3 });
     expect(repaired.uploaded).toBe(true);
     expect(await verifyStream((await blobs.get('fwupgrades', first.blob))!.stream, sig, key.sigKey)).toBe(true);
+  });
+});
+
+describe('firmware upgrade targets its stations in one transaction', () => {
+  it('a crash after the first of two stations was targeted leaves neither targeted', async () => {
+    const second = '0016C001FF10A236';
+    await registry.createStation({ eui: second });
+    const other = Buffer.from('#!/bin/sh\necho 1.0.2 > version.txt\n');
+    const input = {
+      package: '1.0.2',
+      source: await fileOverwrittenAfterFirstRead(other, other),
+      signatures: [{ keyCrc: key.crc, signature: signBuffer(other, key.privateKeyPem), label: 'update.sh.sig' }],
+      stations: [EUI, second],
+      maxOffers: 3,
+    };
+    const before = [(await registry.getStation(EUI))?.firmware ?? null, null];
+    const crash = (step: string) => {
+      if (step === `registry:firmware-target-set:${EUI}`) throw new CupsError('injected_crash', 'unavailable', step);
+    };
+    await expect(upgradeFirmware({ ...deps, faults: crash }, input)).rejects.toMatchObject({ code: 'injected_crash' });
+    expect([(await registry.getStation(EUI))?.firmware ?? null, (await registry.getStation(second))?.firmware ?? null]).toEqual(before);
+    const done = await upgradeFirmware(deps, { ...input, source: await fileOverwrittenAfterFirstRead(other, other) });
+    expect(done.stations).toEqual([EUI, second]);
+    expect((await registry.getStation(second))?.firmware).toMatchObject({ package: '1.0.2', state: 'pending' });
   });
 });
