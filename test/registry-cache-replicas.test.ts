@@ -107,6 +107,38 @@ for (const setup of setups) {
       }
     });
 
+    it.runIf(setup.name === 'PostgreSQL')('a killed LISTEN connection: both fall back to the database at once, then cache again', async () => {
+      const listeners = `bscups-listener ${db!.schema!}`;
+      const admin = new pg.Client({ connectionString: TEST_POSTGRES_URL });
+      await admin.connect();
+      try {
+        const serves = async (uri: string) => {
+          for (const r of replicas) {
+            const answer = await poll(r);
+            expect(answer.status).toBe(200);
+            expect(answer.body.includes(Buffer.from(uri)), `${r.url} answers ${uri}`).toBe(true);
+          }
+        };
+        await silentUpdate(db!.schema!, 'ws://behind.example:4000');
+        await serves('ws://lns.example:1000');
+
+        const killed = await admin.query('select pg_terminate_backend(pid) from pg_stat_activity where application_name = $1', [listeners]);
+        expect(killed.rowCount).toBe(2);
+        const killedAt = performance.now();
+        await expect.poll(async () => (await poll(replicas[0]!)).body.includes(Buffer.from('ws://behind.example:4000')), { timeout: 1_000, interval: 0 }).toBe(true);
+        await expect.poll(async () => (await poll(replicas[1]!)).body.includes(Buffer.from('ws://behind.example:4000')), { timeout: 1_000, interval: 0 }).toBe(true);
+        expect(performance.now() - killedAt).toBeLessThan(2_000);
+
+        await expect.poll(async () => (await admin.query('select 1 from pg_stat_activity where application_name = $1', [listeners])).rowCount, { timeout: 10_000 }).toBe(2);
+        await serves('ws://behind.example:4000');
+        // Served from memory again: another silent change goes unseen.
+        await silentUpdate(db!.schema!, 'ws://unseen.example:4001');
+        await serves('ws://behind.example:4000');
+      } finally {
+        await admin.end();
+      }
+    });
+
     it('a change made through another process is served by both at the next poll', async () => {
       await cliJson(['station', 'set', EUI, '--tc-uri', 'ws://moved.example:2000'], env);
       for (const r of replicas) {
