@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildProgram } from '../src/cli/main.js';
-import { allCommands, commandPath } from '../src/cli/examples.js';
+import { allCommands, commandPath, EXAMPLES } from '../src/cli/examples.js';
 import { createRegistry } from '../src/registry/index.js';
 import { runCli, spawnCli } from './support/cli.js';
 
@@ -79,6 +79,39 @@ describe('version and help', () => {
     expect(missing, 'add examples in src/cli/examples.ts').toEqual([]);
   });
 });
+
+describe('the examples in help', () => {
+  it('every example parses against the real command definitions (options, arguments, required flags)', async () => {
+    const examples = Object.entries(EXAMPLES).flatMap(([path, lines]) => lines.map((line) => ({ path, line })));
+    expect(examples.length).toBeGreaterThan(30);
+    for (const { path, line } of examples) {
+      const program = buildProgram();
+      program.configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
+      let ran = '';
+      // Every action replaced: parsing checks the example without running it.
+      for (const cmd of allCommands(program)) {
+        cmd.configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
+        if (cmd.commands.length === 0) cmd.action((...args: unknown[]) => void (ran = commandPath(args.at(-1) as Command)));
+      }
+      const words = shellWords(line);
+      expect(words[0], line).toBe('bscups');
+      await expect(program.parseAsync(words.slice(1), { from: 'user' }), line).resolves.toBeDefined();
+      const leaf = allCommands(program).find((c) => commandPath(c) === path && c.commands.length === 0);
+      if (leaf !== undefined) expect(ran, line).toBe(path);
+    }
+  });
+});
+
+/** Splits a one-line shell command: single and double quotes, and a trailing # comment. */
+function shellWords(line: string): string[] {
+  const words: string[] = [];
+  const re = /"([^"]*)"|'([^']*)'|(#.*$)|(\S+)/g;
+  for (let m = re.exec(line); m !== null; m = re.exec(line)) {
+    if (m[3] !== undefined) break;
+    words.push(m[1] ?? m[2] ?? m[4] ?? '');
+  }
+  return words;
+}
 
 function helpOf(cmd: Command): string {
   let text = '';
