@@ -12,6 +12,7 @@ import { stationRequest } from './support/tls-client.js';
 const KEY_CRC = 3157685580;
 const UPDATE = randomBytes(8 * 1024 * 1024);
 const REQUEST_TIMEOUT_S = 1;
+const IDLE_TIMEOUT_S = 1;
 
 /** The server's log lines, with a way to await one. */
 class LogLines extends Writable {
@@ -40,7 +41,7 @@ beforeAll(async () => {
   srv = await startTestServer({
     logger: pino({ level: 'info' }, logs),
     // The whole-request deadline is far shorter than the slow download below: it must not cut a response.
-    config: { requestTimeout: REQUEST_TIMEOUT_S, headersTimeout: 0.5 },
+    config: { requestTimeout: REQUEST_TIMEOUT_S, headersTimeout: 0.5, idleTimeout: IDLE_TIMEOUT_S },
   });
   await srv.runtime.blobs.put('fwupgrades', 'fw-2.0.0', UPDATE, { size: UPDATE.length });
 });
@@ -108,6 +109,27 @@ describe('firmware delivery over a real socket', () => {
     expect(line).toMatchObject({ level: 40, bytesSent: 0, size: UPDATE.length });
     await closed;
     expect(logs.lines.filter((l) => l.reqId === line.reqId && Number(l.level) >= 50)).toEqual([]);
+    expect((await srv.runtime.registry.getStation(eui))?.firmware).toMatchObject({ offers: 0 });
+  });
+
+  it('closes a download whose station stopped reading after the idle timeout, and records it as cut off', async () => {
+    const eui = '00000000000000C4';
+    await stationWithFirmware(eui);
+    const cutLogged = logs.next((l) => l.eui === eui && /cut off/.test(String(l.msg)));
+    const socket = connect({ host: '127.0.0.1', port: srv.port });
+    socket.on('error', () => undefined);
+    await once(socket, 'connect');
+    const closed = once(socket, 'close').then(() => Date.now());
+    socket.write(firmwareRequest(eui));
+    await once(socket, 'data');
+    // The station stops reading but keeps the connection: the kernel buffers fill and nothing moves.
+    socket.pause();
+    const stalledAt = Date.now();
+    const line = await cutLogged;
+    expect(line).toMatchObject({ level: 40 });
+    expect(Number(line.bytesSent)).toBeLessThan(UPDATE.length);
+    socket.resume();
+    expect((await closed) - stalledAt).toBeLessThan(IDLE_TIMEOUT_S * 1000 + 3000);
     expect((await srv.runtime.registry.getStation(eui))?.firmware).toMatchObject({ offers: 0 });
   });
 

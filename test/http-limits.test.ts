@@ -1,10 +1,15 @@
 import { once } from 'node:events';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect as tlsConnect } from 'node:tls';
+import { createCa, issueServerCert } from '../src/pki/index.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeStationHttpRequest, encodeStationRequestBody } from '../src/protocol/index.js';
 import { rawExchange, responseComplete } from './support/raw-http.js';
 import { startTestServer, type TestServer } from './support/server.js';
-import { stationRequest } from './support/tls-client.js';
+import { stationRequest, tlsExchange } from './support/tls-client.js';
 
 const EUI = '0016C001FF10A235';
 // Short deadlines keep the suite fast; the mechanism is the same at the defaults.
@@ -120,5 +125,45 @@ describe('connection deadlines and cap', () => {
     // Node keeps the socket up to one second past keepAliveTimeout, for requests already in flight.
     expect(idle).toBeGreaterThanOrEqual(400);
     expect(idle).toBeLessThan(2500);
+  });
+
+  it('over TLS, closes connections that never finish the handshake or stall after it, while a station is answered', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'bscups-limits-'));
+    try {
+      const ca = await createCa({ commonName: 'limits test CA' });
+      const cert = await issueServerCert(ca, { names: ['localhost', '127.0.0.1'] });
+      await writeFile(join(dir, 'server.pem'), cert.certPem);
+      await writeFile(join(dir, 'server.key'), cert.keyPem);
+      srv = await startTestServer({
+        tls: { cert: join(dir, 'server.pem'), key: join(dir, 'server.key') },
+        config: { requestTimeout: REQUEST_S, headersTimeout: HEADERS_S, keepAliveTimeout: 0.5 },
+      });
+      await srv.runtime.registry.createStation({ eui: EUI });
+      const port = srv.port;
+      // Silent TCP: the handshake never starts.
+      const silent = await Promise.all(Array.from({ length: 100 }, () => hold(port, null)));
+      // A finished handshake, then a body that never comes.
+      const stalled = await Promise.all(
+        Array.from({ length: 50 }, async (): Promise<Held> => {
+          const socket = tlsConnect({ host: '127.0.0.1', port, ca: ca.certPem });
+          socket.on('error', () => undefined);
+          socket.resume();
+          const closed = once(socket, 'close').then(() => Date.now());
+          await once(socket, 'secureConnect');
+          socket.write('POST /update-info HTTP/1.1\r\nHost: x\r\nContent-Length: 8000\r\n\r\n{');
+          return { socket, opened: Date.now(), closed };
+        }),
+      );
+      const t0 = performance.now();
+      const answer = await tlsExchange({ port, ca: ca.certPem, request: stationRequest(EUI) });
+      expect(answer.status).toBe(200);
+      expect(performance.now() - t0).toBeLessThan(1000);
+      const silentLife = await closedWithin(silent, HEADERS_S * 1000 + 2000);
+      expect(Math.max(...silentLife)).toBeLessThan(HEADERS_S * 1000 + 600);
+      const stalledLife = await closedWithin(stalled, REQUEST_S * 1000 + 2000);
+      expect(Math.max(...stalledLife)).toBeLessThan(REQUEST_S * 1000 + 600);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
