@@ -51,6 +51,8 @@ export interface Config {
   readonly adminHost: string;
   /** Port of the admin API listener, 0 for any free one. */
   readonly adminPort: number;
+  /** Seconds between rollout evaluations in a server (every replica evaluates; each step is written once). */
+  readonly rolloutInterval: number;
 }
 
 export const DEFAULTS = Object.freeze({
@@ -78,6 +80,7 @@ export const DEFAULTS = Object.freeze({
   lastSeenInterval: 1,
   adminHost: '127.0.0.1',
   adminPort: 6091,
+  rolloutInterval: 10,
 });
 
 const ENV: Record<keyof Config, string> = {
@@ -105,6 +108,7 @@ const ENV: Record<keyof Config, string> = {
   lastSeenInterval: 'BSCUPS_LAST_SEEN_INTERVAL',
   adminHost: 'BSCUPS_ADMIN_HOST',
   adminPort: 'BSCUPS_ADMIN_PORT',
+  rolloutInterval: 'BSCUPS_ROLLOUT_INTERVAL',
 };
 
 const schema = z.object({
@@ -133,6 +137,8 @@ const schema = z.object({
   lastSeenInterval: z.coerce.number().min(0).max(60),
   adminHost: z.string().min(1),
   adminPort: z.coerce.number().int().min(0).max(65535),
+  // Fractions allowed so tests can run rollouts in seconds.
+  rolloutInterval: z.coerce.number().min(0.05).max(3600),
 });
 
 export type ConfigInput = { readonly [K in keyof Config]?: string | number | boolean | undefined };

@@ -11,6 +11,7 @@ import { httpsOptions, readTlsMaterial, type TlsFilePaths } from './tls-files.js
 import { watchTlsFiles, type TlsReloader } from './tls-reload.js';
 import { createAdminApp } from './admin/app.js';
 import { ensureFirstAdminKey } from '../operations/api-keys.js';
+import { startRolloutEngine, type RolloutEngine } from '../operations/rollout-engine.js';
 
 export interface RunningServer {
   readonly app: FastifyInstance;
@@ -21,6 +22,8 @@ export interface RunningServer {
   readonly tls: TlsReloader | undefined;
   /** The admin API listener; `firstAdminKey` is set only on the very first start, to be shown once. */
   readonly admin: { readonly app: FastifyInstance; readonly url: string; readonly port: number; readonly firstAdminKey: string | null };
+  /** Advances rollouts every config.rolloutInterval seconds. */
+  readonly rolloutEngine: RolloutEngine;
   close(): Promise<void>;
 }
 
@@ -60,14 +63,17 @@ export async function serve(runtime: Runtime, config: Config, logger: Logger): P
   });
   const tls = tlsPaths === undefined ? undefined : watchTlsFiles(app.server as unknown as TlsServer, tlsPaths, logger);
   const sweep = startEventSweep(runtime.registry, logger);
+  const rolloutEngine = startRolloutEngine({ rollouts: runtime.rollouts, fleet: runtime.fleet, clock: () => new Date() }, logger, config.rolloutInterval * 1000);
   return {
     app,
     url,
     port,
     tls,
     admin,
+    rolloutEngine,
     async close() {
       sweep.stop();
+      await rolloutEngine.stop();
       tls?.close();
       await Promise.all([app.close(), admin.app.close()]);
     },
@@ -80,6 +86,7 @@ async function listenAdmin(runtime: Runtime, config: Config, logger: Logger): Pr
     registry: runtime.registry,
     fleet: runtime.fleet,
     access: runtime.access,
+    rollouts: runtime.rollouts,
     blobs: runtime.blobs,
     logger,
     clock: () => new Date(),

@@ -29,6 +29,7 @@ export function register(program: Command): void {
     .option('--log-format <format>', 'json, pretty (one readable line) or auto: pretty on a terminal (env BSCUPS_LOG_FORMAT, default auto)')
     .option('--admin-host <address>', 'address of the admin API, never reachable on the station port (env BSCUPS_ADMIN_HOST, default 127.0.0.1)')
     .option('--admin-port <port>', 'port of the admin API, 0 for any free one (env BSCUPS_ADMIN_PORT, default 6091)')
+    .option('--rollout-interval <seconds>', 'evaluate rollouts this often; every replica does, each step is written once (env BSCUPS_ROLLOUT_INTERVAL, default 10)')
     .addHelpText(
       'after',
       '\nPoint a gateway at it by writing the URI into its cups.uri, e.g.\n  echo https://192.0.2.10:6090 > cups.uri\nand bind with --host 0.0.0.0 so it is reachable from the network. For gateways on a network:\n' +

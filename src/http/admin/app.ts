@@ -8,18 +8,22 @@ import {
   validatorCompiler,
 } from 'fastify-type-provider-zod';
 import type { BlobStore } from '../../blobs/types.js';
-import type { AccessStore, FleetStore, StationRegistry } from '../../registry/index.js';
+import type { AccessStore, FleetStore, RolloutStore, StationRegistry } from '../../registry/index.js';
 import { registerAuthentication } from './auth.js';
 import { registerErrorHandling } from './errors.js';
 import { registerAccessRoutes } from './routes/access.js';
 import { registerFleetRoutes } from './routes/fleet.js';
 import { registerStationRoutes } from './routes/stations.js';
+import { registerFirmwareRoutes } from './routes/firmware.js';
+import { registerRolloutRoutes } from './routes/rollouts.js';
 
 /** What the admin API works on, injected like the station app's dependencies. */
 export interface AdminDeps {
   readonly registry: StationRegistry;
   readonly fleet: FleetStore;
   readonly access: AccessStore;
+  /** The firmware library and rollouts. */
+  readonly rollouts: RolloutStore;
   readonly blobs: BlobStore;
   readonly logger: FastifyBaseLogger;
   readonly clock: () => Date;
@@ -78,6 +82,8 @@ export async function createAdminApp(deps: AdminDeps): Promise<FastifyInstance> 
       registerStationRoutes(api, deps);
       registerFleetRoutes(api, deps);
       registerAccessRoutes(api, deps);
+      registerFirmwareRoutes(api, deps);
+      registerRolloutRoutes(api, deps);
     },
     { prefix: API_PREFIX },
   );

@@ -1,0 +1,100 @@
+import { z } from 'zod';
+import { MEMBER_STATES, ROLLOUT_STATES } from '../../core/rollout.js';
+import { repeated } from './schemas.js';
+
+// Request and response shapes of the firmware library and rollout routes, declared
+// once: Fastify validates with them and the OpenAPI document publishes them.
+
+const time = z.string().describe('ISO 8601 time');
+
+export const FirmwarePackage = z
+  .object({
+    package: z.string().describe('the version the update writes into version.txt'),
+    size: z.number().int(),
+    sha256: z.string(),
+    keyCrcs: z.array(z.number().int()).describe('CRCs of the sig-N.key files that verify its signatures'),
+    models: z.array(z.string()).describe('station models it is built for; empty: any'),
+    createdBy: z.string(),
+    createdAt: time,
+  })
+  .meta({ id: 'FirmwarePackage' });
+
+export const FirmwarePackageDetail = FirmwarePackage.extend({
+  use: z.object({ stations: z.array(z.string()), rollouts: z.array(z.string()) }).describe('what refers to it; removal is refused while anything does'),
+}).meta({ id: 'FirmwarePackageDetail' });
+
+export const PackageParams = z.object({ package: z.string() });
+
+export const PackageUploadQuery = z.object({
+  keyCrc: repeated.describe('CRC of the key that verifies the signature at the same position'),
+  signature: repeated.describe('DER signature (openssl dgst -sha512 -sign), base64'),
+  model: repeated.describe('station model the update is built for; repeatable'),
+});
+
+export const PackageTarget = z
+  .object({
+    stations: z.array(z.string()).optional(),
+    labels: z.record(z.string(), z.string()).optional(),
+    maxOffers: z.number().int().min(1).max(1000).optional(),
+    allowDowngrade: z.boolean().optional(),
+  })
+  .meta({ id: 'PackageTarget' });
+
+export const PackageTargeted = z.object({ package: z.string(), stations: z.array(z.string()) }).meta({ id: 'PackageTargeted' });
+export const PackageRemoved = z.object({ package: z.string(), blobDeleted: z.boolean() }).meta({ id: 'PackageRemoved' });
+
+export const RolloutCreate = z
+  .object({
+    name: z.string().max(200).optional(),
+    firmware: z.string().optional().describe('library package to install'),
+    tcUri: z.string().optional().describe('desired TC (LNS) URI'),
+    cupsUri: z.string().optional().describe('desired CUPS URI'),
+    allowDowngrade: z.boolean().optional(),
+    maxOffers: z.number().int().min(1).max(1000).optional(),
+    label: z.array(z.string()).optional().describe('k=v, k!=v, k (exists), !k (absent); all must hold'),
+    model: z.string().optional(),
+    package: z.string().optional().describe('currently reported package'),
+    version: z.string().optional().describe('prefix of the reported station version'),
+    station: z.array(z.string()).optional().describe('explicit EUIs'),
+    waves: z.string().optional().describe('cumulative counts or percentages, default 1,5%,25%,100%'),
+    successThreshold: z.string().optional().describe('share of a wave that must confirm, e.g. 95%; default 100%'),
+    failureBudget: z.string().optional().describe('failures (count or %) before the rollout halts; default 0'),
+    deadline: z.string().optional().describe('per-station time to confirm, e.g. 26h'),
+    soak: z.string().optional().describe('wait after a wave passes, e.g. 1h'),
+    includeNew: z.boolean().optional().describe('stations matching later join the current wave'),
+  })
+  .meta({ id: 'RolloutCreate' });
+
+const Counts = Object.fromEntries(MEMBER_STATES.map((s) => [s, z.number().int()])) as Record<(typeof MEMBER_STATES)[number], z.ZodNumber>;
+
+export const Rollout = z
+  .object({
+    id: z.string(),
+    name: z.string().nullable(),
+    change: z.record(z.string(), z.unknown()).describe('kind firmware (package), tcUri or cupsUri (uri)'),
+    selector: z.record(z.string(), z.unknown()),
+    plan: z.record(z.string(), z.unknown()),
+    state: z.enum(ROLLOUT_STATES),
+    wave: z.number().int().describe('wave in progress, 1-based; 0 before the first'),
+    waves: z.array(z.object({ wave: z.number().int(), stations: z.number().int(), ...Counts })),
+    totals: z.object(Counts),
+    failuresAllowed: z.number().int(),
+    gate: z.string().describe('what the rollout waits for now'),
+    haltReason: z.string().nullable(),
+    eta: time.nullable(),
+    rollbackOf: z.string().nullable(),
+    createdBy: z.string(),
+    createdAt: time,
+    updatedAt: time,
+  })
+  .meta({ id: 'Rollout' });
+
+export const RolloutDetail = Rollout.extend({
+  members: z.array(z.object({ eui: z.string(), wave: z.number().int(), state: z.enum(MEMBER_STATES), reason: z.string().nullable(), offeredAt: time.nullable(), deadlineAt: time.nullable(), doneAt: time.nullable() })),
+  events: z.array(z.object({ id: z.number().int(), at: time, type: z.string(), wave: z.number().int().nullable(), eui: z.string().nullable(), message: z.string() })),
+}).meta({ id: 'RolloutDetail' });
+
+export const RolloutListQuery = z.object({ state: repeated.describe('only rollouts in these states') });
+export const RolloutParams = z.object({ id: z.string() });
+export const RollbackBody = z.object({ allowDowngrade: z.boolean().optional() }).meta({ id: 'RollbackRequest' });
+export const RollbackResult = z.object({ rollout: z.string(), reverted: z.number().int(), rollouts: z.array(z.string()) }).meta({ id: 'RollbackResult' });

@@ -1,0 +1,79 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { invalid } from '../../../core/errors.js';
+import { listPackages, removePackage, showPackage, targetPackage, uploadPackage } from '../../../operations/firmware-library.js';
+import type { AdminDeps } from '../app.js';
+import { contextOf } from '../auth.js';
+import { errorResponses } from '../responses.js';
+import { FirmwarePackage, FirmwarePackageDetail, PackageParams, PackageRemoved, PackageTarget, PackageTargeted, PackageUploadQuery } from '../rollout-schemas.js';
+import { packageJson } from '../rollout-views.js';
+
+/** The firmware library: upload once (streamed, verified over the stored bytes), list, show, remove, target. */
+export function registerFirmwareRoutes(app: FastifyInstance, deps: AdminDeps): void {
+  const api = app.withTypeProvider<ZodTypeProvider>();
+  const tags = ['firmware'];
+  const ctx = (req: Parameters<typeof contextOf>[0]) => ({ ...contextOf(req, deps), rollouts: deps.rollouts });
+  // The update is never held in memory: the body stream goes to a spool file, which
+  // the library reads twice (once to name the blob by its hash, once to store it).
+  api.addContentTypeParser('application/octet-stream', (_req, payload, done) => done(null, payload));
+
+  api.get('/firmware', {
+    schema: { tags, summary: 'The firmware library, most recent first', response: { 200: z.array(FirmwarePackage), ...errorResponses } },
+  }, async (req) => (await listPackages(ctx(req))).map(packageJson));
+
+  api.get('/firmware/:package', {
+    schema: { tags, summary: 'One library package and what uses it', params: PackageParams, response: { 200: FirmwarePackageDetail, ...errorResponses } },
+  }, async (req) => {
+    const p = await showPackage(ctx(req), req.params.package);
+    return { ...packageJson(p), use: { stations: [...p.use.stations], rollouts: [...p.use.rollouts] } };
+  });
+
+  api.put('/firmware/:package', {
+    schema: {
+      tags,
+      summary: 'Upload an update to the library (operator): body application/octet-stream, signatures in the query; verified over the stored bytes',
+      params: PackageParams,
+      querystring: PackageUploadQuery,
+      response: { 201: FirmwarePackage, ...errorResponses },
+    },
+  }, async (req, reply) => {
+    const c = ctx(req);
+    const crcs = req.query.keyCrc ?? [];
+    const sigs = req.query.signature ?? [];
+    if (crcs.length !== sigs.length || sigs.length === 0) throw invalid('unpaired_signature', 'give one keyCrc for every signature, in the same order, and at least one');
+    const signatures = sigs.map((s, i) => ({ keyCrc: Number(crcs[i]), signature: Buffer.from(s, 'base64'), label: `signature ${i + 1}` }));
+    const dir = await mkdtemp(join(tmpdir(), 'bscups-upload-'));
+    try {
+      const file = join(dir, 'update.bin');
+      await pipeline(req.body as Readable, createWriteStream(file));
+      const { size } = await stat(file);
+      const entry = await uploadPackage(c, {
+        package: req.params.package,
+        source: { label: 'the uploaded body', size, open: () => createReadStream(file) },
+        signatures,
+        models: req.query.model ?? [],
+      });
+      return reply.status(201).send(packageJson(entry));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  api.delete('/firmware/:package', {
+    schema: { tags, summary: 'Remove a package and its file (operator); refused while a station target or active rollout uses it', params: PackageParams, response: { 200: PackageRemoved, ...errorResponses } },
+  }, async (req) => removePackage(ctx(req), req.params.package));
+
+  api.post('/firmware/:package/targets', {
+    schema: { tags, summary: 'Target stations at a library package (operator)', params: PackageParams, body: PackageTarget, response: { 200: PackageTargeted, ...errorResponses } },
+  }, async (req) => {
+    const t = await targetPackage(ctx(req), { package: req.params.package, ...req.body, maxOffers: req.body.maxOffers ?? 3 });
+    return { package: t.package, stations: [...t.stations] };
+  });
+}

@@ -1,0 +1,123 @@
+import { isActive, ACTIVE_ROLLOUT_STATES, type Rollout, type RolloutMember } from '../core/rollout.js';
+import { evaluateRollout, isEmptyStep } from '../core/rollout-gate.js';
+import type { FleetStore, RolloutStore } from '../registry/index.js';
+import { selectStations } from './rollout-selection.js';
+
+export interface RolloutEngineDeps {
+  readonly rollouts: RolloutStore;
+  readonly fleet: FleetStore;
+  readonly clock: () => Date;
+}
+
+export type AdvanceOutcome = 'idle' | 'advanced' | 'superseded';
+
+/**
+ * Evaluates one rollout and writes what is due.
+ *
+ * How this stays exactly-once across replicas: every `bscups serve` runs this
+ * on its own timer, against the one shared database, with no coordinator. An
+ * evaluation reads the rollout (at version v), its members and their stations,
+ * decides a step in pure code (core/rollout-gate.ts), and writes the whole step
+ * (wave started, members offered with their station's change, confirmations,
+ * halt, events) in ONE transaction whose first statement is
+ * `update rollouts set version = v + 1 … where id = ? and version = v`.
+ * When two replicas decide on the same version, PostgreSQL makes the second
+ * UPDATE wait for the first transaction's row lock and then re-check its WHERE
+ * against the committed row: it matches nothing, the store returns false, and
+ * the second replica's step (which would have started the same wave again) is
+ * never written. SQLite serialises writers, with the same result. Since the
+ * station changes ride in that transaction, a wave is started, and a station
+ * offered, once per decision; a member row has one primary key per rollout, and
+ * a station one claim row across active rollouts. A replica that dies
+ * mid-evaluation has written nothing (the transaction rolls back), so any
+ * replica continues from the last committed version. No lease to expire and no
+ * advisory lock held across awaits; the cost is that replicas may evaluate the
+ * same rollout in parallel and all but one discard their work, which is cheap
+ * next to a poll interval measured in minutes.
+ */
+export async function advanceRollout(deps: RolloutEngineDeps, rollout: Rollout): Promise<AdvanceOutcome> {
+  if (!isActive(rollout.state)) return 'idle';
+  const store = deps.rollouts;
+  const members = await store.listMembers(rollout.id);
+  const models = rollout.change.kind === 'firmware' ? ((await store.getPackage(rollout.change.package))?.models ?? []) : [];
+  const joiners = rollout.plan.includeNew && rollout.state === 'running' ? await findJoiners(deps, rollout, members, models) : [];
+  const watched = members.filter((m) => m.state === 'pending' || m.state === 'offered').map((m) => m.eui);
+  const observations = await store.observe([...watched, ...joiners]);
+  const now = deps.clock();
+  const step = evaluateRollout({ rollout, members, observations, models, joiners, now });
+  if (isEmptyStep(step)) return 'idle';
+  return (await store.applyStep(rollout, step, now)) ? 'advanced' : 'superseded';
+}
+
+/** Stations that match the selector now, are not members, and no active rollout holds. */
+async function findJoiners(deps: RolloutEngineDeps, rollout: Rollout, members: readonly RolloutMember[], models: readonly string[]): Promise<string[]> {
+  const known = new Set(members.map((m) => m.eui));
+  // With models declared, a station joins once it has reported one (its first report).
+  const candidates = (await selectStations(deps.fleet, rollout.selector)).filter((s) => !known.has(s.eui) && (models.length === 0 || s.reported !== null));
+  if (candidates.length === 0) return [];
+  const held = await deps.rollouts.claims(candidates.map((s) => s.eui));
+  return candidates.filter((s) => !held.has(s.eui)).map((s) => s.eui);
+}
+
+/** One pass over every active rollout; a failure of one is reported and does not stop the others. */
+export async function advanceRollouts(deps: RolloutEngineDeps, onError: (rollout: string, e: unknown) => void): Promise<Record<AdvanceOutcome, number>> {
+  const counts: Record<AdvanceOutcome, number> = { idle: 0, advanced: 0, superseded: 0 };
+  for (const rollout of await deps.rollouts.listRollouts(ACTIVE_ROLLOUT_STATES)) {
+    try {
+      counts[await advanceRollout(deps, rollout)] += 1;
+    } catch (e) {
+      onError(rollout.id, e);
+    }
+  }
+  return counts;
+}
+
+export interface RolloutEngine {
+  /** Evaluate soon (after an operator change), without waiting for the next interval. */
+  nudge(): void;
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs advanceRollouts every `intervalMs` (one pass at a time) in a server.
+ * Failures are logged; the next pass retries from what is committed.
+ */
+export function startRolloutEngine(
+  deps: RolloutEngineDeps,
+  logger: { warn(obj: object, msg?: string): void; info(obj: object, msg?: string): void },
+  intervalMs: number,
+): RolloutEngine {
+  let running: Promise<void> | undefined;
+  let again = false;
+  let stopped = false;
+  const run = (): void => {
+    if (stopped) return;
+    if (running !== undefined) {
+      again = true;
+      return;
+    }
+    running = advanceRollouts(deps, (rollout, e) => logger.warn({ err: e, rollout }, 'rollout evaluation failed; retrying at the next pass'))
+      .then((c) => {
+        if (c.advanced > 0) logger.info({ ...c }, 'rollouts advanced');
+      })
+      .catch((e: unknown) => logger.warn({ err: e }, 'rollout pass failed; retrying at the next one'))
+      .finally(() => {
+        running = undefined;
+        if (again) {
+          again = false;
+          run();
+        }
+      });
+  };
+  const timer = setInterval(run, intervalMs);
+  timer.unref();
+  run();
+  return {
+    nudge: run,
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await running;
+    },
+  };
+}

@@ -1,0 +1,244 @@
+import { randomBytes } from 'node:crypto';
+import { parseDuration } from '../core/duration.js';
+import { conflict, invalid, notFound } from '../core/errors.js';
+import {
+  describeChange,
+  isActive,
+  parseAmount,
+  parseThreshold,
+  parseWaves,
+  ROLLOUT_STATES,
+  waveOf,
+  waveSizes,
+  type Rollout,
+  type RolloutChange,
+  type RolloutMember,
+  type RolloutPlan,
+  type RolloutSelector,
+  type RolloutState,
+} from '../core/rollout.js';
+import type { MemberChange, RolloutEvent, RolloutStep } from '../core/rollout-gate.js';
+import { rolloutProgress, type RolloutProgress } from '../core/rollout-progress.js';
+import { parseEui, validateCupsUri, validateTcUri } from '../protocol/index.js';
+import type { RolloutEventRecord } from '../registry/index.js';
+import { audit, authorize } from './context.js';
+import { requirePackage, type RolloutContext } from './firmware-library.js';
+import { selectStations } from './rollout-selection.js';
+import { parseLabelSelector } from './station-filters.js';
+
+/** A rollout as adapters receive it: strings as typed in flags or JSON. */
+export interface RolloutInput {
+  readonly name?: string;
+  /** Exactly one of firmware (a library package), tcUri, cupsUri. */
+  readonly firmware?: string;
+  readonly tcUri?: string;
+  readonly cupsUri?: string;
+  /** Credential rotation is not supported by rollouts yet. */
+  readonly rotate?: string;
+  readonly allowDowngrade?: boolean;
+  readonly maxOffers?: number;
+  /** `k=v`, `k!=v`, `k`, `!k`. */
+  readonly label?: readonly string[];
+  readonly model?: string;
+  readonly package?: string;
+  readonly version?: string;
+  readonly station?: readonly string[];
+  readonly waves?: string;
+  readonly successThreshold?: string;
+  readonly failureBudget?: string;
+  readonly deadline?: string;
+  readonly soak?: string;
+  readonly includeNew?: boolean;
+}
+
+export interface RolloutView {
+  readonly rollout: Rollout;
+  readonly progress: RolloutProgress;
+}
+
+export const DEFAULT_WAVES = '1,5%,25%,100%';
+
+export async function createRollout(ctx: RolloutContext, input: RolloutInput, rollbackOf: string | null = null): Promise<RolloutView> {
+  authorize(ctx, 'operator', 'creating a rollout');
+  const change = await parseChange(ctx, input);
+  const selector: RolloutSelector = {
+    labels: (input.label ?? []).map(parseLabelSelector),
+    ...(input.model === undefined ? {} : { model: input.model }),
+    ...(input.package === undefined ? {} : { package: input.package }),
+    ...(input.version === undefined ? {} : { stationVersion: input.version }),
+    ...(input.station === undefined || input.station.length === 0 ? {} : { euis: input.station.map((e) => parseEui(e, 'station')) }),
+  };
+  const plan: RolloutPlan = {
+    waves: parseWaves(input.waves ?? DEFAULT_WAVES),
+    successThreshold: parseThreshold(input.successThreshold ?? '100%'),
+    failureBudget: parseAmount(input.failureBudget ?? '0', '--failure-budget'),
+    deadlineMs: parseDuration(input.deadline ?? '26h', '--deadline'),
+    soakMs: input.soak === undefined ? 0 : parseDuration(input.soak, '--soak'),
+    includeNew: input.includeNew === true,
+  };
+  const stations = await selectStations(ctx.fleet, selector);
+  if (stations.length === 0 && !plan.includeNew) throw invalid('no_stations', 'no station matches the selector; check --label, --model, --package, --version and --station (or pass --include-new to wait for stations)');
+  const sizes = waveSizes(plan.waves, stations.length);
+  const rollout = await ctx.rollouts.createRollout(
+    {
+      id: `r${randomBytes(4).toString('hex')}`,
+      name: input.name ?? null,
+      change,
+      selector,
+      plan,
+      waveSizes: sizes.length === 0 ? [0] : sizes,
+      rollbackOf,
+      createdBy: ctx.actor.name,
+      members: stations.map((s, i) => ({ eui: s.eui, wave: waveOf(i, sizes) })),
+    },
+    ctx.clock(),
+  );
+  await audit(ctx, 'rollout.create', rollout.id, { change, selector, plan, stations: stations.length, rollbackOf });
+  return view(ctx, rollout);
+}
+
+async function parseChange(ctx: RolloutContext, input: RolloutInput): Promise<RolloutChange> {
+  const given = [input.firmware, input.tcUri, input.cupsUri, input.rotate].filter((v) => v !== undefined).length;
+  if (given !== 1) throw invalid('invalid_change', 'give exactly one change: --firmware PACKAGE, --tc-uri URI or --cups-uri URI');
+  if (input.rotate !== undefined) {
+    throw invalid('not_supported', 'credential rotation rollouts are not supported yet; rotate with bscups station rotate per station');
+  }
+  if (input.firmware !== undefined) {
+    const entry = await requirePackage(ctx.rollouts, input.firmware);
+    const maxOffers = input.maxOffers ?? 3;
+    if (!Number.isInteger(maxOffers) || maxOffers < 1) throw invalid('invalid_max_offers', `--max-offers must be a whole number ≥ 1, got "${maxOffers}"`);
+    return { kind: 'firmware', package: entry.package, allowDowngrade: input.allowDowngrade === true, maxOffers };
+  }
+  if (input.tcUri !== undefined) return { kind: 'tcUri', uri: validateTcUri(input.tcUri, 'tcUri') };
+  return { kind: 'cupsUri', uri: validateCupsUri(input.cupsUri as string, 'cupsUri') };
+}
+
+async function view(ctx: RolloutContext, rollout: Rollout, members?: readonly RolloutMember[]): Promise<RolloutView> {
+  return { rollout, progress: rolloutProgress(rollout, members ?? (await ctx.rollouts.listMembers(rollout.id)), ctx.clock()) };
+}
+
+async function requireRollout(ctx: RolloutContext, id: string): Promise<Rollout> {
+  const rollout = await ctx.rollouts.getRollout(id);
+  if (rollout === undefined) throw notFound('rollout_not_found', `no rollout ${id}; list them with bscups rollout list`, { id });
+  return rollout;
+}
+
+export async function listRollouts(ctx: RolloutContext, states?: readonly string[]): Promise<RolloutView[]> {
+  authorize(ctx, 'viewer', 'listing rollouts');
+  for (const s of states ?? []) if (!(ROLLOUT_STATES as readonly string[]).includes(s)) throw invalid('invalid_state', `state "${s}" is not one of ${ROLLOUT_STATES.join(', ')}`);
+  const rollouts = await ctx.rollouts.listRollouts(states as RolloutState[] | undefined);
+  return Promise.all(rollouts.map((r) => view(ctx, r)));
+}
+
+export async function showRollout(ctx: RolloutContext, id: string): Promise<RolloutView & { readonly members: RolloutMember[]; readonly events: RolloutEventRecord[] }> {
+  authorize(ctx, 'viewer', 'reading a rollout');
+  const rollout = await requireRollout(ctx, id);
+  const [members, events] = await Promise.all([ctx.rollouts.listMembers(id), ctx.rollouts.listRolloutEvents(id)]);
+  return { ...(await view(ctx, rollout, members)), members, events };
+}
+
+type Control = 'pause' | 'resume' | 'abort';
+const FROM: Record<Control, readonly RolloutState[]> = { pause: ['running'], resume: ['paused', 'halted'], abort: ['running', 'paused', 'halted'] };
+const TO: Record<Control, RolloutState> = { pause: 'paused', resume: 'running', abort: 'aborted' };
+const EVENT: Record<Control, RolloutEvent['type']> = { pause: 'paused', resume: 'resumed', abort: 'aborted' };
+
+/** pause (no new offers), resume (from paused or halted), abort (stop; stations stay as they are). */
+export async function controlRollout(ctx: RolloutContext, id: string, action: Control): Promise<RolloutView> {
+  authorize(ctx, 'operator', `${action === 'abort' ? 'aborting' : action === 'pause' ? 'pausing' : 'resuming'} a rollout`);
+  const rollout = await writeGuarded(ctx, id, (r) => {
+    if (!FROM[action].includes(r.state)) throw conflict('rollout_state', `rollout ${id} is ${r.state}; only a ${FROM[action].join(' or ')} rollout can be ${action === 'abort' ? 'aborted' : `${action}d`}`, { state: r.state });
+    return { members: [], rollout: { state: TO[action], ...(action === 'resume' ? { haltReason: null } : {}) }, events: [{ type: EVENT[action], message: `${EVENT[action]} by ${ctx.actor.name}` }] };
+  });
+  await audit(ctx, `rollout.${action}`, id);
+  return view(ctx, rollout);
+}
+
+/** Decides a step on the rollout as read and writes it if nobody changed the rollout meanwhile; retries otherwise. */
+async function writeGuarded(ctx: RolloutContext, id: string, decide: (r: Rollout, members: RolloutMember[]) => RolloutStep | Promise<RolloutStep>): Promise<Rollout> {
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const rollout = await requireRollout(ctx, id);
+    const step = await decide(rollout, await ctx.rollouts.listMembers(id));
+    if (await ctx.rollouts.applyStep(rollout, step, ctx.clock())) return requireRollout(ctx, id);
+  }
+  throw conflict('rollout_busy', `rollout ${id} kept changing while this was decided; try again`);
+}
+
+export interface RollbackResult {
+  readonly rollout: string;
+  /** Stations whose desired URI was set back. */
+  readonly reverted: number;
+  /** Firmware: the rollouts created to bring stations back to their previous package. */
+  readonly rollouts: readonly string[];
+}
+
+/**
+ * Sets the stations a rollout touched back to what they had before: a URI
+ * change is restored at once; firmware is rolled back by a new rollout of the
+ * previous package (which must still be in the library, and needs
+ * allowDowngrade, as any downgrade does).
+ */
+export async function rollbackRollout(ctx: RolloutContext, id: string, options: { readonly allowDowngrade?: boolean } = {}): Promise<RollbackResult> {
+  authorize(ctx, 'operator', 'rolling back a rollout');
+  const original = await requireRollout(ctx, id);
+  if (original.state === 'rolled_back') throw conflict('rollout_state', `rollout ${id} is already rolled back`);
+  const touched = (await ctx.rollouts.listMembers(id)).filter((m) => m.previous !== null && ['offered', 'confirmed', 'failed'].includes(m.state));
+  const result = original.change.kind === 'firmware' ? await rollbackFirmware(ctx, original, touched, options.allowDowngrade === true) : await rollbackUris(ctx, original);
+  await audit(ctx, 'rollout.rollback', id, { reverted: result.reverted, rollouts: result.rollouts });
+  return result;
+}
+
+async function rollbackUris(ctx: RolloutContext, original: Rollout): Promise<RollbackResult> {
+  let reverted = 0;
+  await writeGuarded(ctx, original.id, (r, members) => {
+    const changes: MemberChange[] = [];
+    const events: RolloutEvent[] = [];
+    for (const m of members) {
+      if (m.previous === null || !['offered', 'confirmed', 'failed'].includes(m.state)) continue;
+      const key = r.change.kind === 'cupsUri' ? 'cupsUri' : 'tcUri';
+      const reason = `desired ${key} set back to ${m.previous[key] ?? 'none'}`;
+      changes.push({ eui: m.eui, wave: m.wave, state: 'reverted', reason, restore: m.previous });
+      events.push({ type: 'reverted', eui: m.eui, wave: m.wave, message: `${describeChange(r.change)}: reverted (${reason})` });
+    }
+    reverted = changes.length;
+    return { members: changes, rollout: { state: 'rolled_back' }, events: [...events, { type: 'rolled_back', message: `rolled back by ${ctx.actor.name}: ${changes.length} station(s) set back` }] };
+  });
+  return { rollout: original.id, reverted, rollouts: [] };
+}
+
+async function rollbackFirmware(ctx: RolloutContext, original: Rollout, touched: readonly RolloutMember[], allowDowngrade: boolean): Promise<RollbackResult> {
+  if (!allowDowngrade) throw invalid('downgrade_flag_required', `rolling back firmware installs the previous package, a downgrade: pass --allow-downgrade`);
+  const byPackage = new Map<string, string[]>();
+  for (const m of touched) {
+    const pkg = m.previous?.package;
+    if (pkg === null || pkg === undefined) continue;
+    byPackage.set(pkg, [...(byPackage.get(pkg) ?? []), m.eui]);
+  }
+  // Every previous package must still be stored before anything changes.
+  for (const pkg of byPackage.keys()) await requirePackage(ctx.rollouts, pkg);
+  await writeGuarded(ctx, original.id, (r) => {
+    if (isActive(r.state) || r.state === 'completed' || r.state === 'aborted') {
+      return { members: [], rollout: { state: 'rolled_back' }, events: [{ type: 'rolled_back', message: `rolled back by ${ctx.actor.name}: previous package(s) ${[...byPackage.keys()].join(', ') || 'none'}` }] };
+    }
+    throw conflict('rollout_state', `rollout ${r.id} is ${r.state}`);
+  });
+  const created: string[] = [];
+  for (const [pkg, euis] of byPackage) {
+    const v = await createRollout(
+      ctx,
+      {
+        name: `rollback of ${original.id} to ${pkg}`,
+        firmware: pkg,
+        allowDowngrade: true,
+        maxOffers: original.change.kind === 'firmware' ? original.change.maxOffers : 3,
+        station: euis,
+        waves: '100%',
+        successThreshold: String(original.plan.successThreshold),
+        failureBudget: `${'count' in original.plan.failureBudget ? original.plan.failureBudget.count : `${original.plan.failureBudget.percent}%`}`,
+        deadline: `${Math.max(1, Math.round(original.plan.deadlineMs / 1000))}s`,
+      },
+      original.id,
+    );
+    created.push(v.rollout.id);
+  }
+  return { rollout: original.id, reverted: 0, rollouts: created };
+}
