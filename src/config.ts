@@ -180,6 +180,10 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
   if (clientCa !== undefined && tlsCert === undefined) {
     throw invalid('invalid_config', `--client-ca (from ${source.clientCa}) needs TLS: give --tls-cert and --tls-key too`, { key: 'clientCa' });
   }
+  // A shorter request deadline given alone brings the default headers deadline down with it.
+  if (parsed.data.headersTimeout > parsed.data.requestTimeout && source.headersTimeout === 'default') {
+    parsed.data.headersTimeout = parsed.data.requestTimeout;
+  }
   if (parsed.data.headersTimeout > parsed.data.requestTimeout) {
     throw invalid(
       'invalid_config',
