@@ -4,6 +4,8 @@ import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { invalid } from '../../../core/errors.js';
 import { upgradeFirmware, type GivenSignature } from '../../../operations/firmware-upload.js';
+import { targetPackage } from '../../../operations/firmware-library.js';
+import { runRolloutOperation } from '../../rollout-context.js';
 import { loadPrivateKey } from '../../../signing/index.js';
 import { collect, runWithRuntime } from '../../context.js';
 import { readFileArg } from '../../read-file-arg.js';
@@ -15,7 +17,7 @@ interface Options {
   station?: string[];
   label?: string[];
   package: string;
-  file: string;
+  file?: string;
   signature?: string[];
   keyCrc?: string[];
   publicKey?: string[];
@@ -34,7 +36,7 @@ export function register(parent: Command): void {
     .option('--station <eui...>', 'target station(s), repeatable')
     .option('--label <key=value>', 'target every station with this label, repeatable', collect)
     .requiredOption('--package <version>', 'package version the update writes into version.txt, e.g. 1.0.1')
-    .requiredOption('--file <file>', 'the update file (stations run it with sh as update.bin)')
+    .option('--file <file>', 'the update file (stations run it with sh as update.bin); without it, --package names a firmware library entry')
     .option('--signature <file>', 'DER signature file (openssl dgst -sha512 -sign), with --key-crc; repeatable', collect)
     .option('--key-crc <crc>', 'CRC of the sig-N.key that verifies the --signature at the same position; repeatable', collect)
     .option('--public-key <file>', 'sig-N.key or PEM public key for an unregistered --key-crc; repeatable', collect)
@@ -44,6 +46,11 @@ export function register(parent: Command): void {
     .action(async (opts: Options, cmd: Command) => {
       const stations = (opts.station ?? []).map(euiArg);
       const labels = parseLabels(opts.label, false) as Record<string, string>;
+      if (opts.file === undefined) {
+        if ((opts.signature ?? opts.signWith ?? opts.publicKey) !== undefined) throw invalid('file_required', '--signature, --sign-with and --public-key go with --file; a library package is already signed');
+        await targetLibraryPackage(cmd, opts, stations, labels);
+        return;
+      }
       const file = await statFile(opts.file);
       if ((opts.signature?.length ?? 0) !== (opts.keyCrc?.length ?? 0)) throw invalid('unpaired_signature', 'give one --key-crc for every --signature, in the same order');
       const signatures: GivenSignature[] = [];
@@ -79,6 +86,20 @@ export function register(parent: Command): void {
         });
       });
     });
+}
+
+/** `firmware upgrade --package X` without --file: target the library entry X. */
+async function targetLibraryPackage(cmd: Command, opts: Options, stations: string[], labels: Record<string, string>): Promise<void> {
+  await runRolloutOperation(cmd, async (ctx, out, maxOffers) => {
+    const result = await targetPackage(ctx, {
+      package: opts.package,
+      stations,
+      labels,
+      maxOffers: opts.maxOffers === undefined ? maxOffers : Number(opts.maxOffers),
+      allowDowngrade: opts.allowDowngrade === true,
+    });
+    out.result(result, () => out.line(`${result.stations.length} station(s) will be offered library package ${result.package} on their next request: ${result.stations.join(', ')}`));
+  });
 }
 
 function parseCrc(text: string): number {

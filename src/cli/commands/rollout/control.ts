@@ -1,0 +1,27 @@
+import type { Command } from 'commander';
+import { controlRollout } from '../../../operations/rollouts.js';
+import { rolloutJson } from '../../../http/admin/rollout-views.js';
+import { runRolloutOperation } from '../../rollout-context.js';
+import { printRollout } from './print.js';
+
+const VERBS = {
+  pause: 'stop offering the change to more stations; stations already offered carry on',
+  resume: 'continue a paused or halted rollout (a halted one halts again while its failure budget is exceeded)',
+  abort: 'stop for good and leave every station as it is now',
+} as const;
+
+/** pause, resume and abort: the same shape, one state change each. */
+export function register(parent: Command): void {
+  for (const [verb, description] of Object.entries(VERBS) as [keyof typeof VERBS, string][]) {
+    parent
+      .command(verb)
+      .description(description)
+      .argument('<id>', 'rollout id')
+      .action(async (id: string, _opts: unknown, cmd: Command) => {
+        await runRolloutOperation(cmd, async (ctx, out) => {
+          const v = await controlRollout(ctx, id, verb);
+          out.result(rolloutJson(v), () => printRollout(out, v));
+        });
+      });
+  }
+}

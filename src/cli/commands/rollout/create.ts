@@ -1,0 +1,58 @@
+import type { Command } from 'commander';
+import { createRollout, DEFAULT_WAVES } from '../../../operations/rollouts.js';
+import { rolloutJson } from '../../../http/admin/rollout-views.js';
+import { collect } from '../../context.js';
+import { runRolloutOperation } from '../../rollout-context.js';
+import { printRollout } from './print.js';
+
+interface Options {
+  name?: string;
+  firmware?: string;
+  tcUri?: string;
+  cupsUri?: string;
+  rotate?: string;
+  allowDowngrade?: boolean;
+  maxOffers?: string;
+  label?: string[];
+  model?: string;
+  package?: string;
+  version?: string;
+  station?: string[];
+  waves?: string;
+  successThreshold?: string;
+  failureBudget?: string;
+  deadline?: string;
+  soak?: string;
+  includeNew?: boolean;
+}
+
+export function register(parent: Command): void {
+  parent
+    .command('create')
+    .description('start a rollout: one change, the stations it is for, waves and gates. The first wave starts at the next evaluation of a running bscups serve')
+    .option('--name <text>', 'a name to recognise it by')
+    .option('--firmware <package>', 'change: install this firmware library package')
+    .option('--tc-uri <uri>', 'change: desired TC (LNS) URI, e.g. wss://lns.example.com:6887')
+    .option('--cups-uri <uri>', 'change: desired CUPS URI')
+    .option('--rotate <cups|tc|both>', 'change: credential rotation (not supported by rollouts yet)')
+    .option('--allow-downgrade', 'firmware: also offer stations reporting a higher version')
+    .option('--max-offers <n>', 'firmware: offers without the package changing before a station fails (default BSCUPS_MAX_OFFERS or 3)')
+    .option('--label <selector>', 'only stations with k=v, k!=v, k (exists) or !k (absent); repeatable', collect)
+    .option('--model <model>', 'only stations reporting this model')
+    .option('--package <version>', 'only stations reporting this package now')
+    .option('--version <prefix>', 'only stations whose station version starts with this')
+    .option('--station <eui...>', 'only these stations')
+    .option('--waves <list>', `cumulative wave sizes, counts or percentages (default ${DEFAULT_WAVES})`)
+    .option('--success-threshold <share>', 'share of a wave that must confirm before the next starts (default 100%)')
+    .option('--failure-budget <n|n%>', 'halt by itself when more stations than this failed (default 0)')
+    .option('--deadline <duration>', 'a station offered the change must confirm within this, e.g. 26h (default 26h)')
+    .option('--soak <duration>', 'wait this long after a wave passed before the next (default 0s)')
+    .option('--include-new', 'stations that match later (registered, or first report) join the current wave')
+    .action(async (opts: Options, cmd: Command) => {
+      await runRolloutOperation(cmd, async (ctx, out, maxOffers) => {
+        const { maxOffers: given, ...rest } = opts;
+        const v = await createRollout(ctx, { ...rest, maxOffers: given === undefined ? maxOffers : Number(given) });
+        out.result(rolloutJson(v), () => printRollout(out, v));
+      });
+    });
+}

@@ -1,0 +1,21 @@
+import type { Command } from 'commander';
+import { rollbackRollout } from '../../../operations/rollouts.js';
+import { runRolloutOperation } from '../../rollout-context.js';
+
+export function register(parent: Command): void {
+  parent
+    .command('rollback')
+    .description('set the stations a rollout touched back to their previous configuration; firmware starts a rollout of the previous package (still in the library) and needs --allow-downgrade')
+    .argument('<id>', 'rollout id')
+    .option('--allow-downgrade', 'firmware: install the previous, lower package')
+    .action(async (id: string, opts: { allowDowngrade?: boolean }, cmd: Command) => {
+      await runRolloutOperation(cmd, async (ctx, out) => {
+        const r = await rollbackRollout(ctx, id, { allowDowngrade: opts.allowDowngrade === true });
+        out.result(r, () => {
+          out.line(`rollout ${r.rollout} rolled back`);
+          if (r.reverted > 0) out.line(`${r.reverted} station(s) set back to their previous configuration`);
+          for (const id2 of r.rollouts) out.line(`previous firmware goes back through rollout ${id2} (bscups rollout show ${id2})`);
+        });
+      });
+    });
+}
