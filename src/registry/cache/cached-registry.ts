@@ -17,6 +17,8 @@ const WRITES: Readonly<Record<string, ChangeKind>> = {
   updateStation: 's',
   setFirmwareTarget: 's',
   updateFirmware: 's',
+  // A delivered firmware counts an offer on the target (the twin); a cut-off one changes only events.
+  recordFirmwareDelivery: 's',
   setAuthMode: 'a',
   addCertificate: 'a',
   addToken: 'a',
