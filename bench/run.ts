@@ -11,6 +11,7 @@ import { cpus, loadavg, platform, release } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { compileServerChild } from './compile-child.js';
 import { runFanout } from './fanout.js';
+import { runFleetListing } from './fleet-listing.js';
 import { Cleanup } from './fixtures.js';
 import type { BenchSettings } from './settings.js';
 import { runStorm } from './storm.js';
@@ -21,6 +22,7 @@ const BENCHMARKS: Record<string, (s: BenchSettings) => Promise<Table>> = {
   'update-info': runUpdateInfo,
   fanout: runFanout,
   storm: runStorm,
+  'fleet-listing': runFleetListing,
 };
 const RESULTS = fileURLToPath(new URL('./results.md', import.meta.url));
 /** Far above a normal full run (~5 min): only a hang gets here. */

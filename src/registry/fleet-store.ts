@@ -7,7 +7,7 @@ import { translateBackendError } from './db-errors.js';
 import type { CountBy, EventQuery, FleetStore, FleetSummary, Page, StationQuery } from './fleet-types.js';
 import { millis, num, toEvent } from './row-mapping.js';
 import { selectStationPage } from './station-query.js';
-import { syncStateSql } from './sync-state-sql.js';
+import { combineState, type ConfigState } from './sync-state-sql.js';
 import type { FirmwareState, Station, StationEvent } from './types.js';
 
 type Db = Kysely<RegistryDatabase>;
@@ -34,36 +34,66 @@ export class KyselyFleetStore implements FleetStore {
     return this.#run((db) => selectStationPage(db, query));
   }
 
+  /**
+   * Four queries, none reading the station rows: counts by config state,
+   * package and model in one pass over the stations_summary index; the
+   * unfinished firmware targets with their station's config state (covered by
+   * stations_eui_config), which move stations into the firmware states
+   * (combineState); targets by state; silence as an index range.
+   */
   summarizeFleet(options: { readonly silentSince: Date }): Promise<FleetSummary> {
     return this.#run(async (db) => {
-      const [states, silent, byPackage, byModel, upgrades] = await Promise.all([
+      const [groups, targets, upgradeRows, silent] = await Promise.all([
         db
-          .selectFrom('stations as s')
-          .leftJoin('firmware_targets as f', 'f.eui', 's.eui')
-          .select([syncStateSql.as('state'), sql<number | string>`count(*)`.as('n')])
-          .groupBy(sql`1`)
+          .selectFrom('stations')
+          .select([
+            sql<ConfigState>`config_state`.as('config'),
+            'reported_package as package',
+            'reported_model as model',
+            sql<number | string>`count(*)`.as('n'),
+          ])
+          .groupBy([sql`config_state`, 'reported_package', 'reported_model'])
           .execute(),
+        db
+          .selectFrom('firmware_targets as f')
+          .innerJoin('stations as s', 's.eui', 'f.eui')
+          .select([sql<ConfigState>`s.config_state`.as('config'), 'f.state as state', sql<number | string>`count(*)`.as('n')])
+          // An upgraded target leaves the station's state to its configuration.
+          .where('f.state', '<>', 'upgraded')
+          .groupBy([sql`s.config_state`, 'f.state'])
+          .execute(),
+        db.selectFrom('firmware_targets').select(['state', sql<number | string>`count(*)`.as('n')]).groupBy('state').execute(),
         db
           .selectFrom('stations')
           .select(sql<number | string>`count(*)`.as('n'))
           .where('last_seen_at', '<', millis(options.silentSince))
           .executeTakeFirstOrThrow(),
-        countBy(db, 'reported_package'),
-        countBy(db, 'reported_model'),
-        db.selectFrom('firmware_targets').select(['state', sql<number | string>`count(*)`.as('n')]).groupBy('state').execute(),
       ]);
       const byState = Object.fromEntries(SYNC_STATES.map((s) => [s, 0])) as Record<SyncState, number>;
-      for (const row of states) byState[row.state] = num(row.n);
-      const upgradeCounts = Object.fromEntries(FIRMWARE_STATES.map((s) => [s, 0])) as Record<FirmwareState, number>;
-      for (const row of upgrades) upgradeCounts[row.state as FirmwareState] = num(row.n);
+      const packages = new Map<string | null, number>();
+      const models = new Map<string | null, number>();
+      for (const g of groups) {
+        const n = num(g.n);
+        byState[combineState(g.config, null)] += n;
+        packages.set(g.package, (packages.get(g.package) ?? 0) + n);
+        models.set(g.model, (models.get(g.model) ?? 0) + n);
+      }
+      const upgrades = Object.fromEntries(FIRMWARE_STATES.map((s) => [s, 0])) as Record<FirmwareState, number>;
+      for (const u of upgradeRows) upgrades[u.state as FirmwareState] = num(u.n);
+      for (const t of targets) {
+        const n = num(t.n);
+        // Counted above as if without a target; move them where the target puts them.
+        byState[combineState(t.config, null)] -= n;
+        byState[combineState(t.config, t.state)] += n;
+      }
       return {
         total: Object.values(byState).reduce((a, b) => a + b, 0),
         byState,
         silent: num(silent.n),
         silentSince: options.silentSince,
-        byPackage,
-        byModel,
-        upgrades: upgradeCounts,
+        byPackage: sortCounts(packages),
+        byModel: sortCounts(models),
+        upgrades,
       };
     });
   }
@@ -90,13 +120,8 @@ export class KyselyFleetStore implements FleetStore {
   }
 }
 
-async function countBy(db: Db, column: 'reported_package' | 'reported_model'): Promise<CountBy[]> {
-  const rows = await db
-    .selectFrom('stations')
-    .select([sql<string | null>`${sql.ref(column)}`.as('value'), sql<number | string>`count(*)`.as('n')])
-    .groupBy(column)
-    .execute();
-  return rows
-    .map((r) => ({ value: r.value, count: num(r.n) }))
+function sortCounts(counts: ReadonlyMap<string | null, number>): CountBy[] {
+  return [...counts]
+    .map(([value, count]) => ({ value, count }))
     .sort((a, b) => b.count - a.count || String(a.value).localeCompare(String(b.value)));
 }

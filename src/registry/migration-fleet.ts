@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { SqlFlavour } from './migrations.js';
+import { CONFIG_STATE_EXPRESSION } from './sync-state-sql.js';
 
 /**
  * 0005_fleet_api: what listings, the fleet summary and the admin API need.
@@ -21,9 +22,20 @@ export async function fleetApiTables(db: Kysely<unknown>, flavour: SqlFlavour): 
   await db.schema.createIndex('station_labels_key_value').on('station_labels').columns(['key', 'value', 'eui']).execute();
   await backfillLabels(db);
 
+  // Stored in PostgreSQL; virtual in SQLite (ALTER TABLE cannot add a stored one there), whose
+  // index below keeps the computed values, so counting by state reads only the index.
+  const kind = sql.raw(flavour === 'postgres' ? 'stored' : 'virtual');
+  await sql`alter table stations add column config_state text generated always as ${sql.raw(CONFIG_STATE_EXPRESSION)} ${kind}`.execute(db);
+  // The summary groups by these three in one pass over this narrow index rather than the table.
+  await db.schema.createIndex('stations_summary').on('stations').columns(['config_state', 'reported_package', 'reported_model']).execute();
+  // Covers the summary's join from unfinished firmware targets to their station's config state.
+  await db.schema.createIndex('stations_eui_config').on('stations').columns(['eui', 'config_state']).execute();
   for (const column of ['reported_model', 'reported_package', 'reported_station', 'last_seen_at']) {
     await db.schema.createIndex(`stations_${column}`).on('stations').columns([column, 'eui']).execute();
   }
+  // Sort keys of the listing (station-query.ts SORT_KEY), so a sorted page is an index range.
+  await sql`create index stations_sort_name on stations ((coalesce(name, '')), eui)`.execute(db);
+  await sql`create index stations_sort_last_seen on stations ((coalesce(last_seen_at, 0)), eui)`.execute(db);
   await db.schema.createIndex('firmware_targets_state').on('firmware_targets').columns(['state', 'eui']).execute();
   await db.schema.createIndex('station_events_type_id').on('station_events').columns(['type', 'id']).execute();
   // Time filters use station_events_at from 0003_event_coalescing.

@@ -61,9 +61,11 @@ export async function selectStationPage(db: Db, query: StationQuery): Promise<Pa
     );
   }
   const direction = desc ? sql.raw('desc') : sql.raw('asc');
+  // The firmware target is joined only when a state filter needs it; the page's targets are read after.
+  const needsTarget = query.states !== undefined && query.states.length > 0;
   const rows = await db
     .selectFrom('stations as s')
-    .leftJoin('firmware_targets as f', 'f.eui', 's.eui')
+    .$if(needsTarget, (q) => q.leftJoin('firmware_targets as f', 'f.eui', 's.eui'))
     .selectAll('s')
     .select(sql<string | number>`${key}`.as('sort_key'))
     .$if(where.length > 0, (q) => q.where((eb) => eb.and(where)))
