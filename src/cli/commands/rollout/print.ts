@@ -1,4 +1,4 @@
-import { describeChange, type RolloutMember } from '../../../core/rollout.js';
+import { describeChange, isActive, type RolloutMember } from '../../../core/rollout.js';
 import type { RolloutView } from '../../../operations/rollouts.js';
 import type { Output } from '../../output.js';
 
@@ -14,7 +14,7 @@ export function printRollout(out: Output, v: RolloutView, members?: readonly Rol
   out.line(`eta      ${p.eta === null ? '-' : p.eta.toISOString()}`);
   out.line();
   out.table(
-    p.waves.map((w) => ({ wave: `${w.wave}${w.wave === r.wave ? ' *' : ''}`, stations: w.stations, pending: w.pending, offered: w.offered, confirmed: w.confirmed, failed: w.failed, skipped: w.skipped, reverted: w.reverted })),
+    p.waves.map((w) => ({ wave: `${w.wave}${w.wave === r.wave && isActive(r.state) ? ' *' : ''}`, stations: w.stations, pending: w.pending, offered: w.offered, confirmed: w.confirmed, failed: w.failed, skipped: w.skipped, reverted: w.reverted })),
     ['wave', 'stations', 'pending', 'offered', 'confirmed', 'failed', 'skipped', 'reverted'],
   );
   const notable = (members ?? []).filter((m) => m.state === 'failed' || m.state === 'skipped');
