@@ -1,0 +1,213 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { advanceRollouts } from '../src/operations/rollout-engine.js';
+import { controlRollout, createRollout, showRollout } from '../src/operations/rollouts.js';
+import type { RolloutContext } from '../src/operations/firmware-library.js';
+import { cliJson, runCli } from './support/cli.js';
+import { createFleet, operationContext, pollRound, until, updateScript, type FleetStation } from './support/rollout-fleet.js';
+import { startTestServer, type TestServer } from './support/server.js';
+
+// One server whose rollout engine runs every 100 ms; stations are simulated over
+// real sockets; each test has its own stations, selected by a label of its own.
+let srv: TestServer;
+let work: string;
+let ctx: RolloutContext;
+let sigKey: Buffer;
+let signWith: string;
+
+const state = async (id: string) => (await showRollout(ctx, id));
+const engine = () => advanceRollouts({ rollouts: srv.runtime.rollouts, fleet: srv.runtime.fleet, clock: () => new Date() }, (id, e) => { throw new Error(`rollout ${id}: ${String(e)}`); });
+
+async function fleet(prefix: string, count: number, group: string, extra: Partial<Parameters<typeof createFleet>[1]> = {}): Promise<FleetStation[]> {
+  const stations = await createFleet(ctx, { url: srv.url, dir: work, count, prefix, labels: { group }, sigKey, ...extra });
+  await pollRound(stations); // the server learns model and package
+  return stations;
+}
+
+beforeAll(async () => {
+  srv = await startTestServer({ config: { rolloutInterval: 0.1 } });
+  ctx = operationContext(srv.runtime);
+  work = await mkdtemp(join(tmpdir(), 'bscups-rollouts-'));
+  await cliJson(['keys', 'generate', '--out', join(work, 'keys')]);
+  sigKey = await readFile(join(work, 'keys', 'sig-0.key'));
+  signWith = join(work, 'keys', 'sig-0.pem');
+  await writeFile(join(work, 'update-2.0.0.sh'), updateScript('2.0.0'));
+  // The library entry every firmware test uses, uploaded once through the CLI.
+  const entry = await cliJson<{ package: string; models: string[] }>(['firmware', 'upload', '--package', '2.0.0', '--file', join(work, 'update-2.0.0.sh'), '--sign-with', signWith, '--model', 'linux'], srv.env);
+  expect(entry.models).toEqual(['linux']);
+}, 60_000);
+
+afterAll(async () => {
+  await srv.stop();
+  await rm(work, { recursive: true, force: true });
+});
+
+describe('fleet rollouts end to end', () => {
+  it('a 50-station firmware rollout in waves 1,10%,50%,100% completes, each wave started once', async () => {
+    const stations = await fleet('A00000', 50, 'complete');
+    const created = await cliJson<{ id: string; waves: { stations: number }[] }>(['rollout', 'create', '--firmware', '2.0.0', '--label', 'group=complete', '--waves', '1,10%,50%,100%', '--deadline', '60s'], srv.env);
+    expect(created.waves.map((w) => w.stations)).toEqual([1, 4, 20, 25]);
+    const updated = new Set<string>();
+    await until('rollout completed', async () => (await state(created.id)).rollout.state === 'completed', async () => {
+      for (const [eui, r] of await pollRound(stations)) if (r.update?.ran === true) updated.add(eui);
+    }, 60_000);
+    const done = await state(created.id);
+    expect(done.progress.totals).toMatchObject({ confirmed: 50, failed: 0, pending: 0, offered: 0 });
+    expect(done.events.filter((e) => e.type === 'wave_started').map((e) => e.wave)).toEqual([1, 2, 3, 4]);
+    expect(updated.size).toBe(50);
+    for (const st of stations) expect((await readFile(join(st.home, 'version.txt'), 'utf8')).trim()).toBe('2.0.0');
+    // The station history tells the same story.
+    const events = await srv.runtime.registry.listEvents(stations[7]!.eui);
+    expect(events.filter((e) => e.type === 'rollout').map((e) => e.message)).toEqual([
+      `rollout ${created.id}: firmware 2.0.0: confirmed (reports package 2.0.0)`,
+      `rollout ${created.id}: firmware 2.0.0: offered`,
+    ]);
+    const shown = await runCli(['rollout', 'show', created.id], srv.env);
+    expect(shown.stdout).toMatch(/state\s+completed/);
+    expect(shown.stdout).toMatch(/^4\s+25\s+0\s+0\s+25\s+0\s+0\s+0$/m);
+  }, 120_000);
+
+  it('halts by itself at its failure budget and offers nothing more', async () => {
+    const stations = await fleet('B00000', 20, 'halt');
+    // Waves [1, 10, 20]: stations 2 and 3 (wave 2) run an update that fails.
+    await stations[1]!.failUpdates();
+    await stations[2]!.failUpdates();
+    const { rollout } = await createRollout(ctx, { firmware: '2.0.0', label: ['group=halt'], waves: '1,50%,100%', failureBudget: '1', successThreshold: '50%', deadline: '60s', maxOffers: 1 });
+    await until('rollout halted', async () => (await state(rollout.id)).rollout.state === 'halted', () => pollRound(stations), 60_000);
+    const halted = await state(rollout.id);
+    expect(halted.rollout.haltReason).toBe('failure budget exceeded: 2 failed, 1 allowed (1 of 20)');
+    expect(halted.progress.gate).toMatch(/^halted: failure budget exceeded/);
+    expect(halted.members.filter((m) => m.state === 'failed').map((m) => m.reason)).toEqual([expect.stringMatching(/^update failed/), expect.stringMatching(/^update failed/)]);
+    // More polls and evaluations: wave 3 is never offered.
+    for (let i = 0; i < 3; i++) {
+      await pollRound(stations);
+      await engine();
+    }
+    const after = await state(rollout.id);
+    expect(after.rollout.state).toBe('halted');
+    expect(after.events.filter((e) => e.type === 'wave_started').map((e) => e.wave)).toEqual([1, 2]);
+    for (const m of after.members.filter((m) => m.wave === 3)) {
+      expect(m.state).toBe('pending');
+      expect((await srv.runtime.registry.getStation(m.eui))?.firmware).toBeNull();
+    }
+  }, 120_000);
+
+  it('pause stops new offers; resume continues to the end', async () => {
+    const stations = await fleet('C00000', 10, 'pause');
+    const { rollout } = await createRollout(ctx, { firmware: '2.0.0', label: ['group=pause'], waves: '1,100%', deadline: '60s' });
+    // The canary is offered but has not polled: wave 2 cannot have started yet.
+    await until('wave 1 offered', async () => (await state(rollout.id)).progress.waves[0]!.offered === 1, () => engine());
+    await controlRollout(ctx, rollout.id, 'pause');
+    await until('the canary confirmed while paused', async () => (await state(rollout.id)).progress.waves[0]!.confirmed === 1, async () => {
+      await pollRound(stations);
+      await engine();
+    });
+    for (let i = 0; i < 3; i++) {
+      await pollRound(stations);
+      await engine();
+    }
+    const still = await state(rollout.id);
+    expect(still.rollout.state).toBe('paused');
+    expect(still.progress.gate).toBe('paused in wave 1 of 2: no new offers until resumed');
+    expect(still.progress.waves[1]).toMatchObject({ stations: 9, pending: 9, offered: 0 });
+    for (const st of stations.slice(1)) expect((await srv.runtime.registry.getStation(st.eui))?.firmware).toBeNull();
+    await controlRollout(ctx, rollout.id, 'resume');
+    await until('rollout completed', async () => (await state(rollout.id)).rollout.state === 'completed', () => pollRound(stations));
+    expect((await state(rollout.id)).events.filter((e) => e.eui === undefined || e.eui === null).map((e) => e.type)).toEqual(['created', 'wave_started', 'paused', 'resumed', 'wave_passed', 'wave_started', 'wave_passed', 'completed']);
+  }, 120_000);
+
+  it('abort stops the rollout and leaves stations as they are', async () => {
+    const stations = await fleet('D00000', 6, 'abort');
+    const { rollout } = await createRollout(ctx, { firmware: '2.0.0', label: ['group=abort'], waves: '1,100%', deadline: '60s' });
+    await until('wave 2 offered', async () => (await state(rollout.id)).progress.waves[1]!.offered === 5, () => pollRound(stations.slice(0, 1)));
+    await controlRollout(ctx, rollout.id, 'abort');
+    await engine();
+    const aborted = await state(rollout.id);
+    expect(aborted.rollout.state).toBe('aborted');
+    // Offered stations keep their firmware target; the rollout no longer holds them.
+    const offered = aborted.members.filter((m) => m.state === 'offered');
+    expect(offered).toHaveLength(5);
+    for (const m of offered) expect((await srv.runtime.registry.getStation(m.eui))?.firmware?.package).toBe('2.0.0');
+    expect((await srv.runtime.rollouts.claims(stations.map((s) => s.eui))).size).toBe(0);
+    await pollRound(stations);
+    await engine();
+    expect((await state(rollout.id)).members.filter((m) => m.state === 'offered')).toHaveLength(5);
+    expect((await runCli(['rollout', 'pause', rollout.id], srv.env)).stderr).toContain('is aborted');
+  }, 60_000);
+
+  it('rollback of a TC URI migration returns every station to its old LNS URI', async () => {
+    const old = 'ws://127.0.0.1:6092';
+    const stations = await fleet('E00000', 8, 'lns', { tcUri: old });
+    await pollRound(stations);
+    const { rollout } = await createRollout(ctx, { tcUri: 'wss://127.0.0.1:6887', label: ['group=lns'], waves: '25%,100%', deadline: '60s' });
+    await until('migration completed', async () => (await state(rollout.id)).rollout.state === 'completed', () => pollRound(stations));
+    for (const st of stations) expect((await readFile(join(st.home, 'tc.uri'), 'utf8')).trim()).toBe('wss://127.0.0.1:6887');
+    const result = await cliJson<{ reverted: number }>(['rollout', 'rollback', rollout.id], srv.env);
+    expect(result.reverted).toBe(8);
+    await pollRound(stations);
+    for (const st of stations) {
+      expect((await readFile(join(st.home, 'tc.uri'), 'utf8')).trim()).toBe(old);
+      expect((await srv.runtime.registry.getStation(st.eui))?.desired.tcUri).toBe(old);
+    }
+    const back = await state(rollout.id);
+    expect(back.rollout.state).toBe('rolled_back');
+    expect(back.progress.totals.reverted).toBe(8);
+  }, 60_000);
+
+  it('a station whose model the package is not built for is never offered it, and shows why', async () => {
+    const stations = await fleet('F00000', 4, 'models', { model: (i) => (i % 2 === 0 ? 'linux' : 'corecell') });
+    const { rollout } = await createRollout(ctx, { firmware: '2.0.0', label: ['group=models'], waves: '100%', deadline: '60s' });
+    const got = new Set<string>();
+    await until('rollout completed', async () => (await state(rollout.id)).rollout.state === 'completed', async () => {
+      for (const [eui, r] of await pollRound(stations)) if (r.update !== undefined) got.add(eui);
+    });
+    const done = await state(rollout.id);
+    const skipped = done.members.filter((m) => m.state === 'skipped');
+    expect(skipped.map((m) => m.eui)).toEqual([stations[1]!.eui, stations[3]!.eui]);
+    for (const m of skipped) {
+      expect(m.reason).toBe('model "corecell" is not one package 2.0.0 is built for (linux)');
+      expect((await srv.runtime.registry.getStation(m.eui))?.firmware).toBeNull();
+      expect(got.has(m.eui)).toBe(false);
+    }
+    expect(got).toEqual(new Set([stations[0]!.eui, stations[2]!.eui]));
+    // Targeting one directly is refused for the same reason.
+    const direct = await runCli(['firmware', 'upgrade', '--station', stations[1]!.eui, '--package', '2.0.0'], srv.env);
+    expect(direct.code).toBe(2);
+    expect(direct.stderr).toContain('reports model corecell');
+  }, 60_000);
+
+  it('a station that goes silent after the offer is counted lost after its deadline', async () => {
+    const stations = await fleet('0A0000', 3, 'silent');
+    const [silent, ...rest] = stations as [FleetStation, ...FleetStation[]];
+    const { rollout } = await createRollout(ctx, { firmware: '2.0.0', label: ['group=silent'], waves: '100%', deadline: '2s', successThreshold: '50%', failureBudget: '1' });
+    await until('the others confirmed', async () => (await state(rollout.id)).progress.totals.confirmed === 2, () => pollRound(rest));
+    await until('the silent one failed', async () => (await state(rollout.id)).progress.totals.failed === 1, () => engine(), 10_000);
+    const done = await state(rollout.id);
+    const lost = done.members.find((m) => m.eui === silent.eui);
+    expect(lost?.reason).toMatch(/^lost after offer: not seen since /);
+    expect(done.rollout.state).toBe('completed');
+    expect((await srv.runtime.registry.listEvents(silent.eui)).some((e) => e.type === 'rollout' && e.message.includes('lost after offer'))).toBe(true);
+  }, 60_000);
+
+  it('a library package in use cannot be removed; a station in an active rollout is not enrolled twice', async () => {
+    const stations = await fleet('0B0000', 2, 'twice');
+    const first = await createRollout(ctx, { tcUri: 'ws://127.0.0.1:7001', label: ['group=twice'], waves: '1,100%', deadline: '60s' });
+    await controlRollout(ctx, first.rollout.id, 'pause');
+    const second = await createRollout(ctx, { firmware: '2.0.0', label: ['group=twice'], waves: '100%', deadline: '60s' });
+    const shown = await state(second.rollout.id);
+    expect(shown.members.map((m) => [m.state, m.reason])).toEqual([
+      ['skipped', `in active rollout ${first.rollout.id}`],
+      ['skipped', `in active rollout ${first.rollout.id}`],
+    ]);
+    const removal = await runCli(['firmware', 'remove', '2.0.0'], srv.env);
+    expect(removal.code).toBe(4);
+    expect(removal.stderr).toContain('package 2.0.0 is still used');
+    await controlRollout(ctx, first.rollout.id, 'abort');
+    // Released by the abort, the stations can join a new rollout.
+    const third = await createRollout(ctx, { tcUri: 'ws://127.0.0.1:7002', station: stations.map((s) => s.eui), waves: '100%', deadline: '60s' });
+    expect((await state(third.rollout.id)).members.map((m) => m.state)).toEqual(['pending', 'pending']);
+    await controlRollout(ctx, third.rollout.id, 'abort');
+  }, 60_000);
+});
