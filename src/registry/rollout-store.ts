@@ -149,6 +149,7 @@ export class KyselyRolloutStore implements RolloutStore {
       const rows = await db
         .selectFrom('rollout_members as m')
         .innerJoin('rollouts as r', 'r.id', 'm.rollout_id')
+        .where('r.state', 'in', [...ACTIVE_ROLLOUT_STATES])
         .select(['m.rollout_id', 'r.state as rollout_state', 'm.state', (eb) => eb.fn.countAll<number | string>().as('n')])
         .groupBy(['m.rollout_id', 'r.state', 'm.state'])
         .execute();

@@ -67,7 +67,7 @@ export interface RolloutStore {
   listMembers(id: string): Promise<RolloutMember[]>;
   /** Oldest first. */
   listRolloutEvents(id: string): Promise<RolloutEventRecord[]>;
-  /** Member counts of every rollout by member state, for the gauges. */
+  /** Member counts of every active rollout by member state, for the gauges. */
   countMembers(): Promise<{ readonly rollout: string; readonly rolloutState: RolloutState; readonly state: string; readonly count: number }[]>;
 
   /** What the registry says about these stations now (absent EUIs are reported as not existing). */
