@@ -31,7 +31,6 @@ export function register(parent: Command): void {
     .option('--key <file>', 'client private key (EC or RSA), with --cert')
     .option('--token <lines>', "token header lines, e.g. 'Authorization: Bearer s3cr3t'")
     .option('--token-file <file>', 'read the token header lines from a file')
-    .addHelpText('after', '\nExamples:\n  bscups station credentials 0016C001FF10A235 --tc --trust ca.pem --token "Authorization: Bearer s3cr3t"\n  bscups station credentials 0016C001FF10A235 --cups --trust ca.pem --cert station.crt --key station.key')
     .action(async (eui: string, opts: Options, cmd: Command) => {
       const id = euiArg(eui);
       const category = pickCategory(opts);

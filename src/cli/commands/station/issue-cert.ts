@@ -26,7 +26,6 @@ export function register(parent: Command): void {
     .option('--pki-dir <dir>', 'PKI folder made by "bscups pki init" (env BSCUPS_PKI_DIR, default ./data/pki)')
     .option('--out <dir>', 'also write the station files ({cups,tc}.trust, .crt, .key: DER and SEC1) here, for first provisioning')
     .option('--tc-trust <file>', 'CA certificate (PEM or DER) that verifies the LNS, for tc.trust; default the station CA')
-    .addHelpText('after', '\nExample:\n  bscups station issue-cert 0016C001FF10A235 --out /path/to/station\n  echo https://cups.example.com:6090 > /path/to/station/cups.uri')
     .action(async (eui: string, opts: Options, cmd: Command) => {
       const id = euiArg(eui);
       const categories = categoriesOf(opts.for);
