@@ -191,6 +191,22 @@ describe('fleet rollouts end to end', () => {
     expect((await srv.runtime.registry.listEvents(silent.eui)).some((e) => e.type === 'rollout' && e.message.includes('lost after offer'))).toBe(true);
   }, 60_000);
 
+  it('with --include-new, a station registered later joins the current wave once it reports', async () => {
+    const stations = await fleet('0C0000', 2, 'late');
+    const { rollout } = await createRollout(ctx, { firmware: '2.0.0', label: ['group=late'], waves: '100%', deadline: '60s', includeNew: true });
+    await until('wave 1 offered', async () => (await state(rollout.id)).progress.waves[0]!.offered === 2, () => engine());
+    const [late] = await createFleet(ctx, { url: srv.url, dir: work, count: 1, prefix: '0C0001', labels: { group: 'late' }, sigKey });
+    await until('the late station joined', async () => (await state(rollout.id)).members.some((m) => m.eui === late!.eui), async () => {
+      await late!.exchange(); // its first report: the package declares models, so it joins once its model is known
+      await engine();
+    });
+    await until('rollout completed', async () => (await state(rollout.id)).rollout.state === 'completed', () => pollRound([...stations, late!]));
+    const done = await state(rollout.id);
+    expect(done.members.find((m) => m.eui === late!.eui)).toMatchObject({ wave: 1, state: 'confirmed' });
+    expect(done.events.filter((e) => e.type === 'joined').map((e) => e.eui)).toEqual([late!.eui]);
+    expect((await readFile(join(late!.home, 'version.txt'), 'utf8')).trim()).toBe('2.0.0');
+  }, 60_000);
+
   it('a library package in use cannot be removed; a station in an active rollout is not enrolled twice', async () => {
     const stations = await fleet('0B0000', 2, 'twice');
     const first = await createRollout(ctx, { tcUri: 'ws://127.0.0.1:7001', label: ['group=twice'], waves: '1,100%', deadline: '60s' });
