@@ -207,6 +207,24 @@ describe('fleet rollouts end to end', () => {
     expect((await readFile(join(late!.home, 'version.txt'), 'utf8')).trim()).toBe('2.0.0');
   }, 60_000);
 
+  it('rollback of a firmware rollout installs the previous package through a new rollout, with the downgrade flag', async () => {
+    const stations = await fleet('0D0000', 3, 'fwback');
+    await writeFile(join(work, 'update-1.0.0.sh'), updateScript('1.0.0'));
+    await cliJson(['firmware', 'upload', '--package', '1.0.0', '--file', join(work, 'update-1.0.0.sh'), '--sign-with', signWith], srv.env);
+    const { rollout } = await createRollout(ctx, { firmware: '2.0.0', label: ['group=fwback'], waves: '100%', deadline: '60s' });
+    await until('upgrade completed', async () => (await state(rollout.id)).rollout.state === 'completed', () => pollRound(stations));
+    const refused = await runCli(['rollout', 'rollback', rollout.id], srv.env);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('--allow-downgrade');
+    const back = await cliJson<{ rollouts: string[] }>(['rollout', 'rollback', rollout.id, '--allow-downgrade'], srv.env);
+    expect(back.rollouts).toHaveLength(1);
+    const id = back.rollouts[0] as string;
+    await until('rollback rollout completed', async () => (await state(id)).rollout.state === 'completed', () => pollRound(stations));
+    expect((await state(id)).rollout.rollbackOf).toBe(rollout.id);
+    expect((await state(rollout.id)).rollout.state).toBe('rolled_back');
+    for (const st of stations) expect((await readFile(join(st.home, 'version.txt'), 'utf8')).trim()).toBe('1.0.0');
+  }, 60_000);
+
   it('a library package in use cannot be removed; a station in an active rollout is not enrolled twice', async () => {
     const stations = await fleet('0B0000', 2, 'twice');
     const first = await createRollout(ctx, { tcUri: 'ws://127.0.0.1:7001', label: ['group=twice'], waves: '1,100%', deadline: '60s' });
