@@ -21,7 +21,7 @@ const keys = {} as Record<Role, string>;
 const UPDATE = Buffer.from(updateScript('3.1.0'));
 
 async function upload(pkg: string, key: string | undefined, body: Buffer, signature: Buffer, models: string[] = []) {
-  const q = new URLSearchParams([['keyCrc', String(keyCrc)], ['signature', signature.toString('base64')], ...models.map((m) => ['model', m])]);
+  const q = new URLSearchParams([['keyCrc', String(keyCrc)], ['signature', signature.toString('base64')], ...models.map((m): [string, string] => ['model', m])]);
   const res = await fetch(`${origin}/api/v1/firmware/${pkg}?${q}`, {
     method: 'PUT',
     headers: { 'content-type': 'application/octet-stream', ...(key === undefined ? {} : { authorization: `Bearer ${key}` }) },

@@ -77,7 +77,8 @@ export async function createRollout(ctx: RolloutContext, input: RolloutInput, ro
     includeNew: input.includeNew === true,
   };
   const stations = await selectStations(ctx.fleet, selector);
-  if (stations.length === 0 && !plan.includeNew) throw invalid('no_stations', 'no station matches the selector; check --label, --model, --package, --version and --station (or pass --include-new to wait for stations)');
+  // A rollout of nobody would pass every gate at once and complete before anyone could join.
+  if (stations.length === 0) throw invalid('no_stations', 'no station matches the selector; check --label, --model, --package, --station-version and --station');
   const sizes = waveSizes(plan.waves, stations.length);
   const rollout = await ctx.rollouts.createRollout(
     {
@@ -86,7 +87,7 @@ export async function createRollout(ctx: RolloutContext, input: RolloutInput, ro
       change,
       selector,
       plan,
-      waveSizes: sizes.length === 0 ? [0] : sizes,
+      waveSizes: sizes,
       rollbackOf,
       createdBy: ctx.actor.name,
       members: stations.map((s, i) => ({ eui: s.eui, wave: waveOf(i, sizes) })),

@@ -16,7 +16,7 @@ interface Options {
   label?: string[];
   model?: string;
   package?: string;
-  version?: string;
+  stationVersion?: string;
   station?: string[];
   waves?: string;
   successThreshold?: string;
@@ -40,7 +40,7 @@ export function register(parent: Command): void {
     .option('--label <selector>', 'only stations with k=v, k!=v, k (exists) or !k (absent); repeatable', collect)
     .option('--model <model>', 'only stations reporting this model')
     .option('--package <version>', 'only stations reporting this package now')
-    .option('--version <prefix>', 'only stations whose station version starts with this')
+    .option('--station-version <prefix>', 'only stations whose reported station version starts with this')
     .option('--station <eui...>', 'only these stations')
     .option('--waves <list>', `cumulative wave sizes, counts or percentages (default ${DEFAULT_WAVES})`)
     .option('--success-threshold <share>', 'share of a wave that must confirm before the next starts (default 100%)')
@@ -50,8 +50,8 @@ export function register(parent: Command): void {
     .option('--include-new', 'stations that match later (registered, or first report) join the current wave')
     .action(async (opts: Options, cmd: Command) => {
       await runRolloutOperation(cmd, async (ctx, out, maxOffers) => {
-        const { maxOffers: given, ...rest } = opts;
-        const v = await createRollout(ctx, { ...rest, maxOffers: given === undefined ? maxOffers : Number(given) });
+        const { maxOffers: given, stationVersion, ...rest } = opts;
+        const v = await createRollout(ctx, { ...rest, ...(stationVersion === undefined ? {} : { version: stationVersion }), maxOffers: given === undefined ? maxOffers : Number(given) });
         out.result(rolloutJson(v), () => printRollout(out, v));
       });
     });
