@@ -86,8 +86,8 @@ for (const store of stores) {
       expect(a.peekStation(EUI)).toBeUndefined();
       expect((await a.getStation(EUI))?.desired.tcUri).toBe('ws://moved.example:2');
       await expect.poll(async () => (await b.getStation(EUI))?.desired.tcUri, WITHIN_ONE_SECOND).toBe('ws://moved.example:2');
-      // Cached again once read.
-      expect(b.peekStation(EUI)?.desired.tcUri).toBe('ws://moved.example:2');
+      // Cached again once read (a read that saw the change before its notification arrived is not kept: read again).
+      await expect.poll(async () => (await b.getStation(EUI)) && b.peekStation(EUI)?.desired.tcUri, WITHIN_ONE_SECOND).toBe('ws://moved.example:2');
     });
 
     it('a revoked token and a removed station are refused by the other registry within one second', async () => {
@@ -180,6 +180,6 @@ describe.skipIf(!pgRuns)('registry cache on PostgreSQL, listener lost', () => {
     await expect.poll(() => b.cacheState().live, { timeout: 5_000, interval: 20 }).toBe(true);
     await a.updateStation(EUI, { desired: { tcUri: 'ws://after.example:4' } });
     await expect.poll(async () => (await b.getStation(EUI))?.desired.tcUri, WITHIN_ONE_SECOND).toBe('ws://after.example:4');
-    expect(b.peekStation(EUI)?.desired.tcUri).toBe('ws://after.example:4');
+    await expect.poll(async () => (await b.getStation(EUI)) && b.peekStation(EUI)?.desired.tcUri, WITHIN_ONE_SECOND).toBe('ws://after.example:4');
   });
 });

@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { CupsError } from '../src/core/errors.js';
 import { createRegistry } from '../src/registry/index.js';
+import { registryMigrations } from '../src/registry/migrations.js';
 import type { ReportedState, StationRegistry } from '../src/registry/types.js';
 import { createTestSchema, shouldRunPostgresSuite, TEST_POSTGRES_URL, type TestSchema } from './support/postgres.js';
 
@@ -41,6 +42,7 @@ function tablesIn(schema: string): Promise<string[]> {
   ).then((rows) => rows.map((r) => r.table_name));
 }
 
+/** Tables the first migrations make; later ones add more, so tests check these are among them. */
 const REGISTRY_TABLES = [
   'firmware_targets',
   'kysely_migration',
@@ -70,8 +72,9 @@ describe.skipIf(!pgRuns)('station registry on PostgreSQL: replicas', () => {
     registries.push(...replicas);
     await Promise.all(replicas.map((r) => r.migrate()));
     const applied = await query<{ name: string }>(`select name from ${schema.schema}.kysely_migration`);
-    expect(applied.map((r) => r.name)).toEqual(['0001_initial', '0002_auth']);
-    expect(await tablesIn(schema.schema)).toEqual(REGISTRY_TABLES);
+    // Every migration the code has, each once (the list grows with the schema).
+    expect(applied.map((r) => r.name)).toEqual(Object.keys(await registryMigrations('postgres').getMigrations()).sort());
+    expect(await tablesIn(schema.schema)).toEqual(expect.arrayContaining(REGISTRY_TABLES));
     await replicas[0]?.createStation({ eui: EUI });
     expect((await replicas[5]?.getStation(EUI))?.eui).toBe(EUI);
   });
@@ -99,7 +102,7 @@ describe.skipIf(!pgRuns)('station registry on PostgreSQL: replicas', () => {
       expect(await tablesIn(schema.schema)).not.toContain('stations');
       await holder.query(`select pg_advisory_unlock(${KYSELY_MIGRATION_LOCK})`);
       await migrating;
-      expect(await tablesIn(schema.schema)).toEqual(REGISTRY_TABLES);
+      expect(await tablesIn(schema.schema)).toEqual(expect.arrayContaining(REGISTRY_TABLES));
     } finally {
       await holder.end();
     }
@@ -147,7 +150,7 @@ describe.skipIf(!pgRuns)('station registry on PostgreSQL: replicas', () => {
     const registry = await createRegistry(url.toString());
     registries.push(registry);
     await registry.migrate();
-    expect(await tablesIn(schema.schema)).toEqual(REGISTRY_TABLES);
+    expect(await tablesIn(schema.schema)).toEqual(expect.arrayContaining(REGISTRY_TABLES));
   });
 });
 

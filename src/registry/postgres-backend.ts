@@ -45,7 +45,7 @@ export async function openPostgresBackend(location: PostgresLocation, options: B
       }
       // Kysely's PostgresAdapter holds pg_advisory_lock for the whole run and applies
       // the migrations in one transaction, so replicas starting together migrate once.
-      await runMigrator(db, 'postgres', current);
+      await migrateDespiteDroppedSchemas(() => runMigrator(db, 'postgres', current));
     },
   };
 }
@@ -63,6 +63,24 @@ export function postgresConnectionConfig(location: PostgresLocation): PoolConfig
     connectionTimeoutMillis: location.connectTimeoutMillis,
     ...(startupOptions.length === 0 ? {} : { options: startupOptions.join(' ') }),
   };
+}
+
+/**
+ * Kysely's migrator looks for its tables by introspecting every schema of the
+ * database, calling functions on each schema name; a schema dropped by someone
+ * else in that instant (another registry's, a test's) fails the whole run with
+ * invalid_schema_name (3F000). Nothing of ours changed, so run it again.
+ */
+async function migrateDespiteDroppedSchemas(run: () => Promise<void>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await run();
+      return;
+    } catch (e) {
+      const cause = (e as { cause?: { code?: unknown } }).cause;
+      if (attempt >= 5 || cause?.code !== '3F000') throw e;
+    }
+  }
 }
 
 async function createSchema(db: Kysely<RegistryDatabase>, schema: string): Promise<void> {
