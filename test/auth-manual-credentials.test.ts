@@ -37,6 +37,10 @@ describe('a CUPS credential set by hand (station credentials --cups)', () => {
     const set = await setCredential(deps, { eui: EUI, category: 'cups', trust: ca.certDer, token: token.headerLine });
     expect(set.accepted).toMatch(/^token tok-/);
     expect((await registry.findToken(tokenSecretHash(token.secret)))?.eui).toBe(EUI);
+    // Run again (as after a crash once the first run had committed): the token stays registered once.
+    const again = await setCredential(deps, { eui: EUI, category: 'cups', trust: ca.certDer, token: token.headerLine });
+    expect(again.accepted).toBe(set.accepted);
+    expect((await registry.getStationAuth(EUI))?.tokens.filter((t) => t.status === 'active')).toHaveLength(1);
     const other = await setCredential(deps, { eui: EUI, category: 'cups', trust: ca.certDer, token: 'X-Api-Key: abc' });
     expect(other.accepted).toBeNull();
     const trustOnly = await setCredential(deps, { eui: EUI, category: 'cups', trust: ca.certDer });

@@ -60,10 +60,15 @@ async function provisionedStation(): Promise<{ eui: string; exchange: () => Prom
 
 type Operation = (d: CredentialDeps, eui: string) => Promise<unknown>;
 const pendingTokens = new Map<string, string>();
+const handTokens = new Map<string, string>();
 
 const operations: Record<string, { prepare?: Operation; run: Operation; rerunRefusal?: string }> = {
+  // The same command each time for a station, as an operator would run it again.
   'credentials --token': {
-    run: (d, eui) => setCredential(d, { eui, category: 'cups', trust: ca.certDer, token: `Authorization: Bearer ${randomBytes(24).toString('base64url')}` }),
+    run: (d, eui) => {
+      if (!handTokens.has(eui)) handTokens.set(eui, `Authorization: Bearer ${randomBytes(24).toString('base64url')}`);
+      return setCredential(d, { eui, category: 'cups', trust: ca.certDer, token: handTokens.get(eui) as string });
+    },
   },
   'issue-cert': {
     run: (d, eui) => issueCredentials(d, { eui, kind: 'certificate', ca, credentials: [{ category: 'cups', trust: ca.certDer }] }),

@@ -1,7 +1,7 @@
 import { randomBytes, X509Certificate } from 'node:crypto';
 import { conflict, invalid } from '../core/errors.js';
 import { bearerSecret, certificateFingerprint, issueStationCert, issueStationToken, stationCredentialFiles, tokenSecretHash, type IssuedCert } from '../pki/index.js';
-import { buildCredentialBlob, normaliseStationKey, parseCredentialBlob } from '../protocol/index.js';
+import { buildCredentialBlob, credentialCrc, normaliseStationKey, parseCredentialBlob } from '../protocol/index.js';
 import type { CredentialCategory, StationAuth, StationAuthMode } from '../registry/auth-types.js';
 import { currentTrust } from './credential-blob.js';
 import { deliverCredentials, stationNotFound, type CredentialDeps, type Delivery } from './credential-delivery.js';
@@ -44,6 +44,12 @@ export async function setCredential(deps: CredentialDeps, input: CredentialInput
   const blob = buildCredentialBlob({ trust: input.trust, cert, key: key === null ? null : normaliseStationKey(key), token });
   const mode = token !== null ? 'token' : cert !== null ? 'mutual TLS' : 'server TLS';
   const tracked = category === 'cups' ? checkable(blob) : null;
+  // The same command run again (say after a crash once it had committed) finds its token registered: keep that one.
+  const known = tracked?.token === undefined ? undefined : await deps.registry.findToken(tracked.token.hash);
+  if (known !== undefined && known.status === 'active' && known.eui === eui && known.credCrc === credentialCrc(blob) && tracked !== null) {
+    tracked.label = `token ${known.id}`;
+    delete tracked.token;
+  }
   const delivery: Delivery = {
     category,
     blob,
