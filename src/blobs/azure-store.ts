@@ -102,7 +102,11 @@ class AzureBlobStore implements BlobStore {
       if (!body || res.contentLength === undefined) {
         throw new CupsError('blobs_bad_response', 'unavailable', `Azure Blob Storage sent no body for ${container}/${name}; retry`);
       }
-      return { size: res.contentLength, stream: body instanceof Readable ? body : new Readable().wrap(body) };
+      return {
+        size: res.contentLength,
+        stream: body instanceof Readable ? body : new Readable().wrap(body),
+        ...(res.lastModified === undefined ? {} : { lastModified: res.lastModified }),
+      };
     } catch (e) {
       if (isAzureNotFound(e)) return undefined;
       throw azureFailure(e, `reading ${container}/${name}`);

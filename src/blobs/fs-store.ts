@@ -95,7 +95,7 @@ class FsBlobStore implements BlobStore {
     try {
       const info = await fh.stat();
       if (!info.isFile()) throw notAFile(file);
-      return { size: info.size, stream: fh.createReadStream() };
+      return { size: info.size, stream: fh.createReadStream(), lastModified: info.mtime };
     } catch (e) {
       await fh.close().catch(() => undefined);
       throw this.#fail('read', file, e);

@@ -47,7 +47,7 @@ class MemoryBlobStore implements BlobStore {
   async get(container: ContainerName, name: string): Promise<BlobRead | undefined> {
     const blob = this.#find(container, name);
     if (!blob) return undefined;
-    return { size: blob.data.length, stream: Readable.from(chunks(blob.data)) };
+    return { size: blob.data.length, stream: Readable.from(chunks(blob.data)), lastModified: blob.lastModified };
   }
 
   async stat(container: ContainerName, name: string): Promise<BlobInfo | undefined> {

@@ -29,6 +29,8 @@ export interface PutOptions {
 export interface BlobRead {
   readonly size: number;
   readonly stream: Readable;
+  /** The version's time, when the driver learns it with the read itself: tells versions apart for caches. */
+  readonly lastModified?: Date;
 }
 
 /**

@@ -8,6 +8,7 @@ import type { CredentialRef } from '../registry/types.js';
 import type { AppDeps } from './app.js';
 import type { ServerMetrics } from './metrics.js';
 import { authenticate, completeRotations } from './authenticate.js';
+import { FirmwareIntegrity } from './firmware-integrity.js';
 import { recordDelivery, watchDelivery } from './firmware-delivery.js';
 
 const MAX_CREDENTIAL = 65_535;
@@ -21,6 +22,7 @@ type Deps = AppDeps & { readonly clock: () => Date; readonly metrics: ServerMetr
  * Always answers with a Content-Length (stations cannot read chunked bodies).
  */
 export function registerUpdateInfo(app: FastifyInstance, deps: Deps): void {
+  const integrity = new FirmwareIntegrity(deps.blobs);
   app.post('/update-info', async (request, reply) => {
     const started = process.hrtime.bigint();
     const req = parseUpdateInfoRequest(request.body);
@@ -51,10 +53,10 @@ export function registerUpdateInfo(app: FastifyInstance, deps: Deps): void {
     const fw = decision.answer.firmware;
     if (fw !== undefined) {
       update = await deps.blobs.get('fwupgrades', fw.target.blob);
-      if (update === undefined || update.size !== fw.target.size) {
+      if (update === undefined || update.size !== fw.target.size || !(await integrity.matches(fw.target, update))) {
         update?.stream.destroy();
         update = undefined;
-        decision = withoutPart(decision, 'firmware', `firmware ${fw.target.package}: blob ${fw.target.blob} is missing or changed in the blob store; upload it again`);
+        decision = withoutPart(decision, 'firmware', `firmware ${fw.target.package}: blob ${fw.target.blob} is missing or changed in the blob store (size or SHA-256 differ from the upload); upload it again`);
       }
     }
 

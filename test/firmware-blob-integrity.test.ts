@@ -1,0 +1,49 @@
+import { utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { upgradeFirmware } from '../src/operations/firmware-upload.js';
+import { generateSigningKey, loadPrivateKey } from '../src/signing/index.js';
+import { createSimulatedStation, initStationHome } from '../src/simulator/index.js';
+import { startTestServer, type TestServer } from './support/server.js';
+
+const EUI = '0016C001FF10C001';
+let srv: TestServer;
+
+beforeAll(async () => {
+  srv = await startTestServer();
+});
+afterAll(async () => srv.stop());
+
+describe('a firmware blob changed in the store after its upload', () => {
+  it('is no longer offered: its SHA-256 is checked against the upload, not only its size', async () => {
+    const key = generateSigningKey();
+    const { registry, blobs } = srv.runtime;
+    await registry.createStation({ eui: EUI });
+    const home = join(srv.dir, 'station');
+    await initStationHome(home, { cupsUri: srv.url, version: '1.0.0', sigKeys: [key.sigKey] });
+    // An update that leaves version.txt alone, so the target stays offered.
+    const update = Buffer.from('#!/bin/sh\nexit 0\n');
+    const uploaded = await upgradeFirmware(
+      { registry, blobs, clock: () => new Date() },
+      { package: '1.0.1', source: { label: 'update.sh', size: update.length, open: () => Readable.from([update]) }, signWith: [loadPrivateKey(key.privateKeyPem)], stations: [EUI], maxOffers: 3 },
+    );
+    const station = createSimulatedStation({ home, eui: EUI });
+    const first = await station.exchange();
+    expect(first.update?.outcome).toBe('verified');
+    expect((await registry.getStation(EUI))?.firmware?.offers).toBe(1);
+
+    // Same size, other bytes, written in place (as a disk fault or a hand edit would).
+    const file = join(srv.config.blobs, 'fwupgrades', uploaded.blob);
+    await writeFile(file, Buffer.from('#!/bin/sh\nrm -rf ~\n'.padEnd(update.length, ' ')).subarray(0, update.length));
+    const later = new Date(Date.now() + 10_000);
+    await utimes(file, later, later);
+
+    const second = await station.exchange();
+    expect(second).toMatchObject({ status: 200, ok: true });
+    expect(second.update).toBeUndefined();
+    const after = await registry.getStation(EUI);
+    expect(after?.firmware?.offers).toBe(1);
+    expect(after?.problem).toMatch(/SHA-256/);
+  });
+});
