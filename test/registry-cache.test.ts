@@ -125,6 +125,21 @@ for (const store of stores) {
       expect((await plain.getStation(EUI))?.lastRemoteAddress).toBe('192.0.2.7');
     });
 
+    it('writes the stamps of many stations together, each its own', async () => {
+      const euis = Array.from({ length: 5 }, (_, i) => `0016C001FF10B00${i}`);
+      for (const eui of euis) await a.createStation({ eui });
+      const c = await cached(s.url);
+      await c.migrate();
+      euis.forEach((eui, i) => void c.touchStation(eui, { at: new Date(AT.getTime() + i), remoteAddress: `192.0.2.${i}` }));
+      expect(c.cacheState().pendingLastSeen).toBe(5);
+      await c.close();
+      const plain = await createRegistry(s.url);
+      open.push(plain);
+      for (const [i, eui] of euis.entries()) {
+        expect(await plain.getStation(eui)).toMatchObject({ lastSeenAt: new Date(AT.getTime() + i), lastRemoteAddress: `192.0.2.${i}` });
+      }
+    });
+
     it('close() writes the stamps still pending', async () => {
       const plain = await createRegistry(s.url);
       open.push(plain);

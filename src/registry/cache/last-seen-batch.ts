@@ -7,8 +7,8 @@ export interface Seen {
   readonly remoteAddress: string | null;
 }
 
-/** Rows per statement: far under SQLite's 32,766 and PostgreSQL's 65,535 parameters. */
-const ROWS_PER_STATEMENT = 1_000;
+/** Rows per statement (a power of two, see padded()): far under SQLite's 32,766 and PostgreSQL's 65,535 parameters. */
+const ROWS_PER_STATEMENT = 1_024;
 
 /**
  * Last-seen stamps of polls that changed nothing else, kept in memory and
@@ -61,7 +61,7 @@ export class LastSeenBatch {
       const rows = batch.slice(i, i + ROWS_PER_STATEMENT);
       try {
         // Casts give PostgreSQL the parameter types; SQLite takes them as affinities.
-        const values = sql.join(rows.map(([eui, s]) => sql`(${eui}, cast(${s.at.getTime()} as bigint), cast(${s.remoteAddress} as text))`));
+        const values = sql.join(padded(rows).map(([eui, s]) => sql`(${eui}, cast(${s.at.getTime()} as bigint), cast(${s.remoteAddress} as text))`));
         await sql`with seen (eui, at, addr) as (values ${values})
           update stations set last_seen_at = seen.at, last_remote_address = seen.addr
           from seen
@@ -73,4 +73,17 @@ export class LastSeenBatch {
       for (const [eui, seen] of rows) this.onWritten(eui, seen);
     }
   }
+}
+
+/**
+ * The rows, the last repeated up to the next power of two: the statement text
+ * then takes one of 11 shapes instead of one per batch size, so SQLite's kept
+ * statements (sqlite-statement-cache.ts) are not flushed out by stamps. A
+ * repeated row updates the same station to the same values.
+ */
+function padded<T>(rows: readonly T[]): readonly T[] {
+  let size = 1;
+  while (size < rows.length) size *= 2;
+  const last = rows[rows.length - 1] as T;
+  return size === rows.length ? rows : [...rows, ...Array.from({ length: size - rows.length }, () => last)];
 }
