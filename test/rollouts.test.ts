@@ -92,7 +92,23 @@ describe('fleet rollouts end to end', () => {
       expect(m.state).toBe('pending');
       expect((await srv.runtime.registry.getStation(m.eui))?.firmware).toBeNull();
     }
+    // Resuming does not get past a budget still exceeded.
+    await controlRollout(ctx, rollout.id, 'resume');
+    await until('halted again', async () => (await state(rollout.id)).rollout.state === 'halted', () => engine());
+    expect((await state(rollout.id)).events.filter((e) => e.type === 'wave_started')).toHaveLength(2);
   }, 120_000);
+
+  it('a wave below its success threshold halts; resuming counts the wave as passed and goes on', async () => {
+    const stations = await fleet('B10000', 4, 'threshold');
+    await stations[0]!.failUpdates();
+    const { rollout } = await createRollout(ctx, { firmware: '2.0.0', label: ['group=threshold'], waves: '1,100%', failureBudget: '2', deadline: '60s', maxOffers: 1 });
+    await until('rollout halted', async () => (await state(rollout.id)).rollout.state === 'halted', () => pollRound(stations));
+    expect((await state(rollout.id)).rollout.haltReason).toBe('wave 1: 0 of 1 confirmed (0%), below the success threshold of 100%');
+    expect((await state(rollout.id)).progress.waves[1]).toMatchObject({ pending: 3 });
+    await controlRollout(ctx, rollout.id, 'resume');
+    await until('rollout completed', async () => (await state(rollout.id)).rollout.state === 'completed', () => pollRound(stations));
+    expect((await state(rollout.id)).progress.totals).toMatchObject({ confirmed: 3, failed: 1 });
+  }, 60_000);
 
   it('pause stops new offers; resume continues to the end', async () => {
     const stations = await fleet('C00000', 10, 'pause');

@@ -141,11 +141,12 @@ export function evaluateRollout(input: GateInput): RolloutStep {
     const confirmed = inWave.filter((m) => m.state === 'confirmed').length;
     const decided = confirmed + inWave.filter((m) => m.state === 'failed').length;
     const ratio = decided === 0 ? 1 : confirmed / decided;
-    if (ratio + 1e-9 < rollout.plan.successThreshold) {
-      halt(step, `wave ${wave}: ${confirmed} of ${decided} confirmed (${pct(ratio)}), below the success threshold of ${pct(rollout.plan.successThreshold)}`);
-      return step;
-    }
+    // A wave that passed (or that an operator let pass by resuming) is not judged again.
     if (passedAt === null) {
+      if (ratio + 1e-9 < rollout.plan.successThreshold) {
+        halt(step, `wave ${wave}: ${confirmed} of ${decided} confirmed (${pct(ratio)}), below the success threshold of ${pct(rollout.plan.successThreshold)}`);
+        return step;
+      }
       passedAt = now;
       Object.assign(step.rollout, { wavePassedAt: now });
       step.events.push({ type: 'wave_passed', wave, message: `wave ${wave} passed its gate: ${confirmed} of ${decided} confirmed${rollout.plan.soakMs > 0 ? `; soaking ${Math.round(rollout.plan.soakMs / 1000)} s` : ''}` });

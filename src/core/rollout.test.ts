@@ -125,6 +125,10 @@ describe('rollout gate', () => {
     const r = rollout({ wave: 1, plan: { ...rollout().plan, failureBudget: { count: 5 } } });
     const step = evaluateRollout({ rollout: r, members, observations: fresh, models: [], joiners: [], now: at(10) });
     expect(step.rollout.haltReason).toMatch(/wave 1: 0 of 1 confirmed \(0%\), below the success threshold of 100%/);
+    // Once let pass (an operator resumed the halted rollout), the wave is not judged again.
+    const resumed = evaluateRollout({ rollout: { ...r, wavePassedAt: at(9) }, members, observations: fresh, models: [], joiners: [], now: at(10) });
+    expect(resumed.rollout).toMatchObject({ wave: 2 });
+    expect(resumed.rollout.state).toBeUndefined();
   });
 
   it.each([

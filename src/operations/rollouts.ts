@@ -146,9 +146,18 @@ const EVENT: Record<Control, RolloutEvent['type']> = { pause: 'paused', resume: 
 /** pause (no new offers), resume (from paused or halted), abort (stop; stations stay as they are). */
 export async function controlRollout(ctx: RolloutContext, id: string, action: Control): Promise<RolloutView> {
   authorize(ctx, 'operator', `${action === 'abort' ? 'aborting' : action === 'pause' ? 'pausing' : 'resuming'} a rollout`);
-  const rollout = await writeGuarded(ctx, id, (r) => {
+  const rollout = await writeGuarded(ctx, id, (r, members) => {
     if (!FROM[action].includes(r.state)) throw conflict('rollout_state', `rollout ${id} is ${r.state}; only a ${FROM[action].join(' or ')} rollout can be ${action === 'abort' ? 'aborted' : `${action}d`}`, { state: r.state });
-    return { members: [], rollout: { state: TO[action], ...(action === 'resume' ? { haltReason: null } : {}) }, events: [{ type: EVENT[action], message: `${EVENT[action]} by ${ctx.actor.name}` }] };
+    // Resuming a rollout halted at a finished wave's success gate is the operator's
+    // decision to go on: the wave counts as passed. A failure budget still exceeded
+    // halts it again at the next evaluation.
+    const settled = r.wave > 0 && members.every((m) => m.wave !== r.wave || (m.state !== 'pending' && m.state !== 'offered'));
+    const override = action === 'resume' && r.state === 'halted' && r.wavePassedAt === null && settled;
+    return {
+      members: [],
+      rollout: { state: TO[action], ...(action === 'resume' ? { haltReason: null } : {}), ...(override ? { wavePassedAt: ctx.clock() } : {}) },
+      events: [{ type: EVENT[action], message: `${EVENT[action]} by ${ctx.actor.name}${override ? `; wave ${r.wave} counted as passed` : ''}` }],
+    };
   });
   await audit(ctx, `rollout.${action}`, id);
   return view(ctx, rollout);
