@@ -12,6 +12,8 @@ import { watchTlsFiles, type TlsReloader } from './tls-reload.js';
 import { createAdminApp } from './admin/app.js';
 import { ensureFirstAdminKey } from '../operations/api-keys.js';
 import { startRolloutEngine, type RolloutEngine } from '../operations/rollout-engine.js';
+import { registerRolloutGauges } from './rollout-metrics.js';
+import { createMetrics } from './metrics.js';
 
 export interface RunningServer {
   readonly app: FastifyInstance;
@@ -32,7 +34,10 @@ export async function serve(runtime: Runtime, config: Config, logger: Logger): P
   const tlsPaths: TlsFilePaths | undefined =
     config.tlsCert !== undefined && config.tlsKey !== undefined ? { cert: config.tlsCert, key: config.tlsKey, clientCa: config.clientCa } : undefined;
   const material = tlsPaths === undefined ? undefined : await readTlsMaterial(tlsPaths);
+  const metrics = createMetrics();
+  registerRolloutGauges(metrics.registry, runtime.rollouts);
   const app = await createApp({
+    metrics,
     registry: runtime.registry,
     blobs: runtime.blobs,
     logger,
