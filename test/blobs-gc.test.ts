@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFsBlobStore } from '../src/blobs/index.js';
-import { createRegistry } from '../src/registry/index.js';
+import { createRegistryStores } from '../src/registry/index.js';
 import { cliJson, runCli } from './support/cli.js';
 
 const EUI = '0016C001FF10A235';
@@ -16,12 +16,13 @@ const onDisk = async (container: string) => (await readdir(join(work, 'blobs', c
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'bscups-gc-'));
   env = { BSCUPS_DATABASE: join(work, 'registry.sqlite'), BSCUPS_BLOBS: join(work, 'blobs') };
-  const registry = await createRegistry(env.BSCUPS_DATABASE as string);
+  const { registry, rollouts } = await createRegistryStores(env.BSCUPS_DATABASE as string);
   await registry.migrate();
   await registry.createStation({ eui: EUI });
   const blobs = await createFsBlobStore(env.BSCUPS_BLOBS as string);
   const used = await blobs.put('fwupgrades', 'sha256-used', Buffer.from('targeted'));
   await blobs.put('fwupgrades', 'sha256-unused', Buffer.from('left over'));
+  const library = await blobs.put('fwupgrades', 'sha256-library', Buffer.from('in the library, no station yet'));
   await blobs.put('fwupgrades', 'sha256-fresh', Buffer.from('an upload still running'));
   await blobs.put('stationcredentials', `${EUI}-cups-00000001`, Buffer.from('desired'));
   await blobs.put('stationcredentials', `${EUI}-cups-00000002`, Buffer.from('replaced, with a key in it'));
@@ -35,24 +36,28 @@ beforeAll(async () => {
     fromPackage: null,
     requestedAt: new Date(),
   });
+  await rollouts.addPackage(
+    { package: '2.0.0', blob: 'sha256-library', size: library.size, sha256: library.sha256, signatures: [], models: [], createdBy: 'test' },
+    new Date(),
+  );
   await registry.updateStation(EUI, { desired: { cupsCred: { blob: `${EUI}-cups-00000001`, crc: 1, size: 7 } } });
   await registry.close();
   const old = new Date(Date.now() - 2 * 86_400_000);
-  for (const [container, name] of [['fwupgrades', 'sha256-used'], ['fwupgrades', 'sha256-unused'], ['stationcredentials', `${EUI}-cups-00000001`], ['stationcredentials', `${EUI}-cups-00000002`]]) {
+  for (const [container, name] of [['fwupgrades', 'sha256-used'], ['fwupgrades', 'sha256-unused'], ['fwupgrades', 'sha256-library'], ['stationcredentials', `${EUI}-cups-00000001`], ['stationcredentials', `${EUI}-cups-00000002`]]) {
     await utimes(join(work, 'blobs', container as string, name as string), old, old);
   }
 });
 afterAll(async () => rm(work, { recursive: true, force: true }));
 
 describe('bscups blobs gc', () => {
-  it('lists what nothing uses without deleting it, then deletes it with --delete, keeping fresh blobs', async () => {
+  it('lists what nothing uses (no station target, library package or desired credential) without deleting it, then deletes it with --delete, keeping fresh blobs', async () => {
     const dry = await cliJson<{ dryRun: boolean; blobs: { container: string; name: string; deleted: boolean }[] }>(['blobs', 'gc'], env);
     expect(dry.dryRun).toBe(true);
     expect(dry.blobs.map((b) => [b.container, b.name, b.deleted])).toEqual([
       ['fwupgrades', 'sha256-unused', false],
       ['stationcredentials', `${EUI}-cups-00000002`, false],
     ]);
-    expect(await onDisk('fwupgrades')).toEqual(['sha256-fresh', 'sha256-unused', 'sha256-used']);
+    expect(await onDisk('fwupgrades')).toEqual(['sha256-fresh', 'sha256-library', 'sha256-unused', 'sha256-used']);
 
     const human = await runCli(['blobs', 'gc'], env);
     expect(human.code).toBe(0);
@@ -61,11 +66,11 @@ describe('bscups blobs gc', () => {
     const done = await cliJson<{ dryRun: boolean; blobs: { name: string; deleted: boolean }[] }>(['blobs', 'gc', '--delete'], env);
     expect(done.dryRun).toBe(false);
     expect(done.blobs.every((b) => b.deleted)).toBe(true);
-    expect(await onDisk('fwupgrades')).toEqual(['sha256-fresh', 'sha256-used']);
+    expect(await onDisk('fwupgrades')).toEqual(['sha256-fresh', 'sha256-library', 'sha256-used']);
     expect(await onDisk('stationcredentials')).toEqual([`${EUI}-cups-00000001`]);
 
     // With no minimum age, the fresh one goes too.
     await cliJson(['blobs', 'gc', '--delete', '--min-age', '0s'], env);
-    expect(await onDisk('fwupgrades')).toEqual(['sha256-used']);
+    expect(await onDisk('fwupgrades')).toEqual(['sha256-library', 'sha256-used']);
   });
 });

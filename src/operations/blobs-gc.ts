@@ -1,9 +1,12 @@
 import type { BlobStore, ContainerName } from '../blobs/types.js';
 import { invalid } from '../core/errors.js';
+import type { RolloutStore } from '../registry/rollout-types.js';
 import type { StationRegistry } from '../registry/types.js';
 
 export interface BlobsGcDeps {
   readonly registry: StationRegistry;
+  /** The firmware library: its packages are in use while listed, targeted or not. */
+  readonly library: Pick<RolloutStore, 'listPackages'>;
   readonly blobs: BlobStore;
   readonly clock: () => Date;
 }
@@ -36,12 +39,12 @@ export interface BlobsGcResult {
 }
 
 const REASONS: Record<ContainerName, string> = {
-  fwupgrades: 'no station targets it',
+  fwupgrades: 'no station targets it and no library package holds it',
   stationcredentials: "no station's desired credential",
 };
 
 /**
- * Finds stored firmware no station targets and credential blobs no station's
+ * Finds stored firmware no station targets and no library package holds, and credential blobs no station's
  * desired state names (left by removed targets, replaced credentials or a crash
  * between storing a blob and the transaction that would have used it), and
  * deletes them with `delete`. References are read again just before deleting,
@@ -50,7 +53,7 @@ const REASONS: Record<ContainerName, string> = {
 export async function collectUnusedBlobs(deps: BlobsGcDeps, input: BlobsGcInput): Promise<BlobsGcResult> {
   if (!Number.isFinite(input.minAgeMs) || input.minAgeMs < 0) throw invalid('invalid_min_age', `minimum age must be ≥ 0 ms, got ${input.minAgeMs}`);
   const cutoff = deps.clock().getTime() - input.minAgeMs;
-  let used = await referenced(deps.registry);
+  let used = await referenced(deps);
   const found: Omit<UnusedBlob, 'deleted'>[] = [];
   for (const container of ['fwupgrades', 'stationcredentials'] as const) {
     for (const name of await deps.blobs.list(container)) {
@@ -60,7 +63,7 @@ export async function collectUnusedBlobs(deps: BlobsGcDeps, input: BlobsGcInput)
       found.push({ container, name, size: info.size, lastModified: info.lastModified, reason: REASONS[container] });
     }
   }
-  if (input.delete === true && found.length > 0) used = await referenced(deps.registry);
+  if (input.delete === true && found.length > 0) used = await referenced(deps);
   const blobs: UnusedBlob[] = [];
   for (const b of found) {
     const remove = input.delete === true && !used[b.container].has(b.name);
@@ -69,9 +72,10 @@ export async function collectUnusedBlobs(deps: BlobsGcDeps, input: BlobsGcInput)
   return { dryRun: input.delete !== true, blobs, bytes: blobs.reduce((n, b) => n + b.size, 0) };
 }
 
-async function referenced(registry: StationRegistry): Promise<Record<ContainerName, Set<string>>> {
+async function referenced(deps: BlobsGcDeps): Promise<Record<ContainerName, Set<string>>> {
   const used: Record<ContainerName, Set<string>> = { fwupgrades: new Set(), stationcredentials: new Set() };
-  for (const s of await registry.listStations()) {
+  for (const p of await deps.library.listPackages()) used.fwupgrades.add(p.blob);
+  for (const s of await deps.registry.listStations()) {
     if (s.firmware !== null) used.fwupgrades.add(s.firmware.blob);
     for (const ref of [s.desired.cupsCred, s.desired.tcCred]) if (ref !== null) used.stationcredentials.add(ref.blob);
   }

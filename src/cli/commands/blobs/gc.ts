@@ -12,15 +12,15 @@ export function register(parent: Command): void {
   parent
     .command('gc')
     .description(
-      'list stored firmware no station targets and credential blobs no station\'s desired state names (a dry run); ' +
+      'list stored firmware no station targets nor the firmware library holds, and credential blobs no station\'s desired state names (a dry run); ' +
         '--delete removes them. Blobs younger than --min-age are left alone: an upload or credential change may still be running',
     )
     .option('--delete', 'delete what is listed')
     .option('--min-age <duration>', 'only blobs at least this old: a number with s, m, h or d', '1h')
     .action(async (opts: Options, cmd: Command) => {
       const minAgeMs = parseDuration(opts.minAge);
-      await runWithRuntime(cmd, async ({ registry, blobs }, out) => {
-        const r = await collectUnusedBlobs({ registry, blobs, clock: () => new Date() }, { delete: opts.delete === true, minAgeMs });
+      await runWithRuntime(cmd, async ({ registry, rollouts, blobs }, out) => {
+        const r = await collectUnusedBlobs({ registry, library: rollouts, blobs, clock: () => new Date() }, { delete: opts.delete === true, minAgeMs });
         out.result(r, () => {
           out.table(
             r.blobs.map((b) => ({ container: b.container, name: b.name, size: b.size, modified: b.lastModified, why: b.reason, deleted: b.deleted ? 'yes' : '' })),
