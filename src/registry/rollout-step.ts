@@ -1,0 +1,107 @@
+import type { Transaction } from 'kysely';
+import { conflict, notFound } from '../core/errors.js';
+import { isActive, type Rollout } from '../core/rollout.js';
+import type { MemberChange, RolloutStep } from '../core/rollout-gate.js';
+import type { RegistryDatabase } from './db-schema.js';
+import { isUniqueViolation } from './db-errors.js';
+import { eventColumns, firmwareColumns } from './row-mapping.js';
+import type { RolloutTables } from './rollout-schema.js';
+import { toPackage } from './rollout-rows.js';
+
+const TERMINAL_MEMBER = new Set(['confirmed', 'failed', 'skipped', 'reverted']);
+const CHUNK = 500;
+
+/** Lists cut into pieces small enough for one statement's parameters. */
+export function chunks<T>(items: readonly T[]): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += CHUNK) out.push(items.slice(i, i + CHUNK));
+  return out;
+}
+
+/** The guarded write of one step; see RolloutStore.applyStep. */
+export async function writeStep(trx: Transaction<RegistryDatabase & RolloutTables>, rollout: Rollout, step: RolloutStep, at: Date): Promise<boolean> {
+  const now = at.getTime();
+  const r = step.rollout;
+  const ms = (d: Date | null | undefined) => (d === undefined ? undefined : d === null ? null : d.getTime());
+  const guarded = await trx
+    .updateTable('rollouts')
+    .set({
+      version: rollout.version + 1,
+      updated_at: now,
+      ...(r.state === undefined ? {} : { state: r.state }),
+      ...(r.wave === undefined ? {} : { wave: r.wave }),
+      ...(r.waveStartedAt === undefined ? {} : { wave_started_at: ms(r.waveStartedAt) as number | null }),
+      ...(r.wavePassedAt === undefined ? {} : { wave_passed_at: ms(r.wavePassedAt) as number | null }),
+      ...(r.haltReason === undefined ? {} : { halt_reason: r.haltReason }),
+    })
+    .where('id', '=', rollout.id)
+    .where('version', '=', rollout.version)
+    .executeTakeFirst();
+  if (guarded.numUpdatedRows === 0n) return false;
+
+  const change = rollout.change;
+  const pkg = change.kind === 'firmware' && step.members.some((m) => m.offer !== undefined)
+    ? await trx.selectFrom('firmware_packages').selectAll().where('package', '=', change.package).executeTakeFirst()
+    : undefined;
+  if (change.kind === 'firmware' && pkg === undefined && step.members.some((m) => m.offer !== undefined)) {
+    throw notFound('package_not_found', `package ${change.package} is no longer in the firmware library; rollout ${rollout.id} cannot offer it`);
+  }
+  for (const m of step.members) {
+    await writeMember(trx, rollout, m, now);
+    if (m.offer !== undefined) {
+      if (change.kind === 'firmware' && pkg !== undefined) {
+        const p = toPackage(pkg);
+        const columns = firmwareColumns({ package: p.package, blob: p.blob, size: p.size, sha256: p.sha256, signatures: p.signatures, maxOffers: change.maxOffers, fromPackage: m.offer.previous.package, requestedAt: at });
+        await trx.insertInto('firmware_targets').values({ eui: m.eui, ...columns }).onConflict((oc) => oc.column('eui').doUpdateSet(columns)).execute();
+        await trx.updateTable('stations').set({ updated_at: now }).where('eui', '=', m.eui).execute();
+      } else if (change.kind === 'tcUri') {
+        await trx.updateTable('stations').set({ tc_uri: change.uri, updated_at: now }).where('eui', '=', m.eui).execute();
+      } else if (change.kind === 'cupsUri') {
+        await trx.updateTable('stations').set({ cups_uri: change.uri, updated_at: now }).where('eui', '=', m.eui).execute();
+      }
+    }
+    if (m.restore !== undefined) {
+      if (change.kind === 'tcUri') await trx.updateTable('stations').set({ tc_uri: m.restore.tcUri, updated_at: now }).where('eui', '=', m.eui).execute();
+      if (change.kind === 'cupsUri') await trx.updateTable('stations').set({ cups_uri: m.restore.cupsUri, updated_at: now }).where('eui', '=', m.eui).execute();
+    }
+  }
+  for (const part of chunks(step.events)) {
+    await trx.insertInto('rollout_events').values(part.map((e) => ({ rollout_id: rollout.id, at: now, type: e.type, wave: e.wave ?? null, eui: e.eui ?? null, message: e.message }))).execute();
+    const forStations = part.filter((e) => e.eui !== undefined);
+    if (forStations.length > 0) {
+      const existing = new Set((await trx.selectFrom('stations').select('eui').where('eui', 'in', forStations.map((e) => e.eui as string)).execute()).map((s) => s.eui));
+      const rows = forStations
+        .filter((e) => existing.has(e.eui as string))
+        .map((e) => eventColumns(e.eui as string, { type: 'rollout', message: `rollout ${rollout.id}: ${e.message}`, detail: { rollout: rollout.id, wave: e.wave ?? null, event: e.type } }, at));
+      if (rows.length > 0) await trx.insertInto('station_events').values(rows).execute();
+    }
+  }
+  if (r.state !== undefined && !isActive(r.state)) await trx.deleteFrom('rollout_claims').where('rollout_id', '=', rollout.id).execute();
+  return true;
+}
+
+async function writeMember(trx: Transaction<RegistryDatabase & RolloutTables>, rollout: Rollout, m: MemberChange, now: number): Promise<void> {
+  const done = TERMINAL_MEMBER.has(m.state) ? now : null;
+  if (m.joined === true) {
+    try {
+      await trx.insertInto('rollout_claims').values({ eui: m.eui, rollout_id: rollout.id }).execute();
+    } catch (e) {
+      // Another rollout took the station since it was read: this whole step is redone at the next evaluation.
+      if (isUniqueViolation(e)) throw conflict('station_claimed', `station ${m.eui} joined another rollout meanwhile`);
+      throw e;
+    }
+    await trx.insertInto('rollout_members').values({ rollout_id: rollout.id, eui: m.eui, wave: m.wave, state: m.state, reason: m.reason, previous: null, offered_at: null, deadline_at: null, done_at: done }).execute();
+    return;
+  }
+  await trx
+    .updateTable('rollout_members')
+    .set({
+      state: m.state,
+      reason: m.reason,
+      done_at: done,
+      ...(m.offer === undefined ? {} : { previous: JSON.stringify(m.offer.previous), offered_at: now, deadline_at: m.offer.deadlineAt.getTime() }),
+    })
+    .where('rollout_id', '=', rollout.id)
+    .where('eui', '=', m.eui)
+    .execute();
+}
