@@ -52,7 +52,7 @@ describe('fleet rollouts end to end', () => {
     const updated = new Set<string>();
     await until('rollout completed', async () => (await state(created.id)).rollout.state === 'completed', async () => {
       for (const [eui, r] of await pollRound(stations)) if (r.update?.ran === true) updated.add(eui);
-    }, 60_000);
+    }, 100_000);
     const done = await state(created.id);
     expect(done.progress.totals).toMatchObject({ confirmed: 50, failed: 0, pending: 0, offered: 0 });
     expect(done.events.filter((e) => e.type === 'wave_started').map((e) => e.wave)).toEqual([1, 2, 3, 4]);
@@ -67,7 +67,7 @@ describe('fleet rollouts end to end', () => {
     const shown = await runCli(['rollout', 'show', created.id], srv.env);
     expect(shown.stdout).toMatch(/state\s+completed/);
     expect(shown.stdout).toMatch(/^4\s+25\s+0\s+0\s+25\s+0\s+0\s+0$/m);
-  }, 120_000);
+  }, 150_000);
 
   it('halts by itself at its failure budget and offers nothing more', async () => {
     const stations = await fleet('B00000', 20, 'halt');

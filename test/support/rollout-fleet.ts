@@ -74,7 +74,7 @@ export async function pollRound(stations: readonly SimulatedStation[], concurren
  * fails with `what` after `timeoutMs`. A condition that needs wall time (a
  * deadline) is checked again after a short pause rather than a fixed sleep.
  */
-export async function until(what: string, cond: () => Promise<boolean>, step: () => Promise<unknown>, timeoutMs = 30_000): Promise<void> {
+export async function until(what: string, cond: () => Promise<boolean>, step: () => Promise<unknown>, timeoutMs = 45_000): Promise<void> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     if (await cond()) return;
