@@ -10,8 +10,26 @@ import { startTestServer, type TestServer } from './support/server.js';
 const EUI = '0016C001FF10C001';
 let srv: TestServer;
 
+/** Resolves when the server has recorded a firmware delivery (it does so once the body has left, after the reply). */
+let delivered: () => Promise<void>;
+
 beforeAll(async () => {
-  srv = await startTestServer();
+  const waiting: (() => void)[] = [];
+  delivered = () => new Promise((resolve) => waiting.push(resolve));
+  srv = await startTestServer({
+    wrapRegistry: (registry) =>
+      new Proxy(registry, {
+        get(target, prop, receiver) {
+          const value = Reflect.get(target, prop, receiver) as unknown;
+          if (prop !== 'recordFirmwareDelivery' || typeof value !== 'function') return typeof value === 'function' ? value.bind(target) : value;
+          return async (...args: unknown[]) => {
+            const result = (await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args)) as unknown;
+            waiting.splice(0).forEach((resolve) => resolve());
+            return result;
+          };
+        },
+      }),
+  });
 });
 afterAll(async () => srv.stop());
 
@@ -29,7 +47,9 @@ describe('a firmware blob changed in the store after its upload', () => {
       { package: '1.0.1', source: { label: 'update.sh', size: update.length, open: () => Readable.from([update]) }, signWith: [loadPrivateKey(key.privateKeyPem)], stations: [EUI], maxOffers: 3 },
     );
     const station = createSimulatedStation({ home, eui: EUI });
+    const recorded = delivered();
     const first = await station.exchange();
+    await recorded;
     expect(first.update?.outcome).toBe('verified');
     expect((await registry.getStation(EUI))?.firmware?.offers).toBe(1);
 
