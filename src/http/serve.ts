@@ -14,6 +14,7 @@ import { ensureFirstAdminKey } from '../operations/api-keys.js';
 import { startRolloutEngine, type RolloutEngine } from '../operations/rollout-engine.js';
 import { registerRolloutGauges } from './rollout-metrics.js';
 import { createMetrics } from './metrics.js';
+import { startServerStats, type ServerStatsSource } from './admin/server-stats.js';
 
 export interface RunningServer {
   readonly app: FastifyInstance;
@@ -23,19 +24,33 @@ export interface RunningServer {
   /** Reloads the server certificate (also done on file change); undefined when serving plain HTTP. */
   readonly tls: TlsReloader | undefined;
   /** The admin API listener; `firstAdminKey` is set only on the very first start, to be shown once. */
-  readonly admin: { readonly app: FastifyInstance; readonly url: string; readonly port: number; readonly firstAdminKey: string | null };
+  readonly admin: {
+    readonly app: FastifyInstance;
+    readonly url: string;
+    readonly port: number;
+    readonly firstAdminKey: string | null;
+    /** The web dashboard's address (same listener). */
+    readonly dashboard: string;
+  };
   /** Advances rollouts every config.rolloutInterval seconds. */
   readonly rolloutEngine: RolloutEngine;
   close(): Promise<void>;
 }
 
+/** Options that are not configuration: where the built dashboard is (tests build their own). */
+export interface ServeOptions {
+  readonly dashboardDir?: string;
+}
+
 /** The only place that binds a port. */
-export async function serve(runtime: Runtime, config: Config, logger: Logger): Promise<RunningServer> {
+export async function serve(runtime: Runtime, config: Config, logger: Logger, options: ServeOptions = {}): Promise<RunningServer> {
   const tlsPaths: TlsFilePaths | undefined =
     config.tlsCert !== undefined && config.tlsKey !== undefined ? { cert: config.tlsCert, key: config.tlsKey, clientCa: config.clientCa } : undefined;
   const material = tlsPaths === undefined ? undefined : await readTlsMaterial(tlsPaths);
+  // One set of metrics for /metrics and the dashboard's rates, read through the admin API.
   const metrics = createMetrics();
   registerRolloutGauges(metrics.registry, runtime.rollouts);
+  const stats = startServerStats(metrics);
   const app = await createApp({
     metrics,
     registry: runtime.registry,
@@ -62,7 +77,8 @@ export async function serve(runtime: Runtime, config: Config, logger: Logger): P
     'bscups serving',
   );
   warnAboutAuth(config, logger);
-  const admin = await listenAdmin(runtime, config, logger).catch(async (e: unknown) => {
+  const admin = await listenAdmin(runtime, config, logger, stats, options).catch(async (e: unknown) => {
+    stats.stop();
     await app.close();
     throw e;
   });
@@ -78,6 +94,7 @@ export async function serve(runtime: Runtime, config: Config, logger: Logger): P
     rolloutEngine,
     async close() {
       sweep.stop();
+      stats.stop();
       await rolloutEngine.stop();
       tls?.close();
       await Promise.all([app.close(), admin.app.close()]);
@@ -86,8 +103,10 @@ export async function serve(runtime: Runtime, config: Config, logger: Logger): P
 }
 
 /** The admin API on its own address, so the station port never serves it; creates the first admin key once. */
-async function listenAdmin(runtime: Runtime, config: Config, logger: Logger): Promise<RunningServer['admin']> {
+async function listenAdmin(runtime: Runtime, config: Config, logger: Logger, serverStats: ServerStatsSource, options: ServeOptions): Promise<RunningServer['admin']> {
   const app = await createAdminApp({
+    serverStats,
+    ...(options.dashboardDir === undefined ? {} : { dashboardDir: options.dashboardDir }),
     registry: runtime.registry,
     fleet: runtime.fleet,
     access: runtime.access,
@@ -108,8 +127,9 @@ async function listenAdmin(runtime: Runtime, config: Config, logger: Logger): Pr
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.adminPort;
   const host = config.adminHost.includes(':') ? `[${config.adminHost}]` : config.adminHost;
-  const url = `http://${host}:${port}/api/v1`;
-  logger.info({ url, reference: `${url}/docs` }, 'admin API serving');
+  const dashboard = `http://${host}:${port}/`;
+  const url = `${dashboard}api/v1`;
+  logger.info({ url, reference: `${url}/docs`, dashboard }, 'admin API serving');
   if (!['127.0.0.1', '::1', 'localhost'].includes(config.adminHost)) {
     logger.warn({ adminHost: config.adminHost }, 'the admin API speaks plain HTTP: API keys cross the network in clear; put it behind a TLS proxy or keep --admin-host on loopback');
   }
@@ -117,7 +137,7 @@ async function listenAdmin(runtime: Runtime, config: Config, logger: Logger): Pr
     await app.close();
     throw e;
   });
-  return { app, url, port, firstAdminKey };
+  return { app, url, port, firstAdminKey, dashboard };
 }
 
 /** A bind failure as one line that names the address and what to do; other errors pass through. */

@@ -61,11 +61,11 @@ export function register(program: Command): void {
         // The first-start admin key goes to stdout only, never to the log, and only this once.
         const { admin } = server;
         if (g.json === true) {
-          const line = { listening: server.url, admin: admin.url, ...(admin.firstAdminKey === null ? {} : { firstAdminKey: admin.firstAdminKey }) };
+          const line = { listening: server.url, admin: admin.url, dashboard: admin.dashboard, ...(admin.firstAdminKey === null ? {} : { firstAdminKey: admin.firstAdminKey }) };
           process.stdout.write(`${JSON.stringify(line)}\n`);
         } else if (admin.firstAdminKey !== null) {
           process.stdout.write(
-            `admin API: ${admin.url} (reference: ${admin.url}/docs)\nfirst start: created an admin API key; it is shown only now, store it:\n  ${admin.firstAdminKey}\n`,
+            `dashboard: ${admin.dashboard} (sign in with the key below)\nadmin API: ${admin.url} (reference: ${admin.url}/docs)\nfirst start: created an admin API key; it is shown only now, store it:\n  ${admin.firstAdminKey}\n`,
           );
         }
         await Promise.race([once(process, 'SIGINT'), once(process, 'SIGTERM')]);

@@ -16,6 +16,10 @@ import { registerFleetRoutes } from './routes/fleet.js';
 import { registerStationRoutes } from './routes/stations.js';
 import { registerFirmwareRoutes } from './routes/firmware.js';
 import { registerRolloutRoutes } from './routes/rollouts.js';
+import { registerServerRoutes } from './routes/server.js';
+import { registerStationActionRoutes } from './routes/station-actions.js';
+import { DEFAULT_DASHBOARD_DIR, registerDashboard } from './dashboard.js';
+import type { ServerStatsSource } from './server-stats.js';
 
 /** What the admin API works on, injected like the station app's dependencies. */
 export interface AdminDeps {
@@ -27,6 +31,10 @@ export interface AdminDeps {
   readonly blobs: BlobStore;
   readonly logger: FastifyBaseLogger;
   readonly clock: () => Date;
+  /** Built dashboard files (default: the package's dist/web). */
+  readonly dashboardDir?: string;
+  /** Exchange counters of the station listener, for the dashboard's rates. */
+  readonly serverStats?: ServerStatsSource;
 }
 
 export const API_PREFIX = '/api/v1';
@@ -52,6 +60,7 @@ export async function createAdminApp(deps: AdminDeps): Promise<FastifyInstance> 
   const routes: string[] = [];
   app.decorate('adminRoutes', routes);
   app.addHook('onRoute', (route) => {
+    if (!route.url.startsWith(API_PREFIX)) return;
     for (const method of [route.method].flat()) if (method !== 'HEAD') routes.push(`${method} ${route.url}`);
   });
 
@@ -75,6 +84,7 @@ export async function createAdminApp(deps: AdminDeps): Promise<FastifyInstance> 
     // swagger-ui would otherwise ask validator.swagger.io to check the document: nothing leaves the network.
     uiConfig: { validatorUrl: null } as object,
   });
+  await registerDashboard(app, deps.dashboardDir ?? DEFAULT_DASHBOARD_DIR);
   app.get(`${API_PREFIX}/openapi.json`, { schema: { hide: true } }, () => app.swagger());
 
   await app.register(
@@ -84,6 +94,8 @@ export async function createAdminApp(deps: AdminDeps): Promise<FastifyInstance> 
       registerAccessRoutes(api, deps);
       registerFirmwareRoutes(api, deps);
       registerRolloutRoutes(api, deps);
+      registerServerRoutes(api, deps);
+      registerStationActionRoutes(api, deps);
     },
     { prefix: API_PREFIX },
   );

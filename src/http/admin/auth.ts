@@ -23,6 +23,9 @@ export function registerAuthentication(app: FastifyInstance, deps: AdminDeps): v
   app.decorateRequest('actor', null);
   app.addHook('onRequest', async (request) => {
     if (isPublic(request.url.split('?')[0] ?? '')) return;
+    // The dashboard's own files are matched routes outside the API: they hold no fleet data.
+    const route = request.routeOptions.url;
+    if (route !== undefined && !route.startsWith('/api/')) return;
     const header = request.headers.authorization;
     const bearer = header === undefined ? undefined : /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1] ?? header;
     request.actor = await authenticateApiKey(deps.access, bearer, deps.clock(), request.ip);

@@ -1,0 +1,54 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { retryFirmware, showStationAuth } from '../../../operations/station-firmware.js';
+import type { StationAuth } from '../../../registry/auth-types.js';
+import type { AdminDeps } from '../app.js';
+import { contextOf } from '../auth.js';
+import { errorResponses } from '../responses.js';
+import { EuiParams, Station } from '../schemas.js';
+import { stationJson } from '../views.js';
+
+const time = z.string().describe('ISO 8601 time');
+const category = z.enum(['cups', 'tc']);
+const status = z.string().describe('active or retired');
+
+export const StationAuthBody = z
+  .object({
+    eui: z.string(),
+    mode: z.string().describe('mtls, token or none'),
+    certificates: z.array(
+      z.object({ fingerprint: z.string().describe('SHA-256 of the DER certificate'), category, status, credCrc: z.number().int(), notAfter: time.nullable(), createdAt: time, retiredAt: time.nullable(), retiredReason: z.string().nullable() }),
+    ),
+    tokens: z.array(
+      z.object({ id: z.string(), category, status, credCrc: z.number().int(), createdAt: time, retiredAt: time.nullable(), retiredReason: z.string().nullable(), compromisedAt: time.nullable(), compromisedReason: z.string().nullable() }),
+    ),
+    rotations: z.array(z.object({ category, newCrc: z.number().int(), targetMode: z.string().nullable(), startedAt: time })),
+  })
+  .meta({ id: 'StationAuth' });
+
+const iso = (d: Date | null | undefined) => (d === null || d === undefined ? null : d.toISOString());
+
+function authJson(a: StationAuth): z.infer<typeof StationAuthBody> {
+  return {
+    eui: a.eui,
+    mode: a.mode,
+    certificates: a.certificates.map((c) => ({ fingerprint: c.fingerprint, category: c.category, status: c.status, credCrc: c.credCrc, notAfter: iso(c.notAfter), createdAt: c.createdAt.toISOString(), retiredAt: iso(c.retiredAt), retiredReason: c.retiredReason })),
+    tokens: a.tokens.map((t) => ({ id: t.id, category: t.category, status: t.status, credCrc: t.credCrc, createdAt: t.createdAt.toISOString(), retiredAt: iso(t.retiredAt), retiredReason: t.retiredReason, compromisedAt: iso(t.compromisedAt), compromisedReason: t.compromisedReason ?? null })),
+    rotations: a.rotations.map((r) => ({ category: r.category, newCrc: r.newCrc, targetMode: r.targetMode, startedAt: r.startedAt.toISOString() })),
+  };
+}
+
+/** Per-station reads and actions beyond the station record: thin adapters over operations/station-firmware.ts. */
+export function registerStationActionRoutes(app: FastifyInstance, deps: AdminDeps): void {
+  const api = app.withTypeProvider<ZodTypeProvider>();
+  const tags = ['stations'];
+
+  api.get('/stations/:eui/auth', {
+    schema: { tags, summary: 'How the station authenticates: mode, certificates with fingerprints and expiry, tokens (never secrets), pending rotations', params: EuiParams, response: { 200: StationAuthBody, ...errorResponses } },
+  }, async (req) => authJson(await showStationAuth(contextOf(req, deps), req.params.eui)));
+
+  api.post('/stations/:eui/firmware/retry', {
+    schema: { tags, summary: 'Offer a failed or stuck upgrade again: back to pending, offer count reset (operator)', params: EuiParams, response: { 200: Station, ...errorResponses } },
+  }, async (req) => stationJson(await retryFirmware(contextOf(req, deps), req.params.eui)));
+}

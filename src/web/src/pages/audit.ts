@@ -1,0 +1,34 @@
+import { get, query } from '../api.js';
+import type { AppContext, Page } from '../app.js';
+import { fill, h, table, time } from '../dom.js';
+import type { AuditEntry, Page as ApiPage } from '../types.js';
+
+export function auditPage(_ctx: AppContext): Page {
+  const list = h('div');
+  const pager = h('div', { class: 'pager' });
+  const cursors: (string | undefined)[] = [undefined];
+  async function refresh(): Promise<void> {
+    const page = await get<ApiPage<AuditEntry>>(`/audit${query({ limit: '50', cursor: cursors[cursors.length - 1] })}`);
+    fill(
+      list,
+      table(
+        ['When', 'Who', 'Action', 'Target', 'From', 'Detail'],
+        page.items.map((a) => [time(a.at), `${a.actor} (${a.role}, ${a.via})`, h('span', { class: 'mono' }, a.action), a.target ?? '', a.remoteAddress ?? '', h('span', { class: 'mono detail' }, a.detail === null ? '' : JSON.stringify(a.detail))]),
+        'Audit log',
+        'No changes recorded yet.',
+      ),
+    );
+    const prev = h('button', { type: 'button', class: 'secondary', disabled: cursors.length <= 1 }, '← Newer');
+    prev.addEventListener('click', () => {
+      cursors.pop();
+      void refresh();
+    });
+    const next = h('button', { type: 'button', class: 'secondary', disabled: page.nextCursor === null }, 'Older →');
+    next.addEventListener('click', () => {
+      if (page.nextCursor !== null) cursors.push(page.nextCursor);
+      void refresh();
+    });
+    fill(pager, prev, h('span', null, `Page ${cursors.length}`), next);
+  }
+  return { title: 'Audit log', el: h('section', { 'aria-labelledby': 'au-title' }, h('h1', { id: 'au-title' }, 'Audit log'), list, pager), refresh };
+}

@@ -1,0 +1,130 @@
+import { api, get } from '../api.js';
+import type { AppContext, Page } from '../app.js';
+import { badge, fill, h, table, time } from '../dom.js';
+import type { RolloutDetail } from '../types.js';
+import { changeText, progress, rolloutBadge, SEGMENTS } from './rollouts.js';
+
+const CONTROLS: readonly { action: 'pause' | 'resume' | 'abort' | 'rollback'; label: string; when: readonly string[]; question: string; danger: boolean }[] = [
+  { action: 'pause', label: 'Pause', when: ['running'], question: 'Pause this rollout? No new offers are made until it is resumed.', danger: false },
+  { action: 'resume', label: 'Resume', when: ['paused', 'halted'], question: 'Resume this rollout? Offers continue with the current wave.', danger: false },
+  { action: 'abort', label: 'Abort', when: ['running', 'paused', 'halted'], question: 'Abort this rollout? It stops for good; stations stay as they are.', danger: true },
+  { action: 'rollback', label: 'Roll back', when: ['running', 'paused', 'halted', 'completed', 'aborted'], question: 'Roll back? Every station this rollout touched is set back to its previous configuration.', danger: true },
+];
+
+type Json = Record<string, unknown>;
+
+/** The selector in the CLI's own words: labels, model, package, version, EUIs. */
+function selectorText(sel: Json): string {
+  const parts: string[] = [];
+  for (const l of (sel['labels'] as Json[] | undefined) ?? []) {
+    const op = l['op'];
+    parts.push(op === 'eq' ? `${String(l['key'])}=${String(l['value'])}` : op === 'ne' ? `${String(l['key'])}!=${String(l['value'])}` : op === 'absent' ? `!${String(l['key'])}` : String(l['key']));
+  }
+  for (const k of ['model', 'package', 'version']) if (typeof sel[k] === 'string') parts.push(`${k} ${String(sel[k])}`);
+  const euis = sel['stations'] ?? sel['euis'];
+  if (Array.isArray(euis) && euis.length > 0) parts.push(`${euis.length} listed`);
+  return parts.length === 0 ? 'all' : parts.join(', ');
+}
+
+function planText(plan: Json): string {
+  const waves = ((plan['waves'] as Json[] | undefined) ?? []).map((w) => (w['percent'] !== undefined ? `${String(w['percent'])}%` : String(w['count'] ?? '?')));
+  const budget = plan['failureBudget'] as Json | undefined;
+  const ms = (v: unknown) => (typeof v === 'number' && v > 0 ? `${Math.round(v / 1000)} s` : null);
+  return [
+    `waves ${waves.join(', ')}`,
+    budget === undefined ? null : `failure budget ${budget['percent'] !== undefined ? `${String(budget['percent'])}%` : String(budget['count'] ?? 0)}`,
+    ms(plan['deadlineMs']) === null ? null : `deadline ${ms(plan['deadlineMs'])}`,
+    ms(plan['soakMs']) === null ? null : `soak ${ms(plan['soakMs'])}`,
+  ]
+    .filter((x) => x !== null)
+    .join(' · ');
+}
+
+export function rolloutPage(ctx: AppContext, id: string): Page {
+  const path = `/rollouts/${encodeURIComponent(id)}`;
+  const head = h('div', { class: 'page-head' });
+  const controls = h('div', { class: 'actions', role: 'group', 'aria-label': 'Rollout controls' });
+  const waves = h('div');
+  const members = h('div');
+  const membersSummary = h('span', null, 'Stations');
+  const events = h('div');
+  const el = h(
+    'section',
+    { 'aria-labelledby': 'rollout-title' },
+    head,
+    controls,
+    h('h2', null, 'Waves'),
+    waves,
+    h('details', { class: 'members' }, h('summary', null, h('h2', null, membersSummary)), members),
+    h('h2', null, 'Latest events'),
+    events,
+  );
+  let shownState = '';
+  return {
+    title: `Rollout ${id}`,
+    el,
+    async refresh() {
+      const r = await get<RolloutDetail>(path);
+      fill(
+        head,
+        h('h1', { id: 'rollout-title' }, r.name ?? 'Rollout', ' ', h('span', { class: 'mono subtle' }, r.id)),
+        h('p', { class: 'meta' }, h('span', { 'data-testid': 'rollout-state' }, rolloutBadge(r.state)), ` ${changeText(r.change)} · created by ${r.createdBy} `, time(r.createdAt), r.rollbackOf === null ? '' : [' · rollback of ', h('a', { href: `#/rollouts/${r.rollbackOf}` }, r.rollbackOf)]),
+        h('p', { class: 'gate', 'data-testid': 'gate' }, h('strong', null, 'Gate: '), r.gate, r.eta === null ? '' : [' · ETA ', time(r.eta)]),
+        r.haltReason === null ? null : h('p', { class: 'error', role: 'alert', 'data-testid': 'halt-reason' }, h('strong', null, 'Halted: '), r.haltReason),
+        h('p', { class: 'meta' }, `Stations: ${selectorText(r.selector)} · ${planText(r.plan)} · failures allowed: ${r.failuresAllowed}`),
+      );
+      // Buttons are rebuilt only when the state changes, so keyboard focus is not lost on every poll.
+      if (shownState !== r.state) {
+        shownState = r.state;
+        fill(
+          controls,
+          ctx.canChange
+            ? CONTROLS.filter((c) => c.when.includes(r.state)).map((c) => {
+                const b = h('button', { type: 'button', class: c.danger ? 'danger' : 'secondary', 'data-action': c.action }, c.label);
+                b.addEventListener('click', () => {
+                  void ctx.confirm(c.question, c.label).then((yes) => {
+                    if (yes) void ctx.act(`${c.label} rollout`, () => api('POST', `${path}/${c.action}`, c.action === 'rollback' ? {} : undefined));
+                  });
+                });
+                return b;
+              })
+            : null,
+        );
+      }
+      fill(
+        waves,
+        h(
+          'ol',
+          { class: 'waves', 'data-testid': 'waves' },
+          r.waves.map((w) => {
+            const size = w.stations - (r.waves[w.wave - 2]?.stations ?? 0);
+            const inWave = SEGMENTS.reduce((n, [k]) => n + w[k], 0) + w.pending;
+            const total = Math.max(size, inWave);
+            return h(
+              'li',
+              { class: w.wave === r.wave && ['running', 'paused'].includes(r.state) ? 'current' : undefined },
+              h('span', { class: 'wave-label' }, `Wave ${w.wave}`, w.wave === r.wave && ['running', 'paused'].includes(r.state) ? ' (in progress)' : ''),
+              progress(r, w, total, `Wave ${w.wave}`),
+              h('span', { class: 'meta' }, `${w.confirmed}/${total} confirmed, ${w.offered} offered, ${w.failed} failed, ${w.pending} pending`),
+            );
+          }),
+        ),
+        h('p', { class: 'legend' }, SEGMENTS.map(([k, label]) => h('span', { class: `key seg-${k}` }, label))),
+      );
+      fill(
+        membersSummary,
+        `Stations (${r.members.length})`,
+      );
+      fill(
+        members,
+        table(
+          ['Station', 'Wave', 'State', 'Offered', 'Done', 'Reason'],
+          r.members.map((m) => [h('a', { href: `#/stations/${m.eui}`, class: 'mono' }, m.eui), m.wave, badge(m.state, m.state === 'confirmed' ? 'ok' : m.state === 'failed' ? 'bad' : 'muted'), time(m.offeredAt), time(m.doneAt), m.reason ?? '']),
+          'Rollout members',
+          'No stations enrolled.',
+        ),
+      );
+      fill(events, h('ol', { class: 'timeline' }, r.events.slice(-15).reverse().map((e) => h('li', null, time(e.at), ' ', badge(e.type, 'muted'), ' ', e.message))));
+    },
+  };
+}

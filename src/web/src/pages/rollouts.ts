@@ -1,0 +1,107 @@
+import { api, get } from '../api.js';
+import type { AppContext, Page } from '../app.js';
+import { stackedBar } from '../charts.js';
+import { badge, field, fill, h, time } from '../dom.js';
+import type { FirmwarePackage, MemberCounts, Rollout } from '../types.js';
+
+export const SEGMENTS: readonly [keyof MemberCounts, string][] = [
+  ['confirmed', 'confirmed'],
+  ['offered', 'offered'],
+  ['failed', 'failed'],
+  ['reverted', 'reverted'],
+  ['skipped', 'skipped'],
+];
+
+export function rolloutBadge(state: string): HTMLElement {
+  return badge(state, state === 'completed' ? 'ok' : state === 'halted' || state === 'aborted' ? 'bad' : state === 'running' ? 'info' : 'muted');
+}
+
+export function changeText(change: Record<string, unknown>): string {
+  const kind = String(change['kind'] ?? '');
+  if (kind === 'firmware') return `firmware ${String(change['package'] ?? '')}`;
+  return `${kind} ${String(change['uri'] ?? '')}`.trim();
+}
+
+export function progress(r: Rollout, counts: MemberCounts, total: number, label: string): SVGSVGElement {
+  return stackedBar(label, total, SEGMENTS.map(([key, text]) => ({ key, label: text, value: counts[key] })));
+}
+
+function createForm(ctx: AppContext): HTMLElement {
+  const name = h('input', { type: 'text', autocomplete: 'off' });
+  const kind = h('select', null, h('option', { value: 'firmware' }, 'Firmware package'), h('option', { value: 'tcUri' }, 'TC URI'), h('option', { value: 'cupsUri' }, 'CUPS URI'));
+  const pkg = h('select', null);
+  const uri = h('input', { type: 'text', autocomplete: 'off', placeholder: 'wss://lns.example.com:6887' });
+  const label = h('input', { type: 'text', autocomplete: 'off', placeholder: 'region=eu' });
+  const waves = h('input', { type: 'text', autocomplete: 'off', value: '1,5%,25%,100%' });
+  const budget = h('input', { type: 'text', autocomplete: 'off', value: '0' });
+  const deadline = h('input', { type: 'text', autocomplete: 'off', placeholder: '26h' });
+  const pkgField = field('Package', pkg);
+  const uriField = field('URI', uri);
+  const sync = () => {
+    pkgField.hidden = kind.value !== 'firmware';
+    uriField.hidden = kind.value === 'firmware';
+  };
+  kind.addEventListener('change', sync);
+  sync();
+  void get<FirmwarePackage[]>('/firmware').then((list) => fill(pkg, list.map((p) => h('option', { value: p.package }, p.package))));
+  const form = h(
+    'form',
+    { class: 'card', 'aria-labelledby': 'new-rollout' },
+    h('h2', { id: 'new-rollout' }, 'Start a rollout'),
+    h('div', { class: 'filters' }, field('Name', name), field('Change', kind), pkgField, uriField, field('Stations with labels', label, 'k=v, comma-separated; all must hold'), field('Waves', waves, 'cumulative counts or percentages'), field('Failure budget', budget, 'count or %'), field('Deadline per station', deadline)),
+    h('button', { type: 'submit' }, 'Start rollout'),
+  );
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const labels = label.value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    const body = {
+      ...(name.value.trim() === '' ? {} : { name: name.value.trim() }),
+      ...(kind.value === 'firmware' ? { firmware: pkg.value } : { [kind.value]: uri.value.trim() }),
+      ...(labels.length === 0 ? {} : { label: labels }),
+      waves: waves.value.trim(),
+      failureBudget: budget.value.trim(),
+      ...(deadline.value.trim() === '' ? {} : { deadline: deadline.value.trim() }),
+    };
+    void ctx.confirm(`Start rolling out ${kind.value === 'firmware' ? `firmware ${pkg.value}` : `${kind.value} ${uri.value}`} to ${labels.length === 0 ? 'every station' : `stations with ${labels.join(', ')}`}?`, 'Start').then((yes) => {
+      if (yes) void ctx.act('Starting the rollout', async () => {
+        const r = await api<Rollout>('POST', '/rollouts', body);
+        ctx.go(`#/rollouts/${r.id}`);
+      });
+    });
+  });
+  return form;
+}
+
+export function rolloutsPage(ctx: AppContext): Page {
+  const list = h('div');
+  const el = h('section', { 'aria-labelledby': 'ro-title' }, h('h1', { id: 'ro-title' }, 'Rollouts'), list, ctx.canChange ? createForm(ctx) : null);
+  return {
+    title: 'Rollouts',
+    el,
+    async refresh() {
+      const rollouts = await get<Rollout[]>('/rollouts');
+      fill(
+        list,
+        rollouts.length === 0
+          ? h('p', { class: 'empty' }, 'No rollouts yet.')
+          : h(
+              'ul',
+              { class: 'rollouts', 'data-testid': 'rollouts' },
+              rollouts.map((r) => {
+                const total = r.waves.reduce((n, w) => Math.max(n, w.stations), 0) || Object.values(r.totals).reduce((a, b) => a + b, 0);
+                return h(
+                  'li',
+                  { class: 'card' },
+                  h('a', { href: `#/rollouts/${r.id}` }, r.name ?? r.id),
+                  ' ',
+                  rolloutBadge(r.state),
+                  h('p', { class: 'meta' }, changeText(r.change), ` · wave ${r.wave} of ${r.waves.length} · ${r.totals.confirmed} of ${total} confirmed · started `, time(r.createdAt)),
+                  progress(r, r.totals, total, `${r.name ?? r.id} progress`),
+                  h('p', { class: 'meta' }, r.haltReason ?? r.gate),
+                );
+              }),
+            ),
+      );
+    },
+  };
+}

@@ -1,0 +1,212 @@
+import { api, ApiError, get, query } from '../api.js';
+import type { AppContext, Page } from '../app.js';
+import { badge, field, fill, h, table, time, type Child } from '../dom.js';
+import type { Page as ApiPage, Station, StationAuth, StationEvent } from '../types.js';
+import { stateBadge } from './stations.js';
+
+const hex = (n: number | null | undefined) => (n === null || n === undefined ? '—' : `0x${(n >>> 0).toString(16).toUpperCase().padStart(8, '0')}`);
+
+/** One row of desired beside reported; a difference is marked in words, not only in colour. */
+function compare(what: string, desired: string | null, reported: string | null, seen: boolean): HTMLElement {
+  const differs = seen && desired !== null && desired !== reported;
+  return h(
+    'tr',
+    { class: differs ? 'differs' : undefined, 'data-row': what },
+    h('th', { scope: 'row' }, what),
+    h('td', { class: 'mono' }, desired ?? '—'),
+    h('td', { class: 'mono' }, seen ? (reported ?? '—') : 'never reported'),
+    h('td', null, !seen ? '' : differs ? badge('differs', 'warn') : desired === null ? '' : badge('in sync', 'ok')),
+  );
+}
+
+function labelsText(labels: Record<string, string>): string {
+  return Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(', ');
+}
+
+/** Desired beside reported, firmware, credentials, events, and the operator's actions on one station. */
+export function stationPage(ctx: AppContext, eui: string): Page {
+  const path = `/stations/${encodeURIComponent(eui)}`;
+  const head = h('div', { class: 'page-head' });
+  const twin = h('div');
+  const firmware = h('div');
+  const credentials = h('div');
+  const events = h('div');
+  let loaded: Station | null = null;
+
+  const name = h('input', { type: 'text', autocomplete: 'off' });
+  const tcUri = h('input', { type: 'text', autocomplete: 'off', placeholder: 'wss://lns.example.com:6887', inputmode: 'url' });
+  const cupsUri = h('input', { type: 'text', autocomplete: 'off', placeholder: 'https://cups.example.com:443', inputmode: 'url' });
+  const labels = h('input', { type: 'text', autocomplete: 'off', placeholder: 'site=north, tier=gold' });
+  const save = h('button', { type: 'submit' }, 'Save changes');
+  const edit = h(
+    'form',
+    { class: 'card edit', 'aria-labelledby': 'edit-title' },
+    h('h2', { id: 'edit-title' }, 'Change configuration'),
+    field('Name', name),
+    field('TC URI', tcUri, 'the LNS the station connects to; empty clears it'),
+    field('CUPS URI', cupsUri, 'empty clears it'),
+    field('Labels', labels, 'k=v, comma-separated; a label left out is removed'),
+    save,
+  );
+  const populate = (s: Station) => {
+    name.value = s.name ?? '';
+    tcUri.value = s.desired.tcUri ?? '';
+    cupsUri.value = s.desired.cupsUri ?? '';
+    labels.value = labelsText(s.labels);
+  };
+  edit.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const s = loaded;
+    if (s === null) return;
+    const wanted: Record<string, string> = {};
+    for (const part of labels.value.split(',').map((x) => x.trim()).filter((x) => x !== '')) {
+      const at = part.indexOf('=');
+      if (at > 0) wanted[part.slice(0, at).trim()] = part.slice(at + 1).trim();
+    }
+    const labelChange: Record<string, string | null> = { ...wanted };
+    for (const k of Object.keys(s.labels)) if (!(k in wanted)) labelChange[k] = null;
+    const orNull = (v: string) => (v.trim() === '' ? null : v.trim());
+    const body = {
+      ...(orNull(name.value) !== s.name ? { name: orNull(name.value) } : {}),
+      ...(orNull(tcUri.value) !== s.desired.tcUri ? { tcUri: orNull(tcUri.value) } : {}),
+      ...(orNull(cupsUri.value) !== s.desired.cupsUri ? { cupsUri: orNull(cupsUri.value) } : {}),
+      ...(Object.entries(labelChange).some(([k, v]) => s.labels[k] !== (v ?? undefined)) ? { labels: labelChange } : {}),
+    };
+    if (Object.keys(body).length === 0) {
+      ctx.notify('Nothing changed.');
+      return;
+    }
+    void ctx.act('Saving the station', async () => {
+      const updated = await api<Station>('PATCH', path, body);
+      loaded = updated;
+      populate(updated);
+    });
+  });
+
+  const actions = h('div', { class: 'actions' });
+  const remove = h('button', { type: 'button', class: 'danger' }, 'Remove station');
+  remove.addEventListener('click', () => {
+    void ctx.confirm(`Remove station ${eui}? Its credentials are deleted and it gets 404 until registered again.`, 'Remove').then((yes) => {
+      if (yes) void ctx.act(`Removing ${eui}`, async () => {
+        await api('DELETE', path);
+        ctx.go('#/stations');
+      });
+    });
+  });
+  actions.append(remove);
+
+  const el = h(
+    'section',
+    { 'aria-labelledby': 'station-title' },
+    head,
+    h('div', { class: 'grid2' }, h('div', null, h('h2', null, 'Desired and reported'), twin, h('h2', null, 'Firmware'), firmware), ctx.canChange ? h('div', null, edit, actions) : h('div')),
+    h('h2', null, 'Credentials'),
+    credentials,
+    h('h2', null, 'Events'),
+    events,
+  );
+
+  async function refresh(): Promise<void> {
+    let s: Station;
+    try {
+      s = await get<Station>(path);
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 404) {
+        fill(head, h('h1', { id: 'station-title' }, `Station ${eui}`), h('p', null, 'This station is not registered. ', h('a', { href: '#/stations' }, 'Back to stations')));
+        fill(twin);
+        return;
+      }
+      throw e;
+    }
+    const [auth, ev] = await Promise.all([get<StationAuth>(`${path}/auth`), get<ApiPage<StationEvent>>(`${path}/events${query({ limit: '30' })}`)]);
+    if (loaded === null) populate(s);
+    loaded = s;
+    const seen = s.reported !== null;
+    fill(
+      head,
+      h('h1', { id: 'station-title' }, s.name ?? 'Station', ' ', h('span', { class: 'mono subtle' }, s.eui)),
+      h(
+        'p',
+        { class: 'meta' },
+        h('span', { 'data-testid': 'sync-state' }, stateBadge(s.syncState)),
+        ' Last seen ',
+        time(s.lastSeenAt, 'never'),
+        s.lastRemoteAddress === null ? '' : ` from ${s.lastRemoteAddress}`,
+        s.pending.length > 0 ? ` · still to send: ${s.pending.join(', ')}` : '',
+        s.problem === null ? '' : h('span', { class: 'error' }, ` · problem: ${s.problem}`),
+      ),
+      h('p', { class: 'meta' }, 'Labels: ', Object.keys(s.labels).length === 0 ? 'none' : Object.entries(s.labels).map(([k, v]) => h('span', { class: 'label' }, `${k}=${v}`)), ` · ID6 ${s.id6}`, s.reported === null ? '' : ` · ${s.reported.model}, ${s.reported.station}`),
+    );
+    fill(
+      twin,
+      h(
+        'div',
+        { class: 'table-wrap' },
+        h(
+          'table',
+          { class: 'twin', 'data-testid': 'twin' },
+          h('caption', { class: 'sr-only' }, 'Desired configuration beside what the station reports'),
+          h('thead', null, h('tr', null, h('th', { scope: 'col' }, ''), h('th', { scope: 'col' }, 'Desired'), h('th', { scope: 'col' }, 'Reported'), h('th', { scope: 'col' }, 'Status'))),
+          h(
+            'tbody',
+            null,
+            compare('TC URI', s.desired.tcUri, s.reported?.tcUri ?? null, seen),
+            compare('CUPS URI', s.desired.cupsUri, s.reported?.cupsUri ?? null, seen),
+            compare('CUPS credential', s.desired.cupsCred === null ? null : hex(s.desired.cupsCred.crc), hex(s.reported?.cupsCredCrc), seen),
+            compare('TC credential', s.desired.tcCred === null ? null : hex(s.desired.tcCred.crc), hex(s.reported?.tcCredCrc), seen),
+            compare('Package', s.firmware?.package ?? null, s.reported?.package ?? null, seen),
+          ),
+        ),
+      ),
+    );
+    const fw = s.firmware;
+    const retry = h('button', { type: 'button', class: 'secondary' }, 'Retry firmware');
+    retry.addEventListener('click', () => void ctx.act('Retrying the upgrade', () => api('POST', `${path}/firmware/retry`)));
+    fill(
+      firmware,
+      fw === null
+        ? h('p', { class: 'empty' }, 'No firmware target.')
+        : h(
+            'dl',
+            { class: 'facts' },
+            h('dt', null, 'Target'),
+            h('dd', null, h('span', { class: 'mono' }, fw.package), ' ', badge(fw.state, fw.state === 'upgraded' ? 'ok' : fw.state === 'failed' ? 'bad' : 'warn')),
+            h('dt', null, 'Offers'),
+            h('dd', null, `${fw.offers} of at most ${fw.maxOffers}`, fw.lastOfferedAt === null ? '' : [', last ', time(fw.lastOfferedAt)]),
+            h('dt', null, 'Requested'),
+            h('dd', null, time(fw.requestedAt), fw.fromPackage === null ? '' : ` (from ${fw.fromPackage})`),
+            fw.upgradedAt === null ? null : [h('dt', null, 'Upgraded'), h('dd', null, time(fw.upgradedAt))],
+            fw.lastError === null ? null : [h('dt', null, 'Last error'), h('dd', { class: 'error' }, fw.lastError)],
+          ),
+      fw !== null && ctx.canChange && fw.state !== 'upgraded' ? retry : null,
+    );
+    const certRows: Child[][] = auth.certificates.map((c) => [
+      h('span', { class: 'mono fp', title: c.fingerprint }, c.fingerprint.match(/.{1,2}/g)?.slice(0, 8).join(':') + '…'),
+      c.category,
+      badge(c.status + (c.retiredReason === null ? '' : ` (${c.retiredReason})`), c.status === 'active' ? 'ok' : 'muted'),
+      hex(c.credCrc),
+      c.notAfter === null ? '—' : [time(c.notAfter), Date.parse(c.notAfter) < Date.now() ? [' ', badge('expired', 'bad')] : ''],
+    ]);
+    const tokenRows: Child[][] = auth.tokens.map((t) => [
+      h('span', { class: 'mono' }, t.id),
+      t.category,
+      badge(t.status + (t.compromisedAt === null ? '' : ', compromised'), t.compromisedAt !== null ? 'bad' : t.status === 'active' ? 'ok' : 'muted'),
+      hex(t.credCrc),
+      time(t.createdAt),
+    ]);
+    fill(
+      credentials,
+      h('p', null, 'Auth mode: ', h('strong', { 'data-testid': 'auth-mode' }, auth.mode)),
+      auth.rotations.map((r) => h('p', { class: 'meta' }, `Pending ${r.category} rotation since `, time(r.startedAt), `: waiting for the station to report ${hex(r.newCrc)}`)),
+      table(['Certificate (SHA-256)', 'For', 'Status', 'Credential CRC', 'Valid until'], certRows, 'Certificates', 'No certificates.'),
+      table(['Token', 'For', 'Status', 'Credential CRC', 'Issued'], tokenRows, 'Tokens', 'No tokens.'),
+    );
+    fill(
+      events,
+      ev.items.length === 0
+        ? h('p', { class: 'empty' }, 'No events.')
+        : h('ol', { class: 'timeline', 'data-testid': 'events' }, ev.items.map((e) => h('li', null, time(e.at), ' ', badge(e.type, 'muted'), ' ', e.message))),
+    );
+  }
+  return { title: `Station ${eui}`, el, refresh };
+}

@@ -1,0 +1,128 @@
+/** The API's JSON shapes the pages read (the OpenAPI document at /api/v1/openapi.json is the full truth). */
+
+export interface Page<T> {
+  readonly items: T[];
+  readonly nextCursor: string | null;
+}
+
+export interface Station {
+  eui: string;
+  id6: string;
+  name: string | null;
+  labels: Record<string, string>;
+  desired: { cupsUri: string | null; tcUri: string | null; cupsCred: { crc: number; size: number } | null; tcCred: { crc: number; size: number } | null };
+  reported: { cupsUri: string | null; tcUri: string | null; cupsCredCrc: number; tcCredCrc: number; station: string; model: string; package: string | null; keys: number[] } | null;
+  lastSeenAt: string | null;
+  lastRemoteAddress: string | null;
+  problem: string | null;
+  firmware: {
+    package: string;
+    state: string;
+    offers: number;
+    maxOffers: number;
+    fromPackage: string | null;
+    requestedAt: string;
+    lastOfferedAt: string | null;
+    upgradedAt: string | null;
+    lastError: string | null;
+    size: number;
+    keyCrcs: number[];
+  } | null;
+  syncState: string;
+  pending: string[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface StationAuth {
+  mode: string;
+  certificates: { fingerprint: string; category: string; status: string; credCrc: number; notAfter: string | null; createdAt: string; retiredReason: string | null }[];
+  tokens: { id: string; category: string; status: string; credCrc: number; createdAt: string; retiredReason: string | null; compromisedAt: string | null }[];
+  rotations: { category: string; newCrc: number; targetMode: string | null; startedAt: string }[];
+}
+
+export interface StationEvent {
+  id: number;
+  eui: string;
+  at: string;
+  type: string;
+  message: string;
+}
+
+export interface Count {
+  value: string | null;
+  count: number;
+}
+
+export interface FleetSummary {
+  total: number;
+  byState: Record<string, number>;
+  silent: number;
+  silentSince: string;
+  byPackage: Count[];
+  byModel: Count[];
+  upgrades: Record<string, number>;
+}
+
+export interface ServerStats {
+  startedAt: string;
+  totals: { exchanges: number; errors: number; byOutcome: Record<string, number> };
+  lastMinute: { exchanges: number; errors: number; seconds: number };
+}
+
+export type MemberCounts = Record<'pending' | 'offered' | 'confirmed' | 'failed' | 'skipped' | 'reverted', number>;
+
+export interface Rollout {
+  id: string;
+  name: string | null;
+  change: Record<string, unknown>;
+  selector: Record<string, unknown>;
+  plan: Record<string, unknown>;
+  state: string;
+  wave: number;
+  waves: (MemberCounts & { wave: number; stations: number })[];
+  totals: MemberCounts;
+  failuresAllowed: number;
+  gate: string;
+  haltReason: string | null;
+  eta: string | null;
+  rollbackOf: string | null;
+  createdBy: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface RolloutDetail extends Rollout {
+  members: { eui: string; wave: number; state: string; reason: string | null; offeredAt: string | null; doneAt: string | null }[];
+  events: { id: number; at: string; type: string; wave: number | null; eui: string | null; message: string }[];
+}
+
+export interface FirmwarePackage {
+  package: string;
+  size: number;
+  sha256: string;
+  keyCrcs: number[];
+  models: string[];
+  createdBy: string;
+  createdAt: string;
+}
+
+export interface UnknownStation {
+  eui: string;
+  firstSeenAt: string;
+  lastSeenAt: string;
+  count: number;
+  lastRemoteAddress: string | null;
+}
+
+export interface AuditEntry {
+  id: number;
+  at: string;
+  actor: string;
+  role: string;
+  via: string;
+  remoteAddress: string | null;
+  action: string;
+  target: string | null;
+  detail: Record<string, unknown> | null;
+}

@@ -1,0 +1,266 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateSigningKey, signBuffer } from '../src/signing/index.js';
+import { adminClient, type Json } from './support/admin-client.js';
+import { launchChromium, openPage, signIn, simFleet, startDashboardServer, type DashboardServer, type PageWatch, type SimFleet } from './support/dashboard.js';
+
+// One server, one Chromium for the whole file; every page is watched for console
+// errors and for answers without the Content-Security-Policy header.
+const SHOTS = join(import.meta.dirname, '..', 'docs', 'screenshots');
+const PHONE = { width: 390, height: 844 };
+const DESKTOP = { width: 1280, height: 860 };
+const TC_EUI = 'AA00000000000001';
+const roll = (i: number) => `BB${i.toString(16).toUpperCase().padStart(14, '0')}`;
+const paused = (i: number) => `CC${i.toString(16).toUpperCase().padStart(14, '0')}`;
+const update = (version: string) => `#!/bin/sh\nprintf '%s\\n' ${version} > "$STATION_HOME/version.txt"\nexit 0\n`;
+
+let srv: DashboardServer;
+let call: ReturnType<typeof adminClient>;
+let browser: Browser;
+let page: Page;
+let viewerKey: string;
+let tcSim: SimFleet;
+let rollSims: SimFleet;
+let pauseSims: SimFleet;
+const watches: PageWatch[] = [];
+
+async function shoot(p: Page, name: string): Promise<void> {
+  await p.screenshot({ path: join(SHOTS, `${name}-desktop.png`), fullPage: true });
+  await p.setViewportSize(PHONE);
+  await p.screenshot({ path: join(SHOTS, `${name}-phone.png`), fullPage: true });
+  await p.setViewportSize(DESKTOP);
+}
+
+beforeAll(async () => {
+  srv = await startDashboardServer();
+  call = adminClient(srv.dashboard.replace(/\/$/, ''));
+  const key = srv.adminKey;
+  const ok = async (method: string, path: string, body?: unknown) => {
+    const r = await call(method, path, key, body);
+    if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${r.text}`);
+    return r.body as Json;
+  };
+  viewerKey = (await ok('POST', '/api/v1/api-keys', { name: 'wall-screen', role: 'viewer' })).secret;
+  await ok('POST', '/api/v1/stations', { eui: TC_EUI, name: 'dash-tc', labels: { site: 'north' }, tcUri: 'wss://old-lns.example:6887' });
+  for (let i = 1; i <= 20; i++) await ok('POST', '/api/v1/stations', { eui: roll(i), name: `roll-${i}`, labels: { group: 'roll', site: 'south' } });
+  for (let i = 1; i <= 6; i++) await ok('POST', '/api/v1/stations', { eui: paused(i), name: `pause-${i}`, labels: { group: 'pause' } });
+  for (let i = 1; i <= 2; i++) await ok('POST', '/api/v1/stations', { eui: `DD0000000000000${i}`, name: `quiet-${i}` });
+
+  // A signing key the stations hold and a library package signed with it, uploaded through the API.
+  const signing = generateSigningKey();
+  await srv.runtime.registry.addSigningKey({ crc: signing.crc, publicKey: signing.sigKey.toString('hex'), name: 'test' });
+  const body = Buffer.from(update('2.0.0'));
+  const sig = signBuffer(body, signing.privateKeyPem).toString('base64');
+  const put = await fetch(`${srv.dashboard}api/v1/firmware/2.0.0?keyCrc=${signing.crc}&signature=${encodeURIComponent(sig)}`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/octet-stream' },
+    body,
+  });
+  expect(put.status, await put.text()).toBe(201);
+
+  tcSim = await simFleet(srv.dir, srv.stationUrl, [TC_EUI], { tcUri: 'wss://old-lns.example:6887', sigKey: signing.sigKey });
+  rollSims = await simFleet(srv.dir, srv.stationUrl, Array.from({ length: 20 }, (_, i) => roll(i + 1)), { sigKey: signing.sigKey });
+  pauseSims = await simFleet(srv.dir, srv.stationUrl, Array.from({ length: 6 }, (_, i) => paused(i + 1)), { sigKey: signing.sigKey });
+  // Every simulated station reports once, so the server knows its model and package.
+  await Promise.all([tcSim.round(), rollSims.round(), pauseSims.round()]);
+
+  browser = await launchChromium();
+  const opened = await openPage(browser, srv.dashboard.replace(/\/$/, ''), DESKTOP);
+  page = opened.page;
+  watches.push(opened.watch);
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all([tcSim?.stop(), rollSims?.stop(), pauseSims?.stop()]);
+  await browser?.close();
+  await srv?.stop();
+});
+
+describe('web dashboard in Chromium', () => {
+  it('serves the page and its hashed files with a strict CSP and cache headers, and the key is required only by the API', async () => {
+    const index = await fetch(srv.dashboard);
+    expect(index.status).toBe(200);
+    expect(index.headers.get('cache-control')).toBe('no-cache');
+    const csp = index.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("style-src 'self'");
+    expect(csp).not.toContain('unsafe-inline');
+    const html = await index.text();
+    expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/); // no inline script
+    expect(html).not.toMatch(/<style|style=/);
+    expect(html).not.toMatch(/(src|href)="https?:/); // nothing from another origin
+    const asset = /src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+    expect(asset).toBeDefined();
+    const js = await fetch(`${srv.dashboard.replace(/\/$/, '')}${asset}`);
+    expect(js.status).toBe(200);
+    expect(js.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    expect(js.headers.get('content-security-policy')).toBe(csp);
+    expect((await call('GET', '/api/v1/stations')).status).toBe(401);
+  });
+
+  it('signs in, and the overview counts match the API', async () => {
+    await signIn(page, srv.adminKey);
+    expect(page.url()).not.toContain('bsk_');
+    expect(await page.context().cookies()).toEqual([]);
+    const summary = (await call('GET', '/api/v1/fleet/summary', srv.adminKey)).body as Json;
+    const counts = page.getByTestId('state-counts');
+    await expect.poll(() => counts.locator('[data-state="total"] .n').textContent()).toBe(String(summary.total));
+    for (const [state, n] of Object.entries(summary.byState as Record<string, number>)) {
+      expect(await counts.locator(`[data-state="${state}"] .n`).textContent(), state).toBe(String(n));
+    }
+    expect(await counts.locator('[data-state="silent"] .n').textContent()).toBe(String(summary.silent));
+    // Silent and failed come first.
+    expect(await counts.locator('a').evaluateAll((els) => els.slice(1, 3).map((e) => e.getAttribute('data-state')))).toEqual(['silent', 'failed']);
+    await expect.poll(() => page.getByRole('img', { name: /Stations by model: linux 27/ }).count()).toBe(1);
+    // The traffic of this server: the 27 first reports.
+    await expect.poll(async () => Number(await page.locator('[data-stat="exchanges"] .n').textContent())).toBeGreaterThanOrEqual(27);
+    await shoot(page, 'overview');
+  });
+
+  it('filters and sorts the station table', async () => {
+    await page.getByRole('link', { name: 'Stations', exact: true }).click();
+    const rows = page.getByTestId('stations').locator('tbody tr');
+    await expect.poll(() => rows.count()).toBe(25); // first page of 29
+    await page.getByLabel('Search').fill('dash-tc');
+    await expect.poll(() => rows.count()).toBe(1);
+    expect(page.url()).toContain('q=dash-tc');
+    await page.getByLabel('Search').fill('');
+    await page.getByLabel('State').selectOption('never_seen');
+    await expect.poll(async () => (await rows.allTextContents()).map((t) => t.slice(0, 16)).sort()).toEqual(['DD00000000000001', 'DD00000000000002']);
+    await page.getByLabel('State').selectOption('');
+    await page.getByLabel('Label').fill('group=pause');
+    await page.getByLabel('Label').press('Enter');
+    await expect.poll(() => rows.count()).toBe(6);
+    await page.getByRole('button', { name: 'Name' }).click(); // ascending
+    await page.getByRole('button', { name: /Name/ }).click(); // descending
+    await expect.poll(() => rows.first().getAttribute('data-eui')).toBe(paused(6));
+    await expect.poll(() => page.getByRole('columnheader', { name: /Name/ }).getAttribute('aria-sort')).toBe('descending');
+  });
+
+  it('changes a TC URI on the station page and shows the simulated station in sync without a reload', async () => {
+    await page.goto(`/#/stations?q=dash-tc`);
+    await page.getByRole('link', { name: TC_EUI }).click();
+    await page.getByLabel('TC URI').waitFor();
+    await expect.poll(() => page.getByLabel('TC URI').inputValue()).toBe('wss://old-lns.example:6887');
+    const row = page.getByTestId('twin').locator('[data-row="TC URI"]');
+    await page.getByLabel('TC URI').fill('wss://new-lns.example:6887');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    // Desired changed, the station has not asked yet: the difference is marked.
+    await expect.poll(() => row.getAttribute('class')).toBe('differs');
+    await expect.poll(() => page.getByTestId('sync-state').textContent()).toBe('pending config');
+    const loads: string[] = [];
+    page.on('framenavigated', (f) => loads.push(f.url()));
+    tcSim.start();
+    await expect.poll(() => row.textContent(), { timeout: 15_000 }).toContain('wss://new-lns.example:6887in sync');
+    await expect.poll(() => page.getByTestId('sync-state').textContent()).toBe('in sync');
+    await tcSim.stop();
+    expect(loads).toEqual([]); // no reload, no navigation
+    expect((await readFile(join(tcSim.stations[0]!.home, 'tc.uri'), 'utf8')).trim()).toBe('wss://new-lns.example:6887');
+    await expect.poll(() => page.getByTestId('events').textContent()).toContain('desired tcUri=wss://new-lns.example:6887');
+    expect(await page.getByTestId('auth-mode').textContent()).toBe('none');
+    await shoot(page, 'station');
+  });
+
+  it('starts a rollout over 20 simulated stations from the form and watches it finish', async () => {
+    await page.goto('/#/rollouts');
+    await page.getByLabel('Name').fill('fleet 2.0.0');
+    await expect.poll(() => page.getByLabel('Package').locator('option').allTextContents()).toEqual(['2.0.0']);
+    await page.getByLabel('Stations with labels').fill('group=roll');
+    await page.getByLabel('Waves').fill('1,25%,100%');
+    await page.getByLabel('Deadline per station').fill('60s');
+    await page.getByRole('button', { name: 'Start rollout' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Start' }).click();
+    await page.waitForURL(/#\/rollouts\/[^/]+$/);
+    const state = page.getByTestId('rollout-state');
+    await expect.poll(() => state.textContent()).toBe('running');
+    rollSims.start();
+    await expect.poll(() => state.textContent(), { timeout: 40_000 }).toBe('completed');
+    await rollSims.stop();
+    const id = decodeURIComponent(page.url().split('/').pop() ?? '');
+    const detail = (await call('GET', `/api/v1/rollouts/${id}`, srv.adminKey)).body as Json;
+    expect(detail.totals).toMatchObject({ confirmed: 20, failed: 0, pending: 0, offered: 0 });
+    await expect.poll(() => page.getByTestId('waves').locator('li').allTextContents()).toEqual([
+      expect.stringContaining('1/1 confirmed'),
+      expect.stringContaining('4/4 confirmed'),
+      expect.stringContaining('15/15 confirmed'),
+    ]);
+    for (const st of rollSims.stations) expect((await readFile(join(st.home, 'version.txt'), 'utf8')).trim()).toBe('2.0.0');
+  }, 60_000);
+
+  it('pause stops offers; resume finishes the rollout', async () => {
+    const created = await call('POST', '/api/v1/rollouts', srv.adminKey, { name: 'paused one', firmware: '2.0.0', label: ['group=pause'], waves: '1,100%', deadline: '60s' });
+    expect(created.status, created.text).toBe(201);
+    const id = (created.body as Json).id as string;
+    const api = async () => (await call('GET', `/api/v1/rollouts/${id}`, srv.adminKey)).body as Json;
+    await page.goto(`/#/rollouts/${id}`);
+    const state = page.getByTestId('rollout-state');
+    await expect.poll(() => state.textContent()).toBe('running');
+    await expect.poll(async () => (await api()).totals.offered).toBe(1); // wave 1: one station offered
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Pause' }).click();
+    await expect.poll(() => state.textContent()).toBe('paused');
+    // Every station polls, several engine periods pass: the offered one upgrades, nobody else is offered.
+    const started = Date.now();
+    while (Date.now() - started < 1500) await pauseSims.round();
+    const held = await api();
+    expect(held.state).toBe('paused');
+    expect(held.totals).toMatchObject({ confirmed: 1, offered: 0, pending: 5 });
+    expect(held.events.filter((e: Json) => e.type === 'wave_started').map((e: Json) => e.wave)).toEqual([1]);
+    const versions = await Promise.all(pauseSims.stations.map(async (s) => (await readFile(join(s.home, 'version.txt'), 'utf8')).trim()));
+    expect(versions.filter((v) => v === '2.0.0')).toHaveLength(1);
+    await expect.poll(() => page.getByTestId('waves').locator('li').first().textContent()).toContain('1/1 confirmed');
+    await shoot(page, 'rollout');
+    await page.getByRole('button', { name: 'Resume' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Resume' }).click();
+    pauseSims.start();
+    await expect.poll(() => state.textContent(), { timeout: 20_000 }).toBe('completed');
+    await pauseSims.stop();
+  }, 40_000);
+
+  it('lists the firmware library, registers an unknown station with one click, and shows the audit log', async () => {
+    await page.goto('/#/firmware');
+    await expect.poll(() => page.getByRole('table', { name: 'Firmware packages' }).textContent()).toContain('2.0.0');
+    const stranger = await simFleet(srv.dir, srv.stationUrl, ['EE00000000000001']);
+    await stranger.round();
+    await page.goto('/#/unknown');
+    await page.getByRole('button', { name: 'Register EE00000000000001' }).click();
+    await expect.poll(async () => (await call('GET', '/api/v1/stations/EE00000000000001', srv.adminKey)).status).toBe(200);
+    await page.goto('/#/audit');
+    const audit = page.getByRole('table', { name: 'Audit log' });
+    await expect.poll(() => audit.textContent()).toContain('station.create');
+    expect(await audit.textContent()).toContain('rollout.pause');
+  });
+
+  it('a viewer key sees no change buttons, and a forged change is refused by the API', async () => {
+    const opened = await openPage(browser, srv.dashboard.replace(/\/$/, ''), DESKTOP);
+    watches.push(opened.watch);
+    const v = opened.page;
+    await signIn(v, viewerKey);
+    await expect.poll(() => v.locator('.who').textContent()).toContain('viewer');
+    await v.goto(`/#/stations/${TC_EUI}`);
+    await expect.poll(() => v.getByTestId('sync-state').count()).toBe(1);
+    expect(await v.getByRole('button').allTextContents()).toEqual(['Skip to content', 'Sign out']);
+    await v.goto('/#/rollouts');
+    await expect.poll(() => v.getByTestId('rollouts').locator('li').count()).toBe(2);
+    expect(await v.getByRole('button', { name: 'Start rollout' }).count()).toBe(0);
+    await v.getByRole('link', { name: 'paused one' }).click();
+    await expect.poll(() => v.getByTestId('rollout-state').textContent()).toBe('completed');
+    expect(await v.getByRole('group', { name: 'Rollout controls' }).getByRole('button').count()).toBe(0);
+    // The page offers nothing, but a hand-made request with the viewer key is refused all the same.
+    const forged = await call('PATCH', `/api/v1/stations/${TC_EUI}`, viewerKey, { tcUri: 'wss://evil.example:6887' });
+    expect(forged.status).toBe(403);
+    expect((forged.body as Json).error.code).toBe('role_required');
+    expect(((await call('GET', `/api/v1/stations/${TC_EUI}`, viewerKey)).body as Json).desired.tcUri).toBe('wss://new-lns.example:6887');
+    await opened.context.close();
+  });
+
+  it('had no console errors and every answer carried the CSP header', () => {
+    for (const w of watches) {
+      expect(w.errors).toEqual([]);
+      expect(w.withoutCsp).toEqual([]);
+      expect(w.responses).toBeGreaterThan(10);
+    }
+  });
+});
