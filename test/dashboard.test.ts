@@ -4,7 +4,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSigningKey, signBuffer } from '../src/signing/index.js';
 import { adminClient, type Json } from './support/admin-client.js';
-import { launchChromium, openPage, signIn, simFleet, startDashboardServer, type DashboardServer, type PageWatch, type SimFleet } from './support/dashboard.js';
+import { chromiumAvailable, launchChromium, openPage, signIn, simFleet, startDashboardServer, type DashboardServer, type PageWatch, type SimFleet } from './support/dashboard.js';
 
 // One server, one Chromium for the whole file; every page is watched for console
 // errors and for answers without the Content-Security-Policy header.
@@ -25,6 +25,7 @@ let tcSim: SimFleet;
 let rollSims: SimFleet;
 let pauseSims: SimFleet;
 const watches: PageWatch[] = [];
+const RUN = chromiumAvailable('dashboard browser tests');
 
 async function shoot(p: Page, name: string): Promise<void> {
   await p.screenshot({ path: join(SHOTS, `${name}-desktop.png`), fullPage: true });
@@ -34,6 +35,7 @@ async function shoot(p: Page, name: string): Promise<void> {
 }
 
 beforeAll(async () => {
+  if (!RUN) return;
   srv = await startDashboardServer();
   call = adminClient(srv.dashboard.replace(/\/$/, ''));
   const key = srv.adminKey;
@@ -78,7 +80,7 @@ afterAll(async () => {
   await srv?.stop();
 });
 
-describe('web dashboard in Chromium', () => {
+describe.runIf(RUN)('web dashboard in Chromium', () => {
   it('serves the page and its hashed files with a strict CSP and cache headers, and the key is required only by the API', async () => {
     const index = await fetch(srv.dashboard);
     expect(index.status).toBe(200);

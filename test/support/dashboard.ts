@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -61,6 +62,18 @@ export async function startDashboardServer(): Promise<DashboardServer> {
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Whether the browser suite can run: on a laptop without Chromium it is skipped
+ * with a loud warning; in CI (CI=true, where .ci/run installs it) a missing
+ * browser is a failure, never a silent skip.
+ */
+export function chromiumAvailable(suite: string): boolean {
+  if (existsSync(CHROMIUM)) return true;
+  if (process.env['CI'] === 'true') throw new Error(`${suite}: ${CHROMIUM} is missing and CI=true; install Debian's chromium (.ci/run does) or set BSCUPS_CHROMIUM`);
+  console.warn(`\n*** ${suite} SKIPPED: no Chromium at ${CHROMIUM}. Install it (apt-get install chromium) or set BSCUPS_CHROMIUM. ***\n`);
+  return false;
 }
 
 export async function launchChromium(): Promise<Browser> {
