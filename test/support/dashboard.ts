@@ -84,13 +84,18 @@ export async function launchChromium(): Promise<Browser> {
 export interface PageWatch {
   readonly errors: string[];
   readonly withoutCsp: string[];
+  /** Requests to anywhere but the server: the pages must work air-gapped. */
+  readonly offsite: string[];
   readonly responses: number;
 }
 
 export async function openPage(browser: Browser, origin: string, viewport = { width: 1280, height: 860 }): Promise<{ context: BrowserContext; page: Page; watch: PageWatch }> {
   const context = await browser.newContext({ viewport, baseURL: origin });
   const page = await context.newPage();
-  const watch = { errors: [] as string[], withoutCsp: [] as string[], responses: 0 };
+  const watch = { errors: [] as string[], withoutCsp: [] as string[], offsite: [] as string[], responses: 0 };
+  page.on('request', (r) => {
+    if (!r.url().startsWith(origin) && !r.url().startsWith('data:')) watch.offsite.push(r.url());
+  });
   page.on('console', (m) => {
     if (m.type() === 'error') watch.errors.push(`console: ${m.text()}`);
   });
