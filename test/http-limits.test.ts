@@ -87,9 +87,9 @@ describe('connection deadlines and cap', () => {
       expect(ms).toBeLessThan(1000);
 
       const lifetimes = await closedWithin(held, REQUEST_S * 1000 + 2000);
-      // The server, not the client, ended each one, within its deadline plus one check interval.
-      expect(Math.max(...lifetimes)).toBeLessThan(REQUEST_S * 1000 + 600);
-      expect(Math.max(...lifetimes.slice(250, 400))).toBeLessThan(HEADERS_S * 1000 + 600);
+      // The server, not the client, ended each one, within its deadline plus a check interval (and slack for a busy CI machine).
+      expect(Math.max(...lifetimes)).toBeLessThan(REQUEST_S * 1000 + 1000);
+      expect(Math.max(...lifetimes.slice(250, 400))).toBeLessThan(HEADERS_S * 1000 + 1000);
     } finally {
       clearInterval(dribble);
     }
@@ -159,9 +159,9 @@ describe('connection deadlines and cap', () => {
       expect(answer.status).toBe(200);
       expect(performance.now() - t0).toBeLessThan(1000);
       const silentLife = await closedWithin(silent, HEADERS_S * 1000 + 2000);
-      expect(Math.max(...silentLife)).toBeLessThan(HEADERS_S * 1000 + 600);
+      expect(Math.max(...silentLife)).toBeLessThan(HEADERS_S * 1000 + 1000);
       const stalledLife = await closedWithin(stalled, REQUEST_S * 1000 + 2000);
-      expect(Math.max(...stalledLife)).toBeLessThan(REQUEST_S * 1000 + 600);
+      expect(Math.max(...stalledLife)).toBeLessThan(REQUEST_S * 1000 + 1000);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
