@@ -4,6 +4,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSigningKey, signBuffer } from '../src/signing/index.js';
 import { adminClient, type Json } from './support/admin-client.js';
+import { cliJson } from './support/cli.js';
 import { chromiumAvailable, launchChromium, openPage, signIn, simFleet, startDashboardServer, type DashboardServer, type PageWatch, type SimFleet } from './support/dashboard.js';
 
 // One server, one Chromium for the whole file; every page is watched for console
@@ -233,6 +234,28 @@ describe.runIf(RUN)('web dashboard in Chromium', () => {
     const audit = page.getByRole('table', { name: 'Audit log' });
     await expect.poll(() => audit.textContent()).toContain('station.create');
     expect(await audit.textContent()).toContain('rollout.pause');
+  });
+
+  it('shows a certificate with its fingerprint and expiry, and rotates it from the station page', async () => {
+    const eui = 'DD00000000000001';
+    await cliJson(['pki', 'init', '--server-name', 'localhost'], srv.env);
+    const issued = await cliJson<Json>(['station', 'issue-cert', eui], srv.env);
+    const fingerprint = (issued.credentials?.[0]?.fingerprint ?? issued.fingerprint) as string;
+    expect(fingerprint).toMatch(/^[0-9a-f]{64}$/);
+    await page.goto(`/#/stations/${eui}`);
+    // Never seen: the mode switches to mtls once the station reports the certificate; until then a rotation is pending.
+    await expect.poll(() => page.getByTestId('auth-mode').textContent()).toBe('none');
+    await expect.poll(() => page.getByText(/Pending cups rotation since/).count()).toBe(1);
+    const certs = page.getByRole('table', { name: 'Certificates' }).locator('tbody tr');
+    await expect.poll(() => certs.count()).toBe(1);
+    expect(await certs.first().locator('.fp').getAttribute('title')).toBe(fingerprint);
+    expect(await certs.first().locator('time').getAttribute('datetime')).toMatch(/^\d{4}-/); // valid until
+    await page.getByRole('button', { name: 'Rotate CUPS credential' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Rotate' }).click();
+    await expect.poll(() => certs.count()).toBe(2);
+    const audit = (await call('GET', '/api/v1/audit?action=credential.rotate', srv.adminKey)).body as Json;
+    expect(audit.items.map((a: Json) => a.target)).toEqual([eui]);
+    expect(JSON.stringify(audit.items)).not.toMatch(/PRIVATE KEY/);
   });
 
   it('a viewer key sees no change buttons, and a forged change is refused by the API', async () => {

@@ -40,6 +40,8 @@ export interface RunningServer {
 /** Options that are not configuration: where the built dashboard is (tests build their own). */
 export interface ServeOptions {
   readonly dashboardDir?: string;
+  /** Station CA folder for rotations through the API; default as the CLI: BSCUPS_PKI_DIR or ./data/pki. */
+  readonly pkiDir?: string;
 }
 
 /** The only place that binds a port. */
@@ -107,6 +109,7 @@ async function listenAdmin(runtime: Runtime, config: Config, logger: Logger, ser
   const app = await createAdminApp({
     serverStats,
     ...(options.dashboardDir === undefined ? {} : { dashboardDir: options.dashboardDir }),
+    ...(options.pkiDir === undefined ? {} : { pkiDir: options.pkiDir }),
     registry: runtime.registry,
     fleet: runtime.fleet,
     access: runtime.access,

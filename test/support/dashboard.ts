@@ -28,6 +28,8 @@ export interface DashboardServer {
   /** The dashboard, e.g. http://127.0.0.1:41234/ */
   readonly dashboard: string;
   readonly adminKey: string;
+  /** Env for CLI child processes: this server's registry, blobs and station CA folder. */
+  readonly env: Record<string, string>;
   stop(): Promise<void>;
 }
 
@@ -47,7 +49,7 @@ export async function startDashboardServer(): Promise<DashboardServer> {
     rolloutInterval: 0.2,
   });
   const runtime = await openRuntime(config, { serving: true });
-  const server = await serve(runtime, config, pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), { dashboardDir: web });
+  const server = await serve(runtime, config, pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), { dashboardDir: web, pkiDir: join(dir, 'pki') });
   if (server.admin.firstAdminKey === null) throw new Error('a fresh registry must create the first admin key');
   return {
     dir,
@@ -56,6 +58,7 @@ export async function startDashboardServer(): Promise<DashboardServer> {
     stationUrl: server.url,
     dashboard: server.admin.dashboard,
     adminKey: server.admin.firstAdminKey,
+    env: { BSCUPS_DATABASE: config.database, BSCUPS_BLOBS: config.blobs, BSCUPS_PKI_DIR: join(dir, 'pki') },
     async stop() {
       await server.close();
       await runtime.close();

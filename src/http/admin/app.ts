@@ -33,6 +33,8 @@ export interface AdminDeps {
   readonly clock: () => Date;
   /** Built dashboard files (default: the package's dist/web). */
   readonly dashboardDir?: string;
+  /** The station CA folder for credential rotation (default: BSCUPS_PKI_DIR or ./data/pki, as the CLI). */
+  readonly pkiDir?: string;
   /** Exchange counters of the station listener, for the dashboard's rates. */
   readonly serverStats?: ServerStatsSource;
 }

@@ -2,6 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { retryFirmware, showStationAuth } from '../../../operations/station-firmware.js';
+import { rotateStationCredential } from '../../../operations/credential-rotate.js';
+import { pkiDirOption } from '../../../pki/pki-folder.js';
 import type { StationAuth } from '../../../registry/auth-types.js';
 import type { AdminDeps } from '../app.js';
 import { contextOf } from '../auth.js';
@@ -27,6 +29,12 @@ export const StationAuthBody = z
   })
   .meta({ id: 'StationAuth' });
 
+export const RotateBody = z.object({ for: category.default('cups').describe('cups (this server) or tc (the LNS)') }).strict().meta({ id: 'RotateRequest' });
+
+export const Rotated = z
+  .object({ eui: z.string(), category, kind: z.enum(['certificate', 'token']), crc: z.number().int().describe('CRC the station reports once it holds the new credential'), fingerprint: z.string().nullable(), notAfter: time.nullable(), tokenId: z.string().nullable() })
+  .meta({ id: 'Rotated' });
+
 const iso = (d: Date | null | undefined) => (d === null || d === undefined ? null : d.toISOString());
 
 function authJson(a: StationAuth): z.infer<typeof StationAuthBody> {
@@ -47,6 +55,19 @@ export function registerStationActionRoutes(app: FastifyInstance, deps: AdminDep
   api.get('/stations/:eui/auth', {
     schema: { tags, summary: 'How the station authenticates: mode, certificates with fingerprints and expiry, tokens (never secrets), pending rotations', params: EuiParams, response: { 200: StationAuthBody, ...errorResponses } },
   }, async (req) => authJson(await showStationAuth(contextOf(req, deps), req.params.eui)));
+
+  api.post('/stations/:eui/rotate', {
+    schema: {
+      tags,
+      summary: 'Replace the certificate or token the station uses with a new one from the station CA, sent on its next request; the old one stays valid until the station reports the new one (operator)',
+      params: EuiParams,
+      body: RotateBody,
+      response: { 200: Rotated, ...errorResponses },
+    },
+  }, async (req) => {
+    const r = await rotateStationCredential(contextOf(req, deps), req.params.eui, req.body.for, deps.pkiDir ?? pkiDirOption(undefined));
+    return { ...r, notAfter: iso(r.notAfter) };
+  });
 
   api.post('/stations/:eui/firmware/retry', {
     schema: { tags, summary: 'Offer a failed or stuck upgrade again: back to pending, offer count reset (operator)', params: EuiParams, response: { 200: Station, ...errorResponses } },

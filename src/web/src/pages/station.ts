@@ -194,9 +194,22 @@ export function stationPage(ctx: AppContext, eui: string): Page {
       hex(t.credCrc),
       time(t.createdAt),
     ]);
+    const rotate = (category: 'cups' | 'tc') => {
+      const b = h('button', { type: 'button', class: 'secondary' }, `Rotate ${category.toUpperCase()} credential`);
+      b.addEventListener('click', () => {
+        void ctx.confirm(`Issue a new ${category.toUpperCase()} credential for ${s.eui}? It is sent on the station's next request; the old one stays valid until the station reports the new one.`, 'Rotate').then((yes) => {
+          if (yes) void ctx.act(`Rotating the ${category} credential`, () => api('POST', `${path}/rotate`, { for: category }));
+        });
+      });
+      return b;
+    };
+    // A station given its first certificate or token before it ever asked is still in mode none, moving to it.
+    const cupsInUse = auth.mode !== 'none' || auth.rotations.some((r) => r.category === 'cups' && r.targetMode !== null && r.targetMode !== 'none');
+    const activeTc = auth.certificates.some((c) => c.category === 'tc' && c.status === 'active') || auth.tokens.some((t) => t.category === 'tc' && t.status === 'active');
     fill(
       credentials,
       h('p', null, 'Auth mode: ', h('strong', { 'data-testid': 'auth-mode' }, auth.mode)),
+      ctx.canChange ? h('div', { class: 'actions' }, cupsInUse ? rotate('cups') : null, activeTc ? rotate('tc') : null) : null,
       auth.rotations.map((r) => h('p', { class: 'meta' }, `Pending ${r.category} rotation since `, time(r.startedAt), `: waiting for the station to report ${hex(r.newCrc)}`)),
       table(['Certificate (SHA-256)', 'For', 'Status', 'Credential CRC', 'Valid until'], certRows, 'Certificates', 'No certificates.'),
       table(['Token', 'For', 'Status', 'Credential CRC', 'Issued'], tokenRows, 'Tokens', 'No tokens.'),

@@ -1,0 +1,41 @@
+import { parseEui } from '../protocol/index.js';
+import { loadCa, loadCaCertificate } from '../pki/pki-folder.js';
+import type { CredentialCategory } from '../registry/auth-types.js';
+import { audit, authorize, type OperationContext } from './context.js';
+import { rotateCredential } from './credentials.js';
+
+/** What a rotation through the API reports: never the token or key, which only the station receives. */
+export interface Rotated {
+  readonly eui: string;
+  readonly category: CredentialCategory;
+  readonly kind: 'certificate' | 'token';
+  readonly crc: number;
+  readonly fingerprint: string | null;
+  readonly notAfter: Date | null;
+  readonly tokenId: string | null;
+}
+
+/**
+ * Rotates the certificate or token a station uses for `category`, issued by the
+ * station CA in `pkiDir` (the folder `bscups pki init` made). The old credential
+ * stays valid until the station reports the new one.
+ */
+export async function rotateStationCredential(ctx: OperationContext, eui: string, category: CredentialCategory, pkiDir: string): Promise<Rotated> {
+  authorize(ctx, 'operator', 'rotating a station credential');
+  const id = parseEui(eui, 'eui');
+  const caCert = await loadCaCertificate(pkiDir);
+  // The CA key is needed only to issue a certificate; a token-only setup may keep it offline.
+  const ca = await loadCa(pkiDir).catch(() => undefined);
+  const issued = await rotateCredential({ registry: ctx.registry, blobs: ctx.blobs, clock: ctx.clock }, { eui: id, category, caCert, ...(ca === undefined ? {} : { ca }) });
+  const rotated: Rotated = {
+    eui: id,
+    category,
+    kind: issued.kind,
+    crc: issued.crc,
+    fingerprint: issued.fingerprint ?? null,
+    notAfter: issued.notAfter ?? null,
+    tokenId: issued.tokenId ?? null,
+  };
+  await audit(ctx, 'credential.rotate', id, { category, kind: rotated.kind, crc: rotated.crc, fingerprint: rotated.fingerprint, tokenId: rotated.tokenId });
+  return rotated;
+}
