@@ -26,6 +26,8 @@ let tcSim: SimFleet;
 let rollSims: SimFleet;
 let pauseSims: SimFleet;
 const watches: PageWatch[] = [];
+/** Waits for what the page shows; generous, as the pages refresh every 2 s and the machine may be busy. It returns as soon as the value matches. */
+const poll = <T>(read: () => T | Promise<T>, options: { timeout?: number } = {}) => expect.poll(read, { timeout: options.timeout ?? 15_000, interval: 100 });
 const RUN = chromiumAvailable('dashboard browser tests');
 
 async function shoot(p: Page, name: string): Promise<void> {
@@ -109,59 +111,58 @@ describe.runIf(RUN)('web dashboard in Chromium', () => {
     expect(await page.context().cookies()).toEqual([]);
     const summary = (await call('GET', '/api/v1/fleet/summary', srv.adminKey)).body as Json;
     const counts = page.getByTestId('state-counts');
-    await expect.poll(() => counts.locator('[data-state="total"] .n').textContent()).toBe(String(summary.total));
+    await poll(() => counts.locator('[data-state="total"] .n').textContent()).toBe(String(summary.total));
     for (const [state, n] of Object.entries(summary.byState as Record<string, number>)) {
       expect(await counts.locator(`[data-state="${state}"] .n`).textContent(), state).toBe(String(n));
     }
     expect(await counts.locator('[data-state="silent"] .n').textContent()).toBe(String(summary.silent));
     // Silent and failed come first.
     expect(await counts.locator('a').evaluateAll((els) => els.slice(1, 3).map((e) => e.getAttribute('data-state')))).toEqual(['silent', 'failed']);
-    await expect.poll(() => page.getByRole('img', { name: /Stations by model: linux 27/ }).count()).toBe(1);
+    await poll(() => page.getByRole('img', { name: /Stations by model: linux 27/ }).count()).toBe(1);
     // The traffic of this server: the 27 first reports.
-    await expect.poll(async () => Number(await page.locator('[data-stat="exchanges"] .n').textContent())).toBeGreaterThanOrEqual(27);
-    await shoot(page, 'overview');
+    await poll(async () => Number(await page.locator('[data-stat="exchanges"] .n').textContent())).toBeGreaterThanOrEqual(27);
   });
 
   it('filters and sorts the station table', async () => {
     await page.getByRole('link', { name: 'Stations', exact: true }).click();
     const rows = page.getByTestId('stations').locator('tbody tr');
-    await expect.poll(() => rows.count()).toBe(25); // first page of 29
+    await poll(() => rows.count()).toBe(25); // first page of 29
     await page.getByLabel('Search').fill('dash-tc');
-    await expect.poll(() => rows.count()).toBe(1);
+    await poll(() => rows.count()).toBe(1);
     expect(page.url()).toContain('q=dash-tc');
     await page.getByLabel('Search').fill('');
     await page.getByLabel('State').selectOption('never_seen');
-    await expect.poll(async () => (await rows.allTextContents()).map((t) => t.slice(0, 16)).sort()).toEqual(['DD00000000000001', 'DD00000000000002']);
+    await poll(async () => (await rows.allTextContents()).map((t) => t.slice(0, 16)).sort()).toEqual(['DD00000000000001', 'DD00000000000002']);
     await page.getByLabel('State').selectOption('');
     await page.getByLabel('Label').fill('group=pause');
     await page.getByLabel('Label').press('Enter');
-    await expect.poll(() => rows.count()).toBe(6);
+    await poll(() => rows.count()).toBe(6);
     await page.getByRole('button', { name: 'Name' }).click(); // ascending
     await page.getByRole('button', { name: /Name/ }).click(); // descending
-    await expect.poll(() => rows.first().getAttribute('data-eui')).toBe(paused(6));
-    await expect.poll(() => page.getByRole('columnheader', { name: /Name/ }).getAttribute('aria-sort')).toBe('descending');
+    await poll(() => rows.first().getAttribute('data-eui')).toBe(paused(6));
+    await poll(() => page.getByRole('columnheader', { name: /Name/ }).getAttribute('aria-sort')).toBe('descending');
   });
 
   it('changes a TC URI on the station page and shows the simulated station in sync without a reload', async () => {
     await page.goto(`/#/stations?q=dash-tc`);
     await page.getByRole('link', { name: TC_EUI }).click();
     await page.getByLabel('TC URI').waitFor();
-    await expect.poll(() => page.getByLabel('TC URI').inputValue()).toBe('wss://old-lns.example:6887');
+    await poll(() => page.getByLabel('TC URI').inputValue()).toBe('wss://old-lns.example:6887');
     const row = page.getByTestId('twin').locator('[data-row="TC URI"]');
     await page.getByLabel('TC URI').fill('wss://new-lns.example:6887');
     await page.getByRole('button', { name: 'Save changes' }).click();
     // Desired changed, the station has not asked yet: the difference is marked.
-    await expect.poll(() => row.getAttribute('class')).toBe('differs');
-    await expect.poll(() => page.getByTestId('sync-state').textContent()).toBe('pending config');
+    await poll(() => row.getAttribute('class')).toBe('differs');
+    await poll(() => page.getByTestId('sync-state').textContent()).toBe('pending config');
     const loads: string[] = [];
     page.on('framenavigated', (f) => loads.push(f.url()));
     tcSim.start();
-    await expect.poll(() => row.textContent(), { timeout: 15_000 }).toContain('wss://new-lns.example:6887in sync');
-    await expect.poll(() => page.getByTestId('sync-state').textContent()).toBe('in sync');
+    await poll(() => row.textContent(), { timeout: 15_000 }).toContain('wss://new-lns.example:6887in sync');
+    await poll(() => page.getByTestId('sync-state').textContent()).toBe('in sync');
     await tcSim.stop();
     expect(loads).toEqual([]); // no reload, no navigation
     expect((await readFile(join(tcSim.stations[0]!.home, 'tc.uri'), 'utf8')).trim()).toBe('wss://new-lns.example:6887');
-    await expect.poll(() => page.getByTestId('events').textContent()).toContain('desired tcUri=wss://new-lns.example:6887');
+    await poll(() => page.getByTestId('events').textContent()).toContain('desired tcUri=wss://new-lns.example:6887');
     expect(await page.getByTestId('auth-mode').textContent()).toBe('none');
     await shoot(page, 'station');
   });
@@ -169,7 +170,7 @@ describe.runIf(RUN)('web dashboard in Chromium', () => {
   it('starts a rollout over 20 simulated stations from the form and watches it finish', async () => {
     await page.goto('/#/rollouts');
     await page.getByLabel('Name').fill('fleet 2.0.0');
-    await expect.poll(() => page.getByLabel('Package').locator('option').allTextContents()).toEqual(['2.0.0']);
+    await poll(() => page.getByLabel('Package').locator('option').allTextContents()).toEqual(['2.0.0']);
     await page.getByLabel('Stations with labels').fill('group=roll');
     await page.getByLabel('Waves').fill('1,25%,100%');
     await page.getByLabel('Deadline per station').fill('60s');
@@ -177,14 +178,14 @@ describe.runIf(RUN)('web dashboard in Chromium', () => {
     await page.getByRole('dialog').getByRole('button', { name: 'Start' }).click();
     await page.waitForURL(/#\/rollouts\/[^/]+$/);
     const state = page.getByTestId('rollout-state');
-    await expect.poll(() => state.textContent()).toBe('running');
+    await poll(() => state.textContent()).toBe('running');
     rollSims.start();
-    await expect.poll(() => state.textContent(), { timeout: 40_000 }).toBe('completed');
+    await poll(() => state.textContent(), { timeout: 40_000 }).toBe('completed');
     await rollSims.stop();
     const id = decodeURIComponent(page.url().split('/').pop() ?? '');
     const detail = (await call('GET', `/api/v1/rollouts/${id}`, srv.adminKey)).body as Json;
     expect(detail.totals).toMatchObject({ confirmed: 20, failed: 0, pending: 0, offered: 0 });
-    await expect.poll(() => page.getByTestId('waves').locator('li').allTextContents()).toEqual([
+    await poll(() => page.getByTestId('waves').locator('li').allTextContents()).toEqual([
       expect.stringContaining('1/1 confirmed'),
       expect.stringContaining('4/4 confirmed'),
       expect.stringContaining('15/15 confirmed'),
@@ -199,11 +200,11 @@ describe.runIf(RUN)('web dashboard in Chromium', () => {
     const api = async () => (await call('GET', `/api/v1/rollouts/${id}`, srv.adminKey)).body as Json;
     await page.goto(`/#/rollouts/${id}`);
     const state = page.getByTestId('rollout-state');
-    await expect.poll(() => state.textContent()).toBe('running');
-    await expect.poll(async () => (await api()).totals.offered).toBe(1); // wave 1: one station offered
+    await poll(() => state.textContent()).toBe('running');
+    await poll(async () => (await api()).totals.offered).toBe(1); // wave 1: one station offered
     await page.getByRole('button', { name: 'Pause' }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Pause' }).click();
-    await expect.poll(() => state.textContent()).toBe('paused');
+    await poll(() => state.textContent()).toBe('paused');
     // Every station polls, several engine periods pass: the offered one upgrades, nobody else is offered.
     const started = Date.now();
     while (Date.now() - started < 1500) await pauseSims.round();
@@ -213,26 +214,26 @@ describe.runIf(RUN)('web dashboard in Chromium', () => {
     expect(held.events.filter((e: Json) => e.type === 'wave_started').map((e: Json) => e.wave)).toEqual([1]);
     const versions = await Promise.all(pauseSims.stations.map(async (s) => (await readFile(join(s.home, 'version.txt'), 'utf8')).trim()));
     expect(versions.filter((v) => v === '2.0.0')).toHaveLength(1);
-    await expect.poll(() => page.getByTestId('waves').locator('li').first().textContent()).toContain('1/1 confirmed');
+    await poll(() => page.getByTestId('waves').locator('li').first().textContent()).toContain('1/1 confirmed');
     await shoot(page, 'rollout');
     await page.getByRole('button', { name: 'Resume' }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Resume' }).click();
     pauseSims.start();
-    await expect.poll(() => state.textContent(), { timeout: 20_000 }).toBe('completed');
+    await poll(() => state.textContent(), { timeout: 20_000 }).toBe('completed');
     await pauseSims.stop();
   }, 40_000);
 
   it('lists the firmware library, registers an unknown station with one click, and shows the audit log', async () => {
     await page.goto('/#/firmware');
-    await expect.poll(() => page.getByRole('table', { name: 'Firmware packages' }).textContent()).toContain('2.0.0');
+    await poll(() => page.getByRole('table', { name: 'Firmware packages' }).textContent()).toContain('2.0.0');
     const stranger = await simFleet(srv.dir, srv.stationUrl, ['EE00000000000001']);
     await stranger.round();
     await page.goto('/#/unknown');
     await page.getByRole('button', { name: 'Register EE00000000000001' }).click();
-    await expect.poll(async () => (await call('GET', '/api/v1/stations/EE00000000000001', srv.adminKey)).status).toBe(200);
+    await poll(async () => (await call('GET', '/api/v1/stations/EE00000000000001', srv.adminKey)).status).toBe(200);
     await page.goto('/#/audit');
     const audit = page.getByRole('table', { name: 'Audit log' });
-    await expect.poll(() => audit.textContent()).toContain('station.create');
+    await poll(() => audit.textContent()).toContain('station.create');
     expect(await audit.textContent()).toContain('rollout.pause');
   });
 
@@ -244,18 +245,27 @@ describe.runIf(RUN)('web dashboard in Chromium', () => {
     expect(fingerprint).toMatch(/^[0-9a-f]{64}$/);
     await page.goto(`/#/stations/${eui}`);
     // Never seen: the mode switches to mtls once the station reports the certificate; until then a rotation is pending.
-    await expect.poll(() => page.getByTestId('auth-mode').textContent()).toBe('none');
-    await expect.poll(() => page.getByText(/Pending cups rotation since/).count()).toBe(1);
+    await poll(() => page.getByTestId('auth-mode').textContent()).toBe('none');
+    await poll(() => page.getByText(/Pending cups rotation since/).count()).toBe(1);
     const certs = page.getByRole('table', { name: 'Certificates' }).locator('tbody tr');
-    await expect.poll(() => certs.count()).toBe(1);
+    await poll(() => certs.count()).toBe(1);
     expect(await certs.first().locator('.fp').getAttribute('title')).toBe(fingerprint);
     expect(await certs.first().locator('time').getAttribute('datetime')).toMatch(/^\d{4}-/); // valid until
     await page.getByRole('button', { name: 'Rotate CUPS credential' }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Rotate' }).click();
-    await expect.poll(() => certs.count()).toBe(2);
+    await poll(() => certs.count()).toBe(2);
     const audit = (await call('GET', '/api/v1/audit?action=credential.rotate', srv.adminKey)).body as Json;
     expect(audit.items.map((a: Json) => a.target)).toEqual([eui]);
     expect(JSON.stringify(audit.items)).not.toMatch(/PRIVATE KEY/);
+  });
+
+  it('the overview follows the fleet: upgrades and packages after the rollouts, without a reload', async () => {
+    await page.goto('/#/');
+    const summary = (await call('GET', '/api/v1/fleet/summary', srv.adminKey)).body as Json;
+    expect(summary.upgrades.upgraded).toBe(26);
+    await poll(() => page.getByRole('img', { name: /Firmware upgrades by state: .*upgraded 26/ }).count()).toBe(1);
+    await poll(() => page.getByRole('img', { name: /Stations by firmware package: 2\.0\.0 26, .*1\.0\.0 1\b/ }).count()).toBe(1);
+    await shoot(page, 'overview');
   });
 
   it('a viewer key sees no change buttons, and a forged change is refused by the API', async () => {
@@ -263,15 +273,15 @@ describe.runIf(RUN)('web dashboard in Chromium', () => {
     watches.push(opened.watch);
     const v = opened.page;
     await signIn(v, viewerKey);
-    await expect.poll(() => v.locator('.who').textContent()).toContain('viewer');
+    await poll(() => v.locator('.who').textContent()).toContain('viewer');
     await v.goto(`/#/stations/${TC_EUI}`);
-    await expect.poll(() => v.getByTestId('sync-state').count()).toBe(1);
+    await poll(() => v.getByTestId('sync-state').count()).toBe(1);
     expect(await v.getByRole('button').allTextContents()).toEqual(['Skip to content', 'Sign out']);
     await v.goto('/#/rollouts');
-    await expect.poll(() => v.getByTestId('rollouts').locator('li').count()).toBe(2);
+    await poll(() => v.getByTestId('rollouts').locator('li').count()).toBe(2);
     expect(await v.getByRole('button', { name: 'Start rollout' }).count()).toBe(0);
     await v.getByRole('link', { name: 'paused one' }).click();
-    await expect.poll(() => v.getByTestId('rollout-state').textContent()).toBe('completed');
+    await poll(() => v.getByTestId('rollout-state').textContent()).toBe('completed');
     expect(await v.getByRole('group', { name: 'Rollout controls' }).getByRole('button').count()).toBe(0);
     // The page offers nothing, but a hand-made request with the viewer key is refused all the same.
     const forged = await call('PATCH', `/api/v1/stations/${TC_EUI}`, viewerKey, { tcUri: 'wss://evil.example:6887' });

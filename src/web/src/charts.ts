@@ -28,8 +28,8 @@ export function barChart(title: string, bars: readonly Bar[]): HTMLElement {
   }
   const max = Math.max(1, ...bars.map((b) => b.value));
   const row = 28;
-  const labelW = 120;
-  const width = 480;
+  const labelW = 110;
+  const width = 360;
   const chart = svg('svg', { viewBox: `0 0 ${width} ${bars.length * row}`, role: 'img', 'aria-label': `${title}: ${bars.map((b) => `${b.label} ${b.value}`).join(', ')}`, class: 'bars' });
   bars.forEach((b, i) => {
     const y = i * row;
