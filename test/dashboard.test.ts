@@ -1,4 +1,8 @@
-import { readFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -305,6 +309,35 @@ describe.runIf(RUN)('web dashboard in Chromium', () => {
       expect(w.withoutCsp).toEqual([]);
       expect(w.offsite).toEqual([]);
       expect(w.responses).toBeGreaterThan(3);
+    }
+  });
+});
+
+describe('serve names the dashboard', () => {
+  it('prints the dashboard address with the first-start admin key, and the address answers with the CSP', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'bscups-dash-serve-'));
+    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '..', 'src', 'cli', 'bin.ts'), 'serve', '--host', '127.0.0.1', '--port', '0', '--admin-port', '0'], {
+      env: { ...process.env, BSCUPS_LOG_LEVEL: 'warn', BSCUPS_DATABASE: join(dir, 'r.sqlite'), BSCUPS_BLOBS: join(dir, 'blobs') },
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    try {
+      const lines: string[] = [];
+      for await (const line of createInterface({ input: child.stdout })) {
+        lines.push(line);
+        if (/^\s+bsk_/.test(line)) break;
+      }
+      const dashboard = /^dashboard: (http:\/\/127\.0\.0\.1:\d+\/) \(sign in with the key below\)$/.exec(lines.find((l) => l.startsWith('dashboard: ')) ?? '')?.[1];
+      expect(dashboard, lines.join('\n')).toBeDefined();
+      expect(lines.at(-1)).toMatch(/^\s+bsk_\w+\.[\w-]+$/);
+      const page = await fetch(dashboard as string);
+      // 200 once `npm run build` made dist/web; before that, a page saying to build it.
+      expect([200, 503]).toContain(page.status);
+      expect(page.headers.get('content-security-policy')).toContain("default-src 'none'");
+      expect(await page.text()).toMatch(page.status === 200 ? /<div id="app">/ : /npm run build/);
+    } finally {
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

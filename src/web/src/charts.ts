@@ -34,7 +34,7 @@ export function barChart(title: string, bars: readonly Bar[]): HTMLElement {
   bars.forEach((b, i) => {
     const y = i * row;
     const w = Math.max(2, ((width - labelW - 50) * b.value) / max);
-    chart.append(svg('text', { x: labelW - 6, y: y + 19, 'text-anchor': 'end', class: 'bar-label' }, b.label.length > 16 ? `${b.label.slice(0, 15)}…` : b.label));
+    chart.append(svg('text', { x: labelW - 6, y: y + 19, 'text-anchor': 'end', class: 'bar-label' }, b.label.length > 13 ? `${b.label.slice(0, 12)}…` : b.label));
     const rect = svg('rect', { x: labelW, y: y + 6, width: w, height: row - 12, rx: 3, class: 'bar' });
     rect.append(svg('title', {}, `${b.label}: ${b.value}`));
     chart.append(rect);

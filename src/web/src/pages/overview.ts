@@ -60,7 +60,7 @@ export function overviewPage(_ctx: AppContext): Page {
       const bars = (list: FleetSummary['byPackage'], none: string) => list.map((c) => ({ label: c.value ?? none, value: c.count })).sort((a, b) => b.value - a.value).slice(0, 12);
       fill(
         charts,
-        barChart('Stations by firmware package', bars(s.byPackage, '(none reported)')),
+        barChart('Stations by firmware package', bars(s.byPackage, 'unreported')),
         barChart('Stations by model', bars(s.byModel, '(never seen)')),
         barChart(
           'Firmware upgrades by state',
