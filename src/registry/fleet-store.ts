@@ -54,14 +54,14 @@ export class KyselyFleetStore implements FleetStore {
           ])
           .groupBy([sql`config_state`, 'reported_package', 'reported_model'])
           .execute(),
-        db
-          .selectFrom('firmware_targets as f')
-          .innerJoin('stations as s', 's.eui', 'f.eui')
-          .select([sql<ConfigState>`s.config_state`.as('config'), 'f.state as state', sql<number | string>`count(*)`.as('n')])
-          // An upgraded target leaves the station's state to its configuration.
-          .where('f.state', '<>', 'upgraded')
-          .groupBy([sql`s.config_state`, 'f.state'])
-          .execute(),
+        // An upgraded target leaves the station's state to its configuration. SQLite's planner
+        // would seek the primary key and read each row to compute the virtual config_state;
+        // stations_eui_config holds the value, a third of the work at 100,000 stations.
+        sql<{ config: ConfigState; state: string; n: number | string }>`select s.config_state as config, f.state as state, count(*) as n
+          from firmware_targets f join stations s ${sql.raw(this.#backend.flavour === 'sqlite' ? 'indexed by stations_eui_config' : '')} on s.eui = f.eui
+          where f.state <> 'upgraded' group by s.config_state, f.state`
+          .execute(db)
+          .then((r) => r.rows),
         db.selectFrom('firmware_targets').select(['state', sql<number | string>`count(*)`.as('n')]).groupBy('state').execute(),
         db
           .selectFrom('stations')
