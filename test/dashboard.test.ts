@@ -272,6 +272,32 @@ describe.runIf(RUN)('web dashboard in Chromium', () => {
     await shoot(page, 'overview');
   });
 
+  it('retries a firmware target, edits labels and removes a station with confirmation, by keyboard where it matters', async () => {
+    const eui = 'DD00000000000002';
+    const targeted = await call('POST', '/api/v1/firmware/2.0.0/targets', srv.adminKey, { stations: [eui] });
+    expect(targeted.status, targeted.text).toBe(200);
+    await page.goto(`/#/stations/${eui}`);
+    await poll(() => page.getByRole('button', { name: 'Retry firmware' }).count()).toBe(1);
+    await page.getByRole('button', { name: 'Retry firmware' }).click();
+    await poll(() => page.getByTestId('events').textContent()).toContain('firmware 2.0.0 retry requested');
+    expect(((await call('GET', `/api/v1/audit?action=firmware.retry`, srv.adminKey)).body as Json).items.map((a: Json) => a.target)).toEqual([eui]);
+
+    await page.getByLabel('Labels').fill('site=east, tier=gold');
+    await page.getByLabel('Labels').press('Enter'); // submits the form
+    await poll(async () => ((await call('GET', `/api/v1/stations/${eui}`, srv.adminKey)).body as Json).labels).toEqual({ site: 'east', tier: 'gold' });
+
+    await page.getByRole('button', { name: 'Remove station' }).click();
+    const dialog = page.getByRole('dialog');
+    await poll(() => dialog.getByRole('button', { name: 'Cancel' }).evaluate((b) => b === b.ownerDocument.activeElement)).toBe(true); // the safe choice has focus
+    await page.keyboard.press('Escape');
+    await poll(() => dialog.count()).toBe(0);
+    expect((await call('GET', `/api/v1/stations/${eui}`, srv.adminKey)).status).toBe(200);
+    await page.getByRole('button', { name: 'Remove station' }).click();
+    await dialog.getByRole('button', { name: 'Remove' }).click();
+    await page.waitForURL(/#\/stations$/);
+    expect((await call('GET', `/api/v1/stations/${eui}`, srv.adminKey)).status).toBe(404);
+  });
+
   it('a viewer key sees no change buttons, and a forged change is refused by the API', async () => {
     const opened = await openPage(browser, srv.dashboard.replace(/\/$/, ''), DESKTOP);
     watches.push(opened.watch);

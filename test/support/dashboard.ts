@@ -111,11 +111,12 @@ export async function openPage(browser: Browser, origin: string, viewport = { wi
   return { context, page, watch };
 }
 
-/** Signs in through the form, as an operator would. */
+/** Signs in through the form, as an operator would, with the keyboard only. */
 export async function signIn(page: Page, key: string): Promise<void> {
   await page.goto('/');
-  await page.getByLabel('API key').fill(key);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  // By keyboard: the key field has focus on arrival, Enter submits.
+  await page.keyboard.type(key);
+  await page.keyboard.press('Enter');
   await page.getByRole('navigation', { name: 'Main' }).waitFor();
 }
 

@@ -13,7 +13,7 @@ import { unknownPage } from './pages/unknown.js';
 import './style.css';
 
 /** How often the visible page asks the API again (a few seconds: the server is the only truth). */
-const POLL_MS = Number(document.querySelector<HTMLMetaElement>('meta[name="bscups-poll-ms"]')?.content ?? '') || 2000;
+const POLL_MS = 2000;
 
 const NAV: readonly [string, string][] = [
   ['#/', 'Overview'],
@@ -74,8 +74,10 @@ function render(me: Me): void {
     me,
     canChange: me.role !== 'viewer',
     go: (hash) => {
-      if (location.hash === hash) void show();
-      else location.hash = hash;
+      // pushState fires no hashchange: the new page becomes current at once, so nothing
+      // refreshes the page being left (a removed station would answer 404).
+      if (location.hash !== hash) history.pushState(null, '', hash);
+      void show();
     },
     confirm: confirmDialog,
     notify(message, kind = 'ok') {
@@ -85,13 +87,14 @@ function render(me: Me): void {
       clearStatus = window.setTimeout(() => (status.textContent = ''), 10_000);
     },
     async act(what, run) {
+      const page = current;
       try {
         await run();
         ctx.notify(`${what}: done`);
       } catch (e) {
         ctx.notify(`${what} failed: ${errorText(e)}`, 'error');
       }
-      await current?.refresh().catch(() => undefined);
+      if (current === page) await page?.refresh().catch(() => undefined);
     },
   };
   const main = h('main', { id: 'main', tabindex: '-1' });
