@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { createRequire } from 'node:module';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { createInterface } from 'node:readline';
@@ -13,6 +14,7 @@ import { chromiumAvailable, launchChromium, openPage, signIn, simFleet, startDas
 
 // One server, one Chromium for the whole file; every page is watched for console
 // errors and for answers without the Content-Security-Policy header.
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const SHOTS = join(import.meta.dirname, '..', 'docs', 'screenshots');
 const PHONE = { width: 390, height: 844 };
 const DESKTOP = { width: 1280, height: 860 };
@@ -320,6 +322,33 @@ describe.runIf(RUN)('web dashboard in Chromium', () => {
     expect(((await call('GET', `/api/v1/stations/${TC_EUI}`, viewerKey)).body as Json).desired.tcUri).toBe('wss://new-lns.example:6887');
     await opened.context.close();
   });
+
+  it('every page passes an axe-core WCAG 2 A/AA audit, at desktop and phone widths', async () => {
+    // axe is injected as a script, which the page's own CSP rightly refuses: this one context bypasses it.
+    const context = await browser.newContext({ viewport: DESKTOP, baseURL: srv.dashboard.replace(/\/$/, ''), bypassCSP: true });
+    const p = await context.newPage();
+    await signIn(p, srv.adminKey);
+    const rollouts = (await call('GET', '/api/v1/rollouts', srv.adminKey)).body as Json[];
+    const pages = ['#/', '#/stations', `#/stations/${TC_EUI}`, '#/rollouts', `#/rollouts/${rollouts[0].id}`, '#/firmware', '#/unknown', '#/audit'];
+    const violations: string[] = [];
+    for (const viewport of [DESKTOP, PHONE]) {
+      await p.setViewportSize(viewport);
+      for (const hash of pages) {
+        await p.goto(`/${hash}`);
+        await poll(() => p.locator('main h1').count()).toBe(1);
+        await p.waitForLoadState('networkidle');
+        await p.addScriptTag({ path: AXE });
+        const found = await p.evaluate(async () => {
+          const axe = (globalThis as unknown as { axe: { run(o: unknown): Promise<{ violations: { id: string; nodes: { target: unknown[] }[] }[] }> } }).axe;
+          const r = await axe.run({ runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
+          return r.violations.map((v) => `${v.id}: ${v.nodes.map((n) => JSON.stringify(n.target)).join(' ')}`);
+        });
+        violations.push(...found.map((v) => `${viewport.width}px ${hash} ${v}`));
+      }
+    }
+    await context.close();
+    expect(violations).toEqual([]);
+  }, 60_000);
 
   it('the API reference page still renders under its policy', async () => {
     const opened = await openPage(browser, srv.dashboard.replace(/\/$/, ''), DESKTOP);

@@ -74,7 +74,7 @@ export function table(headers: readonly (string | Node)[], rows: readonly (reado
   if (rows.length === 0) return h('p', { class: 'empty' }, empty);
   return h(
     'div',
-    { class: 'table-wrap' },
+    { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': caption },
     h(
       'table',
       null,

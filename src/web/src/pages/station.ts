@@ -141,7 +141,7 @@ export function stationPage(ctx: AppContext, eui: string): Page {
       twin,
       h(
         'div',
-        { class: 'table-wrap' },
+        { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': 'Desired and reported' },
         h(
           'table',
           { class: 'twin', 'data-testid': 'twin' },

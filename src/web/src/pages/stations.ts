@@ -72,7 +72,7 @@ export function stationsPage(_ctx: AppContext, params: URLSearchParams): Page {
         ? h('p', { class: 'empty' }, 'No station matches these filters.')
         : h(
             'div',
-            { class: 'table-wrap' },
+            { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': 'Stations' },
             h(
               'table',
               { 'data-testid': 'stations' },
