@@ -229,6 +229,19 @@ describe.runIf(RUN)('web dashboard in Chromium', () => {
     await pauseSims.stop();
   }, 40_000);
 
+  it('shows why a rollout halted by itself, offers resume, and aborts it after confirmation', async () => {
+    // A TC URI move for a station that never asks again: lost after its 1 s deadline, over a budget of 0.
+    const created = await call('POST', '/api/v1/rollouts', srv.adminKey, { name: 'doomed', tcUri: 'wss://elsewhere.example:6887', station: [TC_EUI], waves: '100%', deadline: '1s', failureBudget: '0' });
+    expect(created.status, created.text).toBe(201);
+    await page.goto(`/#/rollouts/${(created.body as Json).id}`);
+    await poll(() => page.getByTestId('rollout-state').textContent()).toBe('halted');
+    await poll(() => page.getByTestId('halt-reason').textContent()).toMatch(/^Halted: failure budget exceeded/);
+    expect(await page.getByRole('group', { name: 'Rollout controls' }).getByRole('button').allTextContents()).toEqual(['Resume', 'Abort', 'Roll back']);
+    await page.getByRole('button', { name: 'Abort' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Abort' }).click();
+    await poll(() => page.getByTestId('rollout-state').textContent()).toBe('aborted');
+  });
+
   it('lists the firmware library, registers an unknown station with one click, and shows the audit log', async () => {
     await page.goto('/#/firmware');
     await poll(() => page.getByRole('table', { name: 'Firmware packages' }).textContent()).toContain('2.0.0');
@@ -310,16 +323,18 @@ describe.runIf(RUN)('web dashboard in Chromium', () => {
     await poll(() => v.getByTestId('sync-state').count()).toBe(1);
     expect(await v.getByRole('button').allTextContents()).toEqual(['Skip to content', 'Sign out']);
     await v.goto('/#/rollouts');
-    await poll(() => v.getByTestId('rollouts').locator('li').count()).toBe(2);
+    await poll(() => v.getByTestId('rollouts').locator('li').count()).toBe(3);
     expect(await v.getByRole('button', { name: 'Start rollout' }).count()).toBe(0);
     await v.getByRole('link', { name: 'paused one' }).click();
     await poll(() => v.getByTestId('rollout-state').textContent()).toBe('completed');
     expect(await v.getByRole('group', { name: 'Rollout controls' }).getByRole('button').count()).toBe(0);
     // The page offers nothing, but a hand-made request with the viewer key is refused all the same.
+    const before = ((await call('GET', `/api/v1/stations/${TC_EUI}`, viewerKey)).body as Json).desired.tcUri as string;
+    expect(before).toMatch(/^wss:/);
     const forged = await call('PATCH', `/api/v1/stations/${TC_EUI}`, viewerKey, { tcUri: 'wss://evil.example:6887' });
     expect(forged.status).toBe(403);
     expect((forged.body as Json).error.code).toBe('role_required');
-    expect(((await call('GET', `/api/v1/stations/${TC_EUI}`, viewerKey)).body as Json).desired.tcUri).toBe('wss://new-lns.example:6887');
+    expect(((await call('GET', `/api/v1/stations/${TC_EUI}`, viewerKey)).body as Json).desired.tcUri).toBe(before);
     await opened.context.close();
   });
 
