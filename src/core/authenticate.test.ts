@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { StationAuth, StationCertificate, StationToken } from '../registry/auth-types.js';
+import type { StationAuth, StationCertificate, StationToken } from './station-auth-model.js';
 import { judgeAuthentication, NO_CREDENTIALS, refusalAnswer, rotationCompletions, type AuthInput, type AuthRefusal, type PresentedCertificate } from './authenticate.js';
 
 const A = '0016C001FF10A235';

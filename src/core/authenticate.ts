@@ -1,5 +1,5 @@
 import type { UpdateInfoRequest } from '../protocol/types.js';
-import type { CredentialCategory, StationAuth, StationAuthMode, StationToken } from '../registry/auth-types.js';
+import type { CredentialCategory, StationAuth, StationAuthMode, StationToken } from './station-auth-model.js';
 
 /** A client certificate as the TLS layer saw it, reduced to what the rules need. */
 export interface PresentedCertificate {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { UpdateInfoRequest } from '../protocol/types.js';
 import { exampleRequest } from '../../test/support/fixtures.js';
-import type { FirmwareTarget, Station } from '../registry/types.js';
+import type { FirmwareTarget, Station } from './model.js';
 import { decide, exchangeRecord, onlyStampsLastSeen, sentParts, withoutPart } from './decide.js';
 import { firmwareDelivery } from './firmware-delivery.js';
 import { pendingParts, syncSummary } from './sync-status.js';

@@ -9,7 +9,7 @@ import type {
   NewEvent,
   ReportedState,
   Station,
-} from '../registry/types.js';
+} from './model.js';
 
 /** The parts of an answer, before their bytes are loaded from the blob store. */
 export interface AnswerPlan {

@@ -1,4 +1,4 @@
-import type { FirmwareSignature, FirmwareTarget, NewEvent } from '../registry/types.js';
+import type { FirmwareSignature, FirmwareTarget, NewEvent } from './model.js';
 
 /** How the response carrying a firmware update ended. */
 export interface DeliveryOutcome {

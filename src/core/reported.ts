@@ -1,4 +1,4 @@
-import type { ReportedState } from '../registry/types.js';
+import type { ReportedState } from './model.js';
 
 /** Whether a station's new report equals the stored one (null: nothing stored yet). */
 export function sameReported(a: ReportedState | null, b: ReportedState): boolean {

@@ -1,4 +1,4 @@
-import type { Station } from '../registry/types.js';
+import type { Station } from './model.js';
 
 /**
  * What a station still has to receive, judged from its last report:
