@@ -1,5 +1,7 @@
 import type { BlobStore, ContainerName } from '../blobs/types.js';
 import { invalid } from '../core/errors.js';
+import { audit, authorize } from './context.js';
+import type { RolloutContext } from './firmware-library.js';
 import type { RolloutStore } from '../registry/rollout-types.js';
 import type { StationRegistry } from '../registry/types.js';
 
@@ -80,4 +82,24 @@ async function referenced(deps: BlobsGcDeps): Promise<Record<ContainerName, Set<
     for (const ref of [s.desired.cupsCred, s.desired.tcCred]) if (ref !== null) used.stationcredentials.add(ref.blob);
   }
   return used;
+}
+
+/** `30m`, `1h`, `0s`: how old an unused blob must be to be collected. */
+export function parseMinAge(text: string): number {
+  const m = /^(\d+)\s*([smhd])$/.exec(text.trim());
+  if (m === null) throw invalid('invalid_min_age', `--min-age must be a number with s, m, h or d (e.g. 30m, 1h, 0s), got "${text}"`, { field: '--min-age' });
+  const unit = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 's' | 'm' | 'h' | 'd'];
+  return Number(m[1]) * unit;
+}
+
+/** `blobs gc` for an operator: a dry run by default; what `delete` removed is audited. */
+export async function collectBlobs(ctx: RolloutContext, input: { readonly delete?: boolean; readonly minAge?: string }): Promise<BlobsGcResult> {
+  authorize(ctx, input.delete === true ? 'operator' : 'viewer', input.delete === true ? 'deleting unused blobs' : 'listing unused blobs');
+  const minAgeMs = parseMinAge(input.minAge ?? '1h');
+  const r = await collectUnusedBlobs({ registry: ctx.registry, library: ctx.rollouts, blobs: ctx.blobs, clock: ctx.clock }, { delete: input.delete === true, minAgeMs });
+  if (input.delete === true) {
+    const deleted = r.blobs.filter((b) => b.deleted);
+    await audit(ctx, 'blobs.gc', null, { deleted: deleted.length, bytes: deleted.reduce((n, b) => n + b.size, 0), minAge: input.minAge ?? '1h' });
+  }
+  return r;
 }

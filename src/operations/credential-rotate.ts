@@ -18,15 +18,16 @@ export interface Rotated {
 /**
  * Rotates the certificate or token a station uses for `category`, issued by the
  * station CA in `pkiDir` (the folder `bscups pki init` made). The old credential
- * stays valid until the station reports the new one.
+ * stays valid until the station reports the new one. `trust` (for tc) replaces the
+ * CA certificate that verifies the LNS; by default the station keeps the one it has.
  */
-export async function rotateStationCredential(ctx: OperationContext, eui: string, category: CredentialCategory, pkiDir: string): Promise<Rotated> {
+export async function rotateStationCredential(ctx: OperationContext, eui: string, category: CredentialCategory, pkiDir: string, trust?: Buffer): Promise<Rotated> {
   authorize(ctx, 'operator', 'rotating a station credential');
   const id = parseEui(eui, 'eui');
   const caCert = await loadCaCertificate(pkiDir);
   // The CA key is needed only to issue a certificate; a token-only setup may keep it offline.
   const ca = await loadCa(pkiDir).catch(() => undefined);
-  const issued = await rotateCredential({ registry: ctx.registry, blobs: ctx.blobs, clock: ctx.clock }, { eui: id, category, caCert, ...(ca === undefined ? {} : { ca }) });
+  const issued = await rotateCredential({ registry: ctx.registry, blobs: ctx.blobs, clock: ctx.clock }, { eui: id, category, caCert, ...(ca === undefined ? {} : { ca }), ...(trust === undefined ? {} : { trust }) });
   const rotated: Rotated = {
     eui: id,
     category,

@@ -18,6 +18,8 @@ import { registerFirmwareRoutes } from './routes/firmware.js';
 import { registerRolloutRoutes } from './routes/rollouts.js';
 import { registerServerRoutes } from './routes/server.js';
 import { registerStationActionRoutes } from './routes/station-actions.js';
+import { registerStationCredentialRoutes } from './routes/station-credentials.js';
+import { registerFleetActionRoutes } from './routes/fleet-actions.js';
 import { DEFAULT_DASHBOARD_DIR, registerDashboard } from './dashboard.js';
 import type { ServerStatsSource } from './server-stats.js';
 
@@ -98,6 +100,8 @@ export async function createAdminApp(deps: AdminDeps): Promise<FastifyInstance> 
       registerRolloutRoutes(api, deps);
       registerServerRoutes(api, deps);
       registerStationActionRoutes(api, deps);
+      registerStationCredentialRoutes(api, deps);
+      registerFleetActionRoutes(api, deps);
     },
     { prefix: API_PREFIX },
   );

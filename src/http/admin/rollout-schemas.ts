@@ -19,6 +19,10 @@ export const FirmwarePackage = z
   })
   .meta({ id: 'FirmwarePackage' });
 
+export const FirmwarePackageUploaded = FirmwarePackage.extend({
+  uploaded: z.boolean().describe('false when the same bytes were already stored (and verified again)'),
+}).meta({ id: 'FirmwarePackageUploaded' });
+
 export const FirmwarePackageDetail = FirmwarePackage.extend({
   use: z.object({ stations: z.array(z.string()), rollouts: z.array(z.string()) }).describe('what refers to it; removal is refused while anything does'),
 }).meta({ id: 'FirmwarePackageDetail' });
@@ -29,6 +33,7 @@ export const PackageUploadQuery = z.object({
   keyCrc: repeated.describe('CRC of the key that verifies the signature at the same position'),
   signature: repeated.describe('DER signature (openssl dgst -sha512 -sign), base64'),
   model: repeated.describe('station model the update is built for; repeatable'),
+  publicKey: repeated.describe('sig-N.key (128 hex digits) for a keyCrc not registered'),
 });
 
 export const PackageTarget = z

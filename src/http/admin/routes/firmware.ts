@@ -1,9 +1,3 @@
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -12,8 +6,10 @@ import { listPackages, removePackage, showPackage, targetPackage, uploadPackage 
 import type { AdminDeps } from '../app.js';
 import { contextOf } from '../auth.js';
 import { errorResponses } from '../responses.js';
-import { FirmwarePackage, FirmwarePackageDetail, PackageParams, PackageRemoved, PackageTarget, PackageTargeted, PackageUploadQuery } from '../rollout-schemas.js';
+import { FirmwarePackage, FirmwarePackageDetail, FirmwarePackageUploaded, PackageParams, PackageRemoved, PackageTarget, PackageTargeted, PackageUploadQuery } from '../rollout-schemas.js';
 import { packageJson } from '../rollout-views.js';
+import { sigKeyParam } from '../file-param.js';
+import { withSpooledBody } from '../spool.js';
 
 /** The firmware library: upload once (streamed, verified over the stored bytes), list, show, remove, target. */
 export function registerFirmwareRoutes(app: FastifyInstance, deps: AdminDeps): void {
@@ -41,7 +37,7 @@ export function registerFirmwareRoutes(app: FastifyInstance, deps: AdminDeps): v
       summary: 'Upload an update to the library (operator): body application/octet-stream, signatures in the query; verified over the stored bytes',
       params: PackageParams,
       querystring: PackageUploadQuery,
-      response: { 201: FirmwarePackage, ...errorResponses },
+      response: { 201: FirmwarePackageUploaded, ...errorResponses },
     },
   }, async (req, reply) => {
     const c = ctx(req);
@@ -49,21 +45,11 @@ export function registerFirmwareRoutes(app: FastifyInstance, deps: AdminDeps): v
     const sigs = req.query.signature ?? [];
     if (crcs.length !== sigs.length || sigs.length === 0) throw invalid('unpaired_signature', 'give one keyCrc for every signature, in the same order, and at least one');
     const signatures = sigs.map((s, i) => ({ keyCrc: Number(crcs[i]), signature: Buffer.from(s, 'base64'), label: `signature ${i + 1}` }));
-    const dir = await mkdtemp(join(tmpdir(), 'bscups-upload-'));
-    try {
-      const file = join(dir, 'update.bin');
-      await pipeline(req.body as Readable, createWriteStream(file));
-      const { size } = await stat(file);
-      const entry = await uploadPackage(c, {
-        package: req.params.package,
-        source: { label: 'the uploaded body', size, open: () => createReadStream(file) },
-        signatures,
-        models: req.query.model ?? [],
-      });
-      return reply.status(201).send(packageJson(entry));
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    const publicKeys = (req.query.publicKey ?? []).map((k) => sigKeyParam(k));
+    const entry = await withSpooledBody(req.body, (source) =>
+      uploadPackage(c, { package: req.params.package, source, signatures, publicKeys, models: req.query.model ?? [] }),
+    );
+    return reply.status(201).send({ ...packageJson(entry), uploaded: entry.uploaded });
   });
 
   api.delete('/firmware/:package', {

@@ -7,6 +7,7 @@ import { pkiDirOption } from '../../../pki/pki-folder.js';
 import type { StationAuth } from '../../../registry/auth-types.js';
 import type { AdminDeps } from '../app.js';
 import { contextOf } from '../auth.js';
+import { fileParam } from '../file-param.js';
 import { errorResponses } from '../responses.js';
 import { EuiParams, Station } from '../schemas.js';
 import { stationJson } from '../views.js';
@@ -29,7 +30,13 @@ export const StationAuthBody = z
   })
   .meta({ id: 'StationAuth' });
 
-export const RotateBody = z.object({ for: category.default('cups').describe('cups (this server) or tc (the LNS)') }).strict().meta({ id: 'RotateRequest' });
+export const RotateBody = z
+  .object({
+    for: category.default('cups').describe('cups (this server) or tc (the LNS)'),
+    tcTrust: z.string().min(1).max(65536).optional().describe('with for tc: a new CA certificate (PEM text or base64 DER) that verifies the LNS; default the one the station has'),
+  })
+  .strict()
+  .meta({ id: 'RotateRequest' });
 
 export const Rotated = z
   .object({ eui: z.string(), category, kind: z.enum(['certificate', 'token']), crc: z.number().int().describe('CRC the station reports once it holds the new credential'), fingerprint: z.string().nullable(), notAfter: time.nullable(), tokenId: z.string().nullable() })
@@ -37,7 +44,7 @@ export const Rotated = z
 
 const iso = (d: Date | null | undefined) => (d === null || d === undefined ? null : d.toISOString());
 
-function authJson(a: StationAuth): z.infer<typeof StationAuthBody> {
+export function authJson(a: StationAuth): z.infer<typeof StationAuthBody> {
   return {
     eui: a.eui,
     mode: a.mode,
@@ -65,7 +72,8 @@ export function registerStationActionRoutes(app: FastifyInstance, deps: AdminDep
       response: { 200: Rotated, ...errorResponses },
     },
   }, async (req) => {
-    const r = await rotateStationCredential(contextOf(req, deps), req.params.eui, req.body.for, deps.pkiDir ?? pkiDirOption(undefined));
+    const trust = req.body.tcTrust === undefined ? undefined : fileParam(req.body.tcTrust, 'tcTrust');
+    const r = await rotateStationCredential(contextOf(req, deps), req.params.eui, req.body.for, deps.pkiDir ?? pkiDirOption(undefined), trust);
     return { ...r, notAfter: iso(r.notAfter) };
   });
 
