@@ -1,6 +1,6 @@
 import { Migrator, type Kysely } from 'kysely';
 import type { RegistryDatabase } from './db-schema.js';
-import { registryMigrations, type SqlFlavour } from './migrations.js';
+import { registryMigrations, type MigrationLogger, type SqlFlavour } from './migrations.js';
 
 /** What the registry needs from a database: a Kysely instance and a safe way to migrate it. */
 export interface RegistryBackend {
@@ -21,10 +21,15 @@ export interface BackendOptions {
  * Runs Kysely's migrator over the in-code migrations. Kysely reports failures in
  * the result rather than throwing; this throws, naming the migration that failed.
  */
-export async function runMigrator(db: Kysely<RegistryDatabase>, flavour: SqlFlavour, migrationTableSchema?: string): Promise<void> {
+export async function runMigrator(
+  db: Kysely<RegistryDatabase>,
+  flavour: SqlFlavour,
+  migrationTableSchema?: string,
+  logger?: MigrationLogger,
+): Promise<void> {
   const migrator = new Migrator({
     db,
-    provider: registryMigrations(flavour),
+    provider: registryMigrations(flavour, logger),
     ...(migrationTableSchema === undefined ? {} : { migrationTableSchema }),
   });
   const { error, results } = await migrator.migrateToLatest();

@@ -4,15 +4,21 @@ import { eventCoalescing } from './migration-event-coalescing.js';
 import { changeNotify } from './migration-change-notify.js';
 import { fleetApiTables } from './migration-fleet.js';
 import { rolloutTables } from './migration-rollouts.js';
+import { textSearchIndexes } from './migration-text-search.js';
 
 export type SqlFlavour = 'sqlite' | 'postgres';
+
+/** Where a migration reports what it had to leave out (an optional index it could not build). */
+export interface MigrationLogger {
+  warn(obj: object, msg?: string): void;
+}
 
 /**
  * The schema history, defined in code so the package needs no migration files on
  * disk. Names sort in the order they must run; never edit a released migration,
  * add the next one.
  */
-export function registryMigrations(flavour: SqlFlavour): MigrationProvider {
+export function registryMigrations(flavour: SqlFlavour, logger?: MigrationLogger): MigrationProvider {
   const migrations: Record<string, Migration> = {
     '0001_initial': { up: (db) => initial(db, flavour) },
     '0002_auth': { up: (db) => authTables(db) },
@@ -20,6 +26,7 @@ export function registryMigrations(flavour: SqlFlavour): MigrationProvider {
     '0004_change_notify': { up: (db) => changeNotify(db, flavour) },
     '0005_fleet_api': { up: (db) => fleetApiTables(db, flavour) },
     '0006_rollouts': { up: (db) => rolloutTables(db, flavour) },
+    '0007_text_search': { up: (db) => textSearchIndexes(db, flavour, logger) },
   };
   return { getMigrations: () => Promise.resolve(migrations) };
 }
