@@ -7,6 +7,7 @@ import {
   type MemberState,
   type PreviousConfig,
   type Rollout,
+  type CredentialCategory,
   type RolloutChange,
   type RolloutMember,
   type RolloutState,
@@ -33,7 +34,19 @@ export interface StationObservation {
     readonly lastOfferedAt: Date | null;
     readonly lastError: string | null;
   } | null;
+  /** CRCs of the desired and reported credentials, and the new CRC of each pending rotation. */
+  readonly credentials: {
+    readonly desired: Readonly<Record<CredentialCategory, number | null>>;
+    readonly reported: Readonly<Record<CredentialCategory, number | null>>;
+    readonly rotations: Readonly<Partial<Record<CredentialCategory, number>>>;
+  };
 }
+
+/**
+ * A credential rotation made ready for a station before its offer is written:
+ * the CRCs of the credentials issued, or why none can be (the station is then skipped).
+ */
+export type PreparedRotation = { readonly crcs: Readonly<Partial<Record<CredentialCategory, number>>> } | { readonly refused: string };
 
 export interface GateInput {
   readonly rollout: Rollout;
@@ -43,6 +56,12 @@ export interface GateInput {
   readonly models: readonly string[];
   /** Stations that newly match the selector and are in no active rollout (include-new only). */
   readonly joiners: readonly string[];
+  /**
+   * Credential rotations: what the engine issued for stations this evaluation may
+   * offer. A station offered without an entry is one the engine must prepare
+   * before it writes the step (it evaluates again with the entry).
+   */
+  readonly prepared?: ReadonlyMap<string, PreparedRotation>;
   readonly now: Date;
 }
 
@@ -132,7 +151,7 @@ export function evaluateRollout(input: GateInput): RolloutStep {
   for (;;) {
     for (const m of [...members.values()]) {
       if (m.wave !== wave || m.state !== 'pending') continue;
-      const e = eligibility(rollout.change, input.observations.get(m.eui), input.models);
+      const e = eligibility(rollout.change, input.observations.get(m.eui), input.models, input.prepared?.get(m.eui));
       if (e.kind === 'offer') set(m, 'offered', null, { offer: { previous: e.previous, deadlineAt: new Date(now.getTime() + rollout.plan.deadlineMs) } });
       else set(m, e.kind, e.reason);
     }
@@ -184,9 +203,10 @@ function pct(share: number): string {
 type Eligibility = { kind: 'offer'; previous: PreviousConfig } | { kind: 'skipped' | 'confirmed'; reason: string };
 
 /** Whether a pending member may be offered the change now, and what it had before. */
-export function eligibility(change: RolloutChange, obs: StationObservation | undefined, models: readonly string[]): Eligibility {
+export function eligibility(change: RolloutChange, obs: StationObservation | undefined, models: readonly string[], prepared?: PreparedRotation): Eligibility {
   if (obs === undefined || !obs.exists) return { kind: 'skipped', reason: 'station no longer registered' };
   const reported = obs.reported;
+  if (change.kind === 'credentials' && prepared !== undefined && 'refused' in prepared) return { kind: 'skipped', reason: prepared.refused };
   if (change.kind === 'firmware') {
     if (models.length > 0) {
       if (reported === null) return { kind: 'skipped', reason: `has not reported its model yet; package ${change.package} is built for ${models.join(', ')}` };
@@ -197,7 +217,8 @@ export function eligibility(change: RolloutChange, obs: StationObservation | und
       return { kind: 'skipped', reason: `package ${change.package} would downgrade from ${reported?.package}; create the rollout with --allow-downgrade to include it` };
     }
   }
-  return { kind: 'offer', previous: { tcUri: obs.desired.tcUri, cupsUri: obs.desired.cupsUri, package: reported?.package ?? null } };
+  const rotatedTo = prepared !== undefined && 'crcs' in prepared ? { rotatedTo: prepared.crcs } : {};
+  return { kind: 'offer', previous: { tcUri: obs.desired.tcUri, cupsUri: obs.desired.cupsUri, package: reported?.package ?? null, ...rotatedTo } };
 }
 
 /** Whether an offered member has confirmed or failed by now; null while it may still confirm. */
@@ -219,12 +240,38 @@ export function judgeOffered(change: RolloutChange, m: RolloutMember, obs: Stati
       if (obs.desired[key] !== change.uri) return { state: 'failed', reason: `desired ${key} changed outside the rollout` };
       break;
     }
+    case 'credentials': {
+      const verdict = judgeRotation(change.categories, m, obs);
+      if (verdict !== null) return verdict;
+      break;
+    }
   }
   if (m.deadlineAt === null || now < m.deadlineAt) return null;
   const lastOffer = Math.max(m.offeredAt?.getTime() ?? 0, obs.firmware?.lastOfferedAt?.getTime() ?? 0);
   if (obs.lastSeenAt === null || obs.lastSeenAt.getTime() <= lastOffer) {
     return { state: 'failed', reason: `lost after offer: not seen since ${obs.lastSeenAt?.toISOString() ?? 'ever'}` };
   }
-  const what = change.kind === 'firmware' ? `package ${r?.package ?? 'none'}` : `${change.kind} ${r?.[change.kind] ?? 'none'}`;
+  const what =
+    change.kind === 'firmware' ? `package ${r?.package ?? 'none'}`
+    : change.kind === 'credentials' ? change.categories.map((c) => `${c} credential crc ${obs.credentials.reported[c] ?? 'none'}`).join(', ')
+    : `${change.kind} ${r?.[change.kind] ?? 'none'}`;
   return { state: 'failed', reason: `not confirmed within the deadline: still reports ${what}` };
+}
+
+/**
+ * A rotation is confirmed per category when the station reports the new
+ * credential's CRC and its rotation is no longer pending: for CUPS the server
+ * completes it only once the station authenticated with the new credential
+ * (core/authenticate.ts rotationCompletions), so both signals are required.
+ */
+function judgeRotation(categories: readonly CredentialCategory[], m: RolloutMember, obs: StationObservation): { state: 'confirmed' | 'failed'; reason: string } | null {
+  const c = obs.credentials;
+  const done: string[] = [];
+  for (const category of categories) {
+    const crc = m.previous?.rotatedTo?.[category];
+    if (crc === undefined) return { state: 'failed', reason: `no ${category} credential was recorded as issued for this station` };
+    if (c.reported[category] === crc && c.rotations[category] !== crc) done.push(`${category} crc ${crc}`);
+    else if (c.desired[category] !== crc) return { state: 'failed', reason: `desired ${category} credential changed outside the rollout` };
+  }
+  return done.length === categories.length ? { state: 'confirmed', reason: `uses the new credential (${done.join(', ')})` } : null;
 }

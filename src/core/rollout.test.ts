@@ -62,7 +62,8 @@ function obs(over: Partial<StationObservation> & { model?: string; pkg?: string 
   const { model = 'linux', pkg = '1.0.0', ...rest } = over;
   return {
     exists: true, desired: { tcUri: null, cupsUri: null },
-    reported: { model, package: pkg, tcUri: 'ws://old:1', cupsUri: null }, lastSeenAt: at(0), firmware: null, ...rest,
+    reported: { model, package: pkg, tcUri: 'ws://old:1', cupsUri: null }, lastSeenAt: at(0), firmware: null,
+    credentials: { desired: { cups: 1, tc: 2 }, reported: { cups: 1, tc: 2 }, rotations: {} }, ...rest,
   };
 }
 

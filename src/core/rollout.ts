@@ -10,7 +10,12 @@ import { invalid } from './errors.js';
 export type RolloutChange =
   | { readonly kind: 'firmware'; readonly package: string; readonly allowDowngrade: boolean; readonly maxOffers: number }
   | { readonly kind: 'tcUri'; readonly uri: string }
-  | { readonly kind: 'cupsUri'; readonly uri: string };
+  | { readonly kind: 'cupsUri'; readonly uri: string }
+  /** A new certificate or token (the kind each station uses now) for each category, issued under the station CA. */
+  | { readonly kind: 'credentials'; readonly categories: readonly CredentialCategory[] };
+
+/** Which credential set of a station: the one for CUPS or the one for the LNS (TC). */
+export type CredentialCategory = 'cups' | 'tc';
 
 /** `k=v`, `k!=v` (also stations without k), `k` exists, `!k` absent; the same shape listings use. */
 export interface RolloutLabelSelector {
@@ -63,6 +68,11 @@ export interface PreviousConfig {
   readonly cupsUri: string | null;
   /** Reported package when offered. */
   readonly package: string | null;
+  /**
+   * Credential rotation: the CRC of the credential the rollout issued per category,
+   * which the station must report. Not restorable: see rollbackRollout.
+   */
+  readonly rotatedTo?: { readonly cups?: number; readonly tc?: number };
 }
 
 export interface Rollout {
@@ -172,6 +182,8 @@ export function describeChange(change: RolloutChange): string {
       return `TC URI ${change.uri}`;
     case 'cupsUri':
       return `CUPS URI ${change.uri}`;
+    case 'credentials':
+      return `${change.categories.join(' and ')} credential rotation`;
   }
 }
 

@@ -12,6 +12,8 @@ import { watchTlsFiles, type TlsReloader } from './tls-reload.js';
 import { createAdminApp } from './admin/app.js';
 import { ensureFirstAdminKey } from '../operations/api-keys.js';
 import { startRolloutEngine, type RolloutEngine } from '../operations/rollout-engine.js';
+import { loadStationCa } from '../operations/credential-rotate.js';
+import { pkiDirOption } from '../pki/pki-folder.js';
 import { registerRolloutGauges } from './rollout-metrics.js';
 import { createMetrics } from './metrics.js';
 import { startServerStats, type ServerStatsSource } from './admin/server-stats.js';
@@ -40,7 +42,7 @@ export interface RunningServer {
 /** Options that are not configuration: where the built dashboard is (tests build their own). */
 export interface ServeOptions {
   readonly dashboardDir?: string;
-  /** Station CA folder for rotations through the API; default as the CLI: BSCUPS_PKI_DIR or ./data/pki. */
+  /** Station CA folder for rotations (through the API and by rotation rollouts); default as the CLI: BSCUPS_PKI_DIR or ./data/pki. */
   readonly pkiDir?: string;
 }
 
@@ -79,14 +81,19 @@ export async function serve(runtime: Runtime, config: Config, logger: Logger, op
     'bscups serving',
   );
   warnAboutAuth(config, logger);
-  const admin = await listenAdmin(runtime, config, logger, stats, options).catch(async (e: unknown) => {
+  // The admin API nudges the engine after rollout changes; the engine starts once both listeners are up.
+  let nudge = (): void => undefined;
+  const admin = await listenAdmin(runtime, config, logger, stats, { ...options, rolloutsChanged: () => nudge() }).catch(async (e: unknown) => {
     stats.stop();
     await app.close();
     throw e;
   });
   const tls = tlsPaths === undefined ? undefined : watchTlsFiles(app.server as unknown as TlsServer, tlsPaths, logger);
   const sweep = startEventSweep(runtime.registry, logger);
-  const rolloutEngine = startRolloutEngine({ rollouts: runtime.rollouts, fleet: runtime.fleet, clock: () => new Date() }, logger, config.rolloutInterval * 1000);
+  const pkiDir = options.pkiDir ?? pkiDirOption(undefined);
+  const credentials = { registry: runtime.registry, blobs: runtime.blobs, stationCa: () => loadStationCa(pkiDir) };
+  const rolloutEngine = startRolloutEngine({ rollouts: runtime.rollouts, fleet: runtime.fleet, clock: () => new Date(), credentials }, logger, config.rolloutInterval * 1000);
+  nudge = rolloutEngine.nudge;
   return {
     app,
     url,
@@ -105,9 +112,10 @@ export async function serve(runtime: Runtime, config: Config, logger: Logger, op
 }
 
 /** The admin API on its own address, so the station port never serves it; creates the first admin key once. */
-async function listenAdmin(runtime: Runtime, config: Config, logger: Logger, serverStats: ServerStatsSource, options: ServeOptions): Promise<RunningServer['admin']> {
+async function listenAdmin(runtime: Runtime, config: Config, logger: Logger, serverStats: ServerStatsSource, options: ServeOptions & { rolloutsChanged: () => void }): Promise<RunningServer['admin']> {
   const app = await createAdminApp({
     serverStats,
+    rolloutsChanged: options.rolloutsChanged,
     ...(options.dashboardDir === undefined ? {} : { dashboardDir: options.dashboardDir }),
     ...(options.pkiDir === undefined ? {} : { pkiDir: options.pkiDir }),
     registry: runtime.registry,

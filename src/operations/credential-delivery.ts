@@ -4,6 +4,7 @@ import type { FaultHook } from '../core/fault-hook.js';
 import type {
   CredentialCategory,
   CredentialChange,
+  CredentialPlan,
   NewStationCertificate,
   NewStationToken,
   StationAuth,
@@ -57,36 +58,55 @@ export async function deliverCredentials(
   deliveries: readonly Delivery[],
   guard?: (current: { readonly station: Station; readonly auth: StationAuth }) => void,
 ): Promise<{ delivered: Delivered[]; before: { station: Station; auth: StationAuth } }> {
-  const { registry, blobs, faults } = deps;
-  // Checked up front only so an unknown EUI stores nothing; the transaction checks again.
-  if ((await registry.getStation(eui)) === undefined) throw stationNotFound(eui);
-  const delivered: Delivered[] = [];
-  for (const d of deliveries) {
-    delivered.push({ category: d.category, ref: await storeCredential(blobs, eui, d.category, d.blob) });
-    await faults?.(`blob-stored:${d.category}`);
-  }
+  const { registry, faults } = deps;
+  const delivered = await storeDeliveries(deps, eui, deliveries);
   const at = deps.clock();
   let before: { station: Station; auth: StationAuth };
   try {
-    before = await registry.changeCredentials(
-      eui,
-      (current) => {
-        guard?.(current);
-        return { change: changeFor(deliveries, delivered, current.auth), result: current };
-      },
-      at,
-      faults,
-    );
+    before = await registry.changeCredentials(eui, credentialPlan(deliveries, delivered, guard), at, faults);
   } catch (e) {
     await dropUnreferenced(deps, eui, delivered);
     throw e;
   }
   await faults?.('committed');
-  for (const { category, ref } of delivered) {
-    const previous = before.station.desired[desiredField(category)];
-    if (previous !== null && previous.blob !== ref.blob) await blobs.delete('stationcredentials', previous.blob);
-  }
+  await deleteReplaced(deps, before.station, delivered);
   return { delivered, before };
+}
+
+/** The first step of a delivery: the blobs, stored before anything refers to them. */
+export async function storeDeliveries(deps: CredentialDeps, eui: string, deliveries: readonly Delivery[]): Promise<Delivered[]> {
+  // Checked up front only so an unknown EUI stores nothing; the transaction checks again.
+  if ((await deps.registry.getStation(eui)) === undefined) throw stationNotFound(eui);
+  const delivered: Delivered[] = [];
+  for (const d of deliveries) {
+    delivered.push({ category: d.category, ref: await storeCredential(deps.blobs, eui, d.category, d.blob) });
+    await deps.faults?.(`blob-stored:${d.category}`);
+  }
+  return delivered;
+}
+
+/**
+ * The transaction's part of a delivery, as a plan for StationRegistry.changeCredentials
+ * or for a caller's own transaction (a rollout step, registry/rollout-step.ts).
+ * Its result is the state it replaced.
+ */
+export function credentialPlan(
+  deliveries: readonly Delivery[],
+  delivered: readonly Delivered[],
+  guard?: (current: { readonly station: Station; readonly auth: StationAuth }) => void,
+): CredentialPlan<{ station: Station; auth: StationAuth }> {
+  return (current) => {
+    guard?.(current);
+    return { change: changeFor(deliveries, delivered, current.auth), result: current };
+  };
+}
+
+/** After the commit: the blobs the delivered credentials replaced are no longer referenced. */
+export async function deleteReplaced(deps: Pick<CredentialDeps, 'blobs'>, before: Station, delivered: readonly Delivered[]): Promise<void> {
+  for (const { category, ref } of delivered) {
+    const previous = before.desired[desiredField(category)];
+    if (previous !== null && previous.blob !== ref.blob) await deps.blobs.delete('stationcredentials', previous.blob);
+  }
 }
 
 function changeFor(deliveries: readonly Delivery[], delivered: readonly Delivered[], auth: StationAuth): CredentialChange {
@@ -111,7 +131,7 @@ function changeFor(deliveries: readonly Delivery[], delivered: readonly Delivere
 }
 
 /** After a refused or failed transaction, new blobs nothing points at are removed (best effort: gc finds the rest). */
-async function dropUnreferenced(deps: CredentialDeps, eui: string, delivered: readonly Delivered[]): Promise<void> {
+export async function dropUnreferenced(deps: CredentialDeps, eui: string, delivered: readonly Delivered[]): Promise<void> {
   const station = await deps.registry.getStation(eui).catch(() => undefined);
   for (const { category, ref } of delivered) {
     if (station?.desired[desiredField(category)]?.blob === ref.blob) continue;

@@ -2,7 +2,21 @@ import { parseEui } from '../protocol/index.js';
 import { loadCa, loadCaCertificate } from '../pki/pki-folder.js';
 import type { CredentialCategory } from '../registry/auth-types.js';
 import { audit, authorize, type OperationContext } from './context.js';
+import type { IssuedCert } from '../pki/types.js';
 import { rotateCredential } from './credentials.js';
+
+/** The station CA as rotations need it: its certificate (the trust a CUPS blob carries) and, to issue certificates, its key. */
+export interface StationCa {
+  readonly caCert: Buffer;
+  readonly ca?: IssuedCert;
+}
+
+/** Reads the station CA from a PKI folder; the key is optional, since a token-only setup may keep it offline. */
+export async function loadStationCa(pkiDir: string): Promise<StationCa> {
+  const caCert = await loadCaCertificate(pkiDir);
+  const ca = await loadCa(pkiDir).catch(() => undefined);
+  return { caCert, ...(ca === undefined ? {} : { ca }) };
+}
 
 /** What a rotation through the API reports: never the token or key, which only the station receives. */
 export interface Rotated {

@@ -4,7 +4,7 @@ import { bearerSecret, certificateFingerprint, issueStationCert, issueStationTok
 import { buildCredentialBlob, credentialCrc, normaliseStationKey, parseCredentialBlob } from '../protocol/index.js';
 import type { CredentialCategory, StationAuth, StationAuthMode } from '../registry/auth-types.js';
 import { currentTrust } from './credential-blob.js';
-import { deliverCredentials, stationNotFound, type CredentialDeps, type Delivery } from './credential-delivery.js';
+import { deliverCredentials, stationNotFound, storeDeliveries, type CredentialDeps, type Delivered, type Delivery } from './credential-delivery.js';
 
 /** A credential given by the operator (`station credentials`): files as PEM or DER. */
 export interface CredentialInput {
@@ -203,6 +203,32 @@ export async function rotateCredential(deps: CredentialDeps, input: RotateInput)
   const trust = category === 'cups' ? input.caCert : (input.trust ?? (await currentTrust(deps.blobs, station, 'tc')) ?? input.caCert);
   const issued = await issueCredentials(deps, { eui, kind, credentials: [{ category, trust }], ...(input.ca === undefined ? {} : { ca: input.ca }) });
   return issued.credentials[0] as IssuedCredential;
+}
+
+/** A rotation of several categories made ready: blobs stored, nothing referring to them yet. */
+export interface PreparedCredentials {
+  readonly eui: string;
+  readonly deliveries: readonly Delivery[];
+  readonly delivered: readonly Delivered[];
+}
+
+/**
+ * The first half of rotateCredential for a caller that commits in a transaction
+ * of its own (a rollout step): issues a new credential of the kind in use for
+ * each category and stores the blobs. Commit with credentialPlan(deliveries,
+ * delivered); if that never commits, dropUnreferenced removes the blobs.
+ */
+export async function prepareRotation(deps: CredentialDeps, input: { readonly eui: string; readonly categories: readonly CredentialCategory[]; readonly caCert: Buffer; readonly ca?: IssuedCert }): Promise<PreparedCredentials> {
+  const { eui } = input;
+  const [station, auth] = await Promise.all([deps.registry.getStation(eui), deps.registry.getStationAuth(eui)]);
+  if (station === undefined || auth === undefined) throw stationNotFound(eui);
+  const deliveries: Delivery[] = [];
+  for (const category of input.categories) {
+    const kind = kindInUse(auth, category);
+    const trust = category === 'cups' ? input.caCert : ((await currentTrust(deps.blobs, station, 'tc')) ?? input.caCert);
+    deliveries.push((await issueOne(eui, kind, category, trust, input.ca)).delivery);
+  }
+  return { eui, deliveries, delivered: await storeDeliveries(deps, eui, deliveries) };
 }
 
 /** What the station uses now: for CUPS its auth mode (or the one it is moving to), for TC its newest active credential. */

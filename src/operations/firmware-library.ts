@@ -8,6 +8,8 @@ import { storeVerifiedFirmware, validatePackage, type FirmwareSource, type Given
 /** Operations that also need the firmware library and rollouts. */
 export interface RolloutContext extends OperationContext {
   readonly rollouts: RolloutStore;
+  /** Called after a rollout was created or resumed, so an engine in this process evaluates it now rather than at its next interval. */
+  readonly rolloutsChanged?: () => void;
 }
 
 export interface PackageUpload {

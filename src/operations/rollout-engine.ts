@@ -1,13 +1,30 @@
 import { isActive, ACTIVE_ROLLOUT_STATES, type Rollout, type RolloutMember } from '../core/rollout.js';
 import { evaluateRollout, isEmptyStep } from '../core/rollout-gate.js';
 import type { FleetStore, RolloutStore } from '../registry/index.js';
+import { advanceRotation, type RotationDeps } from './rollout-rotation.js';
 import { selectStations } from './rollout-selection.js';
 
 export interface RolloutEngineDeps {
   readonly rollouts: RolloutStore;
   readonly fleet: FleetStore;
   readonly clock: () => Date;
+  /** Needed by credential rotation rollouts only; without it their evaluation fails with rotation_unavailable. */
+  readonly credentials?: RotationDeps;
+  /**
+   * Include-new scans, per rollout: the time from which the last committed scan
+   * leaves stations to look at (see findJoiners). Kept in memory by the engine;
+   * without it every evaluation scans the whole selection.
+   */
+  readonly joinWatermarks?: Map<string, number>;
 }
+
+/**
+ * How far back of its own start a scan's watermark is set: a station stamped
+ * by a slower clock (another replica) or by a transaction that commits after
+ * the scan read is still found by the next scan. Scanning this window again is
+ * cheap; joining is idempotent (members are skipped).
+ */
+export const JOIN_SCAN_OVERLAP_MS = 120_000;
 
 export type AdvanceOutcome = 'idle' | 'advanced' | 'superseded';
 
@@ -40,20 +57,37 @@ export async function advanceRollout(deps: RolloutEngineDeps, rollout: Rollout):
   const store = deps.rollouts;
   const members = await store.listMembers(rollout.id);
   const models = rollout.change.kind === 'firmware' ? ((await store.getPackage(rollout.change.package))?.models ?? []) : [];
-  const joiners = rollout.plan.includeNew && rollout.state === 'running' ? await findJoiners(deps, rollout, members, models) : [];
+  const scan = rollout.plan.includeNew && rollout.state === 'running';
+  const scanStart = deps.clock().getTime();
+  const joiners = scan ? await findJoiners(deps, rollout, members, models, deps.joinWatermarks?.get(rollout.id)) : [];
   const watched = members.filter((m) => m.state === 'pending' || m.state === 'offered').map((m) => m.eui);
   const observations = await store.observe([...watched, ...joiners]);
   const now = deps.clock();
-  const step = evaluateRollout({ rollout, members, observations, models, joiners, now });
-  if (isEmptyStep(step)) return 'idle';
-  return (await store.applyStep(rollout, step, now)) ? 'advanced' : 'superseded';
+  const input = { rollout, members, observations, models, joiners, now };
+  let outcome: AdvanceOutcome;
+  if (rollout.change.kind === 'credentials') outcome = await advanceRotation(deps, input);
+  else {
+    const step = evaluateRollout(input);
+    outcome = isEmptyStep(step) ? 'idle' : (await store.applyStep(rollout, step, now)) ? 'advanced' : 'superseded';
+  }
+  // The joiners of a superseded (or failed) step were not written: the next scan looks from the same point again.
+  if (scan && outcome !== 'superseded') deps.joinWatermarks?.set(rollout.id, scanStart - JOIN_SCAN_OVERLAP_MS);
+  return outcome;
 }
 
-/** Stations that match the selector now, are not members, and no active rollout holds. */
-async function findJoiners(deps: RolloutEngineDeps, rollout: Rollout, members: readonly RolloutMember[], models: readonly string[]): Promise<string[]> {
+/**
+ * Stations that match the selector now, are not members, and no active rollout
+ * holds. After a first full scan, only stations changed since `since` are read:
+ * a station that registers, is relabelled or reports something new (its first
+ * report included) gets a newer updated_at or reported_at, and those are the
+ * ways a station comes to match. A station that matched all along but was held
+ * by another rollout when scanned is not looked at again until it changes.
+ */
+async function findJoiners(deps: RolloutEngineDeps, rollout: Rollout, members: readonly RolloutMember[], models: readonly string[], since: number | undefined): Promise<string[]> {
   const known = new Set(members.map((m) => m.eui));
+  const selected = await selectStations(deps.fleet, rollout.selector, since === undefined ? undefined : new Date(since));
   // With models declared, a station joins once it has reported one (its first report).
-  const candidates = (await selectStations(deps.fleet, rollout.selector)).filter((s) => !known.has(s.eui) && (models.length === 0 || s.reported !== null));
+  const candidates = selected.filter((s) => !known.has(s.eui) && (models.length === 0 || s.reported !== null));
   if (candidates.length === 0) return [];
   const held = await deps.rollouts.claims(candidates.map((s) => s.eui));
   return candidates.filter((s) => !held.has(s.eui)).map((s) => s.eui);
@@ -62,7 +96,10 @@ async function findJoiners(deps: RolloutEngineDeps, rollout: Rollout, members: r
 /** One pass over every active rollout; a failure of one is reported and does not stop the others. */
 export async function advanceRollouts(deps: RolloutEngineDeps, onError: (rollout: string, e: unknown) => void): Promise<Record<AdvanceOutcome, number>> {
   const counts: Record<AdvanceOutcome, number> = { idle: 0, advanced: 0, superseded: 0 };
-  for (const rollout of await deps.rollouts.listRollouts(ACTIVE_ROLLOUT_STATES)) {
+  const active = await deps.rollouts.listRollouts(ACTIVE_ROLLOUT_STATES);
+  const ids = new Set(active.map((r) => r.id));
+  for (const id of deps.joinWatermarks?.keys() ?? []) if (!ids.has(id)) deps.joinWatermarks?.delete(id);
+  for (const rollout of active) {
     try {
       counts[await advanceRollout(deps, rollout)] += 1;
     } catch (e) {
@@ -87,6 +124,7 @@ export function startRolloutEngine(
   logger: { warn(obj: object, msg?: string): void; info(obj: object, msg?: string): void },
   intervalMs: number,
 ): RolloutEngine {
+  deps = { ...deps, joinWatermarks: deps.joinWatermarks ?? new Map() };
   let running: Promise<void> | undefined;
   let again = false;
   let stopped = false;

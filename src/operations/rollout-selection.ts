@@ -5,9 +5,10 @@ const PAGE = 1000;
 
 /**
  * Every station the selector matches, in EUI order, read page by page through
- * the SQL listing (labels, model, package and version filtered in the database).
+ * the SQL listing (labels, model, package and version filtered in the database);
+ * with `changedSince`, only stations registered, changed or reporting something new since then.
  */
-export async function selectStations(fleet: FleetStore, selector: RolloutSelector): Promise<Station[]> {
+export async function selectStations(fleet: FleetStore, selector: RolloutSelector, changedSince?: Date): Promise<Station[]> {
   const wanted = selector.euis === undefined ? undefined : new Set(selector.euis);
   const out: Station[] = [];
   let cursor: string | undefined;
@@ -17,6 +18,7 @@ export async function selectStations(fleet: FleetStore, selector: RolloutSelecto
       ...(selector.model === undefined ? {} : { model: selector.model }),
       ...(selector.package === undefined ? {} : { package: selector.package }),
       ...(selector.stationVersion === undefined ? {} : { stationVersion: selector.stationVersion }),
+      ...(changedSince === undefined ? {} : { changedSince }),
       sort: 'eui',
       limit: PAGE,
       cursor,

@@ -33,7 +33,7 @@ export interface RolloutInput {
   readonly firmware?: string;
   readonly tcUri?: string;
   readonly cupsUri?: string;
-  /** Credential rotation is not supported by rollouts yet. */
+  /** Credential rotation: `cups`, `tc` or `both`. */
   readonly rotate?: string;
   readonly allowDowngrade?: boolean;
   readonly maxOffers?: number;
@@ -95,14 +95,17 @@ export async function createRollout(ctx: RolloutContext, input: RolloutInput, ro
     ctx.clock(),
   );
   await audit(ctx, 'rollout.create', rollout.id, { change, selector, plan, stations: stations.length, rollbackOf });
+  ctx.rolloutsChanged?.();
   return view(ctx, rollout);
 }
 
 async function parseChange(ctx: RolloutContext, input: RolloutInput): Promise<RolloutChange> {
   const given = [input.firmware, input.tcUri, input.cupsUri, input.rotate].filter((v) => v !== undefined).length;
-  if (given !== 1) throw invalid('invalid_change', 'give exactly one change: --firmware PACKAGE, --tc-uri URI or --cups-uri URI');
+  if (given !== 1) throw invalid('invalid_change', 'give exactly one change: --firmware PACKAGE, --tc-uri URI, --cups-uri URI or --rotate cups|tc|both');
   if (input.rotate !== undefined) {
-    throw invalid('not_supported', 'credential rotation rollouts are not supported yet; rotate with bscups station rotate per station');
+    const categories = ({ cups: ['cups'], tc: ['tc'], both: ['cups', 'tc'] } as const)[input.rotate as 'cups'];
+    if (categories === undefined) throw invalid('invalid_rotate', `--rotate must be cups, tc or both, got "${input.rotate}"`);
+    return { kind: 'credentials', categories };
   }
   if (input.firmware !== undefined) {
     const entry = await requirePackage(ctx.rollouts, input.firmware);
@@ -160,6 +163,7 @@ export async function controlRollout(ctx: RolloutContext, id: string, action: Co
     };
   });
   await audit(ctx, `rollout.${action}`, id);
+  if (action === 'resume') ctx.rolloutsChanged?.();
   return view(ctx, rollout);
 }
 
@@ -191,6 +195,15 @@ export async function rollbackRollout(ctx: RolloutContext, id: string, options: 
   authorize(ctx, 'operator', 'rolling back a rollout');
   const original = await requireRollout(ctx, id);
   if (original.state === 'rolled_back') throw conflict('rollout_state', `rollout ${id} is already rolled back`);
+  if (original.change.kind === 'credentials') {
+    // The replaced credential is retired as soon as a station uses its new one, and its key was
+    // never kept: there is nothing honest to restore. Going on (another rotation) is the way back.
+    throw invalid(
+      'rollback_not_possible',
+      `rollout ${id} rotated credentials: a station's previous credential is retired once it uses the new one and cannot be given back. ` +
+        `Abort it to stop offering (stations keep what they hold), or replace the new credentials with another rotation: bscups rollout create --rotate ${original.change.categories.length === 2 ? 'both' : original.change.categories[0]} --station …`,
+    );
+  }
   const touched = (await ctx.rollouts.listMembers(id)).filter((m) => m.previous !== null && ['offered', 'confirmed', 'failed'].includes(m.state));
   const result = original.change.kind === 'firmware' ? await rollbackFirmware(ctx, original, touched, options.allowDowngrade === true) : await rollbackUris(ctx, original);
   await audit(ctx, 'rollout.rollback', id, { reverted: result.reverted, rollouts: result.rollouts });

@@ -1,5 +1,6 @@
 import type { SyncState } from '../core/sync-status.js';
 import type { EventType, FirmwareState, Station, StationEvent } from './types.js';
+import type { ProvisionedStation, ProvisioningPlan } from './provisioning-types.js';
 
 /**
  * Listings and aggregates over the whole fleet, answered in SQL so they scale to
@@ -31,6 +32,8 @@ export interface StationQuery {
   readonly package?: string;
   /** Prefix of the reported station version, e.g. `2.0.6`. */
   readonly stationVersion?: string;
+  /** Only stations whose registry row (updated_at) or reported state (reported_at) changed at or after this instant. */
+  readonly changedSince?: Date;
   /** Case-insensitive substring of the EUI or the name. */
   readonly text?: string;
   readonly sort?: StationSort;
@@ -86,4 +89,10 @@ export interface FleetStore {
   summarizeFleet(options: { readonly silentSince: Date }): Promise<FleetSummary>;
   /** Events, most recent first. */
   queryEvents(query: EventQuery): Promise<Page<StationEvent>>;
+  /** Bulk provisioning: registered stations' provisioning fields by EUI, `limit` of them after `after` (exclusive). */
+  exportStations(after: string | null, limit: number): Promise<ProvisionedStation[]>;
+  /** Bulk provisioning: those of `euis` that are registered, read without a lock (a dry run's view). */
+  readProvisioned(euis: readonly string[]): Promise<ProvisionedStation[]>;
+  /** Bulk provisioning: one batch decided by `plan` and written in one transaction, all of it or none. */
+  provisionStations<T>(euis: readonly string[], plan: ProvisioningPlan<T>, at: Date): Promise<T>;
 }

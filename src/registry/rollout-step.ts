@@ -1,7 +1,9 @@
-import type { Transaction } from 'kysely';
-import { conflict, notFound } from '../core/errors.js';
+import type { Kysely, Transaction } from 'kysely';
+import { conflict, CupsError, notFound } from '../core/errors.js';
 import { isActive, type Rollout } from '../core/rollout.js';
 import type { MemberChange, RolloutStep } from '../core/rollout-gate.js';
+import type { CredentialPlan } from './auth-types.js';
+import { applyCredentialChange } from './credential-change.js';
 import type { RegistryDatabase } from './db-schema.js';
 import { isUniqueViolation } from './db-errors.js';
 import { eventColumns, firmwareColumns } from './row-mapping.js';
@@ -19,7 +21,13 @@ export function chunks<T>(items: readonly T[]): T[][] {
 }
 
 /** The guarded write of one step; see RolloutStore.applyStep. */
-export async function writeStep(trx: Transaction<RegistryDatabase & RolloutTables>, rollout: Rollout, step: RolloutStep, at: Date): Promise<boolean> {
+export async function writeStep(
+  trx: Transaction<RegistryDatabase & RolloutTables>,
+  rollout: Rollout,
+  step: RolloutStep,
+  at: Date,
+  credentials?: ReadonlyMap<string, CredentialPlan<unknown>>,
+): Promise<boolean> {
   const now = at.getTime();
   const r = step.rollout;
   const ms = (d: Date | null | undefined) => (d === undefined ? undefined : d === null ? null : d.getTime());
@@ -58,6 +66,12 @@ export async function writeStep(trx: Transaction<RegistryDatabase & RolloutTable
         await trx.updateTable('stations').set({ tc_uri: change.uri, updated_at: now }).where('eui', '=', m.eui).execute();
       } else if (change.kind === 'cupsUri') {
         await trx.updateTable('stations').set({ cups_uri: change.uri, updated_at: now }).where('eui', '=', m.eui).execute();
+      } else if (change.kind === 'credentials') {
+        // The rotation rides in the step's transaction: the offer, the new credentials
+        // (registered, desired, rotation started) and the rollout's version commit together.
+        const plan = credentials?.get(m.eui);
+        if (plan === undefined) throw new CupsError('rotation_not_prepared', 'internal', `rollout ${rollout.id} offered station ${m.eui} a credential rotation that was not prepared`);
+        await applyCredentialChange(trx as unknown as Kysely<RegistryDatabase>, m.eui, plan, at, undefined);
       }
     }
     if (m.restore !== undefined) {

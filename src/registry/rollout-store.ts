@@ -2,6 +2,7 @@ import type { Kysely, Transaction } from 'kysely';
 import { conflict } from '../core/errors.js';
 import { ACTIVE_ROLLOUT_STATES, type Rollout, type RolloutMember, type RolloutState } from '../core/rollout.js';
 import type { RolloutStep, StationObservation } from '../core/rollout-gate.js';
+import type { CredentialPlan } from './auth-types.js';
 import type { RegistryBackend } from './backend.js';
 import type { RegistryDatabase } from './db-schema.js';
 import { isUniqueViolation, translateBackendError } from './db-errors.js';
@@ -158,10 +159,14 @@ export class KyselyRolloutStore implements RolloutStore {
         const rows = await db
           .selectFrom('stations as s')
           .leftJoin('firmware_targets as f', 'f.eui', 's.eui')
-          .select(['s.eui', 's.tc_uri', 's.cups_uri', 's.reported_at', 's.reported_model', 's.reported_package', 's.reported_tc_uri', 's.reported_cups_uri', 's.last_seen_at',
+          .select(['s.eui', 's.tc_uri', 's.cups_uri', 's.cups_cred_crc', 's.tc_cred_crc', 's.reported_cups_cred_crc', 's.reported_tc_cred_crc', 's.reported_at', 's.reported_model', 's.reported_package', 's.reported_tc_uri', 's.reported_cups_uri', 's.last_seen_at',
             'f.package as fw_package', 'f.state as fw_state', 'f.offers as fw_offers', 'f.last_offered_at as fw_last_offered_at', 'f.last_error as fw_last_error'])
           .where('s.eui', 'in', part)
           .execute();
+        const rotations = await db.selectFrom('station_rotations').select(['eui', 'category', 'new_crc']).where('eui', 'in', part).execute();
+        const pending = new Map<string, Partial<Record<'cups' | 'tc', number>>>();
+        for (const p of rotations) pending.set(p.eui, { ...pending.get(p.eui), [p.category]: num(p.new_crc) });
+        const crc = (v: number | string | null) => (v === null ? null : num(v));
         for (const r of rows) {
           out.set(r.eui, {
             exists: true,
@@ -175,6 +180,11 @@ export class KyselyRolloutStore implements RolloutStore {
               lastOfferedAt: r.fw_last_offered_at === null ? null : new Date(num(r.fw_last_offered_at)),
               lastError: r.fw_last_error,
             },
+            credentials: {
+              desired: { cups: crc(r.cups_cred_crc), tc: crc(r.tc_cred_crc) },
+              reported: r.reported_at === null ? { cups: null, tc: null } : { cups: crc(r.reported_cups_cred_crc), tc: crc(r.reported_tc_cred_crc) },
+              rotations: pending.get(r.eui) ?? {},
+            },
           });
         }
       }
@@ -186,8 +196,8 @@ export class KyselyRolloutStore implements RolloutStore {
     return this.#run((db) => claimsOf(db, euis));
   }
 
-  applyStep(rollout: Rollout, step: RolloutStep, at: Date): Promise<boolean> {
-    return this.#run((db) => db.transaction().execute((trx) => writeStep(trx, rollout, step, at)));
+  applyStep(rollout: Rollout, step: RolloutStep, at: Date, credentials?: ReadonlyMap<string, CredentialPlan<unknown>>): Promise<boolean> {
+    return this.#run((db) => db.transaction().execute((trx) => writeStep(trx, rollout, step, at, credentials)));
   }
 }
 

@@ -1,5 +1,6 @@
 import type { Rollout, RolloutChange, RolloutMember, RolloutPlan, RolloutSelector, RolloutState } from '../core/rollout.js';
 import type { RolloutEventType, RolloutStep, StationObservation } from '../core/rollout-gate.js';
+import type { CredentialPlan } from './auth-types.js';
 import type { FirmwareSignature } from './types.js';
 
 /** An update stored once and verified, that stations and rollouts target by its package version. */
@@ -79,6 +80,8 @@ export interface RolloutStore {
    * claims, the change on every station offered or restored, and the events of
    * the rollout and its stations, in one transaction, and only if the rollout is
    * still at `rollout.version`. False (nothing written) when it moved on.
+   * A credential rotation's offers are written by `credentials` (one plan per
+   * station offered, applied as StationRegistry.changeCredentials would).
    */
-  applyStep(rollout: Rollout, step: RolloutStep, at: Date): Promise<boolean>;
+  applyStep(rollout: Rollout, step: RolloutStep, at: Date, credentials?: ReadonlyMap<string, CredentialPlan<unknown>>): Promise<boolean>;
 }

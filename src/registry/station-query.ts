@@ -31,6 +31,10 @@ function conditions(query: StationQuery): Expression<SqlBool>[] {
   if (query.silentSince !== undefined) {
     out.push(sql<SqlBool>`(s.last_seen_at is not null and s.last_seen_at < ${millis(query.silentSince)})`);
   }
+  if (query.changedSince !== undefined) {
+    const since = millis(query.changedSince);
+    out.push(sql<SqlBool>`(s.updated_at >= ${since} or s.reported_at >= ${since})`);
+  }
   if (query.model !== undefined) out.push(sql<SqlBool>`s.reported_model = ${query.model}`);
   if (query.package !== undefined) out.push(sql<SqlBool>`s.reported_package = ${query.package}`);
   if (query.stationVersion !== undefined) {

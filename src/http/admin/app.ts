@@ -39,6 +39,8 @@ export interface AdminDeps {
   readonly pkiDir?: string;
   /** Exchange counters of the station listener, for the dashboard's rates. */
   readonly serverStats?: ServerStatsSource;
+  /** Called after a rollout was created or resumed here, so this server's rollout engine evaluates at once. */
+  readonly rolloutsChanged?: () => void;
 }
 
 export const API_PREFIX = '/api/v1';

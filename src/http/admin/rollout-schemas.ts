@@ -54,6 +54,7 @@ export const RolloutCreate = z
     firmware: z.string().optional().describe('library package to install'),
     tcUri: z.string().optional().describe('desired TC (LNS) URI'),
     cupsUri: z.string().optional().describe('desired CUPS URI'),
+    rotate: z.enum(['cups', 'tc', 'both']).optional().describe('rotate credentials: a new certificate or token (the kind each station uses) under the station CA'),
     allowDowngrade: z.boolean().optional(),
     maxOffers: z.number().int().min(1).max(1000).optional(),
     label: z.array(z.string()).optional().describe('k=v, k!=v, k (exists), !k (absent); all must hold'),
@@ -76,7 +77,7 @@ export const Rollout = z
   .object({
     id: z.string(),
     name: z.string().nullable(),
-    change: z.record(z.string(), z.unknown()).describe('kind firmware (package), tcUri or cupsUri (uri)'),
+    change: z.record(z.string(), z.unknown()).describe('kind firmware (package), tcUri or cupsUri (uri), or credentials (categories)'),
     selector: z.record(z.string(), z.unknown()),
     plan: z.record(z.string(), z.unknown()),
     state: z.enum(ROLLOUT_STATES),

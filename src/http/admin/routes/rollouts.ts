@@ -12,7 +12,7 @@ import { memberJson, rolloutEventJson, rolloutJson } from '../rollout-views.js';
 export function registerRolloutRoutes(app: FastifyInstance, deps: AdminDeps): void {
   const api = app.withTypeProvider<ZodTypeProvider>();
   const tags = ['rollouts'];
-  const ctx = (req: Parameters<typeof contextOf>[0]) => ({ ...contextOf(req, deps), rollouts: deps.rollouts });
+  const ctx = (req: Parameters<typeof contextOf>[0]) => ({ ...contextOf(req, deps), rollouts: deps.rollouts, ...(deps.rolloutsChanged === undefined ? {} : { rolloutsChanged: deps.rolloutsChanged }) });
 
   api.get('/rollouts', {
     schema: { tags, summary: 'Rollouts, most recent first, with counts per wave, gate and ETA', querystring: RolloutListQuery, response: { 200: z.array(Rollout), ...errorResponses } },
