@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { loadConfig, type Config, type ConfigInput } from '../../src/config.js';
-import { serve, type RunningServer } from '../../src/http/serve.js';
+import { serve, type RunningServer, type ServeOptions } from '../../src/http/serve.js';
 import { openRuntime, type Runtime } from '../../src/runtime.js';
 import type { StationRegistry } from '../../src/registry/types.js';
 
@@ -20,6 +20,8 @@ export interface TestServerOptions {
   readonly config?: ConfigInput;
   /** The server's logger; silent (or TEST_LOG_LEVEL) when absent. */
   readonly logger?: Logger;
+  /** Options of serve() that are not configuration (the PKI folder, the dashboard). */
+  readonly serve?: ServeOptions;
 }
 
 export interface TestServer {
@@ -51,7 +53,7 @@ export async function startTestServer(overrides: TestServerOptions = {}): Promis
   });
   const runtime = await openRuntime(config);
   const served = overrides.wrapRegistry === undefined ? runtime : { ...runtime, registry: overrides.wrapRegistry(runtime.registry) };
-  const server = await serve(served, config, overrides.logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }));
+  const server = await serve(served, config, overrides.logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), overrides.serve);
   return {
     url: server.url,
     port: server.port,
