@@ -166,6 +166,41 @@ describe('rollout gate', () => {
   });
 });
 
+describe('credential rotation gate', () => {
+  const rotation = rollout({ change: { kind: 'credentials', categories: ['cups', 'tc'] }, wave: 1, waveSizes: [1] });
+  const offered = member('A', 1, { state: 'offered', offeredAt: at(0), deadlineAt: at(60), previous: { tcUri: null, cupsUri: null, package: '1.0.0', rotatedTo: { cups: 10, tc: 20 } } });
+  const creds = (reported: { cups: number; tc: number }, rotations: { cups?: number; tc?: number } = {}, desired = { cups: 10, tc: 20 }) =>
+    obs({ credentials: { desired, reported, rotations }, lastSeenAt: at(5) });
+  const judge = (o: StationObservation, now = at(10)) => evaluateRollout({ rollout: rotation, members: [offered], observations: new Map([['A', o]]), models: [], joiners: [], now }).members[0];
+
+  it.each([
+    ['both reported, both rotations complete', creds({ cups: 10, tc: 20 }), { state: 'confirmed', reason: 'uses the new credential (cups crc 10, tc crc 20)' }],
+    ['CUPS CRC reported but not yet authenticated with it (rotation pending)', creds({ cups: 10, tc: 20 }, { cups: 10 }), undefined],
+    ['TC not applied yet', creds({ cups: 10, tc: 2 }), undefined],
+    ['desired TC replaced by someone else', creds({ cups: 10, tc: 2 }, {}, { cups: 10, tc: 21 }), { state: 'failed', reason: 'desired tc credential changed outside the rollout' }],
+  ])('%s', (_what, o, expected) => {
+    const change = judge(o);
+    if (expected === undefined) expect(change).toBeUndefined();
+    else expect(change).toMatchObject(expected);
+  });
+
+  it('past the deadline: lost when not seen since the offer, else not confirmed with what it reports', () => {
+    expect(judge({ ...creds({ cups: 1, tc: 2 }), lastSeenAt: null }, at(61))).toMatchObject({ state: 'failed', reason: 'lost after offer: not seen since ever' });
+    expect(judge(creds({ cups: 10, tc: 2 }), at(61))).toMatchObject({ state: 'failed', reason: 'not confirmed within the deadline: still reports cups credential crc 10, tc credential crc 2' });
+  });
+
+  it('offers carry the CRCs the engine issued; a station it could not prepare is skipped with the reason', () => {
+    const pending = [member('A', 1), member('B', 1)];
+    const two = rollout({ change: { kind: 'credentials', categories: ['cups'] }, waveSizes: [2] });
+    const prepared = new Map([['A', { crcs: { cups: 7 } }], ['B', { refused: 'nothing to rotate' }]]);
+    const step = evaluateRollout({ rollout: two, members: pending, observations: new Map([['A', obs()], ['B', obs()]]), models: [], joiners: [], prepared, now: at(1) });
+    expect(step.members.map((m) => [m.eui, m.state, m.reason, m.offer?.previous.rotatedTo])).toEqual([
+      ['A', 'offered', null, { cups: 7 }],
+      ['B', 'skipped', 'nothing to rotate', undefined],
+    ]);
+  });
+});
+
 describe('rollout progress', () => {
   it('counts per wave, the gate and an ETA from the pace so far', () => {
     const members = [member('A', 1, { state: 'confirmed' }), member('B', 2, { state: 'offered' }), member('C', 3), member('D', 3, { state: 'skipped' })];
