@@ -16,6 +16,8 @@ export interface RolloutEngineDeps {
    * without it every evaluation scans the whole selection.
    */
   readonly joinWatermarks?: Map<string, number>;
+  /** Overrides JOIN_SCAN_OVERLAP_MS (tests). */
+  readonly joinScanOverlapMs?: number;
 }
 
 /**
@@ -71,7 +73,7 @@ export async function advanceRollout(deps: RolloutEngineDeps, rollout: Rollout):
     outcome = isEmptyStep(step) ? 'idle' : (await store.applyStep(rollout, step, now)) ? 'advanced' : 'superseded';
   }
   // The joiners of a superseded (or failed) step were not written: the next scan looks from the same point again.
-  if (scan && outcome !== 'superseded') deps.joinWatermarks?.set(rollout.id, scanStart - JOIN_SCAN_OVERLAP_MS);
+  if (scan && outcome !== 'superseded') deps.joinWatermarks?.set(rollout.id, scanStart - (deps.joinScanOverlapMs ?? JOIN_SCAN_OVERLAP_MS));
   return outcome;
 }
 
