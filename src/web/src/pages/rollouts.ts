@@ -19,6 +19,7 @@ export function rolloutBadge(state: string): HTMLElement {
 export function changeText(change: Record<string, unknown>): string {
   const kind = String(change['kind'] ?? '');
   if (kind === 'firmware') return `firmware ${String(change['package'] ?? '')}`;
+  if (kind === 'credentials') return `${(change['categories'] as string[] | undefined ?? []).join(' and ')} credential rotation`;
   return `${kind} ${String(change['uri'] ?? '')}`.trim();
 }
 
@@ -28,7 +29,7 @@ export function progress(r: Rollout, counts: MemberCounts, total: number, label:
 
 function createForm(ctx: AppContext): HTMLElement {
   const name = h('input', { type: 'text', autocomplete: 'off' });
-  const kind = h('select', null, h('option', { value: 'firmware' }, 'Firmware package'), h('option', { value: 'tcUri' }, 'TC URI'), h('option', { value: 'cupsUri' }, 'CUPS URI'));
+  const kind = h('select', null, h('option', { value: 'firmware' }, 'Firmware package'), h('option', { value: 'tcUri' }, 'TC URI'), h('option', { value: 'cupsUri' }, 'CUPS URI'), h('option', { value: 'rotate:cups' }, 'Rotate CUPS credentials'), h('option', { value: 'rotate:tc' }, 'Rotate TC credentials'), h('option', { value: 'rotate:both' }, 'Rotate CUPS and TC credentials'));
   const pkg = h('select', null);
   const uri = h('input', { type: 'text', autocomplete: 'off', placeholder: 'wss://lns.example.com:6887' });
   const label = h('input', { type: 'text', autocomplete: 'off', placeholder: 'region=eu' });
@@ -39,7 +40,7 @@ function createForm(ctx: AppContext): HTMLElement {
   const uriField = field('URI', uri);
   const sync = () => {
     pkgField.hidden = kind.value !== 'firmware';
-    uriField.hidden = kind.value === 'firmware';
+    uriField.hidden = kind.value === 'firmware' || kind.value.startsWith('rotate:');
   };
   kind.addEventListener('change', sync);
   sync();
@@ -56,13 +57,14 @@ function createForm(ctx: AppContext): HTMLElement {
     const labels = label.value.split(',').map((s) => s.trim()).filter((s) => s !== '');
     const body = {
       ...(name.value.trim() === '' ? {} : { name: name.value.trim() }),
-      ...(kind.value === 'firmware' ? { firmware: pkg.value } : { [kind.value]: uri.value.trim() }),
+      ...(kind.value === 'firmware' ? { firmware: pkg.value } : kind.value.startsWith('rotate:') ? { rotate: kind.value.slice('rotate:'.length) } : { [kind.value]: uri.value.trim() }),
       ...(labels.length === 0 ? {} : { label: labels }),
       waves: waves.value.trim(),
       failureBudget: budget.value.trim(),
       ...(deadline.value.trim() === '' ? {} : { deadline: deadline.value.trim() }),
     };
-    void ctx.confirm(`Start rolling out ${kind.value === 'firmware' ? `firmware ${pkg.value}` : `${kind.value} ${uri.value}`} to ${labels.length === 0 ? 'every station' : `stations with ${labels.join(', ')}`}?`, 'Start').then((yes) => {
+    const what = kind.value === 'firmware' ? `firmware ${pkg.value}` : kind.value.startsWith('rotate:') ? (kind.selectedOptions[0]?.textContent ?? kind.value).toLowerCase() : `${kind.value} ${uri.value}`;
+    void ctx.confirm(`Start rolling out ${what} to ${labels.length === 0 ? 'every station' : `stations with ${labels.join(', ')}`}?`, 'Start').then((yes) => {
       if (yes) void ctx.act('Starting the rollout', async () => {
         const r = await api<Rollout>('POST', '/rollouts', body);
         ctx.go(`#/rollouts/${r.id}`);
