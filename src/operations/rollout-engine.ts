@@ -1,5 +1,5 @@
 import { isActive, ACTIVE_ROLLOUT_STATES, type Rollout, type RolloutMember } from '../core/rollout.js';
-import { evaluateRollout, isEmptyStep } from '../core/rollout-gate.js';
+import { evaluateRollout, isEmptyStep, type RolloutStep } from '../core/rollout-gate.js';
 import type { FleetStore, RolloutStore } from '../registry/index.js';
 import { advanceRotation, type RotationDeps } from './rollout-rotation.js';
 import { selectStations } from './rollout-selection.js';
@@ -67,13 +67,18 @@ export async function advanceRollout(deps: RolloutEngineDeps, rollout: Rollout):
   const now = deps.clock();
   const input = { rollout, members, observations, models, joiners, now };
   let outcome: AdvanceOutcome;
-  if (rollout.change.kind === 'credentials') outcome = await advanceRotation(deps, input);
+  let step: RolloutStep;
+  if (rollout.change.kind === 'credentials') ({ outcome, step } = await advanceRotation(deps, input));
   else {
-    const step = evaluateRollout(input);
+    step = evaluateRollout(input);
     outcome = isEmptyStep(step) ? 'idle' : (await store.applyStep(rollout, step, now)) ? 'advanced' : 'superseded';
   }
-  // The joiners of a superseded (or failed) step were not written: the next scan looks from the same point again.
-  if (scan && outcome !== 'superseded') deps.joinWatermarks?.set(rollout.id, scanStart - (deps.joinScanOverlapMs ?? JOIN_SCAN_OVERLAP_MS));
+  // Joiners not written (a superseded or failed step, or one that halted before taking
+  // them in) are found again only if the next scan looks from the same point.
+  const joined = new Set(step.members.filter((m) => m.joined === true).map((m) => m.eui));
+  if (scan && outcome !== 'superseded' && joiners.every((eui) => joined.has(eui))) {
+    deps.joinWatermarks?.set(rollout.id, scanStart - (deps.joinScanOverlapMs ?? JOIN_SCAN_OVERLAP_MS));
+  }
   return outcome;
 }
 

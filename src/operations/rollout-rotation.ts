@@ -1,6 +1,6 @@
 import type { BlobStore } from '../blobs/types.js';
 import { isCupsError, unavailable } from '../core/errors.js';
-import { evaluateRollout, isEmptyStep, type GateInput, type PreparedRotation } from '../core/rollout-gate.js';
+import { evaluateRollout, isEmptyStep, type GateInput, type PreparedRotation, type RolloutStep } from '../core/rollout-gate.js';
 import type { CredentialPlan } from '../registry/auth-types.js';
 import type { RolloutStore, Station, StationRegistry } from '../registry/index.js';
 import { credentialPlan, deleteReplaced, dropUnreferenced, type CredentialDeps } from './credential-delivery.js';
@@ -35,7 +35,7 @@ const PARALLEL = 4;
 export async function advanceRotation(
   deps: { readonly rollouts: RolloutStore; readonly clock: () => Date; readonly credentials?: RotationDeps },
   input: GateInput,
-): Promise<'idle' | 'advanced' | 'superseded'> {
+): Promise<{ readonly outcome: 'idle' | 'advanced' | 'superseded'; readonly step: RolloutStep }> {
   const { rollout } = input;
   if (rollout.change.kind !== 'credentials') throw new Error('advanceRotation: not a credential rotation');
   const categories = rollout.change.categories;
@@ -48,7 +48,7 @@ export async function advanceRotation(
       const step = evaluateRollout({ ...input, prepared });
       const missing = step.members.filter((m) => m.offer !== undefined && !prepared.has(m.eui)).map((m) => m.eui);
       if (missing.length === 0) {
-        if (isEmptyStep(step)) return 'idle';
+        if (isEmptyStep(step)) return { outcome: 'idle', step };
         const replaced: { eui: string; before: Station }[] = [];
         const plans = new Map<string, CredentialPlan<unknown>>();
         for (const m of step.members) {
@@ -60,12 +60,12 @@ export async function advanceRotation(
             return plan(current);
           });
         }
-        if (!(await deps.rollouts.applyStep(rollout, step, input.now, plans))) return 'superseded';
+        if (!(await deps.rollouts.applyStep(rollout, step, input.now, plans))) return { outcome: 'superseded', step };
         for (const { eui, before } of replaced) {
           committed.add(eui);
           await deleteReplaced(creds as RotationDeps, before, (ready.get(eui) as PreparedCredentials).delivered).catch(() => undefined);
         }
-        return 'advanced';
+        return { outcome: 'advanced', step };
       }
       if (creds === undefined) throw unavailable('rotation_unavailable', `rollout ${rollout.id} rotates credentials, which needs the station CA; this process was started without it`);
       const ca = await creds.stationCa();
