@@ -15,6 +15,8 @@ export function buildProgram(options: { readonly json?: boolean } = {}): Command
     .version(VERSION, '-V, --version', 'print the bscups version')
     .option('--database <url>', 'station registry: SQLite path or postgres:// URL (env BSCUPS_DATABASE, default ./data/registry.sqlite)')
     .option('--blobs <location>', 'blob store: folder, memory:, or Azure connection string (env BSCUPS_BLOBS, default ./data/blobs)')
+    .option('--server <url>', 'work through the admin API of this bscups server, e.g. http://cups.example.com:6091 (env BSCUPS_SERVER); without it, on the local database')
+    .option('--api-key <key>', 'API key for --server, sent as a bearer token (env BSCUPS_API_KEY)')
     .option('--json', 'print machine-readable JSON instead of tables, and errors as JSON on stderr')
     .option('--log-level <level>', 'server log level: fatal, error, warn, info, debug, trace, silent (env BSCUPS_LOG_LEVEL)')
     .configureHelp({ showGlobalOptions: true })
@@ -32,7 +34,6 @@ interface ErrorReport {
   readonly code: string;
   readonly kind: ErrorKind;
   readonly message: string;
-  readonly details?: Readonly<Record<string, unknown>>;
 }
 
 function usageReport(e: CommanderError): ErrorReport {
@@ -68,8 +69,9 @@ export async function main(argv: readonly string[]): Promise<number> {
       return EXIT_CODE.usage;
     }
     if (isCupsError(e)) {
-      const { code, kind, message, details } = e;
-      fail({ code, kind, message, ...(details === undefined ? {} : { details }) }, `error: ${visible(message)} (${code})\n`);
+      // The admin API's error shape, so a script reads the same JSON whether the CLI worked locally or through --server.
+      const { code, kind, message } = e;
+      fail({ code, kind, message }, `error: ${visible(message)} (${code})\n`);
       return EXIT_CODE[kind];
     }
     const message = e instanceof Error ? e.message : String(e);

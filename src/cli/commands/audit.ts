@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { listAudit } from '../../operations/audit.js';
-import { runOperation } from '../operation-context.js';
+import { runActions } from '../run-actions.js';
+import { at } from './station/view.js';
 
 export function register(program: Command): void {
   program
@@ -14,11 +14,11 @@ export function register(program: Command): void {
     .option('--limit <n>', 'entries per page (1..1000, default 50)', (v) => Number(v))
     .option('--cursor <cursor>', 'the cursor printed after the previous page')
     .action(async (opts: { action?: string; actor?: string; target?: string; since?: string; until?: string; limit?: number; cursor?: string }, cmd: Command) => {
-      await runOperation(cmd, async (ctx, out) => {
-        const page = await listAudit(ctx, opts);
+      await runActions(cmd, async (actions, out) => {
+        const page = await actions.listAudit(opts);
         out.result(page.items, () =>
           out.table(
-            page.items.map((e) => ({ at: e.at, actor: e.actor, role: e.role, via: e.via, from: e.remoteAddress, action: e.action, target: e.target, detail: e.detail })),
+            page.items.map((e) => ({ at: at(e.at), actor: e.actor, role: e.role, via: e.via, from: e.remoteAddress, action: e.action, target: e.target, detail: e.detail })),
             ['at', 'actor', 'role', 'via', 'from', 'action', 'target', 'detail'],
           ),
         );

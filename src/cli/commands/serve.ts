@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import type { Command } from 'commander';
 import { loadConfig, type ConfigInput } from '../../config.js';
+import { invalid } from '../../core/errors.js';
 import { createServerLogger } from '../../http/logger.js';
 import { serve } from '../../http/serve.js';
 import { openRuntime } from '../../runtime.js';
@@ -38,6 +39,9 @@ export function register(program: Command): void {
     )
     .action(async (opts: ConfigInput, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
+      if (g.server !== undefined) {
+        throw invalid('not_supported', 'serve runs a server on this host; --server is for the commands that talk to one: leave it out', { field: '--server' });
+      }
       const config = loadConfig({
         ...opts,
         database: g.database,

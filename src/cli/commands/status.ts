@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { DEFAULT_SILENT_AFTER, fleetSummary } from '../../operations/fleet.js';
-import { runOperation } from '../operation-context.js';
+import { DEFAULT_SILENT_AFTER } from '../../operations/fleet.js';
+import { runActions } from '../run-actions.js';
 
 export function register(program: Command): void {
   program
@@ -8,8 +8,8 @@ export function register(program: Command): void {
     .description('fleet summary: stations by sync state, package and model, silent stations, upgrades by state')
     .option('--silent-after <duration>', `count a station silent after this long without contact (default ${DEFAULT_SILENT_AFTER})`)
     .action(async (opts: { silentAfter?: string }, cmd: Command) => {
-      await runOperation(cmd, async (ctx, out) => {
-        const s = await fleetSummary(ctx, opts.silentAfter === undefined ? {} : { silentAfter: opts.silentAfter });
+      await runActions(cmd, async (actions, out) => {
+        const s = await actions.fleetSummary(opts.silentAfter === undefined ? {} : { silentAfter: opts.silentAfter });
         out.result(s, () => {
           const rows = Object.entries(s.byState).map(([state, stations]) => ({ state: state.replaceAll('_', ' '), stations }));
           rows.push({ state: 'total', stations: s.total });

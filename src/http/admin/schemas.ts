@@ -131,6 +131,8 @@ export const Event = z
     type: z.string(),
     message: z.string(),
     detail: z.record(z.string(), z.unknown()).optional(),
+    count: z.number().int().optional().describe('a coalesced row (repeated refusals): how many requests it stands for'),
+    firstAt: time.optional().describe('a coalesced row: its first occurrence (at is the last)'),
   })
   .meta({ id: 'Event' });
 

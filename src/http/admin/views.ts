@@ -46,7 +46,16 @@ export function stationJson(s: Station) {
 }
 
 export function eventJson(e: StationEvent) {
-  return { id: e.id, eui: e.eui, at: iso(e.at), type: e.type, message: e.message, ...(e.detail === undefined ? {} : { detail: { ...e.detail } }) };
+  return {
+    id: e.id,
+    eui: e.eui,
+    at: iso(e.at),
+    type: e.type,
+    message: e.message,
+    ...(e.detail === undefined ? {} : { detail: { ...e.detail } }),
+    ...(e.count === undefined ? {} : { count: e.count }),
+    ...(e.firstAt === undefined ? {} : { firstAt: iso(e.firstAt) }),
+  };
 }
 
 export function summaryJson(s: FleetSummary) {

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import { invalid } from '../../../core/errors.js';
-import { collectUnusedBlobs } from '../../../operations/blobs-gc.js';
-import { runWithRuntime } from '../../context.js';
+import { runActions } from '../../run-actions.js';
+import { at } from '../station/view.js';
 
 interface Options {
   delete?: boolean;
@@ -18,12 +17,11 @@ export function register(parent: Command): void {
     .option('--delete', 'delete what is listed')
     .option('--min-age <duration>', 'only blobs at least this old: a number with s, m, h or d', '1h')
     .action(async (opts: Options, cmd: Command) => {
-      const minAgeMs = parseDuration(opts.minAge);
-      await runWithRuntime(cmd, async ({ registry, rollouts, blobs }, out) => {
-        const r = await collectUnusedBlobs({ registry, library: rollouts, blobs, clock: () => new Date() }, { delete: opts.delete === true, minAgeMs });
+      await runActions(cmd, async (actions, out) => {
+        const r = await actions.collectBlobs({ delete: opts.delete === true, minAge: opts.minAge });
         out.result(r, () => {
           out.table(
-            r.blobs.map((b) => ({ container: b.container, name: b.name, size: b.size, modified: b.lastModified, why: b.reason, deleted: b.deleted ? 'yes' : '' })),
+            r.blobs.map((b) => ({ container: b.container, name: b.name, size: b.size, modified: at(b.lastModified), why: b.reason, deleted: b.deleted ? 'yes' : '' })),
             ['container', 'name', 'size', 'modified', 'why', 'deleted'],
           );
           if (r.blobs.length === 0) out.line('nothing to collect');
@@ -32,11 +30,4 @@ export function register(parent: Command): void {
         });
       });
     });
-}
-
-function parseDuration(text: string): number {
-  const m = /^(\d+)\s*([smhd])$/.exec(text.trim());
-  if (m === null) throw invalid('invalid_min_age', `--min-age must be a number with s, m, h or d (e.g. 30m, 1h, 0s), got "${text}"`, { field: '--min-age' });
-  const unit = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 's' | 'm' | 'h' | 'd'];
-  return Number(m[1]) * unit;
 }

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { retryFirmware } from '../../../operations/station-firmware.js';
-import { runOperation } from '../../operation-context.js';
+import { runActions } from '../../run-actions.js';
 import { euiArg } from '../station/parse.js';
 
 export function register(parent: Command): void {
@@ -10,9 +9,9 @@ export function register(parent: Command): void {
     .argument('<eui...>', 'station EUI(s)')
     .action(async (euis: string[], _opts: unknown, cmd: Command) => {
       const ids = euis.map(euiArg);
-      await runOperation(cmd, async (ctx, out) => {
+      await runActions(cmd, async (actions, out) => {
         const done: string[] = [];
-        for (const id of ids) done.push((await retryFirmware(ctx, id)).eui);
+        for (const id of ids) done.push((await actions.retryFirmware(id)).eui);
         out.result({ retried: done }, () => out.line(`upgrade will be offered again to ${done.join(', ')}`));
       });
     });

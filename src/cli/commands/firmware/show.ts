@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
-import { showPackage } from '../../../operations/firmware-library.js';
-import { packageJson } from '../../../http/admin/rollout-views.js';
-import { runRolloutOperation } from '../../rollout-context.js';
+import { runActions } from '../../run-actions.js';
 
 export function register(parent: Command): void {
   parent
@@ -9,9 +7,8 @@ export function register(parent: Command): void {
     .description('one library package, and the stations and rollouts that use it')
     .argument('<package>', 'package version')
     .action(async (pkg: string, _opts: unknown, cmd: Command) => {
-      await runRolloutOperation(cmd, async (ctx, out) => {
-        const p = await showPackage(ctx, pkg);
-        const json = { ...packageJson(p), use: { stations: [...p.use.stations], rollouts: [...p.use.rollouts] } };
+      await runActions(cmd, async (actions, out) => {
+        const json = await actions.showPackage(pkg);
         out.result(json, () => {
           out.line(`package  ${json.package}`);
           out.line(`size     ${json.size} bytes`);

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { invalid, notFound } from '../../../core/errors.js';
-import { runWithRuntime } from '../../context.js';
+import { invalid } from '../../../core/errors.js';
+import { runActions } from '../../run-actions.js';
 
 export function register(parent: Command): void {
   parent
@@ -14,9 +14,9 @@ export function register(parent: Command): void {
       if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(crc) || crc > 0xffffffff) {
         throw invalid('invalid_key_crc', `CRC must be an unsigned 32-bit decimal number as "bscups keys list" shows it, got "${text}"`, { field: 'crc' });
       }
-      await runWithRuntime(cmd, async ({ registry }, out) => {
-        if (!(await registry.removeSigningKey(crc))) throw notFound('signing_key_not_found', `no signing key with CRC ${crc} is registered; see "bscups keys list"`);
-        out.result({ crc, removed: true }, () => out.line(`removed signing key ${crc}`));
+      await runActions(cmd, async (actions, out) => {
+        const r = await actions.removeSigningKey(crc);
+        out.result(r, () => out.line(`removed signing key ${crc}`));
       });
     });
 }

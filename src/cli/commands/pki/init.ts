@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { conflict } from '../../../core/errors.js';
 import { createCa, issueServerCert, type IssuedCert } from '../../../pki/index.js';
 import { collect, commandContext } from '../../context.js';
+import { refuseRemote } from '../../run-actions.js';
 import { ensureDir, loadCa, pkiDirOption, pkiFiles, writePkiFile } from './pki-dir.js';
 
 const DEFAULT_NAMES = ['localhost', '127.0.0.1'];
@@ -24,6 +25,7 @@ export function register(parent: Command): void {
     )
     .option('--force', 'issue the server certificate again over an existing one, keeping the CA')
     .action(async (opts: { dir?: string; serverName?: string[]; force?: boolean }, cmd: Command) => {
+      refuseRemote(cmd, 'pki init writes the station CA and the server certificate into the PKI folder of the host it runs on, which the server must read');
       const { out } = commandContext(cmd);
       const dir = pkiDirOption(opts.dir);
       const files = pkiFiles(dir);

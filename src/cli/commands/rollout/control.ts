@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
-import { controlRollout } from '../../../operations/rollouts.js';
-import { rolloutJson } from '../../../http/admin/rollout-views.js';
-import { runRolloutOperation } from '../../rollout-context.js';
+import { runActions } from '../../run-actions.js';
 import { printRollout } from './print.js';
 
 const VERBS = {
@@ -18,9 +16,9 @@ export function register(parent: Command): void {
       .description(description)
       .argument('<id>', 'rollout id')
       .action(async (id: string, _opts: unknown, cmd: Command) => {
-        await runRolloutOperation(cmd, async (ctx, out) => {
-          const v = await controlRollout(ctx, id, verb);
-          out.result(rolloutJson(v), () => printRollout(out, v));
+        await runActions(cmd, async (actions, out) => {
+          const v = await actions.controlRollout(id, verb);
+          out.result(v, () => printRollout(out, v));
         });
       });
   }

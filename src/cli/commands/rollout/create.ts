@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import { createRollout, DEFAULT_WAVES } from '../../../operations/rollouts.js';
-import { rolloutJson } from '../../../http/admin/rollout-views.js';
+import { invalid } from '../../../core/errors.js';
+import { DEFAULT_WAVES } from '../../../operations/rollouts.js';
 import { collect } from '../../context.js';
-import { runRolloutOperation } from '../../rollout-context.js';
+import { runActions } from '../../run-actions.js';
 import { printRollout } from './print.js';
 
 interface Options {
@@ -49,10 +49,18 @@ export function register(parent: Command): void {
     .option('--soak <duration>', 'wait this long after a wave passed before the next (default 0s)')
     .option('--include-new', 'stations that match later (registered, or first report) join the current wave')
     .action(async (opts: Options, cmd: Command) => {
-      await runRolloutOperation(cmd, async (ctx, out, maxOffers) => {
-        const { maxOffers: given, stationVersion, ...rest } = opts;
-        const v = await createRollout(ctx, { ...rest, ...(stationVersion === undefined ? {} : { version: stationVersion }), maxOffers: given === undefined ? maxOffers : Number(given) });
-        out.result(rolloutJson(v), () => printRollout(out, v));
+      const { maxOffers: given, stationVersion, rotate, ...rest } = opts;
+      if (rotate !== undefined && rotate !== 'cups' && rotate !== 'tc' && rotate !== 'both') {
+        throw invalid('invalid_rotate', `--rotate must be cups, tc or both, got "${rotate}"`, { field: '--rotate' });
+      }
+      await runActions(cmd, async (actions, out, settings) => {
+        const v = await actions.createRollout({
+          ...rest,
+          ...(rotate === undefined ? {} : { rotate }),
+          ...(stationVersion === undefined ? {} : { version: stationVersion }),
+          maxOffers: given === undefined ? settings.maxOffers : Number(given),
+        });
+        out.result(v, () => printRollout(out, v));
       });
     });
 }

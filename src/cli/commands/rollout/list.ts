@@ -1,9 +1,7 @@
 import type { Command } from 'commander';
-import { describeChange } from '../../../core/rollout.js';
-import { listRollouts } from '../../../operations/rollouts.js';
-import { rolloutJson } from '../../../http/admin/rollout-views.js';
 import { collect } from '../../context.js';
-import { runRolloutOperation } from '../../rollout-context.js';
+import { runActions } from '../../run-actions.js';
+import { changeText } from './print.js';
 
 export function register(parent: Command): void {
   parent
@@ -11,18 +9,18 @@ export function register(parent: Command): void {
     .description('rollouts, most recent first')
     .option('--state <state>', 'only rollouts in this state (running, paused, halted, completed, aborted, rolled_back); repeatable', collect)
     .action(async (opts: { state?: string[] }, cmd: Command) => {
-      await runRolloutOperation(cmd, async (ctx, out) => {
-        const views = await listRollouts(ctx, opts.state);
-        out.result(views.map(rolloutJson), () =>
+      await runActions(cmd, async (actions, out) => {
+        const rollouts = await actions.listRollouts(opts.state);
+        out.result(rollouts, () =>
           out.table(
-            views.map(({ rollout: r, progress: p }) => ({
+            rollouts.map((r) => ({
               id: r.id,
-              change: describeChange(r.change),
+              change: changeText(r),
               state: r.state,
-              wave: `${r.wave}/${r.waveSizes.length}`,
-              confirmed: p.totals.confirmed,
-              failed: p.totals.failed,
-              gate: p.gate,
+              wave: `${r.wave}/${r.waves.length}`,
+              confirmed: r.totals.confirmed,
+              failed: r.totals.failed,
+              gate: r.gate,
             })),
             ['id', 'change', 'state', 'wave', 'confirmed', 'failed', 'gate'],
           ),

@@ -1,20 +1,27 @@
-import { describeChange, isActive, type RolloutMember } from '../../../core/rollout.js';
-import type { RolloutView } from '../../../operations/rollouts.js';
+import type { z } from 'zod';
+import { describeChange, isActive, type RolloutChange } from '../../../core/rollout.js';
+import type { Rollout, RolloutDetail } from '../../../http/admin/rollout-schemas.js';
 import type { Output } from '../../output.js';
 
+type RolloutJson = z.infer<typeof Rollout>;
+
+/** The change in words; the API's change object is the rollout's own. */
+export function changeText(r: RolloutJson): string {
+  return describeChange(r.change as unknown as RolloutChange);
+}
+
 /** The human view of a rollout: change, state, gate, halt reason, ETA, and counts per wave. */
-export function printRollout(out: Output, v: RolloutView, members?: readonly RolloutMember[]): void {
-  const { rollout: r, progress: p } = v;
+export function printRollout(out: Output, r: RolloutJson, members?: z.infer<typeof RolloutDetail>['members']): void {
   out.line(`rollout  ${r.id}${r.name === null ? '' : ` (${r.name})`}`);
-  out.line(`change   ${describeChange(r.change)}`);
+  out.line(`change   ${changeText(r)}`);
   out.line(`state    ${r.state}${r.rollbackOf === null ? '' : `, rolls back ${r.rollbackOf}`}`);
-  out.line(`gate     ${p.gate}`);
+  out.line(`gate     ${r.gate}`);
   if (r.haltReason !== null) out.line(`halted   ${r.haltReason}`);
-  out.line(`failures ${p.totals.failed} of ${p.failuresAllowed} allowed`);
-  out.line(`eta      ${p.eta === null ? '-' : p.eta.toISOString()}`);
+  out.line(`failures ${r.totals.failed} of ${r.failuresAllowed} allowed`);
+  out.line(`eta      ${r.eta ?? '-'}`);
   out.line();
   out.table(
-    p.waves.map((w) => ({ wave: `${w.wave}${w.wave === r.wave && isActive(r.state) ? ' *' : ''}`, stations: w.stations, pending: w.pending, offered: w.offered, confirmed: w.confirmed, failed: w.failed, skipped: w.skipped, reverted: w.reverted })),
+    r.waves.map((w) => ({ wave: `${w.wave}${w.wave === r.wave && isActive(r.state) ? ' *' : ''}`, stations: w.stations, pending: w.pending, offered: w.offered, confirmed: w.confirmed, failed: w.failed, skipped: w.skipped, reverted: w.reverted })),
     ['wave', 'stations', 'pending', 'offered', 'confirmed', 'failed', 'skipped', 'reverted'],
   );
   const notable = (members ?? []).filter((m) => m.state === 'failed' || m.state === 'skipped');

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { rollbackRollout } from '../../../operations/rollouts.js';
-import { runRolloutOperation } from '../../rollout-context.js';
+import { runActions } from '../../run-actions.js';
 
 export function register(parent: Command): void {
   parent
@@ -9,8 +8,8 @@ export function register(parent: Command): void {
     .argument('<id>', 'rollout id')
     .option('--allow-downgrade', 'firmware: install the previous, lower package')
     .action(async (id: string, opts: { allowDowngrade?: boolean }, cmd: Command) => {
-      await runRolloutOperation(cmd, async (ctx, out) => {
-        const r = await rollbackRollout(ctx, id, { allowDowngrade: opts.allowDowngrade === true });
+      await runActions(cmd, async (actions, out) => {
+        const r = await actions.rollbackRollout(id, { allowDowngrade: opts.allowDowngrade === true });
         out.result(r, () => {
           out.line(`rollout ${r.rollout} rolled back`);
           if (r.reverted > 0) out.line(`${r.reverted} station(s) set back to their previous configuration`);

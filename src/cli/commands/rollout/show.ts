@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
-import { showRollout } from '../../../operations/rollouts.js';
-import { memberJson, rolloutEventJson, rolloutJson } from '../../../http/admin/rollout-views.js';
-import { runRolloutOperation } from '../../rollout-context.js';
+import { runActions } from '../../run-actions.js';
 import { printRollout } from './print.js';
 
 export function register(parent: Command): void {
@@ -11,13 +9,13 @@ export function register(parent: Command): void {
     .argument('<id>', 'rollout id')
     .option('--events', 'also print the rollout event log')
     .action(async (id: string, opts: { events?: boolean }, cmd: Command) => {
-      await runRolloutOperation(cmd, async (ctx, out) => {
-        const v = await showRollout(ctx, id);
-        out.result({ ...rolloutJson(v), members: v.members.map(memberJson), events: v.events.map(rolloutEventJson) }, () => {
+      await runActions(cmd, async (actions, out) => {
+        const v = await actions.showRollout(id);
+        out.result(v, () => {
           printRollout(out, v, v.members);
           if (opts.events === true) {
             out.line();
-            out.table(v.events.map((e) => ({ at: e.at.toISOString(), type: e.type, station: e.eui ?? '', message: e.message })), ['at', 'type', 'station', 'message']);
+            out.table(v.events.map((e) => ({ at: e.at, type: e.type, station: e.eui ?? '', message: e.message })), ['at', 'type', 'station', 'message']);
           }
         });
       });

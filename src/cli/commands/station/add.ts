@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import { registerStation } from '../../../operations/stations.js';
 import { collect } from '../../context.js';
-import { runOperation } from '../../operation-context.js';
+import { runActions } from '../../run-actions.js';
 import { cupsUriOption, euiArg, parseLabels, tcUriOption } from './parse.js';
 import { stationView } from './view.js';
 
@@ -19,8 +18,8 @@ export function register(parent: Command): void {
       const labels = parseLabels(opts.label, false) as Record<string, string>;
       const cupsUri = cupsUriOption(opts.cupsUri);
       const tcUri = tcUriOption(opts.tcUri);
-      await runOperation(cmd, async (ctx, out) => {
-        const station = await registerStation(ctx, {
+      await runActions(cmd, async (actions, out) => {
+        const station = await actions.registerStation({
           eui: id,
           name: opts.name ?? null,
           labels,

@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import { invalid } from '../../../core/errors.js';
-import { STATION_AUTH_MODES, type StationAuth, type StationAuthMode } from '../../../registry/auth-types.js';
-import type { Station } from '../../../registry/types.js';
-import { setStationAuthMode } from '../../../operations/auth-mode.js';
-import { runWithRuntime } from '../../context.js';
+import { STATION_AUTH_MODES } from '../../../registry/auth-types.js';
+import type { StationAuthJson, StationJson } from '../../actions.js';
+import type { Output } from '../../output.js';
+import { runActions } from '../../run-actions.js';
 import { euiArg } from './parse.js';
-import { loadStation } from './provision.js';
+import { at } from './view.js';
 
 export function register(parent: Command): void {
   parent
@@ -18,26 +18,23 @@ export function register(parent: Command): void {
     .option('--mode <mode>', `set the auth mode: ${STATION_AUTH_MODES.join(', ')}`)
     .action(async (eui: string, opts: { mode?: string }, cmd: Command) => {
       const id = euiArg(eui);
-      const mode = opts.mode === undefined ? undefined : modeOf(opts.mode);
-      await runWithRuntime(cmd, async (rt, out) => {
-        if (mode !== undefined) await setStationAuthMode({ registry: rt.registry, blobs: rt.blobs, clock: () => new Date() }, id, mode);
-        const { station, auth } = await loadStation(rt, id);
-        out.result(authView(station, auth), () => printAuth(out.line, out.table, station, auth));
+      if (opts.mode !== undefined && !(STATION_AUTH_MODES as readonly string[]).includes(opts.mode)) {
+        throw invalid('invalid_auth_mode', `--mode must be one of ${STATION_AUTH_MODES.join(', ')}, got "${opts.mode}"`, { field: '--mode' });
+      }
+      await runActions(cmd, async (actions, out) => {
+        const auth = opts.mode === undefined ? await actions.stationAuth(id) : await actions.setAuthMode(id, opts.mode);
+        const station = await actions.showStation(id);
+        out.result(authView(station, auth), () => printAuth(out, station, auth));
       });
     });
 }
 
-function modeOf(value: string): StationAuthMode {
-  if ((STATION_AUTH_MODES as readonly string[]).includes(value)) return value as StationAuthMode;
-  throw invalid('invalid_auth_mode', `--mode must be one of ${STATION_AUTH_MODES.join(', ')}, got "${value}"`, { field: '--mode' });
-}
-
-function inUse(station: Station, category: 'cups' | 'tc', crc: number): boolean {
+function inUse(station: StationJson, category: 'cups' | 'tc', crc: number): boolean {
   return (category === 'cups' ? station.reported?.cupsCredCrc : station.reported?.tcCredCrc) === crc;
 }
 
 /** The JSON shape for --json: the auth record plus which credentials the station reports holding. */
-function authView(station: Station, auth: StationAuth): Record<string, unknown> {
+function authView(station: StationJson, auth: StationAuthJson): Record<string, unknown> {
   return {
     ...auth,
     certificates: auth.certificates.map((c) => ({ ...c, inUse: inUse(station, c.category, c.credCrc) })),
@@ -45,52 +42,43 @@ function authView(station: Station, auth: StationAuth): Record<string, unknown> 
   };
 }
 
-function printAuth(
-  line: (text?: string) => void,
-  table: (rows: readonly Record<string, unknown>[], columns: readonly string[]) => void,
-  station: Station,
-  auth: StationAuth,
-): void {
-  line(`station ${auth.eui}: auth mode ${auth.mode}`);
+function printAuth(out: Output, station: StationJson, auth: StationAuthJson): void {
+  out.line(`station ${auth.eui}: auth mode ${auth.mode}`);
   for (const r of auth.rotations) {
-    line(`pending ${r.category} rotation since ${r.startedAt.toISOString()}: waiting for crc ${r.newCrc}${r.targetMode !== null && r.targetMode !== auth.mode ? `, then mode ${r.targetMode}` : ''}`);
+    out.line(`pending ${r.category} rotation since ${r.startedAt}: waiting for crc ${r.newCrc}${r.targetMode !== null && r.targetMode !== auth.mode ? `, then mode ${r.targetMode}` : ''}`);
   }
-  line();
-  line('certificates:');
-  table(
+  out.line();
+  out.line('certificates:');
+  out.table(
     auth.certificates.map((c) => ({
       fingerprint: c.fingerprint,
       for: c.category,
       status: c.status + (c.retiredReason !== null ? ` (${c.retiredReason})` : ''),
       crc: c.credCrc,
       'in use': inUse(station, c.category, c.credCrc) ? 'yes' : '',
-      'valid until': c.notAfter,
+      'valid until': at(c.notAfter),
     })),
     ['fingerprint', 'for', 'status', 'crc', 'in use', 'valid until'],
   );
-  line();
-  line('tokens:');
-  table(
+  out.line();
+  out.line('tokens:');
+  out.table(
     auth.tokens.map((t) => ({
       id: t.id,
       for: t.category,
-      status: t.status + (t.retiredReason !== null ? ` (${t.retiredReason})` : '') + (isExposed(t) ? ', COMPROMISED' : ''),
+      status: t.status + (t.retiredReason !== null ? ` (${t.retiredReason})` : '') + (t.compromisedAt !== null ? ', COMPROMISED' : ''),
       crc: t.credCrc,
       'in use': inUse(station, t.category, t.credCrc) ? 'yes' : '',
-      created: t.createdAt,
+      created: at(t.createdAt),
     })),
     ['id', 'for', 'status', 'crc', 'in use', 'created'],
   );
-  for (const t of auth.tokens.filter((x) => isExposed(x) && x.status === 'active')) {
-    line();
-    line(
-      `token ${t.id} is compromised: ${t.compromisedReason ?? 'exposed'} (${t.compromisedAt?.toISOString() ?? ''}). ` +
+  for (const t of auth.tokens.filter((x) => x.compromisedAt !== null && x.status === 'active')) {
+    out.line();
+    out.line(
+      `token ${t.id} is compromised: ${t.compromisedReason ?? 'exposed'} (${t.compromisedAt ?? ''}). ` +
         `It still works, because retiring it would lock the station out (it can only get a new credential by authenticating with this one). ` +
         `Replace it: bscups station rotate ${auth.eui}${t.category === 'tc' ? ' --for tc' : ''}; and serve stations over https only.`,
     );
   }
-}
-
-function isExposed(token: StationAuth['tokens'][number]): boolean {
-  return token.compromisedAt !== undefined && token.compromisedAt !== null;
 }

@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
 import { invalid } from '../../../core/errors.js';
-import { setCredential } from '../../../operations/credentials.js';
 import type { CredentialCategory } from '../../../registry/auth-types.js';
-import { runWithRuntime } from '../../context.js';
 import { readFileArg } from '../../read-file-arg.js';
+import { runActions } from '../../run-actions.js';
 import { euiArg } from './parse.js';
+import { fileArgText } from './provision.js';
 
 interface Options {
   cups?: boolean;
@@ -35,20 +35,16 @@ export function register(parent: Command): void {
       const id = euiArg(eui);
       const category = pickCategory(opts);
       if (opts.token !== undefined && opts.tokenFile !== undefined) throw invalid('incomplete_credential', 'give --token or --token-file, not both');
-      const token = opts.tokenFile !== undefined ? await readFileArg(opts.tokenFile, '--token-file') : opts.token;
-
-      await runWithRuntime(cmd, async ({ registry, blobs }, out) => {
-        const set = await setCredential(
-          { registry, blobs, clock: () => new Date() },
-          {
-            eui: id,
-            category,
-            trust: await readFileArg(opts.trust, '--trust'),
-            cert: opts.cert === undefined ? null : await readFileArg(opts.cert, '--cert'),
-            key: opts.key === undefined ? null : await readFileArg(opts.key, '--key'),
-            token: token === undefined ? null : token.toString(),
-          },
-        );
+      const token = opts.tokenFile !== undefined ? (await readFileArg(opts.tokenFile, '--token-file')).toString() : opts.token;
+      const input = {
+        category,
+        trust: await fileArgText(opts.trust, '--trust'),
+        ...(opts.cert === undefined ? {} : { cert: await fileArgText(opts.cert, '--cert') }),
+        ...(opts.key === undefined ? {} : { key: await fileArgText(opts.key, '--key') }),
+        ...(token === undefined ? {} : { token }),
+      };
+      await runActions(cmd, async (actions, out) => {
+        const set = await actions.setCredential(id, input);
         out.result({ eui: id, category, mode: set.mode, crc: set.crc, size: set.size, blob: set.blob }, () =>
           out.line(`station ${id}: ${category} credential set (${set.mode}, ${set.size} bytes, crc ${set.crc}); sent on its next request`),
         );

@@ -1,10 +1,7 @@
 import type { Command } from 'commander';
-import { runWithRuntime } from '../../context.js';
-import { readFileArg } from '../../read-file-arg.js';
-import { loadCaCertificate, pkiDirOption } from '../pki/pki-dir.js';
+import { runActions } from '../../run-actions.js';
 import { euiArg } from './parse.js';
-import { issueCredentials } from '../../../operations/credentials.js';
-import { categoriesOf, writeStationFiles } from './provision.js';
+import { forOption, fileArgText, writeStationFiles } from './provision.js';
 
 interface Options {
   for?: string;
@@ -23,33 +20,30 @@ export function register(parent: Command): void {
     )
     .argument('<eui>', 'station EUI')
     .option('--for <which>', 'cups (this server), tc (the LNS) or both', 'cups')
-    .option('--pki-dir <dir>', 'PKI folder whose ca.pem verifies this server (env BSCUPS_PKI_DIR, default ./data/pki)')
+    .option('--pki-dir <dir>', 'PKI folder whose ca.pem verifies this server (env BSCUPS_PKI_DIR, default ./data/pki); local mode only, a server uses its own')
     .option('--out <dir>', 'also write the station files ({cups,tc}.trust, .crt (empty), .key = the token) here, for first provisioning')
     .option('--tc-trust <file>', 'CA certificate (PEM or DER) that verifies the LNS, for tc.trust; default the station CA')
     .action(async (eui: string, opts: Options, cmd: Command) => {
       const id = euiArg(eui);
-      const categories = categoriesOf(opts.for);
-      const caCert = await loadCaCertificate(pkiDirOption(opts.pkiDir));
-      const tcTrust = opts.tcTrust === undefined ? caCert : await readFileArg(opts.tcTrust, '--tc-trust');
-      await runWithRuntime(cmd, async ({ registry, blobs }, out) => {
-        const result = await issueCredentials(
-          { registry, blobs, clock: () => new Date() },
-          { eui: id, kind: 'token', credentials: categories.map((category) => ({ category, trust: category === 'cups' ? caCert : tcTrust })) },
+      const which = forOption(opts.for);
+      const tcTrust = opts.tcTrust === undefined ? undefined : await fileArgText(opts.tcTrust, '--tc-trust');
+      await runActions(cmd, async (actions, out) => {
+        const result = await actions.issueCredentials(
+          id,
+          'token',
+          { for: which, ...(tcTrust === undefined ? {} : { tcTrust }), files: opts.out !== undefined },
+          opts.pkiDir === undefined ? {} : { pkiDir: opts.pkiDir },
         );
-        const issued = result.credentials;
-        const files = opts.out === undefined ? [] : await writeStationFiles(opts.out, issued);
-        out.result(
-          { eui: id, mode: result.mode, pendingMode: result.pendingMode, credentials: issued.map(({ files: _files, ...c }) => c), files },
-          () => {
-            for (const c of issued) {
-              out.line(`station ${id}: ${c.category} token ${c.tokenId}, credential crc ${c.crc}, sent on its next request`);
-              out.line(`  ${c.token ?? ''}`);
-            }
-            out.note('The token is shown only now; the server keeps only its hash.');
-            if (files.length > 0) out.line(`wrote ${files.join(', ')}`);
-            out.line(`auth mode: ${result.mode}${result.pendingMode !== null ? ` (becomes ${result.pendingMode} once the station uses the new token; accepted beside ${result.mode} until then)` : ''}`);
-          },
-        );
+        const files = opts.out === undefined ? [] : await writeStationFiles(opts.out, result.stationFiles ?? []);
+        out.result({ eui: id, mode: result.mode, pendingMode: result.pendingMode, credentials: result.credentials, files }, () => {
+          for (const c of result.credentials) {
+            out.line(`station ${id}: ${c.category} token ${c.tokenId}, credential crc ${c.crc}, sent on its next request`);
+            out.line(`  ${c.token ?? ''}`);
+          }
+          out.note('The token is shown only now; the server keeps only its hash.');
+          if (files.length > 0) out.line(`wrote ${files.join(', ')}`);
+          out.line(`auth mode: ${result.mode}${result.pendingMode !== null ? ` (becomes ${result.pendingMode} once the station uses the new token; accepted beside ${result.mode} until then)` : ''}`);
+        });
       });
     });
 }

@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
 import { SYNC_STATES } from '../../../core/sync-status.js';
-import { listStations } from '../../../operations/stations.js';
-import type { Station } from '../../../registry/index.js';
+import type { StationJson } from '../../actions.js';
 import { collect } from '../../context.js';
-import { runOperation } from '../../operation-context.js';
+import { runActions } from '../../run-actions.js';
 import { stationRow, stationView } from './view.js';
 
 export function register(parent: Command): void {
@@ -22,16 +21,16 @@ export function register(parent: Command): void {
     .option('--limit <n>', 'one page of this many stations (1..1000), with the cursor of the next on stderr; default: all', (v) => Number(v))
     .option('--cursor <cursor>', 'the cursor printed after the previous page')
     .action(async (opts: { label?: string[]; state?: string[]; silent?: string; model?: string; package?: string; stationVersion?: string; search?: string; sort?: string; desc?: boolean; limit?: number; cursor?: string }, cmd: Command) => {
-      await runOperation(cmd, async (ctx, out) => {
+      await runActions(cmd, async (actions, out) => {
         const { search, desc, stationVersion, ...filters } = opts;
         const input = { ...filters, ...(stationVersion === undefined ? {} : { version: stationVersion }), ...(search === undefined ? {} : { q: search }), ...(desc === true ? { order: 'desc' } : {}) };
         // Without --limit every page is fetched, as scripts written before paging expect; with it, one page.
         const all = opts.limit === undefined;
-        const stations: Station[] = [];
-        let page = await listStations(ctx, all ? { ...input, limit: 1000 } : input);
+        const stations: StationJson[] = [];
+        let page = await actions.listStations(all ? { ...input, limit: 1000 } : input);
         stations.push(...page.items);
         while (all && page.nextCursor !== null) {
-          page = await listStations(ctx, { ...input, limit: 1000, cursor: page.nextCursor });
+          page = await actions.listStations({ ...input, limit: 1000, cursor: page.nextCursor });
           stations.push(...page.items);
         }
         out.result(stations.map(stationView), () =>

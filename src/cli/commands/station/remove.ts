@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { removeStation } from '../../../operations/stations.js';
-import { runOperation } from '../../operation-context.js';
+import { runActions } from '../../run-actions.js';
 import { euiArg } from './parse.js';
 
 export function register(parent: Command): void {
@@ -10,8 +9,8 @@ export function register(parent: Command): void {
     .argument('<eui>', 'station EUI')
     .action(async (eui: string, _opts: unknown, cmd: Command) => {
       const id = euiArg(eui);
-      await runOperation(cmd, async (ctx, out) => {
-        const { blobsDeleted } = await removeStation(ctx, id);
+      await runActions(cmd, async (actions, out) => {
+        const { blobsDeleted } = await actions.removeStation(id);
         out.result({ eui: id, removed: true, blobsDeleted }, () =>
           out.line(`removed station ${id} and ${blobsDeleted} credential blob(s)`),
         );

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { revokeCredential } from '../../../operations/credential-revoke.js';
-import { runWithRuntime } from '../../context.js';
+import { runActions } from '../../run-actions.js';
 import { euiArg } from './parse.js';
 
 interface Options {
@@ -23,16 +22,12 @@ export function register(parent: Command): void {
     .option('--force', 'revoke even what the station uses or its only usable credential')
     .action(async (eui: string, opts: Options, cmd: Command) => {
       const id = euiArg(eui);
-      await runWithRuntime(cmd, async ({ registry, blobs }, out) => {
-        const r = await revokeCredential(
-          { registry, blobs, clock: () => new Date() },
-          {
-            eui: id,
-            ...(opts.fingerprint === undefined ? {} : { fingerprint: opts.fingerprint }),
-            ...(opts.tokenId === undefined ? {} : { tokenId: opts.tokenId }),
-            force: opts.force === true,
-          },
-        );
+      await runActions(cmd, async (actions, out) => {
+        const r = await actions.revokeCredential(id, {
+          ...(opts.fingerprint === undefined ? {} : { fingerprint: opts.fingerprint }),
+          ...(opts.tokenId === undefined ? {} : { tokenId: opts.tokenId }),
+          force: opts.force === true,
+        });
         out.result(r, () => {
           out.line(r.retired ? `station ${id}: ${r.revoked} revoked; requests using it are refused from now on` : `station ${id}: ${r.revoked} was already retired`);
           if (r.desiredCleared) out.line(`it was the desired ${r.category} credential, which is now unset: issue a new one`);

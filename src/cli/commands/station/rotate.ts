@@ -1,11 +1,9 @@
 import type { Command } from 'commander';
 import { invalid } from '../../../core/errors.js';
-import { rotateCredential } from '../../../operations/credentials.js';
 import type { CredentialCategory } from '../../../registry/auth-types.js';
-import { runWithRuntime } from '../../context.js';
-import { readFileArg } from '../../read-file-arg.js';
-import { loadCa, loadCaCertificate, pkiDirOption } from '../pki/pki-dir.js';
+import { runActions } from '../../run-actions.js';
 import { euiArg } from './parse.js';
+import { fileArgText } from './provision.js';
 
 interface Options {
   for?: string;
@@ -22,26 +20,18 @@ export function register(parent: Command): void {
     )
     .argument('<eui>', 'station EUI')
     .option('--for <which>', 'cups (this server) or tc (the LNS)', 'cups')
-    .option('--pki-dir <dir>', 'PKI folder made by "bscups pki init" (env BSCUPS_PKI_DIR, default ./data/pki)')
+    .option('--pki-dir <dir>', 'PKI folder made by "bscups pki init" (env BSCUPS_PKI_DIR, default ./data/pki); local mode only, a server uses its own')
     .option('--tc-trust <file>', 'with --for tc: a new CA certificate that verifies the LNS; default the one the station has')
     .action(async (eui: string, opts: Options, cmd: Command) => {
       const id = euiArg(eui);
       const category = categoryOf(opts.for);
-      const dir = pkiDirOption(opts.pkiDir);
-      const caCert = await loadCaCertificate(dir);
-      // The CA key is needed only to issue a certificate; a token-only setup may keep it offline.
-      const ca = await loadCa(dir).catch(() => undefined);
-      const trust = opts.tcTrust === undefined ? undefined : await readFileArg(opts.tcTrust, '--tc-trust');
-      await runWithRuntime(cmd, async ({ registry, blobs }, out) => {
-        const issued = await rotateCredential(
-          { registry, blobs, clock: () => new Date() },
-          { eui: id, category, caCert, ...(ca === undefined ? {} : { ca }), ...(trust === undefined ? {} : { trust }) },
-        );
-        const { files: _files, token: _secret, ...view } = issued;
-        out.result({ eui: id, ...view, pending: true }, () => {
-          const what = issued.kind === 'certificate' ? `certificate ${issued.fingerprint}` : `token ${issued.tokenId}`;
-          out.line(`station ${id}: new ${category} ${what} (crc ${issued.crc}) is sent on its next request;`);
-          out.line(`the old ${issued.kind} stays valid until the station reports crc ${issued.crc}, then it is retired ("bscups station auth ${id}" shows progress)`);
+      const tcTrust = opts.tcTrust === undefined ? undefined : await fileArgText(opts.tcTrust, '--tc-trust');
+      await runActions(cmd, async (actions, out) => {
+        const rotated = await actions.rotateCredential(id, { for: category, ...(tcTrust === undefined ? {} : { tcTrust }) }, opts.pkiDir === undefined ? {} : { pkiDir: opts.pkiDir });
+        out.result({ ...rotated, pending: true }, () => {
+          const what = rotated.kind === 'certificate' ? `certificate ${rotated.fingerprint}` : `token ${rotated.tokenId}`;
+          out.line(`station ${id}: new ${category} ${what} (crc ${rotated.crc}) is sent on its next request;`);
+          out.line(`the old ${rotated.kind} stays valid until the station reports crc ${rotated.crc}, then it is retired ("bscups station auth ${id}" shows progress)`);
         });
       });
     });

@@ -1,10 +1,9 @@
 import type { Command } from 'commander';
 import { invalid } from '../../../core/errors.js';
-import { changeStation } from '../../../operations/stations.js';
 import { collect } from '../../context.js';
-import { runOperation } from '../../operation-context.js';
+import { runActions } from '../../run-actions.js';
 import { cupsUriOption, euiArg, parseLabels, tcUriOption } from './parse.js';
-import { stationView } from './view.js';
+import { stationView, syncText } from './view.js';
 
 export function register(parent: Command): void {
   parent
@@ -23,14 +22,14 @@ export function register(parent: Command): void {
       if (opts.name === undefined && Object.keys(labels).length === 0 && cupsUri === undefined && tcUri === undefined) {
         throw invalid('nothing_to_set', 'nothing to change: give --name, --label, --cups-uri or --tc-uri');
       }
-      await runOperation(cmd, async (ctx, out) => {
-        const station = await changeStation(ctx, id, {
+      await runActions(cmd, async (actions, out) => {
+        const station = await actions.changeStation(id, {
           ...(opts.name === undefined ? {} : { name: opts.name === '' ? null : opts.name }),
           ...(Object.keys(labels).length === 0 ? {} : { labels }),
           ...(cupsUri === undefined ? {} : { cupsUri }),
           ...(tcUri === undefined ? {} : { tcUri }),
         });
-        out.result(stationView(station), () => out.line(`updated station ${station.eui}: ${String(stationView(station).status)}`));
+        out.result(stationView(station), () => out.line(`updated station ${station.eui}: ${syncText(station)}`));
       });
     });
 }

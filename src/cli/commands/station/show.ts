@@ -1,10 +1,9 @@
 import type { Command } from 'commander';
-import { notFound } from '../../../core/errors.js';
-import type { Station } from '../../../registry/types.js';
+import type { StationJson } from '../../actions.js';
 import { cellText } from '../../output.js';
-import { runWithRuntime } from '../../context.js';
+import { runActions } from '../../run-actions.js';
 import { euiArg } from './parse.js';
-import { stationView } from './view.js';
+import { at, stationView, syncText } from './view.js';
 
 export function register(parent: Command): void {
   parent
@@ -14,26 +13,24 @@ export function register(parent: Command): void {
     .option('--events <n>', 'how many recent events to show', '20')
     .action(async (eui: string, opts: { events: string }, cmd: Command) => {
       const id = euiArg(eui);
-      await runWithRuntime(cmd, async ({ registry }, out) => {
-        const station = await registry.getStation(id);
-        if (station === undefined) throw notFound('station_not_found', `station ${id} is not registered; see "bscups station list"`);
-        const events = await registry.listEvents(id, { limit: Math.max(1, Number(opts.events) || 20) });
-        const auth = await registry.getStationAuth(id);
-        const authMode = auth?.mode ?? 'none';
+      await runActions(cmd, async (actions, out) => {
+        const station = await actions.showStation(id);
+        const events = (await actions.stationEvents(id, { limit: Math.min(1000, Math.max(1, Number(opts.events) || 20)) })).items;
+        const auth = await actions.stationAuth(id);
+        const authMode = auth.mode;
         out.result({ ...stationView(station), authMode, events }, () => {
-          const v = stationView(station);
-          out.line(`station ${station.eui} (${String(v.id6)})${station.name === null ? '' : `  ${station.name}`}`);
+          out.line(`station ${station.eui} (${station.id6})${station.name === null ? '' : `  ${station.name}`}`);
           out.line(`labels: ${Object.entries(station.labels).map(([k, val]) => `${k}=${val}`).join(' ') || '-'}`);
-          out.line(`last seen: ${cellText(station.lastSeenAt)} from ${cellText(station.lastRemoteAddress)}`);
-          out.line(`status: ${String(v.status)}`);
-          out.line(`auth: ${authMode}${auth !== undefined && auth.rotations.length > 0 ? ` (rotation pending: ${auth.rotations.map((r) => r.category).join(', ')})` : ''}; see "bscups station auth ${station.eui}"`);
+          out.line(`last seen: ${cellText(at(station.lastSeenAt))} from ${cellText(station.lastRemoteAddress)}`);
+          out.line(`status: ${syncText(station)}`);
+          out.line(`auth: ${authMode}${auth.rotations.length > 0 ? ` (rotation pending: ${auth.rotations.map((r) => r.category).join(', ')})` : ''}; see "bscups station auth ${station.eui}"`);
           out.line();
           out.table(sideBySide(station), ['field', 'desired', 'reported', 'state']);
           out.line();
           out.line('recent events:');
           // A coalesced refusal row stands for many requests: say how many, and since when.
           out.table(
-            events.map((e) => ({ at: e.at, type: e.type, message: e.count === undefined ? e.message : `${e.message} (${e.count}x since ${e.firstAt?.toISOString() ?? '?'})` })),
+            events.map((e) => ({ at: at(e.at), type: e.type, message: e.count === undefined ? e.message : `${e.message} (${e.count}x since ${e.firstAt ?? '?'})` })),
             ['at', 'type', 'message'],
           );
         });
@@ -41,7 +38,7 @@ export function register(parent: Command): void {
     });
 }
 
-function sideBySide(s: Station): Record<string, unknown>[] {
+function sideBySide(s: StationJson): Record<string, unknown>[] {
   const r = s.reported;
   const row = (field: string, desired: unknown, reported: unknown, differs: boolean) => ({
     field,

@@ -1,36 +1,30 @@
-import { formatId6 } from '../../../protocol/index.js';
-import { pendingParts, syncSummary } from '../../../core/sync-status.js';
-import type { Station } from '../../../registry/types.js';
+import type { StationJson } from '../../actions.js';
 
-/** The JSON shape of a station for --json output (stable for scripts). */
-export function stationView(s: Station): Record<string, unknown> {
-  return {
-    eui: s.eui,
-    id6: formatId6(s.eui),
-    name: s.name,
-    labels: s.labels,
-    desired: s.desired,
-    reported: s.reported,
-    lastSeenAt: s.lastSeenAt,
-    lastRemoteAddress: s.lastRemoteAddress,
-    firmware: s.firmware,
-    problem: s.problem,
-    pending: pendingParts(s),
-    inSync: s.reported !== null && pendingParts(s).length === 0,
-    status: syncSummary(s),
-    createdAt: s.createdAt,
-    updatedAt: s.updatedAt,
-  };
+/** An API time as a Date, so tables print it as every other time (seconds, Z). */
+export function at(iso: string | null | undefined): Date | null {
+  return iso === null || iso === undefined ? null : new Date(iso);
+}
+
+/** One-line sync summary for tables: "in sync", "pending: …", plus any problem. */
+export function syncText(s: StationJson): string {
+  if (s.reported === null) return 'never seen';
+  const base = s.pending.length === 0 ? 'in sync' : `pending: ${s.pending.join(', ')}`;
+  return s.problem === null ? base : `${base}; PROBLEM: ${s.problem}`;
+}
+
+/** The JSON shape of a station for --json output: the API's, plus the summary scripts read. */
+export function stationView(s: StationJson): Record<string, unknown> {
+  return { ...s, inSync: s.reported !== null && s.pending.length === 0, status: syncText(s) };
 }
 
 /** One row of the station table. */
-export function stationRow(s: Station): Record<string, unknown> {
+export function stationRow(s: StationJson): Record<string, unknown> {
   return {
     eui: s.eui,
     name: s.name,
     model: s.reported?.model,
     package: s.reported?.package,
-    'last seen': s.lastSeenAt,
-    status: syncSummary(s),
+    'last seen': at(s.lastSeenAt),
+    status: syncText(s),
   };
 }

@@ -1,0 +1,106 @@
+import type { KeyObject } from 'node:crypto';
+import type { z } from 'zod';
+import type * as A from '../http/admin/action-schemas.js';
+import type * as R from '../http/admin/rollout-schemas.js';
+import type * as S from '../http/admin/schemas.js';
+import type { AuditListInput } from '../operations/audit.js';
+import type { RotateBody, Rotated, StationAuthBody } from '../http/admin/routes/station-actions.js';
+
+// What an operator can do, as one interface with two implementations: local
+// (direct registry and blob store, acting as local:<user>) and remote (the admin
+// API with a key). Every method answers the admin API's JSON, so a command prints
+// the same human output, --json and exit code in both modes. Commands are
+// adapters over this; a new command adds its method here and in both modes.
+
+export type StationJson = z.infer<typeof S.Station>;
+export type EventJson = z.infer<typeof S.Event>;
+export type StationAuthJson = z.infer<typeof StationAuthBody>;
+export type PageJson<T> = { items: T[]; nextCursor: string | null };
+
+/** A station listing as the flags give it (the API's query parameters). */
+export interface StationListArgs {
+  readonly label?: readonly string[];
+  readonly state?: readonly string[];
+  readonly silent?: string;
+  readonly model?: string;
+  readonly package?: string;
+  readonly version?: string;
+  readonly q?: string;
+  readonly sort?: string;
+  readonly order?: string;
+  readonly limit?: number;
+  readonly cursor?: string;
+}
+
+/** An update file to upload, with its signatures; `signWith` keys sign it on this host (never sent anywhere). */
+export interface FirmwareFileArgs {
+  readonly package: string;
+  readonly path: string;
+  readonly size: number;
+  readonly signatures: readonly { readonly keyCrc: number; readonly signature: Buffer; readonly label: string }[];
+  /** sig-N.key (64 bytes) for signatures whose key is not registered. */
+  readonly publicKeys: readonly Buffer[];
+  readonly signWith: readonly KeyObject[];
+  readonly onProgress?: (bytes: number) => void;
+}
+
+export interface FirmwareTargetArgs {
+  readonly stations: readonly string[];
+  readonly labels: Readonly<Record<string, string>>;
+  readonly maxOffers: number;
+  readonly allowDowngrade: boolean;
+}
+
+/** What only the local mode takes: the server's own PKI folder is the one a remote call uses. */
+export interface LocalOnly {
+  readonly pkiDir?: string;
+}
+
+export interface OperatorActions {
+  /** `local` (direct database) or `remote` (the admin API). */
+  readonly mode: 'local' | 'remote';
+
+  listStations(args: StationListArgs): Promise<PageJson<StationJson>>;
+  registerStation(input: z.input<typeof S.StationCreate>): Promise<StationJson>;
+  showStation(eui: string): Promise<StationJson>;
+  changeStation(eui: string, change: z.input<typeof S.StationPatch>): Promise<StationJson>;
+  removeStation(eui: string): Promise<z.infer<typeof S.Removed>>;
+  stationEvents(eui: string, args: { readonly limit: number }): Promise<PageJson<EventJson>>;
+  unknownStations(): Promise<z.infer<typeof S.UnknownStation>[]>;
+
+  stationAuth(eui: string): Promise<StationAuthJson>;
+  setAuthMode(eui: string, mode: string): Promise<StationAuthJson>;
+  setCredential(eui: string, input: z.input<typeof A.CredentialSet>): Promise<z.infer<typeof A.CredentialSetResult>>;
+  /** Issues a certificate or token; the station files come back only when `files` is asked for. */
+  issueCredentials(eui: string, kind: 'certificate' | 'token', input: z.input<typeof A.IssueRequest>, local?: LocalOnly): Promise<z.infer<typeof A.Issued>>;
+  rotateCredential(eui: string, input: z.input<typeof RotateBody>, local?: LocalOnly): Promise<z.infer<typeof Rotated>>;
+  revokeCredential(eui: string, input: z.input<typeof A.RevokeRequest>): Promise<z.infer<typeof A.Revoked>>;
+
+  listSigningKeys(): Promise<z.infer<typeof S.SigningKey>[]>;
+  addSigningKey(input: z.input<typeof A.SigningKeyAdd>): Promise<z.infer<typeof S.SigningKey>>;
+  removeSigningKey(crc: number): Promise<z.infer<typeof A.SigningKeyRemoved>>;
+
+  uploadPackage(file: FirmwareFileArgs, models: readonly string[]): Promise<z.infer<typeof R.FirmwarePackageUploaded>>;
+  listPackages(): Promise<z.infer<typeof R.FirmwarePackage>[]>;
+  showPackage(pkg: string): Promise<z.infer<typeof R.FirmwarePackageDetail>>;
+  removePackage(pkg: string): Promise<z.infer<typeof R.PackageRemoved>>;
+  targetPackage(pkg: string, target: FirmwareTargetArgs): Promise<z.infer<typeof R.PackageTargeted>>;
+  /** Uploads an update outside the library and targets stations at it. */
+  upgradeFirmware(file: FirmwareFileArgs, target: FirmwareTargetArgs): Promise<z.infer<typeof A.FirmwareUpgraded>>;
+  firmwareStatus(args: { readonly stations: readonly string[]; readonly labels: readonly string[] }): Promise<z.infer<typeof A.FirmwareStatus>[]>;
+  retryFirmware(eui: string): Promise<StationJson>;
+
+  createRollout(input: z.input<typeof R.RolloutCreate>): Promise<z.infer<typeof R.Rollout>>;
+  listRollouts(states: readonly string[] | undefined): Promise<z.infer<typeof R.Rollout>[]>;
+  showRollout(id: string): Promise<z.infer<typeof R.RolloutDetail>>;
+  controlRollout(id: string, action: 'pause' | 'resume' | 'abort'): Promise<z.infer<typeof R.Rollout>>;
+  rollbackRollout(id: string, input: z.input<typeof R.RollbackBody>): Promise<z.infer<typeof R.RollbackResult>>;
+
+  collectBlobs(input: z.input<typeof A.BlobsGcRequest>): Promise<z.infer<typeof A.BlobsGcResult>>;
+
+  fleetSummary(args: { readonly silentAfter?: string }): Promise<z.infer<typeof S.FleetSummary>>;
+  createApiKey(input: z.input<typeof S.ApiKeyCreate>): Promise<z.infer<typeof S.ApiKeyCreated>>;
+  listApiKeys(): Promise<z.infer<typeof S.ApiKey>[]>;
+  revokeApiKey(id: string): Promise<z.infer<typeof S.ApiKey>>;
+  listAudit(args: AuditListInput): Promise<PageJson<z.infer<typeof S.AuditEntry>>>;
+}

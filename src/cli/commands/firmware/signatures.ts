@@ -1,0 +1,38 @@
+import type { KeyObject } from 'node:crypto';
+import { invalid } from '../../../core/errors.js';
+import { loadPrivateKey } from '../../../signing/index.js';
+import type { FirmwareFileArgs } from '../../actions.js';
+import { readFileArg } from '../../read-file-arg.js';
+import { readSigKey } from '../keys/read-key.js';
+import { statFile } from './firmware-file.js';
+
+/** The flags an upload shares: the file and its signatures (given, or made now with --sign-with). */
+export interface SignedFileOptions {
+  package: string;
+  file: string;
+  signature?: string[];
+  keyCrc?: string[];
+  publicKey?: string[];
+  signWith?: string[];
+}
+
+export function parseCrc(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(n) || n > 0xffffffff) throw invalid('invalid_key_crc', `--key-crc must be an unsigned 32-bit decimal number, got "${text}"`);
+  return n;
+}
+
+/** Reads the signature and key files the flags name; the update itself is streamed later, never read here. */
+export async function signedFile(opts: SignedFileOptions): Promise<Omit<FirmwareFileArgs, 'onProgress'>> {
+  const file = await statFile(opts.file);
+  if ((opts.signature?.length ?? 0) !== (opts.keyCrc?.length ?? 0)) throw invalid('unpaired_signature', 'give one --key-crc for every --signature, in the same order');
+  const signatures: FirmwareFileArgs['signatures'][number][] = [];
+  for (const [i, sigFile] of (opts.signature ?? []).entries()) {
+    signatures.push({ keyCrc: parseCrc(opts.keyCrc?.[i] ?? ''), signature: await readFileArg(sigFile, '--signature'), label: sigFile });
+  }
+  const publicKeys: Buffer[] = [];
+  for (const f of opts.publicKey ?? []) publicKeys.push(await readSigKey(f, '--public-key'));
+  const signWith: KeyObject[] = [];
+  for (const pem of opts.signWith ?? []) signWith.push(loadPrivateKey(await readFileArg(pem, '--sign-with')));
+  return { package: opts.package, path: file.path, size: file.size, signatures, publicKeys, signWith };
+}

@@ -1,0 +1,149 @@
+import { createReadStream } from 'node:fs';
+import { blobsGcJson, firmwareStatusJson, issuedJson } from '../http/admin/action-views.js';
+import * as A from '../http/admin/action-schemas.js';
+import { fileParam } from '../http/admin/file-param.js';
+import * as R from '../http/admin/rollout-schemas.js';
+import { memberJson, packageJson, rolloutEventJson, rolloutJson } from '../http/admin/rollout-views.js';
+import { authJson, Rotated, StationAuthBody } from '../http/admin/routes/station-actions.js';
+import * as S from '../http/admin/schemas.js';
+import { apiKeyJson, auditJson, eventJson, signingKeyJson, stationJson, summaryJson, unknownJson } from '../http/admin/views.js';
+import { createApiKey, listApiKeys, revokeApiKey } from '../operations/api-keys.js';
+import { listAudit } from '../operations/audit.js';
+import { collectBlobs } from '../operations/blobs-gc.js';
+import { localActor, type OperationContext } from '../operations/context.js';
+import { rotateStationCredential } from '../operations/credential-rotate.js';
+import { listPackages, removePackage, showPackage, targetPackage, uploadPackage, type RolloutContext } from '../operations/firmware-library.js';
+import { firmwareStatus, upgradeStationsFirmware } from '../operations/firmware-targets.js';
+import type { FirmwareSource } from '../operations/firmware-upload.js';
+import { fleetSummary, listEvents, listSigningKeys, listUnknownStations } from '../operations/fleet.js';
+import { parseLabelArgs } from '../operations/label-args.js';
+import { controlRollout, createRollout, listRollouts, rollbackRollout, showRollout } from '../operations/rollouts.js';
+import { addSigningKey, removeSigningKey } from '../operations/signing-keys.js';
+import { changeStationAuthMode, issueStationCredentials, revokeStationCredential, setStationCredential } from '../operations/station-credentials.js';
+import { retryFirmware, showStationAuth } from '../operations/station-firmware.js';
+import { changeStation, listStations, registerStation, removeStation, showStation } from '../operations/stations.js';
+import { pkiDirOption } from '../pki/pki-folder.js';
+import type { Runtime } from '../runtime.js';
+import type { FirmwareFileArgs, OperatorActions } from './actions.js';
+
+const CATEGORIES = { cups: ['cups'], tc: ['tc'], both: ['cups', 'tc'] } as const;
+
+function source(file: FirmwareFileArgs): FirmwareSource {
+  return { label: `--file ${file.path}`, size: file.size, open: () => createReadStream(file.path) };
+}
+
+/**
+ * The direct-database mode: operations on this host's registry and blob store,
+ * acting as `local:<user>` with the admin role (whoever holds the database
+ * credentials is one). Answers go through the API's views and response schemas,
+ * so they are the JSON the remote mode receives.
+ */
+export function createLocalActions(rt: Runtime): OperatorActions {
+  const ctx: OperationContext = { registry: rt.registry, fleet: rt.fleet, access: rt.access, blobs: rt.blobs, clock: () => new Date(), actor: localActor() };
+  const rctx: RolloutContext = { ...ctx, rollouts: rt.rollouts };
+  const page = <T, J>(p: { items: T[]; nextCursor: string | null }, view: (t: T) => J) => ({ items: p.items.map(view), nextCursor: p.nextCursor });
+  const station = (s: Parameters<typeof stationJson>[0]) => S.Station.parse(stationJson(s));
+
+  return {
+    mode: 'local',
+    listStations: async (args) => page(await listStations(ctx, args), station),
+    registerStation: async (input) => station(await registerStation(ctx, input)),
+    showStation: async (eui) => station(await showStation(ctx, eui)),
+    changeStation: async (eui, change) => station(await changeStation(ctx, eui, change)),
+    removeStation: async (eui) => S.Removed.parse(await removeStation(ctx, eui)),
+    stationEvents: async (eui, args) => {
+      const s = await showStation(ctx, eui);
+      return page(await listEvents(ctx, { eui: s.eui, limit: args.limit }), (e) => S.Event.parse(eventJson(e)));
+    },
+    unknownStations: async () => (await listUnknownStations(ctx)).map((u) => S.UnknownStation.parse(unknownJson(u))),
+
+    stationAuth: async (eui) => StationAuthBody.parse(authJson(await showStationAuth(ctx, eui))),
+    setAuthMode: async (eui, mode) => StationAuthBody.parse(authJson(await changeStationAuthMode(ctx, eui, mode))),
+    setCredential: async (eui, input) =>
+      A.CredentialSetResult.parse(
+        await setStationCredential(ctx, {
+          eui,
+          category: input.category,
+          trust: fileParam(input.trust, 'trust'),
+          cert: input.cert === undefined ? null : fileParam(input.cert, 'cert'),
+          key: input.key === undefined ? null : fileParam(input.key, 'key'),
+          token: input.token ?? null,
+        }),
+      ),
+    issueCredentials: async (eui, kind, input, local) => {
+      const r = await issueStationCredentials(ctx, {
+        eui,
+        kind,
+        categories: CATEGORIES[input.for ?? 'cups'],
+        ...(input.tcTrust === undefined ? {} : { tcTrust: fileParam(input.tcTrust, 'tcTrust') }),
+        pkiDir: pkiDirOption(local?.pkiDir),
+      });
+      return A.Issued.parse(issuedJson(r, input.files === true));
+    },
+    rotateCredential: async (eui, input, local) => {
+      const trust = input.tcTrust === undefined ? undefined : fileParam(input.tcTrust, 'tcTrust');
+      const r = await rotateStationCredential(ctx, eui, input.for ?? 'cups', pkiDirOption(local?.pkiDir), trust);
+      return Rotated.parse({ ...r, notAfter: r.notAfter === null ? null : r.notAfter.toISOString() });
+    },
+    revokeCredential: async (eui, input) => A.Revoked.parse(await revokeStationCredential(ctx, { eui, ...input })),
+
+    listSigningKeys: async () => (await listSigningKeys(ctx)).map((k) => S.SigningKey.parse(signingKeyJson(k))),
+    addSigningKey: async (input) => S.SigningKey.parse(signingKeyJson(await addSigningKey(ctx, input))),
+    removeSigningKey: async (crc) => A.SigningKeyRemoved.parse(await removeSigningKey(ctx, crc)),
+
+    uploadPackage: async (file, models) => {
+      const entry = await uploadPackage(rctx, {
+        package: file.package,
+        source: source(file),
+        signatures: file.signatures,
+        publicKeys: file.publicKeys,
+        signWith: file.signWith,
+        models,
+        ...(file.onProgress === undefined ? {} : { onProgress: file.onProgress }),
+      });
+      return R.FirmwarePackageUploaded.parse({ ...packageJson(entry), uploaded: entry.uploaded });
+    },
+    listPackages: async () => (await listPackages(rctx)).map((p) => R.FirmwarePackage.parse(packageJson(p))),
+    showPackage: async (pkg) => {
+      const p = await showPackage(rctx, pkg);
+      return R.FirmwarePackageDetail.parse({ ...packageJson(p), use: { stations: [...p.use.stations], rollouts: [...p.use.rollouts] } });
+    },
+    removePackage: async (pkg) => R.PackageRemoved.parse(await removePackage(rctx, pkg)),
+    targetPackage: async (pkg, t) => R.PackageTargeted.parse(await targetPackage(rctx, { package: pkg, ...t })),
+    upgradeFirmware: async (file, t) =>
+      A.FirmwareUpgraded.parse(
+        await upgradeStationsFirmware(ctx, {
+          package: file.package,
+          source: source(file),
+          signatures: file.signatures,
+          publicKeys: file.publicKeys,
+          signWith: file.signWith,
+          ...t,
+          ...(file.onProgress === undefined ? {} : { onProgress: file.onProgress }),
+        }),
+      ),
+    firmwareStatus: async (args) =>
+      (await firmwareStatus(ctx, { stations: args.stations, labels: parseLabelArgs(args.labels) })).map((s) => A.FirmwareStatus.parse(firmwareStatusJson(s))),
+    retryFirmware: async (eui) => station(await retryFirmware(ctx, eui)),
+
+    createRollout: async (input) => R.Rollout.parse(rolloutJson(await createRollout(rctx, input))),
+    listRollouts: async (states) => (await listRollouts(rctx, states)).map((v) => R.Rollout.parse(rolloutJson(v))),
+    showRollout: async (id) => {
+      const v = await showRollout(rctx, id);
+      return R.RolloutDetail.parse({ ...rolloutJson(v), members: v.members.map(memberJson), events: v.events.map(rolloutEventJson) });
+    },
+    controlRollout: async (id, action) => R.Rollout.parse(rolloutJson(await controlRollout(rctx, id, action))),
+    rollbackRollout: async (id, input) => R.RollbackResult.parse(await rollbackRollout(rctx, id, input)),
+
+    collectBlobs: async (input) => A.BlobsGcResult.parse(blobsGcJson(await collectBlobs(rctx, input))),
+
+    fleetSummary: async (args) => S.FleetSummary.parse(summaryJson(await fleetSummary(ctx, args))),
+    createApiKey: async (input) => {
+      const created = await createApiKey(ctx, input);
+      return S.ApiKeyCreated.parse({ key: apiKeyJson(created.key), secret: created.secret });
+    },
+    listApiKeys: async () => (await listApiKeys(ctx)).map((k) => S.ApiKey.parse(apiKeyJson(k))),
+    revokeApiKey: async (id) => S.ApiKey.parse(apiKeyJson(await revokeApiKey(ctx, id))),
+    listAudit: async (args) => page(await listAudit(ctx, args), (e) => S.AuditEntry.parse(auditJson(e))),
+  };
+}

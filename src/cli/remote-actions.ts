@@ -1,0 +1,107 @@
+import { createReadStream } from 'node:fs';
+import { invalid } from '../core/errors.js';
+import { keyCrc, sigKeyFromPublicKey, signStream } from '../signing/index.js';
+import type { FirmwareFileArgs, OperatorActions } from './actions.js';
+import type { ApiCall, QueryValue } from './remote-http.js';
+
+const e = encodeURIComponent;
+
+/**
+ * The signatures of an upload as query parameters. Keys given with --sign-with
+ * sign the file here, before it is sent: a private signing key never leaves this
+ * host. The server verifies every signature over the bytes it stores.
+ */
+async function signatureQuery(file: FirmwareFileArgs): Promise<Record<string, QueryValue>> {
+  const signatures = file.signatures.map((s) => ({ keyCrc: s.keyCrc, signature: s.signature }));
+  const publicKeys = [...file.publicKeys];
+  for (const key of file.signWith) {
+    const sigKey = sigKeyFromPublicKey(key);
+    signatures.push({ keyCrc: keyCrc(sigKey), signature: await signStream(createReadStream(file.path), key) });
+    publicKeys.push(sigKey);
+  }
+  return {
+    keyCrc: signatures.map((s) => String(s.keyCrc)),
+    signature: signatures.map((s) => s.signature.toString('base64')),
+    publicKey: publicKeys.map((k) => k.toString('hex')),
+  };
+}
+
+function refuseLocalOnly(local: { readonly pkiDir?: string } | undefined): void {
+  if (local?.pkiDir !== undefined) {
+    throw invalid(
+      'local_only_option',
+      '--pki-dir names a folder on this host; with --server the server issues from its own station CA (its BSCUPS_PKI_DIR), so leave --pki-dir out',
+      { field: '--pki-dir' },
+    );
+  }
+}
+
+/** The remote mode: every action is one or two admin API requests with the operator's key. */
+export function createRemoteActions(call: ApiCall): OperatorActions {
+  return {
+    mode: 'remote',
+    listStations: (args) => call('GET', '/stations', { query: { ...args } }),
+    registerStation: (input) => call('POST', '/stations', { json: input }),
+    showStation: (eui) => call('GET', `/stations/${e(eui)}`),
+    changeStation: (eui, change) => call('PATCH', `/stations/${e(eui)}`, { json: change }),
+    removeStation: (eui) => call('DELETE', `/stations/${e(eui)}`),
+    stationEvents: (eui, args) => call('GET', `/stations/${e(eui)}/events`, { query: { limit: args.limit } }),
+    unknownStations: () => call('GET', '/unknown-stations'),
+
+    stationAuth: (eui) => call('GET', `/stations/${e(eui)}/auth`),
+    setAuthMode: (eui, mode) => call('PUT', `/stations/${e(eui)}/auth`, { json: { mode } }),
+    setCredential: (eui, input) => call('PUT', `/stations/${e(eui)}/credentials`, { json: input }),
+    issueCredentials: async (eui, kind, input, local) => {
+      refuseLocalOnly(local);
+      return call('POST', `/stations/${e(eui)}/${kind === 'certificate' ? 'issue-cert' : 'issue-token'}`, { json: input });
+    },
+    rotateCredential: async (eui, input, local) => {
+      refuseLocalOnly(local);
+      return call('POST', `/stations/${e(eui)}/rotate`, { json: input });
+    },
+    revokeCredential: (eui, input) => call('POST', `/stations/${e(eui)}/revoke`, { json: input }),
+
+    listSigningKeys: () => call('GET', '/signing-keys'),
+    addSigningKey: (input) => call('POST', '/signing-keys', { json: input }),
+    removeSigningKey: (crc) => call('DELETE', `/signing-keys/${crc}`),
+
+    uploadPackage: async (file, models) =>
+      call('PUT', `/firmware/${e(file.package)}`, { query: { ...(await signatureQuery(file)), model: [...models] }, file: uploadOf(file) }),
+    listPackages: () => call('GET', '/firmware'),
+    showPackage: (pkg) => call('GET', `/firmware/${e(pkg)}`),
+    removePackage: (pkg) => call('DELETE', `/firmware/${e(pkg)}`),
+    targetPackage: (pkg, t) => call('POST', `/firmware/${e(pkg)}/targets`, { json: { stations: [...t.stations], labels: { ...t.labels }, maxOffers: t.maxOffers, allowDowngrade: t.allowDowngrade } }),
+    upgradeFirmware: async (file, t) =>
+      call('POST', '/firmware-upgrades', {
+        query: {
+          package: file.package,
+          ...(await signatureQuery(file)),
+          station: [...t.stations],
+          label: Object.entries(t.labels).map(([k, v]) => `${k}=${v}`),
+          maxOffers: t.maxOffers,
+          allowDowngrade: t.allowDowngrade,
+        },
+        file: uploadOf(file),
+      }),
+    firmwareStatus: (args) => call('GET', '/firmware-status', { query: { station: [...args.stations], label: [...args.labels] } }),
+    retryFirmware: (eui) => call('POST', `/stations/${e(eui)}/firmware/retry`),
+
+    createRollout: (input) => call('POST', '/rollouts', { json: input }),
+    listRollouts: (states) => call('GET', '/rollouts', { query: { state: states } }),
+    showRollout: (id) => call('GET', `/rollouts/${e(id)}`),
+    controlRollout: (id, action) => call('POST', `/rollouts/${e(id)}/${action}`),
+    rollbackRollout: (id, input) => call('POST', `/rollouts/${e(id)}/rollback`, { json: input }),
+
+    collectBlobs: (input) => call('POST', '/blobs/gc', { json: input }),
+
+    fleetSummary: (args) => call('GET', '/fleet/summary', { query: { ...args } }),
+    createApiKey: (input) => call('POST', '/api-keys', { json: input }),
+    listApiKeys: () => call('GET', '/api-keys'),
+    revokeApiKey: (id) => call('DELETE', `/api-keys/${e(id)}`),
+    listAudit: (args) => call('GET', '/audit', { query: { ...args } }),
+  };
+}
+
+function uploadOf(file: FirmwareFileArgs) {
+  return { path: file.path, size: file.size, ...(file.onProgress === undefined ? {} : { onProgress: file.onProgress }) };
+}
