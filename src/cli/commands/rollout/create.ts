@@ -34,7 +34,7 @@ export function register(parent: Command): void {
     .option('--firmware <package>', 'change: install this firmware library package')
     .option('--tc-uri <uri>', 'change: desired TC (LNS) URI, e.g. wss://lns.example.com:6887')
     .option('--cups-uri <uri>', 'change: desired CUPS URI')
-    .option('--rotate <cups|tc|both>', 'change: a new certificate or token (the kind each station uses) under the station CA of the serving bscups serve (--pki-dir); cannot be rolled back')
+    .option('--rotate <cups|tc|both>', 'change: a new certificate or token (the kind each station uses), issued by the station CA of the serving bscups serve (its BSCUPS_PKI_DIR, default ./data/pki); cannot be rolled back')
     .option('--allow-downgrade', 'firmware: also offer stations reporting a higher version')
     .option('--max-offers <n>', 'firmware: offers without the package changing before a station fails (default BSCUPS_MAX_OFFERS or 3)')
     .option('--label <selector>', 'only stations with k=v, k!=v, k (exists) or !k (absent); repeatable', collect)
