@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RolloutContext } from '../src/operations/firmware-library.js';
 import { showRollout } from '../src/operations/rollouts.js';
+import { registerStation } from '../src/operations/stations.js';
 import { adminClient } from './support/admin-client.js';
 import { createFleet, operationContext, pollRound, until } from './support/rollout-fleet.js';
 import { startTestServer, type TestServer } from './support/server.js';
@@ -17,9 +18,10 @@ let key: string;
 let call: ReturnType<typeof adminClient>;
 
 beforeAll(async () => {
-  srv = await startTestServer({ config: { rolloutInterval: 3600 } });
-  ctx = operationContext(srv.runtime);
   work = await mkdtemp(join(tmpdir(), 'bscups-rollout-nudge-'));
+  // No `pki init` was run for this server: it has no station CA to issue credentials with.
+  srv = await startTestServer({ config: { rolloutInterval: 3600 }, serve: { pkiDir: join(work, 'no-pki') } });
+  ctx = operationContext(srv.runtime);
   key = srv.server.admin.firstAdminKey as string;
   call = adminClient(`http://127.0.0.1:${srv.server.admin.port}`);
 });
@@ -53,4 +55,16 @@ describe('operator actions nudge the engine of the server that took them', () =>
     const shown = await showRollout(ctx, id);
     expect(shown.members.map((m) => [m.eui, m.state])).toEqual([[stations[0]!.eui, 'confirmed'], [stations[1]!.eui, 'offered']]);
   }, 60_000);
+
+  it('a rotation rollout on a server without a station CA halts with the reason instead of offering anything', async () => {
+    await registerStation(ctx, { eui: 'D100000000000001', labels: { group: 'no-ca' } });
+    const created = await call('POST', '/api/v1/rollouts', key, { rotate: 'cups', label: ['group=no-ca'], waves: '100%' });
+    expect(created.status).toBe(201);
+    const id = created.body.id as string;
+    await until('rollout halted', async () => (await showRollout(ctx, id)).rollout.state === 'halted', () => Promise.resolve(), 10_000);
+    const halted = await showRollout(ctx, id);
+    expect(halted.rollout.haltReason).toBe(`cannot issue credentials: no station CA at ${join(work, 'no-pki', 'ca.pem')}; create one with "bscups pki init --dir ${join(work, 'no-pki')}" or point --pki-dir at it`);
+    expect(halted.members.map((m) => m.state)).toEqual(['pending']);
+    expect((await srv.runtime.registry.getStationAuth('D100000000000001'))?.rotations).toEqual([]);
+  }, 30_000);
 });

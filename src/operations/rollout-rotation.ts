@@ -17,6 +17,8 @@ export interface RotationDeps {
 
 /** A station that cannot be given a new credential for one of these reasons is skipped; any other failure fails the pass. */
 const REFUSALS = new Set(['nothing_to_rotate', 'station_not_found']);
+/** Failures of this server's set-up (its station CA), which halt the rollout. */
+const SETUP = new Set(['rotation_unavailable', 'pki_not_found', 'invalid_ca', 'missing_ca', 'unreadable_file']);
 const PARALLEL = 4;
 
 /**
@@ -67,19 +69,28 @@ export async function advanceRotation(
         }
         return { outcome: 'advanced', step };
       }
-      if (creds === undefined) throw unavailable('rotation_unavailable', `rollout ${rollout.id} rotates credentials, which needs the station CA; this process was started without it`);
-      const ca = await creds.stationCa();
-      const credDeps: CredentialDeps = { registry: creds.registry, blobs: creds.blobs, clock: deps.clock };
-      await inParallel(missing, async (eui) => {
-        try {
-          const p = await prepareRotation(credDeps, { eui, categories, ...ca });
-          ready.set(eui, p);
-          prepared.set(eui, { crcs: Object.fromEntries(p.delivered.map((d) => [d.category, d.ref.crc])) });
-        } catch (e) {
-          if (!isCupsError(e) || !REFUSALS.has(e.code)) throw e;
-          prepared.set(eui, { refused: e.message });
-        }
-      });
+      try {
+        if (creds === undefined) throw unavailable('rotation_unavailable', `rollout ${rollout.id} rotates credentials, which needs the station CA; this process was started without it`);
+        const ca = await creds.stationCa();
+        const credDeps: CredentialDeps = { registry: creds.registry, blobs: creds.blobs, clock: deps.clock };
+        await inParallel(missing, async (eui) => {
+          try {
+            const p = await prepareRotation(credDeps, { eui, categories, ...ca });
+            ready.set(eui, p);
+            prepared.set(eui, { crcs: Object.fromEntries(p.delivered.map((d) => [d.category, d.ref.crc])) });
+          } catch (e) {
+            if (!isCupsError(e) || !REFUSALS.has(e.code)) throw e;
+            prepared.set(eui, { refused: e.message });
+          }
+        });
+      } catch (e) {
+        // A server that cannot issue at all needs its operator, not another try every
+        // interval: the rollout halts with the reason and continues when resumed.
+        if (!isCupsError(e) || !SETUP.has(e.code) || rollout.state !== 'running') throw e;
+        const reason = `cannot issue credentials: ${e.message}`;
+        const halt: RolloutStep = { members: [], rollout: { state: 'halted', haltReason: reason }, events: [{ type: 'halted', message: `halted: ${reason}` }] };
+        return { outcome: (await deps.rollouts.applyStep(rollout, halt, input.now)) ? 'advanced' : 'superseded', step: halt };
+      }
     }
   } finally {
     // Prepared but not committed (superseded, failed, or no longer offered): nothing refers to these blobs.
