@@ -7,6 +7,8 @@ import { translateBackendError } from './db-errors.js';
 import type { CountBy, EventQuery, FleetStore, FleetSummary, Page, StationQuery } from './fleet-types.js';
 import { millis, num, toEvent } from './row-mapping.js';
 import { selectStationPage } from './station-query.js';
+import { applyProvisioning, selectProvisioned } from './provisioning-store.js';
+import type { ProvisionedStation, ProvisioningPlan } from './provisioning-types.js';
 import { combineState, type ConfigState } from './sync-state-sql.js';
 import type { FirmwareState, Station, StationEvent } from './types.js';
 
@@ -96,6 +98,20 @@ export class KyselyFleetStore implements FleetStore {
         upgrades,
       };
     });
+  }
+
+  exportStations(after: string | null, limit: number): Promise<ProvisionedStation[]> {
+    checkLimit(limit);
+    return this.#run((db) => selectProvisioned(db, { after, limit }));
+  }
+
+  readProvisioned(euis: readonly string[]): Promise<ProvisionedStation[]> {
+    return this.#run((db) => selectProvisioned(db, { euis }));
+  }
+
+  provisionStations<T>(euis: readonly string[], plan: ProvisioningPlan<T>, at: Date): Promise<T> {
+    const { flavour } = this.#backend;
+    return this.#run((db) => db.transaction().execute((trx) => applyProvisioning(trx, flavour, euis, plan, at)));
   }
 
   queryEvents(query: EventQuery): Promise<Page<StationEvent>> {

@@ -18,6 +18,7 @@ export type * from './auth-types.js';
 export type * from './fleet-types.js';
 export type * from './access-types.js';
 export type * from './rollout-types.js';
+export type * from './provisioning-types.js';
 export { STATION_AUTH_MODES } from './auth-types.js';
 export { hasRegistryPeek, type CachedStationRegistry, type RegistryPeek, type RegistryCacheState } from './cache/index.js';
 export { parseRegistryUrl, type RegistryLocation } from './registry-url.js';

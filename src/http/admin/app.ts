@@ -20,6 +20,7 @@ import { registerServerRoutes } from './routes/server.js';
 import { registerStationActionRoutes } from './routes/station-actions.js';
 import { registerStationCredentialRoutes } from './routes/station-credentials.js';
 import { registerFleetActionRoutes } from './routes/fleet-actions.js';
+import { registerStationImportRoutes } from './routes/station-import.js';
 import { DEFAULT_DASHBOARD_DIR, registerDashboard } from './dashboard.js';
 import type { ServerStatsSource } from './server-stats.js';
 
@@ -95,6 +96,7 @@ export async function createAdminApp(deps: AdminDeps): Promise<FastifyInstance> 
 
   await app.register(
     async (api) => {
+      registerStationImportRoutes(api, deps);
       registerStationRoutes(api, deps);
       registerFleetRoutes(api, deps);
       registerAccessRoutes(api, deps);

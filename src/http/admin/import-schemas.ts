@@ -1,0 +1,89 @@
+import { z } from 'zod';
+import { STATION_AUTH_MODES } from '../../core/station-auth-model.js';
+import { IMPORT_FORMATS } from '../../operations/station-import-format.js';
+import { DEFAULT_IMPORT_BATCH, MAX_IMPORT_BATCH, type ImportResult as OperationImportResult } from '../../operations/station-import.js';
+
+// Bulk provisioning: POST /stations/import and GET /stations/export (+ its paged JSON form).
+
+/** One station as the import reads it and the export writes it. */
+export const StationProvisioning = z
+  .object({
+    eui: z.string().describe('16 uppercase hex digits'),
+    name: z.string().nullable(),
+    labels: z.record(z.string(), z.string()),
+    cupsUri: z.string().nullable(),
+    tcUri: z.string().nullable(),
+    authMode: z.enum(STATION_AUTH_MODES as unknown as [string, ...string[]]),
+  })
+  .meta({ id: 'StationProvisioning' });
+
+/** A row of a JSON import body: loose on purpose, the operation reports every problem per row and field. */
+export const ImportRow = z
+  .record(z.string(), z.unknown())
+  .describe('eui (any accepted spelling), name, labels (object), cupsUri, tcUri, authMode; an absent field is left as it is, null clears it')
+  .meta({ id: 'StationImportRow' });
+
+export const ImportBody = z
+  .union([
+    z.array(ImportRow),
+    z.string().describe('the file itself: CSV with a header row (labels as k=v;k2=v2) or JSON lines; also accepted as a text/csv or application/x-ndjson body'),
+  ])
+  .meta({ id: 'StationImportBody' });
+
+const flag = z
+  .enum(['true', 'false', '1', '0'])
+  .optional()
+  .transform((v) => v === 'true' || v === '1');
+
+export const ImportQuery = z.object({
+  dryRun: flag.describe('decide and report every row, change nothing'),
+  batchSize: z.coerce.number().int().min(1).max(MAX_IMPORT_BATCH).optional().describe(`rows per transaction, default ${DEFAULT_IMPORT_BATCH}`),
+  format: z.enum(IMPORT_FORMATS as unknown as [string, ...string[]]).optional().describe('of a text body; default: by content type, else JSON lines when it starts with {, else CSV'),
+});
+
+const action = z.enum(['create', 'update', 'unchanged', 'error', 'skipped']);
+
+export const ImportResult = z
+  .object({
+    dryRun: z.boolean(),
+    complete: z.boolean().describe('false when a batch failed (rolled back whole) and later rows were skipped; importing again is safe'),
+    counts: z.object({ rows: z.number().int(), create: z.number().int(), update: z.number().int(), unchanged: z.number().int(), error: z.number().int(), skipped: z.number().int() }),
+    rows: z.array(
+      z.object({
+        row: z.number().int().describe('1-based record number, header not counted'),
+        line: z.number().int().optional().describe('file line the record starts on'),
+        eui: z.string().nullable(),
+        action,
+        fields: z.array(z.string()).optional().describe('set by a create, changed by an update'),
+        errors: z.array(z.object({ field: z.string().nullable(), code: z.string(), message: z.string() })).optional(),
+      }),
+    ),
+  })
+  .meta({ id: 'StationImportResult' });
+
+export const ExportQuery = z.object({
+  format: z.enum(IMPORT_FORMATS as unknown as [string, ...string[]]).optional().describe('csv (default) or jsonl'),
+});
+
+export const ProvisioningQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(1000).optional().describe('page size, default 1000'),
+  cursor: z.string().optional().describe('nextCursor of the previous page'),
+});
+
+export const ProvisioningPage = z
+  .object({ items: z.array(StationProvisioning), nextCursor: z.string().nullable() })
+  .meta({ id: 'StationProvisioningPage' });
+
+/** The operation's result as the JSON ImportResult describes (mutable copies, for the serializer's types). */
+export function importResultJson(r: OperationImportResult): z.infer<typeof ImportResult> {
+  return {
+    dryRun: r.dryRun,
+    complete: r.complete,
+    counts: { ...r.counts },
+    rows: r.rows.map(({ fields, errors, ...row }) => ({
+      ...row,
+      ...(fields === undefined ? {} : { fields: [...fields] }),
+      ...(errors === undefined ? {} : { errors: errors.map((e) => ({ ...e })) }),
+    })),
+  };
+}

@@ -1,0 +1,212 @@
+import { invalid } from '../core/errors.js';
+import type { ProvisionedStation } from '../registry/index.js';
+
+// The file formats of `station import` / `station export`: CSV with a header row
+// (RFC 4180 quoting; labels as `k=v;k2=v2`) and JSON lines. Both become the same
+// JSON-shaped rows, so one validation serves files, API bodies and the CLI.
+
+export type ImportFormat = 'csv' | 'jsonl';
+export const IMPORT_FORMATS: readonly ImportFormat[] = ['csv', 'jsonl'];
+
+/** The columns (CSV) or keys (JSON lines) a row may carry, in export order. */
+export const IMPORT_FIELDS = ['eui', 'name', 'labels', 'cupsUri', 'tcUri', 'authMode'] as const;
+export type ImportField = (typeof IMPORT_FIELDS)[number];
+
+/** A problem with one field of one row (field null: the row as a whole). */
+export interface RowProblem {
+  readonly field: string | null;
+  readonly code: string;
+  readonly message: string;
+}
+
+/** One record of the input before validation: JSON-shaped values, absent keys left out. */
+export interface SourceRow {
+  /** 1-based record number, header not counted. */
+  readonly row: number;
+  /** Line of the file the record starts on, when it came from a file. */
+  readonly line?: number;
+  readonly fields: Readonly<Record<string, unknown>>;
+  /** Problems found while reading the record itself (a label cell that does not parse, bad JSON). */
+  readonly problems: readonly RowProblem[];
+}
+
+/** CSV when the name says so or the text does not start with `{`; JSON lines otherwise. */
+export function detectFormat(text: string, fileName?: string): ImportFormat {
+  if (fileName !== undefined) {
+    if (/\.csv$/i.test(fileName)) return 'csv';
+    if (/\.(jsonl|ndjson)$/i.test(fileName)) return 'jsonl';
+  }
+  return /^\uFEFF?\s*\{/.test(text) ? 'jsonl' : 'csv';
+}
+
+export function parseImportText(text: string, format: ImportFormat): SourceRow[] {
+  return format === 'csv' ? parseCsvRows(text) : parseJsonLines(text);
+}
+
+function parseJsonLines(text: string): SourceRow[] {
+  const rows: SourceRow[] = [];
+  text.replace(/^\uFEFF/, '').split(/\r?\n/).forEach((raw, i) => {
+    if (raw.trim() === '') return;
+    const row = rows.length + 1;
+    try {
+      const value: unknown = JSON.parse(raw);
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('not an object');
+      rows.push({ row, line: i + 1, fields: value as Record<string, unknown>, problems: [] });
+    } catch (e) {
+      const message = `line ${i + 1} is not a JSON object (${(e as Error).message}); each line must be one object like {"eui":"…","name":"…"}`;
+      rows.push({ row, line: i + 1, fields: {}, problems: [{ field: null, code: 'invalid_json', message }] });
+    }
+  });
+  return rows;
+}
+
+/** The canonical field a CSV header names: case, `_` and `-` do not matter (cups_uri, CUPS-URI, cupsUri). */
+function headerField(name: string): ImportField | undefined {
+  const plain = name.trim().toLowerCase().replace(/[_-]/g, '');
+  return IMPORT_FIELDS.find((f) => f.toLowerCase() === plain);
+}
+
+function parseCsvRows(text: string): SourceRow[] {
+  const records = parseCsv(text);
+  const header = records.shift();
+  if (header === undefined) return [];
+  const fields = header.cells.map((name) => {
+    const field = headerField(name);
+    if (field === undefined) {
+      throw invalid('import_unknown_column', `the CSV header names an unknown column "${name}"; columns are ${IMPORT_FIELDS.join(', ')}`, { field: name });
+    }
+    return field;
+  });
+  const duplicate = fields.find((f, i) => fields.indexOf(f) !== i);
+  if (duplicate !== undefined) throw invalid('import_duplicate_column', `the CSV header names the column ${duplicate} twice`, { field: duplicate });
+  if (!fields.includes('eui')) throw invalid('import_missing_eui', `the CSV header has no eui column; columns are ${IMPORT_FIELDS.join(', ')}`, { field: 'eui' });
+  return records.map((record, i) => {
+    const problems: RowProblem[] = [];
+    if (record.cells.length !== fields.length) {
+      problems.push({ field: null, code: 'invalid_row', message: `has ${record.cells.length} cells where the header has ${fields.length}` });
+      return { row: i + 1, line: record.line, fields: {}, problems };
+    }
+    const values: Record<string, unknown> = {};
+    fields.forEach((field, c) => {
+      const cell = record.cells[c] ?? '';
+      // An empty cell clears the field (a station's labels become none); auth mode cannot be cleared, so it is left as it is.
+      if (field === 'labels') {
+        try {
+          values[field] = parseLabelCell(cell);
+        } catch (e) {
+          problems.push({ field, code: 'invalid_label', message: (e as Error).message });
+        }
+      } else if (field === 'authMode') {
+        if (cell !== '') values[field] = cell;
+      } else values[field] = cell === '' && field !== 'eui' ? null : cell;
+    });
+    return { row: i + 1, line: record.line, fields: values, problems };
+  });
+}
+
+interface CsvRecord {
+  readonly line: number;
+  readonly cells: string[];
+}
+
+/** RFC 4180: comma-separated, `"` quotes (doubled inside), CRLF or LF; blank lines skipped. */
+function parseCsv(text: string): CsvRecord[] {
+  const records: CsvRecord[] = [];
+  const src = text.replace(/^\uFEFF/, '');
+  let line = 1;
+  let i = 0;
+  while (i < src.length) {
+    const start = line;
+    const cells: string[] = [];
+    let cell = '';
+    for (;;) {
+      if (src[i] === '"') {
+        const opened = line;
+        i++;
+        for (;;) {
+          if (i >= src.length) throw invalid('import_malformed_csv', `a quoted cell opened on line ${opened} is never closed`, { line: opened });
+          const c = src[i] as string;
+          if (c === '"' && src[i + 1] === '"') {
+            cell += '"';
+            i += 2;
+          } else if (c === '"') {
+            i++;
+            break;
+          } else {
+            if (c === '\n') line++;
+            cell += c;
+            i++;
+          }
+        }
+      }
+      const c = src[i];
+      if (c === ',') {
+        cells.push(cell);
+        cell = '';
+        i++;
+      } else if (c === undefined || c === '\n' || (c === '\r' && src[i + 1] === '\n')) {
+        cells.push(cell);
+        i += c === undefined ? 0 : c === '\r' ? 2 : 1;
+        if (c !== undefined) line++;
+        break;
+      } else if (c === '"') {
+        throw invalid('import_malformed_csv', `line ${line}: a quote inside an unquoted cell; quote the whole cell and double the quote ("")`, { line });
+      } else {
+        cell += c;
+        i++;
+      }
+    }
+    if (!(cells.length === 1 && cells[0] === '')) records.push({ line: start, cells });
+  }
+  return records;
+}
+
+/** `k=v;k2=v2`, where `\;` and `\\` stand for a `;` and a `\` inside a value. */
+export function parseLabelCell(cell: string): Record<string, string> {
+  const labels: Record<string, string> = {};
+  if (cell.trim() === '') return labels;
+  const pairs: string[] = [];
+  let current = '';
+  for (let i = 0; i < cell.length; i++) {
+    const c = cell[i] as string;
+    if (c === '\\' && (cell[i + 1] === ';' || cell[i + 1] === '\\')) {
+      current += cell[++i];
+    } else if (c === ';') {
+      pairs.push(current);
+      current = '';
+    } else current += c;
+  }
+  pairs.push(current);
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new Error(`"${pair}" is not key=value; write labels as k=v;k2=v2`);
+    const key = pair.slice(0, eq).trim();
+    if (key in labels) throw new Error(`label ${key} is given twice`);
+    labels[key] = pair.slice(eq + 1);
+  }
+  return labels;
+}
+
+function labelCell(labels: Readonly<Record<string, string>>): string {
+  return Object.entries(labels)
+    .map(([k, v]) => `${k}=${v.replace(/[\\;]/g, (c) => `\\${c}`)}`)
+    .join(';');
+}
+
+function csvCell(value: string): string {
+  return /[",\r\n]|^\s|\s$/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+}
+
+/** The first line of a CSV export. */
+export function exportHeader(format: ImportFormat): string {
+  return format === 'csv' ? `${IMPORT_FIELDS.join(',')}\r\n` : '';
+}
+
+/** One station as one line of `format`, which import reads back to exactly this station. */
+export function exportLine(s: ProvisionedStation, format: ImportFormat): string {
+  if (format === 'jsonl') {
+    return `${JSON.stringify({ eui: s.eui, name: s.name, labels: s.labels, cupsUri: s.cupsUri, tcUri: s.tcUri, authMode: s.authMode })}\n`;
+  }
+  const cells = [s.eui, s.name ?? '', labelCell(s.labels), s.cupsUri ?? '', s.tcUri ?? '', s.authMode];
+  return `${cells.map(csvCell).join(',')}\r\n`;
+}

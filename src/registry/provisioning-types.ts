@@ -1,0 +1,33 @@
+import type { NewEvent } from '../core/model.js';
+import type { StationAuthMode } from '../core/station-auth-model.js';
+
+/** What bulk provisioning sets on a station, and what an export writes: the operator's side only. */
+export interface ProvisionedStation {
+  /** 16 uppercase hex digits. */
+  readonly eui: string;
+  readonly name: string | null;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly cupsUri: string | null;
+  readonly tcUri: string | null;
+  readonly authMode: StationAuthMode;
+}
+
+/** Fields to change on a registered station; absent fields stay, labels replace the station's labels. */
+export type ProvisioningUpdate = { readonly eui: string } & Partial<Omit<ProvisionedStation, 'eui'>>;
+
+/** One batch's writes, applied in one transaction. */
+export interface ProvisioningWrite {
+  readonly creates: readonly ProvisionedStation[];
+  readonly updates: readonly ProvisioningUpdate[];
+  readonly events: readonly { readonly eui: string; readonly event: NewEvent }[];
+}
+
+/**
+ * Decides a batch from its stations as they are inside the transaction (locked on
+ * PostgreSQL; SQLite holds its one write lock): absent from the map means not
+ * registered. Synchronous, like a credential plan: nothing is awaited under the lock.
+ */
+export type ProvisioningPlan<T> = (current: ReadonlyMap<string, ProvisionedStation>) => {
+  readonly write: ProvisioningWrite;
+  readonly result: T;
+};
