@@ -4,14 +4,15 @@ import type { BlobStore } from '../blobs/types.js';
 import type { StationRegistry } from '../registry/types.js';
 import type { HttpsServerOptions } from './tls-files.js';
 import { HTTP_STATUS } from './error-status.js';
-import { registerUpdateInfo } from './update-info.js';
+import { createUpdateInfoHandler } from './update-info.js';
+import { stationServerFactory } from './station-server.js';
 import { registerHealth } from './health.js';
-import { createMetrics, outcomeOf, type ServerMetrics } from './metrics.js';
+import { createMetrics, type ServerMetrics } from './metrics.js';
 import { registerFleetGauges } from './fleet-metrics.js';
 import { parseDuration } from '../core/duration.js';
 import { DEFAULT_SILENT_AFTER } from '../operations/fleet.js';
 import type { FleetStore } from '../registry/fleet-types.js';
-import { capConnections, DEFAULT_LIMITS, nodeServerOptions, refusalReporter, type ConnectionLimits } from './connection-limits.js';
+import { capConnections, DEFAULT_LIMITS, refusalReporter, type ConnectionLimits } from './connection-limits.js';
 
 /** Everything the server needs, injected so tests swap any part without mocking modules. */
 export interface AppDeps {
@@ -38,21 +39,23 @@ export interface AppDeps {
 /** Builds the server without listening; serve.ts binds the port. */
 export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   const limits = deps.limits ?? DEFAULT_LIMITS;
-  const nodeOptions = nodeServerOptions(limits, deps.https !== undefined);
+  const metrics = deps.metrics ?? createMetrics();
+  const bodyLimit = deps.bodyLimit ?? 8192;
+  // POST /update-info is served by a plain node:http handler in front of Fastify (station-server.ts).
+  const station = createUpdateInfoHandler({ ...deps, metrics, bodyLimit, clock: deps.clock ?? (() => new Date()) });
+  let closing = false;
   const app = Fastify({
     loggerInstance: deps.logger,
     // One log line per exchange is written by the route itself, with the EUI and what was sent.
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: deps.bodyLimit ?? 8192,
-    // Stations close after each exchange; other clients may keep connections alive.
-    keepAliveTimeout: limits.keepAliveTimeoutMs,
-    requestTimeout: limits.requestTimeoutMs,
-    connectionTimeout: limits.idleTimeoutMs,
+    bodyLimit,
     return503OnClosing: true,
-    // Fastify types an HTTPS instance apart from an HTTP one; routes see the same request either way.
-    ...(deps.https === undefined ? ({ http: nodeOptions } as object) : ({ https: { ...deps.https, ...nodeOptions } } as object)),
+    // The node server (plain or TLS, with the deadlines) is made there; Fastify types it as plain http.
+    serverFactory: stationServerFactory({ station, limits, https: deps.https, closing: () => closing }),
   });
-  const metrics = deps.metrics ?? createMetrics();
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
   const { fleet } = deps;
   if (fleet !== undefined) {
     const silentMs = parseDuration(DEFAULT_SILENT_AFTER, 'silentAfter');
@@ -65,15 +68,6 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   capConnections(app.server, limits, () => {
     metrics.countRefusedConnection();
     refused();
-  });
-
-  // Some CUPS clients omit or vary the content type; the body is JSON either way.
-  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
-    try {
-      done(null, JSON.parse(body as string));
-    } catch {
-      done(new CupsError('invalid_json', 'invalid_argument', 'request body is not valid JSON'), undefined);
-    }
   });
 
   app.setErrorHandler((error: FastifyError | CupsError, request, reply) => {
@@ -100,10 +94,15 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     return reply.status(404).header('content-type', 'text/plain; charset=utf-8').send(body);
   });
 
-  app.addHook('onResponse', async (request, reply) => {
-    if (request.routeOptions.url === '/update-info') metrics.observeExchange(outcomeOf(reply.statusCode), reply.elapsedTime / 1000);
+  // app.inject() does not pass through the node server: this route hands the request to the same handler.
+  app.post('/update-info', {
+    onRequest: (request, reply, done) => {
+      reply.hijack();
+      station(request.raw, reply.raw);
+      done();
+    },
+    handler: () => undefined,
   });
-  registerUpdateInfo(app, { ...deps, metrics, clock: deps.clock ?? (() => new Date()) });
   registerHealth(app, deps);
   app.get('/metrics', async (_req, reply) =>
     reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics()),

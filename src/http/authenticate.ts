@@ -1,5 +1,6 @@
+import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
-import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger } from 'fastify';
 import { CupsError } from '../core/errors.js';
 import {
   judgeAuthentication,
@@ -13,6 +14,7 @@ import { bearerSecret, certificateFingerprint, euiFromCertificate, tokenSecretHa
 import type { UpdateInfoRequest } from '../protocol/types.js';
 import type { StationAuth, StationAuthMode, StationAuthStore } from '../registry/auth-types.js';
 import type { StationRegistry } from '../registry/types.js';
+import type { RegistryPeek } from '../registry/cache/cache-types.js';
 
 /** What the auth step needs: only the auth half of the registry, plus the refusal rows. */
 export interface AuthDeps {
@@ -30,22 +32,61 @@ export interface Authenticated {
   readonly credential: AuthCredential;
 }
 
+/** What a request presented, read from its connection and headers once (see presentedBy). */
+export interface Presented {
+  /** Whether the request arrived over TLS. */
+  readonly secure: boolean;
+  readonly certificate: PresentedCertificate | null;
+  /** SHA-256 of the bearer secret; null for an Authorization header that is not a bearer token; undefined without one. */
+  readonly tokenHash: string | null | undefined;
+  readonly remoteAddress: string | null;
+}
+
+/** The credentials a request presented: its connection (TLS, client certificate), its Authorization header, its peer. */
+export function presentedBy(socket: Socket, authorization: string | undefined, remoteAddress: string | null): Presented {
+  const secure = socket instanceof TLSSocket;
+  const secret = authorization === undefined ? undefined : bearerSecret(authorization);
+  return {
+    secure,
+    certificate: secure ? presentedCertificate(socket) : null,
+    tokenHash: secret === undefined || secret === null ? secret : tokenSecretHash(secret),
+    remoteAddress,
+  };
+}
+
+/**
+ * The auth step answered from the registry cache, without an await: the
+ * verdict when it is an acceptance and everything it needs is held in memory.
+ * undefined sends the request to authenticate(), which reads what is missing
+ * and writes what a refusal or a token seen in clear must leave behind.
+ */
+export function authenticateFromMemory(peek: Pick<RegistryPeek, 'peekStationAuth' | 'peekToken'>, presented: Presented, req: UpdateInfoRequest, allowUnauthenticated: boolean, now: Date): Authenticated | undefined {
+  const station = peek.peekStationAuth(req.router);
+  if (station === undefined) return undefined;
+  let token: PresentedToken | null = null;
+  if (presented.tokenHash === null) token = { match: undefined };
+  else if (presented.tokenHash !== undefined) {
+    const match = peek.peekToken(presented.tokenHash);
+    // Not held may still be a token in the database; a token seen over plain HTTP must be marked.
+    if (match === undefined || !presented.secure) return undefined;
+    token = { match };
+  }
+  const verdict = judgeAuthentication({ router: req.router, station, secure: presented.secure, certificate: presented.certificate, token, allowUnauthenticated, now });
+  return verdict.ok ? { station, via: verdict.via, credential: verdict.credential } : undefined;
+}
+
 /**
  * The auth step of update-info, run before any station data is read: it reads
  * the station's auth record and the presented credentials only. A refusal is
  * recorded as an `auth` event of the station (when registered) and thrown as a
- * CupsError that the app answers with 401 or 403.
+ * CupsError that the handler answers with 401 or 403.
  */
-export async function authenticate(request: FastifyRequest, req: UpdateInfoRequest, deps: AuthDeps, log: FastifyBaseLogger): Promise<Authenticated> {
-  const socket = request.raw.socket;
-  const secure = socket instanceof TLSSocket;
-  const certificate = secure ? presentedCertificate(socket) : null;
-  const authorization = request.headers.authorization;
-  const token = authorization === undefined ? null : await presentedToken(deps.registry, authorization);
+export async function authenticate(presented: Presented, req: UpdateInfoRequest, deps: AuthDeps, log: FastifyBaseLogger): Promise<Authenticated> {
+  const { secure, certificate, remoteAddress } = presented;
+  const token = presented.tokenHash === undefined ? null : await presentedToken(deps.registry, presented.tokenHash);
   const station = await deps.registry.getStationAuth(req.router);
   const now = deps.clock();
-  const remoteAddress = request.ip ?? null;
-  if (!secure && token?.match !== undefined) await tokenSentInClear(deps, token.match.id, remoteAddress, now, log);
+  if (!secure && token?.match !== undefined) await tokenSentInClear(deps, req.router, token.match.id, remoteAddress, now, log);
   const verdict = judgeAuthentication({
     router: req.router,
     station,
@@ -57,14 +98,14 @@ export async function authenticate(request: FastifyRequest, req: UpdateInfoReque
   });
 
   if (!verdict.ok) {
-    log.warn({ code: verdict.code, reason: verdict.reason, remoteAddress, ...verdict.detail }, 'update-info refused: authentication');
+    log.warn({ eui: req.router, code: verdict.code, reason: verdict.reason, remoteAddress, ...verdict.detail }, 'update-info refused: authentication');
     if (station !== undefined) {
       try {
         // One row per reason and source, counted: a flood of refusals cannot bury the station's history.
         await deps.registry.recordRefusal(req.router, { code: verdict.code, source: remoteAddress, message: `refused (${verdict.code}): ${verdict.reason}`, detail: verdict.detail }, now);
       } catch (e) {
         // The refusal stands whether or not it could be written down.
-        log.error({ err: e }, 'could not record the auth refusal');
+        log.error({ eui: req.router, err: e }, 'could not record the auth refusal');
       }
     }
     const answer = refusalAnswer(verdict, { certificate, token });
@@ -79,14 +120,14 @@ export async function authenticate(request: FastifyRequest, req: UpdateInfoReque
  * receive a replacement by authenticating with it, so retiring it would lock
  * the station out. The request itself is refused as before.
  */
-async function tokenSentInClear(deps: AuthDeps, tokenId: string, remoteAddress: string | null, now: Date, log: FastifyBaseLogger): Promise<void> {
+async function tokenSentInClear(deps: AuthDeps, eui: string, tokenId: string, remoteAddress: string | null, now: Date, log: FastifyBaseLogger): Promise<void> {
   try {
     const first = await deps.registry.markTokenCompromised(tokenId, `sent over plain HTTP from ${remoteAddress ?? 'an unknown address'}`, now);
     if (first) {
-      log.warn({ tokenId, remoteAddress }, 'token sent over plain HTTP: marked compromised; it stays valid so the station is not locked out; replace it (bscups station rotate) and serve over https');
+      log.warn({ eui, tokenId, remoteAddress }, 'token sent over plain HTTP: marked compromised; it stays valid so the station is not locked out; replace it (bscups station rotate) and serve over https');
     }
   } catch (e) {
-    log.error({ err: e, tokenId }, 'could not mark the token compromised');
+    log.error({ eui, err: e, tokenId }, 'could not mark the token compromised');
   }
 }
 
@@ -107,9 +148,9 @@ export async function completeRotations(
   for (const completion of rotationCompletions(auth.station, auth.credential, req)) {
     try {
       const done = await registry.completeRotation(req.router, completion, at);
-      if (done !== undefined) log.info({ rotation: done }, `${done.category} credential rotation complete`);
+      if (done !== undefined) log.info({ eui: req.router, rotation: done }, `${done.category} credential rotation complete`);
     } catch (e) {
-      log.error({ err: e, rotation: completion }, 'could not complete the credential rotation; the next exchange retries');
+      log.error({ eui: req.router, err: e, rotation: completion }, 'could not complete the credential rotation; the next exchange retries');
     }
   }
 }
@@ -129,8 +170,6 @@ function presentedCertificate(socket: TLSSocket): PresentedCertificate | null {
   };
 }
 
-async function presentedToken(registry: Pick<StationAuthStore, 'findToken'>, authorization: string): Promise<PresentedToken> {
-  const secret = bearerSecret(authorization);
-  if (secret === null) return { match: undefined };
-  return { match: await registry.findToken(tokenSecretHash(secret)) };
+async function presentedToken(registry: Pick<StationAuthStore, 'findToken'>, hash: string | null): Promise<PresentedToken> {
+  return { match: hash === null ? undefined : await registry.findToken(hash) };
 }

@@ -46,13 +46,13 @@ export async function recordDelivery(
   const { package: pkg, size } = offer.target;
   if (outcome.complete) {
     deps.metrics.countFirmwareBytes(size);
-    log.info({ package: pkg, bytes: size }, 'firmware delivered');
+    log.info({ eui, package: pkg, bytes: size }, 'firmware delivered');
   } else {
-    log.warn({ package: pkg, bytesSent: outcome.bytesSent, size }, 'firmware download cut off before the end (the station hung up or the connection failed); not counted as an offer');
+    log.warn({ eui, package: pkg, bytesSent: outcome.bytesSent, size }, 'firmware download cut off before the end (the station hung up or the connection failed); not counted as an offer');
   }
   try {
     await deps.registry.recordFirmwareDelivery(eui, { at: deps.clock(), ...firmwareDelivery(offer, outcome) });
   } catch (e) {
-    log.error({ err: e, package: pkg }, 'could not record the firmware delivery; the offer count may be short by one');
+    log.error({ eui, err: e, package: pkg }, 'could not record the firmware delivery; the offer count may be short by one');
   }
 }

@@ -53,10 +53,14 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Serve
     registers: [registry],
   });
   const seenBy = { true: new Set<string>(), false: new Set<string>() };
+  // Bound once per outcome: inc({ outcome }) would hash the labels on every poll.
+  const byOutcome = new Map<string, { inc(): void }>();
   return {
     registry,
     observeExchange(outcome, seconds) {
-      requests.inc({ outcome });
+      let counter = byOutcome.get(outcome);
+      if (counter === undefined) byOutcome.set(outcome, (counter = requests.labels(outcome)));
+      counter.inc();
       latency.observe(seconds);
     },
     countSent(parts) {

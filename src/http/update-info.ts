@@ -1,141 +1,79 @@
-import { Readable } from 'node:stream';
-import type { FastifyInstance, FastifyReply } from 'fastify';
-import { crc32, encodeResponseHead, parseUpdateInfoRequest } from '../protocol/index.js';
-import type { UpdateInfoResponseHead } from '../protocol/types.js';
-import { decide, exchangeRecord, onlyStampsLastSeen, sentParts, withoutPart, type Decision } from '../core/decide.js';
-import type { BlobRead, BlobStore } from '../blobs/types.js';
-import type { CredentialRef } from '../registry/types.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { parseUpdateInfoRequest } from '../protocol/index.js';
+import type { UpdateInfoRequest } from '../protocol/types.js';
+import { rotationCompletions } from '../core/authenticate.js';
+import { decide, exchangeRecord, onlyStampsLastSeen, type AnswerPlan } from '../core/decide.js';
+import { hasRegistryPeek, type RegistryPeek } from '../registry/index.js';
 import type { AppDeps } from './app.js';
 import type { ServerMetrics } from './metrics.js';
-import { authenticate, completeRotations } from './authenticate.js';
-import { FirmwareIntegrity } from './firmware-integrity.js';
-import { recordDelivery, watchDelivery } from './firmware-delivery.js';
+import { authenticateFromMemory, presentedBy, type Presented } from './authenticate.js';
+import { readStationBody } from './station-body.js';
+import { sendError, sendNothingToChange, secondsSince } from './station-answer.js';
+import { createExchange } from './update-info-exchange.js';
 
-const MAX_CREDENTIAL = 65_535;
+/** What the station route needs: the app's dependencies with the defaults filled in. */
+export type UpdateInfoDeps = AppDeps & { readonly clock: () => Date; readonly metrics: ServerMetrics; readonly bodyLimit: number };
 
-type Deps = AppDeps & { readonly clock: () => Date; readonly metrics: ServerMetrics };
+/** A plain node:http request handler. */
+export type StationHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
 /**
- * POST /update-info: parse → authenticate → decide → load blobs → record → encode.
- * Authentication comes first because the EUI it checks is in the body, and
- * before the station twin is read, so a refused request learns nothing.
- * Always answers with a Content-Length (stations cannot read chunked bodies).
+ * POST /update-info as a plain node:http handler (the station's path is the one
+ * measured against the process's limit, see STYLE.md "Hot paths"): body read by
+ * hand, parse, authenticate, decide, answer. An up-to-date poll whose auth
+ * record, token and twin the registry cache holds is answered without an
+ * await: its last-seen stamp goes to the batch and it is logged at debug.
+ * Everything else (a change to send, a refusal, an unknown station, anything
+ * not in memory) goes through the exchange in update-info-exchange.ts, which
+ * reads the database and writes what the exchange leaves behind.
  */
-export function registerUpdateInfo(app: FastifyInstance, deps: Deps): void {
-  const integrity = new FirmwareIntegrity(deps.blobs);
-  app.post('/update-info', async (request, reply) => {
-    const started = process.hrtime.bigint();
-    const req = parseUpdateInfoRequest(request.body);
-    const log = request.log.child({ eui: req.router });
-    const now = deps.clock();
-    const remoteAddress = request.ip ?? null;
+export function createUpdateInfoHandler(deps: UpdateInfoDeps): StationHandler {
+  const peek = hasRegistryPeek(deps.registry) ? deps.registry : undefined;
+  const exchange = createExchange(deps);
+  const { logger, metrics, clock, bodyLimit } = deps;
+  const allowUnauthenticated = deps.allowUnauthenticated === true;
 
-    const auth = await authenticate(request, req, { registry: deps.registry, clock: deps.clock, allowUnauthenticated: deps.allowUnauthenticated === true }, log);
-    const station = await deps.registry.getStation(req.router);
-    deps.metrics.sawStation(req.router, station !== undefined);
-    if (station === undefined) {
-      await deps.registry.recordUnknown(req.router, { at: now, remoteAddress, request: { ...req } });
-      log.info({ status: 404, remoteAddress }, 'update-info from unregistered station');
-      return sendText(reply, 404, `station ${req.router} is not registered\n`);
-    }
-
-    let decision = decide(req, station, { now });
-    const creds: { cupsCred?: Buffer; tcCred?: Buffer } = {};
-    for (const part of ['cupsCred', 'tcCred'] as const) {
-      const ref = decision.answer[part];
-      if (ref === undefined) continue;
-      const bytes = await loadCredential(deps.blobs, ref);
-      if (typeof bytes === 'string') decision = withoutPart(decision, part, `${part}: ${bytes}`);
-      else creds[part] = bytes;
-    }
-
-    let update: BlobRead | undefined;
-    const fw = decision.answer.firmware;
-    if (fw !== undefined) {
-      update = await deps.blobs.get('fwupgrades', fw.target.blob);
-      if (update === undefined || update.size !== fw.target.size || !(await integrity.matches(fw.target, update))) {
-        update?.stream.destroy();
-        update = undefined;
-        decision = withoutPart(decision, 'firmware', `firmware ${fw.target.package}: blob ${fw.target.blob} is missing or changed in the blob store (size or SHA-256 differ from the upload); upload it again`);
-      }
-    }
-
+  function answer(req: IncomingMessage, res: ServerResponse, started: number, body: unknown): void {
+    let request: UpdateInfoRequest | undefined;
     try {
-      const record = exchangeRecord(decision, station, { at: now, remoteAddress });
-      if (onlyStampsLastSeen(record, station)) await deps.registry.touchStation(station.eui, { at: now, remoteAddress });
-      else await deps.registry.recordExchange(station.eui, record);
-      await completeRotations(deps.registry, auth, req, now, log);
-
-      const head = encodeResponseHead(responseHead(decision, creds, update?.size ?? 0));
-      const length = head.length + (update?.size ?? 0);
-      const sent = sentParts(decision.answer);
-      const line = {
-        status: 200,
-        sent,
-        bytes: length,
-        problems: decision.problems.length > 0 ? decision.problems : undefined,
-        ms: Number(process.hrtime.bigint() - started) / 1e6,
-      };
-      // One line per exchange; an unauthenticated one is that same line as a warning.
-      if (auth.via === 'none') log.warn({ ...line, unauthenticated: true }, 'update-info accepted without authentication (--allow-unauthenticated)');
-      else log.info({ ...line, auth: auth.via }, 'update-info');
-      deps.metrics.countSent(sent);
-      reply.status(200).header('content-type', 'application/octet-stream').header('content-length', length);
-      if (update === undefined || fw === undefined) return reply.send(head);
-      // The offer counts once the last byte is written, not now (see core/firmware-delivery.ts).
-      watchDelivery(reply.raw, length, update.size, (outcome) => void recordDelivery(deps, station.eui, fw, outcome, log));
-      return reply.send(headThenStream(head, update.stream));
+      request = parseUpdateInfoRequest(body);
+      const presented = presentedBy(req.socket, req.headers.authorization, req.socket.remoteAddress ?? null);
+      if (peek !== undefined && answerFromMemory(peek, res, started, request, presented)) return;
+      exchange(res, started, request, presented).catch((e: unknown) => sendError(res, deps, started, e, request?.router));
     } catch (e) {
-      // Until the reply owns it, an opened firmware stream is ours to close.
-      update?.stream.destroy();
-      throw e;
+      sendError(res, deps, started, e, request?.router);
     }
-  });
-}
+  }
 
-function responseHead(decision: Decision, creds: { cupsCred?: Buffer; tcCred?: Buffer }, updateLength: number): UpdateInfoResponseHead {
-  const { answer } = decision;
-  const fw = answer.firmware;
-  return {
-    ...(answer.cupsUri === undefined ? {} : { cupsUri: answer.cupsUri }),
-    ...(answer.tcUri === undefined ? {} : { tcUri: answer.tcUri }),
-    ...(creds.cupsCred === undefined ? {} : { cupsCred: creds.cupsCred }),
-    ...(creds.tcCred === undefined ? {} : { tcCred: creds.tcCred }),
-    ...(fw === undefined ? {} : { firmware: { keyCrc: fw.signature.keyCrc, signature: Buffer.from(fw.signature.signature, 'base64') } }),
-    updateLength,
+  /** The up-to-date poll from memory; false (having changed nothing) when anything it needs is not there. */
+  function answerFromMemory(peek: RegistryPeek, res: ServerResponse, started: number, request: UpdateInfoRequest, presented: Presented): boolean {
+    const now = clock();
+    const auth = authenticateFromMemory(peek, presented, request, allowUnauthenticated, now);
+    if (auth === undefined) return false;
+    const station = peek.peekStation(request.router);
+    if (station === undefined) return false;
+    if (auth.station !== undefined && auth.station.rotations.length > 0 && rotationCompletions(auth.station, auth.credential, request).length > 0) return false;
+    const decision = decide(request, station, { now });
+    if (!nothingToSend(decision.answer)) return false;
+    const seen = { at: now, remoteAddress: presented.remoteAddress };
+    if (!onlyStampsLastSeen(exchangeRecord(decision, station, seen), station)) return false;
+    // Last: the stamp is the one thing this path leaves behind.
+    if (!peek.stampSeen(request.router, seen)) return false;
+    metrics.sawStation(request.router, true);
+    sendNothingToChange(res, metrics, started);
+    logger.debug({ eui: request.router, status: 200, auth: auth.via, ms: secondsSince(started) * 1000 }, 'update-info: up to date');
+    return true;
+  }
+
+  return (req, res) => {
+    const started = performance.now();
+    readStationBody(req, bodyLimit, (error, body) => {
+      if (error === undefined) answer(req, res, started, body);
+      else sendError(res, deps, started, error, undefined, true);
+    });
   };
 }
 
-/** Reads a credential blob (small by protocol limit) and checks it still has the CRC the registry promised. */
-async function loadCredential(blobs: BlobStore, ref: CredentialRef): Promise<Buffer | string> {
-  const read = await blobs.get('stationcredentials', ref.blob);
-  if (read === undefined) return `blob ${ref.blob} is missing from the blob store; set the credential again`;
-  if (read.size > MAX_CREDENTIAL) {
-    read.stream.destroy();
-    return `blob ${ref.blob} is ${read.size} bytes, over the station's limit of ${MAX_CREDENTIAL}`;
-  }
-  const chunks: Buffer[] = [];
-  for await (const chunk of read.stream) chunks.push(chunk as Buffer);
-  const bytes = Buffer.concat(chunks);
-  const crc = crc32(bytes);
-  if (crc !== ref.crc) return `blob ${ref.blob} has CRC ${crc}, expected ${ref.crc}; set the credential again`;
-  return bytes;
-}
-
-/**
- * The response body as one stream: the head put in front of the update's own
- * stream, so the bytes go from the store to the socket with no extra buffering
- * layer (each one costs memory per simultaneous download).
- */
-function headThenStream(head: Buffer, update: Readable): Readable {
-  update.unshift(head);
-  return update;
-}
-
-function sendText(reply: FastifyReply, status: number, text: string): FastifyReply {
-  return reply
-    .status(status)
-    .header('content-type', 'text/plain; charset=utf-8')
-    .header('content-length', Buffer.byteLength(text))
-    .send(text);
+function nothingToSend(answer: AnswerPlan): boolean {
+  return answer.cupsUri === undefined && answer.tcUri === undefined && answer.cupsCred === undefined && answer.tcCred === undefined && answer.firmware === undefined;
 }

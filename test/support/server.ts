@@ -22,6 +22,12 @@ export interface TestServerOptions {
   readonly logger?: Logger;
   /** Options of serve() that are not configuration (the PKI folder, the dashboard). */
   readonly serve?: ServeOptions;
+  /**
+   * Open the runtime as `bscups serve` does (registry cache in front, last-seen
+   * batched) unless config.registryCache is false, so the station path is tested
+   * as it runs, from memory; false opens the plain registry. Default true.
+   */
+  readonly serving?: boolean;
 }
 
 export interface TestServer {
@@ -51,7 +57,7 @@ export async function startTestServer(overrides: TestServerOptions = {}): Promis
     tlsKey: overrides.tls?.key,
     clientCa: overrides.tls?.clientCa,
   });
-  const runtime = await openRuntime(config);
+  const runtime = await openRuntime(config, { serving: overrides.serving ?? true });
   const served = overrides.wrapRegistry === undefined ? runtime : { ...runtime, registry: overrides.wrapRegistry(runtime.registry) };
   const server = await serve(served, config, overrides.logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), overrides.serve);
   return {

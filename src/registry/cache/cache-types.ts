@@ -34,6 +34,12 @@ export interface RegistryPeek {
   peekStationAuth(eui: string): StationAuth | undefined;
   /** The token with this SHA-256 secret hash if its station's auth record is held and current. */
   peekToken(hash: string): StationToken | undefined;
+  /**
+   * Buffers a last-seen stamp for a station held in memory, without an await;
+   * false when it cannot be buffered (not held, or stamps are written at once):
+   * then call touchStation.
+   */
+  stampSeen(eui: string, seen: { readonly at: Date; readonly remoteAddress: string | null }): boolean;
   /** What the cache holds and whether it is live. */
   cacheState(): RegistryCacheState;
 }

@@ -158,13 +158,15 @@ class RegistryCache {
     return this.#inner.findToken(hash);
   }
 
+  stampSeen(eui: string, seen: Seen): boolean {
+    if (this.#options.lastSeenIntervalMs <= 0 || this.peekStation(eui) === undefined) return false;
+    this.#lastSeen.add(eui, { at: seen.at, remoteAddress: seen.remoteAddress });
+    return true;
+  }
+
   /** Buffers the stamp of a station held in memory (so known to exist); anything else is written at once. */
   async touchStation(eui: string, seen: Seen): Promise<boolean> {
-    if (this.#options.lastSeenIntervalMs > 0 && this.peekStation(eui) !== undefined) {
-      this.#lastSeen.add(eui, { at: seen.at, remoteAddress: seen.remoteAddress });
-      return true;
-    }
-    return this.#inner.touchStation(eui, seen);
+    return this.stampSeen(eui, seen) || this.#inner.touchStation(eui, seen);
   }
 
   /**
@@ -221,7 +223,7 @@ function withSeen(station: Station, seen: Seen): Station {
   return { ...station, lastSeenAt: seen.at, lastRemoteAddress: seen.remoteAddress };
 }
 
-const OWN = new Set(['migrate', 'start', 'close', 'peekStation', 'peekStationAuth', 'peekToken', 'cacheState', 'getStation', 'getStationAuth', 'findToken', 'touchStation', 'recordExchange']);
+const OWN = new Set(['migrate', 'start', 'close', 'peekStation', 'peekStationAuth', 'peekToken', 'stampSeen', 'cacheState', 'getStation', 'getStationAuth', 'findToken', 'touchStation', 'recordExchange']);
 
 /**
  * Wraps `inner` (a KyselyRegistry on `backend`) with the cache. The result keeps

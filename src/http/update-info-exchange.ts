@@ -1,0 +1,142 @@
+import type { ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream';
+import { crc32, encodeResponseHead } from '../protocol/index.js';
+import type { UpdateInfoRequest, UpdateInfoResponseHead } from '../protocol/types.js';
+import { decide, exchangeRecord, onlyStampsLastSeen, sentParts, withoutPart, type Decision } from '../core/decide.js';
+import type { BlobRead, BlobStore } from '../blobs/types.js';
+import type { CredentialRef } from '../registry/types.js';
+import { authenticate, completeRotations, type Presented } from './authenticate.js';
+import { FirmwareIntegrity } from './firmware-integrity.js';
+import { recordDelivery, watchDelivery } from './firmware-delivery.js';
+import { secondsSince, sendBody } from './station-answer.js';
+import type { UpdateInfoDeps } from './update-info.js';
+
+const MAX_CREDENTIAL = 65_535;
+
+/**
+ * The exchange that reads and writes the registry: authenticate → read the
+ * twin → decide → load blobs → record → encode → answer. Authentication comes
+ * first because the EUI it checks is in the body, and before the station twin
+ * is read, so a refused request learns nothing. A rejection is the caller's to
+ * answer (sendError); once the answer has started, failures are handled here.
+ */
+export function createExchange(deps: UpdateInfoDeps): (res: ServerResponse, started: number, req: UpdateInfoRequest, presented: Presented) => Promise<void> {
+  const integrity = new FirmwareIntegrity(deps.blobs);
+  const authDeps = { registry: deps.registry, clock: deps.clock, allowUnauthenticated: deps.allowUnauthenticated === true };
+  const log = deps.logger;
+
+  return async (res, started, req, presented) => {
+    const eui = req.router;
+    const now = deps.clock();
+    const { remoteAddress } = presented;
+
+    const auth = await authenticate(presented, req, authDeps, log);
+    const station = await deps.registry.getStation(eui);
+    deps.metrics.sawStation(eui, station !== undefined);
+    if (station === undefined) {
+      await deps.registry.recordUnknown(eui, { at: now, remoteAddress, request: { ...req } });
+      log.info({ eui, status: 404, remoteAddress }, 'update-info from unregistered station');
+      sendBody(res, deps.metrics, started, 404, 'text/plain; charset=utf-8', `station ${eui} is not registered\n`);
+      return;
+    }
+
+    let decision = decide(req, station, { now });
+    const creds: { cupsCred?: Buffer; tcCred?: Buffer } = {};
+    for (const part of ['cupsCred', 'tcCred'] as const) {
+      const ref = decision.answer[part];
+      if (ref === undefined) continue;
+      const bytes = await loadCredential(deps.blobs, ref);
+      if (typeof bytes === 'string') decision = withoutPart(decision, part, `${part}: ${bytes}`);
+      else creds[part] = bytes;
+    }
+
+    let update: BlobRead | undefined;
+    const fw = decision.answer.firmware;
+    if (fw !== undefined) {
+      update = await deps.blobs.get('fwupgrades', fw.target.blob);
+      if (update === undefined || update.size !== fw.target.size || !(await integrity.matches(fw.target, update))) {
+        update?.stream.destroy();
+        update = undefined;
+        decision = withoutPart(decision, 'firmware', `firmware ${fw.target.package}: blob ${fw.target.blob} is missing or changed in the blob store (size or SHA-256 differ from the upload); upload it again`);
+      }
+    }
+
+    try {
+      const record = exchangeRecord(decision, station, { at: now, remoteAddress });
+      if (onlyStampsLastSeen(record, station)) await deps.registry.touchStation(eui, { at: now, remoteAddress });
+      else await deps.registry.recordExchange(eui, record);
+      await completeRotations(deps.registry, auth, req, now, log);
+
+      const head = encodeResponseHead(responseHead(decision, creds, update?.size ?? 0));
+      const length = head.length + (update?.size ?? 0);
+      const sent = sentParts(decision.answer);
+      const line = {
+        eui,
+        status: 200,
+        sent,
+        bytes: length,
+        problems: decision.problems.length > 0 ? decision.problems : undefined,
+        ms: secondsSince(started) * 1000,
+      };
+      // One line per exchange; an unauthenticated one is that same line as a warning. A poll
+      // that changed nothing is routine: at debug, like the one answered from memory.
+      if (auth.via === 'none' && sent.length > 0) log.warn({ ...line, unauthenticated: true }, 'update-info accepted without authentication (--allow-unauthenticated)');
+      else if (sent.length > 0 || decision.problems.length > 0 || record.events.length > 0) log.info({ ...line, auth: auth.via }, 'update-info');
+      else log.debug({ ...line, auth: auth.via }, 'update-info: up to date');
+      deps.metrics.countSent(sent);
+      if (update === undefined || fw === undefined) {
+        sendBody(res, deps.metrics, started, 200, 'application/octet-stream', head);
+        return;
+      }
+      // The offer counts once the last byte is written, not now (see core/firmware-delivery.ts);
+      // watched before the first byte goes, as it counts from the socket's bytes written.
+      watchDelivery(res, length, update.size, (outcome) => void recordDelivery(deps, eui, fw, outcome, log));
+      streamUpdate(res, head, length, update, () => deps.metrics.observeExchange('ok', secondsSince(started)));
+    } catch (e) {
+      // Until the response owns it, an opened firmware stream is ours to close.
+      update?.stream.destroy();
+      throw e;
+    }
+  };
+}
+
+/**
+ * Writes the head, then the update from the store straight to the socket. A
+ * station that hangs up ends the pipeline, which closes the store's stream; how
+ * far the download got is watchDelivery's to tell.
+ */
+function streamUpdate(res: ServerResponse, head: Buffer, length: number, update: BlobRead, finished: () => void): void {
+  res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': length });
+  res.once('finish', finished);
+  res.write(head);
+  pipeline(update.stream, res, () => undefined);
+}
+
+function responseHead(decision: Decision, creds: { cupsCred?: Buffer; tcCred?: Buffer }, updateLength: number): UpdateInfoResponseHead {
+  const { answer } = decision;
+  const fw = answer.firmware;
+  return {
+    ...(answer.cupsUri === undefined ? {} : { cupsUri: answer.cupsUri }),
+    ...(answer.tcUri === undefined ? {} : { tcUri: answer.tcUri }),
+    ...(creds.cupsCred === undefined ? {} : { cupsCred: creds.cupsCred }),
+    ...(creds.tcCred === undefined ? {} : { tcCred: creds.tcCred }),
+    ...(fw === undefined ? {} : { firmware: { keyCrc: fw.signature.keyCrc, signature: Buffer.from(fw.signature.signature, 'base64') } }),
+    updateLength,
+  };
+}
+
+/** Reads a credential blob (small by protocol limit) and checks it still has the CRC the registry promised. */
+async function loadCredential(blobs: BlobStore, ref: CredentialRef): Promise<Buffer | string> {
+  const read = await blobs.get('stationcredentials', ref.blob);
+  if (read === undefined) return `blob ${ref.blob} is missing from the blob store; set the credential again`;
+  if (read.size > MAX_CREDENTIAL) {
+    read.stream.destroy();
+    return `blob ${ref.blob} is ${read.size} bytes, over the station's limit of ${MAX_CREDENTIAL}`;
+  }
+  const chunks: Buffer[] = [];
+  for await (const chunk of read.stream) chunks.push(chunk as Buffer);
+  const bytes = Buffer.concat(chunks);
+  const crc = crc32(bytes);
+  if (crc !== ref.crc) return `blob ${ref.blob} has CRC ${crc}, expected ${ref.crc}; set the credential again`;
+  return bytes;
+}
