@@ -25,9 +25,9 @@ export interface Config {
   readonly clientCa?: string | undefined;
   /** Accept stations whose auth mode is none (a local quickstart, never a network). */
   readonly allowUnauthenticated: boolean;
-  /** Seconds a client has to send a whole request (headers and body); a station sends < 2 KB at once. */
+  /** Seconds a client has to send a whole request (headers and body), and over TLS to finish its handshake; a station sends < 2 KB at once. */
   readonly requestTimeout: number;
-  /** Seconds a client has to send the request headers (and, over TLS, to finish the handshake). */
+  /** Seconds a client has to send the request headers; over TLS, the longest it may be silent during the handshake. */
   readonly headersTimeout: number;
   /** Seconds an idle keep-alive connection stays open after a response. */
   readonly keepAliveTimeout: number;

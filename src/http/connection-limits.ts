@@ -1,4 +1,5 @@
-import type { Server } from 'node:net';
+import type { Server, Socket } from 'node:net';
+import type { Server as TlsServer, TLSSocket } from 'node:tls';
 
 /**
  * How long a client may take and how many may be connected at once. Node's
@@ -7,9 +8,9 @@ import type { Server } from 'node:net';
  * them exhaust the process's file descriptors and real stations are refused.
  */
 export interface ConnectionLimits {
-  /** Whole request (headers and body) must arrive within this; the response is not counted. */
+  /** Whole request (headers and body) must arrive within this; the response is not counted. Over TLS, the whole handshake too. */
   readonly requestTimeoutMs: number;
-  /** Headers must arrive within this; over TLS the handshake too. */
+  /** Headers must arrive within this; over TLS, the client may also be silent this long during the handshake. */
   readonly headersTimeoutMs: number;
   /** An idle keep-alive connection is closed after this. */
   readonly keepAliveTimeoutMs: number;
@@ -58,9 +59,69 @@ export function nodeServerOptions(limits: ConnectionLimits, tls: boolean): Recor
     headersTimeout: limits.headersTimeoutMs,
     keepAliveTimeout: limits.keepAliveTimeoutMs,
     connectionsCheckingInterval: checkEvery,
-    // A client that opens TCP and never finishes the handshake is not yet an HTTP connection.
-    ...(tls ? { handshakeTimeout: limits.headersTimeoutMs } : {}),
+    // Node's handshake timer judges before the server has read what is waiting: handshakeDeadlines() does it instead.
+    ...(tls ? { handshakeTimeout: 0 } : {}),
   };
+}
+
+/**
+ * The TLS handshake deadlines: a client that sends nothing for
+ * `headersTimeoutMs` while its handshake is unfinished, or has not finished it
+ * `requestTimeoutMs` after it was accepted, is closed. Node's own
+ * handshakeTimeout is a timer started at accept and run before the event loop
+ * reads sockets: in a start-up storm the loop is busy with other stations'
+ * handshakes for seconds, and a station whose bytes had long arrived (unread,
+ * in the kernel) was reset. Here a deadline that comes due is judged only
+ * after one more turn of the loop has read what was waiting (setImmediate runs
+ * after the poll phase); bytes read since the last look are the client's
+ * progress and earn it another `headersTimeoutMs`, up to the whole bound.
+ * Bytes are counted on the TCP socket, as the TLS layer reads them.
+ */
+export function handshakeDeadlines(server: TlsServer, limits: ConnectionLimits, onClosed: () => void = () => undefined): void {
+  const idleMs = limits.headersTimeoutMs;
+  const wholeMs = limits.requestTimeoutMs;
+  if (idleMs <= 0 && wholeMs <= 0) return;
+  // Connections whose handshake is unfinished, by peer address and port (what the TLS socket reports too).
+  const pending = new Map<string, { readonly socket: Socket; stop(): void }>();
+  const keyOf = (socket: Socket | TLSSocket): string => `${socket.remoteAddress ?? ''}|${socket.remotePort ?? ''}`;
+
+  server.on('connection', (socket: Socket) => {
+    const key = keyOf(socket);
+    const accepted = Date.now();
+    let seen = socket.bytesRead;
+    let timer: NodeJS.Timeout | undefined;
+    const arm = (): void => {
+      const left = wholeMs > 0 ? wholeMs - (Date.now() - accepted) : idleMs;
+      timer = setTimeout(() => setImmediate(judge), Math.max(0, idleMs > 0 ? Math.min(idleMs, left) : left));
+      timer.unref();
+    };
+    const entry = { socket, stop: () => clearTimeout(timer) };
+    const judge = (): void => {
+      if (pending.get(key) !== entry || socket.destroyed) return;
+      const read = socket.bytesRead;
+      const over = wholeMs > 0 && Date.now() - accepted >= wholeMs;
+      if (!over && read > seen) {
+        seen = read;
+        arm();
+        return;
+      }
+      pending.delete(key);
+      socket.destroy();
+      onClosed();
+    };
+    pending.set(key, entry);
+    socket.once('close', () => {
+      entry.stop();
+      if (pending.get(key) === entry) pending.delete(key);
+    });
+    arm();
+  });
+  // The handshake is done: from here the HTTP deadlines (headers, request, idle) apply.
+  server.on('secureConnection', (tls: TLSSocket) => {
+    const key = keyOf(tls);
+    pending.get(key)?.stop();
+    pending.delete(key);
+  });
 }
 
 /** Applies the connection cap; `onRefused` hears of each connection closed because of it. */

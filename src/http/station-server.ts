@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { UPDATE_INFO_PATH } from '../protocol/index.js';
-import { nodeServerOptions, type ConnectionLimits } from './connection-limits.js';
+import type { Server as TlsServer } from 'node:tls';
+import { handshakeDeadlines, nodeServerOptions, type ConnectionLimits } from './connection-limits.js';
 import type { HttpsServerOptions } from './tls-files.js';
 import type { StationHandler } from './update-info.js';
 
@@ -36,6 +37,8 @@ export function stationServerFactory(options: StationServerOptions): (fastify: (
     const server: Server = options.https === undefined ? createServer(nodeOptions, dispatch) : createHttpsServer({ ...options.https, ...nodeOptions }, dispatch);
     // A connection with no traffic either way for this long is closed (Fastify's connectionTimeout).
     server.setTimeout(limits.idleTimeoutMs);
+    // A client that opens TCP and never finishes the handshake is not yet an HTTP connection.
+    if (options.https !== undefined) handshakeDeadlines(server as unknown as TlsServer, limits);
     return server;
   };
 }
