@@ -54,8 +54,9 @@ async function start(spec: ServerSpec): Promise<{ port: number; close: () => Pro
       import('./cups-config.js'),
     ]);
     const config = benchConfig(spec);
-    // The product logs one line per exchange at info; writing it to /dev/null keeps
-    // the cost of building the line (what a deployment pays) without a reader.
+    // At info, as deployed: an exchange that changed something or was refused is a line,
+    // an up-to-date poll is at debug (not written). /dev/null keeps the cost of building
+    // the lines (what a deployment pays) without a reader.
     const logger = pino({ level: config.logLevel }, destination({ dest: '/dev/null', sync: true }));
     const runtime = await openRuntime(config, { serving: true });
     const server = await serve(runtime, config, logger);
@@ -80,8 +81,9 @@ async function start(spec: ServerSpec): Promise<{ port: number; close: () => Pro
       if (socket.isSessionReused()) resumed = (resumed ?? 0) + 1;
     });
   }
-  // The same keep-alive window the product's Fastify server uses.
-  server.keepAliveTimeout = 10_000;
+  // The same keep-alive window as the product's station listener (serve --keep-alive-timeout, default 5 s);
+  // a literal, so the bare server loads no product code (its memory is measured too).
+  server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen({ host: '127.0.0.1', port: 0 }, resolve);
