@@ -5,12 +5,14 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeStationHttpRequest, encodeStationRequestBody } from '../src/protocol/index.js';
-import { responseComplete } from './support/raw-http.js';
+import { rawExchange, responseComplete } from './support/raw-http.js';
 import { startTestServer, type TestServer } from './support/server.js';
 import { stationRequest } from './support/tls-client.js';
 
 const KEY_CRC = 3157685580;
 const UPDATE = randomBytes(8 * 1024 * 1024);
+/** A small update script: its one chunk is on the wire before the blob stream has even reported its end. */
+const SMALL = Buffer.from('#!/bin/sh\nexit 0\n');
 const REQUEST_TIMEOUT_S = 1;
 const IDLE_TIMEOUT_S = 1;
 
@@ -44,17 +46,18 @@ beforeAll(async () => {
     config: { requestTimeout: REQUEST_TIMEOUT_S, headersTimeout: 0.5, idleTimeout: IDLE_TIMEOUT_S },
   });
   await srv.runtime.blobs.put('fwupgrades', 'fw-2.0.0', UPDATE, { size: UPDATE.length });
+  await srv.runtime.blobs.put('fwupgrades', 'fw-small', SMALL, { size: SMALL.length });
 });
 afterAll(async () => srv.stop());
 
-async function stationWithFirmware(eui: string): Promise<void> {
+async function stationWithFirmware(eui: string, update = UPDATE): Promise<void> {
   const { registry } = srv.runtime;
   await registry.createStation({ eui });
   await registry.setFirmwareTarget(eui, {
     package: '2.0.0',
-    blob: 'fw-2.0.0',
-    size: UPDATE.length,
-    sha256: createHash('sha256').update(UPDATE).digest('hex'),
+    blob: update === UPDATE ? 'fw-2.0.0' : 'fw-small',
+    size: update.length,
+    sha256: createHash('sha256').update(update).digest('hex'),
     signatures: [{ keyCrc: KEY_CRC, signature: Buffer.from('3006020101020101', 'hex').toString('base64') }],
     maxOffers: 3,
     fromPackage: '1.0.0',
@@ -131,6 +134,21 @@ describe('firmware delivery over a real socket', () => {
     socket.resume();
     expect((await closed) - stalledAt).toBeLessThan(IDLE_TIMEOUT_S * 1000 + 3000);
     expect((await srv.runtime.registry.getStation(eui))?.firmware).toMatchObject({ offers: 0 });
+  });
+
+  it('counts the offer when the station closes the connection the moment it has the last byte (before the server ends the response)', async () => {
+    // The station reads exactly Content-Length bytes and hangs up; the server may learn that its
+    // blob stream ended only after the socket closed. Every update byte was written: an offer.
+    for (let i = 0; i < 20; i++) {
+      const eui = `00000000000001${i.toString(16).toUpperCase().padStart(2, '0')}`;
+      await stationWithFirmware(eui, SMALL);
+      const recorded = logs.next((l) => l.eui === eui && (l.msg === 'firmware delivered' || /cut off/.test(String(l.msg))));
+      const response = await rawExchange(srv.port, firmwareRequest(eui));
+      expect(response.body.subarray(response.body.length - SMALL.length).equals(SMALL)).toBe(true);
+      expect((await recorded).msg, `download ${i}`).toBe('firmware delivered');
+      await expect.poll(async () => (await srv.runtime.registry.getStation(eui))?.firmware?.offers).toBe(1);
+      expect((await srv.runtime.registry.listEvents(eui)).map((e) => e.type)).not.toContain('firmware_interrupted');
+    }
   });
 
   it('delivers the whole update to a station reading slower than the request deadline and counts one offer', async () => {

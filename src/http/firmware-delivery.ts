@@ -9,6 +9,9 @@ import type { ServerMetrics } from './metrics.js';
  * Calls `ended` once, when the response that carries an update closes: complete
  * when every byte was handed to the connection, else with how many update bytes
  * got out (counted from the socket, so bytes still queued in the stream are not).
+ * A station reads exactly Content-Length bytes and may hang up at once, before
+ * the blob stream has told the response it ended: when every update byte had
+ * already gone out, that is a complete download too.
  */
 export function watchDelivery(res: ServerResponse, bodyLength: number, updateBytes: number, ended: (outcome: DeliveryOutcome) => void): void {
   const socket = res.socket;
@@ -26,8 +29,8 @@ export function watchDelivery(res: ServerResponse, bodyLength: number, updateByt
     // Node keeps the serialised status line and headers here; they went out first.
     const headers = Buffer.byteLength((res as unknown as { _header?: string | null })._header ?? '', 'latin1');
     const written = (socket?.bytesWritten ?? before) - before - headers;
-    const updateWritten = written - (bodyLength - updateBytes);
-    ended({ complete: false, bytesSent: Math.max(0, Math.min(updateBytes, updateWritten)) });
+    const updateWritten = Math.max(0, Math.min(updateBytes, written - (bodyLength - updateBytes)));
+    ended({ complete: updateWritten === updateBytes && updateBytes > 0, bytesSent: updateWritten });
   });
 }
 
