@@ -42,12 +42,17 @@ export function localActor(): Actor {
 
 /** Refuses the operation unless the actor holds `role` (or a higher one). */
 export function authorize(ctx: OperationContext, role: Role, what: string): void {
-  if (roleAllows(ctx.actor.role, role)) return;
+  requireRole(ctx.actor, role, what);
+}
+
+/** Refuses unless `actor` holds `role` (or a higher one); the API also checks each route's role with it before reading the body. */
+export function requireRole(actor: Actor, role: Role, what: string): void {
+  if (roleAllows(actor.role, role)) return;
   throw new CupsError(
     'role_required',
     'permission_denied',
-    `${what} needs the ${role} role; the key "${ctx.actor.name}" has ${ctx.actor.role}. Ask an admin for a key with that role.`,
-    { required: role, held: ctx.actor.role },
+    `${what} needs the ${role} role; the key "${actor.name}" has ${actor.role}. Ask an admin for a key with that role.`,
+    { required: role, held: actor.role },
   );
 }
 

@@ -9,7 +9,8 @@ import {
 } from 'fastify-type-provider-zod';
 import type { BlobStore } from '../../blobs/types.js';
 import type { AccessStore, FleetStore, RolloutStore, StationRegistry } from '../../registry/index.js';
-import { registerAuthentication } from './auth.js';
+import { isPublic, registerAuthentication } from './auth.js';
+import { ROUTE_ROLES, securityFor } from './route-roles.js';
 import { registerErrorHandling } from './errors.js';
 import { registerAccessRoutes } from './routes/access.js';
 import { registerFleetRoutes } from './routes/fleet.js';
@@ -67,8 +68,14 @@ export async function createAdminApp(deps: AdminDeps): Promise<FastifyInstance> 
   const routes: string[] = [];
   app.decorate('adminRoutes', routes);
   app.addHook('onRoute', (route) => {
-    if (!route.url.startsWith(API_PREFIX)) return;
-    for (const method of [route.method].flat()) if (method !== 'HEAD') routes.push(`${method} ${route.url}`);
+    if (!route.url.startsWith(API_PREFIX) && route.url !== '/metrics') return;
+    const methods = [route.method].flat().filter((m) => m !== 'HEAD');
+    if (route.url.startsWith(API_PREFIX)) for (const method of methods) routes.push(`${method} ${route.url}`);
+    if (isPublic(route.url)) return;
+    // Every keyed route names its role (route-roles.ts): enforced before the body is read, published in the document.
+    const role = ROUTE_ROLES[`${methods[0] ?? 'GET'} ${route.url}`]; // a HEAD route is its GET's
+    if (role === undefined) throw new Error(`admin route ${methods.join(',')} ${route.url} has no role in src/http/admin/route-roles.ts`);
+    route.schema = { ...route.schema, security: securityFor(role) };
   });
 
   await app.register(fastifySwagger, {

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { authenticateApiKey } from '../../operations/api-keys.js';
-import type { Actor, OperationContext } from '../../operations/context.js';
+import { requireRole, type Actor, type OperationContext } from '../../operations/context.js';
+import { declaredRole } from './route-roles.js';
 import type { AdminDeps } from './app.js';
 
 declare module 'fastify' {
@@ -25,10 +26,13 @@ export function registerAuthentication(app: FastifyInstance, deps: AdminDeps): v
     if (isPublic(request.url.split('?')[0] ?? '')) return;
     // The dashboard's own files are matched routes outside the API: they hold no fleet data.
     const route = request.routeOptions.url;
-    if (route !== undefined && !route.startsWith('/api/')) return;
+    const role = declaredRole(request.routeOptions.schema);
+    if (route !== undefined && !route.startsWith('/api/') && role === undefined) return;
     const header = request.headers.authorization;
     const bearer = header === undefined ? undefined : /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1] ?? header;
     request.actor = await authenticateApiKey(deps.access, bearer, deps.clock(), request.ip);
+    // The route's role is checked here, before its body is read or validated; the operation checks again.
+    if (route !== undefined && role !== undefined) requireRole(request.actor, role, `${request.method === 'HEAD' ? 'GET' : request.method} ${route}`);
   });
 }
 
