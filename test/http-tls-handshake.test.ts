@@ -4,6 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect as tlsConnect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCa, issueServerCert } from '../src/pki/index.js';
 import { encodeStationHttpRequest, encodeStationRequestBody } from '../src/protocol/index.js';
@@ -90,6 +91,23 @@ describe('TLS handshake deadline', () => {
     const opened = Date.now();
     await once(socket, 'close');
     expect(Date.now() - opened).toBeLessThan(HEADERS_S * 1000 + 1000);
+  });
+
+  it('hands a finished handshake to the HTTP deadlines: a connection in use outlives the handshake bounds', async () => {
+    const socket = tlsConnect({ host: '127.0.0.1', port: srv.port, ca: caPem });
+    socket.on('error', () => undefined);
+    let received = '';
+    socket.on('data', (c: Buffer) => (received += c.toString('latin1')));
+    await once(socket, 'secureConnect');
+    // Keep-alive requests within the keep-alive window, for longer than the whole-handshake bound.
+    const rounds = Math.ceil((REQUEST_S * 1500) / 200);
+    for (let i = 0; i < rounds; i++) {
+      socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(socket.destroyed).toBe(false);
+    expect(received.match(/HTTP\/1\.1 200 /g)).toHaveLength(rounds);
+    socket.destroy();
   });
 
   it('closes a client that drips its handshake byte by byte, within the request deadline', async () => {
