@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { invalid } from '../core/errors.js';
 import { keyCrc, sigKeyFromPublicKey, signStream } from '../signing/index.js';
@@ -19,7 +20,12 @@ async function signatureQuery(file: FirmwareFileArgs): Promise<Record<string, Qu
     signatures.push({ keyCrc: keyCrc(sigKey), signature: await signStream(createReadStream(file.path), key) });
     publicKeys.push(sigKey);
   }
+  // The server names the stored file by this hash and checks the bytes it stores
+  // against it: a file changed after this read is refused with nothing stored.
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file.path) as AsyncIterable<Buffer>) hash.update(chunk);
   return {
+    sha256: hash.digest('hex'),
     keyCrc: signatures.map((s) => String(s.keyCrc)),
     signature: signatures.map((s) => s.signature.toString('base64')),
     publicKey: publicKeys.map((k) => k.toString('hex')),

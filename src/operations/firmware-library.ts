@@ -3,7 +3,7 @@ import { conflict, invalid, notFound } from '../core/errors.js';
 import { isDowngrade } from '../core/versions.js';
 import type { FirmwarePackage, FirmwarePackageUse, RolloutStore, Station } from '../registry/index.js';
 import { audit, authorize, type OperationContext } from './context.js';
-import { storeVerifiedFirmware, validatePackage, type FirmwareSource, type GivenSignature } from './firmware-upload.js';
+import { storeVerifiedFirmware, validatePackage, type FirmwareSource, type FirmwareStream, type GivenSignature } from './firmware-upload.js';
 
 /** Operations that also need the firmware library and rollouts. */
 export interface RolloutContext extends OperationContext {
@@ -14,7 +14,7 @@ export interface RolloutContext extends OperationContext {
 
 export interface PackageUpload {
   readonly package: string;
-  readonly source: FirmwareSource;
+  readonly source: FirmwareSource | FirmwareStream;
   readonly signatures?: readonly GivenSignature[];
   readonly publicKeys?: readonly Buffer[];
   readonly signWith?: readonly KeyObject[];
@@ -37,7 +37,10 @@ export async function uploadPackage(ctx: RolloutContext, input: PackageUpload): 
   if ((await ctx.rollouts.getPackage(pkg)) !== undefined) {
     throw conflict('package_exists', `package ${pkg} is already in the firmware library; remove it first (bscups firmware remove ${pkg}) or upload under another version`, { package: pkg });
   }
-  const stored = await storeVerifiedFirmware(ctx, input);
+  const stored = await storeVerifiedFirmware(ctx, {
+    ...input,
+    storedAs: async (sha256) => (await ctx.rollouts.listPackages()).filter((p) => p.sha256 === sha256).map((p) => p.blob),
+  });
   const entry = await ctx.rollouts.addPackage(
     { package: pkg, blob: stored.blob, size: stored.size, sha256: stored.sha256, signatures: stored.signatures, models, createdBy: ctx.actor.name },
     ctx.clock(),

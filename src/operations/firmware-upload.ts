@@ -1,4 +1,4 @@
-import { createHash, createSign, createVerify, type KeyObject } from 'node:crypto';
+import { createHash, createSign, createVerify, randomUUID, type KeyObject } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { BlobStore } from '../blobs/types.js';
 import { conflict, invalid, notFound } from '../core/errors.js';
@@ -22,6 +22,24 @@ export interface FirmwareSource {
   open(): Readable;
 }
 
+/**
+ * The update's bytes as one stream that can be read only once (an upload's
+ * request body): stored while hashed and verified, in one pass.
+ */
+export interface FirmwareStream {
+  /** Names the source in messages. */
+  readonly label: string;
+  readonly stream: Readable;
+  /** The length announced (Content-Length), when known: any other length stores nothing. */
+  readonly size?: number;
+  /**
+   * The SHA-256 (hex) announced, when known: names the blob, so bytes already
+   * stored are recognised and not stored twice; other bytes store nothing.
+   * Without it the blob gets a name of its own (the hash is known only at the end).
+   */
+  readonly sha256?: string;
+}
+
 /** A detached DER signature the operator made (openssl dgst -sha512 -sign). */
 export interface GivenSignature {
   readonly keyCrc: number;
@@ -33,7 +51,7 @@ export interface GivenSignature {
 export interface FirmwareUpgradeInput {
   /** The package version the update writes into version.txt. */
   readonly package: string;
-  readonly source: FirmwareSource;
+  readonly source: FirmwareSource | FirmwareStream;
   readonly signatures?: readonly GivenSignature[];
   /** sig-N.key (64 bytes) for signatures whose key is not registered. */
   readonly publicKeys?: readonly Buffer[];
@@ -68,7 +86,6 @@ export interface FirmwareUpgradeResult {
  */
 export async function upgradeFirmware(deps: FirmwareDeps, input: FirmwareUpgradeInput): Promise<FirmwareUpgradeResult> {
   const pkg = validatePackage(input.package);
-  const { source } = input;
   if (!Number.isInteger(input.maxOffers) || input.maxOffers < 1) throw invalid('invalid_max_offers', `--max-offers must be a whole number ≥ 1, got "${input.maxOffers}"`);
   const checks = await signatureChecks(deps.registry, input);
   const targets = await selectStations(deps.registry, input.stations ?? [], input.labels ?? {});
@@ -78,20 +95,20 @@ export async function upgradeFirmware(deps: FirmwareDeps, input: FirmwareUpgrade
   }
 
   const stored = await storeVerifiedFirmware(deps, { ...input, checks });
-  const { blob, sha256, signatures: done } = stored;
+  const { blob, sha256, size, signatures: done } = stored;
   await deps.faults?.('blob-stored');
   const now = deps.clock();
   const keys = done.map((x) => x.keyCrc).join(',');
   await deps.registry.setFirmwareTargets(
     targets.map((s) => ({
       eui: s.eui,
-      target: { package: pkg, blob, size: source.size, sha256, signatures: done, maxOffers: input.maxOffers, fromPackage: s.reported?.package ?? null, requestedAt: now },
-      events: [{ type: 'config' as const, message: `firmware target ${pkg} (${source.size} bytes, sha256 ${sha256.slice(0, 16)}…, keys ${keys})` }],
+      target: { package: pkg, blob, size, sha256, signatures: done, maxOffers: input.maxOffers, fromPackage: s.reported?.package ?? null, requestedAt: now },
+      events: [{ type: 'config' as const, message: `firmware target ${pkg} (${size} bytes, sha256 ${sha256.slice(0, 16)}…, keys ${keys})` }],
     })),
     now,
     deps.faults,
   );
-  return { package: pkg, blob, size: source.size, sha256, uploaded: stored.uploaded, keyCrcs: done.map((x) => x.keyCrc), stations: targets.map((s) => s.eui) };
+  return { package: pkg, blob, size, sha256, uploaded: stored.uploaded, keyCrcs: done.map((x) => x.keyCrc), stations: targets.map((s) => s.eui) };
 }
 
 /** An update in the blob store under its hash, with the signatures verified (or made) over its stored bytes. */
@@ -111,10 +128,15 @@ export interface StoredFirmware {
  */
 export async function storeVerifiedFirmware(
   deps: Pick<FirmwareDeps, 'registry' | 'blobs'>,
-  input: Pick<FirmwareUpgradeInput, 'source' | 'signatures' | 'publicKeys' | 'signWith' | 'onProgress'> & { readonly checks?: readonly Check[] },
+  input: Pick<FirmwareUpgradeInput, 'source' | 'signatures' | 'publicKeys' | 'signWith' | 'onProgress'> & {
+    readonly checks?: readonly Check[];
+    /** Blobs already holding bytes with this hash (library entries), to store a streamed upload once. */
+    readonly storedAs?: (sha256: string) => Promise<readonly string[]>;
+  },
 ): Promise<StoredFirmware> {
   const { source } = input;
   const checks = input.checks ?? (await signatureChecks(deps.registry, input));
+  if ('stream' in source) return storeStreamed(deps.blobs, source, checks, input.onProgress, input.storedAs);
   // The first read only names the blob; nothing it saw is trusted.
   const sha256 = await hashOf(source.open());
   const blob = `sha256-${sha256}`;
@@ -134,6 +156,60 @@ export async function storeVerifiedFirmware(
     });
   }
   return { blob, sha256, size: source.size, signatures: signatures as FirmwareSignature[], uploaded: reused === undefined };
+}
+
+/**
+ * One pass over a stream read once: the bytes go straight into the blob store's
+ * staged write while they are hashed and the signatures computed over them; the
+ * blob becomes visible only if, once every byte is written, the hash is the one
+ * announced and every signature verifies. A refusal, a short body or a client
+ * gone mid-upload leaves nothing stored (the store abandons the staged write).
+ */
+async function storeStreamed(
+  blobs: BlobStore,
+  source: FirmwareStream,
+  checks: readonly Check[],
+  onProgress?: (bytes: number) => void,
+  storedAs?: (sha256: string) => Promise<readonly string[]>,
+): Promise<StoredFirmware> {
+  const declared = source.sha256?.toLowerCase();
+  if (declared !== undefined && !/^[0-9a-f]{64}$/.test(declared)) throw invalid('invalid_sha256', `sha256 must be 64 hex digits, got "${source.sha256}"`);
+  const mismatch = (got: string) => invalid('sha256_mismatch', `${source.label} has sha256 ${got}, not the ${declared} announced; nothing was stored`);
+  if (declared !== undefined) {
+    const blob = `sha256-${declared}`;
+    const reused = await verifyStored(blobs, blob, declared, checks);
+    if (reused !== undefined) {
+      // The same bytes are stored and verify; the body is read through only to
+      // check it is what was announced.
+      const got = await hashOf(source.stream);
+      if (got !== declared) throw mismatch(got);
+      const info = await blobs.stat('fwupgrades', blob);
+      return { blob, sha256: declared, size: info?.size ?? source.size ?? 0, signatures: reused, uploaded: false };
+    }
+  }
+  const blob = declared === undefined ? `upload-${randomUUID()}` : `sha256-${declared}`;
+  const pass = streamChecks(checks);
+  let signatures: FirmwareSignature[] = [];
+  const result = await blobs.put('fwupgrades', blob, Readable.from(pass.feed(source.stream)), {
+    ...(source.size === undefined ? {} : { size: source.size }),
+    ...(onProgress === undefined ? {} : { onProgress }),
+    beforeCommit: ({ sha256: stored }) => {
+      if (declared !== undefined && stored !== declared) throw mismatch(stored);
+      signatures = pass.finish(source.label);
+    },
+  });
+  if (declared === undefined) {
+    // Named before its hash was known: when the same bytes are already stored
+    // (and still verify) under their hash or another upload's name, keep that
+    // one file and drop this copy.
+    for (const named of new Set([`sha256-${result.sha256}`, ...((await storedAs?.(result.sha256)) ?? [])])) {
+      const reused = await verifyStored(blobs, named, result.sha256, checks);
+      if (reused === undefined) continue;
+      await blobs.delete('fwupgrades', blob);
+      return { blob: named, sha256: result.sha256, size: result.size, signatures: reused, uploaded: false };
+    }
+  }
+  return { blob, sha256: result.sha256, size: result.size, signatures, uploaded: true };
 }
 
 /** A signature to verify with a public key, or a key to sign with. */

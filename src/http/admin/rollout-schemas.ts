@@ -34,6 +34,7 @@ export const PackageUploadQuery = z.object({
   signature: repeated.describe('DER signature (openssl dgst -sha512 -sign), base64'),
   model: repeated.describe('station model the update is built for; repeatable'),
   publicKey: repeated.describe('sig-N.key (128 hex digits) for a keyCrc not registered'),
+  sha256: z.string().optional().describe('SHA-256 of the body (64 hex digits): names the stored file, so bytes already stored are not stored twice; a body with another hash stores nothing'),
 });
 
 export const PackageTarget = z

@@ -9,15 +9,15 @@ import { errorResponses } from '../responses.js';
 import { FirmwarePackage, FirmwarePackageDetail, FirmwarePackageUploaded, PackageParams, PackageRemoved, PackageTarget, PackageTargeted, PackageUploadQuery } from '../rollout-schemas.js';
 import { packageJson } from '../rollout-views.js';
 import { sigKeyParam } from '../file-param.js';
-import { withSpooledBody } from '../spool.js';
+import { uploadedBody } from '../upload-body.js';
 
 /** The firmware library: upload once (streamed, verified over the stored bytes), list, show, remove, target. */
 export function registerFirmwareRoutes(app: FastifyInstance, deps: AdminDeps): void {
   const api = app.withTypeProvider<ZodTypeProvider>();
   const tags = ['firmware'];
   const ctx = (req: Parameters<typeof contextOf>[0]) => ({ ...contextOf(req, deps), rollouts: deps.rollouts });
-  // The update is never held in memory: the body stream goes to a spool file, which
-  // the library reads twice (once to name the blob by its hash, once to store it).
+  // The update is never held in memory nor spooled: the body stream goes straight
+  // into the blob store's staged write, hashed and verified on the way (upload-body.ts).
   api.addContentTypeParser('application/octet-stream', (_req, payload, done) => done(null, payload));
 
   api.get('/firmware', {
@@ -46,9 +46,8 @@ export function registerFirmwareRoutes(app: FastifyInstance, deps: AdminDeps): v
     if (crcs.length !== sigs.length || sigs.length === 0) throw invalid('unpaired_signature', 'give one keyCrc for every signature, in the same order, and at least one');
     const signatures = sigs.map((s, i) => ({ keyCrc: Number(crcs[i]), signature: Buffer.from(s, 'base64'), label: `signature ${i + 1}` }));
     const publicKeys = (req.query.publicKey ?? []).map((k) => sigKeyParam(k));
-    const entry = await withSpooledBody(req.body, (source) =>
-      uploadPackage(c, { package: req.params.package, source, signatures, publicKeys, models: req.query.model ?? [] }),
-    );
+    const source = uploadedBody(req, req.query.sha256);
+    const entry = await uploadPackage(c, { package: req.params.package, source, signatures, publicKeys, models: req.query.model ?? [] });
     return reply.status(201).send({ ...packageJson(entry), uploaded: entry.uploaded });
   });
 

@@ -13,7 +13,7 @@ import { contextOf } from '../auth.js';
 import { sigKeyParam } from '../file-param.js';
 import { errorResponses } from '../responses.js';
 import { SigningKey } from '../schemas.js';
-import { withSpooledBody } from '../spool.js';
+import { uploadedBody } from '../upload-body.js';
 import { signingKeyJson } from '../views.js';
 
 /** Signing keys, firmware targeting of stations by upload, firmware status, and the blob store's garbage collection. */
@@ -43,18 +43,16 @@ export function registerFleetActionRoutes(app: FastifyInstance, deps: AdminDeps)
     const sigs = q.signature ?? [];
     if (crcs.length !== sigs.length) throw invalid('unpaired_signature', 'give one keyCrc for every signature, in the same order');
     const ctx = contextOf(req, deps);
-    const r = await withSpooledBody(req.body, (source) =>
-      upgradeStationsFirmware(ctx, {
-        package: q.package,
-        source,
-        signatures: sigs.map((s, i) => ({ keyCrc: Number(crcs[i]), signature: Buffer.from(s, 'base64'), label: `signature ${i + 1}` })),
-        publicKeys: (q.publicKey ?? []).map(sigKeyParam),
-        stations: q.station ?? [],
-        labels: parseLabelArgs(q.label ?? []),
-        maxOffers: q.maxOffers ?? 3,
-        allowDowngrade: q.allowDowngrade === 'true',
-      }),
-    );
+    const r = await upgradeStationsFirmware(ctx, {
+      package: q.package,
+      source: uploadedBody(req, q.sha256),
+      signatures: sigs.map((s, i) => ({ keyCrc: Number(crcs[i]), signature: Buffer.from(s, 'base64'), label: `signature ${i + 1}` })),
+      publicKeys: (q.publicKey ?? []).map(sigKeyParam),
+      stations: q.station ?? [],
+      labels: parseLabelArgs(q.label ?? []),
+      maxOffers: q.maxOffers ?? 3,
+      allowDowngrade: q.allowDowngrade === 'true',
+    });
     return { ...r, keyCrcs: [...r.keyCrcs], stations: [...r.stations] };
   });
 
