@@ -20,7 +20,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Serve
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'bscups_' });
   const requests = new Counter({
     name: 'bscups_update_info_requests_total',
-    help: 'update-info requests by outcome (ok, invalid, unknown_station, unauthenticated, forbidden, unavailable, error)',
+    help: 'update-info requests by outcome (ok, invalid, unknown_station, unauthenticated, forbidden, unavailable, error, cut_off: the client hung up before the whole answer was written)',
     labelNames: ['outcome'],
     registers: [registry],
   });

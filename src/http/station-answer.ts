@@ -45,6 +45,7 @@ export function sendError(
 ): void {
   if (res.destroyed || (error as { code?: string } | undefined)?.code === 'ERR_STREAM_PREMATURE_CLOSE') {
     deps.logger.warn({ eui, code: 'client_closed' }, 'the client closed the connection before the answer was complete');
+    deps.metrics.observeExchange('cut_off', secondsSince(started));
     return;
   }
   if (res.headersSent) {

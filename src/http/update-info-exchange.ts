@@ -89,9 +89,14 @@ export function createExchange(deps: UpdateInfoDeps): (res: ServerResponse, star
         return;
       }
       // The offer counts once the last byte is written, not now (see core/firmware-delivery.ts);
-      // watched before the first byte goes, as it counts from the socket's bytes written.
-      watchDelivery(res, length, update.size, (outcome) => void recordDelivery(deps, eui, fw, outcome, log));
-      streamUpdate(res, head, length, update, () => deps.metrics.observeExchange('ok', secondsSince(started)));
+      // watched before the first byte goes, as it counts from the socket's bytes written. The
+      // exchange is counted by the same verdict: a download cut off is not an ok exchange, and
+      // one whose station hung up at the last byte (before the response finished) is one.
+      watchDelivery(res, length, update.size, (outcome) => {
+        deps.metrics.observeExchange(outcome.complete ? 'ok' : 'cut_off', secondsSince(started));
+        void recordDelivery(deps, eui, fw, outcome, log);
+      });
+      streamUpdate(res, head, length, update);
     } catch (e) {
       // Until the response owns it, an opened firmware stream is ours to close.
       update?.stream.destroy();
@@ -105,9 +110,8 @@ export function createExchange(deps: UpdateInfoDeps): (res: ServerResponse, star
  * station that hangs up ends the pipeline, which closes the store's stream; how
  * far the download got is watchDelivery's to tell.
  */
-function streamUpdate(res: ServerResponse, head: Buffer, length: number, update: BlobRead, finished: () => void): void {
+function streamUpdate(res: ServerResponse, head: Buffer, length: number, update: BlobRead): void {
   res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': length });
-  res.once('finish', finished);
   res.write(head);
   pipeline(update.stream, res, () => undefined);
 }
