@@ -235,12 +235,24 @@ describe('admin API over a real socket', () => {
     }
   });
 
-  it('never serves the API on the station port, and shows fleet gauges on its /metrics', async () => {
+  it('never serves the API nor the fleet gauges on the station port; the admin /metrics has them for a viewer key', async () => {
     const onStationPort = await fetch(`${server.url}/api/v1/stations`, { headers: { authorization: `Bearer ${keys.admin}` } });
     expect(onStationPort.status).toBe(404);
     await onStationPort.text();
+    // Anyone on the gateways' network reaches the station port: its /metrics is this process's, nothing about the fleet.
+    const stationMetrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(stationMetrics).toContain('bscups_update_info_requests_total');
+    expect(stationMetrics).toContain('bscups_process_cpu_seconds_total');
+    expect(stationMetrics).not.toMatch(/bscups_fleet|bscups_rollout|model=|package=/);
+
+    const unkeyed = await call('GET', '/metrics');
+    expect(unkeyed.status).toBe(401);
+    expect(unkeyed.body.error.code).toBe('api_key_required');
+    expect(unkeyed.text).not.toContain('bscups_fleet');
     const summary = await call('GET', '/api/v1/fleet/summary', keys.viewer);
-    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    const scraped = await call('GET', '/metrics', keys.viewer);
+    expect(scraped.status).toBe(200);
+    const metrics = scraped.text;
     expect(metrics).toContain('bscups_fleet_summary_ok 1');
     for (const [state, n] of Object.entries(summary.body.byState as Record<string, number>)) {
       expect(metrics).toContain(`bscups_fleet_stations{state="${state}"} ${n}`);

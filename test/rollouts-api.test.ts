@@ -95,17 +95,20 @@ describe('firmware library and rollouts over the admin API', () => {
     expect(actions.sort()).toEqual(['rollout.abort', 'rollout.create', 'rollout.pause', 'rollout.resume', 'rollout.rollback']);
   });
 
-  it('shows an active rollout on /metrics by member state', async () => {
+  it("shows an active rollout on the admin listener's /metrics by member state, and nothing of it on the station port's", async () => {
     const created = await call('POST', '/api/v1/rollouts', keys.operator, { cupsUri: 'http://127.0.0.1:7200', label: ['ring=api'], waves: '100%', deadline: '1h' });
     const id = created.body.id as string;
     let text = '';
     for (let i = 0; i < 100 && !text.includes(`bscups_rollout_stations{rollout="${id}",state="offered"} 4`); i++) {
       // The gauges cache for 5 s: a fresh scrape after the engine offered wave 1.
       await new Promise((r) => setTimeout(r, 100));
-      text = await (await fetch(`${server.url}/metrics`)).text();
+      text = (await call('GET', '/metrics', keys.viewer)).text;
     }
     expect(text).toContain(`bscups_rollout_stations{rollout="${id}",state="offered"} 4`);
     expect(text).toContain(`bscups_rollouts_active{rollout="${id}",state="running"} 1`);
+    const stationPort = await (await fetch(`${server.url}/metrics`)).text();
+    expect(stationPort).toContain('bscups_update_info_requests_total');
+    expect(stationPort).not.toContain('bscups_rollout');
     await call('POST', `/api/v1/rollouts/${id}/abort`, keys.operator);
   }, 30_000);
 });

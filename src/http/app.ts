@@ -8,10 +8,6 @@ import { createUpdateInfoHandler } from './update-info.js';
 import { stationServerFactory } from './station-server.js';
 import { registerHealth } from './health.js';
 import { createMetrics, type ServerMetrics } from './metrics.js';
-import { registerFleetGauges } from './fleet-metrics.js';
-import { parseDuration } from '../core/duration.js';
-import { DEFAULT_SILENT_AFTER } from '../operations/fleet.js';
-import type { FleetStore } from '../registry/fleet-types.js';
 import { capConnections, DEFAULT_LIMITS, refusalReporter, type ConnectionLimits } from './connection-limits.js';
 
 /** Everything the server needs, injected so tests swap any part without mocking modules. */
@@ -32,8 +28,6 @@ export interface AppDeps {
   readonly allowUnauthenticated?: boolean;
   /** Deadlines and the connection cap; DEFAULT_LIMITS when absent. */
   readonly limits?: ConnectionLimits;
-  /** Adds the fleet gauges (stations by state, package, model; upgrades by state) to /metrics. */
-  readonly fleet?: FleetStore;
 }
 
 /** Builds the server without listening; serve.ts binds the port. */
@@ -56,12 +50,6 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('preClose', async () => {
     closing = true;
   });
-  const { fleet } = deps;
-  if (fleet !== undefined) {
-    const silentMs = parseDuration(DEFAULT_SILENT_AFTER, 'silentAfter');
-    const clock = deps.clock ?? (() => new Date());
-    registerFleetGauges(metrics.registry, () => fleet.summarizeFleet({ silentSince: new Date(clock().getTime() - silentMs) }));
-  }
   const refused = refusalReporter((count) =>
     deps.logger.warn({ refused: count, maxConnections: limits.maxConnections }, 'connection cap reached: new connections are being closed; raise --max-connections if these are real stations'),
   );
@@ -104,6 +92,8 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     handler: () => undefined,
   });
   registerHealth(app, deps);
+  // This process and its exchanges only: anyone on the gateways' network reaches this port, so
+  // nothing about the fleet (counts by package, model, state, rollouts) is here; the admin listener has those.
   app.get('/metrics', async (_req, reply) =>
     reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics()),
   );

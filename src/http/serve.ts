@@ -14,7 +14,6 @@ import { ensureFirstAdminKey } from '../operations/api-keys.js';
 import { startRolloutEngine, type RolloutEngine } from '../operations/rollout-engine.js';
 import { loadStationCa } from '../operations/credential-rotate.js';
 import { pkiDirOption } from '../pki/pki-folder.js';
-import { registerRolloutGauges } from './rollout-metrics.js';
 import { createMetrics } from './metrics.js';
 import { startServerStats, type ServerStatsSource } from './admin/server-stats.js';
 
@@ -51,9 +50,9 @@ export async function serve(runtime: Runtime, config: Config, logger: Logger, op
   const tlsPaths: TlsFilePaths | undefined =
     config.tlsCert !== undefined && config.tlsKey !== undefined ? { cert: config.tlsCert, key: config.tlsKey, clientCa: config.clientCa } : undefined;
   const material = tlsPaths === undefined ? undefined : await readTlsMaterial(tlsPaths);
-  // One set of metrics for /metrics and the dashboard's rates, read through the admin API.
+  // One set of metrics for the station port's /metrics and the dashboard's rates, read through the admin API;
+  // the fleet and rollout gauges are on the admin listener's /metrics (routes/metrics.ts).
   const metrics = createMetrics();
-  registerRolloutGauges(metrics.registry, runtime.rollouts);
   const stats = startServerStats(metrics);
   const app = await createApp({
     metrics,
@@ -63,7 +62,6 @@ export async function serve(runtime: Runtime, config: Config, logger: Logger, op
     bodyLimit: config.bodyLimit,
     allowUnauthenticated: config.allowUnauthenticated,
     limits: limitsFromConfig(config),
-    fleet: runtime.fleet,
     ...(material === undefined ? {} : { https: httpsOptions(material) }),
   });
   try {

@@ -22,6 +22,7 @@ import { registerStationActionRoutes } from './routes/station-actions.js';
 import { registerStationCredentialRoutes } from './routes/station-credentials.js';
 import { registerFleetActionRoutes } from './routes/fleet-actions.js';
 import { registerStationImportRoutes } from './routes/station-import.js';
+import { registerFleetMetricsRoute } from './routes/metrics.js';
 import { DEFAULT_DASHBOARD_DIR, registerDashboard } from './dashboard.js';
 import type { ServerStatsSource } from './server-stats.js';
 
@@ -49,7 +50,7 @@ export const API_PREFIX = '/api/v1';
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** Every `METHOD /path` the admin app serves, for the check that the OpenAPI document covers them all. */
+    /** Every `METHOD /path` the admin app serves under /api/v1 and /metrics, for the check that the OpenAPI document covers them all. */
     adminRoutes: readonly string[];
   }
 }
@@ -70,7 +71,7 @@ export async function createAdminApp(deps: AdminDeps): Promise<FastifyInstance> 
   app.addHook('onRoute', (route) => {
     if (!route.url.startsWith(API_PREFIX) && route.url !== '/metrics') return;
     const methods = [route.method].flat().filter((m) => m !== 'HEAD');
-    if (route.url.startsWith(API_PREFIX)) for (const method of methods) routes.push(`${method} ${route.url}`);
+    for (const method of methods) routes.push(`${method} ${route.url}`);
     if (isPublic(route.url)) return;
     // Every keyed route names its role (route-roles.ts): enforced before the body is read, published in the document.
     const role = ROUTE_ROLES[`${methods[0] ?? 'GET'} ${route.url}`]; // a HEAD route is its GET's
@@ -100,6 +101,7 @@ export async function createAdminApp(deps: AdminDeps): Promise<FastifyInstance> 
   });
   await registerDashboard(app, deps.dashboardDir ?? DEFAULT_DASHBOARD_DIR);
   app.get(`${API_PREFIX}/openapi.json`, { schema: { hide: true } }, () => app.swagger());
+  registerFleetMetricsRoute(app, deps);
 
   await app.register(
     async (api) => {
