@@ -74,6 +74,14 @@ describe('the station listener', () => {
     expect(head.status).toBe(404);
   });
 
+  it('reads a JSON body that starts with a byte order mark, as the Fastify reader did', async () => {
+    const body = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(encodeStationRequestBody(stationRequest(EUI)))]);
+    const head = `POST /update-info HTTP/1.1\r\nHost: 127.0.0.1:${srv.port}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`;
+    const r = await rawExchange(srv.port, Buffer.concat([Buffer.from(head, 'latin1'), body]));
+    expect(r.status).toBe(200);
+    expect(r.body).toEqual(NOTHING_TO_CHANGE);
+  });
+
   it('answers an unexpected failure with 500 and no detail, logs it as an error with the EUI, and counts it', async () => {
     const before = await metric('bscups_update_info_requests_total{outcome="error"}');
     lines.length = 0;

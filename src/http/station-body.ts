@@ -58,7 +58,9 @@ export function readStationBody(req: IncomingMessage, limit: number, done: (erro
   req.on('end', onEnd);
 }
 
-function parse(text: string, json: boolean, done: (error: CupsError | undefined, body: unknown) => void): void {
+function parse(raw: string, json: boolean, done: (error: CupsError | undefined, body: unknown) => void): void {
+  // A byte order mark in front of the JSON is not an error (Fastify's JSON reader skipped it too).
+  const text = raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw;
   if (json && text.length === 0) {
     done(new CupsError('invalid_request', 'invalid_argument', "Body cannot be empty when content-type is set to 'application/json'"), undefined);
     return;
