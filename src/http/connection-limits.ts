@@ -81,47 +81,67 @@ export function handshakeDeadlines(server: TlsServer, limits: ConnectionLimits, 
   const idleMs = limits.headersTimeoutMs;
   const wholeMs = limits.requestTimeoutMs;
   if (idleMs <= 0 && wholeMs <= 0) return;
-  // Connections whose handshake is unfinished, by peer address and port (what the TLS socket reports too).
-  const pending = new Map<string, { readonly socket: Socket; stop(): void }>();
-  const keyOf = (socket: Socket | TLSSocket): string => `${socket.remoteAddress ?? ''}|${socket.remotePort ?? ''}`;
+  // Unfinished handshakes by peer address and port (what the TLS socket reports too), and by
+  // TCP socket; the functions are shared, so a connection costs one record and one timer.
+  const byPeer = new Map<string, Handshake>();
+  const bySocket = new WeakMap<Socket, Handshake>();
+
+  const arm = (h: Handshake): void => {
+    const left = wholeMs > 0 ? wholeMs - (Date.now() - h.accepted) : idleMs;
+    h.timer = setTimeout(due, Math.max(0, idleMs > 0 ? Math.min(idleMs, left) : left), h);
+    h.timer.unref();
+  };
+  // Judged after the poll phase that follows: what the client sent meanwhile has been read.
+  const due = (h: Handshake): void => {
+    setImmediate(judge, h);
+  };
+  const judge = (h: Handshake): void => {
+    if (byPeer.get(h.peer) !== h || h.socket.destroyed) return;
+    const read = h.socket.bytesRead;
+    const over = wholeMs > 0 && Date.now() - h.accepted >= wholeMs;
+    if (!over && read > h.seen) {
+      h.seen = read;
+      arm(h);
+      return;
+    }
+    byPeer.delete(h.peer);
+    h.socket.destroy();
+    onClosed();
+  };
+  const forget = (h: Handshake | undefined): void => {
+    if (h === undefined) return;
+    clearTimeout(h.timer);
+    if (byPeer.get(h.peer) === h) byPeer.delete(h.peer);
+  };
+  function onClose(this: Socket): void {
+    forget(bySocket.get(this));
+  }
 
   server.on('connection', (socket: Socket) => {
-    const key = keyOf(socket);
-    const accepted = Date.now();
-    let seen = socket.bytesRead;
-    let timer: NodeJS.Timeout | undefined;
-    const arm = (): void => {
-      const left = wholeMs > 0 ? wholeMs - (Date.now() - accepted) : idleMs;
-      timer = setTimeout(() => setImmediate(judge), Math.max(0, idleMs > 0 ? Math.min(idleMs, left) : left));
-      timer.unref();
-    };
-    const entry = { socket, stop: () => clearTimeout(timer) };
-    const judge = (): void => {
-      if (pending.get(key) !== entry || socket.destroyed) return;
-      const read = socket.bytesRead;
-      const over = wholeMs > 0 && Date.now() - accepted >= wholeMs;
-      if (!over && read > seen) {
-        seen = read;
-        arm();
-        return;
-      }
-      pending.delete(key);
-      socket.destroy();
-      onClosed();
-    };
-    pending.set(key, entry);
-    socket.once('close', () => {
-      entry.stop();
-      if (pending.get(key) === entry) pending.delete(key);
-    });
-    arm();
+    const h: Handshake = { socket, peer: peerOf(socket), accepted: Date.now(), seen: socket.bytesRead, timer: undefined };
+    byPeer.set(h.peer, h);
+    bySocket.set(socket, h);
+    socket.once('close', onClose);
+    arm(h);
   });
   // The handshake is done: from here the HTTP deadlines (headers, request, idle) apply.
   server.on('secureConnection', (tls: TLSSocket) => {
-    const key = keyOf(tls);
-    pending.get(key)?.stop();
-    pending.delete(key);
+    forget(byPeer.get(peerOf(tls)));
   });
+}
+
+/** A TLS connection whose handshake is not finished. */
+interface Handshake {
+  readonly socket: Socket;
+  readonly peer: string;
+  readonly accepted: number;
+  /** Bytes read from the client at the last look. */
+  seen: number;
+  timer: NodeJS.Timeout | undefined;
+}
+
+function peerOf(socket: Socket | TLSSocket): string {
+  return `${socket.remoteAddress ?? ''}|${socket.remotePort ?? ''}`;
 }
 
 /** Applies the connection cap; `onRefused` hears of each connection closed because of it. */
