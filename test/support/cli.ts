@@ -1,8 +1,11 @@
 import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = fileURLToPath(new URL('../../src/cli/bin.ts', import.meta.url));
+// By path, so the CLI also starts in a folder outside the project (tsx is resolved from here, not from cwd).
+const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
 export interface CliResult {
   readonly code: number;
@@ -15,7 +18,7 @@ export function runCli(args: readonly string[], env: Record<string, string> = {}
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ['--import', 'tsx', BIN, ...args],
+      ['--import', TSX, BIN, ...args],
       { cwd, env: { ...process.env, BSCUPS_LOG_LEVEL: 'silent', ...env }, maxBuffer: 16 * 1024 * 1024 },
       (error, stdout, stderr) => {
         const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
@@ -34,5 +37,5 @@ export async function cliJson<T = unknown>(args: readonly string[], env: Record<
 
 /** Starts the real CLI with piped stdio, for tests that need the streams themselves (a reader that closes early). */
 export function spawnCli(args: readonly string[], env: Record<string, string> = {}, cwd = ROOT): ChildProcessWithoutNullStreams {
-  return spawn(process.execPath, ['--import', 'tsx', BIN, ...args], { cwd, env: { ...process.env, BSCUPS_LOG_LEVEL: 'silent', ...env } });
+  return spawn(process.execPath, ['--import', TSX, BIN, ...args], { cwd, env: { ...process.env, BSCUPS_LOG_LEVEL: 'silent', ...env } });
 }
