@@ -5,7 +5,7 @@ import { loadConfig, type Config } from '../src/config.js';
  * the server child. Environment variables are ignored so a BSCUPS_* setting in
  * the shell cannot change what is measured.
  */
-export function benchConfig(options: { readonly database: string; readonly blobs: string; readonly logLevel?: string; readonly tls?: { readonly cert: string; readonly key: string } }): Config {
+export function benchConfig(options: { readonly database: string; readonly blobs: string; readonly logLevel?: string; readonly allowUnauthenticated?: boolean; readonly tls?: { readonly cert: string; readonly key: string } }): Config {
   return loadConfig(
     {
       database: options.database,
@@ -14,9 +14,10 @@ export function benchConfig(options: { readonly database: string; readonly blobs
       host: '127.0.0.1',
       port: 0,
       adminPort: 0,
-      // Plain-HTTP stations without credentials on loopback are what is measured;
-      // the server refuses them unless told this is a test setup.
-      allowUnauthenticated: true,
+      // Plain-HTTP stations without credentials on loopback can only be measured on a
+      // server told this is a test setup. A benchmark whose stations present their
+      // tokens (over TLS) passes false: the server then runs as in production.
+      allowUnauthenticated: options.allowUnauthenticated ?? true,
       tlsCert: options.tls?.cert,
       tlsKey: options.tls?.key,
     },

@@ -121,7 +121,7 @@ async function setUpCups(child: ServerChild, plan: Plan, fw: Firmware, database:
     const blob = `sha256-${fw.sha256}`;
     const put = await runtime.blobs.put('fwupgrades', blob, createReadStream(fw.path), { size: fw.size });
     if (put.sha256 !== fw.sha256) throw new Error('fanout: the blob store changed the update while storing it');
-    await registerStations(runtime.registry, euis.map((eui) => ({ eui, desired: { cupsUri: url, tcUri: TC_URI } })));
+    await registerStations(runtime, euis.map((eui) => ({ eui, desired: { cupsUri: url, tcUri: TC_URI } })));
     const signatures = [{ keyCrc: fw.keyCrc, signature: fw.signature.toString('base64') }];
     // Each round offers the update again (the stations never install it), so allow one offer per round.
     const maxOffers = plan.rounds + 1;

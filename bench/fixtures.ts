@@ -3,9 +3,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { encodeStationHttpRequest, encodeStationRequestBody } from '../src/protocol/index.js';
+import { localActor } from '../src/operations/context.js';
+import { importStations } from '../src/operations/station-import.js';
+import { issueStationToken } from '../src/pki/index.js';
+import { buildCredentialBlob, credentialCrc, encodeStationHttpRequest, encodeStationRequestBody } from '../src/protocol/index.js';
 import type { UpdateInfoRequest } from '../src/protocol/types.js';
-import type { NewStation, StationRegistry } from '../src/registry/types.js';
+import type { StationAuthMode } from '../src/registry/auth-types.js';
+import type { NewStation } from '../src/registry/types.js';
 import { openRuntime, type Runtime } from '../src/runtime.js';
 import { benchConfig } from './cups-config.js';
 
@@ -101,25 +105,74 @@ export function benchEui(i: number): string {
   return (0x0016c00100000000n + BigInt(i)).toString(16).toUpperCase().padStart(16, '0');
 }
 
-/** Registers stations through the registry API, a few at a time (PostgreSQL gains from it; SQLite serialises anyway). */
-export async function registerStations(registry: StationRegistry, stations: readonly NewStation[]): Promise<void> {
+/**
+ * Registers stations as an operator provisions a fleet: one bulk import
+ * (operations/station-import, one transaction per 5,000 stations) with their
+ * desired CUPS and TC URIs and auth mode.
+ */
+export async function registerStations(runtime: Runtime, stations: readonly NewStation[], authMode: StationAuthMode = 'none'): Promise<void> {
+  const rows = stations.map((s, i) => {
+    const { cupsUri, tcUri, ...rest } = s.desired ?? {};
+    if (Object.keys(rest).length > 0 || s.name !== undefined || s.labels !== undefined) throw new Error(`bench stations are registered with their URIs only, not ${Object.keys(rest).join(', ')}`);
+    return { row: i + 1, fields: { eui: s.eui, authMode, ...(cupsUri == null ? {} : { cupsUri }), ...(tcUri == null ? {} : { tcUri }) }, problems: [] };
+  });
+  const ctx = { registry: runtime.registry, fleet: runtime.fleet, access: runtime.access, blobs: runtime.blobs, clock: () => new Date(), actor: localActor() };
+  const imported = await importStations(ctx, rows, { batchSize: 5_000 });
+  if (imported.counts.create !== stations.length) {
+    const bad = imported.rows.find((r) => r.action !== 'create');
+    throw new Error(`registering ${stations.length} stations: ${imported.counts.create} created; row ${bad?.row}: ${bad?.action} ${JSON.stringify(bad?.errors ?? [])}`);
+  }
+}
+
+/** A station's CUPS token as the station holds it: the header line it sends and the CRC it reports for its credential. */
+export interface BenchToken {
+  /** `Authorization: Bearer …`, sent verbatim over TLS (PROTOCOL.md 4.3). */
+  readonly headerLine: string;
+  /** CRC of its CUPS credential blob (trust + token): its `cupsCredCrc`. */
+  readonly credCrc: number;
+  readonly id: string;
+  /** SHA-256 of the secret, as the server stores it. */
+  readonly hash: string;
+}
+
+/** `count` fresh tokens as the server issues them (`bscups station issue-token`), each in a credential with `trust` (the CA certificate, DER). */
+export function benchTokens(count: number, trust: Buffer): BenchToken[] {
+  return Array.from({ length: count }, () => {
+    const token = issueStationToken();
+    return { headerLine: token.headerLine, credCrc: credentialCrc(buildCredentialBlob({ trust, token: token.headerLine })), id: token.id, hash: token.hash };
+  });
+}
+
+/**
+ * Registers stations that authenticate with a token of their own, as an operator
+ * provisions a fleet: one bulk import (auth mode token, their TC URI), then
+ * station i's CUPS token `tokens[i]` stored by its hash through the registry, a
+ * few at a time. The credential blob itself is not stored (the stations already
+ * hold it, and none is desired), so an up-to-date poll is still answered with
+ * the 14 zero bytes.
+ */
+export async function registerTokenStations(runtime: Runtime, euis: readonly string[], tokens: readonly BenchToken[], tcUri: string): Promise<void> {
+  if (tokens.length < euis.length) throw new Error(`${euis.length} token stations but ${tokens.length} tokens`);
+  await registerStations(runtime, euis.map((eui) => ({ eui, desired: { tcUri } })), 'token');
+  const at = new Date();
   let next = 0;
   const worker = async () => {
-    while (next < stations.length) {
-      const station = stations[next++] as NewStation;
-      await registry.createStation(station);
+    while (next < euis.length) {
+      const i = next++;
+      const { id, hash, credCrc } = tokens[i] as BenchToken;
+      await runtime.registry.addToken(euis[i] as string, { id, hash, category: 'cups', credCrc }, at);
     }
   };
   await Promise.all(Array.from({ length: 8 }, worker));
 }
 
-/** What a bench station reports: no credential files, a package version, and its sig-N.key CRCs. */
-export function stationReport(eui: string, fields: { cupsUri: string; tcUri: string | null; package: string; keys?: readonly number[] }): UpdateInfoRequest {
+/** What a bench station reports: no credential files (unless its `cupsCredCrc` is given), a package version, and its sig-N.key CRCs. */
+export function stationReport(eui: string, fields: { cupsUri: string; tcUri: string | null; package: string; keys?: readonly number[]; cupsCredCrc?: number }): UpdateInfoRequest {
   return {
     router: eui,
     cupsUri: fields.cupsUri,
     tcUri: fields.tcUri,
-    cupsCredCrc: NO_CREDENTIALS_CRC,
+    cupsCredCrc: fields.cupsCredCrc ?? NO_CREDENTIALS_CRC,
     tcCredCrc: NO_CREDENTIALS_CRC,
     station: STATION_VERSION,
     model: 'linux',

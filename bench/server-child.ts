@@ -40,7 +40,7 @@ function stats(): ServerStats {
   const cpu = process.cpuUsage();
   const rss = process.memoryUsage.rss();
   sampledPeak = Math.max(sampledPeak, rss);
-  return { cpuMicros: cpu.user + cpu.system, rss, sampledPeakRss: sampledPeak, vmHwm: vmHwm(), resumedHandshakes: resumed };
+  return { cpuMicros: cpu.user + cpu.system, monoMicros: Number(process.hrtime.bigint() / 1000n), rss, sampledPeakRss: sampledPeak, vmHwm: vmHwm(), resumedHandshakes: resumed };
 }
 
 /** Starts the server the spec names; resolves to its port and a close function. */

@@ -129,12 +129,16 @@ export function exchangeOnce(port: number, request: Buffer, opts: ReadOptions = 
 /**
  * A persistent connection sending the same station bytes one exchange at a
  * time (no pipelining). Reconnects when the server closed it between exchanges.
+ * With `tlsCa` it speaks TLS (for untimed setup: a real station never reuses a connection).
  */
 export class KeepAliveConnection {
   #socket: Socket | undefined;
   #pending: { reader: ResponseReader; resolve: (a: StationAnswer) => void; reject: (e: Error) => void } | undefined;
 
-  constructor(private readonly port: number) {}
+  constructor(
+    private readonly port: number,
+    private readonly tlsCa?: string,
+  ) {}
 
   exchange(request: Buffer, opts: ReadOptions = {}): Promise<StationAnswer> {
     if (this.#pending !== undefined) return Promise.reject(new Error('one exchange at a time per connection'));
@@ -152,7 +156,8 @@ export class KeepAliveConnection {
   }
 
   #open(idleTimeoutMs: number): Socket {
-    const socket = connect({ host: '127.0.0.1', port: this.port });
+    // Writes before the TLS handshake is done are held and sent after it.
+    const socket = this.tlsCa === undefined ? connect({ host: '127.0.0.1', port: this.port }) : tlsConnect({ host: '127.0.0.1', port: this.port, ca: this.tlsCa });
     socket.setNoDelay(true);
     socket.setTimeout(idleTimeoutMs);
     this.#socket = socket;

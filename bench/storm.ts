@@ -4,8 +4,11 @@
  * stations that never reported make their first request as fast as a bounded
  * number of open connections allows, over TLS with a full handshake each, as
  * stations do. Each is a fresh station with only cups.uri, so each is answered
- * its TC URI and its first report is written to the registry. A few of them
- * are the full station simulator (home folder, trust file, apply the answer).
+ * its TC URI and its first report is written to the registry. Each station
+ * authenticates as a real one over TLS does: with a CUPS token of its own
+ * (PROTOCOL.md 4.3), on servers that refuse stations without credentials. A few
+ * of them are the full station simulator (home folder, trust and token files,
+ * apply the answer).
  * SQLite is served by one bscups process; PostgreSQL by two replicas, the
  * stations spread over both as a load balancer would.
  */
@@ -17,14 +20,16 @@ import {
   Cleanup,
   TC_URI,
   benchEui,
+  benchTokens,
   openBenchRuntime,
   postgresRegistry,
-  registerStations,
+  registerTokenStations,
   sqliteRegistry,
   stationBytes,
   stationReport,
   tempDir,
   type BenchRegistry,
+  type BenchToken,
 } from './fixtures.js';
 import { runLoad, type LoadResult } from './load.js';
 import { childOptions, type BenchSettings } from './settings.js';
@@ -59,15 +64,17 @@ export async function runStorm(settings: BenchSettings): Promise<Table> {
   try {
     const dir = await tempDir(cleanup, 'storm');
     const tls = await benchTls(dir);
+    // The same stations, tokens and bytes for every server; each registry stores the tokens' hashes.
+    const tokens = benchTokens(stations, tls.caDer);
     settings.log(`storm: bare node:https, ${num(stations)} stations, ${CONCURRENCY} connections`);
-    results.push(await measureBare(stations, answer, tls, join(dir, 'bare-homes'), settings));
+    results.push(await measureBare(stations, answer, tls, tokens, join(dir, 'bare-homes'), settings));
     const pgRegistry = await postgresRegistry(cleanup);
     const runs: { registry: BenchRegistry; replicas: number }[] = [{ registry: sqliteRegistry(dir), replicas: 1 }];
     if ('unavailable' in pgRegistry) skipped.push(pgRegistry.unavailable);
     else runs.push({ registry: pgRegistry, replicas: 2 });
     for (const { registry, replicas } of runs) {
       settings.log(`storm: bscups on ${registry.label} (${replicas} replica${replicas > 1 ? 's' : ''}), ${num(stations)} stations, ${CONCURRENCY} connections`);
-      results.push(await measureCups(stations, answer, registry, replicas, tls, dir, settings));
+      results.push(await measureCups(stations, answer, registry, replicas, tls, tokens, dir, settings));
     }
   } finally {
     await cleanup.run();
@@ -75,29 +82,38 @@ export async function runStorm(settings: BenchSettings): Promise<Table> {
   return table(stations, results, skipped);
 }
 
-async function measureBare(stations: number, answer: Buffer, tls: Tls, homes: string, settings: BenchSettings): Promise<Measured> {
+async function measureBare(stations: number, answer: Buffer, tls: Tls, tokens: readonly BenchToken[], homes: string, settings: BenchSettings): Promise<Measured> {
   const child = await startServerChild({ kind: 'bare-bytes', bodyHex: answer.toString('hex'), tls }, childOptions(settings, false));
   try {
-    return { server: 'bare node:https', registry: '—', replicas: 1, load: await storm([child], stations, answer, tls, homes) };
+    return { server: 'bare node:https', registry: '—', replicas: 1, load: await storm([child], stations, answer, tls, tokens, homes) };
   } finally {
     await child.stop();
   }
 }
 
-async function measureCups(stations: number, answer: Buffer, registry: BenchRegistry, replicas: number, tls: Tls, dir: string, settings: BenchSettings): Promise<Measured> {
+async function measureCups(
+  stations: number,
+  answer: Buffer,
+  registry: BenchRegistry,
+  replicas: number,
+  tls: Tls,
+  tokens: readonly BenchToken[],
+  dir: string,
+  settings: BenchSettings,
+): Promise<Measured> {
   const blobs = join(dir, 'blobs');
   // Registered before the servers start: the stations were there long before the outage.
   const runtime = await openBenchRuntime(registry.database, blobs);
   try {
-    await registerStations(runtime.registry, Array.from({ length: stations }, (_, i) => ({ eui: benchEui(i), desired: { tcUri: TC_URI } })));
+    await registerTokenStations(runtime, Array.from({ length: stations }, (_, i) => benchEui(i)), tokens, TC_URI);
   } finally {
     await runtime.close();
   }
-  const children = await Promise.all(
-    Array.from({ length: replicas }, () => startServerChild({ kind: 'cups', database: registry.database, blobs, logLevel: 'info', tls }, childOptions(settings, true))),
-  );
+  // As in production: a station without its credential is refused.
+  const spec = { kind: 'cups', database: registry.database, blobs, logLevel: 'info', tls, allowUnauthenticated: false } as const;
+  const children = await Promise.all(Array.from({ length: replicas }, () => startServerChild(spec, childOptions(settings, true))));
   try {
-    const load = await storm(children, stations, answer, tls, join(dir, `${registry.label}-homes`));
+    const load = await storm(children, stations, answer, tls, tokens, join(dir, `${registry.label}-homes`));
     const check = await openBenchRuntime(registry.database, blobs);
     try {
       const recorded = (await check.registry.listStations()).filter((s) => s.lastSeenAt !== null && s.reported?.tcUri === null).length;
@@ -115,18 +131,22 @@ async function measureCups(stations: number, answer: Buffer, registry: BenchRegi
  * CONCURRENCY at a time, station i to server i mod n; every answer must be the
  * TC URI update, byte for byte.
  */
-async function storm(servers: readonly ServerChild[], stations: number, answer: Buffer, tls: Tls, homes: string): Promise<LoadResult> {
+async function storm(servers: readonly ServerChild[], stations: number, answer: Buffer, tls: Tls, tokens: readonly BenchToken[], homes: string): Promise<LoadResult> {
   const portOf = (i: number) => (servers[i % servers.length] as ServerChild).port;
   const simulated = new Map<number, SimulatedStation>();
   for (let k = 0; k < SIMULATED; k++) {
     const i = Math.floor((k * stations) / SIMULATED);
     const home = join(homes, String(i));
-    await initStationHome(home, { cupsUri: `https://127.0.0.1:${portOf(i)}`, version: '1.0.0', cupsTrust: tls.caDer });
+    const token = tokens[i] as BenchToken;
+    await initStationHome(home, { cupsUri: `https://127.0.0.1:${portOf(i)}`, version: '1.0.0', cupsTrust: tls.caDer, cupsKey: Buffer.from(token.headerLine, 'latin1') });
     simulated.set(i, createSimulatedStation({ home, eui: benchEui(i) }));
   }
-  const requests = Array.from({ length: stations }, (_, i) =>
-    stationBytes(portOf(i), stationReport(benchEui(i), { cupsUri: `https://127.0.0.1:${portOf(i)}`, tcUri: null, package: '1.0.0' })),
-  );
+  // Each station's exact bytes: its token header line, and the CRC of the credential holding it.
+  const requests = Array.from({ length: stations }, (_, i) => {
+    const token = tokens[i] as BenchToken;
+    const report = stationReport(benchEui(i), { cupsUri: `https://127.0.0.1:${portOf(i)}`, tcUri: null, package: '1.0.0', cupsCredCrc: token.credCrc });
+    return stationBytes(portOf(i), report, `${token.headerLine}\r\n`);
+  });
   return runLoad({
     concurrency: CONCURRENCY,
     durationMs: STORM_LIMIT_MS,
@@ -179,7 +199,8 @@ function table(stations: number, results: readonly Measured[], skipped: readonly
     columns: ['server', 'registry', 'replicas', 'stations', 'open connections', 'time to serve all s', 'time vs bare', 'stations/s', 'p50 ms', 'p99 ms', 'errors', 'first reports recorded', 'rate vs bare', 'target', 'met?'],
     rows,
     notes: [
-      `${num(stations)} registered stations that never reported each send their first request once, on a new TLS connection (full handshake, no session offered), at most ${CONCURRENCY} open at a time (a load balancer's connection cap); ${SIMULATED} of them are the full station simulator with a cups.trust, the rest send the exact station bytes from this process.`,
+      `${num(stations)} registered stations that never reported each send their first request once, on a new TLS connection (full handshake, no session offered), at most ${CONCURRENCY} open at a time (a load balancer's connection cap); ${SIMULATED} of them are the full station simulator with a cups.trust and a cups.key holding its token, the rest send the exact station bytes from this process.`,
+      'Each station authenticates with a CUPS token of its own (auth mode token, bulk-imported, each token stored by its hash), sent as its `Authorization: Bearer …` header line (PROTOCOL.md 4.3); the bscups servers refuse stations without credentials, as in production. The bare server gets the same bytes.',
       'Each station has only cups.uri, so every answer must be the TC URI update, byte for byte; an error is any connection or TLS failure, timeout, non-200 or other answer. The bare baseline (node:https, same certificate, no session tickets) answers the same bytes without looking at the request.',
       'PostgreSQL: two bscups processes on the same schema, station i sent to replica i mod 2. "first reports recorded": stations the registry shows as seen, with their report stored, after the storm.',
       'The TLS client handshakes run in the bench process (Node), on the same cores as the servers: they slow bare and bscups alike.',

@@ -5,6 +5,8 @@ export interface Table {
   readonly rows: readonly (readonly string[])[];
   /** Lines printed under the table: method, caveats, what a ratio is relative to. */
   readonly notes?: readonly string[];
+  /** Markdown printed after the notes (a profile digest). */
+  readonly appendix?: string;
 }
 
 /** Renders a table as GitHub Markdown, columns padded so it also reads well in a terminal. */
@@ -17,6 +19,7 @@ export function renderTable(table: Table): string {
     out.push('');
     for (const n of table.notes) out.push(`- ${n}`);
   }
+  if (table.appendix !== undefined && table.appendix !== '') out.push('', table.appendix.trimEnd());
   return `${out.join('\n')}\n`;
 }
 
