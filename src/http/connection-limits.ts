@@ -75,7 +75,10 @@ export function nodeServerOptions(limits: ConnectionLimits, tls: boolean): Recor
  * after one more turn of the loop has read what was waiting (setImmediate runs
  * after the poll phase); bytes read since the last look are the client's
  * progress and earn it another `headersTimeoutMs`, up to the whole bound.
- * Bytes are counted on the TCP socket, as the TLS layer reads them.
+ * Bytes are counted on the TCP socket, as the TLS layer reads them. The whole
+ * bound is wall time from accept, the server's own busy time included: it
+ * stops a client that drips its handshake, and only a server more than
+ * `requestTimeoutMs` behind on one connection would cut a prompt station.
  */
 export function handshakeDeadlines(server: TlsServer, limits: ConnectionLimits, onClosed: () => void = () => undefined): void {
   const idleMs = limits.headersTimeoutMs;
