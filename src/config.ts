@@ -51,6 +51,10 @@ export interface Config {
   readonly adminHost: string;
   /** Port of the admin API listener, 0 for any free one. */
   readonly adminPort: number;
+  /** Certificate PEM file of the admin listener; with adminTlsKey it speaks HTTPS (API keys, issued keys and tokens cross it). */
+  readonly adminTlsCert?: string | undefined;
+  /** Private key PEM file of adminTlsCert. */
+  readonly adminTlsKey?: string | undefined;
   /** Seconds between rollout evaluations in a server (every replica evaluates; each step is written once). */
   readonly rolloutInterval: number;
 }
@@ -80,6 +84,8 @@ export const DEFAULTS = Object.freeze({
   lastSeenInterval: 1,
   adminHost: '127.0.0.1',
   adminPort: 6091,
+  adminTlsCert: undefined as string | undefined,
+  adminTlsKey: undefined as string | undefined,
   rolloutInterval: 10,
 });
 
@@ -108,6 +114,8 @@ const ENV: Record<keyof Config, string> = {
   lastSeenInterval: 'BSCUPS_LAST_SEEN_INTERVAL',
   adminHost: 'BSCUPS_ADMIN_HOST',
   adminPort: 'BSCUPS_ADMIN_PORT',
+  adminTlsCert: 'BSCUPS_ADMIN_TLS_CERT',
+  adminTlsKey: 'BSCUPS_ADMIN_TLS_KEY',
   rolloutInterval: 'BSCUPS_ROLLOUT_INTERVAL',
 };
 
@@ -137,6 +145,8 @@ const schema = z.object({
   lastSeenInterval: z.coerce.number().min(0).max(60),
   adminHost: z.string().min(1),
   adminPort: z.coerce.number().int().min(0).max(65535),
+  adminTlsCert: z.string().min(1).optional(),
+  adminTlsKey: z.string().min(1).optional(),
   // Fractions allowed so tests can run rollouts in seconds.
   rolloutInterval: z.coerce.number().min(0.05).max(3600),
 });
@@ -176,6 +186,10 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
   if ((tlsCert === undefined) !== (tlsKey === undefined)) {
     const missing = tlsCert === undefined ? 'tlsCert' : 'tlsKey';
     throw invalid('invalid_config', `--tls-cert and --tls-key go together: give ${`--${kebab(missing)}`} (env ${ENV[missing]}) as well`, { key: missing });
+  }
+  if ((parsed.data.adminTlsCert === undefined) !== (parsed.data.adminTlsKey === undefined)) {
+    const missing = parsed.data.adminTlsCert === undefined ? 'adminTlsCert' : 'adminTlsKey';
+    throw invalid('invalid_config', `--admin-tls-cert and --admin-tls-key go together: give --${kebab(missing)} (env ${ENV[missing]}) as well`, { key: missing });
   }
   if (clientCa !== undefined && tlsCert === undefined) {
     throw invalid('invalid_config', `--client-ca (from ${source.clientCa}) needs TLS: give --tls-cert and --tls-key too`, { key: 'clientCa' });

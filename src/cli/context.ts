@@ -10,6 +10,10 @@ export interface GlobalOptions {
   /** The admin API of a bscups server: the remote mode. */
   readonly server?: string;
   readonly apiKey?: string;
+  /** PEM CA that verifies an https:// --server. */
+  readonly serverCa?: string;
+  /** Send the API key over plain http:// to a host that is not this one. */
+  readonly allowHttp?: boolean;
 }
 
 /** Config and output for a command, from the global flags (flags over env over defaults). */

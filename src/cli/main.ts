@@ -17,6 +17,8 @@ export function buildProgram(options: { readonly json?: boolean } = {}): Command
     .option('--blobs <location>', 'blob store: folder, memory:, or Azure connection string (env BSCUPS_BLOBS, default ./data/blobs)')
     .option('--server <url>', 'work through the admin API of this bscups server, e.g. http://cups.example.com:6091 (env BSCUPS_SERVER); without it, on the local database')
     .option('--api-key <key>', 'API key for --server, sent as a bearer token (env BSCUPS_API_KEY)')
+    .option('--server-ca <file>', 'PEM CA that signed the certificate of an https:// --server, e.g. ca.pem of "bscups pki init" (env BSCUPS_SERVER_CA)')
+    .option('--allow-http', 'send the API key over plain http:// to a --server that is not this host; refused otherwise (env BSCUPS_ALLOW_HTTP=1)')
     .option('--json', 'print machine-readable JSON instead of tables, and errors as JSON on stderr')
     .option('--log-level <level>', 'server log level: fatal, error, warn, info, debug, trace, silent (env BSCUPS_LOG_LEVEL)')
     .configureHelp({ showGlobalOptions: true })

@@ -1,5 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { Readable, Transform } from 'node:stream';
+import { Agent, fetch as fetchWith } from 'undici';
 import { CupsError, invalid, type ErrorKind } from '../core/errors.js';
 
 const KINDS: readonly ErrorKind[] = ['invalid_argument', 'unauthenticated', 'permission_denied', 'not_found', 'conflict', 'unavailable', 'internal'];
@@ -9,6 +10,8 @@ export interface ApiTarget {
   /** The admin API root, ending in /api/v1. */
   readonly base: string;
   readonly apiKey: string;
+  /** PEM CA certificate(s) that verify an https:// server, instead of the system's (--server-ca). */
+  readonly ca?: Buffer;
 }
 
 export type QueryValue = string | number | boolean | readonly string[] | undefined;
@@ -44,6 +47,12 @@ export function apiBase(server: string): string {
   return `${url.origin}/api/v1`;
 }
 
+/** Whether an API root names this machine, where plain HTTP never leaves the host. */
+export function isLoopback(base: string): boolean {
+  const host = new URL(base).hostname;
+  return host === 'localhost' || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host);
+}
+
 function queryString(query: Readonly<Record<string, QueryValue>> = {}): string {
   const params = new URLSearchParams();
   for (const [key, value] of Object.entries(query)) {
@@ -73,6 +82,16 @@ function fileBody(file: NonNullable<ApiRequest['file']>): ReadableStream {
 function unreachable(target: ApiTarget, e: unknown): CupsError {
   const cause = (e as { cause?: { code?: string; message?: string } }).cause;
   const why = cause?.code ?? cause?.message ?? (e instanceof Error ? e.message : String(e));
+  // A certificate the client cannot verify: most often one from the server's own CA (bscups pki init).
+  if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(why)) {
+    return new CupsError(
+      'server_certificate_untrusted',
+      'unavailable',
+      `the admin API at ${target.base} presented a certificate this client does not trust (${why}); if it is from a private CA (such as the one "bscups pki init" makes), give that CA with --server-ca FILE (or BSCUPS_SERVER_CA)`,
+      undefined,
+      { cause: e },
+    );
+  }
   return new CupsError(
     'server_unreachable',
     'unavailable',
@@ -105,6 +124,10 @@ async function answerOf<T>(target: ApiTarget, method: string, path: string, res:
 
 /** A JSON client of the admin API with a bearer key; errors come back as the CupsError the server raised. */
 export function createApiCall(target: ApiTarget): ApiCall {
+  // A private CA: the same fetch, through an agent that trusts it (and only it) for this server.
+  const dispatcher = target.ca === undefined ? undefined : new Agent({ connect: { ca: target.ca } });
+  const send = (url: string, init: RequestInit): Promise<Response> =>
+    dispatcher === undefined ? fetch(url, init) : (fetchWith(url, { ...(init as object), dispatcher } as Parameters<typeof fetchWith>[1]) as unknown as Promise<Response>);
   return async <T>(method: string, path: string, request: ApiRequest = {}): Promise<T> => {
     const headers: Record<string, string> = { authorization: `Bearer ${target.apiKey}`, accept: 'application/json' };
     let body: string | ReadableStream | undefined;
@@ -118,7 +141,7 @@ export function createApiCall(target: ApiTarget): ApiCall {
     }
     let res: Response;
     try {
-      res = await fetch(`${target.base}${path}${queryString(request.query)}`, { method, headers, ...(body === undefined ? {} : { body }), ...(request.file === undefined ? {} : { duplex: 'half' }) } as RequestInit);
+      res = await send(`${target.base}${path}${queryString(request.query)}`, { method, headers, ...(body === undefined ? {} : { body }), ...(request.file === undefined ? {} : { duplex: 'half' }) } as RequestInit);
     } catch (e) {
       throw unreachable(target, e);
     }

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
 import type { Command } from 'commander';
 import { CupsError, invalid } from '../core/errors.js';
 import { withRuntime } from '../runtime.js';
@@ -6,7 +8,7 @@ import { commandContext, type GlobalOptions } from './context.js';
 import { createLocalActions } from './local-actions.js';
 import type { Output } from './output.js';
 import { createRemoteActions } from './remote-actions.js';
-import { apiBase, createApiCall, type ApiTarget } from './remote-http.js';
+import { apiBase, createApiCall, isLoopback, type ApiTarget } from './remote-http.js';
 
 /** Settings a command takes from this host's configuration, in either mode. */
 export interface ActionSettings {
@@ -26,7 +28,39 @@ export function remoteTarget(cmd: Command, env: NodeJS.ProcessEnv = process.env)
   if (apiKey === undefined) {
     throw new CupsError('api_key_required', 'unauthenticated', `--server ${server} needs an API key: pass --api-key or set BSCUPS_API_KEY (create one on the server with "bscups apikey create")`);
   }
-  return { base: apiBase(server), apiKey };
+  const base = apiBase(server);
+  const caFile = g.serverCa ?? (env['BSCUPS_SERVER_CA'] || undefined);
+  const allowHttp = g.allowHttp === true || /^(1|true|yes|on)$/i.test(env['BSCUPS_ALLOW_HTTP'] ?? '');
+  if (base.startsWith('http:')) {
+    if (caFile !== undefined) {
+      throw invalid('conflicting_options', `--server-ca (or BSCUPS_SERVER_CA) verifies an https:// server; ${server} is plain http://`, { field: '--server-ca' });
+    }
+    // The key would cross the network in clear, and the answers (issued private keys, tokens) come back in clear.
+    if (!isLoopback(base) && !allowHttp) {
+      throw invalid(
+        'insecure_server',
+        `refusing to send the API key in clear to ${server}: use https:// (serve --admin-tls-cert/--admin-tls-key, with --server-ca for a private CA), or pass --allow-http (BSCUPS_ALLOW_HTTP=1) on a network you trust`,
+        { field: '--server' },
+      );
+    }
+  }
+  return { base, apiKey, ...(caFile === undefined ? {} : { ca: readServerCa(caFile) }) };
+}
+
+/** The --server-ca file: PEM CA certificate(s), checked so a wrong file is named rather than a handshake failing. */
+function readServerCa(path: string): Buffer {
+  let pem: Buffer;
+  try {
+    pem = readFileSync(path);
+  } catch (e) {
+    throw invalid('invalid_server_ca', `--server-ca: cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? String(e)})`, { field: '--server-ca' });
+  }
+  try {
+    new X509Certificate(pem);
+  } catch {
+    throw invalid('invalid_server_ca', `--server-ca ${path} is not a PEM certificate (the CA that signed the server's certificate, e.g. ca.pem of "bscups pki init")`, { field: '--server-ca' });
+  }
+  return pem;
 }
 
 /**

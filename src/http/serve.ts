@@ -32,6 +32,8 @@ export interface RunningServer {
     readonly firstAdminKey: string | null;
     /** The web dashboard's address (same listener). */
     readonly dashboard: string;
+    /** Reloads the admin listener's certificate (also done on file change); undefined when it speaks plain HTTP. */
+    readonly tls: TlsReloader | undefined;
   };
   /** Advances rollouts every config.rolloutInterval seconds. */
   readonly rolloutEngine: RolloutEngine;
@@ -104,6 +106,7 @@ export async function serve(runtime: Runtime, config: Config, logger: Logger, op
       stats.stop();
       await rolloutEngine.stop();
       tls?.close();
+      admin.tls?.close();
       await Promise.all([app.close(), admin.app.close()]);
     },
   };
@@ -111,7 +114,12 @@ export async function serve(runtime: Runtime, config: Config, logger: Logger, op
 
 /** The admin API on its own address, so the station port never serves it; creates the first admin key once. */
 async function listenAdmin(runtime: Runtime, config: Config, logger: Logger, serverStats: ServerStatsSource, options: ServeOptions & { rolloutsChanged: () => void }): Promise<RunningServer['admin']> {
+  const tlsPaths: TlsFilePaths | undefined =
+    config.adminTlsCert !== undefined && config.adminTlsKey !== undefined ? { cert: config.adminTlsCert, key: config.adminTlsKey } : undefined;
+  const flags = { cert: '--admin-tls-cert', key: '--admin-tls-key' };
+  const material = tlsPaths === undefined ? undefined : await readTlsMaterial(tlsPaths, flags);
   const app = await createAdminApp({
+    ...(material === undefined ? {} : { https: httpsOptions(material) }),
     serverStats,
     rolloutsChanged: options.rolloutsChanged,
     ...(options.dashboardDir === undefined ? {} : { dashboardDir: options.dashboardDir }),
@@ -136,17 +144,18 @@ async function listenAdmin(runtime: Runtime, config: Config, logger: Logger, ser
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.adminPort;
   const host = config.adminHost.includes(':') ? `[${config.adminHost}]` : config.adminHost;
-  const dashboard = `http://${host}:${port}/`;
+  const dashboard = `${material === undefined ? 'http' : 'https'}://${host}:${port}/`;
   const url = `${dashboard}api/v1`;
-  logger.info({ url, reference: `${url}/docs`, dashboard }, 'admin API serving');
-  if (!['127.0.0.1', '::1', 'localhost'].includes(config.adminHost)) {
-    logger.warn({ adminHost: config.adminHost }, 'the admin API speaks plain HTTP: API keys cross the network in clear; put it behind a TLS proxy or keep --admin-host on loopback');
+  logger.info({ url, reference: `${url}/docs`, dashboard, ...(material === undefined ? {} : { certificate: material.info }) }, 'admin API serving');
+  if (material === undefined && !['127.0.0.1', '::1', 'localhost'].includes(config.adminHost)) {
+    logger.warn({ adminHost: config.adminHost }, 'the admin API speaks plain HTTP: API keys, issued private keys and tokens cross the network in clear; give --admin-tls-cert and --admin-tls-key, or keep --admin-host on loopback');
   }
   const firstAdminKey = await ensureFirstAdminKey(runtime.access, new Date()).catch(async (e: unknown) => {
     await app.close();
     throw e;
   });
-  return { app, url, port, firstAdminKey, dashboard };
+  const tls = tlsPaths === undefined ? undefined : watchTlsFiles(app.server as unknown as TlsServer, tlsPaths, logger.child({ listener: 'admin' }), flags);
+  return { app, url, port, firstAdminKey, dashboard, tls };
 }
 
 /** A bind failure as one line that names the address and what to do; other errors pass through. */

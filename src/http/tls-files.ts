@@ -33,11 +33,17 @@ export interface TlsMaterial {
   readonly info: ServerCertificateInfo;
 }
 
+/** The flags that name the files, for messages (the admin listener has its own). */
+export interface TlsFlags {
+  readonly cert: string;
+  readonly key: string;
+}
+
 /** Reads and checks the TLS files; throws invalid_argument `invalid_tls_files` naming the file to fix. */
-export async function readTlsMaterial(paths: TlsFilePaths): Promise<TlsMaterial> {
+export async function readTlsMaterial(paths: TlsFilePaths, flags: TlsFlags = { cert: '--tls-cert', key: '--tls-key' }): Promise<TlsMaterial> {
   const [cert, key, clientCa] = await Promise.all([
-    readTlsFile(paths.cert, '--tls-cert'),
-    readTlsFile(paths.key, '--tls-key'),
+    readTlsFile(paths.cert, flags.cert),
+    readTlsFile(paths.key, flags.key),
     paths.clientCa === undefined ? undefined : readTlsFile(paths.clientCa, '--client-ca'),
   ]);
   let info: ServerCertificateInfo;
@@ -45,7 +51,7 @@ export async function readTlsMaterial(paths: TlsFilePaths): Promise<TlsMaterial>
     const x = new X509Certificate(cert);
     info = { subject: x.subject, fingerprint: certificateFingerprint(x.raw), notAfter: new Date(x.validTo).toISOString() };
   } catch (e) {
-    throw bad(`--tls-cert ${paths.cert} is not a PEM certificate`, e);
+    throw bad(`${flags.cert} ${paths.cert} is not a PEM certificate`, e);
   }
   if (clientCa !== undefined) {
     try {
@@ -58,7 +64,7 @@ export async function readTlsMaterial(paths: TlsFilePaths): Promise<TlsMaterial>
     // Builds the context the server would use: catches a key that does not match the certificate.
     createSecureContext(secureContextOptions({ cert, key, clientCa }));
   } catch (e) {
-    throw bad(`--tls-cert ${paths.cert} and --tls-key ${paths.key} do not form a usable pair (${(e as Error).message})`, e);
+    throw bad(`${flags.cert} ${paths.cert} and ${flags.key} ${paths.key} do not form a usable pair (${(e as Error).message})`, e);
   }
   return { cert, key, clientCa, info };
 }

@@ -3,7 +3,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import type { Server as TlsServer } from 'node:tls';
 import type { Logger } from 'pino';
-import { readTlsMaterial, secureContextOptions, type ServerCertificateInfo, type TlsFilePaths } from './tls-files.js';
+import { readTlsMaterial, secureContextOptions, type ServerCertificateInfo, type TlsFilePaths, type TlsFlags } from './tls-files.js';
 
 /** Swaps a running server's certificate without dropping the process or open connections. */
 export interface TlsReloader {
@@ -23,14 +23,14 @@ const SETTLE_MS = 150;
  * certificate tools do, would end a watch on the file itself) and reloads after
  * they settle. Reloads run one at a time.
  */
-export function watchTlsFiles(server: TlsServer, paths: TlsFilePaths, logger: Logger): TlsReloader {
+export function watchTlsFiles(server: TlsServer, paths: TlsFilePaths, logger: Logger, flags?: TlsFlags): TlsReloader {
   const events = new EventEmitter();
   let chain: Promise<unknown> = Promise.resolve();
 
   const reload = (trigger: string): Promise<ServerCertificateInfo> => {
     const attempt = chain.then(async () => {
       try {
-        const material = await readTlsMaterial(paths);
+        const material = await readTlsMaterial(paths, flags);
         server.setSecureContext(secureContextOptions(material));
         logger.info({ trigger, certificate: material.info }, 'server certificate reloaded');
         events.emit('reloaded', material.info);

@@ -30,6 +30,8 @@ export function register(program: Command): void {
     .option('--log-format <format>', 'json, pretty (one readable line) or auto: pretty on a terminal (env BSCUPS_LOG_FORMAT, default auto)')
     .option('--admin-host <address>', 'address of the admin API, never reachable on the station port (env BSCUPS_ADMIN_HOST, default 127.0.0.1)')
     .option('--admin-port <port>', 'port of the admin API, 0 for any free one (env BSCUPS_ADMIN_PORT, default 6091)')
+    .option('--admin-tls-cert <file>', 'serve the admin API and dashboard over HTTPS with this PEM certificate (env BSCUPS_ADMIN_TLS_CERT); reloaded on change and on SIGHUP')
+    .option('--admin-tls-key <file>', 'PEM private key of --admin-tls-cert (env BSCUPS_ADMIN_TLS_KEY)')
     .option('--rollout-interval <seconds>', 'evaluate rollouts this often; every replica does, each step is written once (env BSCUPS_ROLLOUT_INTERVAL, default 10)')
     .addHelpText(
       'after',
@@ -57,8 +59,9 @@ export function register(program: Command): void {
         // server down when the terminal that started it closes or a reload script sends it.
         // Installed before the listening line: whoever reads that line may signal at once.
         const onHangup = (): void => {
-          if (server.tls === undefined) logger.info('SIGHUP ignored: serving plain HTTP, there is no certificate to reload');
-          else void server.tls.reload('SIGHUP').catch(() => undefined);
+          if (server.tls === undefined && server.admin.tls === undefined) logger.info('SIGHUP ignored: serving plain HTTP, there is no certificate to reload');
+          void server.tls?.reload('SIGHUP').catch(() => undefined);
+          void server.admin.tls?.reload('SIGHUP').catch(() => undefined);
         };
         process.on('SIGHUP', onHangup);
         // Tests and scripts read the bound address from this line on stdout.

@@ -25,6 +25,7 @@ import { registerStationImportRoutes } from './routes/station-import.js';
 import { registerFleetMetricsRoute } from './routes/metrics.js';
 import { DEFAULT_DASHBOARD_DIR, registerDashboard } from './dashboard.js';
 import type { ServerStatsSource } from './server-stats.js';
+import type { HttpsServerOptions } from '../tls-files.js';
 
 /** What the admin API works on, injected like the station app's dependencies. */
 export interface AdminDeps {
@@ -44,6 +45,8 @@ export interface AdminDeps {
   readonly serverStats?: ServerStatsSource;
   /** Called after a rollout was created or resumed here, so this server's rollout engine evaluates at once. */
   readonly rolloutsChanged?: () => void;
+  /** Serve HTTPS with these options (--admin-tls-cert/--admin-tls-key); plain HTTP when absent. */
+  readonly https?: HttpsServerOptions;
 }
 
 export const API_PREFIX = '/api/v1';
@@ -61,7 +64,8 @@ declare module 'fastify' {
  * OpenAPI 3.1 document with a reference page served from local files only.
  */
 export async function createAdminApp(deps: AdminDeps): Promise<FastifyInstance> {
-  const app = Fastify({ loggerInstance: deps.logger, bodyLimit: 1024 * 1024 });
+  // Fastify types an HTTPS instance apart; the routes and hooks are the same either way.
+  const app = Fastify({ loggerInstance: deps.logger, bodyLimit: 1024 * 1024, ...(deps.https === undefined ? {} : { https: deps.https }) }) as unknown as FastifyInstance;
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandling(app);
