@@ -115,7 +115,8 @@ export function evaluateRollout(input: GateInput): RolloutStep {
   if (!isActive(rollout.state)) return step;
   const members = new Map(input.members.map((m) => [m.eui, { ...m }]));
   const set = (m: RolloutMember, state: MemberState, reason: string | null, extra: Partial<MemberChange> = {}) => {
-    members.set(m.eui, { ...m, state, reason });
+    const offered = extra.offer === undefined ? {} : { offeredAt: now, deadlineAt: extra.offer.deadlineAt };
+    members.set(m.eui, { ...m, state, reason, ...offered });
     step.members.push({ eui: m.eui, wave: m.wave, state, reason, ...extra });
     step.events.push({ type: eventOf(state), eui: m.eui, wave: m.wave, message: `${describeChange(rollout.change)}: ${state}${reason === null ? '' : ` (${reason})`}` });
   };
@@ -148,21 +149,39 @@ export function evaluateRollout(input: GateInput): RolloutStep {
   let passedAt = rollout.wavePassedAt;
   if (rollout.wave === 0) startWave(step, 1, rollout.waveSizes.length, now);
 
+  // Waves count offers (see waveSlots): a member skipped or already done fills no
+  // slot, and the wave takes the next pending member of a later wave in its place.
   for (;;) {
-    for (const m of [...members.values()]) {
-      if (m.wave !== wave || m.state !== 'pending') continue;
-      const e = eligibility(rollout.change, input.observations.get(m.eui), input.models, input.prepared?.get(m.eui));
-      if (e.kind === 'offer') set(m, 'offered', null, { offer: { previous: e.previous, deadlineAt: new Date(now.getTime() + rollout.plan.deadlineMs) } });
-      else set(m, e.kind, e.reason);
+    const slots = waveSlots(rollout.waveSizes, wave);
+    for (;;) {
+      for (const m of [...members.values()]) {
+        if (m.wave !== wave || m.state !== 'pending') continue;
+        const e = eligibility(rollout.change, input.observations.get(m.eui), input.models, input.prepared?.get(m.eui));
+        if (e.kind === 'offer') set(m, 'offered', null, { offer: { previous: e.previous, deadlineAt: new Date(now.getTime() + rollout.plan.deadlineMs) } });
+        else set(m, e.kind, e.reason);
+      }
+      const offers = [...members.values()].filter((m) => m.wave === wave && m.offeredAt !== null).length;
+      const next = offers < slots ? nextPending(members.values(), wave) : undefined;
+      if (next === undefined) break;
+      members.set(next.eui, { ...next, wave });
     }
     const inWave = [...members.values()].filter((m) => m.wave === wave);
     if (inWave.some((m) => m.state === 'pending' || m.state === 'offered')) return step;
-    const confirmed = inWave.filter((m) => m.state === 'confirmed').length;
-    const decided = confirmed + inWave.filter((m) => m.state === 'failed').length;
-    const ratio = decided === 0 ? 1 : confirmed / decided;
+    // Only offers count at the gate: a station found already done confirms nothing about the change.
+    const offered = inWave.filter((m) => m.offeredAt !== null);
+    const confirmed = offered.filter((m) => m.state === 'confirmed').length;
+    const decided = confirmed + offered.filter((m) => m.state === 'failed').length;
+    const left = nextPending(members.values(), wave) !== undefined;
+    if (decided === 0 && !left) {
+      // Nothing was offered in this wave because nothing offerable is left (the wave
+      // would have taken it): the rollout is done, with no gate to judge.
+      complete(step, members.values(), failed, `wave ${wave} had no station left to offer`);
+      return step;
+    }
+    const ratio = decided === 0 ? 0 : confirmed / decided;
     // A wave that passed (or that an operator let pass by resuming) is not judged again.
     if (passedAt === null) {
-      if (ratio + 1e-9 < rollout.plan.successThreshold) {
+      if (ratio + 1e-9 < rollout.plan.successThreshold || decided === 0) {
         halt(step, `wave ${wave}: ${confirmed} of ${decided} confirmed (${pct(ratio)}), below the success threshold of ${pct(rollout.plan.successThreshold)}`);
         return step;
       }
@@ -171,15 +190,44 @@ export function evaluateRollout(input: GateInput): RolloutStep {
       step.events.push({ type: 'wave_passed', wave, message: `wave ${wave} passed its gate: ${confirmed} of ${decided} confirmed${rollout.plan.soakMs > 0 ? `; soaking ${Math.round(rollout.plan.soakMs / 1000)} s` : ''}` });
     }
     if (now.getTime() < passedAt.getTime() + rollout.plan.soakMs) return step;
-    if (wave >= rollout.waveSizes.length) {
-      Object.assign(step.rollout, { state: 'completed' });
-      step.events.push({ type: 'completed', message: `completed: ${[...members.values()].filter((m) => m.state === 'confirmed').length} confirmed, ${failed} failed` });
+    if (wave >= rollout.waveSizes.length || !left) {
+      complete(step, members.values(), failed, null);
       return step;
     }
     wave += 1;
     passedAt = null;
     startWave(step, wave, rollout.waveSizes.length, now);
   }
+}
+
+/**
+ * How many offers wave `wave` (1-based) makes: its share of the cumulative plan
+ * (`1,10%,…` of 50: 1, then 4 more, …). The rule: a wave is filled with stations
+ * actually offered the change. A member found ineligible (skipped) or already
+ * done (confirmed without an offer) fills no slot; the wave takes the next
+ * pending member of a later wave instead, so the canary is one real offer.
+ * Members joining by include-new are offered in the current wave on top of its
+ * slots. A wave passes its gate only on confirmations of its offers; a wave that
+ * could offer nothing, since nothing offerable was left, completes the rollout.
+ */
+export function waveSlots(sizes: readonly number[], wave: number): number {
+  return (sizes[wave - 1] ?? 0) - (sizes[wave - 2] ?? 0);
+}
+
+/** The first pending member of a wave after `wave`, in the rollout's order (wave, then EUI). */
+function nextPending(members: Iterable<RolloutMember>, wave: number): RolloutMember | undefined {
+  let best: RolloutMember | undefined;
+  for (const m of members) {
+    if (m.state !== 'pending' || m.wave <= wave) continue;
+    if (best === undefined || m.wave < best.wave || (m.wave === best.wave && m.eui < best.eui)) best = m;
+  }
+  return best;
+}
+
+function complete(step: RolloutStep, members: Iterable<RolloutMember>, failed: number, why: string | null): void {
+  const confirmed = [...members].filter((m) => m.state === 'confirmed').length;
+  Object.assign(step.rollout, { state: 'completed' });
+  step.events.push({ type: 'completed', message: `completed${why === null ? '' : ` (${why})`}: ${confirmed} confirmed, ${failed} failed` });
 }
 
 function startWave(step: RolloutStep, wave: number, of: number, now: Date): void {

@@ -96,7 +96,7 @@ describe('rollout gate', () => {
   });
 
   it('a passed wave starts the next one in the same step, soak permitting', () => {
-    const members = [member('A', 1, { state: 'confirmed' }), ...four.slice(1)];
+    const members = [member('A', 1, { state: 'confirmed', offeredAt: at(1) }), ...four.slice(1)];
     const noSoak = evaluateRollout({ rollout: rollout({ wave: 1 }), members, observations: fresh, models: [], joiners: [], now: at(10) });
     expect(noSoak.rollout.wave).toBe(2);
     expect(noSoak.members.map((m) => m.eui)).toEqual(['B']);
@@ -122,7 +122,7 @@ describe('rollout gate', () => {
   });
 
   it('a wave below its threshold halts within budget', () => {
-    const members = [member('A', 1, { state: 'failed' }), ...four.slice(1)];
+    const members = [member('A', 1, { state: 'failed', offeredAt: at(1) }), ...four.slice(1)];
     const r = rollout({ wave: 1, plan: { ...rollout().plan, failureBudget: { count: 5 } } });
     const step = evaluateRollout({ rollout: r, members, observations: fresh, models: [], joiners: [], now: at(10) });
     expect(step.rollout.haltReason).toMatch(/wave 1: 0 of 1 confirmed \(0%\), below the success threshold of 100%/);
@@ -144,6 +144,31 @@ describe('rollout gate', () => {
     expect(a?.state).toBe(state);
     if (reason === null) expect(a?.reason).toBeNull();
     else expect(a?.reason).toMatch(reason);
+  });
+
+  it.each([
+    ['skipped (a model the package is not built for)', obs({ model: 'corecell' }), 'skipped'],
+    ['already on the package', obs({ pkg: '2.0.0' }), 'confirmed'],
+  ] as const)('a canary %s fills no slot: the next station becomes the canary and wave 2 waits for its confirmation', (_, canary, state) => {
+    const step = evaluateRollout({ rollout: rollout(), members: four, observations: new Map([...fresh, ['A', canary]]), models: ['linux'], joiners: [], now: at(1) });
+    expect(step.rollout).toMatchObject({ wave: 1 });
+    expect(step.members.map((m) => [m.eui, m.wave, m.state])).toEqual([['A', 1, state], ['B', 1, 'offered']]);
+    expect(step.events.filter((e) => e.type === 'wave_passed' || e.type === 'wave_started').map((e) => e.wave)).toEqual([1]);
+    // B confirms: wave 1 passes on that one real confirmation and wave 2 (its two slots: C and D) starts.
+    const members = [{ ...four[0] as RolloutMember, state }, member('B', 1, { state: 'confirmed', offeredAt: at(1) }), member('C', 3), member('D', 3)];
+    const next = evaluateRollout({ rollout: rollout({ wave: 1 }), members, observations: fresh, models: ['linux'], joiners: [], now: at(10) });
+    expect(next.rollout.wave).toBe(2);
+    expect(next.members.map((m) => [m.eui, m.wave, m.state])).toEqual([['C', 2, 'offered']]);
+  });
+
+  it('a wave whose stations are all skipped or done, with nothing left to offer, completes the rollout without passing a gate', () => {
+    const members = [member('A', 1, { state: 'confirmed', offeredAt: at(1) }), member('B', 2), member('C', 3), member('D', 3)];
+    const observations = new Map([...fresh, ['B', obs({ pkg: '2.0.0' })], ['C', obs({ model: 'rpi' })], ['D', obs({ pkg: '3.0.0' })]]);
+    const step = evaluateRollout({ rollout: rollout({ wave: 1 }), members, observations, models: ['linux'], joiners: [], now: at(10) });
+    expect(step.members.map((m) => [m.eui, m.wave, m.state])).toEqual([['B', 2, 'confirmed'], ['C', 2, 'skipped'], ['D', 2, 'skipped']]);
+    expect(step.rollout.state).toBe('completed');
+    expect(step.events.filter((e) => e.type === 'wave_passed').map((e) => e.wave)).toEqual([1]);
+    expect(step.events.at(-1)?.message).toMatch(/^completed \(wave 2 had no station left to offer\)/);
   });
 
   it('joiners enter the current wave and are offered; paused rollouts offer nothing', () => {

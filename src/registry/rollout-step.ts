@@ -110,6 +110,8 @@ async function writeMember(trx: Transaction<RegistryDatabase & RolloutTables>, r
   await trx
     .updateTable('rollout_members')
     .set({
+      // A member taken into an earlier wave in place of one skipped or already done moves with it (core/rollout-gate.ts waveSlots).
+      wave: m.wave,
       state: m.state,
       reason: m.reason,
       done_at: done,
