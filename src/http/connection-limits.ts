@@ -51,6 +51,8 @@ export function limitsFromConfig(config: {
  * client outlive a 5 s deadline sixfold: check several times per deadline.
  * requestTimeout covers receiving the request only, so a long firmware download
  * to a slow station is not cut by it (the idle timeout guards that phase).
+ * Over TLS, Node's handshake timer is turned off: a TLS server made with these
+ * options needs handshakeDeadlines() too, or a silent client is never closed.
  */
 export function nodeServerOptions(limits: ConnectionLimits, tls: boolean): Record<string, number> {
   const checkEvery = Math.min(1000, Math.max(50, Math.floor(limits.headersTimeoutMs / 5)));
