@@ -42,9 +42,9 @@ import { childOptions, type BenchSettings } from './settings.js';
 import { KeepAliveConnection, exchangeOnce } from './station-client.js';
 import { met, num, pct, type Table } from './table.js';
 import { benchTls } from './tls-material.js';
+import { ensureWrk, runWrk, writeWrkScript, type WrkResult } from './wrk.js';
 
 type BenchTls = Awaited<ReturnType<typeof benchTls>>;
-import { ensureWrk, runWrk, writeWrkScript, type WrkResult } from './wrk.js';
 
 type Mode = 'new connection' | 'keep-alive' | 'TLS, new connection';
 const MODES: readonly Mode[] = ['new connection', 'keep-alive', 'TLS, new connection'];
