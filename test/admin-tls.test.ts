@@ -5,6 +5,7 @@ import { Agent, fetch as fetchWith } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { cliJson, runCli } from './support/cli.js';
+import { startServeProcess } from './support/serve-process.js';
 import { startTestServer, type TestServer } from './support/server.js';
 
 // The admin listener over real TLS with certificates from the product's own PKI
@@ -32,11 +33,11 @@ afterAll(async () => {
 });
 
 /** One GET through a client that trusts only `ca`. */
-async function getWith(ca: string, path: string): Promise<number> {
+async function getWith(ca: string, path: string, at = origin): Promise<number> {
   const { readFile } = await import('node:fs/promises');
   const dispatcher = new Agent({ connect: { ca: await readFile(ca) } });
   try {
-    const res = await fetchWith(`${origin}${path}`, { headers: { authorization: `Bearer ${key}` }, dispatcher });
+    const res = await fetchWith(`${at}${path}`, { headers: { authorization: `Bearer ${key}` }, dispatcher });
     await res.text();
     return res.status;
   } finally {
@@ -83,6 +84,32 @@ describe('admin listener over TLS', () => {
     expect(await getWith(pki(2, 'ca.pem'), '/api/v1/me')).toBe(200);
     await expect(getWith(pki(1, 'ca.pem'), '/api/v1/me')).rejects.toThrow();
   });
+});
+
+describe('bscups serve --admin-tls-cert', () => {
+  it('reloads the admin certificate on SIGHUP, and keeps serving', async () => {
+    const sub = await mkdtemp(join(work, 'hup-'));
+    await copyFile(pki(1, 'server.pem'), join(sub, 'admin.pem'));
+    await copyFile(pki(1, 'server.key'), join(sub, 'admin.key'));
+    const serve = await startServeProcess(
+      { BSCUPS_DATABASE: join(sub, 'registry.sqlite'), BSCUPS_BLOBS: join(sub, 'blobs'), BSCUPS_LOG_LEVEL: 'info', BSCUPS_LOG_FORMAT: 'json', BSCUPS_ADMIN_PORT: '0' },
+      ['--admin-tls-cert', join(sub, 'admin.pem'), '--admin-tls-key', join(sub, 'admin.key')],
+    );
+    try {
+      const admin = (JSON.parse(await serve.waitForLine(/"listening"/)) as { admin: string }).admin.replace(/\/api\/v1$/, '');
+      expect(admin).toMatch(/^https:/);
+      expect(await getWith(pki(1, 'ca.pem'), '/api/v1/openapi.json', admin)).toBe(200);
+      await copyFile(pki(2, 'server.pem'), join(sub, 'admin.pem'));
+      await copyFile(pki(2, 'server.key'), join(sub, 'admin.key'));
+      const reloaded = serve.waitForLine(/"trigger":"SIGHUP".*server certificate reloaded|server certificate reloaded.*"trigger":"SIGHUP"/);
+      serve.child.kill('SIGHUP');
+      expect(JSON.parse(await reloaded)).toMatchObject({ listener: 'admin' });
+      expect(serve.child.exitCode).toBeNull();
+      expect(await getWith(pki(2, 'ca.pem'), '/api/v1/openapi.json', admin)).toBe(200);
+    } finally {
+      await serve.stop();
+    }
+  }, 60_000);
 });
 
 describe('remote CLI over plain HTTP', () => {
