@@ -217,7 +217,8 @@ describe.runIf(RUN)('web dashboard in Chromium', () => {
     const held = await api();
     expect(held.state).toBe('paused');
     expect(held.totals).toMatchObject({ confirmed: 1, offered: 0, pending: 5 });
-    expect(held.events.filter((e: Json) => e.type === 'wave_started').map((e: Json) => e.wave)).toEqual([1]);
+    const heldEvents = (await call('GET', `/api/v1/rollouts/${id}/events?type=wave_started`, srv.adminKey)).body as Json;
+    expect(heldEvents.items.map((e: Json) => e.wave)).toEqual([1]);
     const versions = await Promise.all(pauseSims.stations.map(async (s) => (await readFile(join(s.home, 'version.txt'), 'utf8')).trim()));
     expect(versions.filter((v) => v === '2.0.0')).toHaveLength(1);
     await poll(() => page.getByTestId('waves').locator('li').first().textContent()).toContain('1/1 confirmed');
@@ -237,6 +238,15 @@ describe.runIf(RUN)('web dashboard in Chromium', () => {
     await poll(() => page.getByTestId('rollout-state').textContent()).toBe('halted');
     await poll(() => page.getByTestId('halt-reason').textContent()).toMatch(/^Halted: failure budget exceeded/);
     expect(await page.getByRole('group', { name: 'Rollout controls' }).getByRole('button').allTextContents()).toEqual(['Resume', 'Abort', 'Roll back']);
+    // The member table is read from the API a page at a time, once opened, filtered by state.
+    await page.getByText('Stations (1)').click();
+    const members = page.getByRole('table', { name: 'Rollout members' });
+    await poll(() => members.textContent()).toContain(TC_EUI);
+    expect(await members.textContent()).toContain('failed');
+    await page.getByRole('combobox', { name: 'Member state' }).selectOption('pending');
+    await poll(() => page.getByText('No pending stations.').count()).toBe(1);
+    await page.getByRole('combobox', { name: 'Member state' }).selectOption('failed');
+    await poll(() => members.textContent()).toContain(TC_EUI);
     await page.getByRole('button', { name: 'Abort' }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Abort' }).click();
     await poll(() => page.getByTestId('rollout-state').textContent()).toBe('aborted');
@@ -343,7 +353,7 @@ describe.runIf(RUN)('web dashboard in Chromium', () => {
     const context = await browser.newContext({ viewport: DESKTOP, baseURL: srv.dashboard.replace(/\/$/, ''), bypassCSP: true });
     const p = await context.newPage();
     await signIn(p, srv.adminKey);
-    const rollouts = (await call('GET', '/api/v1/rollouts', srv.adminKey)).body as Json[];
+    const rollouts = ((await call('GET', '/api/v1/rollouts', srv.adminKey)).body as Json).items as Json[];
     const pages = ['#/', '#/stations', `#/stations/${TC_EUI}`, '#/rollouts', `#/rollouts/${rollouts[0].id}`, '#/firmware', '#/unknown', '#/audit'];
     const violations: string[] = [];
     for (const viewport of [DESKTOP, PHONE]) {

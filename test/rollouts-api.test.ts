@@ -78,9 +78,16 @@ describe('firmware library and rollouts over the admin API', () => {
     const id = created.body.id as string;
     expect(created.body).toMatchObject({ state: 'running', waves: [{ wave: 1, stations: 1 }, { wave: 2, stations: 3 }], failuresAllowed: 0 });
     const shown = await call('GET', `/api/v1/rollouts/${id}`, keys.viewer);
-    expect(shown.body.events[0]).toMatchObject({ type: 'created' });
-    expect(shown.body.members).toHaveLength(4);
-    expect((await call('GET', '/api/v1/rollouts?state=running', keys.viewer)).body.map((r: Json) => r.id)).toContain(id);
+    expect(shown.body.id).toBe(id);
+    expect(Object.values(shown.body.totals as Record<string, number>).reduce((a, b) => a + b, 0)).toBe(4);
+    expect(shown.body.members).toBeUndefined();
+    expect((await call('GET', `/api/v1/rollouts/${id}/events`, keys.viewer)).body.items[0]).toMatchObject({ type: 'created' });
+    const firstMembers = await call('GET', `/api/v1/rollouts/${id}/members?limit=3`, keys.viewer);
+    expect(firstMembers.body.items).toHaveLength(3);
+    const restMembers = await call('GET', `/api/v1/rollouts/${id}/members?limit=3&cursor=${firstMembers.body.nextCursor}`, keys.viewer);
+    expect(restMembers.body).toMatchObject({ items: [{ state: 'pending' }], nextCursor: null });
+    expect((await call('GET', `/api/v1/rollouts/${id}/members?state=bogus`, keys.viewer)).body.error).toMatchObject({ code: 'invalid_state', kind: 'invalid_argument' });
+    expect((await call('GET', '/api/v1/rollouts?state=running', keys.viewer)).body.items.map((r: Json) => r.id)).toContain(id);
     for (const action of ['pause', 'resume', 'abort'] as const) {
       expect((await call('POST', `/api/v1/rollouts/${id}/${action}`, keys.viewer)).status).toBe(403);
       const r = await call('POST', `/api/v1/rollouts/${id}/${action}`, keys.operator);

@@ -17,6 +17,27 @@ export type EventJson = z.infer<typeof S.Event>;
 export type StationAuthJson = z.infer<typeof StationAuthBody>;
 export type PageJson<T> = { items: T[]; nextCursor: string | null };
 
+export interface RolloutListArgs {
+  readonly state?: readonly string[];
+  readonly limit?: number;
+  readonly cursor?: string;
+}
+
+export interface RolloutMemberArgs {
+  /** Member states, e.g. failed (failed and lost). */
+  readonly state?: readonly string[];
+  readonly wave?: number;
+  readonly limit?: number;
+  readonly cursor?: string;
+}
+
+export interface RolloutEventArgs {
+  readonly type?: readonly string[];
+  readonly order?: 'asc' | 'desc';
+  readonly limit?: number;
+  readonly cursor?: string;
+}
+
 /** A station listing as the flags give it (the API's query parameters). */
 export interface StationListArgs {
   readonly label?: readonly string[];
@@ -91,8 +112,10 @@ export interface OperatorActions {
   retryFirmware(eui: string): Promise<StationJson>;
 
   createRollout(input: z.input<typeof R.RolloutCreate>): Promise<z.infer<typeof R.Rollout>>;
-  listRollouts(states: readonly string[] | undefined): Promise<z.infer<typeof R.Rollout>[]>;
-  showRollout(id: string): Promise<z.infer<typeof R.RolloutDetail>>;
+  listRollouts(args: RolloutListArgs): Promise<PageJson<z.infer<typeof R.Rollout>>>;
+  showRollout(id: string): Promise<z.infer<typeof R.Rollout>>;
+  rolloutMembers(id: string, args: RolloutMemberArgs): Promise<PageJson<z.infer<typeof R.RolloutMember>>>;
+  rolloutEvents(id: string, args: RolloutEventArgs): Promise<PageJson<z.infer<typeof R.RolloutEvent>>>;
   controlRollout(id: string, action: 'pause' | 'resume' | 'abort'): Promise<z.infer<typeof R.Rollout>>;
   rollbackRollout(id: string, input: z.input<typeof R.RollbackBody>): Promise<z.infer<typeof R.RollbackResult>>;
 

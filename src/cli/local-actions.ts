@@ -17,7 +17,7 @@ import { firmwareStatus, upgradeStationsFirmware } from '../operations/firmware-
 import type { FirmwareSource } from '../operations/firmware-upload.js';
 import { fleetSummary, listEvents, listSigningKeys, listUnknownStations } from '../operations/fleet.js';
 import { parseLabelArgs } from '../operations/label-args.js';
-import { controlRollout, createRollout, listRollouts, rollbackRollout, showRollout } from '../operations/rollouts.js';
+import { controlRollout, createRollout, getRollout, listRolloutEvents, listRolloutMembers, listRollouts, rollbackRollout } from '../operations/rollouts.js';
 import { addSigningKey, removeSigningKey } from '../operations/signing-keys.js';
 import { changeStationAuthMode, issueStationCredentials, revokeStationCredential, setStationCredential } from '../operations/station-credentials.js';
 import { retryFirmware, showStationAuth } from '../operations/station-firmware.js';
@@ -127,10 +127,18 @@ export function createLocalActions(rt: Runtime): OperatorActions {
     retryFirmware: async (eui) => station(await retryFirmware(ctx, eui)),
 
     createRollout: async (input) => R.Rollout.parse(rolloutJson(await createRollout(rctx, input))),
-    listRollouts: async (states) => (await listRollouts(rctx, states)).map((v) => R.Rollout.parse(rolloutJson(v))),
-    showRollout: async (id) => {
-      const v = await showRollout(rctx, id);
-      return R.RolloutDetail.parse({ ...rolloutJson(v), members: v.members.map(memberJson), events: v.events.map(rolloutEventJson) });
+    listRollouts: async ({ state, ...args }) => {
+      const page = await listRollouts(rctx, { ...args, ...(state === undefined ? {} : { states: state }) });
+      return { items: page.items.map((v) => R.Rollout.parse(rolloutJson(v))), nextCursor: page.nextCursor };
+    },
+    showRollout: async (id) => R.Rollout.parse(rolloutJson(await getRollout(rctx, id))),
+    rolloutMembers: async (id, { state, ...args }) => {
+      const page = await listRolloutMembers(rctx, id, { ...args, ...(state === undefined ? {} : { states: state }) });
+      return { items: page.items.map((m) => R.RolloutMember.parse(memberJson(m))), nextCursor: page.nextCursor };
+    },
+    rolloutEvents: async (id, { type, ...args }) => {
+      const page = await listRolloutEvents(rctx, id, { ...args, ...(type === undefined ? {} : { types: type }) });
+      return { items: page.items.map((e) => R.RolloutEvent.parse(rolloutEventJson(e))), nextCursor: page.nextCursor };
     },
     controlRollout: async (id, action) => R.Rollout.parse(rolloutJson(await controlRollout(rctx, id, action))),
     rollbackRollout: async (id, input) => R.RollbackResult.parse(await rollbackRollout(rctx, id, input)),

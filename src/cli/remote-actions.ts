@@ -93,8 +93,10 @@ export function createRemoteActions(call: ApiCall): OperatorActions {
     retryFirmware: (eui) => call('POST', `/stations/${e(eui)}/firmware/retry`),
 
     createRollout: (input) => call('POST', '/rollouts', { json: input }),
-    listRollouts: (states) => call('GET', '/rollouts', { query: { state: states } }),
+    listRollouts: (args) => call('GET', '/rollouts', { query: { ...args, state: args.state === undefined ? undefined : [...args.state] } }),
     showRollout: (id) => call('GET', `/rollouts/${e(id)}`),
+    rolloutMembers: (id, args) => call('GET', `/rollouts/${e(id)}/members`, { query: { ...args, state: args.state === undefined ? undefined : [...args.state] } }),
+    rolloutEvents: (id, args) => call('GET', `/rollouts/${e(id)}/events`, { query: { ...args, type: args.type === undefined ? undefined : [...args.type] } }),
     controlRollout: (id, action) => call('POST', `/rollouts/${e(id)}/${action}`),
     rollbackRollout: (id, input) => call('POST', `/rollouts/${e(id)}/rollback`, { json: input }),
 

@@ -26,17 +26,24 @@ export function emptyCounts(): StateCounts {
 }
 
 export function rolloutProgress(rollout: Rollout, members: readonly RolloutMember[], now: Date): RolloutProgress {
+  return rolloutProgressFromCounts(rollout, members.map((m) => ({ wave: m.wave, state: m.state, count: 1 })), now);
+}
+
+/** The same from member counts by wave and state (an SQL aggregate), without the member rows. */
+export function rolloutProgressFromCounts(rollout: Rollout, counts: readonly { readonly wave: number; readonly state: MemberState; readonly count: number }[], now: Date): RolloutProgress {
   const waves: WaveProgress[] = rollout.waveSizes.map((_, i) => ({ wave: i + 1, stations: 0, ...emptyCounts() }));
   const totals = emptyCounts();
-  for (const m of members) {
-    const w = waves[m.wave - 1];
+  let members = 0;
+  for (const c of counts) {
+    const w = waves[c.wave - 1];
     if (w !== undefined) {
-      w[m.state] += 1;
-      (w as { stations: number }).stations += 1;
+      w[c.state] += c.count;
+      (w as { stations: number }).stations += c.count;
     }
-    totals[m.state] += 1;
+    totals[c.state] += c.count;
+    members += c.count;
   }
-  const allowed = failuresAllowed(rollout.plan.failureBudget, members.length - totals.skipped);
+  const allowed = failuresAllowed(rollout.plan.failureBudget, members - totals.skipped);
   return { waves, totals, failuresAllowed: allowed, gate: gateStatus(rollout, waves, now), eta: eta(rollout, now) };
 }
 

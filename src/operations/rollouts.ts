@@ -4,12 +4,14 @@ import { conflict, invalid, notFound } from '../core/errors.js';
 import {
   describeChange,
   isActive,
+  MEMBER_STATES,
   parseAmount,
   parseThreshold,
   parseWaves,
   ROLLOUT_STATES,
   waveOf,
   waveSizes,
+  type MemberState,
   type Rollout,
   type RolloutChange,
   type RolloutMember,
@@ -18,9 +20,9 @@ import {
   type RolloutState,
 } from '../core/rollout.js';
 import type { MemberChange, RolloutEvent, RolloutStep } from '../core/rollout-gate.js';
-import { rolloutProgress, type RolloutProgress } from '../core/rollout-progress.js';
+import { rolloutProgress, rolloutProgressFromCounts, type RolloutProgress } from '../core/rollout-progress.js';
 import { parseEui, validateCupsUri, validateTcUri } from '../protocol/index.js';
-import type { RolloutEventRecord } from '../registry/index.js';
+import type { Page, RolloutEventRecord } from '../registry/index.js';
 import { audit, authorize } from './context.js';
 import { requirePackage, type RolloutContext } from './firmware-library.js';
 import { selectStations } from './rollout-selection.js';
@@ -118,7 +120,15 @@ async function parseChange(ctx: RolloutContext, input: RolloutInput): Promise<Ro
 }
 
 async function view(ctx: RolloutContext, rollout: Rollout, members?: readonly RolloutMember[]): Promise<RolloutView> {
-  return { rollout, progress: rolloutProgress(rollout, members ?? (await ctx.rollouts.listMembers(rollout.id)), ctx.clock()) };
+  if (members !== undefined) return { rollout, progress: rolloutProgress(rollout, members, ctx.clock()) };
+  return (await views(ctx, [rollout]))[0] as RolloutView;
+}
+
+/** Progress of rollouts from one SQL aggregate of member counts: no member row is read. */
+async function views(ctx: RolloutContext, rollouts: readonly Rollout[]): Promise<RolloutView[]> {
+  const counts = await ctx.rollouts.memberCounts(rollouts.map((r) => r.id));
+  const now = ctx.clock();
+  return rollouts.map((rollout) => ({ rollout, progress: rolloutProgressFromCounts(rollout, counts.get(rollout.id) ?? [], now) }));
 }
 
 async function requireRollout(ctx: RolloutContext, id: string): Promise<Rollout> {
@@ -127,13 +137,83 @@ async function requireRollout(ctx: RolloutContext, id: string): Promise<Rollout>
   return rollout;
 }
 
-export async function listRollouts(ctx: RolloutContext, states?: readonly string[]): Promise<RolloutView[]> {
-  authorize(ctx, 'viewer', 'listing rollouts');
-  for (const s of states ?? []) if (!(ROLLOUT_STATES as readonly string[]).includes(s)) throw invalid('invalid_state', `state "${s}" is not one of ${ROLLOUT_STATES.join(', ')}`);
-  const rollouts = await ctx.rollouts.listRollouts(states as RolloutState[] | undefined);
-  return Promise.all(rollouts.map((r) => view(ctx, r)));
+export interface RolloutListInput {
+  readonly states?: readonly string[];
+  /** Page size, 1..1000; default 50. */
+  readonly limit?: number;
+  readonly cursor?: string;
 }
 
+/**
+ * One page of rollouts, most recent first, each with its counts per wave and
+ * state from an SQL aggregate: a listing reads no member rows, however many
+ * rollouts and members there are.
+ */
+export async function listRollouts(ctx: RolloutContext, input: RolloutListInput = {}): Promise<Page<RolloutView>> {
+  authorize(ctx, 'viewer', 'listing rollouts');
+  const states = splitList(input.states);
+  for (const s of states) if (!(ROLLOUT_STATES as readonly string[]).includes(s)) throw invalid('invalid_state', `state "${s}" is not one of ${ROLLOUT_STATES.join(', ')}`, { field: 'state' });
+  const page = await ctx.rollouts.listRolloutPage({ states: states as RolloutState[], limit: input.limit ?? 50, ...(input.cursor === undefined ? {} : { cursor: input.cursor }) });
+  return { items: await views(ctx, page.items), nextCursor: page.nextCursor };
+}
+
+/** One rollout with its counts per wave and state, gate and ETA; its members and events are read a page at a time. */
+export async function getRollout(ctx: RolloutContext, id: string): Promise<RolloutView> {
+  authorize(ctx, 'viewer', 'reading a rollout');
+  return view(ctx, await requireRollout(ctx, id));
+}
+
+export interface MemberListInput {
+  /** Member states (repeat or comma-separate), e.g. failed for the failed and lost. */
+  readonly states?: readonly string[];
+  readonly wave?: number;
+  /** Page size, 1..1000; default 100. */
+  readonly limit?: number;
+  readonly cursor?: string;
+}
+
+/** One page of a rollout's members in EUI order, optionally only some states or one wave. */
+export async function listRolloutMembers(ctx: RolloutContext, id: string, input: MemberListInput = {}): Promise<Page<RolloutMember>> {
+  authorize(ctx, 'viewer', 'reading a rollout');
+  const states = splitList(input.states);
+  for (const s of states) if (!(MEMBER_STATES as readonly string[]).includes(s)) throw invalid('invalid_state', `member state "${s}" is not one of ${MEMBER_STATES.join(', ')}`, { field: 'state' });
+  if (input.wave !== undefined && (!Number.isInteger(input.wave) || input.wave < 1)) throw invalid('invalid_wave', `wave must be a whole number ≥ 1, got "${input.wave}"`, { field: 'wave' });
+  await requireRollout(ctx, id);
+  return ctx.rollouts.listMemberPage(id, {
+    states: states as MemberState[],
+    limit: input.limit ?? 100,
+    ...(input.wave === undefined ? {} : { wave: input.wave }),
+    ...(input.cursor === undefined ? {} : { cursor: input.cursor }),
+  });
+}
+
+export interface RolloutEventListInput {
+  readonly types?: readonly string[];
+  /** asc: oldest first (default); desc: newest first. */
+  readonly order?: 'asc' | 'desc';
+  /** Page size, 1..1000; default 100. */
+  readonly limit?: number;
+  readonly cursor?: string;
+}
+
+/** One page of a rollout's event log. */
+export async function listRolloutEvents(ctx: RolloutContext, id: string, input: RolloutEventListInput = {}): Promise<Page<RolloutEventRecord>> {
+  authorize(ctx, 'viewer', 'reading a rollout');
+  await requireRollout(ctx, id);
+  return ctx.rollouts.listRolloutEventPage(id, {
+    types: splitList(input.types),
+    order: input.order ?? 'asc',
+    limit: input.limit ?? 100,
+    ...(input.cursor === undefined ? {} : { cursor: input.cursor }),
+  });
+}
+
+const splitList = (values: readonly string[] | undefined): string[] => (values ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
+
+/**
+ * The whole rollout with every member and event, for in-process tools and
+ * tests on small rollouts; the API, CLI and dashboard read pages instead.
+ */
 export async function showRollout(ctx: RolloutContext, id: string): Promise<RolloutView & { readonly members: RolloutMember[]; readonly events: RolloutEventRecord[] }> {
   authorize(ctx, 'viewer', 'reading a rollout');
   const rollout = await requireRollout(ctx, id);

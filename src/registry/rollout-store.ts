@@ -1,6 +1,6 @@
 import type { Kysely, Transaction } from 'kysely';
 import { conflict } from '../core/errors.js';
-import { ACTIVE_ROLLOUT_STATES, type Rollout, type RolloutMember, type RolloutState } from '../core/rollout.js';
+import { ACTIVE_ROLLOUT_STATES, type MemberState, type Rollout, type RolloutMember, type RolloutState } from '../core/rollout.js';
 import type { RolloutStep, StationObservation } from '../core/rollout-gate.js';
 import type { CredentialPlan } from './auth-types.js';
 import type { RegistryBackend } from './backend.js';
@@ -10,7 +10,19 @@ import { num } from './row-mapping.js';
 import type { RolloutTables } from './rollout-schema.js';
 import { toMember, toPackage, toRollout, toRolloutEvent } from './rollout-rows.js';
 import { chunks, writeStep } from './rollout-step.js';
-import type { FirmwarePackage, FirmwarePackageUse, NewRollout, RolloutEventRecord, RolloutStore } from './rollout-types.js';
+import { checkLimit, decodeCursor, encodeCursor } from './cursor.js';
+import type { Page } from './fleet-types.js';
+import type {
+  FirmwarePackage,
+  FirmwarePackageUse,
+  MemberCount,
+  MemberPageQuery,
+  NewRollout,
+  RolloutEventPageQuery,
+  RolloutEventRecord,
+  RolloutPageQuery,
+  RolloutStore,
+} from './rollout-types.js';
 
 type Db = Kysely<RegistryDatabase & RolloutTables>;
 
@@ -137,6 +149,90 @@ export class KyselyRolloutStore implements RolloutStore {
 
   listRolloutEvents(id: string): Promise<RolloutEventRecord[]> {
     return this.#run(async (db) => (await db.selectFrom('rollout_events').selectAll().where('rollout_id', '=', id).orderBy('id').execute()).map(toRolloutEvent));
+  }
+
+  listRolloutPage(query: RolloutPageQuery): Promise<Page<Rollout>> {
+    checkLimit(query.limit);
+    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, 3, 'rollouts');
+    return this.#run(async (db) => {
+      const rows = await db
+        .selectFrom('rollouts')
+        .selectAll()
+        .$if(query.states !== undefined && query.states.length > 0, (q) => q.where('state', 'in', query.states as RolloutState[]))
+        .$if(after !== undefined, (q) =>
+          q.where((eb) => {
+            const at = Number(after?.[1]);
+            const id = String(after?.[2]);
+            return eb.or([eb('created_at', '<', at), eb.and([eb('created_at', '=', at), eb('id', '<', id)])]);
+          }),
+        )
+        .orderBy('created_at', 'desc')
+        .orderBy('id', 'desc')
+        .limit(query.limit + 1)
+        .execute();
+      const more = rows.length > query.limit;
+      const items = rows.slice(0, query.limit).map(toRollout);
+      const last = items.at(-1);
+      return { items, nextCursor: more && last !== undefined ? encodeCursor(['rollouts', last.createdAt.getTime(), last.id]) : null };
+    });
+  }
+
+  memberCounts(ids: readonly string[]): Promise<Map<string, MemberCount[]>> {
+    return this.#run(async (db) => {
+      const out = new Map<string, MemberCount[]>(ids.map((id) => [id, []]));
+      for (const part of chunks(ids)) {
+        const rows = await db
+          .selectFrom('rollout_members')
+          .where('rollout_id', 'in', part)
+          .select(['rollout_id', 'wave', 'state', (eb) => eb.fn.countAll<number | string>().as('n')])
+          .groupBy(['rollout_id', 'wave', 'state'])
+          .execute();
+        for (const r of rows) out.get(r.rollout_id)?.push({ wave: num(r.wave), state: r.state as MemberState, count: num(r.n) });
+      }
+      return out;
+    });
+  }
+
+  listMemberPage(id: string, query: MemberPageQuery): Promise<Page<RolloutMember>> {
+    checkLimit(query.limit);
+    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, 2, 'members');
+    return this.#run(async (db) => {
+      const rows = await db
+        .selectFrom('rollout_members')
+        .selectAll()
+        .where('rollout_id', '=', id)
+        .$if(query.states !== undefined && query.states.length > 0, (q) => q.where('state', 'in', query.states as MemberState[]))
+        .$if(query.wave !== undefined, (q) => q.where('wave', '=', query.wave as number))
+        .$if(after !== undefined, (q) => q.where('eui', '>', String(after?.[1])))
+        .orderBy('eui')
+        .limit(query.limit + 1)
+        .execute();
+      const more = rows.length > query.limit;
+      const items = rows.slice(0, query.limit).map(toMember);
+      const last = items.at(-1);
+      return { items, nextCursor: more && last !== undefined ? encodeCursor(['members', last.eui]) : null };
+    });
+  }
+
+  listRolloutEventPage(id: string, query: RolloutEventPageQuery): Promise<Page<RolloutEventRecord>> {
+    checkLimit(query.limit);
+    const desc = query.order === 'desc';
+    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, 2, desc ? 'events-desc' : 'events');
+    return this.#run(async (db) => {
+      const rows = await db
+        .selectFrom('rollout_events')
+        .selectAll()
+        .where('rollout_id', '=', id)
+        .$if(query.types !== undefined && query.types.length > 0, (q) => q.where('type', 'in', query.types as string[]))
+        .$if(after !== undefined, (q) => q.where('id', desc ? '<' : '>', Number(after?.[1])))
+        .orderBy('id', desc ? 'desc' : 'asc')
+        .limit(query.limit + 1)
+        .execute();
+      const more = rows.length > query.limit;
+      const items = rows.slice(0, query.limit).map(toRolloutEvent);
+      const last = items.at(-1);
+      return { items, nextCursor: more && last !== undefined ? encodeCursor([desc ? 'events-desc' : 'events', last.id]) : null };
+    });
   }
 
   countMembers() {

@@ -1,6 +1,7 @@
-import type { Rollout, RolloutChange, RolloutMember, RolloutPlan, RolloutSelector, RolloutState } from '../core/rollout.js';
+import type { MemberState, Rollout, RolloutChange, RolloutMember, RolloutPlan, RolloutSelector, RolloutState } from '../core/rollout.js';
 import type { RolloutEventType, RolloutStep, StationObservation } from '../core/rollout-gate.js';
 import type { CredentialPlan } from './auth-types.js';
+import type { Page } from './fleet-types.js';
 import type { FirmwareSignature } from './types.js';
 
 /** An update stored once and verified, that stations and rollouts target by its package version. */
@@ -49,6 +50,35 @@ export interface RolloutEventRecord {
   readonly message: string;
 }
 
+export interface RolloutPageQuery {
+  readonly states?: readonly RolloutState[];
+  /** 1..1000. */
+  readonly limit: number;
+  readonly cursor?: string;
+}
+
+export interface MemberPageQuery {
+  readonly states?: readonly MemberState[];
+  readonly wave?: number;
+  /** 1..1000. */
+  readonly limit: number;
+  readonly cursor?: string;
+}
+
+export interface RolloutEventPageQuery {
+  readonly types?: readonly string[];
+  readonly order?: 'asc' | 'desc';
+  /** 1..1000. */
+  readonly limit: number;
+  readonly cursor?: string;
+}
+
+export interface MemberCount {
+  readonly wave: number;
+  readonly state: MemberState;
+  readonly count: number;
+}
+
 /** The firmware library and the rollouts, on the registry's database (migration 0006_rollouts). */
 export interface RolloutStore {
   /** Adds a package; throws conflict `package_exists` when the version is in the library. */
@@ -68,6 +98,14 @@ export interface RolloutStore {
   listMembers(id: string): Promise<RolloutMember[]>;
   /** Oldest first. */
   listRolloutEvents(id: string): Promise<RolloutEventRecord[]>;
+  /** One page of rollouts, most recent first; `nextCursor` continues it (null at the end). */
+  listRolloutPage(query: RolloutPageQuery): Promise<Page<Rollout>>;
+  /** Member counts by wave and state of these rollouts, from one SQL aggregate (no member rows read). */
+  memberCounts(ids: readonly string[]): Promise<Map<string, MemberCount[]>>;
+  /** One page of a rollout's members in EUI order, optionally only some states or one wave. */
+  listMemberPage(id: string, query: MemberPageQuery): Promise<Page<RolloutMember>>;
+  /** One page of a rollout's events, oldest first or (desc) newest first. */
+  listRolloutEventPage(id: string, query: RolloutEventPageQuery): Promise<Page<RolloutEventRecord>>;
   /** Member counts of every active rollout by member state, for the gauges. */
   countMembers(): Promise<{ readonly rollout: string; readonly rolloutState: RolloutState; readonly state: string; readonly count: number }[]>;
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { MEMBER_STATES, ROLLOUT_STATES } from '../../core/rollout.js';
-import { repeated } from './schemas.js';
+import { pageOf, repeated } from './schemas.js';
 
 // Request and response shapes of the firmware library and rollout routes, declared
 // once: Fastify validates with them and the OpenAPI document publishes them.
@@ -96,12 +96,34 @@ export const Rollout = z
   })
   .meta({ id: 'Rollout' });
 
-export const RolloutDetail = Rollout.extend({
-  members: z.array(z.object({ eui: z.string(), wave: z.number().int(), state: z.enum(MEMBER_STATES), reason: z.string().nullable(), offeredAt: time.nullable(), deadlineAt: time.nullable(), doneAt: time.nullable() })),
-  events: z.array(z.object({ id: z.number().int(), at: time, type: z.string(), wave: z.number().int().nullable(), eui: z.string().nullable(), message: z.string() })),
-}).meta({ id: 'RolloutDetail' });
+export const RolloutPage = pageOf(Rollout, 'RolloutPage');
 
-export const RolloutListQuery = z.object({ state: repeated.describe('only rollouts in these states') });
+export const RolloutMember = z
+  .object({ eui: z.string(), wave: z.number().int(), state: z.enum(MEMBER_STATES), reason: z.string().nullable(), offeredAt: time.nullable(), deadlineAt: time.nullable(), doneAt: time.nullable() })
+  .meta({ id: 'RolloutMember' });
+export const RolloutMemberPage = pageOf(RolloutMember, 'RolloutMemberPage');
+
+export const RolloutEvent = z
+  .object({ id: z.number().int(), at: time, type: z.string(), wave: z.number().int().nullable(), eui: z.string().nullable(), message: z.string() })
+  .meta({ id: 'RolloutEvent' });
+export const RolloutEventPage = pageOf(RolloutEvent, 'RolloutEventPage');
+
+const limit = (dflt: number) => z.coerce.number().int().min(1).max(1000).optional().describe(`page size, default ${dflt}`);
+const cursor = z.string().optional().describe('nextCursor of the previous page');
+
+export const RolloutListQuery = z.object({ state: repeated.describe('only rollouts in these states (repeat or comma-separate)'), limit: limit(50), cursor });
+export const RolloutMemberQuery = z.object({
+  state: repeated.describe(`only members in these states (repeat or comma-separate): ${MEMBER_STATES.join(', ')}; failed includes the lost`),
+  wave: z.coerce.number().int().min(1).optional().describe('only members of this wave'),
+  limit: limit(100),
+  cursor,
+});
+export const RolloutEventQuery = z.object({
+  type: repeated.describe('only events of these types (repeat or comma-separate)'),
+  order: z.enum(['asc', 'desc']).optional().describe('asc: oldest first (default); desc: newest first'),
+  limit: limit(100),
+  cursor,
+});
 export const RolloutParams = z.object({ id: z.string() });
 export const RollbackBody = z.object({ allowDowngrade: z.boolean().optional() }).meta({ id: 'RollbackRequest' });
 export const RollbackResult = z.object({ rollout: z.string(), reverted: z.number().int(), rollouts: z.array(z.string()) }).meta({ id: 'RollbackResult' });

@@ -57,6 +57,8 @@ export const ROUTE_ROLES: Readonly<Record<string, Role>> = {
   'GET /api/v1/rollouts': 'viewer',
   'POST /api/v1/rollouts': 'operator',
   'GET /api/v1/rollouts/:id': 'viewer',
+  'GET /api/v1/rollouts/:id/members': 'viewer',
+  'GET /api/v1/rollouts/:id/events': 'viewer',
   'POST /api/v1/rollouts/:id/pause': 'operator',
   'POST /api/v1/rollouts/:id/resume': 'operator',
   'POST /api/v1/rollouts/:id/abort': 'operator',

@@ -92,9 +92,23 @@ export interface Rollout {
   updatedAt: string;
 }
 
-export interface RolloutDetail extends Rollout {
-  members: { eui: string; wave: number; state: string; reason: string | null; offeredAt: string | null; doneAt: string | null }[];
-  events: { id: number; at: string; type: string; wave: number | null; eui: string | null; message: string }[];
+export interface RolloutMember {
+  eui: string;
+  wave: number;
+  state: string;
+  reason: string | null;
+  offeredAt: string | null;
+  deadlineAt: string | null;
+  doneAt: string | null;
+}
+
+export interface RolloutEvent {
+  id: number;
+  at: string;
+  type: string;
+  wave: number | null;
+  eui: string | null;
+  message: string;
 }
 
 export interface FirmwarePackage {

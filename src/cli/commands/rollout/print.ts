@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { describeChange, isActive, type RolloutChange } from '../../../core/rollout.js';
-import type { Rollout, RolloutDetail } from '../../../http/admin/rollout-schemas.js';
+import type { Rollout, RolloutMember } from '../../../http/admin/rollout-schemas.js';
 import type { Output } from '../../output.js';
 
 type RolloutJson = z.infer<typeof Rollout>;
@@ -11,7 +11,7 @@ export function changeText(r: RolloutJson): string {
 }
 
 /** The human view of a rollout: change, state, gate, halt reason, ETA, and counts per wave. */
-export function printRollout(out: Output, r: RolloutJson, members?: z.infer<typeof RolloutDetail>['members']): void {
+export function printRollout(out: Output, r: RolloutJson, members?: readonly z.infer<typeof RolloutMember>[]): void {
   out.line(`rollout  ${r.id}${r.name === null ? '' : ` (${r.name})`}`);
   out.line(`change   ${changeText(r)}`);
   out.line(`state    ${r.state}${r.rollbackOf === null ? '' : `, rolls back ${r.rollbackOf}`}`);
@@ -24,7 +24,7 @@ export function printRollout(out: Output, r: RolloutJson, members?: z.infer<type
     r.waves.map((w) => ({ wave: `${w.wave}${w.wave === r.wave && isActive(r.state) ? ' *' : ''}`, stations: w.stations, pending: w.pending, offered: w.offered, confirmed: w.confirmed, failed: w.failed, skipped: w.skipped, reverted: w.reverted })),
     ['wave', 'stations', 'pending', 'offered', 'confirmed', 'failed', 'skipped', 'reverted'],
   );
-  const notable = (members ?? []).filter((m) => m.state === 'failed' || m.state === 'skipped');
+  const notable = (members ?? []).filter((m) => m.state === 'failed' || m.state === 'skipped'); // the caller reads only those
   if (notable.length > 0) {
     out.line();
     out.table(notable.map((m) => ({ station: m.eui, wave: m.wave, state: m.state, reason: m.reason ?? '' })), ['station', 'wave', 'state', 'reason']);

@@ -1,21 +1,37 @@
 import type { Command } from 'commander';
+import type { z } from 'zod';
+import type { RolloutEvent } from '../../../http/admin/rollout-schemas.js';
 import { runActions } from '../../run-actions.js';
 import { printRollout } from './print.js';
+
+/** Failed and skipped stations printed under the counts; the rest with `rollout members`. */
+const NOTABLE = 50;
 
 export function register(parent: Command): void {
   parent
     .command('show')
-    .description('a rollout: waves with counts (pending, offered, confirmed, failed), gate, halt reason, ETA; --events for its log')
+    .description('a rollout: waves with counts (pending, offered, confirmed, failed), gate, halt reason, ETA, the first failed or skipped stations; --events for its log')
     .argument('<id>', 'rollout id')
     .option('--events', 'also print the rollout event log')
     .action(async (id: string, opts: { events?: boolean }, cmd: Command) => {
       await runActions(cmd, async (actions, out) => {
         const v = await actions.showRollout(id);
+        const notable = out.json ? undefined : await actions.rolloutMembers(id, { state: ['failed', 'skipped'], limit: NOTABLE });
+        const events: z.infer<typeof RolloutEvent>[] = [];
+        if (opts.events === true && !out.json) {
+          let page = await actions.rolloutEvents(id, { limit: 1000 });
+          events.push(...page.items);
+          while (page.nextCursor !== null) {
+            page = await actions.rolloutEvents(id, { limit: 1000, cursor: page.nextCursor });
+            events.push(...page.items);
+          }
+        }
         out.result(v, () => {
-          printRollout(out, v, v.members);
+          printRollout(out, v, notable?.items);
+          if (notable?.nextCursor != null) out.line(`… more: bscups rollout members ${id} --state failed,skipped`);
           if (opts.events === true) {
             out.line();
-            out.table(v.events.map((e) => ({ at: e.at, type: e.type, station: e.eui ?? '', message: e.message })), ['at', 'type', 'station', 'message']);
+            out.table(events.map((e) => ({ at: e.at, type: e.type, station: e.eui ?? '', message: e.message })), ['at', 'type', 'station', 'message']);
           }
         });
       });

@@ -1,11 +1,22 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { z } from 'zod';
-import { controlRollout, createRollout, listRollouts, rollbackRollout, showRollout } from '../../../operations/rollouts.js';
+import { controlRollout, createRollout, getRollout, listRolloutEvents, listRolloutMembers, listRollouts, rollbackRollout } from '../../../operations/rollouts.js';
 import type { AdminDeps } from '../app.js';
 import { contextOf } from '../auth.js';
 import { errorResponses } from '../responses.js';
-import { RollbackBody, RollbackResult, Rollout, RolloutCreate, RolloutDetail, RolloutListQuery, RolloutParams } from '../rollout-schemas.js';
+import {
+  RollbackBody,
+  RollbackResult,
+  Rollout,
+  RolloutCreate,
+  RolloutEventPage,
+  RolloutEventQuery,
+  RolloutListQuery,
+  RolloutMemberPage,
+  RolloutMemberQuery,
+  RolloutPage,
+  RolloutParams,
+} from '../rollout-schemas.js';
 import { memberJson, rolloutEventJson, rolloutJson } from '../rollout-views.js';
 
 /** Fleet rollouts: thin adapters over operations/rollouts.ts; the engine in every server advances them. */
@@ -15,18 +26,50 @@ export function registerRolloutRoutes(app: FastifyInstance, deps: AdminDeps): vo
   const ctx = (req: Parameters<typeof contextOf>[0]) => ({ ...contextOf(req, deps), rollouts: deps.rollouts, ...(deps.rolloutsChanged === undefined ? {} : { rolloutsChanged: deps.rolloutsChanged }) });
 
   api.get('/rollouts', {
-    schema: { tags, summary: 'Rollouts, most recent first, with counts per wave, gate and ETA', querystring: RolloutListQuery, response: { 200: z.array(Rollout), ...errorResponses } },
-  }, async (req) => (await listRollouts(ctx(req), req.query.state)).map(rolloutJson));
+    schema: {
+      tags,
+      summary: 'Rollouts, most recent first, paged, each with its counts per wave and state (an SQL aggregate: no member rows), gate and ETA',
+      querystring: RolloutListQuery,
+      response: { 200: RolloutPage, ...errorResponses },
+    },
+  }, async (req) => {
+    const q = req.query;
+    const page = await listRollouts(ctx(req), { states: q.state ?? [], ...(q.limit === undefined ? {} : { limit: q.limit }), ...(q.cursor === undefined ? {} : { cursor: q.cursor }) });
+    return { items: page.items.map(rolloutJson), nextCursor: page.nextCursor };
+  });
 
   api.post('/rollouts', {
     schema: { tags, summary: 'Create a rollout (operator): one change, a selector, a plan of waves and gates', body: RolloutCreate, response: { 201: Rollout, ...errorResponses } },
   }, async (req, reply) => reply.status(201).send(rolloutJson(await createRollout(ctx(req), req.body))));
 
   api.get('/rollouts/:id', {
-    schema: { tags, summary: 'One rollout with its members and its event log', params: RolloutParams, response: { 200: RolloutDetail, ...errorResponses } },
+    schema: { tags, summary: 'One rollout with its counts per wave and state, gate and ETA; members and events are paged resources of it', params: RolloutParams, response: { 200: Rollout, ...errorResponses } },
+  }, async (req) => rolloutJson(await getRollout(ctx(req), req.params.id)));
+
+  api.get('/rollouts/:id/members', {
+    schema: { tags, summary: "One page of a rollout's members in EUI order, optionally only some states (failed: failed and lost) or one wave", params: RolloutParams, querystring: RolloutMemberQuery, response: { 200: RolloutMemberPage, ...errorResponses } },
   }, async (req) => {
-    const v = await showRollout(ctx(req), req.params.id);
-    return { ...rolloutJson(v), members: v.members.map(memberJson), events: v.events.map(rolloutEventJson) };
+    const q = req.query;
+    const page = await listRolloutMembers(ctx(req), req.params.id, {
+      states: q.state ?? [],
+      ...(q.wave === undefined ? {} : { wave: q.wave }),
+      ...(q.limit === undefined ? {} : { limit: q.limit }),
+      ...(q.cursor === undefined ? {} : { cursor: q.cursor }),
+    });
+    return { items: page.items.map(memberJson), nextCursor: page.nextCursor };
+  });
+
+  api.get('/rollouts/:id/events', {
+    schema: { tags, summary: "One page of a rollout's event log, oldest first or newest first", params: RolloutParams, querystring: RolloutEventQuery, response: { 200: RolloutEventPage, ...errorResponses } },
+  }, async (req) => {
+    const q = req.query;
+    const page = await listRolloutEvents(ctx(req), req.params.id, {
+      types: q.type ?? [],
+      ...(q.order === undefined ? {} : { order: q.order }),
+      ...(q.limit === undefined ? {} : { limit: q.limit }),
+      ...(q.cursor === undefined ? {} : { cursor: q.cursor }),
+    });
+    return { items: page.items.map(rolloutEventJson), nextCursor: page.nextCursor };
   });
 
   for (const action of ['pause', 'resume', 'abort'] as const) {

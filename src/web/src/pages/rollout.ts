@@ -1,7 +1,12 @@
-import { api, get } from '../api.js';
+import { api, get, query } from '../api.js';
 import type { AppContext, Page } from '../app.js';
 import { badge, fill, h, table, time } from '../dom.js';
-import type { RolloutDetail } from '../types.js';
+import type { Page as ApiPage, Rollout, RolloutEvent, RolloutMember } from '../types.js';
+
+/** Members are read a page at a time, and only while their table is open; events: the latest few. */
+const MEMBER_PAGE = 50;
+const EVENTS = 15;
+const MEMBER_STATES = ['pending', 'offered', 'confirmed', 'failed', 'skipped', 'reverted'];
 import { changeText, progress, rolloutBadge, SEGMENTS } from './rollouts.js';
 
 const CONTROLS: readonly { action: 'pause' | 'resume' | 'abort' | 'rollback'; label: string; when: readonly string[]; question: string; danger: boolean }[] = [
@@ -47,7 +52,40 @@ export function rolloutPage(ctx: AppContext, id: string): Page {
   const waves = h('div');
   const members = h('div');
   const membersSummary = h('span', null, 'Stations');
+  const memberState = h('select', { 'aria-label': 'Member state' }, h('option', { value: '' }, 'Any state'), MEMBER_STATES.map((s) => h('option', { value: s }, s === 'failed' ? 'failed (and lost)' : s)));
+  const memberPager = h('nav', { class: 'pager', 'aria-label': 'Member pages' });
+  const cursors: (string | undefined)[] = [undefined];
+  const details = h('details', { class: 'members' }, h('summary', null, h('h2', null, membersSummary)), h('div', { class: 'filters' }, memberState), members, memberPager);
   const events = h('div');
+  const refreshMembers = async (): Promise<void> => {
+    if (!details.open) return;
+    const page = await get<ApiPage<RolloutMember>>(`${path}/members${query({ state: memberState.value, limit: String(MEMBER_PAGE), cursor: cursors[cursors.length - 1] })}`);
+    fill(
+      members,
+      table(
+        ['Station', 'Wave', 'State', 'Offered', 'Done', 'Reason'],
+        page.items.map((m) => [h('a', { href: `#/stations/${m.eui}`, class: 'mono' }, m.eui), m.wave, badge(m.state, m.state === 'confirmed' ? 'ok' : m.state === 'failed' ? 'bad' : 'muted'), time(m.offeredAt), time(m.doneAt), m.reason ?? '']),
+        'Rollout members',
+        memberState.value === '' ? 'No stations enrolled.' : `No ${memberState.value} stations.`,
+      ),
+    );
+    const prev = h('button', { type: 'button', class: 'secondary', disabled: cursors.length <= 1 }, '← Previous');
+    prev.addEventListener('click', () => {
+      cursors.pop();
+      void refreshMembers();
+    });
+    const next = h('button', { type: 'button', class: 'secondary', disabled: page.nextCursor === null }, 'Next →');
+    next.addEventListener('click', () => {
+      if (page.nextCursor !== null) cursors.push(page.nextCursor);
+      void refreshMembers();
+    });
+    fill(memberPager, cursors.length <= 1 && page.nextCursor === null ? null : [prev, h('span', null, `Page ${cursors.length}`), next]);
+  };
+  details.addEventListener('toggle', () => void refreshMembers());
+  memberState.addEventListener('change', () => {
+    cursors.splice(0, cursors.length, undefined);
+    void refreshMembers();
+  });
   const el = h(
     'section',
     { 'aria-labelledby': 'rollout-title' },
@@ -55,7 +93,7 @@ export function rolloutPage(ctx: AppContext, id: string): Page {
     controls,
     h('h2', null, 'Waves'),
     waves,
-    h('details', { class: 'members' }, h('summary', null, h('h2', null, membersSummary)), members),
+    details,
     h('h2', null, 'Latest events'),
     events,
   );
@@ -64,7 +102,7 @@ export function rolloutPage(ctx: AppContext, id: string): Page {
     title: `Rollout ${id}`,
     el,
     async refresh() {
-      const r = await get<RolloutDetail>(path);
+      const [r, latest] = await Promise.all([get<Rollout>(path), get<ApiPage<RolloutEvent>>(`${path}/events${query({ order: 'desc', limit: String(EVENTS) })}`)]);
       fill(
         head,
         h('h1', { id: 'rollout-title' }, r.name ?? 'Rollout', ' ', h('span', { class: 'mono subtle' }, r.id)),
@@ -111,20 +149,9 @@ export function rolloutPage(ctx: AppContext, id: string): Page {
         ),
         h('p', { class: 'legend' }, SEGMENTS.map(([k, label]) => h('span', { class: `key seg-${k}` }, label))),
       );
-      fill(
-        membersSummary,
-        `Stations (${r.members.length})`,
-      );
-      fill(
-        members,
-        table(
-          ['Station', 'Wave', 'State', 'Offered', 'Done', 'Reason'],
-          r.members.map((m) => [h('a', { href: `#/stations/${m.eui}`, class: 'mono' }, m.eui), m.wave, badge(m.state, m.state === 'confirmed' ? 'ok' : m.state === 'failed' ? 'bad' : 'muted'), time(m.offeredAt), time(m.doneAt), m.reason ?? '']),
-          'Rollout members',
-          'No stations enrolled.',
-        ),
-      );
-      fill(events, h('ol', { class: 'timeline' }, r.events.slice(-15).reverse().map((e) => h('li', null, time(e.at), ' ', badge(e.type, 'muted'), ' ', e.message))));
+      fill(membersSummary, `Stations (${Object.values(r.totals).reduce((a, b) => a + b, 0)})`);
+      await refreshMembers();
+      fill(events, h('ol', { class: 'timeline' }, latest.items.map((e) => h('li', null, time(e.at), ' ', badge(e.type, 'muted'), ' ', e.message))));
     },
   };
 }

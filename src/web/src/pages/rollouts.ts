@@ -1,8 +1,10 @@
-import { api, get } from '../api.js';
+import { api, get, query } from '../api.js';
 import type { AppContext, Page } from '../app.js';
 import { stackedBar } from '../charts.js';
 import { badge, field, fill, h, time } from '../dom.js';
-import type { FirmwarePackage, MemberCounts, Rollout } from '../types.js';
+import type { Page as ApiPage, FirmwarePackage, MemberCounts, Rollout } from '../types.js';
+
+const PAGE = 20;
 
 export const SEGMENTS: readonly [keyof MemberCounts, string][] = [
   ['confirmed', 'confirmed'],
@@ -76,34 +78,46 @@ function createForm(ctx: AppContext): HTMLElement {
 
 export function rolloutsPage(ctx: AppContext): Page {
   const list = h('div');
-  const el = h('section', { 'aria-labelledby': 'ro-title' }, h('h1', { id: 'ro-title' }, 'Rollouts'), list, ctx.canChange ? createForm(ctx) : null);
-  return {
-    title: 'Rollouts',
-    el,
-    async refresh() {
-      const rollouts = await get<Rollout[]>('/rollouts');
-      fill(
-        list,
-        rollouts.length === 0
-          ? h('p', { class: 'empty' }, 'No rollouts yet.')
-          : h(
-              'ul',
-              { class: 'rollouts', 'data-testid': 'rollouts' },
-              rollouts.map((r) => {
-                const total = r.waves.reduce((n, w) => Math.max(n, w.stations), 0) || Object.values(r.totals).reduce((a, b) => a + b, 0);
-                return h(
-                  'li',
-                  { class: 'card' },
-                  h('a', { href: `#/rollouts/${r.id}` }, r.name ?? r.id),
-                  ' ',
-                  rolloutBadge(r.state),
-                  h('p', { class: 'meta' }, changeText(r.change), ` · wave ${r.wave} of ${r.waves.length} · ${r.totals.confirmed} of ${total} confirmed · started `, time(r.createdAt)),
-                  progress(r, r.totals, total, `${r.name ?? r.id} progress`),
-                  h('p', { class: 'meta' }, r.haltReason ?? r.gate),
-                );
-              }),
-            ),
-      );
-    },
+  const pager = h('nav', { class: 'pager', 'aria-label': 'Rollout pages' });
+  const el = h('section', { 'aria-labelledby': 'ro-title' }, h('h1', { id: 'ro-title' }, 'Rollouts'), list, pager, ctx.canChange ? createForm(ctx) : null);
+  // The list is paged by the API (most recent first), with each rollout's counts from an aggregate.
+  const cursors: (string | undefined)[] = [undefined];
+  const refresh = async (): Promise<void> => {
+    const page = await get<ApiPage<Rollout>>(`/rollouts${query({ limit: String(PAGE), cursor: cursors[cursors.length - 1] })}`);
+    const rollouts = page.items;
+    fill(
+      list,
+      rollouts.length === 0
+        ? h('p', { class: 'empty' }, 'No rollouts yet.')
+        : h(
+            'ul',
+            { class: 'rollouts', 'data-testid': 'rollouts' },
+            rollouts.map((r) => {
+              const total = r.waves.reduce((n, w) => Math.max(n, w.stations), 0) || Object.values(r.totals).reduce((a, b) => a + b, 0);
+              return h(
+                'li',
+                { class: 'card' },
+                h('a', { href: `#/rollouts/${r.id}` }, r.name ?? r.id),
+                ' ',
+                rolloutBadge(r.state),
+                h('p', { class: 'meta' }, changeText(r.change), ` · wave ${r.wave} of ${r.waves.length} · ${r.totals.confirmed} of ${total} confirmed, ${r.totals.offered} offered, ${r.totals.failed} failed · started `, time(r.createdAt)),
+                progress(r, r.totals, total, `${r.name ?? r.id} progress`),
+                h('p', { class: 'meta' }, r.haltReason ?? r.gate),
+              );
+            }),
+          ),
+    );
+    const prev = h('button', { type: 'button', class: 'secondary', disabled: cursors.length <= 1 }, '← Newer');
+    prev.addEventListener('click', () => {
+      cursors.pop();
+      void refresh();
+    });
+    const next = h('button', { type: 'button', class: 'secondary', disabled: page.nextCursor === null }, 'Older →');
+    next.addEventListener('click', () => {
+      if (page.nextCursor !== null) cursors.push(page.nextCursor);
+      void refresh();
+    });
+    fill(pager, cursors.length <= 1 && page.nextCursor === null ? null : [prev, h('span', null, `Page ${cursors.length}`), next]);
   };
+  return { title: 'Rollouts', el, refresh };
 }
