@@ -38,7 +38,12 @@ for (const driver of drivers) {
 
     it('two evaluators deciding on the same version write one step between them', async () => {
       const ctx = operationContext(a);
-      for (let i = 1; i <= 10; i++) await registerStation(ctx, { eui: `00000000000E00${i.toString(16).padStart(2, '0')}`, labels: { race: 'yes' } });
+      for (let i = 1; i <= 10; i++) {
+        const eui = `00000000000E00${i.toString(16).padStart(2, '0')}`;
+        await registerStation(ctx, { eui, labels: { race: 'yes' } });
+        // Seen once: a rollout skips a station that never contacted the server.
+        await a.registry.touchStation(eui, { at: new Date(), remoteAddress: null });
+      }
       const { rollout } = await createRollout(ctx, { tcUri: 'ws://127.0.0.1:7300', label: ['race=yes'], waves: '3,100%', deadline: '1h' });
       const deps = (rt: Runtime) => ({ rollouts: rt.rollouts, fleet: rt.fleet, clock: () => new Date() });
       for (let round = 0; round < 5; round++) {

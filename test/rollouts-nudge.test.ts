@@ -58,6 +58,7 @@ describe('operator actions nudge the engine of the server that took them', () =>
 
   it('a rotation rollout on a server without a station CA halts with the reason instead of offering anything', async () => {
     await registerStation(ctx, { eui: 'D100000000000001', labels: { group: 'no-ca' } });
+    await srv.runtime.registry.touchStation('D100000000000001', { at: new Date(), remoteAddress: null });
     const created = await call('POST', '/api/v1/rollouts', key, { rotate: 'cups', label: ['group=no-ca'], waves: '100%' });
     expect(created.status).toBe(201);
     const id = created.body.id as string;

@@ -82,6 +82,7 @@ describe('credential rotation rollouts', () => {
     const fleet = await stations('C10000', 6, 'rotate', ['cups', 'tc']);
     // A station with no credential of its own matches too: there is nothing to rotate, so it is skipped.
     await registerStation(ctx, { eui: 'C1FFFF0000000001', labels: { group: 'rotate' } });
+    await srv.runtime.registry.touchStation('C1FFFF0000000001', { at: new Date(), remoteAddress: null });
     const before = new Map<string, { cups: string; tc: string }>();
     for (const st of fleet) before.set(st.eui, { cups: await fingerprintIn(st.home, 'cups'), tc: await fingerprintIn(st.home, 'tc') });
     const first = fleet[0]!;

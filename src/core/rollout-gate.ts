@@ -253,6 +253,10 @@ type Eligibility = { kind: 'offer'; previous: PreviousConfig } | { kind: 'skippe
 /** Whether a pending member may be offered the change now, and what it had before. */
 export function eligibility(change: RolloutChange, obs: StationObservation | undefined, models: readonly string[], prepared?: PreparedRotation): Eligibility {
   if (obs === undefined || !obs.exists) return { kind: 'skipped', reason: 'station no longer registered' };
+  // A station that never contacted the server could not confirm anything: offered, it would
+  // only fail as lost at its deadline and spend the failure budget. Skipped (terminally, as a
+  // model not reported yet), it neither fails nor confirms, and its wave offers the next station.
+  if (obs.lastSeenAt === null) return { kind: 'skipped', reason: 'never seen: the station has not contacted the server since it was registered' };
   const reported = obs.reported;
   if (change.kind === 'credentials' && prepared !== undefined && 'refused' in prepared) return { kind: 'skipped', reason: prepared.refused };
   if (change.kind === 'firmware') {

@@ -134,7 +134,9 @@ describe('rollout gate', () => {
 
   it.each([
     ['a model the package is not built for', obs({ model: 'corecell' }), ['linux'], 'skipped', /model "corecell"/],
-    ['a never-seen station when models are declared', obs({ reported: null }), ['linux'], 'skipped', /not reported its model/],
+    ['a station with no report yet when models are declared', obs({ reported: null }), ['linux'], 'skipped', /not reported its model/],
+    ['a station never seen (no models declared)', obs({ reported: null, lastSeenAt: null }), [], 'skipped', /^never seen/],
+    ['a station never seen (models declared)', obs({ reported: null, lastSeenAt: null }), ['linux'], 'skipped', /^never seen/],
     ['a downgrade', obs({ pkg: '3.0.0' }), [], 'skipped', /--allow-downgrade/],
     ['a station already on the package', obs({ pkg: '2.0.0' }), [], 'confirmed', /already/],
     ['a matching model', obs({ model: 'linux' }), ['linux', 'rpi'], 'offered', null],
@@ -169,6 +171,13 @@ describe('rollout gate', () => {
     expect(step.rollout.state).toBe('completed');
     expect(step.events.filter((e) => e.type === 'wave_passed').map((e) => e.wave)).toEqual([1]);
     expect(step.events.at(-1)?.message).toMatch(/^completed \(wave 2 had no station left to offer\)/);
+  });
+
+  it('a never-seen canary is skipped, not offered: it spends no failure budget and the next station is the canary', () => {
+    const never = obs({ reported: null, lastSeenAt: null });
+    const step = evaluateRollout({ rollout: rollout(), members: four, observations: new Map([...fresh, ['A', never]]), models: [], joiners: [], now: at(1) });
+    expect(step.members.map((m) => [m.eui, m.wave, m.state])).toEqual([['A', 1, 'skipped'], ['B', 1, 'offered']]);
+    expect(step.rollout.state).toBeUndefined();
   });
 
   it('joiners enter the current wave and are offered; paused rollouts offer nothing', () => {
