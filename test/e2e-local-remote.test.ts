@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { once } from 'node:events';
 import { X509Certificate } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -7,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT_CODE } from '../src/cli/exit-codes.js';
 import { createSimulatedStation, initStationHome, type ExchangeResult, type SimulatedStation } from '../src/simulator/index.js';
-import { cliJson, runCli } from './support/cli.js';
+import { cliJson, runCli, spawnCli } from './support/cli.js';
 import { startServeProcess, type ServeProcess } from './support/serve-process.js';
 
 // The operator's scenarios run twice through the real CLI: once on the server
@@ -82,6 +83,26 @@ async function step(mode: Mode, name: string, args: readonly string[], env: Reco
   return result;
 }
 
+/** Runs `bscups --json ARGS` (with `stdin` when given) where a failure still answers on stdout: both streams, normalised. */
+async function both(mode: Mode, name: string, args: readonly string[], stdin?: string): Promise<{ code: number; stdout: unknown; stderr: unknown }> {
+  const r = stdin === undefined ? await runCli(['--json', ...args], mode.env, mode.cwd) : await runWithStdin(['--json', ...args], mode, stdin);
+  const parse = (text: string) => (text.trim() === '' ? null : normaliseJson(mode, JSON.parse(text)));
+  const result = { code: r.code, stdout: parse(r.stdout), stderr: parse(r.stderr) };
+  steps[mode.name].push([name, { code: r.code, json: result }]);
+  return result;
+}
+
+async function runWithStdin(args: readonly string[], mode: Mode, stdin: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  const child = spawnCli(args, mode.env, mode.cwd);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  child.stdin.end(stdin);
+  const [code] = (await once(child, 'close')) as [number];
+  return { code, stdout, stderr };
+}
+
 /** The human output of a command in a mode, normalised. */
 async function human(mode: Mode, args: readonly string[]): Promise<{ code: number; stdout: string }> {
   const r = await runCli(args, mode.env, mode.cwd);
@@ -120,6 +141,10 @@ beforeAll(async () => {
   sigKey = { pem: generated.privateKey, key: generated.stationKey, crc: generated.crc };
   await writeFile(join(work, 'update-1.0.1.sh'), SCRIPT_OK);
   await writeFile(join(work, 'update-1.0.2.sh'), SCRIPT_FAIL);
+  await writeFile(
+    join(work, 'gateways.csv'),
+    ['eui,name,labels,tcUri', '0016C001FF10B001,north-1,site=north;tier=gold,wss://lns.example.com:6887', '0016C001FF10B002,"north, 2",site=north,', '0016C001FF10B003,bad labels,site,', '0016C001FF10B005,,,'].join('\n'),
+  );
   const [local, remote] = await Promise.all([startMode('local'), startMode('remote')]);
   modes.local = local;
   modes.remote = remote;
@@ -195,6 +220,27 @@ async function scenario(m: Mode): Promise<Record<string, unknown>> {
   await step(m, 'unknown', ['station', 'unknown']);
   await step(m, 'not found', ['station', 'show', '00000000000000FF']);
   await step(m, 'bad label', ['station', 'set', EUI, '--label', 'bad key=1']);
+
+  // Bulk provisioning: a dry run, the import (a bad row reported with its line and field, exit code 2), the
+  // same file again (nothing changes), and an export that imports back unchanged.
+  const csv = join(work, 'gateways.csv');
+  const exported = join(work, m.name, 'stations.jsonl');
+  m.random.set(exported, '<export file>');
+  await both(m, 'import dry run', ['station', 'import', csv, '--dry-run']);
+  const imported = await both(m, 'import', ['station', 'import', csv, '--batch-size', '2']);
+  expect(imported.code).toBe(EXIT_CODE.invalid_argument);
+  expect(imported.stdout).toMatchObject({ dryRun: false, complete: true, counts: { rows: 4, create: 3, error: 1 } });
+  expect((imported.stdout as { rows: unknown[] }).rows[2]).toMatchObject({ row: 3, line: 4, action: 'error', errors: [{ field: 'labels', code: 'invalid_label' }] });
+  expect(imported.stderr).toMatchObject({ error: { code: 'import_rows_rejected', kind: 'invalid_argument' } });
+  const again = await both(m, 'import again', ['station', 'import', csv]);
+  expect(again.stdout).toMatchObject({ counts: { unchanged: 3, error: 1 } });
+  await both(m, 'import json array from stdin', ['station', 'import', '--format', 'json', '-'], JSON.stringify([{ eui: '0016C001FF10B004', labels: { site: 'south' } }]));
+  expect(await step(m, 'export', ['station', 'export', '--format', 'jsonl', '-o', exported])).toMatchObject({ code: 0, json: { stations: 5, format: 'jsonl' } });
+  const back = await both(m, 'export imported back', ['station', 'import', exported]);
+  expect(back).toMatchObject({ code: 0, stdout: { counts: { rows: 5, unchanged: 5 } } });
+  seen['human import'] = await human(m, ['station', 'import', csv, '--dry-run']);
+  seen['human export'] = await human(m, ['station', 'export']);
+  expect((seen['human export'] as { stdout: string }).stdout.split('\r\n')).toHaveLength(7);
   for (const args of [['station', 'list'], ['station', 'show', EUI], ['status'], ['firmware', 'status'], ['station', 'auth', EUI]]) {
     seen[`human ${args.join(' ')}`] = await human(m, args);
   }
@@ -210,7 +256,7 @@ describe('the CLI locally and through --server gives the same results', () => {
     expect(remote).toEqual(local);
     // The remote CLI worked through the API alone: nothing was written where it ran.
     expect(await readdir(modes.remote.cwd)).toEqual([]);
-  }, 300_000);
+  }, 600_000);
 
   it('records remote changes in the audit log under the API key, local ones as local:<user>', async () => {
     type Entry = { action: string; actor: string; via: string; target: string | null; detail: unknown };

@@ -5,7 +5,7 @@ import { createMemoryBlobStore } from '../src/blobs/index.js';
 import { localActor, type OperationContext } from '../src/operations/context.js';
 import { exportStations } from '../src/operations/station-export.js';
 import { importStations, type ImportResult } from '../src/operations/station-import.js';
-import { detectFormat, parseImportText, type ImportFormat } from '../src/operations/station-import-format.js';
+import { detectFormat, parseImportText, type ExportFormat } from '../src/operations/station-import-format.js';
 import { registerStation } from '../src/operations/stations.js';
 import { createRegistryBackend } from '../src/registry/open-backend.js';
 import { createRegistryStores, type RegistryStores } from '../src/registry/index.js';
@@ -13,7 +13,7 @@ import { registryDrivers, type Driver, type Store } from './support/registry-dri
 
 const drivers = await registryDrivers('station import');
 
-async function exported(ctx: OperationContext, format: ImportFormat): Promise<string> {
+async function exported(ctx: OperationContext, format: ExportFormat): Promise<string> {
   let text = '';
   for await (const chunk of exportStations(ctx, format)) text += chunk;
   return text;
@@ -181,6 +181,20 @@ function suite(driver: Driver): void {
     ]);
     const [a] = await stores.fleet.readProvisioned([A]);
     expect([a?.name, a?.tcUri, a?.cupsUri, a?.labels]).toEqual(['renamed', null, 'https://cups.example:443', { site: 'north', note: 'a;b=c\\d' }]);
+  });
+
+  it('takes a JSON array, each element reported with the line it starts on', async () => {
+    await seed();
+    const file = `[\n  {"eui": "${A}", "name": "from array"},\n  "not an object",\n  {\n    "eui": "${B}",\n    "tcUri": "http://lns"\n  }\n]\n`;
+    expect(detectFormat(file)).toBe('json');
+    const result = await run(ctx, file);
+    expect(result.rows.map((r) => [r.row, r.line, r.action, r.errors?.map((e) => `${String(e.field)}:${e.code}`)])).toEqual([
+      [1, 2, 'update', undefined],
+      [2, 3, 'error', ['null:invalid_row']],
+      [3, 4, 'error', ['tcUri:invalid_uri']],
+    ]);
+    expect((await stores.fleet.readProvisioned([A]))[0]?.name).toBe('from array');
+    expect(() => parseImportText('[{"eui": 1},', 'json')).toThrow(/not valid JSON/);
   });
 }
 

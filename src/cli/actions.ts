@@ -1,6 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { z } from 'zod';
 import type * as A from '../http/admin/action-schemas.js';
+import type * as I from '../http/admin/import-schemas.js';
 import type * as R from '../http/admin/rollout-schemas.js';
 import type * as S from '../http/admin/schemas.js';
 import type { AuditListInput } from '../operations/audit.js';
@@ -72,6 +73,21 @@ export interface FirmwareTargetArgs {
   readonly allowDowngrade: boolean;
 }
 
+/** An import file as read from disk or stdin; its format given (--format) or detected by the operation from its name and content. */
+export interface ImportFileArgs {
+  readonly text: string;
+  readonly format?: string;
+  readonly fileName?: string;
+  readonly dryRun: boolean;
+  readonly batchSize?: number;
+}
+
+/** A piece of the export file, with how many stations it holds. */
+export interface ExportChunk {
+  readonly text: string;
+  readonly stations: number;
+}
+
 /** What only the local mode takes: the server's own PKI folder is the one a remote call uses. */
 export interface LocalOnly {
   readonly pkiDir?: string;
@@ -88,6 +104,10 @@ export interface OperatorActions {
   removeStation(eui: string): Promise<z.infer<typeof S.Removed>>;
   stationEvents(eui: string, args: { readonly limit: number }): Promise<PageJson<EventJson>>;
   unknownStations(): Promise<z.infer<typeof S.UnknownStation>[]>;
+  /** Registers or updates the stations of an import file: a report per row. */
+  importStations(file: ImportFileArgs): Promise<z.infer<typeof I.ImportResult>>;
+  /** Every station as an import file (csv or jsonl), in EUI order; the format is checked before the first read. */
+  exportStations(format: string | undefined): AsyncIterable<ExportChunk>;
 
   stationAuth(eui: string): Promise<StationAuthJson>;
   setAuthMode(eui: string, mode: string): Promise<StationAuthJson>;

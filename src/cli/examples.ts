@@ -33,6 +33,8 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   'station revoke': ['bscups station revoke 0016C001FF10A235 --fingerprint <sha256>', 'bscups station revoke 0016C001FF10A235 --token-id <id> --force'],
   'station remove': ['bscups station remove 0016C001FF10A235'],
   'station unknown': ['bscups station unknown', 'bscups --json station unknown'],
+  'station import': ['bscups station import gateways.csv --dry-run     # what each row would change', 'bscups --json station import --format jsonl -     # the file on stdin'],
+  'station export': ['bscups station export -o stations.csv', 'bscups --server https://cups.example.com:6091 station export --format jsonl -o stations.jsonl'],
   pki: ['bscups pki init --server-name cups.example.com'],
   'pki init': ['bscups pki init --server-name cups.example.com --server-name 192.0.2.10', 'bscups pki init --force --server-name cups2.example.com   # new server certificate, same CA'],
   keys: ['bscups keys generate --out keys', 'bscups keys add keys/sig-0.key --name prod'],

@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { blobsGcJson, firmwareStatusJson, issuedJson } from '../http/admin/action-views.js';
 import * as A from '../http/admin/action-schemas.js';
 import { fileParam } from '../http/admin/file-param.js';
+import { ImportResult, importResultJson } from '../http/admin/import-schemas.js';
 import * as R from '../http/admin/rollout-schemas.js';
 import { memberJson, packageJson, rolloutEventJson, rolloutJson } from '../http/admin/rollout-views.js';
 import { authJson, Rotated, StationAuthBody } from '../http/admin/routes/station-actions.js';
@@ -22,6 +23,9 @@ import { addSigningKey, removeSigningKey } from '../operations/signing-keys.js';
 import { changeStationAuthMode, issueStationCredentials, revokeStationCredential, setStationCredential } from '../operations/station-credentials.js';
 import { retryFirmware, showStationAuth } from '../operations/station-firmware.js';
 import { changeStation, listStations, registerStation, removeStation, showStation } from '../operations/stations.js';
+import { exportStationChunks, parseExportFormat } from '../operations/station-export.js';
+import { importStations } from '../operations/station-import.js';
+import { parseImportFormat, readImportFile } from '../operations/station-import-format.js';
 import { pkiDirOption } from '../pki/pki-folder.js';
 import type { Runtime } from '../runtime.js';
 import type { FirmwareFileArgs, OperatorActions } from './actions.js';
@@ -56,6 +60,12 @@ export function createLocalActions(rt: Runtime): OperatorActions {
       return page(await listEvents(ctx, { eui: s.eui, limit: args.limit }), (e) => S.Event.parse(eventJson(e)));
     },
     unknownStations: async () => (await listUnknownStations(ctx)).map((u) => S.UnknownStation.parse(unknownJson(u))),
+    importStations: async (file) => {
+      const rows = readImportFile(file.text, { format: parseImportFormat(file.format), fileName: file.fileName });
+      const result = await importStations(ctx, rows, { dryRun: file.dryRun, ...(file.batchSize === undefined ? {} : { batchSize: file.batchSize }) });
+      return ImportResult.parse(importResultJson(result));
+    },
+    exportStations: (format) => exportStationChunks(ctx, parseExportFormat(format)),
 
     stationAuth: async (eui) => StationAuthBody.parse(authJson(await showStationAuth(ctx, eui))),
     setAuthMode: async (eui, mode) => StationAuthBody.parse(authJson(await changeStationAuthMode(ctx, eui, mode))),

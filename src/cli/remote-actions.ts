@@ -2,8 +2,13 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { invalid } from '../core/errors.js';
 import { keyCrc, sigKeyFromPublicKey, signStream } from '../signing/index.js';
+import type { ProvisioningPage } from '../http/admin/import-schemas.js';
+import { exportChunks, parseExportFormat } from '../operations/station-export.js';
+import { detectFormat, parseImportFormat } from '../operations/station-import-format.js';
+import type { ProvisionedStation } from '../registry/index.js';
 import type { FirmwareFileArgs, OperatorActions } from './actions.js';
 import type { ApiCall, QueryValue } from './remote-http.js';
+import type { z } from 'zod';
 
 const e = encodeURIComponent;
 
@@ -53,6 +58,13 @@ export function createRemoteActions(call: ApiCall): OperatorActions {
     removeStation: (eui) => call('DELETE', `/stations/${e(eui)}`),
     stationEvents: (eui, args) => call('GET', `/stations/${e(eui)}/events`, { query: { limit: args.limit } }),
     unknownStations: () => call('GET', '/unknown-stations'),
+    // The file's text goes as a JSON string, in the format the operation reads it in either mode.
+    importStations: (file) =>
+      call('POST', '/stations/import', {
+        query: { format: parseImportFormat(file.format) ?? detectFormat(file.text, file.fileName), dryRun: file.dryRun, batchSize: file.batchSize },
+        json: file.text,
+      }),
+    exportStations: (format) => exportChunks(parseExportFormat(format), exportPages(call)),
 
     stationAuth: (eui) => call('GET', `/stations/${e(eui)}/auth`),
     setAuthMode: (eui, mode) => call('PUT', `/stations/${e(eui)}/auth`, { json: { mode } }),
@@ -108,6 +120,17 @@ export function createRemoteActions(call: ApiCall): OperatorActions {
     revokeApiKey: (id) => call('DELETE', `/api-keys/${e(id)}`),
     listAudit: (args) => call('GET', '/audit', { query: { ...args } }),
   };
+}
+
+/** The stations a page at a time from the export's JSON form, in EUI order. */
+async function* exportPages(call: ApiCall): AsyncGenerator<readonly ProvisionedStation[]> {
+  let cursor: string | undefined;
+  for (;;) {
+    const page = await call<z.infer<typeof ProvisioningPage>>('GET', '/stations/export/page', { query: { limit: 1000, cursor } });
+    yield page.items as ProvisionedStation[];
+    if (page.nextCursor === null) return;
+    cursor = page.nextCursor;
+  }
 }
 
 function uploadOf(file: FirmwareFileArgs) {

@@ -2,14 +2,14 @@ import { invalid } from '../core/errors.js';
 import { parseEui } from '../protocol/index.js';
 import type { ProvisionedStation } from '../registry/index.js';
 import { authorize, type OperationContext } from './context.js';
-import { exportHeader, exportLine, IMPORT_FORMATS, type ImportFormat } from './station-import-format.js';
+import { EXPORT_FORMATS, exportHeader, exportLine, type ExportFormat } from './station-import-format.js';
 
 const PAGE = 1_000;
 
-export function parseExportFormat(value: string | undefined): ImportFormat {
+export function parseExportFormat(value: string | undefined): ExportFormat {
   if (value === undefined) return 'csv';
-  if ((IMPORT_FORMATS as readonly string[]).includes(value)) return value as ImportFormat;
-  throw invalid('invalid_format', `format must be one of ${IMPORT_FORMATS.join(', ')}, got "${value}"`, { field: 'format' });
+  if ((EXPORT_FORMATS as readonly string[]).includes(value)) return value as ExportFormat;
+  throw invalid('invalid_format', `export format must be one of ${EXPORT_FORMATS.join(', ')}, got "${value}"`, { field: 'format' });
 }
 
 /**
@@ -17,22 +17,46 @@ export function parseExportFormat(value: string | undefined): ImportFormat {
  * stations at a time: a fleet of any size is written without holding it in
  * memory. `station import` of the output changes nothing.
  */
-export function exportStations(ctx: OperationContext, format: ImportFormat): AsyncGenerator<string> {
+export function exportStations(ctx: OperationContext, format: ExportFormat): AsyncGenerator<string> {
   // Checked now, not at the first read of the generator: an API answer must not have started by then.
   authorize(ctx, 'viewer', 'exporting stations');
   return exportLines(ctx, format);
 }
 
-async function* exportLines(ctx: OperationContext, format: ImportFormat): AsyncGenerator<string> {
-  const header = exportHeader(format);
-  if (header !== '') yield header;
+function exportLines(ctx: OperationContext, format: ExportFormat): AsyncGenerator<string> {
+  return exportText(format, stationPages(ctx));
+}
+
+/** The export as pieces with their station counts (the CLI's local mode; it checks the role now, as exportStations does). */
+export function exportStationChunks(ctx: OperationContext, format: ExportFormat): AsyncGenerator<{ text: string; stations: number }> {
+  authorize(ctx, 'viewer', 'exporting stations');
+  return exportChunks(format, stationPages(ctx));
+}
+
+async function* stationPages(ctx: OperationContext): AsyncGenerator<readonly ProvisionedStation[]> {
   let after: string | null = null;
   for (;;) {
     const page = await ctx.fleet.exportStations(after, PAGE);
-    if (page.length > 0) yield page.map((s) => exportLine(s, format)).join('');
+    if (page.length > 0) yield page;
     if (page.length < PAGE) return;
     after = page.at(-1)?.eui ?? null;
   }
+}
+
+/**
+ * The export file from pages of stations in EUI order, a page's lines at a
+ * time: the header (CSV), then one line per station. The remote CLI writes the
+ * file from the API's JSON pages with this, so both modes write the same bytes.
+ */
+export async function* exportText(format: ExportFormat, pages: AsyncIterable<readonly ProvisionedStation[]>): AsyncGenerator<string> {
+  for await (const chunk of exportChunks(format, pages)) yield chunk.text;
+}
+
+/** exportText with the number of stations in each piece (the header holds none). */
+export async function* exportChunks(format: ExportFormat, pages: AsyncIterable<readonly ProvisionedStation[]>): AsyncGenerator<{ text: string; stations: number }> {
+  const header = exportHeader(format);
+  if (header !== '') yield { text: header, stations: 0 };
+  for await (const page of pages) if (page.length > 0) yield { text: page.map((s) => exportLine(s, format)).join(''), stations: page.length };
 }
 
 /** One page of the export as data, for clients that write the file themselves (the remote CLI). */

@@ -2,11 +2,15 @@ import { invalid } from '../core/errors.js';
 import type { ProvisionedStation } from '../registry/index.js';
 
 // The file formats of `station import` / `station export`: CSV with a header row
-// (RFC 4180 quoting; labels as `k=v;k2=v2`) and JSON lines. Both become the same
-// JSON-shaped rows, so one validation serves files, API bodies and the CLI.
+// (RFC 4180 quoting; labels as `k=v;k2=v2`), JSON lines, and (import only) a JSON
+// array of objects. All become the same JSON-shaped rows, so one validation
+// serves files, API bodies and the CLI.
 
-export type ImportFormat = 'csv' | 'jsonl';
-export const IMPORT_FORMATS: readonly ImportFormat[] = ['csv', 'jsonl'];
+export type ImportFormat = 'csv' | 'jsonl' | 'json';
+export const IMPORT_FORMATS: readonly ImportFormat[] = ['csv', 'jsonl', 'json'];
+/** What an export writes: the line formats, which import reads back. */
+export type ExportFormat = 'csv' | 'jsonl';
+export const EXPORT_FORMATS: readonly ExportFormat[] = ['csv', 'jsonl'];
 
 /** The columns (CSV) or keys (JSON lines) a row may carry, in export order. */
 export const IMPORT_FIELDS = ['eui', 'name', 'labels', 'cupsUri', 'tcUri', 'authMode'] as const;
@@ -30,17 +34,84 @@ export interface SourceRow {
   readonly problems: readonly RowProblem[];
 }
 
-/** CSV when the name says so or the text does not start with `{`; JSON lines otherwise. */
+/** By the file name's extension when it has a known one, else by content: `[` a JSON array, `{` JSON lines, anything else CSV. */
 export function detectFormat(text: string, fileName?: string): ImportFormat {
   if (fileName !== undefined) {
     if (/\.csv$/i.test(fileName)) return 'csv';
     if (/\.(jsonl|ndjson)$/i.test(fileName)) return 'jsonl';
+    if (/\.json$/i.test(fileName)) return 'json';
   }
+  if (/^\uFEFF?\s*\[/.test(text)) return 'json';
   return /^\uFEFF?\s*\{/.test(text) ? 'jsonl' : 'csv';
 }
 
+/** A format named by the operator (`--format`, `?format=`); undefined: detect it. */
+export function parseImportFormat(value: string | undefined): ImportFormat | undefined {
+  if (value === undefined) return undefined;
+  if ((IMPORT_FORMATS as readonly string[]).includes(value)) return value as ImportFormat;
+  throw invalid('invalid_format', `import format must be one of ${IMPORT_FORMATS.join(', ')}, got "${value}"`, { field: 'format' });
+}
+
 export function parseImportText(text: string, format: ImportFormat): SourceRow[] {
+  if (format === 'json') return parseJsonArray(text);
   return format === 'csv' ? parseCsvRows(text) : parseJsonLines(text);
+}
+
+/** The rows of an import file, in the format given or the one its name or content says. */
+export function readImportFile(text: string, options: { readonly format?: ImportFormat | undefined; readonly fileName?: string | undefined } = {}): SourceRow[] {
+  return parseImportText(text, options.format ?? detectFormat(text, options.fileName));
+}
+
+/** A JSON array of objects; each element's line is where it starts in the text. */
+function parseJsonArray(text: string): SourceRow[] {
+  const src = text.replace(/^\uFEFF/, '');
+  let value: unknown;
+  try {
+    value = JSON.parse(src);
+  } catch (e) {
+    throw invalid('import_malformed_json', `the file is not valid JSON (${(e as Error).message}); a JSON import is one array of objects like [{"eui":"…","name":"…"}]`);
+  }
+  if (!Array.isArray(value)) throw invalid('import_malformed_json', 'a JSON import is one array of objects like [{"eui":"…","name":"…"}]');
+  const lines = elementLines(src);
+  return value.map((fields: unknown, i) => {
+    const row = i + 1;
+    const line = lines[i];
+    const at = line === undefined ? {} : { line };
+    if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) {
+      return { row, ...at, fields: {}, problems: [{ field: null, code: 'invalid_row', message: `element ${row} of the array is not an object` }] };
+    }
+    return { row, ...at, fields: fields as Record<string, unknown>, problems: [] };
+  });
+}
+
+/** The line each top-level element of a (valid) JSON array starts on. */
+function elementLines(src: string): number[] {
+  const lines: number[] = [];
+  let line = 1;
+  let depth = 0;
+  let inString = false;
+  let expectValue = false;
+  for (let i = 0; i < src.length; i++) {
+    const c = src[i] as string;
+    if (c === '\n') line++;
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+      continue;
+    }
+    if (/\s/.test(c)) continue;
+    if (depth === 1 && expectValue && c !== ']') {
+      lines.push(line);
+      expectValue = false;
+    }
+    if (c === '"') inString = true;
+    else if (c === '[' || c === '{') {
+      depth++;
+      if (depth === 1) expectValue = true;
+    } else if (c === ']' || c === '}') depth--;
+    else if (c === ',' && depth === 1) expectValue = true;
+  }
+  return lines;
 }
 
 function parseJsonLines(text: string): SourceRow[] {
@@ -198,12 +269,12 @@ function csvCell(value: string): string {
 }
 
 /** The first line of a CSV export. */
-export function exportHeader(format: ImportFormat): string {
+export function exportHeader(format: ExportFormat): string {
   return format === 'csv' ? `${IMPORT_FIELDS.join(',')}\r\n` : '';
 }
 
 /** One station as one line of `format`, which import reads back to exactly this station. */
-export function exportLine(s: ProvisionedStation, format: ImportFormat): string {
+export function exportLine(s: ProvisionedStation, format: ExportFormat): string {
   if (format === 'jsonl') {
     return `${JSON.stringify({ eui: s.eui, name: s.name, labels: s.labels, cupsUri: s.cupsUri, tcUri: s.tcUri, authMode: s.authMode })}\n`;
   }

@@ -187,13 +187,18 @@ function countOf(rows: readonly ImportRowResult[]): ImportResult['counts'] {
   return counts;
 }
 
-export async function importStations(ctx: OperationContext, sources: readonly SourceRow[], options: ImportOptions = {}): Promise<ImportResult> {
-  authorize(ctx, 'operator', 'importing stations');
-  const dryRun = options.dryRun === true;
-  const batchSize = options.batchSize ?? DEFAULT_IMPORT_BATCH;
+/** Rows per transaction: an integer from 1 to MAX_IMPORT_BATCH. */
+export function checkBatchSize(batchSize: number): number {
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_IMPORT_BATCH) {
     throw invalid('invalid_batch_size', `batch size must be an integer from 1 to ${MAX_IMPORT_BATCH}, got ${String(batchSize)}`, { field: 'batchSize' });
   }
+  return batchSize;
+}
+
+export async function importStations(ctx: OperationContext, sources: readonly SourceRow[], options: ImportOptions = {}): Promise<ImportResult> {
+  authorize(ctx, 'operator', 'importing stations');
+  const dryRun = options.dryRun === true;
+  const batchSize = checkBatchSize(options.batchSize ?? DEFAULT_IMPORT_BATCH);
   const results = new Map<number, ImportRowResult>();
   const valid: ValidRow[] = [];
   const firstRowOf = new Map<string, number>();

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { STATION_AUTH_MODES } from '../../core/station-auth-model.js';
-import { IMPORT_FORMATS } from '../../operations/station-import-format.js';
+import { EXPORT_FORMATS, IMPORT_FORMATS } from '../../operations/station-import-format.js';
 import { DEFAULT_IMPORT_BATCH, MAX_IMPORT_BATCH, type ImportResult as OperationImportResult } from '../../operations/station-import.js';
 
 // Bulk provisioning: POST /stations/import and GET /stations/export (+ its paged JSON form).
@@ -26,7 +26,7 @@ export const ImportRow = z
 export const ImportBody = z
   .union([
     z.array(ImportRow),
-    z.string().describe('the file itself: CSV with a header row (labels as k=v;k2=v2) or JSON lines; also accepted as a text/csv or application/x-ndjson body'),
+    z.string().describe('the file itself: CSV with a header row (labels as k=v;k2=v2), JSON lines or a JSON array; as a text/csv, application/x-ndjson or text/plain body'),
   ])
   .meta({ id: 'StationImportBody' });
 
@@ -38,7 +38,10 @@ const flag = z
 export const ImportQuery = z.object({
   dryRun: flag.describe('decide and report every row, change nothing'),
   batchSize: z.coerce.number().int().min(1).max(MAX_IMPORT_BATCH).optional().describe(`rows per transaction, default ${DEFAULT_IMPORT_BATCH}`),
-  format: z.enum(IMPORT_FORMATS as unknown as [string, ...string[]]).optional().describe('of a text body; default: by content type, else JSON lines when it starts with {, else CSV'),
+  format: z
+    .enum(IMPORT_FORMATS as unknown as [string, ...string[]])
+    .optional()
+    .describe('of a text body: csv, jsonl or json (an array); default: by content type, else a JSON array when it starts with [, JSON lines when it starts with {, else CSV'),
 });
 
 const action = z.enum(['create', 'update', 'unchanged', 'error', 'skipped']);
@@ -62,7 +65,7 @@ export const ImportResult = z
   .meta({ id: 'StationImportResult' });
 
 export const ExportQuery = z.object({
-  format: z.enum(IMPORT_FORMATS as unknown as [string, ...string[]]).optional().describe('csv (default) or jsonl'),
+  format: z.enum(EXPORT_FORMATS as unknown as [string, ...string[]]).optional().describe('csv (default) or jsonl'),
 });
 
 export const ProvisioningQuery = z.object({

@@ -11,8 +11,10 @@ import { register as issueCert } from './issue-cert.js';
 import { register as issueToken } from './issue-token.js';
 import { register as revoke } from './revoke.js';
 import { register as rotate } from './rotate.js';
+import { register as importFile } from './import.js';
+import { register as exportFile } from './export.js';
 
 export function register(program: Command): void {
   const station = program.command('station').description('register stations and set what they should use');
-  for (const r of [add, list, show, set, credentials, auth, issueCert, issueToken, rotate, revoke, remove, unknown]) r(station);
+  for (const r of [add, list, show, set, credentials, auth, issueCert, issueToken, rotate, revoke, remove, unknown, importFile, exportFile]) r(station);
 }

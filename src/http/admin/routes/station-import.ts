@@ -4,7 +4,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { parseExportFormat, exportPage, exportStations } from '../../../operations/station-export.js';
 import { importStations } from '../../../operations/station-import.js';
-import { detectFormat, parseImportText, type ImportFormat, type SourceRow } from '../../../operations/station-import-format.js';
+import { readImportFile, type ImportFormat, type SourceRow } from '../../../operations/station-import-format.js';
 import type { AdminDeps } from '../app.js';
 import { contextOf } from '../auth.js';
 import { errorResponses } from '../responses.js';
@@ -13,11 +13,13 @@ import { ExportQuery, ImportBody, ImportQuery, ImportResult, importResultJson, P
 /** An import file of 100,000 stations is about 12 MB of CSV; the API's default body limit is 1 MB. */
 const IMPORT_BODY_LIMIT = 64 * 1024 * 1024;
 
-const TEXT_TYPES: Readonly<Record<string, ImportFormat>> = {
+/** Text bodies taken as the file itself, with the format their type names (text/plain: by ?format= or the content). */
+const TEXT_TYPES: Readonly<Record<string, ImportFormat | undefined>> = {
   'text/csv': 'csv',
   'application/x-ndjson': 'jsonl',
   'application/jsonl': 'jsonl',
   'application/json-lines': 'jsonl',
+  'text/plain': undefined,
 };
 
 const CONTENT_TYPE = { csv: 'text/csv; charset=utf-8', jsonl: 'application/x-ndjson; charset=utf-8' } as const;
@@ -44,8 +46,7 @@ export function registerStationImportRoutes(app: FastifyInstance, deps: AdminDep
       rows = req.body.map((fields, i) => ({ row: i + 1, fields, problems: [] }));
     } else {
       const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
-      const format = (req.query.format as ImportFormat | undefined) ?? TEXT_TYPES[type] ?? detectFormat(req.body);
-      rows = parseImportText(req.body, format);
+      rows = readImportFile(req.body, { format: (req.query.format as ImportFormat | undefined) ?? TEXT_TYPES[type] });
     }
     const result = await importStations(contextOf(req, deps), rows, {
       dryRun: req.query.dryRun,
