@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { advanceRollouts } from '../src/operations/rollout-engine.js';
 import { controlRollout, createRollout, showRollout } from '../src/operations/rollouts.js';
+import { changeStation } from '../src/operations/stations.js';
 import type { RolloutContext } from '../src/operations/firmware-library.js';
 import { cliJson, runCli } from './support/cli.js';
 import { createFleet, operationContext, pollRound, until, updateScript, type FleetStation } from './support/rollout-fleet.js';
@@ -153,23 +154,30 @@ describe('fleet rollouts end to end', () => {
     expect((await runCli(['rollout', 'pause', rollout.id], srv.env)).stderr).toContain('is aborted');
   }, 60_000);
 
-  it('rollback of a TC URI migration returns every station to its old LNS URI', async () => {
+  it('rollback of a TC URI migration returns every station to its old LNS URI, except one whose URI was changed since', async () => {
     const old = 'ws://127.0.0.1:6092';
     const stations = await fleet('E00000', 8, 'lns', { tcUri: old });
     await pollRound(stations);
     const { rollout } = await createRollout(ctx, { tcUri: 'wss://127.0.0.1:6887', label: ['group=lns'], waves: '25%,100%', deadline: '60s' });
     await until('migration completed', async () => (await state(rollout.id)).rollout.state === 'completed', () => pollRound(stations));
     for (const st of stations) expect((await readFile(join(st.home, 'tc.uri'), 'utf8')).trim()).toBe('wss://127.0.0.1:6887');
-    const result = await cliJson<{ reverted: number }>(['rollout', 'rollback', rollout.id], srv.env);
-    expect(result.reverted).toBe(8);
+    // Moved on by an operator after the migration: the rollback must not take this back.
+    const moved = stations[3]!;
+    await changeStation(ctx, moved.eui, { tcUri: 'ws://127.0.0.1:6999' });
+    const result = await cliJson<{ reverted: number; skipped: { eui: string; reason: string }[] }>(['rollout', 'rollback', rollout.id], srv.env);
+    expect(result.reverted).toBe(7);
+    expect(result.skipped).toEqual([{ eui: moved.eui, reason: `not rolled back: desired tcUri is now ws://127.0.0.1:6999, no longer the rollout's wss://127.0.0.1:6887` }]);
     await pollRound(stations);
     for (const st of stations) {
-      expect((await readFile(join(st.home, 'tc.uri'), 'utf8')).trim()).toBe(old);
-      expect((await srv.runtime.registry.getStation(st.eui))?.desired.tcUri).toBe(old);
+      const expected = st === moved ? 'ws://127.0.0.1:6999' : old;
+      expect((await readFile(join(st.home, 'tc.uri'), 'utf8')).trim()).toBe(expected);
+      expect((await srv.runtime.registry.getStation(st.eui))?.desired.tcUri).toBe(expected);
     }
     const back = await state(rollout.id);
     expect(back.rollout.state).toBe('rolled_back');
-    expect(back.progress.totals.reverted).toBe(8);
+    expect(back.progress.totals.reverted).toBe(7);
+    expect(back.members.find((m) => m.eui === moved.eui)?.state).toBe('confirmed');
+    expect(back.events.filter((e) => e.type === 'skipped').map((e) => e.eui)).toEqual([moved.eui]);
   }, 60_000);
 
   it('a station whose model the package is not built for is never offered it, and shows why', async () => {

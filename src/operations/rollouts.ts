@@ -14,6 +14,7 @@ import {
   type MemberState,
   type Rollout,
   type RolloutChange,
+  type PreviousConfig,
   type RolloutMember,
   type RolloutPlan,
   type RolloutSelector,
@@ -261,6 +262,8 @@ export interface RollbackResult {
   readonly rollout: string;
   /** Stations whose desired URI was set back. */
   readonly reverted: number;
+  /** URI rollouts: touched stations left as they are, since their desired URI is no longer the rollout's. */
+  readonly skipped: readonly { readonly eui: string; readonly reason: string }[];
   /** Firmware: the rollouts created to bring stations back to their previous package. */
   readonly rollouts: readonly string[];
 }
@@ -286,26 +289,45 @@ export async function rollbackRollout(ctx: RolloutContext, id: string, options: 
   }
   const touched = (await ctx.rollouts.listMembers(id)).filter((m) => m.previous !== null && ['offered', 'confirmed', 'failed'].includes(m.state));
   const result = original.change.kind === 'firmware' ? await rollbackFirmware(ctx, original, touched, options.allowDowngrade === true) : await rollbackUris(ctx, original);
-  await audit(ctx, 'rollout.rollback', id, { reverted: result.reverted, rollouts: result.rollouts });
+  await audit(ctx, 'rollout.rollback', id, { reverted: result.reverted, skipped: result.skipped.map((s) => s.eui), rollouts: result.rollouts });
   return result;
 }
 
+/**
+ * Restores the previous desired URI of each station the rollout touched, but
+ * only where the desired URI is still the rollout's: a station changed since
+ * (by an operator, or another rollout) keeps that change and is reported as
+ * skipped. The store re-checks the value in the write (rollout-step.ts).
+ */
 async function rollbackUris(ctx: RolloutContext, original: Rollout): Promise<RollbackResult> {
   let reverted = 0;
-  await writeGuarded(ctx, original.id, (r, members) => {
+  let skipped: { eui: string; reason: string }[] = [];
+  await writeGuarded(ctx, original.id, async (r, members) => {
+    if (r.change.kind !== 'tcUri' && r.change.kind !== 'cupsUri') throw new Error('rollbackUris: not a URI rollout');
+    const key = r.change.kind;
+    const uri = r.change.uri;
+    const touched = members.filter((m) => m.previous !== null && ['offered', 'confirmed', 'failed'].includes(m.state));
+    const observed = await ctx.rollouts.observe(touched.map((m) => m.eui));
     const changes: MemberChange[] = [];
     const events: RolloutEvent[] = [];
-    for (const m of members) {
-      if (m.previous === null || !['offered', 'confirmed', 'failed'].includes(m.state)) continue;
-      const key = r.change.kind === 'cupsUri' ? 'cupsUri' : 'tcUri';
-      const reason = `desired ${key} set back to ${m.previous[key] ?? 'none'}`;
-      changes.push({ eui: m.eui, wave: m.wave, state: 'reverted', reason, restore: m.previous });
+    skipped = [];
+    for (const m of touched) {
+      const desired = observed.get(m.eui);
+      if (desired === undefined || !desired.exists || desired.desired[key] !== uri) {
+        const reason = desired === undefined || !desired.exists ? 'not rolled back: station no longer registered' : `not rolled back: desired ${key} is now ${desired.desired[key] ?? 'none'}, no longer the rollout's ${uri}`;
+        skipped.push({ eui: m.eui, reason });
+        events.push({ type: 'skipped', eui: m.eui, wave: m.wave, message: `${describeChange(r.change)}: ${reason}` });
+        continue;
+      }
+      const reason = `desired ${key} set back to ${(m.previous as PreviousConfig)[key] ?? 'none'}`;
+      changes.push({ eui: m.eui, wave: m.wave, state: 'reverted', reason, restore: m.previous as PreviousConfig });
       events.push({ type: 'reverted', eui: m.eui, wave: m.wave, message: `${describeChange(r.change)}: reverted (${reason})` });
     }
     reverted = changes.length;
-    return { members: changes, rollout: { state: 'rolled_back' }, events: [...events, { type: 'rolled_back', message: `rolled back by ${ctx.actor.name}: ${changes.length} station(s) set back` }] };
+    const left = skipped.length > 0 ? `; ${skipped.length} left as they are (desired ${key} changed since)` : '';
+    return { members: changes, rollout: { state: 'rolled_back' }, events: [...events, { type: 'rolled_back', message: `rolled back by ${ctx.actor.name}: ${changes.length} station(s) set back${left}` }] };
   });
-  return { rollout: original.id, reverted, rollouts: [] };
+  return { rollout: original.id, reverted, skipped, rollouts: [] };
 }
 
 async function rollbackFirmware(ctx: RolloutContext, original: Rollout, touched: readonly RolloutMember[], allowDowngrade: boolean): Promise<RollbackResult> {
@@ -343,5 +365,5 @@ async function rollbackFirmware(ctx: RolloutContext, original: Rollout, touched:
     );
     created.push(v.rollout.id);
   }
-  return { rollout: original.id, reverted: 0, rollouts: created };
+  return { rollout: original.id, reverted: 0, skipped: [], rollouts: created };
 }

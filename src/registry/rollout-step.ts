@@ -74,9 +74,12 @@ export async function writeStep(
         await applyCredentialChange(trx as unknown as Kysely<RegistryDatabase>, m.eui, plan, at, undefined);
       }
     }
-    if (m.restore !== undefined) {
-      if (change.kind === 'tcUri') await trx.updateTable('stations').set({ tc_uri: m.restore.tcUri, updated_at: now }).where('eui', '=', m.eui).execute();
-      if (change.kind === 'cupsUri') await trx.updateTable('stations').set({ cups_uri: m.restore.cupsUri, updated_at: now }).where('eui', '=', m.eui).execute();
+    if (m.restore !== undefined && (change.kind === 'tcUri' || change.kind === 'cupsUri')) {
+      // Only while the desired URI is still the rollout's: a change made since is kept (the step is refused whole).
+      const restored = change.kind === 'tcUri'
+        ? await trx.updateTable('stations').set({ tc_uri: m.restore.tcUri, updated_at: now }).where('eui', '=', m.eui).where('tc_uri', '=', change.uri).executeTakeFirst()
+        : await trx.updateTable('stations').set({ cups_uri: m.restore.cupsUri, updated_at: now }).where('eui', '=', m.eui).where('cups_uri', '=', change.uri).executeTakeFirst();
+      if (restored.numUpdatedRows === 0n) throw conflict('station_changed', `station ${m.eui}'s desired ${change.kind} changed while rollout ${rollout.id} was rolled back; nothing was set back, try again`);
     }
   }
   for (const part of chunks(step.events)) {

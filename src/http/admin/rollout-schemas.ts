@@ -126,4 +126,11 @@ export const RolloutEventQuery = z.object({
 });
 export const RolloutParams = z.object({ id: z.string() });
 export const RollbackBody = z.object({ allowDowngrade: z.boolean().optional() }).meta({ id: 'RollbackRequest' });
-export const RollbackResult = z.object({ rollout: z.string(), reverted: z.number().int(), rollouts: z.array(z.string()) }).meta({ id: 'RollbackResult' });
+export const RollbackResult = z
+  .object({
+    rollout: z.string(),
+    reverted: z.number().int(),
+    skipped: z.array(z.object({ eui: z.string(), reason: z.string() })).meta({ description: 'URI rollouts: stations left as they are, since their desired URI changed after the rollout set it' }),
+    rollouts: z.array(z.string()),
+  })
+  .meta({ id: 'RollbackResult' });

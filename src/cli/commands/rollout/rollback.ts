@@ -13,6 +13,7 @@ export function register(parent: Command): void {
         out.result(r, () => {
           out.line(`rollout ${r.rollout} rolled back`);
           if (r.reverted > 0) out.line(`${r.reverted} station(s) set back to their previous configuration`);
+          for (const s of r.skipped) out.line(`${s.eui} left as it is: ${s.reason}`);
           for (const id2 of r.rollouts) out.line(`previous firmware goes back through rollout ${id2} (bscups rollout show ${id2})`);
         });
       });

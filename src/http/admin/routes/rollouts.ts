@@ -82,6 +82,6 @@ export function registerRolloutRoutes(app: FastifyInstance, deps: AdminDeps): vo
     schema: { tags, summary: 'Set touched stations back to their previous configuration (operator)', params: RolloutParams, body: RollbackBody.optional(), response: { 200: RollbackResult, ...errorResponses } },
   }, async (req) => {
     const r = await rollbackRollout(ctx(req), req.params.id, req.body ?? {});
-    return { rollout: r.rollout, reverted: r.reverted, rollouts: [...r.rollouts] };
+    return { rollout: r.rollout, reverted: r.reverted, skipped: [...r.skipped], rollouts: [...r.rollouts] };
   });
 }
