@@ -106,7 +106,7 @@ export class KyselyFleetStore implements FleetStore {
   }
 
   readProvisioned(euis: readonly string[]): Promise<ProvisionedStation[]> {
-    return this.#run((db) => selectProvisioned(db, { euis }));
+    return this.#run((db) => selectProvisioned(db, { euis }, this.#backend.flavour));
   }
 
   provisionStations<T>(euis: readonly string[], plan: ProvisioningPlan<T>, at: Date): Promise<T> {

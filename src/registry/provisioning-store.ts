@@ -1,8 +1,7 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { SqlFlavour } from './migrations.js';
 import type { RegistryDatabase } from './db-schema.js';
 import { eventColumns, millis } from './row-mapping.js';
-import { writeLabelRows } from './station-labels.js';
 import type { StationAuthMode } from './auth-types.js';
 import type { ProvisionedStation, ProvisioningPlan, ProvisioningUpdate } from './provisioning-types.js';
 
@@ -17,13 +16,46 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
   return out;
 }
 
+interface ProvisionedRow {
+  eui: string;
+  name: string | null;
+  labels: string;
+  cups_uri: string | null;
+  tc_uri: string | null;
+  mode: string | null;
+}
+
+function toProvisioned(r: ProvisionedRow): ProvisionedStation {
+  return {
+    eui: r.eui,
+    name: r.name,
+    labels: JSON.parse(r.labels) as Record<string, string>,
+    cupsUri: r.cups_uri,
+    tcUri: r.tc_uri,
+    authMode: (r.mode ?? 'none') as StationAuthMode,
+  };
+}
+
 /** Provisioning fields of `euis` (those registered), or of one keyset page ordered by EUI. */
 export async function selectProvisioned(
   db: Db,
   where: { readonly euis: readonly string[] } | { readonly after: string | null; readonly limit: number },
+  flavour: SqlFlavour = 'sqlite',
   lock = false,
 ): Promise<ProvisionedStation[]> {
   if ('euis' in where && where.euis.length === 0) return [];
+  if ('euis' in where && flavour === 'postgres') {
+    // The keys as one array parameter, joined by primary key: an index lookup per key whatever the
+    // planner believes about the tables (right after a bulk create their statistics say "empty", and
+    // an IN list then became a nested loop over station_auth, seconds per batch at 10,000 stations).
+    // Only PostgreSQL has row locks; the station row is what every credential or mode change locks first.
+    const result = await sql<ProvisionedRow>`select s.eui, s.name, s.labels, s.cups_uri, s.tc_uri, a.mode
+      from unnest(${[...where.euis]}::text[]) as k(eui)
+      join stations s on s.eui = k.eui
+      left join station_auth a on a.eui = k.eui
+      order by s.eui ${lock ? sql`for update of s` : sql``}`.execute(db);
+    return result.rows.map(toProvisioned);
+  }
   let query = db
     .selectFrom('stations as s')
     .leftJoin('station_auth as a', 'a.eui', 's.eui')
@@ -33,17 +65,7 @@ export async function selectProvisioned(
     if (where.after !== null) query = query.where('s.eui', '>', where.after);
     query = query.orderBy('s.eui').limit(where.limit);
   }
-  // Only PostgreSQL has row locks. The station row is what every credential or mode change locks first.
-  if (lock) query = query.forUpdate('s');
-  const rows = await query.execute();
-  return rows.map((r) => ({
-    eui: r.eui,
-    name: r.name,
-    labels: JSON.parse(r.labels) as Record<string, string>,
-    cupsUri: r.cups_uri,
-    tcUri: r.tc_uri,
-    authMode: (r.mode ?? 'none') as StationAuthMode,
-  }));
+  return (await query.execute()).map(toProvisioned);
 }
 
 /**
@@ -63,7 +85,7 @@ export async function applyProvisioning<T>(
   for (const part of chunks(euis, INSERT_CHUNK)) await trx.deleteFrom('unknown_stations').where('eui', 'in', part).execute();
   const current = new Map<string, ProvisionedStation>();
   for (const part of chunks(euis, INSERT_CHUNK)) {
-    for (const s of await selectProvisioned(trx, { euis: part }, flavour === 'postgres')) current.set(s.eui, s);
+    for (const s of await selectProvisioned(trx, { euis: part }, flavour, true)) current.set(s.eui, s);
   }
   const { write, result } = plan(current);
   const now = millis(at);
@@ -77,38 +99,67 @@ export async function applyProvisioning<T>(
   for (const part of chunks(labelRows, INSERT_CHUNK)) await trx.insertInto('station_labels').values(part).execute();
   const modes = write.creates.filter((s) => s.authMode !== 'none').map((s) => ({ eui: s.eui, mode: s.authMode, updated_at: now }));
   for (const part of chunks(modes, INSERT_CHUNK)) await trx.insertInto('station_auth').values(part).execute();
-  for (const update of write.updates) await updateOne(trx, update, now);
+  await applyUpdates(trx, flavour, current, write.updates, now);
   const events = write.events.map(({ eui, event }) => eventColumns(eui, event, at));
   for (const part of chunks(events, INSERT_CHUNK)) await trx.insertInto('station_events').values(part).execute();
   return result;
 }
 
-async function updateOne(trx: Db, update: ProvisioningUpdate, now: number): Promise<void> {
-  const { eui, name, labels, cupsUri, tcUri, authMode } = update;
-  const columns = {
-    ...(name === undefined ? {} : { name }),
-    ...(labels === undefined ? {} : { labels: JSON.stringify(labels) }),
-    ...(cupsUri === undefined ? {} : { cups_uri: cupsUri }),
-    ...(tcUri === undefined ? {} : { tc_uri: tcUri }),
-  };
-  if (Object.keys(columns).length > 0) {
-    await trx.updateTable('stations').set({ ...columns, updated_at: now }).where('eui', '=', eui).execute();
+/**
+ * The batch's updates in a few statements, whatever its size: the stations'
+ * columns from one VALUES list (each changed station gets its whole provisioning
+ * row, the stored values where the row left a field alone), the labels of those
+ * whose labels changed replaced in one delete and one insert, auth modes in one
+ * upsert, and the pending CUPS rotations they overrule cleared per mode.
+ */
+async function applyUpdates(
+  trx: Db,
+  flavour: SqlFlavour,
+  current: ReadonlyMap<string, ProvisionedStation>,
+  updates: readonly ProvisioningUpdate[],
+  now: number,
+): Promise<void> {
+  const columns = updates
+    .filter((u) => u.name !== undefined || u.labels !== undefined || u.cupsUri !== undefined || u.tcUri !== undefined)
+    .map((u) => {
+      const was = current.get(u.eui) as ProvisionedStation;
+      return { eui: u.eui, name: u.name === undefined ? was.name : u.name, labels: JSON.stringify(u.labels ?? was.labels), cupsUri: u.cupsUri === undefined ? was.cupsUri : u.cupsUri, tcUri: u.tcUri === undefined ? was.tcUri : u.tcUri };
+    });
+  for (const part of chunks(columns, INSERT_CHUNK / 5)) {
+    const values = sql.join(part.map((c) => sql`(${c.eui}, ${c.name}, ${c.labels}, ${c.cupsUri}, ${c.tcUri})`));
+    // SQLite names a VALUES list's columns column1..columnN; PostgreSQL takes them from the alias.
+    if (flavour === 'postgres') {
+      await sql`update stations as s set name = v.name, labels = v.labels, cups_uri = v.cups_uri, tc_uri = v.tc_uri, updated_at = ${now}
+        from (values ${values}) as v(eui, name, labels, cups_uri, tc_uri) where s.eui = v.eui`.execute(trx);
+    } else {
+      await sql`update stations set name = v.column2, labels = v.column3, cups_uri = v.column4, tc_uri = v.column5, updated_at = ${now}
+        from (values ${values}) as v where stations.eui = v.column1`.execute(trx);
+    }
   }
-  if (labels !== undefined) await writeLabelRows(trx, eui, labels);
-  if (authMode !== undefined) {
+  const relabelled = updates.filter((u) => u.labels !== undefined);
+  for (const part of chunks(relabelled.map((u) => u.eui), INSERT_CHUNK)) await trx.deleteFrom('station_labels').where('eui', 'in', part).execute();
+  const labelRows = relabelled.flatMap((u) => Object.entries(u.labels ?? {}).map(([key, value]) => ({ eui: u.eui, key, value })));
+  for (const part of chunks(labelRows, INSERT_CHUNK)) await trx.insertInto('station_labels').values(part).execute();
+
+  const modes = updates.filter((u): u is ProvisioningUpdate & { authMode: StationAuthMode } => u.authMode !== undefined);
+  for (const part of chunks(modes, INSERT_CHUNK)) {
     await trx
       .insertInto('station_auth')
-      .values({ eui, mode: authMode, updated_at: now })
-      .onConflict((oc) => oc.column('eui').doUpdateSet({ mode: authMode, updated_at: now }))
+      .values(part.map((u) => ({ eui: u.eui, mode: u.authMode, updated_at: now })))
+      .onConflict((oc) => oc.column('eui').doUpdateSet((eb) => ({ mode: eb.ref('excluded.mode'), updated_at: eb.ref('excluded.updated_at') })))
       .execute();
-    // As `station auth --mode` does: the operator's mode wins over the one a pending CUPS rotation would switch to.
-    await trx
-      .updateTable('station_rotations')
-      .set({ target_mode: null })
-      .where('eui', '=', eui)
-      .where('category', '=', 'cups')
-      .where('target_mode', 'is not', null)
-      .where('target_mode', '!=', authMode)
-      .execute();
+  }
+  // As `station auth --mode` does: the operator's mode wins over the one a pending CUPS rotation would switch to.
+  for (const mode of new Set(modes.map((u) => u.authMode))) {
+    for (const part of chunks(modes.filter((u) => u.authMode === mode).map((u) => u.eui), INSERT_CHUNK)) {
+      await trx
+        .updateTable('station_rotations')
+        .set({ target_mode: null })
+        .where('eui', 'in', part)
+        .where('category', '=', 'cups')
+        .where('target_mode', 'is not', null)
+        .where('target_mode', '!=', mode)
+        .execute();
+    }
   }
 }
