@@ -71,6 +71,8 @@ export interface FirmwareTargetArgs {
   readonly labels: Readonly<Record<string, string>>;
   readonly maxOffers: number;
   readonly allowDowngrade: boolean;
+  /** With a file: target stations an active firmware rollout holds (the rollout records it). */
+  readonly force?: boolean;
 }
 
 /** An import file as read from disk or stdin; its format given (--format) or detected by the operation from its name and content. */

@@ -53,7 +53,7 @@ export function createLocalActions(rt: Runtime): OperatorActions {
     listStations: async (args) => page(await listStations(ctx, args), station),
     registerStation: async (input) => station(await registerStation(ctx, input)),
     showStation: async (eui) => station(await showStation(ctx, eui)),
-    changeStation: async (eui, change) => station(await changeStation(ctx, eui, change)),
+    changeStation: async (eui, change) => station(await changeStation(rctx, eui, change)),
     removeStation: async (eui) => S.Removed.parse(await removeStation(ctx, eui)),
     stationEvents: async (eui, args) => {
       const s = await showStation(ctx, eui);
@@ -92,7 +92,7 @@ export function createLocalActions(rt: Runtime): OperatorActions {
     },
     rotateCredential: async (eui, input, local) => {
       const trust = input.tcTrust === undefined ? undefined : fileParam(input.tcTrust, 'tcTrust');
-      const r = await rotateStationCredential(ctx, eui, input.for ?? 'cups', pkiDirOption(local?.pkiDir), trust);
+      const r = await rotateStationCredential(rctx, eui, input.for ?? 'cups', pkiDirOption(local?.pkiDir), trust, { force: input.force === true });
       return Rotated.parse({ ...r, notAfter: r.notAfter === null ? null : r.notAfter.toISOString() });
     },
     revokeCredential: async (eui, input) => A.Revoked.parse(await revokeStationCredential(ctx, { eui, ...input })),
@@ -122,7 +122,7 @@ export function createLocalActions(rt: Runtime): OperatorActions {
     targetPackage: async (pkg, t) => R.PackageTargeted.parse(await targetPackage(rctx, { package: pkg, ...t })),
     upgradeFirmware: async (file, t) =>
       A.FirmwareUpgraded.parse(
-        await upgradeStationsFirmware(ctx, {
+        await upgradeStationsFirmware(rctx, {
           package: file.package,
           source: source(file),
           signatures: file.signatures,

@@ -98,6 +98,7 @@ export function createRemoteActions(call: ApiCall): OperatorActions {
           label: Object.entries(t.labels).map(([k, v]) => `${k}=${v}`),
           maxOffers: t.maxOffers,
           allowDowngrade: t.allowDowngrade,
+          ...(t.force === true ? { force: true } : {}),
         },
         file: uploadOf(file),
       }),

@@ -1,9 +1,11 @@
 import { parseEui } from '../protocol/index.js';
 import { loadCa, loadCaCertificate } from '../pki/pki-folder.js';
 import type { CredentialCategory } from '../registry/auth-types.js';
-import { audit, authorize, type OperationContext } from './context.js';
+import { audit, authorize } from './context.js';
 import type { IssuedCert } from '../pki/types.js';
 import { rotateCredential } from './credentials.js';
+import type { RolloutContext } from './firmware-library.js';
+import { checkRolloutClaims, recordForced } from './rollout-claims.js';
 
 /** The station CA as rotations need it: its certificate (the trust a CUPS blob carries) and, to issue certificates, its key. */
 export interface StationCa {
@@ -35,9 +37,11 @@ export interface Rotated {
  * stays valid until the station reports the new one. `trust` (for tc) replaces the
  * CA certificate that verifies the LNS; by default the station keeps the one it has.
  */
-export async function rotateStationCredential(ctx: OperationContext, eui: string, category: CredentialCategory, pkiDir: string, trust?: Buffer): Promise<Rotated> {
+export async function rotateStationCredential(ctx: RolloutContext, eui: string, category: CredentialCategory, pkiDir: string, trust?: Buffer, options: { readonly force?: boolean } = {}): Promise<Rotated> {
   authorize(ctx, 'operator', 'rotating a station credential');
   const id = parseEui(eui, 'eui');
+  // A rotation rollout of this category holding the station owns its credential: refused unless forced.
+  const held = await checkRolloutClaims(ctx, [id], { kind: 'credentials', category }, `rotating the ${category} credential of station ${id}`, options.force === true);
   const caCert = await loadCaCertificate(pkiDir);
   // The CA key is needed only to issue a certificate; a token-only setup may keep it offline.
   const ca = await loadCa(pkiDir).catch(() => undefined);
@@ -51,6 +55,7 @@ export async function rotateStationCredential(ctx: OperationContext, eui: string
     notAfter: issued.notAfter ?? null,
     tokenId: issued.tokenId ?? null,
   };
-  await audit(ctx, 'credential.rotate', id, { category, kind: rotated.kind, crc: rotated.crc, fingerprint: rotated.fingerprint, tokenId: rotated.tokenId });
+  await audit(ctx, 'credential.rotate', id, { category, kind: rotated.kind, crc: rotated.crc, fingerprint: rotated.fingerprint, tokenId: rotated.tokenId, ...(held.length === 0 ? {} : { forcedOver: held.map((h) => h.rollout.id) }) });
+  await recordForced(ctx, held, `${category} credential rotation`);
   return rotated;
 }

@@ -1,17 +1,23 @@
 import { parseEui } from '../protocol/index.js';
 import type { Station } from '../registry/index.js';
 import { audit, authorize, type OperationContext } from './context.js';
+import type { RolloutContext } from './firmware-library.js';
 import { upgradeFirmware, type FirmwareUpgradeInput, type FirmwareUpgradeResult } from './firmware-upload.js';
+import { checkRolloutClaims, recordForced } from './rollout-claims.js';
 
 /**
  * Stores a signed update (verified over the stored bytes) and targets stations
- * at it in one step, without adding it to the firmware library.
+ * at it in one step, without adding it to the firmware library. A station an
+ * active firmware rollout holds is refused (nothing is stored) unless `force`.
  */
-export async function upgradeStationsFirmware(ctx: OperationContext, input: FirmwareUpgradeInput): Promise<FirmwareUpgradeResult> {
+export async function upgradeStationsFirmware(ctx: RolloutContext, input: FirmwareUpgradeInput & { readonly force?: boolean }): Promise<FirmwareUpgradeResult> {
   authorize(ctx, 'operator', 'upgrading station firmware');
   const stations = (input.stations ?? []).map((eui) => parseEui(eui, 'station'));
+  const labelled = input.labels === undefined || Object.keys(input.labels).length === 0 ? [] : (await ctx.registry.listStations({ labels: input.labels })).map((s) => s.eui);
+  const held = await checkRolloutClaims(ctx, [...new Set([...stations, ...labelled])], { kind: 'firmware' }, `upgrading firmware to ${input.package}`, input.force === true);
   const result = await upgradeFirmware({ registry: ctx.registry, blobs: ctx.blobs, clock: ctx.clock }, { ...input, stations });
-  await audit(ctx, 'firmware.upgrade', result.package, { sha256: result.sha256, size: result.size, keyCrcs: [...result.keyCrcs], stations: [...result.stations] });
+  await audit(ctx, 'firmware.upgrade', result.package, { sha256: result.sha256, size: result.size, keyCrcs: [...result.keyCrcs], stations: [...result.stations], ...(held.length === 0 ? {} : { forcedOver: held.map((h) => h.rollout.id) }) });
+  await recordForced(ctx, held, `firmware upgrade to ${result.package}`);
   return result;
 }
 

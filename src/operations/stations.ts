@@ -3,6 +3,8 @@ import { parseEui, validateCupsUri, validateTcUri } from '../protocol/index.js';
 import type { Page, Station } from '../registry/index.js';
 import { credentialBlobPrefix } from './credential-blob.js';
 import { audit, authorize, type OperationContext } from './context.js';
+import type { RolloutContext } from './firmware-library.js';
+import { checkRolloutClaims, recordForced, type HeldStation } from './rollout-claims.js';
 import { toStationQuery, validateLabelKey, validateLabelValue, type StationListInput } from './station-filters.js';
 
 /** Register a station: EUI in any accepted spelling, optional name, labels and URIs. */
@@ -20,6 +22,8 @@ export interface StationChange {
   readonly labels?: Readonly<Record<string, string | null>>;
   readonly cupsUri?: string | null;
   readonly tcUri?: string | null;
+  /** Change a URI even though an active rollout of that URI holds the station (the rollout records it). */
+  readonly force?: boolean;
 }
 
 export function stationNotFound(eui: string) {
@@ -65,13 +69,21 @@ export async function registerStation(ctx: OperationContext, input: StationInput
   return station;
 }
 
-export async function changeStation(ctx: OperationContext, eui: string, change: StationChange): Promise<Station> {
+/**
+ * Changes a station. A URI an active rollout of that URI holds the station for
+ * is refused (checkRolloutClaims) unless `force`, and then recorded in the rollout.
+ */
+export async function changeStation(ctx: RolloutContext, eui: string, change: StationChange): Promise<Station> {
   authorize(ctx, 'operator', 'changing a station');
   const id = parseEui(eui, 'eui');
   const labels = change.labels === undefined ? undefined : checkLabels(change.labels);
   const desired = uris(change);
   if (change.name === undefined && (labels === undefined || Object.keys(labels).length === 0) && Object.keys(desired).length === 0) {
     throw invalid('nothing_to_set', 'nothing to change: give a name, labels, a CUPS URI or a TC URI');
+  }
+  const held: HeldStation[] = [];
+  for (const kind of ['tcUri', 'cupsUri'] as const) {
+    if (kind in desired) held.push(...(await checkRolloutClaims(ctx, [id], { kind }, `setting the ${kind === 'tcUri' ? 'TC' : 'CUPS'} URI of station ${id}`, change.force === true)));
   }
   const station = await ctx.registry.updateStation(id, {
     ...(change.name === undefined ? {} : { name: change.name === '' ? null : change.name }),
@@ -84,7 +96,9 @@ export async function changeStation(ctx: OperationContext, eui: string, change: 
     ...(change.name === undefined ? {} : { name: change.name }),
     ...(labels === undefined ? {} : { labels }),
     ...desired,
+    ...(held.length === 0 ? {} : { forcedOver: held.map((h) => h.rollout.id) }),
   });
+  await recordForced(ctx, held, `desired ${changed.join(', ')}`);
   return station;
 }
 

@@ -97,6 +97,7 @@ export const FirmwareUpgradeQuery = z.object({
   publicKey: repeated.describe('sig-N.key (128 hex digits) for a keyCrc not registered'),
   maxOffers: z.coerce.number().int().min(1).max(1000).optional(),
   allowDowngrade: z.enum(['true', 'false']).optional(),
+  force: z.enum(['true', 'false']).optional().describe('target stations although an active firmware rollout holds them; the rollout records it as changed outside it'),
   sha256: z.string().optional().describe('SHA-256 of the body (64 hex digits): names the stored file, so bytes already stored are not stored twice; a body with another hash stores nothing'),
 });
 

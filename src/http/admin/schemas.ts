@@ -96,6 +96,7 @@ export const StationPatch = z
     labels: z.record(labelKey, z.string().min(1).max(256).nullable()).optional().describe('merged; null removes a label'),
     cupsUri: z.string().nullable().optional(),
     tcUri: z.string().nullable().optional(),
+    force: z.boolean().optional().describe('change a URI although an active rollout of that URI holds the station; the rollout records it as changed outside it'),
   })
   .strict()
   .meta({ id: 'StationPatch' });

@@ -18,6 +18,7 @@ interface Options {
   signWith?: string[];
   allowDowngrade?: boolean;
   maxOffers?: string;
+  force?: boolean;
 }
 
 export function register(parent: Command): void {
@@ -36,6 +37,7 @@ export function register(parent: Command): void {
     .option('--public-key <file>', 'sig-N.key or PEM public key for an unregistered --key-crc; repeatable', collect)
     .option('--sign-with <pem>', 'sign now with this private key (sig-N.pem); repeatable; with --server it signs here and only the signature is sent', collect)
     .option('--allow-downgrade', 'allow a lower semantic version than the station reports')
+    .option('--force', 'with --file: target stations an active firmware rollout holds (the rollout records it as changed outside it)')
     .option('--max-offers <n>', 'offers without the package changing before the upgrade is marked failed (default BSCUPS_MAX_OFFERS or 3)')
     .action(async (opts: Options, cmd: Command) => {
       const stations = (opts.station ?? []).map(euiArg);
@@ -46,7 +48,13 @@ export function register(parent: Command): void {
       }
       const file = path === undefined ? undefined : await signedFile({ ...opts, file: path });
       await runActions(cmd, async (actions, out, settings) => {
-        const target: FirmwareTargetArgs = { stations, labels, maxOffers: opts.maxOffers === undefined ? settings.maxOffers : Number(opts.maxOffers), allowDowngrade: opts.allowDowngrade === true };
+        const target: FirmwareTargetArgs = {
+          stations,
+          labels,
+          maxOffers: opts.maxOffers === undefined ? settings.maxOffers : Number(opts.maxOffers),
+          allowDowngrade: opts.allowDowngrade === true,
+          ...(opts.force === true ? { force: true } : {}),
+        };
         if (file === undefined) {
           // Without --file, --package names a firmware library entry.
           const result = await actions.targetPackage(opts.package, target);

@@ -9,6 +9,7 @@ interface Options {
   for?: string;
   pkiDir?: string;
   tcTrust?: string;
+  force?: boolean;
 }
 
 export function register(parent: Command): void {
@@ -22,12 +23,13 @@ export function register(parent: Command): void {
     .option('--for <which>', 'cups (this server) or tc (the LNS)', 'cups')
     .option('--pki-dir <dir>', 'PKI folder made by "bscups pki init" (env BSCUPS_PKI_DIR, default ./data/pki); local mode only, a server uses its own')
     .option('--tc-trust <file>', 'with --for tc: a new CA certificate that verifies the LNS; default the one the station has')
+    .option('--force', 'rotate although an active rotation rollout of this category holds the station (the rollout records it as changed outside it)')
     .action(async (eui: string, opts: Options, cmd: Command) => {
       const id = euiArg(eui);
       const category = categoryOf(opts.for);
       const tcTrust = opts.tcTrust === undefined ? undefined : await fileArgText(opts.tcTrust, '--tc-trust');
       await runActions(cmd, async (actions, out) => {
-        const rotated = await actions.rotateCredential(id, { for: category, ...(tcTrust === undefined ? {} : { tcTrust }) }, opts.pkiDir === undefined ? {} : { pkiDir: opts.pkiDir });
+        const rotated = await actions.rotateCredential(id, { for: category, ...(tcTrust === undefined ? {} : { tcTrust }), ...(opts.force === true ? { force: true } : {}) }, opts.pkiDir === undefined ? {} : { pkiDir: opts.pkiDir });
         out.result({ ...rotated, pending: true }, () => {
           const what = rotated.kind === 'certificate' ? `certificate ${rotated.fingerprint}` : `token ${rotated.tokenId}`;
           out.line(`station ${id}: new ${category} ${what} (crc ${rotated.crc}) is sent on its next request;`);

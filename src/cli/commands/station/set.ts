@@ -14,7 +14,8 @@ export function register(parent: Command): void {
     .option('--label <key=value>', 'set a label (key= removes it), repeatable', collect)
     .option('--cups-uri <uri>', 'CUPS URI, e.g. https://cups.example.com:443')
     .option('--tc-uri <uri>', 'LNS (TC) URI, e.g. wss://lns.example.com:6887')
-    .action(async (eui: string, opts: { name?: string; label?: string[]; cupsUri?: string; tcUri?: string }, cmd: Command) => {
+    .option('--force', 'set a URI although an active rollout of that URI holds the station (the rollout records it as changed outside it)')
+    .action(async (eui: string, opts: { name?: string; label?: string[]; cupsUri?: string; tcUri?: string; force?: boolean }, cmd: Command) => {
       const id = euiArg(eui);
       const labels = parseLabels(opts.label, true);
       const cupsUri = cupsUriOption(opts.cupsUri);
@@ -28,6 +29,7 @@ export function register(parent: Command): void {
           ...(Object.keys(labels).length === 0 ? {} : { labels }),
           ...(cupsUri === undefined ? {} : { cupsUri }),
           ...(tcUri === undefined ? {} : { tcUri }),
+          ...(opts.force === true ? { force: true } : {}),
         });
         out.result(stationView(station), () => out.line(`updated station ${station.eui}: ${syncText(station)}`));
       });

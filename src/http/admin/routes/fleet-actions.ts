@@ -42,7 +42,7 @@ export function registerFleetActionRoutes(app: FastifyInstance, deps: AdminDeps)
     const crcs = q.keyCrc ?? [];
     const sigs = q.signature ?? [];
     if (crcs.length !== sigs.length) throw invalid('unpaired_signature', 'give one keyCrc for every signature, in the same order');
-    const ctx = contextOf(req, deps);
+    const ctx = { ...contextOf(req, deps), rollouts: deps.rollouts };
     const r = await upgradeStationsFirmware(ctx, {
       package: q.package,
       source: uploadedBody(req, q.sha256),
@@ -52,6 +52,7 @@ export function registerFleetActionRoutes(app: FastifyInstance, deps: AdminDeps)
       labels: parseLabelArgs(q.label ?? []),
       maxOffers: q.maxOffers ?? 3,
       allowDowngrade: q.allowDowngrade === 'true',
+      force: q.force === 'true',
     });
     return { ...r, keyCrcs: [...r.keyCrcs], stations: [...r.stations] };
   });

@@ -34,6 +34,7 @@ export const RotateBody = z
   .object({
     for: category.default('cups').describe('cups (this server) or tc (the LNS)'),
     tcTrust: z.string().min(1).max(65536).optional().describe('with for tc: a new CA certificate (PEM text or base64 DER) that verifies the LNS; default the one the station has'),
+    force: z.boolean().optional().describe('rotate although an active rotation rollout of this category holds the station; the rollout records it as changed outside it'),
   })
   .strict()
   .meta({ id: 'RotateRequest' });
@@ -73,7 +74,7 @@ export function registerStationActionRoutes(app: FastifyInstance, deps: AdminDep
     },
   }, async (req) => {
     const trust = req.body.tcTrust === undefined ? undefined : fileParam(req.body.tcTrust, 'tcTrust');
-    const r = await rotateStationCredential(contextOf(req, deps), req.params.eui, req.body.for, deps.pkiDir ?? pkiDirOption(undefined), trust);
+    const r = await rotateStationCredential({ ...contextOf(req, deps), rollouts: deps.rollouts }, req.params.eui, req.body.for, deps.pkiDir ?? pkiDirOption(undefined), trust, { force: req.body.force === true });
     return { ...r, notAfter: iso(r.notAfter) };
   });
 

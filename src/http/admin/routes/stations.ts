@@ -35,7 +35,7 @@ export function registerStationRoutes(app: FastifyInstance, deps: AdminDeps): vo
 
   api.patch('/stations/:eui', {
     schema: { tags, summary: 'Change name, labels or URIs (operator)', params: EuiParams, body: StationPatch, response: { 200: Station, ...errorResponses } },
-  }, async (req) => stationJson(await changeStation(contextOf(req, deps), req.params.eui, req.body)));
+  }, async (req) => stationJson(await changeStation({ ...contextOf(req, deps), rollouts: deps.rollouts }, req.params.eui, req.body)));
 
   api.delete('/stations/:eui', {
     schema: { tags, summary: 'Unregister a station and delete its credential blobs (operator)', params: EuiParams, response: { 200: Removed, ...errorResponses } },
