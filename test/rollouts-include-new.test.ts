@@ -98,4 +98,25 @@ describe.each([
     await advanceRollouts(unkept, () => undefined);
     expect(rows).toBe(STATIONS + 2);
   }, 120_000);
+
+  it.skipIf(postgres && !pgRuns)('a station registered later joins when it is first seen, not before (a never-seen member would only be skipped)', async () => {
+    const ctx = operationContext(rt);
+    const report = (id: string) => rt.registry.recordExchange(id, {
+      at: new Date(), remoteAddress: null, events: [],
+      reported: { cupsUri: null, tcUri: null, cupsCredCrc: 0, tcCredCrc: 0, station: '2.0.6', model: 'linux', package: '1.0.0', keys: [] },
+    });
+    await registerStation(ctx, { eui: 'E100000000000001', labels: { group: 'late' } });
+    await report('E100000000000001');
+    const { rollout } = await createRollout(ctx, { tcUri: 'wss://lns.example:6888', label: ['group=late'], waves: '100%', includeNew: true, deadline: '1h' });
+    const deps: RolloutEngineDeps = { rollouts: rt.rollouts, fleet: rt.fleet, clock: () => new Date(), joinWatermarks: new Map(), joinScanOverlapMs: 0 };
+    const pass = () => advanceRollouts(deps, (id, e) => { throw new Error(`rollout ${id}: ${String(e)}`); });
+    const members = async () => (await showRollout(ctx, rollout.id)).members.map((m) => [m.eui, m.state]);
+    await pass();
+    await registerStation(ctx, { eui: 'E100000000000002', labels: { group: 'late' } });
+    await pass();
+    expect(await members()).toEqual([['E100000000000001', 'offered']]);
+    await report('E100000000000002');
+    await pass();
+    expect(await members()).toEqual([['E100000000000001', 'offered'], ['E100000000000002', 'offered']]);
+  }, 60_000);
 });

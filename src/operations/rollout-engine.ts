@@ -93,8 +93,9 @@ export async function advanceRollout(deps: RolloutEngineDeps, rollout: Rollout):
 async function findJoiners(deps: RolloutEngineDeps, rollout: Rollout, members: readonly RolloutMember[], models: readonly string[], since: number | undefined): Promise<string[]> {
   const known = new Set(members.map((m) => m.eui));
   const selected = await selectStations(deps.fleet, rollout.selector, since === undefined ? undefined : new Date(since));
-  // With models declared, a station joins once it has reported one (its first report).
-  const candidates = selected.filter((s) => !known.has(s.eui) && (models.length === 0 || s.reported !== null));
+  // A station joins once it has been seen (a never-seen member is skipped: core/rollout-gate.ts
+  // eligibility), and with models declared once it has reported one: its first report either way.
+  const candidates = selected.filter((s) => !known.has(s.eui) && s.lastSeenAt !== null && (models.length === 0 || s.reported !== null));
   if (candidates.length === 0) return [];
   const held = await deps.rollouts.claims(candidates.map((s) => s.eui));
   return candidates.filter((s) => !held.has(s.eui)).map((s) => s.eui);
