@@ -66,6 +66,7 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     'bscups rollout create --tc-uri wss://lns2.example.com:6887 --label site=north --waves 10,100% --soak 1h --include-new',
   ],
   'rollout list': ['bscups rollout list', 'bscups rollout list --state running --state halted'],
+  'rollout members': ['bscups rollout members r1a2b3c4d --state failed', 'bscups rollout members r1a2b3c4d --wave 2 --json'],
   'rollout show': ['bscups rollout show r1a2b3c4d', 'bscups rollout show r1a2b3c4d --events'],
   'rollout pause': ['bscups rollout pause r1a2b3c4d'],
   'rollout resume': ['bscups rollout resume r1a2b3c4d'],
