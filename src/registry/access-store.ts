@@ -5,7 +5,7 @@ import type { AccessStore, ApiKeyInfo, AuditEntry, AuditQuery, NewApiKey, NewAud
 import type { RegistryBackend } from './backend.js';
 import { checkLimit, decodeCursor, encodeCursor } from './cursor.js';
 import type { ApiKeysTable, AuditLogTable, RegistryDatabase } from './db-schema.js';
-import { isUniqueViolation, translateBackendError } from './db-errors.js';
+import { isUniqueViolation, runOn } from './db-errors.js';
 import type { Page } from './fleet-types.js';
 import { millis, num } from './row-mapping.js';
 
@@ -19,12 +19,8 @@ export class KyselyAccessStore implements AccessStore {
     this.#backend = backend;
   }
 
-  async #run<T>(work: (db: Db) => Promise<T>): Promise<T> {
-    try {
-      return await work(this.#backend.db);
-    } catch (e) {
-      throw translateBackendError(e, this.#backend.display);
-    }
+  #run<T>(work: (db: Db) => Promise<T>): Promise<T> {
+    return runOn(this.#backend, this.#backend.db, work);
   }
 
   addApiKey(key: NewApiKey, at: Date): Promise<ApiKeyInfo> {

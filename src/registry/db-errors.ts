@@ -76,6 +76,18 @@ function badSqliteFile(e: unknown, database: string): CupsError | undefined {
   return new CupsError(errorCode, 'unavailable', message, { database }, { cause: e });
 }
 
+/**
+ * Runs `work` on `db`, turning a driver error into the project's error naming
+ * the backend's database: the one error boundary every registry store shares.
+ */
+export async function runOn<D, T>(backend: { readonly display: string }, db: D, work: (db: D) => Promise<T>): Promise<T> {
+  try {
+    return await work(db);
+  } catch (e) {
+    throw translateBackendError(e, backend.display);
+  }
+}
+
 /** Turns a driver error into the project's error; CupsErrors pass through unchanged. */
 export function translateBackendError(e: unknown, database: string): CupsError {
   if (isCupsError(e)) return e;

@@ -3,7 +3,7 @@ import { SYNC_STATES, type SyncState } from '../core/sync-status.js';
 import type { RegistryBackend } from './backend.js';
 import { checkLimit, decodeCursor, encodeCursor } from './cursor.js';
 import type { RegistryDatabase } from './db-schema.js';
-import { translateBackendError } from './db-errors.js';
+import { runOn } from './db-errors.js';
 import type { CountBy, EventQuery, FleetStore, FleetSummary, Page, StationQuery } from './fleet-types.js';
 import { millis, num, toEvent } from './row-mapping.js';
 import { selectStationPage } from './station-query.js';
@@ -24,12 +24,8 @@ export class KyselyFleetStore implements FleetStore {
     this.#backend = backend;
   }
 
-  async #run<T>(work: (db: Db) => Promise<T>): Promise<T> {
-    try {
-      return await work(this.#backend.db);
-    } catch (e) {
-      throw translateBackendError(e, this.#backend.display);
-    }
+  #run<T>(work: (db: Db) => Promise<T>): Promise<T> {
+    return runOn(this.#backend, this.#backend.db, work);
   }
 
   queryStations(query: StationQuery): Promise<Page<Station>> {

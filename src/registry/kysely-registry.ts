@@ -2,7 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import { conflict, invalid, notFound } from '../core/errors.js';
 import type { RegistryBackend } from './backend.js';
 import type { RegistryDatabase } from './db-schema.js';
-import { isUniqueViolation, translateBackendError } from './db-errors.js';
+import { isUniqueViolation, runOn } from './db-errors.js';
 import type { FaultHook } from '../core/fault-hook.js';
 import { applyCredentialChange } from './credential-change.js';
 import { applyFirmwareTransition } from './firmware-transition.js';
@@ -83,12 +83,8 @@ export class KyselyRegistry implements StationRegistry {
   }
 
   /** Runs `work`, turning driver errors into CupsErrors that name the database. */
-  async #run<T>(work: (db: Kysely<RegistryDatabase>) => Promise<T>): Promise<T> {
-    try {
-      return await work(this.#db);
-    } catch (e) {
-      throw translateBackendError(e, this.#backend.display);
-    }
+  #run<T>(work: (db: Kysely<RegistryDatabase>) => Promise<T>): Promise<T> {
+    return runOn(this.#backend, this.#db, work);
   }
 
   migrate(): Promise<void> {

@@ -5,7 +5,7 @@ import type { RolloutStep, StationObservation } from '../core/rollout-gate.js';
 import type { CredentialPlan } from './auth-types.js';
 import type { RegistryBackend } from './backend.js';
 import type { RegistryDatabase } from './db-schema.js';
-import { isUniqueViolation, translateBackendError } from './db-errors.js';
+import { isUniqueViolation, runOn } from './db-errors.js';
 import { num } from './row-mapping.js';
 import type { RolloutTables } from './rollout-schema.js';
 import { toMember, toPackage, toRollout, toRolloutEvent } from './rollout-rows.js';
@@ -37,12 +37,8 @@ export class KyselyRolloutStore implements RolloutStore {
     this.#db = backend.db.withTables<RolloutTables>();
   }
 
-  async #run<T>(work: (db: Db) => Promise<T>): Promise<T> {
-    try {
-      return await work(this.#db);
-    } catch (e) {
-      throw translateBackendError(e, this.#backend.display);
-    }
+  #run<T>(work: (db: Db) => Promise<T>): Promise<T> {
+    return runOn(this.#backend, this.#db, work);
   }
 
   addPackage(pkg: Omit<FirmwarePackage, 'createdAt'>, at: Date): Promise<FirmwarePackage> {

@@ -1,6 +1,6 @@
 import type { StationAuth, StationToken } from '../auth-types.js';
 import type { RegistryBackend } from '../backend.js';
-import { translateBackendError } from '../db-errors.js';
+import { runOn } from '../db-errors.js';
 import type { ExchangeRecord, ExchangeResult, Station, StationRegistry } from '../types.js';
 import { loadAllAuthEntries, loadAuthEntry } from './cache-loads.js';
 import type { ChangeFeed, ChangeKind } from './change-feed.js';
@@ -209,12 +209,8 @@ class RegistryCache {
     return pending === undefined ? station : withSeen(station, pending);
   }
 
-  async #run<T>(work: () => Promise<T>): Promise<T> {
-    try {
-      return await work();
-    } catch (e) {
-      throw translateBackendError(e, this.#backend.display);
-    }
+  #run<T>(work: () => Promise<T>): Promise<T> {
+    return runOn(this.#backend, undefined, work);
   }
 }
 
