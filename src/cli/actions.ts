@@ -5,6 +5,7 @@ import type * as I from '../http/admin/import-schemas.js';
 import type * as R from '../http/admin/rollout-schemas.js';
 import type * as S from '../http/admin/schemas.js';
 import type { AuditListInput } from '../operations/audit.js';
+import type { StationListInput } from '../operations/station-filters.js';
 import type { RotateBody, Rotated, StationAuthBody } from '../http/admin/routes/station-actions.js';
 
 // What an operator can do, as one interface with two implementations: local
@@ -35,21 +36,6 @@ export interface RolloutMemberArgs {
 export interface RolloutEventArgs {
   readonly type?: readonly string[];
   readonly order?: 'asc' | 'desc';
-  readonly limit?: number;
-  readonly cursor?: string;
-}
-
-/** A station listing as the flags give it (the API's query parameters). */
-export interface StationListArgs {
-  readonly label?: readonly string[];
-  readonly state?: readonly string[];
-  readonly silent?: string;
-  readonly model?: string;
-  readonly package?: string;
-  readonly version?: string;
-  readonly q?: string;
-  readonly sort?: string;
-  readonly order?: string;
   readonly limit?: number;
   readonly cursor?: string;
 }
@@ -99,7 +85,8 @@ export interface OperatorActions {
   /** `local` (direct database) or `remote` (the admin API). */
   readonly mode: 'local' | 'remote';
 
-  listStations(args: StationListArgs): Promise<PageJson<StationJson>>;
+  /** The listing as the flags give it: the same strings the operation (and the API's query) takes. */
+  listStations(args: StationListInput): Promise<PageJson<StationJson>>;
   registerStation(input: z.input<typeof S.StationCreate>): Promise<StationJson>;
   showStation(eui: string): Promise<StationJson>;
   changeStation(eui: string, change: z.input<typeof S.StationPatch>): Promise<StationJson>;
