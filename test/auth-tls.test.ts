@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +6,7 @@ import { createCa, issueServerCert, issueStationCert, issueStationToken, type Is
 import { buildCredentialBlob, credentialCrc, decodeResponse } from '../src/protocol/index.js';
 import type { StationRegistry } from '../src/registry/types.js';
 import { createSimulatedStation, initStationHome } from '../src/simulator/index.js';
+import { firmwareTarget } from './support/firmware-target.js';
 import { rawExchange } from './support/raw-http.js';
 import { startTestServer, type TestServer } from './support/server.js';
 import { stationRequest, tlsExchange } from './support/tls-client.js';
@@ -79,16 +79,7 @@ beforeAll(async () => {
   await blobs.put('stationcredentials', 'b-cups', blobB, { size: blobB.length });
   await registry.updateStation(B, { desired: { cupsCred: { blob: 'b-cups', crc: credentialCrc(blobB), size: blobB.length } } });
   await blobs.put('fwupgrades', 'b-fw', FIRMWARE, { size: FIRMWARE.length });
-  await registry.setFirmwareTarget(B, {
-    package: '2.0.0',
-    blob: 'b-fw',
-    size: FIRMWARE.length,
-    sha256: createHash('sha256').update(FIRMWARE).digest('hex'),
-    signatures: [{ keyCrc: FW_KEY_CRC, signature: Buffer.from('3006020101020101', 'hex').toString('base64') }],
-    maxOffers: 3,
-    fromPackage: '1.0.0',
-    requestedAt: now,
-  });
+  await registry.setFirmwareTarget(B, firmwareTarget('b-fw', FIRMWARE, FW_KEY_CRC, now));
 });
 
 afterAll(async () => {

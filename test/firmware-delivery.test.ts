@@ -1,10 +1,11 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { connect } from 'node:net';
-import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeStationHttpRequest, encodeStationRequestBody } from '../src/protocol/index.js';
+import { firmwareTarget } from './support/firmware-target.js';
+import { LogLines } from './support/log-lines.js';
 import { rawExchange, responseComplete } from './support/raw-http.js';
 import { startTestServer, type TestServer } from './support/server.js';
 import { stationRequest } from './support/tls-client.js';
@@ -15,26 +16,6 @@ const UPDATE = randomBytes(8 * 1024 * 1024);
 const SMALL = Buffer.from('#!/bin/sh\nexit 0\n');
 const REQUEST_TIMEOUT_S = 1;
 const IDLE_TIMEOUT_S = 1;
-
-/** The server's log lines, with a way to await one. */
-class LogLines extends Writable {
-  readonly lines: Record<string, unknown>[] = [];
-  readonly #waiting: { test: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }[] = [];
-  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
-    for (const text of chunk.toString().split('\n').filter(Boolean)) {
-      const line = JSON.parse(text) as Record<string, unknown>;
-      this.lines.push(line);
-      for (const w of this.#waiting.filter((x) => x.test(line))) {
-        this.#waiting.splice(this.#waiting.indexOf(w), 1);
-        w.resolve(line);
-      }
-    }
-    done();
-  }
-  next(test: (l: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> {
-    return new Promise((resolve) => this.#waiting.push({ test, resolve }));
-  }
-}
 
 let srv: TestServer;
 const logs = new LogLines();
@@ -53,16 +34,7 @@ afterAll(async () => srv.stop());
 async function stationWithFirmware(eui: string, update = UPDATE): Promise<void> {
   const { registry } = srv.runtime;
   await registry.createStation({ eui });
-  await registry.setFirmwareTarget(eui, {
-    package: '2.0.0',
-    blob: update === UPDATE ? 'fw-2.0.0' : 'fw-small',
-    size: update.length,
-    sha256: createHash('sha256').update(update).digest('hex'),
-    signatures: [{ keyCrc: KEY_CRC, signature: Buffer.from('3006020101020101', 'hex').toString('base64') }],
-    maxOffers: 3,
-    fromPackage: '1.0.0',
-    requestedAt: new Date(),
-  });
+  await registry.setFirmwareTarget(eui, firmwareTarget(update === UPDATE ? 'fw-2.0.0' : 'fw-small', update, KEY_CRC));
 }
 
 function firmwareRequest(eui: string): Buffer {

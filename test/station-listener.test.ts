@@ -1,9 +1,9 @@
 import { connect } from 'node:net';
-import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeStationHttpRequest, encodeStationRequestBody, NOTHING_TO_CHANGE } from '../src/protocol/index.js';
 import type { StationRegistry } from '../src/registry/types.js';
+import { LogLines } from './support/log-lines.js';
 import { rawExchange } from './support/raw-http.js';
 import { startTestServer, type TestServer } from './support/server.js';
 import { stationRequest } from './support/tls-client.js';
@@ -20,7 +20,8 @@ const EUI = '0016C001FF10A235';
 const STRANGER = '0016C001FF10A999';
 const SECRET = 'connection string with password hunter2';
 
-const lines: Record<string, unknown>[] = [];
+const logs = new LogLines();
+const { lines } = logs;
 let srv: TestServer;
 
 /** The registry, except that recording an unknown station fails with an error that is not the client's business. */
@@ -35,15 +36,7 @@ function failingUnknown(registry: StationRegistry): StationRegistry {
 }
 
 beforeAll(async () => {
-  const logger = pino(
-    { level: 'info' },
-    new Writable({
-      write(chunk: Buffer, _enc, done) {
-        for (const l of chunk.toString().split('\n')) if (l.trim() !== '') lines.push(JSON.parse(l) as Record<string, unknown>);
-        done();
-      },
-    }),
-  );
+  const logger = pino({ level: 'info' }, logs);
   srv = await startTestServer({ logger, wrapRegistry: failingUnknown });
   await srv.runtime.registry.createStation({ eui: EUI });
 });

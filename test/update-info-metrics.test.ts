@@ -1,10 +1,11 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { connect } from 'node:net';
-import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeStationHttpRequest, encodeStationRequestBody } from '../src/protocol/index.js';
+import { firmwareTarget } from './support/firmware-target.js';
+import { LogLines } from './support/log-lines.js';
 import { rawExchange, responseComplete } from './support/raw-http.js';
 import { startTestServer, type TestServer } from './support/server.js';
 import { stationRequest } from './support/tls-client.js';
@@ -20,19 +21,12 @@ const KEY_CRC = 3157685580;
 const LARGE = randomBytes(8 * 1024 * 1024);
 const SMALL = Buffer.from('#!/bin/sh\nexit 0\n');
 
-const lines: Record<string, unknown>[] = [];
+const logs = new LogLines();
+const { lines } = logs;
 let srv: TestServer;
 
 beforeAll(async () => {
-  const logger = pino(
-    { level: 'info' },
-    new Writable({
-      write(chunk: Buffer, _enc, done) {
-        for (const l of chunk.toString().split('\n')) if (l.trim() !== '') lines.push(JSON.parse(l) as Record<string, unknown>);
-        done();
-      },
-    }),
-  );
+  const logger = pino({ level: 'info' }, logs);
   srv = await startTestServer({ logger });
   await srv.runtime.blobs.put('fwupgrades', 'fw-large', LARGE, { size: LARGE.length });
   await srv.runtime.blobs.put('fwupgrades', 'fw-small', SMALL, { size: SMALL.length });
@@ -42,16 +36,7 @@ afterAll(async () => srv?.stop());
 async function stationWithFirmware(eui: string, update: Buffer): Promise<Buffer> {
   const { registry } = srv.runtime;
   await registry.createStation({ eui });
-  await registry.setFirmwareTarget(eui, {
-    package: '2.0.0',
-    blob: update === LARGE ? 'fw-large' : 'fw-small',
-    size: update.length,
-    sha256: createHash('sha256').update(update).digest('hex'),
-    signatures: [{ keyCrc: KEY_CRC, signature: Buffer.from('3006020101020101', 'hex').toString('base64') }],
-    maxOffers: 3,
-    fromPackage: '1.0.0',
-    requestedAt: new Date(),
-  });
+  await registry.setFirmwareTarget(eui, firmwareTarget(update === LARGE ? 'fw-large' : 'fw-small', update, KEY_CRC));
   return encodeStationHttpRequest({ host: `127.0.0.1:${srv.port}`, body: encodeStationRequestBody(stationRequest(eui, { keys: [KEY_CRC] })) });
 }
 
