@@ -6,6 +6,8 @@
  * re-exports these names for older importers).
  */
 
+import type { UpdateInfoRequest } from '../protocol/types.js';
+
 /** A credential the server wants a station to hold: blob in `stationcredentials` plus its CRC. */
 export interface CredentialRef {
   /** Blob name inside the `stationcredentials` container. */
@@ -23,17 +25,8 @@ export interface DesiredConfig {
   readonly tcCred: CredentialRef | null;
 }
 
-/** Everything the last update-info request said. */
-export interface ReportedState {
-  readonly cupsUri: string | null;
-  readonly tcUri: string | null;
-  readonly cupsCredCrc: number;
-  readonly tcCredCrc: number;
-  readonly station: string;
-  readonly model: string;
-  readonly package: string | null;
-  readonly keys: readonly number[];
-}
+/** Everything the last update-info request said: the request itself, less the EUI the station is keyed by. */
+export type ReportedState = Omit<UpdateInfoRequest, 'router'>;
 
 export type FirmwareState = 'pending' | 'offered' | 'upgraded' | 'failed';
 
