@@ -1,4 +1,4 @@
-import type { MemberState, Rollout, RolloutChange, RolloutMember, RolloutPlan, RolloutSelector, RolloutState } from '../core/rollout.js';
+import type { MemberState, Rollout, RolloutMember, RolloutState } from '../core/rollout.js';
 import type { RolloutEventType, RolloutStep, StationObservation } from '../core/rollout-gate.js';
 import type { CredentialPlan } from './auth-types.js';
 import type { Page } from './fleet-types.js';
@@ -28,17 +28,10 @@ export interface FirmwarePackageUse {
   readonly rollouts: readonly string[];
 }
 
-export interface NewRollout {
-  readonly id: string;
-  readonly name: string | null;
-  readonly change: RolloutChange;
-  readonly selector: RolloutSelector;
-  readonly plan: RolloutPlan;
-  readonly waveSizes: readonly number[];
-  readonly rollbackOf: string | null;
-  readonly createdBy: string;
+/** A rollout as created: the core's Rollout fields fixed at creation (the store sets state, wave and times), with its members. */
+export interface NewRollout extends Pick<Rollout, 'id' | 'name' | 'change' | 'selector' | 'plan' | 'waveSizes' | 'rollbackOf' | 'createdBy'> {
   /** In rollout order, each with its wave. Stations another active rollout holds are recorded as skipped. */
-  readonly members: readonly { readonly eui: string; readonly wave: number }[];
+  readonly members: readonly Pick<RolloutMember, 'eui' | 'wave'>[];
 }
 
 export interface RolloutEventRecord {
