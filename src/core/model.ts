@@ -37,9 +37,9 @@ export interface FirmwareSignature {
   readonly signature: string;
 }
 
-/** The firmware an operator asked a station to run, and how far it got. */
-export interface FirmwareTarget {
-  /** Target package version (what the update writes into version.txt). */
+/** An update file as stored: what a firmware target and a library package both name. */
+export interface FirmwareUpdate {
+  /** Package version (what the update writes into version.txt). */
   readonly package: string;
   /** Blob name inside the `fwupgrades` container. */
   readonly blob: string;
@@ -47,6 +47,10 @@ export interface FirmwareTarget {
   /** Hex SHA-256 of the update file. */
   readonly sha256: string;
   readonly signatures: readonly FirmwareSignature[];
+}
+
+/** The firmware an operator asked a station to run, and how far it got. */
+export interface FirmwareTarget extends FirmwareUpdate {
   readonly state: FirmwareState;
   /** How many times the update was sent. */
   readonly offers: number;

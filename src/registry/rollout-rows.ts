@@ -1,23 +1,16 @@
 import type { Selectable } from 'kysely';
 import type { MemberState, PreviousConfig, Rollout, RolloutChange, RolloutMember, RolloutPlan, RolloutSelector, RolloutState } from '../core/rollout.js';
 import type { RolloutEventType } from '../core/rollout-gate.js';
-import { num } from './row-mapping.js';
+import { date, dateOrNull, num, toFirmwareUpdate } from './row-mapping.js';
 import type { RolloutTables } from './rollout-schema.js';
 import type { FirmwarePackage, RolloutEventRecord } from './rollout-types.js';
-import type { FirmwareSignature } from './types.js';
-
-const dateOrNull = (v: number | string | null): Date | null => (v === null ? null : new Date(num(v)));
 
 export function toPackage(row: Selectable<RolloutTables['firmware_packages']>): FirmwarePackage {
   return {
-    package: row.package,
-    blob: row.blob,
-    size: num(row.size),
-    sha256: row.sha256,
-    signatures: JSON.parse(row.signatures) as FirmwareSignature[],
+    ...toFirmwareUpdate(row),
     models: JSON.parse(row.models) as string[],
     createdBy: row.created_by,
-    createdAt: new Date(num(row.created_at)),
+    createdAt: date(row.created_at),
   };
 }
 
@@ -37,8 +30,8 @@ export function toRollout(row: Selectable<RolloutTables['rollouts']>): Rollout {
     haltReason: row.halt_reason,
     rollbackOf: row.rollback_of,
     createdBy: row.created_by,
-    createdAt: new Date(num(row.created_at)),
-    updatedAt: new Date(num(row.updated_at)),
+    createdAt: date(row.created_at),
+    updatedAt: date(row.updated_at),
     version: num(row.version),
   };
 }
@@ -59,7 +52,7 @@ export function toMember(row: Selectable<RolloutTables['rollout_members']>): Rol
 export function toRolloutEvent(row: Selectable<RolloutTables['rollout_events']>): RolloutEventRecord {
   return {
     id: num(row.id),
-    at: new Date(num(row.at)),
+    at: date(row.at),
     type: row.type as RolloutEventType,
     wave: row.wave === null ? null : num(row.wave),
     eui: row.eui,

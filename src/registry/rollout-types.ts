@@ -2,18 +2,10 @@ import type { MemberState, Rollout, RolloutMember, RolloutState } from '../core/
 import type { RolloutEventType, RolloutStep, StationObservation } from '../core/rollout-gate.js';
 import type { CredentialPlan } from './auth-types.js';
 import type { Page } from './fleet-types.js';
-import type { FirmwareSignature } from './types.js';
+import type { FirmwareUpdate } from './types.js';
 
-/** An update stored once and verified, that stations and rollouts target by its package version. */
-export interface FirmwarePackage {
-  /** The version the update writes into version.txt; the library's key. */
-  readonly package: string;
-  /** Blob name inside `fwupgrades`. */
-  readonly blob: string;
-  readonly size: number;
-  /** Hex SHA-256 of the update file. */
-  readonly sha256: string;
-  readonly signatures: readonly FirmwareSignature[];
+/** An update stored once and verified, that stations and rollouts target by its package version (the library's key). */
+export interface FirmwarePackage extends FirmwareUpdate {
   /** Station models (reported `model`) it is built for; empty: any. */
   readonly models: readonly string[];
   readonly createdBy: string;

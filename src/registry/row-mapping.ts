@@ -3,6 +3,7 @@ import type {
   FirmwareSignature,
   FirmwareState,
   FirmwareTarget,
+  FirmwareUpdate,
   NewEvent,
   NewFirmwareTarget,
   NewStation,
@@ -47,11 +48,11 @@ export function num(value: number | string | bigint): number {
   return typeof value === 'number' ? value : Number(value);
 }
 
-function date(value: number | string | bigint): Date {
+export function date(value: number | string | bigint): Date {
   return new Date(num(value));
 }
 
-function dateOrNull(value: number | string | bigint | null): Date | null {
+export function dateOrNull(value: number | string | bigint | null): Date | null {
   return value === null ? null : date(value);
 }
 
@@ -143,13 +144,20 @@ export function reportedColumns(reported: ReportedState, at: Date): Updateable<S
   };
 }
 
-export function toFirmware(row: FirmwareRow): FirmwareTarget {
+/** The update columns firmware_targets and firmware_packages share. */
+export function toFirmwareUpdate(row: Pick<FirmwareRow, 'package' | 'blob' | 'size' | 'sha256' | 'signatures'>): FirmwareUpdate {
   return {
     package: row.package,
     blob: row.blob,
     size: num(row.size),
     sha256: row.sha256,
     signatures: JSON.parse(row.signatures) as FirmwareSignature[],
+  };
+}
+
+export function toFirmware(row: FirmwareRow): FirmwareTarget {
+  return {
+    ...toFirmwareUpdate(row),
     state: row.state as FirmwareState,
     offers: num(row.offers),
     maxOffers: num(row.max_offers),

@@ -11,9 +11,9 @@ import type { StationEventStore } from './event-types.js';
 import type {
   DesiredConfig,
   ExchangeRecord,
-  FirmwareSignature,
   FirmwareTarget,
   FirmwareTransition,
+  FirmwareUpdate,
   NewEvent,
   Station,
   StationEvent,
@@ -29,6 +29,7 @@ export type {
   FirmwareState,
   FirmwareTarget,
   FirmwareTransition,
+  FirmwareUpdate,
   NewEvent,
   ReportedState,
   Station,
@@ -76,16 +77,8 @@ export interface SigningKey {
   readonly createdAt: Date;
 }
 
-export interface NewFirmwareTarget {
-  readonly package: string;
-  readonly blob: string;
-  readonly size: number;
-  readonly sha256: string;
-  readonly signatures: readonly FirmwareSignature[];
-  readonly maxOffers: number;
-  readonly fromPackage: string | null;
-  readonly requestedAt: Date;
-}
+/** A firmware target as set: the update, plus the offer limit and where the station started; the registry tracks the rest. */
+export type NewFirmwareTarget = FirmwareUpdate & Pick<FirmwareTarget, 'maxOffers' | 'fromPackage' | 'requestedAt'>;
 
 /** The registry also keeps what authentication needs, read apart from the twin (see auth-types.ts). */
 export interface StationRegistry extends StationAuthStore, StationEventStore {
