@@ -257,22 +257,7 @@ export class KyselyRegistry implements StationRegistry {
   async setFirmwareTarget(eui: string, target: NewFirmwareTarget | null): Promise<void> {
     if (target !== null) validateFirmwareTarget(target);
     const now = millis(this.#now());
-    return this.#run((db) =>
-      db.transaction().execute(async (trx) => {
-        const touched = await trx.updateTable('stations').set({ updated_at: now }).where('eui', '=', eui).executeTakeFirst();
-        if (touched.numUpdatedRows === 0n) throw stationNotFound(eui);
-        if (target === null) {
-          await trx.deleteFrom('firmware_targets').where('eui', '=', eui).execute();
-          return;
-        }
-        const columns = firmwareColumns(target);
-        await trx
-          .insertInto('firmware_targets')
-          .values({ eui, ...columns })
-          .onConflict((oc) => oc.column('eui').doUpdateSet(columns))
-          .execute();
-      }),
-    );
+    return this.#run((db) => db.transaction().execute((trx) => writeFirmwareTarget(trx, eui, target, now)));
   }
 
   async setFirmwareTargets(
@@ -285,14 +270,7 @@ export class KyselyRegistry implements StationRegistry {
     return this.#run((db) =>
       db.transaction().execute(async (trx) => {
         for (const { eui, target, events } of targets) {
-          const touched = await trx.updateTable('stations').set({ updated_at: now }).where('eui', '=', eui).executeTakeFirst();
-          if (touched.numUpdatedRows === 0n) throw stationNotFound(eui);
-          const columns = firmwareColumns(target);
-          await trx
-            .insertInto('firmware_targets')
-            .values({ eui, ...columns })
-            .onConflict((oc) => oc.column('eui').doUpdateSet(columns))
-            .execute();
+          await writeFirmwareTarget(trx, eui, target, now);
           if (events.length > 0) await trx.insertInto('station_events').values(events.map((e) => eventColumns(eui, e, at))).execute();
           await faults?.(`registry:firmware-target-set:${eui}`);
         }
@@ -378,6 +356,22 @@ export class KyselyRegistry implements StationRegistry {
   ): Promise<CompletedRotation | undefined> {
     return this.#run((db) => db.transaction().execute((trx) => finishRotation(trx, eui, completion, at)));
   }
+}
+
+/** Sets (or, with null, clears) a station's firmware target, marking the station changed; refuses an unknown station. */
+async function writeFirmwareTarget(db: Kysely<RegistryDatabase>, eui: string, target: NewFirmwareTarget | null, now: number): Promise<void> {
+  const touched = await db.updateTable('stations').set({ updated_at: now }).where('eui', '=', eui).executeTakeFirst();
+  if (touched.numUpdatedRows === 0n) throw stationNotFound(eui);
+  if (target === null) {
+    await db.deleteFrom('firmware_targets').where('eui', '=', eui).execute();
+    return;
+  }
+  const columns = firmwareColumns(target);
+  await db
+    .insertInto('firmware_targets')
+    .values({ eui, ...columns })
+    .onConflict((oc) => oc.column('eui').doUpdateSet(columns))
+    .execute();
 }
 
 async function loadStation(db: Kysely<RegistryDatabase>, eui: string): Promise<Station | undefined> {
