@@ -1,30 +1,23 @@
-import type { Kysely, Selectable } from 'kysely';
+import type { Selectable } from 'kysely';
 import { conflict } from '../core/errors.js';
 import type { Role } from '../core/roles.js';
 import type { AccessStore, ApiKeyInfo, AuditEntry, AuditQuery, NewApiKey, NewAuditEntry } from './access-types.js';
 import type { RegistryBackend } from './backend.js';
 import { checkLimit, decodeCursor, encodeCursor } from './cursor.js';
-import type { ApiKeysTable, AuditLogTable, RegistryDatabase } from './db-schema.js';
-import { isUniqueViolation, runOn } from './db-errors.js';
+import type { ApiKeysTable, AuditLogTable } from './db-schema.js';
+import { BackendStore } from './backend-store.js';
+import { isUniqueViolation } from './db-errors.js';
 import type { Page } from './fleet-types.js';
 import { millis, num } from './row-mapping.js';
 
-type Db = Kysely<RegistryDatabase>;
-
 /** AccessStore over the registry's database. */
-export class KyselyAccessStore implements AccessStore {
-  readonly #backend: RegistryBackend;
-
+export class KyselyAccessStore extends BackendStore implements AccessStore {
   constructor(backend: RegistryBackend) {
-    this.#backend = backend;
-  }
-
-  #run<T>(work: (db: Db) => Promise<T>): Promise<T> {
-    return runOn(this.#backend, this.#backend.db, work);
+    super(backend, backend.db);
   }
 
   addApiKey(key: NewApiKey, at: Date): Promise<ApiKeyInfo> {
-    return this.#run(async (db) => {
+    return this.run(async (db) => {
       const row = {
         id: key.id,
         name: key.name,
@@ -46,21 +39,21 @@ export class KyselyAccessStore implements AccessStore {
   }
 
   findApiKey(id: string): Promise<(ApiKeyInfo & { readonly hash: string }) | undefined> {
-    return this.#run(async (db) => {
+    return this.run(async (db) => {
       const row = await db.selectFrom('api_keys').selectAll().where('id', '=', id).executeTakeFirst();
       return row === undefined ? undefined : { ...toApiKey(row), hash: row.hash };
     });
   }
 
   listApiKeys(): Promise<ApiKeyInfo[]> {
-    return this.#run(async (db) => {
+    return this.run(async (db) => {
       const rows = await db.selectFrom('api_keys').selectAll().orderBy('created_at', 'desc').orderBy('id').execute();
       return rows.map(toApiKey);
     });
   }
 
   revokeApiKey(id: string, at: Date): Promise<boolean> {
-    return this.#run(async (db) => {
+    return this.run(async (db) => {
       const result = await db
         .updateTable('api_keys')
         .set({ revoked_at: millis(at) })
@@ -72,14 +65,14 @@ export class KyselyAccessStore implements AccessStore {
   }
 
   countApiKeys(): Promise<number> {
-    return this.#run(async (db) => {
+    return this.run(async (db) => {
       const row = await db.selectFrom('api_keys').select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirstOrThrow();
       return num(row.n);
     });
   }
 
   appendAudit(entry: NewAuditEntry): Promise<void> {
-    return this.#run(async (db) => {
+    return this.run(async (db) => {
       await db
         .insertInto('audit_log')
         .values({
@@ -100,7 +93,7 @@ export class KyselyAccessStore implements AccessStore {
   queryAudit(query: AuditQuery): Promise<Page<AuditEntry>> {
     checkLimit(query.limit);
     const before = query.cursor === undefined ? undefined : (decodeCursor(query.cursor, 2, 'audit')[1] as number);
-    return this.#run(async (db) => {
+    return this.run(async (db) => {
       const rows = await db
         .selectFrom('audit_log')
         .selectAll()

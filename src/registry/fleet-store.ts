@@ -1,9 +1,8 @@
-import { sql, type Kysely } from 'kysely';
+import { sql } from 'kysely';
 import { SYNC_STATES, type SyncState } from '../core/sync-status.js';
 import type { RegistryBackend } from './backend.js';
 import { checkLimit, decodeCursor, encodeCursor } from './cursor.js';
-import type { RegistryDatabase } from './db-schema.js';
-import { runOn } from './db-errors.js';
+import { BackendStore } from './backend-store.js';
 import type { CountBy, EventQuery, FleetStore, FleetSummary, Page, StationQuery } from './fleet-types.js';
 import { millis, num, toEvent } from './row-mapping.js';
 import { selectStationPage } from './station-query.js';
@@ -12,24 +11,16 @@ import type { ProvisionedStation, ProvisioningPlan } from './provisioning-types.
 import { combineState, type ConfigState } from './sync-state-sql.js';
 import type { FirmwareState, Station, StationEvent } from './types.js';
 
-type Db = Kysely<RegistryDatabase>;
-
 const FIRMWARE_STATES: readonly FirmwareState[] = ['pending', 'offered', 'upgraded', 'failed'];
 
 /** FleetStore over the registry's database (same backend, same error translation). */
-export class KyselyFleetStore implements FleetStore {
-  readonly #backend: RegistryBackend;
-
+export class KyselyFleetStore extends BackendStore implements FleetStore {
   constructor(backend: RegistryBackend) {
-    this.#backend = backend;
-  }
-
-  #run<T>(work: (db: Db) => Promise<T>): Promise<T> {
-    return runOn(this.#backend, this.#backend.db, work);
+    super(backend, backend.db);
   }
 
   queryStations(query: StationQuery): Promise<Page<Station>> {
-    return this.#run((db) => selectStationPage(db, query));
+    return this.run((db) => selectStationPage(db, query));
   }
 
   /**
@@ -40,7 +31,7 @@ export class KyselyFleetStore implements FleetStore {
    * (combineState); targets by state; silence as an index range.
    */
   summarizeFleet(options: { readonly silentSince: Date }): Promise<FleetSummary> {
-    return this.#run(async (db) => {
+    return this.run(async (db) => {
       const [groups, targets, upgradeRows, silent] = await Promise.all([
         db
           .selectFrom('stations')
@@ -56,7 +47,7 @@ export class KyselyFleetStore implements FleetStore {
         // would seek the primary key and read each row to compute the virtual config_state;
         // stations_eui_config holds the value, a third of the work at 100,000 stations.
         sql<{ config: ConfigState; state: string; n: number | string }>`select s.config_state as config, f.state as state, count(*) as n
-          from firmware_targets f join stations s ${sql.raw(this.#backend.flavour === 'sqlite' ? 'indexed by stations_eui_config' : '')} on s.eui = f.eui
+          from firmware_targets f join stations s ${sql.raw(this.backend.flavour === 'sqlite' ? 'indexed by stations_eui_config' : '')} on s.eui = f.eui
           where f.state <> 'upgraded' group by s.config_state, f.state`
           .execute(db)
           .then((r) => r.rows),
@@ -98,22 +89,22 @@ export class KyselyFleetStore implements FleetStore {
 
   exportStations(after: string | null, limit: number): Promise<ProvisionedStation[]> {
     checkLimit(limit);
-    return this.#run((db) => selectProvisioned(db, { after, limit }));
+    return this.run((db) => selectProvisioned(db, { after, limit }));
   }
 
   readProvisioned(euis: readonly string[]): Promise<ProvisionedStation[]> {
-    return this.#run((db) => selectProvisioned(db, { euis }, this.#backend.flavour));
+    return this.run((db) => selectProvisioned(db, { euis }, this.backend.flavour));
   }
 
   provisionStations<T>(euis: readonly string[], plan: ProvisioningPlan<T>, at: Date): Promise<T> {
-    const { flavour } = this.#backend;
-    return this.#run((db) => db.transaction().execute((trx) => applyProvisioning(trx, flavour, euis, plan, at)));
+    const { flavour } = this.backend;
+    return this.run((db) => db.transaction().execute((trx) => applyProvisioning(trx, flavour, euis, plan, at)));
   }
 
   queryEvents(query: EventQuery): Promise<Page<StationEvent>> {
     checkLimit(query.limit);
     const before = query.cursor === undefined ? undefined : (decodeCursor(query.cursor, 2, 'events')[1] as number);
-    return this.#run(async (db) => {
+    return this.run(async (db) => {
       const rows = await db
         .selectFrom('station_events')
         .selectAll()

@@ -5,7 +5,8 @@ import type { RolloutStep, StationObservation } from '../core/rollout-gate.js';
 import type { CredentialPlan } from './auth-types.js';
 import type { RegistryBackend } from './backend.js';
 import type { RegistryDatabase } from './db-schema.js';
-import { isUniqueViolation, runOn } from './db-errors.js';
+import { BackendStore } from './backend-store.js';
+import { isUniqueViolation } from './db-errors.js';
 import { num } from './row-mapping.js';
 import type { RolloutTables } from './rollout-schema.js';
 import { toMember, toPackage, toRollout, toRolloutEvent } from './rollout-rows.js';
@@ -28,21 +29,13 @@ type Db = Kysely<RegistryDatabase & RolloutTables>;
 
 
 /** The RolloutStore on the registry's database; see rollout-types.ts. */
-export class KyselyRolloutStore implements RolloutStore {
-  readonly #backend: RegistryBackend;
-  readonly #db: Db;
-
+export class KyselyRolloutStore extends BackendStore<RegistryDatabase & RolloutTables> implements RolloutStore {
   constructor(backend: RegistryBackend) {
-    this.#backend = backend;
-    this.#db = backend.db.withTables<RolloutTables>();
-  }
-
-  #run<T>(work: (db: Db) => Promise<T>): Promise<T> {
-    return runOn(this.#backend, this.#db, work);
+    super(backend, backend.db.withTables<RolloutTables>());
   }
 
   addPackage(pkg: Omit<FirmwarePackage, 'createdAt'>, at: Date): Promise<FirmwarePackage> {
-    return this.#run(async (db) => {
+    return this.run(async (db) => {
       try {
         await db
           .insertInto('firmware_packages')
@@ -57,22 +50,22 @@ export class KyselyRolloutStore implements RolloutStore {
   }
 
   getPackage(pkg: string): Promise<FirmwarePackage | undefined> {
-    return this.#run(async (db) => {
+    return this.run(async (db) => {
       const row = await db.selectFrom('firmware_packages').selectAll().where('package', '=', pkg).executeTakeFirst();
       return row === undefined ? undefined : toPackage(row);
     });
   }
 
   listPackages(): Promise<FirmwarePackage[]> {
-    return this.#run(async (db) => (await db.selectFrom('firmware_packages').selectAll().orderBy('created_at', 'desc').execute()).map(toPackage));
+    return this.run(async (db) => (await db.selectFrom('firmware_packages').selectAll().orderBy('created_at', 'desc').execute()).map(toPackage));
   }
 
   packageUse(pkg: string): Promise<FirmwarePackageUse> {
-    return this.#run((db) => packageUse(db, pkg));
+    return this.run((db) => packageUse(db, pkg));
   }
 
   removePackage(pkg: string): Promise<boolean> {
-    return this.#run((db) =>
+    return this.run((db) =>
       db.transaction().execute(async (trx) => {
         const use = await packageUse(trx, pkg);
         if (use.stations.length > 0 || use.rollouts.length > 0) {
@@ -87,7 +80,7 @@ export class KyselyRolloutStore implements RolloutStore {
 
   createRollout(input: NewRollout, at: Date): Promise<Rollout> {
     const now = at.getTime();
-    return this.#run((db) =>
+    return this.run((db) =>
       db.transaction().execute(async (trx) => {
         await trx
           .insertInto('rollouts')
@@ -120,14 +113,14 @@ export class KyselyRolloutStore implements RolloutStore {
   }
 
   getRollout(id: string): Promise<Rollout | undefined> {
-    return this.#run(async (db) => {
+    return this.run(async (db) => {
       const row = await db.selectFrom('rollouts').selectAll().where('id', '=', id).executeTakeFirst();
       return row === undefined ? undefined : toRollout(row);
     });
   }
 
   listRollouts(states?: readonly RolloutState[]): Promise<Rollout[]> {
-    return this.#run(async (db) => {
+    return this.run(async (db) => {
       const rows = await db
         .selectFrom('rollouts')
         .selectAll()
@@ -140,17 +133,17 @@ export class KyselyRolloutStore implements RolloutStore {
   }
 
   listMembers(id: string): Promise<RolloutMember[]> {
-    return this.#run(async (db) => (await db.selectFrom('rollout_members').selectAll().where('rollout_id', '=', id).orderBy('wave').orderBy('eui').execute()).map(toMember));
+    return this.run(async (db) => (await db.selectFrom('rollout_members').selectAll().where('rollout_id', '=', id).orderBy('wave').orderBy('eui').execute()).map(toMember));
   }
 
   listRolloutEvents(id: string): Promise<RolloutEventRecord[]> {
-    return this.#run(async (db) => (await db.selectFrom('rollout_events').selectAll().where('rollout_id', '=', id).orderBy('id').execute()).map(toRolloutEvent));
+    return this.run(async (db) => (await db.selectFrom('rollout_events').selectAll().where('rollout_id', '=', id).orderBy('id').execute()).map(toRolloutEvent));
   }
 
   listRolloutPage(query: RolloutPageQuery): Promise<Page<Rollout>> {
     checkLimit(query.limit);
     const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, 3, 'rollouts');
-    return this.#run(async (db) => {
+    return this.run(async (db) => {
       const rows = await db
         .selectFrom('rollouts')
         .selectAll()
@@ -174,7 +167,7 @@ export class KyselyRolloutStore implements RolloutStore {
   }
 
   memberCounts(ids: readonly string[]): Promise<Map<string, MemberCount[]>> {
-    return this.#run(async (db) => {
+    return this.run(async (db) => {
       const out = new Map<string, MemberCount[]>(ids.map((id) => [id, []]));
       for (const part of chunks(ids)) {
         const rows = await db
@@ -192,7 +185,7 @@ export class KyselyRolloutStore implements RolloutStore {
   listMemberPage(id: string, query: MemberPageQuery): Promise<Page<RolloutMember>> {
     checkLimit(query.limit);
     const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, 2, 'members');
-    return this.#run(async (db) => {
+    return this.run(async (db) => {
       const rows = await db
         .selectFrom('rollout_members')
         .selectAll()
@@ -214,7 +207,7 @@ export class KyselyRolloutStore implements RolloutStore {
     checkLimit(query.limit);
     const desc = query.order === 'desc';
     const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, 2, desc ? 'events-desc' : 'events');
-    return this.#run(async (db) => {
+    return this.run(async (db) => {
       const rows = await db
         .selectFrom('rollout_events')
         .selectAll()
@@ -232,7 +225,7 @@ export class KyselyRolloutStore implements RolloutStore {
   }
 
   countMembers() {
-    return this.#run(async (db) => {
+    return this.run(async (db) => {
       const rows = await db
         .selectFrom('rollout_members as m')
         .innerJoin('rollouts as r', 'r.id', 'm.rollout_id')
@@ -245,7 +238,7 @@ export class KyselyRolloutStore implements RolloutStore {
   }
 
   observe(euis: readonly string[]): Promise<Map<string, StationObservation>> {
-    return this.#run(async (db) => {
+    return this.run(async (db) => {
       const out = new Map<string, StationObservation>();
       for (const part of chunks(euis)) {
         const rows = await db
@@ -285,11 +278,11 @@ export class KyselyRolloutStore implements RolloutStore {
   }
 
   claims(euis: readonly string[]): Promise<Map<string, string>> {
-    return this.#run((db) => claimsOf(db, euis));
+    return this.run((db) => claimsOf(db, euis));
   }
 
   applyStep(rollout: Rollout, step: RolloutStep, at: Date, credentials?: ReadonlyMap<string, CredentialPlan<unknown>>): Promise<boolean> {
-    return this.#run((db) => db.transaction().execute((trx) => writeStep(trx, rollout, step, at, credentials)));
+    return this.run((db) => db.transaction().execute((trx) => writeStep(trx, rollout, step, at, credentials)));
   }
 }
 
