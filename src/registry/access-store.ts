@@ -3,7 +3,7 @@ import { conflict } from '../core/errors.js';
 import type { Role } from '../core/roles.js';
 import type { AccessStore, ApiKeyInfo, AuditEntry, AuditQuery, NewApiKey, NewAuditEntry } from './access-types.js';
 import type { RegistryBackend } from './backend.js';
-import { checkLimit, decodeCursor, encodeCursor } from './cursor.js';
+import { idWindow, newestFirst, newestFirstPage } from './cursor.js';
 import type { ApiKeysTable, AuditLogTable } from './db-schema.js';
 import { BackendStore } from './backend-store.js';
 import { isUniqueViolation } from './db-errors.js';
@@ -91,8 +91,7 @@ export class KyselyAccessStore extends BackendStore implements AccessStore {
   }
 
   queryAudit(query: AuditQuery): Promise<Page<AuditEntry>> {
-    checkLimit(query.limit);
-    const before = query.cursor === undefined ? undefined : (decodeCursor(query.cursor, 2, 'audit')[1] as number);
+    const window = idWindow(query, 'audit');
     return this.run(async (db) => {
       const rows = await db
         .selectFrom('audit_log')
@@ -100,15 +99,9 @@ export class KyselyAccessStore extends BackendStore implements AccessStore {
         .$if(query.action !== undefined, (q) => q.where('action', '=', query.action as string))
         .$if(query.actor !== undefined, (q) => q.where('actor', '=', query.actor as string))
         .$if(query.target !== undefined, (q) => q.where('target', '=', query.target as string))
-        .$if(query.since !== undefined, (q) => q.where('at', '>=', millis(query.since as Date)))
-        .$if(query.until !== undefined, (q) => q.where('at', '<', millis(query.until as Date)))
-        .$if(before !== undefined, (q) => q.where('id', '<', before as number))
-        .orderBy('id', 'desc')
-        .limit(query.limit + 1)
+        .$call((q) => newestFirst(q, window))
         .execute();
-      const page = rows.slice(0, query.limit).map(toAudit);
-      const last = page.at(-1);
-      return { items: page, nextCursor: rows.length > query.limit && last !== undefined ? encodeCursor(['audit', last.id]) : null };
+      return newestFirstPage(rows, window, toAudit);
     });
   }
 }

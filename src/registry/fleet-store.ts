@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { SYNC_STATES, type SyncState } from '../core/sync-status.js';
 import type { RegistryBackend } from './backend.js';
-import { checkLimit, decodeCursor, encodeCursor } from './cursor.js';
+import { checkLimit, idWindow, newestFirst, newestFirstPage } from './cursor.js';
 import { BackendStore } from './backend-store.js';
 import type { CountBy, EventQuery, FleetStore, FleetSummary, Page, StationQuery } from './fleet-types.js';
 import { millis, num, toEvent } from './row-mapping.js';
@@ -102,23 +102,16 @@ export class KyselyFleetStore extends BackendStore implements FleetStore {
   }
 
   queryEvents(query: EventQuery): Promise<Page<StationEvent>> {
-    checkLimit(query.limit);
-    const before = query.cursor === undefined ? undefined : (decodeCursor(query.cursor, 2, 'events')[1] as number);
+    const window = idWindow(query, 'events');
     return this.run(async (db) => {
       const rows = await db
         .selectFrom('station_events')
         .selectAll()
         .$if(query.eui !== undefined, (q) => q.where('eui', '=', query.eui as string))
         .$if(query.types !== undefined && query.types.length > 0, (q) => q.where('type', 'in', query.types as string[]))
-        .$if(query.since !== undefined, (q) => q.where('at', '>=', millis(query.since as Date)))
-        .$if(query.until !== undefined, (q) => q.where('at', '<', millis(query.until as Date)))
-        .$if(before !== undefined, (q) => q.where('id', '<', before as number))
-        .orderBy('id', 'desc')
-        .limit(query.limit + 1)
+        .$call((q) => newestFirst(q, window))
         .execute();
-      const page = rows.slice(0, query.limit).map(toEvent);
-      const last = page.at(-1);
-      return { items: page, nextCursor: rows.length > query.limit && last !== undefined ? encodeCursor(['events', last.id]) : null };
+      return newestFirstPage(rows, window, toEvent);
     });
   }
 }
