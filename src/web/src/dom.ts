@@ -32,6 +32,30 @@ export function fill(el: Element, ...children: Child[]): void {
   append(el, children);
 }
 
+/**
+ * Back and forward buttons with the page number, over a stack of cursors whose
+ * last entry is the page shown (undefined: the first page). Back pops it,
+ * forward pushes `nextCursor`; both then call `refresh`.
+ */
+export function cursorPager(
+  cursors: (string | undefined)[],
+  nextCursor: string | null,
+  refresh: () => Promise<void>,
+  [back, forward]: readonly [string, string] = ['← Previous', 'Next →'],
+): HTMLElement[] {
+  const prev = h('button', { type: 'button', class: 'secondary', disabled: cursors.length <= 1 }, back);
+  prev.addEventListener('click', () => {
+    cursors.pop();
+    void refresh();
+  });
+  const next = h('button', { type: 'button', class: 'secondary', disabled: nextCursor === null }, forward);
+  next.addEventListener('click', () => {
+    if (nextCursor !== null) cursors.push(nextCursor);
+    void refresh();
+  });
+  return [prev, h('span', null, `Page ${cursors.length}`), next];
+}
+
 const UNITS: [Intl.RelativeTimeFormatUnit, number][] = [
   ['year', 365 * 86400],
   ['month', 30 * 86400],

@@ -1,6 +1,6 @@
 import { get, query } from '../api.js';
 import type { AppContext, Page } from '../app.js';
-import { fill, h, table, time } from '../dom.js';
+import { cursorPager, fill, h, table, time } from '../dom.js';
 import type { AuditEntry, Page as ApiPage } from '../types.js';
 
 export function auditPage(_ctx: AppContext): Page {
@@ -18,17 +18,7 @@ export function auditPage(_ctx: AppContext): Page {
         'No changes recorded yet.',
       ),
     );
-    const prev = h('button', { type: 'button', class: 'secondary', disabled: cursors.length <= 1 }, '← Newer');
-    prev.addEventListener('click', () => {
-      cursors.pop();
-      void refresh();
-    });
-    const next = h('button', { type: 'button', class: 'secondary', disabled: page.nextCursor === null }, 'Older →');
-    next.addEventListener('click', () => {
-      if (page.nextCursor !== null) cursors.push(page.nextCursor);
-      void refresh();
-    });
-    fill(pager, prev, h('span', null, `Page ${cursors.length}`), next);
+    fill(pager, cursorPager(cursors, page.nextCursor, refresh, ['← Newer', 'Older →']));
   }
   return { title: 'Audit log', el: h('section', { 'aria-labelledby': 'au-title' }, h('h1', { id: 'au-title' }, 'Audit log'), list, pager), refresh };
 }

@@ -1,6 +1,6 @@
 import { api, get, query } from '../api.js';
 import type { AppContext, Page } from '../app.js';
-import { badge, fill, h, table, time } from '../dom.js';
+import { badge, cursorPager, fill, h, table, time } from '../dom.js';
 import type { Page as ApiPage, Rollout, RolloutEvent, RolloutMember } from '../types.js';
 
 /** Members are read a page at a time, and only while their table is open; events: the latest few. */
@@ -69,17 +69,7 @@ export function rolloutPage(ctx: AppContext, id: string): Page {
         memberState.value === '' ? 'No stations enrolled.' : `No ${memberState.value} stations.`,
       ),
     );
-    const prev = h('button', { type: 'button', class: 'secondary', disabled: cursors.length <= 1 }, '← Previous');
-    prev.addEventListener('click', () => {
-      cursors.pop();
-      void refreshMembers();
-    });
-    const next = h('button', { type: 'button', class: 'secondary', disabled: page.nextCursor === null }, 'Next →');
-    next.addEventListener('click', () => {
-      if (page.nextCursor !== null) cursors.push(page.nextCursor);
-      void refreshMembers();
-    });
-    fill(memberPager, cursors.length <= 1 && page.nextCursor === null ? null : [prev, h('span', null, `Page ${cursors.length}`), next]);
+    fill(memberPager, cursors.length <= 1 && page.nextCursor === null ? null : cursorPager(cursors, page.nextCursor, refreshMembers));
   };
   details.addEventListener('toggle', () => void refreshMembers());
   memberState.addEventListener('change', () => {

@@ -1,7 +1,7 @@
 import { api, get, query } from '../api.js';
 import type { AppContext, Page } from '../app.js';
 import { stackedBar } from '../charts.js';
-import { badge, field, fill, h, time } from '../dom.js';
+import { badge, cursorPager, field, fill, h, time } from '../dom.js';
 import type { Page as ApiPage, FirmwarePackage, MemberCounts, Rollout } from '../types.js';
 
 const PAGE = 20;
@@ -107,17 +107,7 @@ export function rolloutsPage(ctx: AppContext): Page {
             }),
           ),
     );
-    const prev = h('button', { type: 'button', class: 'secondary', disabled: cursors.length <= 1 }, '← Newer');
-    prev.addEventListener('click', () => {
-      cursors.pop();
-      void refresh();
-    });
-    const next = h('button', { type: 'button', class: 'secondary', disabled: page.nextCursor === null }, 'Older →');
-    next.addEventListener('click', () => {
-      if (page.nextCursor !== null) cursors.push(page.nextCursor);
-      void refresh();
-    });
-    fill(pager, cursors.length <= 1 && page.nextCursor === null ? null : [prev, h('span', null, `Page ${cursors.length}`), next]);
+    fill(pager, cursors.length <= 1 && page.nextCursor === null ? null : cursorPager(cursors, page.nextCursor, refresh, ['← Newer', 'Older →']));
   };
   return { title: 'Rollouts', el, refresh };
 }

@@ -1,6 +1,6 @@
 import { get, query } from '../api.js';
 import type { AppContext, Page } from '../app.js';
-import { badge, field, fill, h, time } from '../dom.js';
+import { badge, cursorPager, field, fill, h, time } from '../dom.js';
 import type { Page as ApiPage, Station } from '../types.js';
 
 const STATES = ['never_seen', 'problem', 'failed', 'pending_config', 'offered', 'pending_firmware', 'in_sync'];
@@ -98,17 +98,7 @@ export function stationsPage(_ctx: AppContext, params: URLSearchParams): Page {
             ),
           ),
     );
-    const prev = h('button', { type: 'button', class: 'secondary', disabled: cursors.length <= 1 }, '← Previous');
-    prev.addEventListener('click', () => {
-      cursors.pop();
-      void refresh();
-    });
-    const next = h('button', { type: 'button', class: 'secondary', disabled: page.nextCursor === null }, 'Next →');
-    next.addEventListener('click', () => {
-      if (page.nextCursor !== null) cursors.push(page.nextCursor);
-      void refresh();
-    });
-    fill(pager, prev, h('span', null, `Page ${cursors.length}`), next);
+    fill(pager, cursorPager(cursors, page.nextCursor, refresh));
   }
 
   const el = h(
