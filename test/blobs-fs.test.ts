@@ -120,6 +120,21 @@ describe('fs blob store', () => {
     expect(Buffer.concat(parts).toString()).toBe('still here');
   });
 
+  it('reads the opened version at a position into the caller\'s buffer, after the name was replaced too', async () => {
+    const store = await createFsBlobStore(root);
+    await store.put('fwupgrades', 'fw.bin', text('0123456789'));
+    const blob = await store.get('fwupgrades', 'fw.bin');
+    await store.put('fwupgrades', 'fw.bin', text('abcdefghijklmnop'));
+    const target = Buffer.alloc(4);
+    expect(await blob!.readAt!(target, 0)).toBe(4);
+    expect(target.toString()).toBe('0123');
+    expect(await blob!.readAt!(target, 8)).toBe(2);
+    expect(target.subarray(0, 2).toString()).toBe('89');
+    expect(await blob!.readAt!(target, 10)).toBe(0);
+    blob!.stream.destroy();
+    await once(blob!.stream, 'close');
+  });
+
   it('rejects an empty root folder', async () => {
     expect(await failure(createFsBlobStore(' '))).toMatchObject({ code: 'invalid_blob_root', kind: 'invalid_argument' });
   });

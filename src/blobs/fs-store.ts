@@ -95,7 +95,9 @@ class FsBlobStore implements BlobStore {
     try {
       const info = await fh.stat();
       if (!info.isFile()) throw notAFile(file);
-      return { size: info.size, stream: fh.createReadStream(), lastModified: info.mtime };
+      const handle = fh;
+      const readAt = async (target: Buffer, position: number): Promise<number> => (await handle.read(target, 0, target.length, position)).bytesRead;
+      return { size: info.size, stream: fh.createReadStream(), lastModified: info.mtime, readAt };
     } catch (e) {
       await fh.close().catch(() => undefined);
       throw this.#fail('read', file, e);

@@ -31,6 +31,14 @@ export interface BlobRead {
   readonly stream: Readable;
   /** The version's time, when the driver learns it with the read itself: tells versions apart for caches. */
   readonly lastModified?: Date;
+  /**
+   * Drivers with random access to the opened version (fs): reads up to
+   * `target.length` bytes at `position` into `target` and resolves to how many
+   * were read (0 at the end). Lets a sender reuse its own buffers instead of
+   * taking a freshly allocated chunk per read from `stream`. The version is the
+   * one `stream` reads; destroying `stream` still closes it.
+   */
+  readonly readAt?: (target: Buffer, position: number) => Promise<number>;
 }
 
 /**
