@@ -1,11 +1,11 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createMemoryBlobStore } from '../src/blobs/index.js';
 import { CupsError, isCupsError } from '../src/core/errors.js';
 import { revokeCredential } from '../src/operations/credential-revoke.js';
 import { createRegistry } from '../src/registry/index.js';
 import type { StationRegistry } from '../src/registry/types.js';
 import { runCli } from './support/cli.js';
-import { registryDrivers, type Driver, type Store } from './support/registry-drivers.js';
+import { registryDrivers, registryPerTest, type Driver } from './support/registry-drivers.js';
 
 const drivers = await registryDrivers('registry credential change');
 const EUI = '0016C001FF10A235';
@@ -13,25 +13,11 @@ const FP_A = 'a1'.repeat(32);
 const FP_B = 'b2'.repeat(32);
 
 function suite(driver: Driver): void {
-  let store: Store;
-  let registry: StationRegistry;
-
-  beforeAll(() => driver.setup?.());
-  afterAll(() => driver.teardown?.());
-  beforeEach(async () => {
-    store = await driver.fresh();
-    registry = await createRegistry(store.url, driver.options);
-    await registry.migrate();
-    await registry.createStation({ eui: EUI });
-  });
-  afterEach(async () => {
-    await registry.close();
-    await store.dispose();
-  });
+  const fx = registryPerTest(driver, {}, [EUI]);
 
   it('writes a whole credential change, or nothing when a step fails or the plan refuses', async () => {
     const at = new Date();
-    const before = { station: await registry.getStation(EUI), auth: await registry.getStationAuth(EUI) };
+    const before = { station: await fx.registry.getStation(EUI), auth: await fx.registry.getStationAuth(EUI) };
     const change = {
       addCertificates: [{ fingerprint: FP_A, category: 'cups' as const, credCrc: 7, notAfter: null }],
       desired: { cupsCred: { blob: `${EUI}-cups-00000007`, crc: 7, size: 500 } },
@@ -41,39 +27,39 @@ function suite(driver: Driver): void {
     const crash = (step: string) => {
       if (step === 'registry:rotations-set') throw new CupsError('injected_crash', 'unavailable', step);
     };
-    await expect(registry.changeCredentials(EUI, () => ({ change, result: null }), at, crash)).rejects.toMatchObject({ code: 'injected_crash' });
+    await expect(fx.registry.changeCredentials(EUI, () => ({ change, result: null }), at, crash)).rejects.toMatchObject({ code: 'injected_crash' });
     await expect(
-      registry.changeCredentials(EUI, () => {
+      fx.registry.changeCredentials(EUI, () => {
         throw new CupsError('refused', 'conflict', 'no');
       }, at),
     ).rejects.toMatchObject({ code: 'refused' });
-    expect({ station: await registry.getStation(EUI), auth: await registry.getStationAuth(EUI) }).toEqual(before);
-    expect(await registry.listEvents(EUI)).toEqual([]);
+    expect({ station: await fx.registry.getStation(EUI), auth: await fx.registry.getStationAuth(EUI) }).toEqual(before);
+    expect(await fx.registry.listEvents(EUI)).toEqual([]);
 
-    await registry.changeCredentials(EUI, () => ({ change, result: null }), at);
-    expect((await registry.getStation(EUI))?.desired.cupsCred?.crc).toBe(7);
-    expect(await registry.getStationAuth(EUI)).toMatchObject({ certificates: [{ fingerprint: FP_A, status: 'active' }], rotations: [{ newCrc: 7, targetMode: 'mtls' }] });
-    expect((await registry.listEvents(EUI)).map((e) => e.message)).toEqual(['issued']);
+    await fx.registry.changeCredentials(EUI, () => ({ change, result: null }), at);
+    expect((await fx.registry.getStation(EUI))?.desired.cupsCred?.crc).toBe(7);
+    expect(await fx.registry.getStationAuth(EUI)).toMatchObject({ certificates: [{ fingerprint: FP_A, status: 'active' }], rotations: [{ newCrc: 7, targetMode: 'mtls' }] });
+    expect((await fx.registry.listEvents(EUI)).map((e) => e.message)).toEqual(['issued']);
   });
 
   it.skipIf(!driver.shared || driver.name === 'SQLite file, cached')('lets two operators revoking a station\'s last two certificates at once leave it one', async () => {
-    await registry.addCertificate(EUI, { fingerprint: FP_A, category: 'cups', credCrc: 1, notAfter: null }, new Date());
-    await registry.addCertificate(EUI, { fingerprint: FP_B, category: 'cups', credCrc: 2, notAfter: null }, new Date());
-    await registry.setAuthMode(EUI, 'mtls', new Date());
+    await fx.registry.addCertificate(EUI, { fingerprint: FP_A, category: 'cups', credCrc: 1, notAfter: null }, new Date());
+    await fx.registry.addCertificate(EUI, { fingerprint: FP_B, category: 'cups', credCrc: 2, notAfter: null }, new Date());
+    await fx.registry.setAuthMode(EUI, 'mtls', new Date());
     let outcomes: string[];
     if (driver.name.startsWith('SQLite')) {
       // SQLite connections wait for a lock synchronously, so the two operators are two CLI processes, as in real life.
-      const env = { BSCUPS_DATABASE: store.url, BSCUPS_BLOBS: 'memory:' };
+      const env = { BSCUPS_DATABASE: fx.store.url, BSCUPS_BLOBS: 'memory:' };
       const runs = await Promise.all([FP_A, FP_B].map((fp) => runCli(['--json', 'station', 'revoke', EUI, '--fingerprint', fp], env)));
       outcomes = runs.map((r) => (r.code === 0 ? 'revoked' : ((JSON.parse(r.stderr) as { error: { code: string } }).error.code)));
     } else {
       // A second registry has its own pool, so the two transactions really overlap.
-      const other = await createRegistry(store.url, driver.options);
+      const other = await createRegistry(fx.store.url, driver.options);
       try {
         const deps = (r: StationRegistry) => ({ registry: r, blobs: createMemoryBlobStore(), clock: () => new Date() });
         const code = (e: unknown) => (isCupsError(e) ? e.code : String(e));
         outcomes = await Promise.all([
-          revokeCredential(deps(registry), { eui: EUI, fingerprint: FP_A }).then(() => 'revoked', code),
+          revokeCredential(deps(fx.registry), { eui: EUI, fingerprint: FP_A }).then(() => 'revoked', code),
           revokeCredential(deps(other), { eui: EUI, fingerprint: FP_B }).then(() => 'revoked', code),
         ]);
       } finally {
@@ -81,7 +67,7 @@ function suite(driver: Driver): void {
       }
     }
     expect(outcomes.sort()).toEqual(['only_usable_credential', 'revoked']);
-    expect((await registry.getStationAuth(EUI))?.certificates.filter((c) => c.status === 'active')).toHaveLength(1);
+    expect((await fx.registry.getStationAuth(EUI))?.certificates.filter((c) => c.status === 'active')).toHaveLength(1);
   });
 }
 

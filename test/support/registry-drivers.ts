@@ -1,7 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { RegistryOptions } from '../../src/registry/index.js';
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
+import { createRegistry, type RegistryOptions } from '../../src/registry/index.js';
+import type { StationRegistry } from '../../src/registry/types.js';
 import { createTestSchema, shouldRunPostgresSuite } from './postgres.js';
 
 /** A fresh, empty store. */
@@ -37,6 +39,44 @@ export async function registryDrivers(suite: string): Promise<Driver[]> {
     .filter((d) => d.name !== 'SQLite :memory:')
     .map((d): Driver => ({ ...d, name: `${d.name}, cached`, options: CACHED }));
   return [...plain, ...cached];
+}
+
+/** The registry (and its store) a suite's current test runs against. */
+export interface RegistryPerTest {
+  readonly registry: StationRegistry;
+  readonly store: Store;
+}
+
+/**
+ * Registers a suite's hooks over `driver`: before each test a fresh store with a
+ * migrated registry (the driver's options plus `options`) holding `stations`;
+ * after it, both closed.
+ */
+export function registryPerTest(driver: Driver, options: RegistryOptions, stations: readonly string[]): RegistryPerTest {
+  let store: Store | undefined;
+  let registry: StationRegistry | undefined;
+  beforeAll(() => driver.setup?.());
+  afterAll(() => driver.teardown?.());
+  beforeEach(async () => {
+    store = await driver.fresh();
+    registry = await createRegistry(store.url, { ...driver.options, ...options });
+    await registry.migrate();
+    for (const eui of stations) await registry.createStation({ eui });
+  });
+  afterEach(async () => {
+    await registry?.close();
+    await store?.dispose();
+  });
+  return {
+    get registry() {
+      if (registry === undefined) throw new Error('no registry outside a test');
+      return registry;
+    },
+    get store() {
+      if (store === undefined) throw new Error('no store outside a test');
+      return store;
+    },
+  };
 }
 
 async function plainDrivers(suite: string): Promise<Driver[]> {
