@@ -1,7 +1,9 @@
 import type { KeyObject } from 'node:crypto';
+import type { Command } from 'commander';
 import { invalid } from '../../../core/errors.js';
 import { loadPrivateKey } from '../../../signing/index.js';
 import type { FirmwareFileArgs } from '../../actions.js';
+import { collect } from '../../context.js';
 import { readFileArg } from '../../read-file-arg.js';
 import { readSigKey } from '../keys/read-key.js';
 import { statFile } from './firmware-file.js';
@@ -14,6 +16,15 @@ export interface SignedFileOptions {
   keyCrc?: string[];
   publicKey?: string[];
   signWith?: string[];
+}
+
+/** Adds the signature flags of SignedFileOptions (after --package and --file, which differ per command). */
+export function signatureOptions(cmd: Command): Command {
+  return cmd
+    .option('--signature <file>', 'DER signature file (openssl dgst -sha512 -sign), with --key-crc; repeatable', collect)
+    .option('--key-crc <crc>', 'CRC of the sig-N.key that verifies the --signature at the same position; repeatable', collect)
+    .option('--public-key <file>', 'sig-N.key or PEM public key for an unregistered --key-crc; repeatable', collect)
+    .option('--sign-with <pem>', 'sign now with this private key (sig-N.pem); repeatable; with --server it signs here and only the signature is sent', collect);
 }
 
 export function parseCrc(text: string): number {

@@ -5,37 +5,31 @@ import { collect } from '../../context.js';
 import { runActions } from '../../run-actions.js';
 import { euiArg, parseLabels } from '../station/parse.js';
 import { withProgress } from './progress.js';
-import { signedFile } from './signatures.js';
+import { signatureOptions, signedFile, type SignedFileOptions } from './signatures.js';
 
-interface Options {
+/** Without --file, --package names a firmware library entry. */
+interface Options extends Omit<SignedFileOptions, 'file'> {
   station?: string[];
   label?: string[];
-  package: string;
   file?: string;
-  signature?: string[];
-  keyCrc?: string[];
-  publicKey?: string[];
-  signWith?: string[];
   allowDowngrade?: boolean;
   maxOffers?: string;
   force?: boolean;
 }
 
 export function register(parent: Command): void {
-  parent
-    .command('upgrade')
-    .description(
-      'upload a signed update once and target stations at a package version. Every signature is verified over the ' +
-        'bytes as they are stored, and nothing is stored or targeted unless all verify, so a bad or changing file never reaches a station',
-    )
-    .option('--station <eui...>', 'target station(s), repeatable')
-    .option('--label <key=value>', 'target every station with this label, repeatable', collect)
-    .requiredOption('--package <version>', 'package version the update writes into version.txt, e.g. 1.0.1')
-    .option('--file <file>', 'the update file (stations run it with sh as update.bin); without it, --package names a firmware library entry')
-    .option('--signature <file>', 'DER signature file (openssl dgst -sha512 -sign), with --key-crc; repeatable', collect)
-    .option('--key-crc <crc>', 'CRC of the sig-N.key that verifies the --signature at the same position; repeatable', collect)
-    .option('--public-key <file>', 'sig-N.key or PEM public key for an unregistered --key-crc; repeatable', collect)
-    .option('--sign-with <pem>', 'sign now with this private key (sig-N.pem); repeatable; with --server it signs here and only the signature is sent', collect)
+  signatureOptions(
+    parent
+      .command('upgrade')
+      .description(
+        'upload a signed update once and target stations at a package version. Every signature is verified over the ' +
+          'bytes as they are stored, and nothing is stored or targeted unless all verify, so a bad or changing file never reaches a station',
+      )
+      .option('--station <eui...>', 'target station(s), repeatable')
+      .option('--label <key=value>', 'target every station with this label, repeatable', collect)
+      .requiredOption('--package <version>', 'package version the update writes into version.txt, e.g. 1.0.1')
+      .option('--file <file>', 'the update file (stations run it with sh as update.bin); without it, --package names a firmware library entry'),
+  )
     .option('--allow-downgrade', 'allow a lower semantic version than the station reports')
     .option('--force', 'with --file: target stations an active firmware rollout holds (the rollout records it as changed outside it)')
     .option('--max-offers <n>', 'offers without the package changing before the upgrade is marked failed (default BSCUPS_MAX_OFFERS or 3)')

@@ -2,22 +2,20 @@ import type { Command } from 'commander';
 import { collect } from '../../context.js';
 import { runActions } from '../../run-actions.js';
 import { withProgress } from './progress.js';
-import { signedFile, type SignedFileOptions } from './signatures.js';
+import { signatureOptions, signedFile, type SignedFileOptions } from './signatures.js';
 
 interface Options extends SignedFileOptions {
   model?: string[];
 }
 
 export function register(parent: Command): void {
-  parent
-    .command('upload')
-    .description('add a signed update to the firmware library once, verified over the bytes as they are stored; stations and rollouts then target it by --package')
-    .requiredOption('--package <version>', 'package version the update writes into version.txt, e.g. 1.4.0')
-    .requiredOption('--file <file>', 'the update file (stations run it with sh as update.bin)')
-    .option('--signature <file>', 'DER signature file (openssl dgst -sha512 -sign), with --key-crc; repeatable', collect)
-    .option('--key-crc <crc>', 'CRC of the sig-N.key that verifies the --signature at the same position; repeatable', collect)
-    .option('--public-key <file>', 'sig-N.key or PEM public key for an unregistered --key-crc; repeatable', collect)
-    .option('--sign-with <pem>', 'sign now with this private key (sig-N.pem); repeatable; with --server it signs here and only the signature is sent', collect)
+  signatureOptions(
+    parent
+      .command('upload')
+      .description('add a signed update to the firmware library once, verified over the bytes as they are stored; stations and rollouts then target it by --package')
+      .requiredOption('--package <version>', 'package version the update writes into version.txt, e.g. 1.4.0')
+      .requiredOption('--file <file>', 'the update file (stations run it with sh as update.bin)'),
+  )
     .option('--model <model>', 'station model (reported model) the update is built for; repeatable; stations reporting another are never offered it', collect)
     .action(async (opts: Options, cmd: Command) => {
       const file = await signedFile(opts);
