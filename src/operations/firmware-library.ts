@@ -1,9 +1,8 @@
-import type { KeyObject } from 'node:crypto';
 import { conflict, invalid, notFound } from '../core/errors.js';
 import { isDowngrade } from '../core/versions.js';
 import type { FirmwarePackage, FirmwarePackageUse, RolloutStore, Station } from '../registry/index.js';
 import { audit, authorize, type OperationContext } from './context.js';
-import { storeVerifiedFirmware, validatePackage, type FirmwareSource, type FirmwareStream, type GivenSignature } from './firmware-upload.js';
+import { storeVerifiedFirmware, validatePackage, type SignedUpdateInput } from './firmware-upload.js';
 
 /** Operations that also need the firmware library and rollouts. */
 export interface RolloutContext extends OperationContext {
@@ -12,15 +11,9 @@ export interface RolloutContext extends OperationContext {
   readonly rolloutsChanged?: () => void;
 }
 
-export interface PackageUpload {
-  readonly package: string;
-  readonly source: FirmwareSource | FirmwareStream;
-  readonly signatures?: readonly GivenSignature[];
-  readonly publicKeys?: readonly Buffer[];
-  readonly signWith?: readonly KeyObject[];
+export interface PackageUpload extends SignedUpdateInput {
   /** Station models (reported `model`) the update is built for; none: any. */
   readonly models?: readonly string[];
-  readonly onProgress?: (bytes: number) => void;
 }
 
 const MODEL = /^[\x21-\x7e]{1,64}$/;

@@ -48,7 +48,8 @@ export interface GivenSignature {
   readonly label: string;
 }
 
-export interface FirmwareUpgradeInput {
+/** An update to store with its signatures: what an upgrade and a library upload both take. */
+export interface SignedUpdateInput {
   /** The package version the update writes into version.txt. */
   readonly package: string;
   readonly source: FirmwareSource | FirmwareStream;
@@ -57,12 +58,15 @@ export interface FirmwareUpgradeInput {
   readonly publicKeys?: readonly Buffer[];
   /** Private keys to sign with now. */
   readonly signWith?: readonly KeyObject[];
+  readonly onProgress?: (bytes: number) => void;
+}
+
+export interface FirmwareUpgradeInput extends SignedUpdateInput {
   readonly stations?: readonly string[];
   /** Every station carrying all of these labels. */
   readonly labels?: Readonly<Record<string, string>>;
   readonly maxOffers: number;
   readonly allowDowngrade?: boolean;
-  readonly onProgress?: (bytes: number) => void;
 }
 
 export interface FirmwareUpgradeResult {
@@ -128,7 +132,7 @@ export interface StoredFirmware {
  */
 export async function storeVerifiedFirmware(
   deps: Pick<FirmwareDeps, 'registry' | 'blobs'>,
-  input: Pick<FirmwareUpgradeInput, 'source' | 'signatures' | 'publicKeys' | 'signWith' | 'onProgress'> & {
+  input: Omit<SignedUpdateInput, 'package'> & {
     readonly checks?: readonly Check[];
     /** Blobs already holding bytes with this hash (library entries), to store a streamed upload once. */
     readonly storedAs?: (sha256: string) => Promise<readonly string[]>;
