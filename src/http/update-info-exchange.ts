@@ -106,7 +106,7 @@ export function createExchange(deps: UpdateInfoDeps): (res: ServerResponse, star
 }
 
 /** Update bytes read and written at a time when the store reads at a position (two reused buffers per download). */
-const CHUNK = 64 * 1024;
+const CHUNK = 128 * 1024;
 
 /**
  * Writes the head, then the update from the store straight to the socket. A
