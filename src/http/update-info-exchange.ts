@@ -105,8 +105,13 @@ export function createExchange(deps: UpdateInfoDeps): (res: ServerResponse, star
   };
 }
 
-/** Update bytes read and written at a time when the store reads at a position (two reused buffers per download). */
-const CHUNK = 128 * 1024;
+/**
+ * Update bytes read and written at a time when the store reads at a position
+ * (two reused buffers per download). 64 KB keeps a download at 128 KB of buffers,
+ * so even the connection cap's worth of simultaneous downloads stays bounded;
+ * 128 KB measured faster on the fan-out bench but doubles that bound.
+ */
+const CHUNK = 64 * 1024;
 
 /**
  * Writes the head, then the update from the store straight to the socket. A
