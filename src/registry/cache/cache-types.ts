@@ -37,7 +37,8 @@ export interface RegistryPeek {
   /**
    * Buffers a last-seen stamp for a station held in memory, without an await;
    * false when it cannot be buffered (not held, or stamps are written at once):
-   * then call touchStation.
+   * then call touchStation. Call it after peekStation found the station: it reads
+   * the memory without polling the change feed again, and keeps `seen` as given.
    */
   stampSeen(eui: string, seen: { readonly at: Date; readonly remoteAddress: string | null }): boolean;
   /** What the cache holds and whether it is live. */

@@ -159,13 +159,15 @@ class RegistryCache {
   }
 
   stampSeen(eui: string, seen: Seen): boolean {
-    if (this.#options.lastSeenIntervalMs <= 0 || this.peekStation(eui) === undefined) return false;
-    this.#lastSeen.add(eui, { at: seen.at, remoteAddress: seen.remoteAddress });
+    // The caller has just peeked the station (the change feed polled): the map alone says it is held.
+    if (this.#options.lastSeenIntervalMs <= 0 || this.#memory.station(eui) === undefined) return false;
+    this.#lastSeen.add(eui, seen);
     return true;
   }
 
   /** Buffers the stamp of a station held in memory (so known to exist); anything else is written at once. */
   async touchStation(eui: string, seen: Seen): Promise<boolean> {
+    this.#feed.poll();
     return this.stampSeen(eui, seen) || this.#inner.touchStation(eui, seen);
   }
 
