@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely';
+import { chunks } from './chunks.js';
 import type { SqlFlavour } from './migrations.js';
 import type { RegistryDatabase } from './db-schema.js';
 import { eventColumns, millis } from './row-mapping.js';
@@ -9,12 +10,6 @@ type Db = Kysely<RegistryDatabase>;
 
 /** Rows per multi-row INSERT: far below SQLite's 32,766 bound parameters at 5 columns a row. */
 const INSERT_CHUNK = 1_000;
-
-function chunks<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
 
 interface ProvisionedRow {
   eui: string;

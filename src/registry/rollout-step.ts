@@ -5,20 +5,15 @@ import type { MemberChange, RolloutStep } from '../core/rollout-gate.js';
 import type { CredentialPlan } from './auth-types.js';
 import { applyCredentialChange } from './credential-change.js';
 import type { RegistryDatabase } from './db-schema.js';
+import { chunks } from './chunks.js';
 import { isUniqueViolation } from './db-errors.js';
 import { eventColumns, firmwareColumns } from './row-mapping.js';
 import type { RolloutTables } from './rollout-schema.js';
 import { toPackage } from './rollout-rows.js';
 
 const TERMINAL_MEMBER = new Set(['confirmed', 'failed', 'skipped', 'reverted']);
-const CHUNK = 500;
-
-/** Lists cut into pieces small enough for one statement's parameters. */
-export function chunks<T>(items: readonly T[]): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += CHUNK) out.push(items.slice(i, i + CHUNK));
-  return out;
-}
+/** Rows per statement in rollout writes: small enough for one statement's parameters on both drivers. */
+export const ROLLOUT_CHUNK = 500;
 
 /** The guarded write of one step; see RolloutStore.applyStep. */
 export async function writeStep(
@@ -82,7 +77,7 @@ export async function writeStep(
       if (restored.numUpdatedRows === 0n) throw conflict('station_changed', `station ${m.eui}'s desired ${change.kind} changed while rollout ${rollout.id} was rolled back; nothing was set back, try again`);
     }
   }
-  for (const part of chunks(step.events)) {
+  for (const part of chunks(step.events, ROLLOUT_CHUNK)) {
     await trx.insertInto('rollout_events').values(part.map((e) => ({ rollout_id: rollout.id, at: now, type: e.type, wave: e.wave ?? null, eui: e.eui ?? null, message: e.message }))).execute();
     const forStations = part.filter((e) => e.eui !== undefined);
     if (forStations.length > 0) {

@@ -10,7 +10,8 @@ import { isUniqueViolation } from './db-errors.js';
 import { num } from './row-mapping.js';
 import type { RolloutTables } from './rollout-schema.js';
 import { toMember, toPackage, toRollout, toRolloutEvent } from './rollout-rows.js';
-import { chunks, writeStep } from './rollout-step.js';
+import { chunks } from './chunks.js';
+import { ROLLOUT_CHUNK, writeStep } from './rollout-step.js';
 import { checkLimit, decodeCursor, encodeCursor } from './cursor.js';
 import type { Page } from './fleet-types.js';
 import type {
@@ -92,7 +93,7 @@ export class KyselyRolloutStore extends BackendStore<RegistryDatabase & RolloutT
           .execute();
         const held = await claimsOf(trx, input.members.map((m) => m.eui));
         const events: { type: string; eui: string | null; wave: number | null; message: string }[] = [];
-        for (const part of chunks(input.members)) {
+        for (const part of chunks(input.members, ROLLOUT_CHUNK)) {
           const free = part.filter((m) => !held.has(m.eui));
           if (free.length > 0) await trx.insertInto('rollout_claims').values(free.map((m) => ({ eui: m.eui, rollout_id: input.id }))).execute();
           await trx
@@ -106,7 +107,7 @@ export class KyselyRolloutStore extends BackendStore<RegistryDatabase & RolloutT
         }
         const waves = input.waveSizes.join(', ');
         events.unshift({ type: 'created', eui: null, wave: null, message: `created by ${input.createdBy}: ${input.members.length} station(s), cumulative waves ${waves === '' ? 'none' : waves}` });
-        for (const part of chunks(events)) await trx.insertInto('rollout_events').values(part.map((e) => ({ rollout_id: input.id, at: now, ...e }))).execute();
+        for (const part of chunks(events, ROLLOUT_CHUNK)) await trx.insertInto('rollout_events').values(part.map((e) => ({ rollout_id: input.id, at: now, ...e }))).execute();
         return toRollout(await trx.selectFrom('rollouts').selectAll().where('id', '=', input.id).executeTakeFirstOrThrow());
       }),
     );
@@ -169,7 +170,7 @@ export class KyselyRolloutStore extends BackendStore<RegistryDatabase & RolloutT
   memberCounts(ids: readonly string[]): Promise<Map<string, MemberCount[]>> {
     return this.run(async (db) => {
       const out = new Map<string, MemberCount[]>(ids.map((id) => [id, []]));
-      for (const part of chunks(ids)) {
+      for (const part of chunks(ids, ROLLOUT_CHUNK)) {
         const rows = await db
           .selectFrom('rollout_members')
           .where('rollout_id', 'in', part)
@@ -240,7 +241,7 @@ export class KyselyRolloutStore extends BackendStore<RegistryDatabase & RolloutT
   observe(euis: readonly string[]): Promise<Map<string, StationObservation>> {
     return this.run(async (db) => {
       const out = new Map<string, StationObservation>();
-      for (const part of chunks(euis)) {
+      for (const part of chunks(euis, ROLLOUT_CHUNK)) {
         const rows = await db
           .selectFrom('stations as s')
           .leftJoin('firmware_targets as f', 'f.eui', 's.eui')
@@ -288,7 +289,7 @@ export class KyselyRolloutStore extends BackendStore<RegistryDatabase & RolloutT
 
 async function claimsOf(db: Db | Transaction<RegistryDatabase & RolloutTables>, euis: readonly string[]): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  for (const part of chunks(euis)) {
+  for (const part of chunks(euis, ROLLOUT_CHUNK)) {
     const rows = await db.selectFrom('rollout_claims').select(['eui', 'rollout_id']).where('eui', 'in', part).execute();
     for (const r of rows) out.set(r.eui, r.rollout_id);
   }

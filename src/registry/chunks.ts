@@ -1,0 +1,6 @@
+/** `items` in slices of `size`, for multi-row statements within the drivers' parameter bounds. */
+export function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
