@@ -143,6 +143,11 @@ interface Planned {
   readonly write: ProvisioningWrite;
 }
 
+/** Where a row's report points: its record number, and its line when it came from a file. */
+function rowRef(source: SourceRow): { row: number; line?: number } {
+  return source.line === undefined ? { row: source.row } : { row: source.row, line: source.line };
+}
+
 /** Decides each row against its station as stored; pure, so a dry run and the transaction decide alike. */
 function planBatch(rows: readonly ValidRow[], current: ReadonlyMap<string, ProvisionedStation>): Planned {
   const results: ImportRowResult[] = [];
@@ -150,7 +155,7 @@ function planBatch(rows: readonly ValidRow[], current: ReadonlyMap<string, Provi
   const updates: ProvisioningUpdate[] = [];
   const events: { eui: string; event: NewEvent }[] = [];
   for (const r of rows) {
-    const base = { row: r.source.row, ...(r.source.line === undefined ? {} : { line: r.source.line }), eui: r.eui };
+    const base = { ...rowRef(r.source), eui: r.eui };
     const now = current.get(r.eui);
     if (now === undefined) {
       const station = { eui: r.eui, name: r.name ?? null, labels: r.labels ?? {}, cupsUri: r.cupsUri ?? null, tcUri: r.tcUri ?? null, authMode: r.authMode ?? 'none' };
@@ -204,7 +209,7 @@ export async function importStations(ctx: OperationContext, sources: readonly So
   const firstRowOf = new Map<string, number>();
   for (const source of sources) {
     const checked = validateRow(source);
-    const base = { row: source.row, ...(source.line === undefined ? {} : { line: source.line }) };
+    const base = rowRef(source);
     if (Array.isArray(checked)) {
       results.set(source.row, { ...base, eui: null, action: 'error', errors: checked });
       continue;
@@ -225,7 +230,7 @@ export async function importStations(ctx: OperationContext, sources: readonly So
     const batch = valid.slice(start, start + batchSize);
     const euis = batch.map((r) => r.eui);
     if (failed) {
-      for (const r of batch) results.set(r.source.row, { row: r.source.row, ...(r.source.line === undefined ? {} : { line: r.source.line }), eui: r.eui, action: 'skipped' });
+      for (const r of batch) results.set(r.source.row, { ...rowRef(r.source), eui: r.eui, action: 'skipped' });
       continue;
     }
     try {
@@ -243,7 +248,7 @@ export async function importStations(ctx: OperationContext, sources: readonly So
       const last = batch.at(-1)?.source.row;
       const message = `the batch of rows ${String(first)} to ${String(last)} was rolled back, nothing in it applied: ${e.message}. Earlier batches are applied; import the same rows again once this is fixed (applied rows come out unchanged).`;
       for (const r of batch) {
-        results.set(r.source.row, { row: r.source.row, ...(r.source.line === undefined ? {} : { line: r.source.line }), eui: r.eui, action: 'error', errors: [{ field: null, code: e.code, message }] });
+        results.set(r.source.row, { ...rowRef(r.source), eui: r.eui, action: 'error', errors: [{ field: null, code: e.code, message }] });
       }
     }
   }
