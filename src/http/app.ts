@@ -3,7 +3,7 @@ import { CupsError, isCupsError } from '../core/errors.js';
 import type { BlobStore } from '../blobs/types.js';
 import type { StationRegistry } from '../registry/types.js';
 import type { HttpsServerOptions } from './tls-files.js';
-import { HTTP_STATUS } from './error-status.js';
+import { httpStatusOf } from './error-status.js';
 import { createUpdateInfoHandler } from './update-info.js';
 import { stationServerFactory } from './station-server.js';
 import { registerHealth } from './health.js';
@@ -102,7 +102,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
 }
 
 function describeError(error: FastifyError | CupsError): { status: number; code: string; message: string } {
-  if (isCupsError(error)) return { status: HTTP_STATUS[error.kind], code: error.code, message: error.message };
+  if (isCupsError(error)) return { status: httpStatusOf(error), code: error.code, message: error.message };
   const status = typeof error.statusCode === 'number' && error.statusCode >= 400 ? error.statusCode : 500;
   if (status >= 500) return { status, code: 'internal', message: 'internal server error; see the server log' };
   if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return { status, code: 'body_too_large', message: error.message };

@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
 import { isCupsError, type ErrorKind } from '../../core/errors.js';
-import { HTTP_STATUS } from '../error-status.js';
+import { httpStatusOf } from '../error-status.js';
 
 interface Described {
   readonly status: number;
@@ -12,7 +12,7 @@ interface Described {
 
 /** What a client is told: CupsErrors by their kind, request validation as invalid_argument, anything else internal. */
 function describe(error: unknown): Described {
-  if (isCupsError(error)) return { status: HTTP_STATUS[error.kind], code: error.code, kind: error.kind, message: error.message };
+  if (isCupsError(error)) return { status: httpStatusOf(error), code: error.code, kind: error.kind, message: error.message };
   if (hasZodFastifySchemaValidationErrors(error)) {
     const issues = error.validation
       .map((v) => `${v.instancePath === '' ? (error.validationContext ?? 'request') : `${error.validationContext ?? ''}${v.instancePath}`}: ${v.message ?? 'invalid'}`)
