@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { UpdateInfoRequest } from '../protocol/types.js';
 import { exampleRequest } from '../../test/support/fixtures.js';
 import type { FirmwareTarget, Station } from './model.js';
-import { decide, exchangeRecord, onlyStampsLastSeen, sentParts, withoutPart } from './decide.js';
+import { decide, exchangeRecord, onlyStampsLastSeen, quietPoll, sentParts, withoutPart } from './decide.js';
 import { firmwareDelivery } from './firmware-delivery.js';
 import { pendingParts, syncSummary } from './sync-status.js';
 import { isDowngrade } from './versions.js';
@@ -219,5 +219,61 @@ describe('downgrade check', () => {
     ['build-7', 'build-6', false],
   ] as const)('from %s to %s → %s', (from, to, expected) => {
     expect(isDowngrade(from, to)).toBe(expected);
+  });
+});
+
+describe('quietPoll', () => {
+  // The memory path's predicate must say yes exactly when the full decision sends nothing and changes nothing but last-seen.
+  const seen = { at: NOW, remoteAddress: null };
+  const full = (req: UpdateInfoRequest, s: Station): boolean => {
+    const d = decide(req, s, { now: NOW });
+    return sentParts(d.answer).length === 0 && onlyStampsLastSeen(exchangeRecord(d, s, seen), s);
+  };
+  const req = request({ package: '1.0.0', keys: [111, 222] });
+  const missingKey = (() => {
+    const s = station({ firmware: firmware({ signatures: [{ keyCrc: 999, signature: 'MEUCIQ==' }] }) });
+    return decide(req, s, { now: NOW }).problems[0] as string;
+  })();
+  const reports: [string, Station['reported']][] = [
+    ['none', null],
+    ['same', decide(req, station(), { now: NOW }).reported],
+    ['other package', decide(request({ package: '0.9.0', keys: [111, 222] }), station(), { now: NOW }).reported],
+    ['other keys', decide(request({ package: '1.0.0', keys: [222, 111] }), station(), { now: NOW }).reported],
+    ['one key fewer', decide(request({ package: '1.0.0', keys: [111] }), station(), { now: NOW }).reported],
+  ];
+  const desires: [string, Partial<Station['desired']>][] = [
+    ['nothing', {}],
+    ['same tc URI', { tcUri: req.tcUri }],
+    ['other tc URI', { tcUri: 'wss://lns.example.com:6887' }],
+    ['same cups URI', { cupsUri: req.cupsUri }],
+    ['other cups URI', { cupsUri: 'https://cups.example.com:443' }],
+    ['same cups credential', { cupsCred: cred(req.cupsCredCrc) }],
+    ['other tc credential', { tcCred: cred(req.tcCredCrc + 1) }],
+  ];
+  const targets: [string, FirmwareTarget | null][] = [
+    ['no firmware', null],
+    ['offer with a held key', firmware()],
+    ['signing key missing', firmware({ signatures: [{ keyCrc: 999, signature: 'MEUCIQ==' }] })],
+    ['offers used up', firmware({ offers: 3 })],
+    ['failed', firmware({ state: 'failed' })],
+    ['upgraded', firmware({ package: '1.0.0', state: 'upgraded' })],
+    ['reported package now matches', firmware({ package: '1.0.0' })],
+  ];
+  const problems: (string | null)[] = [null, 'something else', missingKey];
+  const cases = reports.flatMap((r) => desires.flatMap((d) => targets.flatMap((t) => problems.map((p) => [r, d, t, p] as const))));
+
+  it(`agrees with decide + exchangeRecord + onlyStampsLastSeen in all ${cases.length} cases`, () => {
+    let quiet = 0;
+    for (const [[, reported], [, desired], [, target], problem] of cases) {
+      const s: Station = { ...station({ desired, firmware: target, problem }), reported };
+      const expected = full(req, s);
+      expect(quietPoll(req, s), JSON.stringify({ reported, desired, target: target?.state, problem })).toBe(expected);
+      if (expected) quiet++;
+    }
+    // The grid holds both answers, the missing-key case with its problem held among the quiet ones.
+    expect(quiet).toBeGreaterThan(0);
+    expect(quiet).toBeLessThan(cases.length);
+    const lacking = { ...station({ firmware: targets[2]![1], problem: missingKey }), reported: reports[1]![1] };
+    expect(quietPoll(req, lacking)).toBe(true);
   });
 });

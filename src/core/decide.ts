@@ -111,14 +111,42 @@ function decideFirmware(req: UpdateInfoRequest, target: FirmwareTarget | null, n
   }
 
   const signature = pickSignature(target.signatures, req.keys);
-  if (signature === undefined) {
-    const wanted = target.signatures.map((s) => s.keyCrc).join(', ');
-    const problem = `firmware ${pkg}: signing key CRC ${wanted} not on station; it has [${req.keys.join(', ')}]`;
-    return { problem, events: [] };
-  }
+  if (signature === undefined) return { problem: missingKeyProblem(target, req.keys), events: [] };
 
   // The offer is counted only once the whole update has been written (see firmwareDelivery).
   return { offer: { target, signature }, events: [] };
+}
+
+/** The problem of a firmware target none of whose signing keys the station holds. */
+function missingKeyProblem(target: FirmwareTarget, keys: readonly number[]): string {
+  const wanted = target.signatures.map((s) => s.keyCrc).join(', ');
+  return `firmware ${target.package}: signing key CRC ${wanted} not on station; it has [${keys.join(', ')}]`;
+}
+
+/**
+ * The up-to-date poll, decided without building a decision: true exactly when
+ * decide() would send nothing and its exchangeRecord() would change nothing but
+ * last-seen (onlyStampsLastSeen). Most polls of a fleet are of this kind and are
+ * answered from memory, so this allocates nothing on that path; every other
+ * case answers false and goes through decide(). decide.test.ts checks the two
+ * agree over every combination of the inputs that matter.
+ */
+export function quietPoll(req: UpdateInfoRequest, station: Station): boolean {
+  const { desired } = station;
+  if (desired.cupsUri !== null && desired.cupsUri !== req.cupsUri) return false;
+  if (desired.tcUri !== null && desired.tcUri !== req.tcUri) return false;
+  if (desired.cupsCred !== null && desired.cupsCred.crc !== req.cupsCredCrc) return false;
+  if (desired.tcCred !== null && desired.tcCred.crc !== req.tcCredCrc) return false;
+  if (!sameReported(station.reported, req)) return false;
+  const target = station.firmware;
+  // Without a firmware problem the record would clear any problem held: quiet only when there is none.
+  if (target === null) return station.problem === null;
+  if (req.package === target.package) return target.state === 'upgraded' && station.problem === null;
+  if (target.state === 'failed') return station.problem === null;
+  // Offers used up (a transition to failed) or a signature to offer: not quiet.
+  if (target.offers >= target.maxOffers || pickSignature(target.signatures, req.keys) !== undefined) return false;
+  // The station lacks the signing key: quiet while that problem is already the one held (rare: builds the text).
+  return station.problem === missingKeyProblem(target, req.keys);
 }
 
 /** The signature for the first of the station's keys that has one, in the station's key order. */

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseUpdateInfoRequest } from '../protocol/index.js';
 import type { UpdateInfoRequest } from '../protocol/types.js';
 import { rotationCompletions } from '../core/authenticate.js';
-import { decide, exchangeRecord, onlyStampsLastSeen, type AnswerPlan } from '../core/decide.js';
+import { quietPoll } from '../core/decide.js';
 import { hasRegistryPeek, type RegistryPeek } from '../registry/index.js';
 import type { AppDeps } from './app.js';
 import type { ServerMetrics } from './metrics.js';
@@ -53,12 +53,9 @@ export function createUpdateInfoHandler(deps: UpdateInfoDeps): StationHandler {
     const station = peek.peekStation(request.router);
     if (station === undefined) return false;
     if (auth.station !== undefined && auth.station.rotations.length > 0 && rotationCompletions(auth.station, auth.credential, request).length > 0) return false;
-    const decision = decide(request, station, { now });
-    if (!nothingToSend(decision.answer)) return false;
-    const seen = { at: now, remoteAddress: presented.remoteAddress };
-    if (!onlyStampsLastSeen(exchangeRecord(decision, station, seen), station)) return false;
+    if (!quietPoll(request, station)) return false;
     // Last: the stamp is the one thing this path leaves behind.
-    if (!peek.stampSeen(request.router, seen)) return false;
+    if (!peek.stampSeen(request.router, { at: now, remoteAddress: presented.remoteAddress })) return false;
     metrics.sawStation(request.router, true);
     sendNothingToChange(res, metrics, started);
     // The line (and its clock read) is built only when debug lines are written.
@@ -73,8 +70,4 @@ export function createUpdateInfoHandler(deps: UpdateInfoDeps): StationHandler {
       else sendError(res, deps, started, error, undefined, true);
     });
   };
-}
-
-function nothingToSend(answer: AnswerPlan): boolean {
-  return answer.cupsUri === undefined && answer.tcUri === undefined && answer.cupsCred === undefined && answer.tcCred === undefined && answer.firmware === undefined;
 }

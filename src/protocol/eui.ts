@@ -16,6 +16,8 @@ const ID6_SHAPES: readonly (readonly [RegExp, readonly (number | null)[]])[] = [
   [new RegExp(`^${G}:${G}:${G}:${G}$`, 'i'), [1, 2, 3, 4]],
 ];
 
+const ID6_FULL = ID6_SHAPES.filter(([shape]) => !shape.source.includes('::'));
+
 function invalidEui(field: string, what: string): CupsError {
   return new CupsError(
     'invalid_eui',
@@ -31,7 +33,9 @@ function fromBigInt(value: bigint): string {
 }
 
 function tryParseId6(text: string): string | undefined {
-  for (const [shape, slots] of ID6_SHAPES) {
+  // The shapes are exclusive: only the four-group one has no "::" (the common one for a real EUI), so try it alone then.
+  const shapes = text.includes('::') ? ID6_SHAPES : ID6_FULL;
+  for (const [shape, slots] of shapes) {
     const m = shape.exec(text);
     if (!m) continue;
     let hex = '';

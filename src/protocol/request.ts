@@ -41,10 +41,20 @@ function text(value: unknown, field: string, nullable: boolean, max: number, tri
     throw bad(field, `must be a string${nullable ? ' or null' : ''}, got ${describeValue(value)}`);
   }
   // The station trims what it reads from its files; trimming here makes "x\n" and "x" the same value.
-  const trimmed = trim === 'both' ? value.trim() : value.replace(/[ \t\r\n]+$/, '');
+  const trimmed = trim === 'both' ? value.trim() : trimEnd(value);
   if (trimmed.length > max) throw bad(field, `is ${trimmed.length} characters long; at most ${max} are allowed`);
   return trimmed;
 }
+
+/** `value` without trailing spaces, tabs, CRs and LFs; the string itself (no copy, no regex) when it has none. */
+function trimEnd(value: string): string {
+  let end = value.length;
+  for (let c = value.charCodeAt(end - 1); c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a; c = value.charCodeAt(end - 1)) end--;
+  return end === value.length ? value : value.slice(0, end);
+}
+
+/** The nine fields a station always sends (PROTOCOL.md 1). */
+const FIELDS = ['router', 'cupsUri', 'tcUri', 'cupsCredCrc', 'tcCredCrc', 'station', 'model', 'package', 'keys'] as const;
 
 function toObject(body: unknown): object {
   let value = body;
@@ -68,7 +78,7 @@ function toObject(body: unknown): object {
  */
 export function parseUpdateInfoRequest(body: unknown): UpdateInfoRequest {
   const obj = toObject(body) as Record<string, unknown>;
-  for (const field of ['router', 'cupsUri', 'tcUri', 'cupsCredCrc', 'tcCredCrc', 'station', 'model', 'package', 'keys']) {
+  for (const field of FIELDS) {
     if (!has(obj, field)) throw bad(field, 'is missing; a station always sends all nine fields (use null where allowed)');
   }
   let router: string;
