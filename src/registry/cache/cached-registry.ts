@@ -56,7 +56,7 @@ class RegistryCache {
     this.#backend = backend;
     this.#feed = feed;
     this.#options = options;
-    this.#lastSeen = new LastSeenBatch(backend.db, (eui, seen) => this.#memory.replaceStation(eui, (s) => withSeen(s, seen)));
+    this.#lastSeen = new LastSeenBatch(backend.db, backend.flavour, (eui, seen) => this.#memory.replaceStation(eui, (s) => withSeen(s, seen)));
   }
 
   async migrate(): Promise<void> {

@@ -1,4 +1,5 @@
-import { sql, type Kysely } from 'kysely';
+import { CompiledQuery, type Kysely } from 'kysely';
+import type { SqlFlavour } from '../migrations.js';
 import type { RegistryDatabase } from '../db-schema.js';
 
 /** A last-seen stamp waiting to be written. */
@@ -23,6 +24,7 @@ export class LastSeenBatch {
 
   constructor(
     private readonly db: Kysely<RegistryDatabase>,
+    private readonly flavour: SqlFlavour,
     private readonly onWritten: (eui: string, seen: Seen) => void,
   ) {}
 
@@ -60,12 +62,10 @@ export class LastSeenBatch {
     for (let i = 0; i < batch.length; i += ROWS_PER_STATEMENT) {
       const rows = batch.slice(i, i + ROWS_PER_STATEMENT);
       try {
-        // Casts give PostgreSQL the parameter types; SQLite takes them as affinities.
-        const values = sql.join(padded(rows).map(([eui, s]) => sql`(${eui}, cast(${s.at.getTime()} as bigint), cast(${s.remoteAddress} as text))`));
-        await sql`with seen (eui, at, addr) as (values ${values})
-          update stations set last_seen_at = seen.at, last_remote_address = seen.addr
-          from seen
-          where stations.eui = seen.eui and (stations.last_seen_at is null or stations.last_seen_at < seen.at)`.execute(this.db);
+        const all = padded(rows);
+        const params: unknown[] = [];
+        for (const [eui, s] of all) params.push(eui, s.at.getTime(), s.remoteAddress);
+        await this.db.executeQuery(CompiledQuery.raw(stampStatement(this.flavour, all.length), params));
       } catch (e) {
         for (const [eui, seen] of batch.slice(i)) this.add(eui, seen);
         throw e;
@@ -86,4 +86,24 @@ function padded<T>(rows: readonly T[]): readonly T[] {
   while (size < rows.length) size *= 2;
   const last = rows[rows.length - 1] as T;
   return size === rows.length ? rows : [...rows, ...Array.from({ length: size - rows.length }, () => last)];
+}
+
+/** The statement text per flavour and row count: built once per shape, not compiled per flush (the flush runs on the server's thread). */
+const statements = new Map<string, string>();
+
+function stampStatement(flavour: SqlFlavour, rows: number): string {
+  const key = `${flavour} ${rows}`;
+  let text = statements.get(key);
+  if (text === undefined) {
+    let n = 0;
+    const p = (): string => (flavour === 'postgres' ? `$${++n}` : '?');
+    // Casts give PostgreSQL the parameter types; SQLite takes them as affinities.
+    const values = Array.from({ length: rows }, () => `(${p()}, cast(${p()} as bigint), cast(${p()} as text))`).join(', ');
+    text =
+      `with seen (eui, at, addr) as (values ${values}) ` +
+      'update stations set last_seen_at = seen.at, last_remote_address = seen.addr from seen ' +
+      'where stations.eui = seen.eui and (stations.last_seen_at is null or stations.last_seen_at < seen.at)';
+    statements.set(key, text);
+  }
+  return text;
 }
