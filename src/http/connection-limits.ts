@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { Server, Socket } from 'node:net';
 import type { Server as TlsServer, TLSSocket } from 'node:tls';
 
@@ -64,6 +65,20 @@ export function nodeServerOptions(limits: ConnectionLimits, tls: boolean): Recor
     // Node's handshake timer judges before the server has read what is waiting: handshakeDeadlines() does it instead.
     ...(tls ? { handshakeTimeout: 0 } : {}),
   };
+}
+
+/**
+ * Closes the request's connection once it has had no traffic either way for
+ * `idleTimeoutMs` (a stalled download, an answer the client stopped reading).
+ * Armed on the requests whose answer can take long: everything Fastify serves,
+ * and a station's exchange that goes to the database or streams firmware. An
+ * up-to-date poll answered from memory is written whole at once; the request,
+ * headers and keep-alive deadlines cover its connection, so the poll does not
+ * pay for a timer that is refreshed on every read and write and never fires.
+ * Once armed, the timer stays for the rest of the connection.
+ */
+export function armIdleTimeout(req: IncomingMessage, limits: Pick<ConnectionLimits, 'idleTimeoutMs'>): void {
+  if (limits.idleTimeoutMs > 0 && req.socket.timeout !== limits.idleTimeoutMs) req.socket.setTimeout(limits.idleTimeoutMs);
 }
 
 /**

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createHttpsServer } from 'node:https';
 import { UPDATE_INFO_PATH } from '../protocol/index.js';
 import type { Server as TlsServer } from 'node:tls';
-import { handshakeDeadlines, nodeServerOptions, type ConnectionLimits } from './connection-limits.js';
+import { armIdleTimeout, handshakeDeadlines, nodeServerOptions, type ConnectionLimits } from './connection-limits.js';
 import type { HttpsServerOptions } from './tls-files.js';
 import type { StationHandler } from './update-info.js';
 
@@ -24,7 +24,9 @@ export interface StationServerOptions {
  * the path measured against the process's limit; Fastify's per-request work
  * (request and reply objects, a child logger, routing, hooks, its body reader)
  * cost more than the poll itself. The deadlines Fastify would set on a server
- * it made are set here.
+ * it made are set here, except the idle timeout (Fastify's connectionTimeout):
+ * that one is armed per request where an answer can take long (see
+ * armIdleTimeout), not on every connection.
  */
 export function stationServerFactory(options: StationServerOptions): (fastify: (req: IncomingMessage, res: ServerResponse) => void) => Server {
   const { station, limits, closing } = options;
@@ -32,11 +34,12 @@ export function stationServerFactory(options: StationServerOptions): (fastify: (
   return (fastify) => {
     const dispatch = (req: IncomingMessage, res: ServerResponse): void => {
       if (req.method === 'POST' && isUpdateInfo(req.url) && !closing()) station(req, res);
-      else fastify(req, res);
+      else {
+        armIdleTimeout(req, limits);
+        fastify(req, res);
+      }
     };
     const server: Server = options.https === undefined ? createServer(nodeOptions, dispatch) : createHttpsServer({ ...options.https, ...nodeOptions }, dispatch);
-    // A connection with no traffic either way for this long is closed (Fastify's connectionTimeout).
-    server.setTimeout(limits.idleTimeoutMs);
     // A client that opens TCP and never finishes the handshake is not yet an HTTP connection.
     if (options.https !== undefined) handshakeDeadlines(server as unknown as TlsServer, limits);
     return server;

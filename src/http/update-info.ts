@@ -6,6 +6,7 @@ import { quietPoll } from '../core/decide.js';
 import { hasRegistryPeek, type RegistryPeek } from '../registry/index.js';
 import type { AppDeps } from './app.js';
 import type { ServerMetrics } from './metrics.js';
+import { armIdleTimeout, DEFAULT_LIMITS } from './connection-limits.js';
 import { authenticateFromMemory, presentedBy, type Presented } from './authenticate.js';
 import { readStationBody } from './station-body.js';
 import { sendError, sendNothingToChange, secondsSince } from './station-answer.js';
@@ -31,6 +32,7 @@ export function createUpdateInfoHandler(deps: UpdateInfoDeps): StationHandler {
   const peek = hasRegistryPeek(deps.registry) ? deps.registry : undefined;
   const exchange = createExchange(deps);
   const { logger, metrics, clock, bodyLimit } = deps;
+  const limits = deps.limits ?? DEFAULT_LIMITS;
   const allowUnauthenticated = deps.allowUnauthenticated === true;
 
   function answer(req: IncomingMessage, res: ServerResponse, started: number, body: unknown): void {
@@ -39,6 +41,8 @@ export function createUpdateInfoHandler(deps: UpdateInfoDeps): StationHandler {
       request = parseUpdateInfoRequest(body);
       const presented = presentedBy(req.socket, req.headers.authorization, req.socket.remoteAddress ?? null);
       if (peek !== undefined && answerFromMemory(peek, res, started, request, presented)) return;
+      // Past here the answer may wait on the database or stream firmware: a silent connection is closed.
+      armIdleTimeout(req, limits);
       exchange(res, started, request, presented).catch((e: unknown) => sendError(res, deps, started, e, request?.router));
     } catch (e) {
       sendError(res, deps, started, e, request?.router);
