@@ -118,7 +118,7 @@ for (const store of stores) {
       await a.ping();
       await b.getStation(EUI);
       expect(b.peekStation(EUI)).toBeDefined();
-      expect(c.peekStation(EUI)?.lastSeenAt).toEqual(AT);
+      expect((await c.getStation(EUI))?.lastSeenAt).toEqual(AT);
       // An older stamp (another replica's, written late) never moves last-seen back.
       await c.touchStation(EUI, { at: new Date(AT.getTime() - 60_000), remoteAddress: '192.0.2.8' });
       await c.close();

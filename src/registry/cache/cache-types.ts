@@ -28,7 +28,12 @@ export interface RegistryCacheState {
  * method, which reads the database and fills the cache.
  */
 export interface RegistryPeek {
-  /** The station twin if held and current; its lastSeenAt may lag by up to one last-seen interval. */
+  /**
+   * The station twin if held and current, for deciding an answer. Its lastSeenAt
+   * is the one loaded with it (or that of a stamp let go after an idle interval):
+   * stamps this process took since are shown by getStation, not here, so a
+   * poll changes no held station.
+   */
   peekStation(eui: string): Station | undefined;
   /** The station's auth record (mode, certificates, tokens, rotations) if held and current. */
   peekStationAuth(eui: string): StationAuth | undefined;
@@ -38,7 +43,7 @@ export interface RegistryPeek {
    * Buffers a last-seen stamp for a station held in memory, without an await;
    * false when it cannot be buffered (not held, or stamps are written at once):
    * then call touchStation. Call it after peekStation found the station: it reads
-   * the memory without polling the change feed again, and keeps `seen` as given.
+   * the memory without polling the change feed again, and copies what it keeps from `seen`.
    */
   stampSeen(eui: string, seen: { readonly at: Date; readonly remoteAddress: string | null }): boolean;
   /** What the cache holds and whether it is live. */

@@ -56,6 +56,7 @@ class RegistryCache {
     this.#backend = backend;
     this.#feed = feed;
     this.#options = options;
+    // A stamp let go by the batch goes onto the station held; until then #overlay shows it.
     this.#lastSeen = new LastSeenBatch(backend.db, backend.flavour, (eui, seen) => this.#memory.replaceStation(eui, (s) => withSeen(s, seen)));
   }
 

@@ -11,42 +11,79 @@ export interface Seen {
 /** Rows per statement (a power of two, see padded()): far under SQLite's 32,766 and PostgreSQL's 65,535 parameters. */
 const ROWS_PER_STATEMENT = 1_024;
 
+/** A station's latest stamp in this process, changed in place at every poll (see LastSeenBatch). */
+interface Slot {
+  readonly eui: string;
+  /** Epoch milliseconds of the latest stamp. */
+  at: number;
+  remoteAddress: string | null;
+  /** A stamp newer than what was written is waiting (the slot is in the dirty list). */
+  dirty: boolean;
+  /** Whether a stamp arrived since the last flush: a slot idle for a whole interval is let go. */
+  touched: boolean;
+}
+
 /**
  * Last-seen stamps of polls that changed nothing else, kept in memory and
  * written together: one statement per interval (per 1,000 stations) instead of
  * one per poll. A crash loses at most one interval of stamps, which only say
  * when a station last talked; everything an exchange changes is still written
  * in its own transaction before the answer.
+ *
+ * A poll allocates nothing that outlives it: each station has one slot,
+ * changed in place (a number and, when it moved, the address), so a station
+ * polling every interval does not promote a new stamp object to the old
+ * generation each time for the garbage collector to sweep. A slot that saw no
+ * poll for a whole interval is let go, its stamp handed to `onRetired` (the
+ * cache puts it on the station it holds).
  */
 export class LastSeenBatch {
-  #pending = new Map<string, Seen>();
+  readonly #slots = new Map<string, Slot>();
+  #dirty: Slot[] = [];
   #flushing: Promise<void> | undefined;
 
   constructor(
     private readonly db: Kysely<RegistryDatabase>,
     private readonly flavour: SqlFlavour,
-    private readonly onWritten: (eui: string, seen: Seen) => void,
+    private readonly onRetired: (eui: string, seen: Seen) => void,
   ) {}
 
   /** How many stations have a stamp waiting. */
   get size(): number {
-    return this.#pending.size;
+    return this.#dirty.length;
   }
 
-  /** The stamp not yet written for `eui`, if any. */
+  /** The latest stamp this process took for `eui` (written or not), if it still holds one. */
   pending(eui: string): Seen | undefined {
-    return this.#pending.get(eui);
+    const slot = this.#slots.get(eui);
+    return slot === undefined ? undefined : { at: new Date(slot.at), remoteAddress: slot.remoteAddress };
   }
 
   add(eui: string, seen: Seen): void {
-    const held = this.#pending.get(eui);
-    if (held === undefined || held.at.getTime() <= seen.at.getTime()) this.#pending.set(eui, seen);
+    const at = seen.at.getTime();
+    const slot = this.#slots.get(eui);
+    if (slot === undefined) {
+      const fresh: Slot = { eui, at, remoteAddress: seen.remoteAddress, dirty: true, touched: true };
+      this.#slots.set(eui, fresh);
+      this.#dirty.push(fresh);
+      return;
+    }
+    // A stamp never moves last-seen backwards.
+    if (at < slot.at) return;
+    slot.at = at;
+    // The same address as a new string keeps the old one: nothing young is stored into the slot.
+    if (slot.remoteAddress !== seen.remoteAddress) slot.remoteAddress = seen.remoteAddress;
+    slot.touched = true;
+    if (!slot.dirty) {
+      slot.dirty = true;
+      this.#dirty.push(slot);
+    }
   }
 
   /**
-   * Writes what is pending; on failure the stamps go back into the batch (unless
-   * newer ones arrived) for the next try, and the error is thrown. A stamp never
-   * moves last-seen backwards: another replica may have written a later one.
+   * Writes what is pending; on failure the stamps stay pending for the next
+   * try, and the error is thrown. A stamp never moves last-seen backwards:
+   * another replica may have written a later one.
    */
   flush(): Promise<void> {
     this.#flushing ??= this.#write().finally(() => {
@@ -56,36 +93,56 @@ export class LastSeenBatch {
   }
 
   async #write(): Promise<void> {
-    if (this.#pending.size === 0) return;
-    const batch = [...this.#pending];
-    this.#pending = new Map();
-    for (let i = 0; i < batch.length; i += ROWS_PER_STATEMENT) {
-      const rows = batch.slice(i, i + ROWS_PER_STATEMENT);
+    this.#retireIdle();
+    if (this.#dirty.length === 0) return;
+    const batch = this.#dirty;
+    this.#dirty = [];
+    // Taken now, flat (eui, at, address per row): a poll while a statement runs marks its slot dirty again, with its newer stamp.
+    const values: unknown[] = [];
+    for (const slot of batch) {
+      slot.dirty = false;
+      values.push(slot.eui, slot.at, slot.remoteAddress);
+    }
+    for (let row = 0; row < batch.length; row += ROWS_PER_STATEMENT) {
+      const count = Math.min(ROWS_PER_STATEMENT, batch.length - row);
+      const shape = padded(count);
+      const params = values.slice(row * 3, (row + count) * 3);
+      // The last row repeated up to the shape: it updates the same station to the same values.
+      for (let extra = count; extra < shape; extra++) params.push(...params.slice((count - 1) * 3, count * 3));
       try {
-        const all = padded(rows);
-        const params: unknown[] = [];
-        for (const [eui, s] of all) params.push(eui, s.at.getTime(), s.remoteAddress);
-        await this.db.executeQuery(CompiledQuery.raw(stampStatement(this.flavour, all.length), params));
+        await this.db.executeQuery(CompiledQuery.raw(stampStatement(this.flavour, shape), params));
       } catch (e) {
-        for (const [eui, seen] of batch.slice(i)) this.add(eui, seen);
+        for (const slot of batch.slice(row)) {
+          if (slot.dirty) continue;
+          slot.dirty = true;
+          this.#dirty.push(slot);
+        }
         throw e;
       }
-      for (const [eui, seen] of rows) this.onWritten(eui, seen);
+    }
+  }
+
+  /** Lets go of the slots no poll touched since the last flush (written already: nothing is lost). */
+  #retireIdle(): void {
+    for (const slot of this.#slots.values()) {
+      if (slot.touched) slot.touched = false;
+      else if (!slot.dirty) {
+        this.#slots.delete(slot.eui);
+        this.onRetired(slot.eui, { at: new Date(slot.at), remoteAddress: slot.remoteAddress });
+      }
     }
   }
 }
 
 /**
- * The rows, the last repeated up to the next power of two: the statement text
- * then takes one of 11 shapes instead of one per batch size, so SQLite's kept
- * statements (sqlite-statement-cache.ts) are not flushed out by stamps. A
- * repeated row updates the same station to the same values.
+ * The row count rounded up to the next power of two: the statement text then
+ * takes one of 11 shapes instead of one per batch size, so SQLite's kept
+ * statements (sqlite-statement-cache.ts) are not flushed out by stamps.
  */
-function padded<T>(rows: readonly T[]): readonly T[] {
+function padded(rows: number): number {
   let size = 1;
-  while (size < rows.length) size *= 2;
-  const last = rows[rows.length - 1] as T;
-  return size === rows.length ? rows : [...rows, ...Array.from({ length: size - rows.length }, () => last)];
+  while (size < rows) size *= 2;
+  return size;
 }
 
 /** The statement text per flavour and row count: built once per shape, not compiled per flush (the flush runs on the server's thread). */
