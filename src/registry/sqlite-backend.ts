@@ -7,7 +7,8 @@ import { runMigrator, type BackendOptions, type RegistryBackend } from './backen
 import type { RegistryDatabase } from './db-schema.js';
 import { withStatementCache } from './sqlite-statement-cache.js';
 
-const BUSY_TIMEOUT_MILLIS = 5_000;
+/** How long a connection to the registry file waits for another writer's lock. */
+export const BUSY_TIMEOUT_MILLIS = 5_000;
 
 /** Opens (lazily, on first query) the embedded SQLite registry at `path` or `:memory:`. */
 export function openSqliteBackend(path: string, display: string, options: BackendOptions): RegistryBackend {

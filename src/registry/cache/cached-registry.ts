@@ -5,6 +5,7 @@ import type { ExchangeRecord, ExchangeResult, Station, StationRegistry } from '.
 import { loadAllAuthEntries, loadAuthEntry } from './cache-loads.js';
 import type { ChangeFeed, ChangeKind } from './change-feed.js';
 import { LastSeenBatch, type Seen } from './last-seen-batch.js';
+import { kyselyStampWriter, type StampWriter } from './stamp-writer.js';
 import { RegistryMemory } from './registry-memory.js';
 import type { CachedStationRegistry, RegistryCacheOptions, RegistryCacheState } from './cache-types.js';
 
@@ -51,13 +52,13 @@ class RegistryCache {
   #everLive = false;
   #losses = 0;
 
-  constructor(inner: StationRegistry, backend: RegistryBackend, feed: ChangeFeed, options: RegistryCacheOptions) {
+  constructor(inner: StationRegistry, backend: RegistryBackend, feed: ChangeFeed, options: RegistryCacheOptions, stamps: StampWriter) {
     this.#inner = inner;
     this.#backend = backend;
     this.#feed = feed;
     this.#options = options;
     // A stamp let go by the batch goes onto the station held; until then #overlay shows it.
-    this.#lastSeen = new LastSeenBatch(backend.db, backend.flavour, (eui, seen) => this.#memory.replaceStation(eui, (s) => withSeen(s, seen)));
+    this.#lastSeen = new LastSeenBatch(stamps, (eui, seen) => this.#memory.replaceStation(eui, (s) => withSeen(s, seen)));
   }
 
   async migrate(): Promise<void> {
@@ -109,6 +110,7 @@ class RegistryCache {
       await this.#run(() => this.#lastSeen.flush());
       await this.#run(() => this.#lastSeen.flush());
     } finally {
+      await this.#lastSeen.close();
       await this.#feed.close();
       await this.#inner.close();
     }
@@ -236,8 +238,9 @@ export function createCachedRegistry(
   backend: RegistryBackend,
   feed: ChangeFeed,
   options: RegistryCacheOptions,
+  stamps: StampWriter = kyselyStampWriter(backend.db, backend.flavour),
 ): CachedStationRegistry & { start(): Promise<void> } {
-  const cache = new RegistryCache(inner, backend, feed, options);
+  const cache = new RegistryCache(inner, backend, feed, options, stamps);
   const bound = new Map<PropertyKey, unknown>();
   return new Proxy(inner, {
     get(target, prop) {

@@ -3,6 +3,8 @@ import { parseRegistryUrl } from '../registry-url.js';
 import type { StationRegistry } from '../types.js';
 import { createCachedRegistry, type CachedStationRegistry, type RegistryCacheOptions, type RegistryPeek } from './cached-registry.js';
 import { privateDatabaseFeed, type ChangeFeed } from './change-feed.js';
+import { kyselyStampWriter, sqliteThreadStampWriter } from './stamp-writer.js';
+import { BUSY_TIMEOUT_MILLIS } from '../sqlite-backend.js';
 
 export type { CachedStationRegistry, RegistryCacheOptions, RegistryCacheState, RegistryPeek } from './cached-registry.js';
 
@@ -36,7 +38,11 @@ export async function openChangeFeed(url: string, setup: CacheSetup): Promise<Ch
 
 /** Wraps the registry opened on `backend` (from `url`) with the in-memory cache; it starts on migrate(). */
 export async function withRegistryCache(inner: StationRegistry, backend: RegistryBackend, url: string, setup: CacheSetup): Promise<CachedStationRegistry> {
-  return createCachedRegistry(inner, backend, await openChangeFeed(url, setup), setup);
+  const location = parseRegistryUrl(url);
+  const own = kyselyStampWriter(backend.db, backend.flavour);
+  // A SQLite file's stamps are written on a thread of their own (stamp-writer.ts); :memory: has no other connection.
+  const stamps = location.kind === 'sqlite' && location.path !== ':memory:' ? sqliteThreadStampWriter(location.path, BUSY_TIMEOUT_MILLIS, own) : own;
+  return createCachedRegistry(inner, backend, await openChangeFeed(url, setup), setup, stamps);
 }
 
 /** Whether `registry` offers the synchronous peek path (it is the cached registry, cache on). */

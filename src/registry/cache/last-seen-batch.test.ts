@@ -5,13 +5,20 @@ import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openSqliteBackend } from '../sqlite-backend.js';
 import type { RegistryBackend } from '../backend.js';
+import { BUSY_TIMEOUT_MILLIS } from '../sqlite-backend.js';
 import { LastSeenBatch, type Seen } from './last-seen-batch.js';
+import { kyselyStampWriter, sqliteThreadStampWriter, type StampWriter } from './stamp-writer.js';
 
 const A = '0016C001FF10A235';
 const B = '0016C001FF10A236';
 const T = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s));
 
-describe('last-seen batch (SQLite file)', () => {
+const WRITERS: [string, (backend: RegistryBackend, path: string) => StampWriter][] = [
+  ['on the registry connection', (backend) => kyselyStampWriter(backend.db, 'sqlite')],
+  ['on a writer thread', (backend, path) => sqliteThreadStampWriter(path, BUSY_TIMEOUT_MILLIS, kyselyStampWriter(backend.db, 'sqlite'))],
+];
+
+describe.each(WRITERS)('last-seen batch (SQLite file), written %s', (_name, writer) => {
   let dir: string;
   let backend: RegistryBackend;
   let retired: [string, Seen][];
@@ -24,15 +31,17 @@ describe('last-seen batch (SQLite file)', () => {
 
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'bscups-last-seen-'));
-    backend = openSqliteBackend(join(dir, 'r.sqlite'), 'r.sqlite', {});
+    const path = join(dir, 'r.sqlite');
+    backend = openSqliteBackend(path, 'r.sqlite', {});
     await backend.migrate();
     const now = Date.now();
     for (const eui of [A, B]) await sql`insert into stations (eui, labels, created_at, updated_at) values (${eui}, '{}', ${now}, ${now})`.execute(backend.db);
     retired = [];
-    batch = new LastSeenBatch(backend.db, 'sqlite', (eui, seen) => retired.push([eui, seen]));
+    batch = new LastSeenBatch(writer(backend, path), (eui, seen) => retired.push([eui, seen]));
   });
 
   afterEach(async () => {
+    await batch.close();
     await backend.db.destroy();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -96,5 +105,26 @@ describe('last-seen batch (SQLite file)', () => {
     euis.forEach((eui, i) => batch.add(eui, { at: T(i % 60), remoteAddress: `10.0.${i >> 8}.${i & 255}` }));
     await batch.flush();
     for (const i of [0, 1_023, 1_024, count - 1]) expect(await stored(euis[i] as string)).toEqual({ at: T(i % 60).getTime(), addr: `10.0.${i >> 8}.${i & 255}` });
+  });
+});
+
+describe('last-seen writer thread', () => {
+  it('a thread that cannot start fails its first write, and the registry connection writes from then on', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bscups-last-seen-'));
+    const backend = openSqliteBackend(join(dir, 'r.sqlite'), 'r.sqlite', {});
+    try {
+      await backend.migrate();
+      const now = Date.now();
+      await sql`insert into stations (eui, labels, created_at, updated_at) values (${A}, '{}', ${now}, ${now})`.execute(backend.db);
+      const writer = sqliteThreadStampWriter(join(dir, 'missing', 'r.sqlite'), BUSY_TIMEOUT_MILLIS, kyselyStampWriter(backend.db, 'sqlite'));
+      await expect(writer.write([A, T(1).getTime(), '192.0.2.1'])).rejects.toThrow(/writer thread failed/);
+      await writer.write([A, T(2).getTime(), '192.0.2.2']);
+      const row = await backend.db.selectFrom('stations').select(['last_seen_at', 'last_remote_address']).where('eui', '=', A).executeTakeFirstOrThrow();
+      expect({ at: Number(row.last_seen_at), addr: row.last_remote_address }).toEqual({ at: T(2).getTime(), addr: '192.0.2.2' });
+      await writer.close();
+    } finally {
+      await backend.db.destroy();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,6 +1,4 @@
-import { CompiledQuery, type Kysely } from 'kysely';
-import type { SqlFlavour } from '../migrations.js';
-import type { RegistryDatabase } from '../db-schema.js';
+import type { StampWriter } from './stamp-writer.js';
 
 /** A last-seen stamp waiting to be written. */
 export interface Seen {
@@ -8,8 +6,8 @@ export interface Seen {
   readonly remoteAddress: string | null;
 }
 
-/** Rows per statement (a power of two, see padded()): far under SQLite's 32,766 and PostgreSQL's 65,535 parameters. */
-const ROWS_PER_STATEMENT = 1_024;
+/** Rows per write (one statement or transaction): far under SQLite's 32,766 and PostgreSQL's 65,535 parameters. */
+const ROWS_PER_WRITE = 1_024;
 
 /** A station's latest stamp in this process, changed in place at every poll (see LastSeenBatch). */
 interface Slot {
@@ -43,8 +41,7 @@ export class LastSeenBatch {
   #flushing: Promise<void> | undefined;
 
   constructor(
-    private readonly db: Kysely<RegistryDatabase>,
-    private readonly flavour: SqlFlavour,
+    private readonly writer: StampWriter,
     private readonly onRetired: (eui: string, seen: Seen) => void,
   ) {}
 
@@ -103,14 +100,9 @@ export class LastSeenBatch {
       slot.dirty = false;
       values.push(slot.eui, slot.at, slot.remoteAddress);
     }
-    for (let row = 0; row < batch.length; row += ROWS_PER_STATEMENT) {
-      const count = Math.min(ROWS_PER_STATEMENT, batch.length - row);
-      const shape = padded(count);
-      const params = values.slice(row * 3, (row + count) * 3);
-      // The last row repeated up to the shape: it updates the same station to the same values.
-      for (let extra = count; extra < shape; extra++) params.push(...params.slice((count - 1) * 3, count * 3));
+    for (let row = 0; row < batch.length; row += ROWS_PER_WRITE) {
       try {
-        await this.db.executeQuery(CompiledQuery.raw(stampStatement(this.flavour, shape), params));
+        await this.writer.write(values.slice(row * 3, Math.min(batch.length, row + ROWS_PER_WRITE) * 3));
       } catch (e) {
         for (const slot of batch.slice(row)) {
           if (slot.dirty) continue;
@@ -120,6 +112,11 @@ export class LastSeenBatch {
         throw e;
       }
     }
+  }
+
+  /** Stops the writer; call after the last flush. */
+  close(): Promise<void> {
+    return this.writer.close();
   }
 
   /** Lets go of the slots no poll touched since the last flush (written already: nothing is lost). */
@@ -132,35 +129,4 @@ export class LastSeenBatch {
       }
     }
   }
-}
-
-/**
- * The row count rounded up to the next power of two: the statement text then
- * takes one of 11 shapes instead of one per batch size, so SQLite's kept
- * statements (sqlite-statement-cache.ts) are not flushed out by stamps.
- */
-function padded(rows: number): number {
-  let size = 1;
-  while (size < rows) size *= 2;
-  return size;
-}
-
-/** The statement text per flavour and row count: built once per shape, not compiled per flush (the flush runs on the server's thread). */
-const statements = new Map<string, string>();
-
-function stampStatement(flavour: SqlFlavour, rows: number): string {
-  const key = `${flavour} ${rows}`;
-  let text = statements.get(key);
-  if (text === undefined) {
-    let n = 0;
-    const p = (): string => (flavour === 'postgres' ? `$${++n}` : '?');
-    // Casts give PostgreSQL the parameter types; SQLite takes them as affinities.
-    const values = Array.from({ length: rows }, () => `(${p()}, cast(${p()} as bigint), cast(${p()} as text))`).join(', ');
-    text =
-      `with seen (eui, at, addr) as (values ${values}) ` +
-      'update stations set last_seen_at = seen.at, last_remote_address = seen.addr from seen ' +
-      'where stations.eui = seen.eui and (stations.last_seen_at is null or stations.last_seen_at < seen.at)';
-    statements.set(key, text);
-  }
-  return text;
 }
