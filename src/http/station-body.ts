@@ -21,8 +21,9 @@ export function readStationBody(req: IncomingMessage, limit: number, done: (erro
     done(undefined, undefined);
     return;
   }
-  let json = false;
-  if (contentType !== undefined) {
+  // What every station sends (PROTOCOL.md 1.1), checked before the general parse.
+  let json = contentType === 'application/json';
+  if (contentType !== undefined && !json) {
     const semicolon = contentType.indexOf(';');
     const media = (semicolon < 0 ? contentType : contentType.slice(0, semicolon)).trim().toLowerCase();
     if (!MEDIA_TYPE.test(media)) {
