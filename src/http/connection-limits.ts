@@ -78,7 +78,9 @@ export function nodeServerOptions(limits: ConnectionLimits, tls: boolean): Recor
  * Once armed, the timer stays for the rest of the connection.
  */
 export function armIdleTimeout(req: IncomingMessage, limits: Pick<ConnectionLimits, 'idleTimeoutMs'>): void {
-  if (limits.idleTimeoutMs > 0 && req.socket.timeout !== limits.idleTimeoutMs) req.socket.setTimeout(limits.idleTimeoutMs);
+  const { socket } = req;
+  // An injected request (Fastify's inject, in tests) has a stand-in socket without timers.
+  if (limits.idleTimeoutMs > 0 && socket.timeout !== limits.idleTimeoutMs && typeof socket.setTimeout === 'function') socket.setTimeout(limits.idleTimeoutMs);
 }
 
 /**
