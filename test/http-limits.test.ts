@@ -127,6 +127,37 @@ describe('connection deadlines and cap', () => {
     expect(idle).toBeLessThan(2500);
   });
 
+  it.each([
+    ['up-to-date polls', (port: number) => stationBytes(port)],
+    ['bad requests', () => Buffer.from('POST /update-info HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}')],
+  ] as const)('closes a connection that pipelines %s and never reads the answers, after the idle timeout', async (_what, request) => {
+    // Request and headers deadlines far away: only the idle timeout may close this connection within the test.
+    const s = await start({ idleTimeout: 1, requestTimeout: 60, headersTimeout: 60 });
+    // The station's first report, so the pipelined polls below are up-to-date ones answered from memory.
+    expect((await rawExchange(s.port, stationBytes(s.port))).status).toBe(200);
+    const socket = connect({ host: '127.0.0.1', port: s.port });
+    // The server's close arrives as a reset (the client still has requests unsent): not an error here.
+    socket.on('error', () => undefined);
+    const closed = new Promise<number>((resolve) => socket.on('close', () => resolve(Date.now())));
+    await once(socket, 'connect');
+    // Never read: the answers fill the kernel's buffers, then the server's, and the server stops reading.
+    socket.pause();
+    const many = Buffer.concat(Array.from({ length: 2_000 }, () => request(s.port)));
+    for (let i = 0; i < 30; i++) socket.write(many);
+    const sent = Date.now();
+    let timer: NodeJS.Timeout | undefined;
+    const stuck = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('the connection is still open 8 s after the last request was sent')), 8_000);
+    });
+    try {
+      await Promise.race([closed, stuck]);
+    } finally {
+      clearTimeout(timer);
+      socket.destroy();
+    }
+    expect(Date.now() - sent).toBeLessThan(8_000);
+  });
+
   it('over TLS, closes connections that never finish the handshake or stall after it, while a station is answered', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'bscups-limits-'));
     try {

@@ -15,7 +15,7 @@ export interface ConnectionLimits {
   readonly headersTimeoutMs: number;
   /** An idle keep-alive connection is closed after this. */
   readonly keepAliveTimeoutMs: number;
-  /** A connection with no traffic either way for this long is closed (a stalled download). */
+  /** A connection with no traffic either way for this long is closed (a stalled download); see armIdleTimeout for where it is armed. */
   readonly idleTimeoutMs: number;
   /** Connections beyond this are closed as soon as they are accepted. */
   readonly maxConnections: number;
@@ -70,12 +70,15 @@ export function nodeServerOptions(limits: ConnectionLimits, tls: boolean): Recor
 /**
  * Closes the request's connection once it has had no traffic either way for
  * `idleTimeoutMs` (a stalled download, an answer the client stopped reading).
- * Armed on the requests whose answer can take long: everything Fastify serves,
- * and a station's exchange that goes to the database or streams firmware. An
- * up-to-date poll answered from memory is written whole at once; the request,
- * headers and keep-alive deadlines cover its connection, so the poll does not
- * pay for a timer that is refreshed on every read and write and never fires.
- * Once armed, the timer stays for the rest of the connection.
+ * Armed on the requests whose answer can take long or may not be read:
+ * everything Fastify serves, a station's exchange that goes to the database or
+ * streams firmware, every error answer, and an up-to-date poll whose answer
+ * could not be written whole at once (a client pipelining polls it never
+ * reads). Any other up-to-date poll, answered from memory and written whole,
+ * is covered by the request, headers and keep-alive deadlines, and does not
+ * pay for a timer refreshed on every read and write that would never fire.
+ * Node sets a connection's timer back to the server's (none) at its next
+ * request, so each request that needs the timer arms it.
  */
 export function armIdleTimeout(req: IncomingMessage, limits: Pick<ConnectionLimits, 'idleTimeoutMs'>): void {
   const { socket } = req;

@@ -40,17 +40,23 @@ export function createUpdateInfoHandler(deps: UpdateInfoDeps): StationHandler {
     try {
       request = parseUpdateInfoRequest(body);
       const presented = presentedBy(req.socket, req.headers.authorization, req.socket.remoteAddress ?? null);
-      if (peek !== undefined && answerFromMemory(peek, res, started, request, presented)) return;
+      if (peek !== undefined && answerFromMemory(peek, req, res, started, request, presented)) return;
       // Past here the answer may wait on the database or stream firmware: a silent connection is closed.
       armIdleTimeout(req, limits);
       exchange(res, started, request, presented).catch((e: unknown) => sendError(res, deps, started, e, request?.router));
     } catch (e) {
-      sendError(res, deps, started, e, request?.router);
+      refuse(req, res, started, e, request?.router);
     }
   }
 
+  /** An error answer: the client may not read it (a flood of pipelined bad requests), so the idle timeout applies. */
+  function refuse(req: IncomingMessage, res: ServerResponse, started: number, error: unknown, eui: string | undefined, close = false): void {
+    armIdleTimeout(req, limits);
+    sendError(res, deps, started, error, eui, close);
+  }
+
   /** The up-to-date poll from memory; false (having changed nothing) when anything it needs is not there. */
-  function answerFromMemory(peek: RegistryPeek, res: ServerResponse, started: number, request: UpdateInfoRequest, presented: Presented): boolean {
+  function answerFromMemory(peek: RegistryPeek, req: IncomingMessage, res: ServerResponse, started: number, request: UpdateInfoRequest, presented: Presented): boolean {
     const now = clock();
     const auth = authenticateFromMemory(peek, presented, request, allowUnauthenticated, now);
     if (auth === undefined) return false;
@@ -62,6 +68,8 @@ export function createUpdateInfoHandler(deps: UpdateInfoDeps): StationHandler {
     if (!peek.stampSeen(request.router, { at: now, remoteAddress: presented.remoteAddress })) return false;
     metrics.sawStation(request.router, true);
     sendNothingToChange(res, metrics, started);
+    // Not written whole: the client is not reading (pipelined polls it never reads would otherwise hold the connection).
+    if (req.socket.writableLength > 0) armIdleTimeout(req, limits);
     // The line (and its clock read) is built only when debug lines are written.
     if (logger.level === 'debug' || logger.level === 'trace') logger.debug({ eui: request.router, status: 200, auth: auth.via, ms: secondsSince(started) * 1000 }, 'update-info: up to date');
     return true;
@@ -71,7 +79,7 @@ export function createUpdateInfoHandler(deps: UpdateInfoDeps): StationHandler {
     const started = performance.now();
     readStationBody(req, bodyLimit, (error, body) => {
       if (error === undefined) answer(req, res, started, body);
-      else sendError(res, deps, started, error, undefined, true);
+      else refuse(req, res, started, error, undefined, true);
     });
   };
 }

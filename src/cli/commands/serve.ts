@@ -20,7 +20,7 @@ export function register(program: Command): void {
     .option('--request-timeout <seconds>', 'a client must send its whole request, and over TLS finish its handshake, within this (env BSCUPS_REQUEST_TIMEOUT, default 10)')
     .option('--headers-timeout <seconds>', 'a client must send its headers within this, and may not be silent longer during the TLS handshake (env BSCUPS_HEADERS_TIMEOUT, default 5)')
     .option('--keep-alive-timeout <seconds>', 'close an idle keep-alive connection after this (env BSCUPS_KEEP_ALIVE_TIMEOUT, default 5)')
-    .option('--idle-timeout <seconds>', 'close a connection with no traffic for this long, e.g. a stalled download (env BSCUPS_IDLE_TIMEOUT, default 60)')
+    .option('--idle-timeout <seconds>', 'close a connection whose answer has moved no bytes for this long: a stalled download, answers the client does not read (env BSCUPS_IDLE_TIMEOUT, default 60)')
     .option('--max-connections <n>', 'close new connections at once beyond this many open (env BSCUPS_MAX_CONNECTIONS, default 4096)')
     .option('--event-max-age-days <days>', 'delete station events older than this (env BSCUPS_EVENT_MAX_AGE_DAYS, default 90)')
     .option('--events-per-station <n>', 'keep at most this many events per station (env BSCUPS_EVENTS_PER_STATION, default 1000)')

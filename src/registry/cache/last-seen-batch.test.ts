@@ -109,7 +109,7 @@ describe.each(WRITERS)('last-seen batch (SQLite file), written %s', (_name, writ
 });
 
 describe('last-seen writer thread', () => {
-  it('a thread that cannot start fails its first write, and the registry connection writes from then on', async () => {
+  it('a thread that cannot start fails its first write, and the registry connection writes from then on, as after close()', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'bscups-last-seen-'));
     const backend = openSqliteBackend(join(dir, 'r.sqlite'), 'r.sqlite', {});
     try {
@@ -122,6 +122,13 @@ describe('last-seen writer thread', () => {
       const row = await backend.db.selectFrom('stations').select(['last_seen_at', 'last_remote_address']).where('eui', '=', A).executeTakeFirstOrThrow();
       expect({ at: Number(row.last_seen_at), addr: row.last_remote_address }).toEqual({ at: T(2).getTime(), addr: '192.0.2.2' });
       await writer.close();
+      // After close() no thread is started again: the registry connection writes.
+      const closed = sqliteThreadStampWriter(join(dir, 'r.sqlite'), BUSY_TIMEOUT_MILLIS, kyselyStampWriter(backend.db, 'sqlite'));
+      await closed.write([A, T(3).getTime(), '192.0.2.3']);
+      await closed.close();
+      await closed.write([A, T(4).getTime(), '192.0.2.4']);
+      const after = await backend.db.selectFrom('stations').select(['last_seen_at']).where('eui', '=', A).executeTakeFirstOrThrow();
+      expect(Number(after.last_seen_at)).toBe(T(4).getTime());
     } finally {
       await backend.db.destroy();
       rmSync(dir, { recursive: true, force: true });

@@ -8,7 +8,8 @@ import type { SqlFlavour } from '../migrations.js';
 export interface StampWriter {
   /**
    * Writes the rows, given flat as (eui, epoch milliseconds, remote address)
-   * triples, all or none; a row never moves a station's last-seen backwards.
+   * triples; a row never moves a station's last-seen backwards, so rows of a
+   * failed write that were committed after all can be written again safely.
    */
   write(values: readonly unknown[]): Promise<void>;
   /** Releases what the writer holds; pending writes are finished first by the caller. */
@@ -71,8 +72,11 @@ const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.addon);
 const db = new Database(workerData.path, { timeout: workerData.busyTimeoutMs, fileMustExist: true });
+// Without WAL a writer here would block the server's readers: fail before the first answer, so the server writes instead.
+if (String(db.pragma('journal_mode', { simple: true })).toLowerCase() !== 'wal') throw new Error('the registry is not in WAL mode');
 db.pragma('busy_timeout = ' + workerData.busyTimeoutMs);
 db.pragma('synchronous = NORMAL');
+const ROWS_PER_TRANSACTION = 256;
 let write;
 parentPort.on('message', ({ id, values }) => {
   try {
@@ -83,7 +87,8 @@ parentPort.on('message', ({ id, values }) => {
         for (let i = 0; i < values.length; i += 3) stamp.run(values[i + 1], values[i + 2], values[i], values[i + 1]);
       });
     }
-    write(values);
+    // Short transactions: the server's own connection waits for this lock on its event loop.
+    for (let i = 0; i < values.length; i += 3 * ROWS_PER_TRANSACTION) write(values.slice(i, i + 3 * ROWS_PER_TRANSACTION));
     parentPort.postMessage({ id });
   } catch (e) {
     parentPort.postMessage({ id, error: String((e && e.message) || e), code: e && e.code });
@@ -97,24 +102,25 @@ parentPort.on('message', ({ id, values }) => {
  * on the server's, a flush of 10,000 stamps (and the checkpoint that may
  * follow it) held every station's answer for tens of milliseconds each
  * interval. A thread that fails before its first answer (the native module
- * cannot load there) is not tried again: `fallback` writes from then on.
+ * cannot load there, the file is not in WAL mode) is not tried again:
+ * `fallback` writes from then on, and after close().
  */
 export function sqliteThreadStampWriter(path: string, busyTimeoutMs: number, fallback: StampWriter): StampWriter {
   const addon = createRequire(import.meta.url).resolve('better-sqlite3');
   const waiting = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
   let worker: Worker | undefined;
   let next = 0;
-  let answered = false;
   let broken = false;
+  let closed = false;
 
   const spawn = (): Worker => {
     const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { addon, path, busyTimeoutMs } });
-    // The thread never keeps the process alive; close() ends it.
-    w.unref();
+    let answered = false;
     w.on('message', (m: { id: number; error?: string; code?: string }) => {
       answered = true;
       const p = waiting.get(m.id);
       waiting.delete(m.id);
+      if (waiting.size === 0) w.unref();
       if (m.error === undefined) p?.resolve();
       else p?.reject(Object.assign(new Error(m.error), { code: m.code }));
     });
@@ -126,21 +132,26 @@ export function sqliteThreadStampWriter(path: string, busyTimeoutMs: number, fal
     };
     w.on('error', (e: Error) => failed(new Error(`the last-seen writer thread failed: ${e.message || String(e)}`, { cause: e })));
     w.on('exit', (code) => failed(new Error(`the last-seen writer thread exited (code ${code})`)));
+    // After the listeners (a message listener refs the thread again): an idle thread never keeps the process alive;
+    // a thread with a write under way does, so a flush at shutdown is not cut off by the process exiting.
+    w.unref();
     return w;
   };
 
   return {
     write(values) {
-      if (broken) return fallback.write(values);
+      if (broken || closed) return fallback.write(values);
       if (values.length === 0) return Promise.resolve();
       const w = (worker ??= spawn());
       const id = ++next;
       return new Promise<void>((resolve, reject) => {
         waiting.set(id, { resolve, reject });
+        w.ref();
         w.postMessage({ id, values });
       });
     },
     async close() {
+      closed = true;
       const w = worker;
       worker = undefined;
       if (w !== undefined) await w.terminate();
