@@ -43,7 +43,7 @@ export function createUpdateInfoHandler(deps: UpdateInfoDeps): StationHandler {
       if (peek !== undefined && answerFromMemory(peek, req, res, started, request, presented)) return;
       // Past here the answer may wait on the database or stream firmware: a silent connection is closed.
       armIdleTimeout(req, limits);
-      exchange(res, started, request, presented).catch((e: unknown) => sendError(res, deps, started, e, request?.router));
+      exchange(res, started, request, presented).catch((e: unknown) => refuse(req, res, started, e, request?.router));
     } catch (e) {
       refuse(req, res, started, e, request?.router);
     }
