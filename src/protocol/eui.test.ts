@@ -55,6 +55,36 @@ describe('[3] ID6 table', () => {
     expect(parseId6('0::')).toBe('0000000000000000');
   });
 
+  it('reads the four-group form by hand exactly as its shape reads it, over random near-misses', () => {
+    const shape = /^([0-9a-f]{1,4}):([0-9a-f]{1,4}):([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i;
+    const random = seededRandom(6);
+    const alphabet = '0123456789abcdefABCDEFgG: -';
+    let accepted = 0;
+    for (let n = 0; n < 20_000; n++) {
+      const length = Math.floor(random() * 22);
+      let text = '';
+      for (let i = 0; i < length; i++) text += alphabet[Math.floor(random() * alphabet.length)];
+      // Mostly four groups of one to four digits, with a character changed now and then.
+      if (n % 2 === 0) text = [0, 1, 2, 3].map(() => Array.from({ length: 1 + Math.floor(random() * 4) }, () => alphabet[Math.floor(random() * (n % 4 === 0 ? 22 : 27))]).join('')).join(':');
+      if (text.includes('::')) continue;
+      // Both readers take the text trimmed, as a station request's field is.
+      const m = shape.exec(text.trim());
+      const expected = m === null ? undefined : m.slice(1).map((g) => g.padStart(4, '0')).join('').toUpperCase();
+      let got: string | undefined;
+      try {
+        got = parseId6(text);
+      } catch {
+        got = undefined;
+      }
+      expect(got, JSON.stringify(text)).toBe(expected);
+      if (expected !== undefined) {
+        accepted++;
+        expect(parseEui(text)).toBe(expected);
+      }
+    }
+    expect(accepted).toBeGreaterThan(1_000);
+  });
+
   it.each(['::', '1:2::3', '1::2:3', '::1:2:3', '1:2:3::', '12345::', 'g::1', '1:2:3', ':1:2:3:4', '1:2:3:4:', ':::1', '', '1:::2'])(
     'refuses %j, which is not one of the station shapes',
     (text) => {

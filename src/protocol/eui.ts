@@ -16,7 +16,8 @@ const ID6_SHAPES: readonly (readonly [RegExp, readonly (number | null)[]])[] = [
   [new RegExp(`^${G}:${G}:${G}:${G}$`, 'i'), [1, 2, 3, 4]],
 ];
 
-const ID6_FULL = ID6_SHAPES.filter(([shape]) => !shape.source.includes('::'));
+/** The ID6 shapes with "::", the ones for an EUI with zero groups; the four-group one is read by fullId6. */
+const ID6_SHORT = ID6_SHAPES.filter(([shape]) => shape.source.includes('::'));
 
 function invalidEui(field: string, what: string): CupsError {
   return new CupsError(
@@ -32,10 +33,33 @@ function fromBigInt(value: bigint): string {
   return value.toString(16).toUpperCase().padStart(16, '0');
 }
 
+function isHexDigit(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
+}
+
+/**
+ * The four-group ID6 form (16:c001:ff10:a235), the one every station with a
+ * real EUI sends in each request, read without a regex (it is on the station's
+ * poll path); undefined for anything else.
+ */
+function fullId6(text: string): string | undefined {
+  let hex = '';
+  let start = 0;
+  for (let group = 0; group < 4; group++) {
+    const end = group === 3 ? text.length : text.indexOf(':', start);
+    const length = end - start;
+    if (end < 0 || length < 1 || length > 4) return undefined;
+    for (let i = start; i < end; i++) if (!isHexDigit(text.charCodeAt(i))) return undefined;
+    hex += '0000'.slice(length) + text.slice(start, end);
+    start = end + 1;
+  }
+  return hex.toUpperCase();
+}
+
 function tryParseId6(text: string): string | undefined {
-  // The shapes are exclusive: only the four-group one has no "::" (the common one for a real EUI), so try it alone then.
-  const shapes = text.includes('::') ? ID6_SHAPES : ID6_FULL;
-  for (const [shape, slots] of shapes) {
+  // The shapes are exclusive: only the four-group one has no "::".
+  if (!text.includes('::')) return fullId6(text);
+  for (const [shape, slots] of ID6_SHORT) {
     const m = shape.exec(text);
     if (!m) continue;
     let hex = '';
@@ -64,6 +88,9 @@ export function parseEui(value: unknown, field = 'eui'): string {
   }
   if (typeof value !== 'string') throw invalidEui(field, `must be a string or integer, got ${describeValue(value)}`);
   const text = value.trim();
+  // What a station sends first: its ID6 form never matches the other two.
+  const full = fullId6(text);
+  if (full !== undefined) return full;
   if (HEX16.test(text)) return text.toUpperCase();
   if (BYTE_GROUPS.test(text)) return text.replace(/[-:]/g, '').toUpperCase();
   const id6 = tryParseId6(text);
