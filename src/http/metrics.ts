@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { PollHistogram } from './poll-histogram.js';
 
 /** Prometheus metrics of one app; a registry per app so several apps in one process never collide. */
 export interface ServerMetrics {
@@ -24,7 +25,8 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Serve
     labelNames: ['outcome'],
     registers: [registry],
   });
-  const latency = new Histogram({
+  // Observed on every poll: a histogram that only counts until scraped (prom-client's hashes labels per call).
+  const latency = new PollHistogram({
     name: 'bscups_update_info_duration_seconds',
     help: 'time to answer update-info, including streaming any firmware',
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
