@@ -18,12 +18,23 @@ export interface ServerMetrics {
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): ServerMetrics {
   const registry = new Registry();
+  /** update-info answers by outcome not yet added to the requests counter. */
+  const pending = new Map<string, number>();
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'bscups_' });
-  const requests = new Counter({
+  // Registered with the registry, which is where it is read from.
+  new Counter({
     name: 'bscups_update_info_requests_total',
     help: 'update-info requests by outcome (ok, invalid, unknown_station, unauthenticated, forbidden, unavailable, error, cut_off: the client hung up before the whole answer was written)',
     labelNames: ['outcome'],
     registers: [registry],
+    // Counted in plain numbers on every poll and added here, when the counter is read (a scrape, /server/stats).
+    collect() {
+      for (const [outcome, count] of pending) {
+        if (count === 0) continue;
+        this.inc({ outcome }, count);
+        pending.set(outcome, 0);
+      }
+    },
   });
   // Observed on every poll: a histogram that only counts until scraped (prom-client's hashes labels per call).
   const latency = new PollHistogram({
@@ -55,14 +66,11 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Serve
     registers: [registry],
   });
   const seenBy = { true: new Set<string>(), false: new Set<string>() };
-  // Bound once per outcome: inc({ outcome }) would hash the labels on every poll.
-  const byOutcome = new Map<string, { inc(): void }>();
   return {
     registry,
     observeExchange(outcome, seconds) {
-      let counter = byOutcome.get(outcome);
-      if (counter === undefined) byOutcome.set(outcome, (counter = requests.labels(outcome)));
-      counter.inc();
+      // inc({ outcome }) would validate and hash the labels on every poll.
+      pending.set(outcome, (pending.get(outcome) ?? 0) + 1);
       latency.observe(seconds);
     },
     countSent(parts) {
