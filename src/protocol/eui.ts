@@ -5,19 +5,16 @@ const EUI_MAX = (1n << 64n) - 1n;
 const HEX16 = /^[0-9a-f]{16}$/i;
 const BYTE_GROUPS = /^[0-9a-f]{2}([-:])[0-9a-f]{2}(?:\1[0-9a-f]{2}){6}$/i;
 const G = '([0-9a-f]{1,4})';
-// The only ID6 shapes the station's encId6 produces (PROTOCOL.md section 3), in
-// group order g0..g3; anything else (e.g. `1:2::3`) is refused rather than guessed.
-const ID6_SHAPES: readonly (readonly [RegExp, readonly (number | null)[]])[] = [
+// The ID6 shapes with "::" that the station's encId6 produces (PROTOCOL.md
+// section 3), in group order g0..g3; the four-group shape is read by fullId6.
+// Anything else (e.g. `1:2::3`) is refused rather than guessed.
+const ID6_SHORT: readonly (readonly [RegExp, readonly (number | null)[]])[] = [
   [new RegExp(`^::${G}$`, 'i'), [null, null, null, 1]],
   [new RegExp(`^::${G}:${G}$`, 'i'), [null, null, 1, 2]],
   [new RegExp(`^${G}::$`, 'i'), [1, null, null, null]],
   [new RegExp(`^${G}:${G}::$`, 'i'), [1, 2, null, null]],
   [new RegExp(`^${G}::${G}$`, 'i'), [1, null, null, 2]],
-  [new RegExp(`^${G}:${G}:${G}:${G}$`, 'i'), [1, 2, 3, 4]],
 ];
-
-/** The ID6 shapes with "::", the ones for an EUI with zero groups; the four-group one is read by fullId6. */
-const ID6_SHORT = ID6_SHAPES.filter(([shape]) => shape.source.includes('::'));
 
 function invalidEui(field: string, what: string): CupsError {
   return new CupsError(
@@ -56,9 +53,9 @@ function fullId6(text: string): string | undefined {
   return hex.toUpperCase();
 }
 
-function tryParseId6(text: string): string | undefined {
-  // The shapes are exclusive: only the four-group one has no "::".
-  if (!text.includes('::')) return fullId6(text);
+/** An ID6 form with "::" (an EUI with zero groups); undefined for anything else. */
+function shortId6(text: string): string | undefined {
+  if (!text.includes('::')) return undefined;
   for (const [shape, slots] of ID6_SHORT) {
     const m = shape.exec(text);
     if (!m) continue;
@@ -93,14 +90,15 @@ export function parseEui(value: unknown, field = 'eui'): string {
   if (full !== undefined) return full;
   if (HEX16.test(text)) return text.toUpperCase();
   if (BYTE_GROUPS.test(text)) return text.replace(/[-:]/g, '').toUpperCase();
-  const id6 = tryParseId6(text);
-  if (id6 !== undefined) return id6;
+  const short = shortId6(text);
+  if (short !== undefined) return short;
   throw invalidEui(field, `is not an EUI: ${describeValue(value)}`);
 }
 
 /** Parse only the ID6 form (PROTOCOL.md section 3) into the canonical 16 uppercase hex digits. */
 export function parseId6(text: string): string {
-  const id6 = typeof text === 'string' ? tryParseId6(text.trim()) : undefined;
+  const trimmed = typeof text === 'string' ? text.trim() : undefined;
+  const id6 = trimmed === undefined ? undefined : (fullId6(trimmed) ?? shortId6(trimmed));
   if (id6 === undefined) {
     throw new CupsError(
       'invalid_eui',
