@@ -28,12 +28,10 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Serve
     labelNames: ['outcome'],
     registers: [registry],
     // Counted in plain numbers on every poll and added here, when the counter is read (a scrape, /server/stats).
+    // Nothing resets this registry; a reset would let counts pending at that moment show after it.
     collect() {
-      for (const [outcome, count] of pending) {
-        if (count === 0) continue;
-        this.inc({ outcome }, count);
-        pending.set(outcome, 0);
-      }
+      for (const [outcome, count] of pending) this.inc({ outcome }, count);
+      pending.clear();
     },
   });
   // Observed on every poll: a histogram that only counts until scraped (prom-client's hashes labels per call).

@@ -35,9 +35,13 @@ describe('PollHistogram', () => {
     expect(text).toMatch(/poll_seconds_bucket\{le="0.001"\} [1-9]/);
     expect(text).toContain(`poll_seconds_count ${values.length}`);
 
+    // After a reset, no series at all until the next observation, as prom-client's.
     ours.reset();
     theirs.reset();
-    theirs.zero({});
+    expect(await oursRegistry.metrics()).toBe(await theirsRegistry.metrics());
+    expect(await oursRegistry.metrics()).not.toContain('poll_seconds_count');
+    ours.observe(0.02);
+    theirs.observe(0.02);
     expect(await oursRegistry.metrics()).toBe(await theirsRegistry.metrics());
   });
 

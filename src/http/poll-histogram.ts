@@ -11,8 +11,8 @@ type Value = MetricValueWithName<'le'> & { exemplar?: null };
  * latency on every poll. It registers with a prom-client registry like any
  * metric (the registry reads name, help, type and the values of get or
  * getForPromString), and its values are the ones prom-client's Histogram gives
- * for the same observations (cumulative buckets, +Inf, sum, count), built only
- * when asked.
+ * for the same observations (cumulative buckets, +Inf, sum, count; none at all
+ * after a reset until the next observation), built only when asked.
  */
 export class PollHistogram {
   readonly type = 'histogram';
@@ -24,6 +24,8 @@ export class PollHistogram {
   #counts: number[];
   #sum = 0;
   #count = 0;
+  /** prom-client shows an unlabelled histogram's zeros from its creation, and nothing after a reset until it is observed again. */
+  #shown = true;
 
   constructor(config: { readonly name: string; readonly help: string; readonly buckets: readonly number[]; readonly registers: readonly Registry[] }) {
     this.name = config.name;
@@ -41,17 +43,20 @@ export class PollHistogram {
     this.#counts[i] = (this.#counts[i] as number) + 1;
     this.#sum += value;
     this.#count += 1;
+    this.#shown = true;
   }
 
   reset(): void {
     this.#counts = new Array<number>(this.#bounds.length + 1).fill(0);
     this.#sum = 0;
     this.#count = 0;
+    this.#shown = false;
   }
 
   get(): Promise<{ name: string; help: string; type: 'histogram'; aggregator: 'sum'; values: Value[] }> {
     const bucket = `${this.name}_bucket`;
     const values: Value[] = [];
+    if (!this.#shown) return Promise.resolve({ name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values });
     let cumulative = 0;
     for (let i = 0; i < this.#bounds.length; i++) {
       cumulative += this.#counts[i] as number;
