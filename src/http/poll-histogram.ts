@@ -56,17 +56,18 @@ export class PollHistogram {
   get(): Promise<{ name: string; help: string; type: 'histogram'; aggregator: 'sum'; values: Value[] }> {
     const bucket = `${this.name}_bucket`;
     const values: Value[] = [];
-    if (!this.#shown) return Promise.resolve({ name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values });
-    let cumulative = 0;
-    for (let i = 0; i < this.#bounds.length; i++) {
-      cumulative += this.#counts[i] as number;
-      values.push({ labels: { le: this.#bounds[i] as number }, value: cumulative, metricName: bucket, exemplar: null });
+    if (this.#shown) {
+      let cumulative = 0;
+      for (let i = 0; i < this.#bounds.length; i++) {
+        cumulative += this.#counts[i] as number;
+        values.push({ labels: { le: this.#bounds[i] as number }, value: cumulative, metricName: bucket, exemplar: null });
+      }
+      values.push(
+        { labels: { le: '+Inf' }, value: this.#count, metricName: bucket, exemplar: null },
+        { labels: {}, value: this.#sum, metricName: `${this.name}_sum` },
+        { labels: {}, value: this.#count, metricName: `${this.name}_count` },
+      );
     }
-    values.push(
-      { labels: { le: '+Inf' }, value: this.#count, metricName: bucket, exemplar: null },
-      { labels: {}, value: this.#sum, metricName: `${this.name}_sum` },
-      { labels: {}, value: this.#count, metricName: `${this.name}_count` },
-    );
     return Promise.resolve({ name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values });
   }
 }
