@@ -57,6 +57,22 @@ export interface Config {
   readonly adminTlsKey?: string | undefined;
   /** Seconds between rollout evaluations in a server (every replica evaluates; each step is written once). */
   readonly rolloutInterval: number;
+  /** Seconds an admin client has to send a whole request before it is authenticated (and over TLS to finish its handshake); an authenticated body (an upload) is bounded by adminIdleTimeout instead. */
+  readonly adminRequestTimeout: number;
+  /** Seconds an admin client has to send its request headers; over TLS, the longest it may be silent during the handshake. */
+  readonly adminHeadersTimeout: number;
+  /** Seconds an idle keep-alive admin connection stays open after a response. */
+  readonly adminKeepAliveTimeout: number;
+  /** Seconds without any traffic after which an admin connection is closed. */
+  readonly adminIdleTimeout: number;
+  /** Open admin connections beyond which new ones are closed at once (its own budget: it cannot use up the station port's). */
+  readonly adminMaxConnections: number;
+  /** Open station connections allowed from one address; 0: no such cap (gateways behind NAT share an address). */
+  readonly maxConnectionsPerAddress: number;
+  /** Seconds that answers in progress get to finish after SIGTERM before their connections are closed. */
+  readonly drainTimeout: number;
+  /** Seconds over which repeated refusals (same reason, same source) are logged as one line with a count. */
+  readonly refusalLogInterval: number;
 }
 
 export const DEFAULTS = Object.freeze({
@@ -87,6 +103,14 @@ export const DEFAULTS = Object.freeze({
   adminTlsCert: undefined as string | undefined,
   adminTlsKey: undefined as string | undefined,
   rolloutInterval: 10,
+  adminRequestTimeout: 10,
+  adminHeadersTimeout: 5,
+  adminKeepAliveTimeout: 5,
+  adminIdleTimeout: 60,
+  adminMaxConnections: 256,
+  maxConnectionsPerAddress: 0,
+  drainTimeout: 10,
+  refusalLogInterval: 10,
 });
 
 const ENV: Record<keyof Config, string> = {
@@ -117,6 +141,14 @@ const ENV: Record<keyof Config, string> = {
   adminTlsCert: 'BSCUPS_ADMIN_TLS_CERT',
   adminTlsKey: 'BSCUPS_ADMIN_TLS_KEY',
   rolloutInterval: 'BSCUPS_ROLLOUT_INTERVAL',
+  adminRequestTimeout: 'BSCUPS_ADMIN_REQUEST_TIMEOUT',
+  adminHeadersTimeout: 'BSCUPS_ADMIN_HEADERS_TIMEOUT',
+  adminKeepAliveTimeout: 'BSCUPS_ADMIN_KEEP_ALIVE_TIMEOUT',
+  adminIdleTimeout: 'BSCUPS_ADMIN_IDLE_TIMEOUT',
+  adminMaxConnections: 'BSCUPS_ADMIN_MAX_CONNECTIONS',
+  maxConnectionsPerAddress: 'BSCUPS_MAX_CONNECTIONS_PER_ADDRESS',
+  drainTimeout: 'BSCUPS_DRAIN_TIMEOUT',
+  refusalLogInterval: 'BSCUPS_REFUSAL_LOG_INTERVAL',
 };
 
 const schema = z.object({
@@ -149,6 +181,14 @@ const schema = z.object({
   adminTlsKey: z.string().min(1).optional(),
   // Fractions allowed so tests can run rollouts in seconds.
   rolloutInterval: z.coerce.number().min(0.05).max(3600),
+  adminRequestTimeout: z.coerce.number().positive().max(3600),
+  adminHeadersTimeout: z.coerce.number().positive().max(3600),
+  adminKeepAliveTimeout: z.coerce.number().positive().max(3600),
+  adminIdleTimeout: z.coerce.number().positive().max(86_400),
+  adminMaxConnections: z.coerce.number().int().min(1).max(1_000_000),
+  maxConnectionsPerAddress: z.coerce.number().int().min(0).max(1_000_000),
+  drainTimeout: z.coerce.number().min(0).max(3600),
+  refusalLogInterval: z.coerce.number().positive().max(3600),
 });
 
 export type ConfigInput = { readonly [K in keyof Config]?: string | number | boolean | undefined };
@@ -194,16 +234,18 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
   if (clientCa !== undefined && tlsCert === undefined) {
     throw invalid('invalid_config', `--client-ca (from ${source.clientCa}) needs TLS: give --tls-cert and --tls-key too`, { key: 'clientCa' });
   }
-  // A shorter request deadline given alone brings the default headers deadline down with it.
-  if (parsed.data.headersTimeout > parsed.data.requestTimeout && source.headersTimeout === 'default') {
-    parsed.data.headersTimeout = parsed.data.requestTimeout;
-  }
-  if (parsed.data.headersTimeout > parsed.data.requestTimeout) {
-    throw invalid(
-      'invalid_config',
-      `the headers deadline (${source.headersTimeout}: ${parsed.data.headersTimeout} s) cannot be longer than the whole-request deadline (${source.requestTimeout}: ${parsed.data.requestTimeout} s)`,
-      { key: 'headersTimeout' },
-    );
+  for (const [headersKey, requestKey] of [['headersTimeout', 'requestTimeout'], ['adminHeadersTimeout', 'adminRequestTimeout']] as const) {
+    // A shorter request deadline given alone brings the default headers deadline down with it.
+    if (parsed.data[headersKey] > parsed.data[requestKey] && source[headersKey] === 'default') {
+      parsed.data[headersKey] = parsed.data[requestKey];
+    }
+    if (parsed.data[headersKey] > parsed.data[requestKey]) {
+      throw invalid(
+        'invalid_config',
+        `the headers deadline (${source[headersKey]}: ${parsed.data[headersKey]} s) cannot be longer than the whole-request deadline (${source[requestKey]}: ${parsed.data[requestKey]} s)`,
+        { key: headersKey },
+      );
+    }
   }
   if (parsed.data.adminPort !== 0 && parsed.data.adminPort === parsed.data.port) {
     throw invalid(

@@ -8,7 +8,7 @@ import { createUpdateInfoHandler } from './update-info.js';
 import { stationServerFactory } from './station-server.js';
 import { registerHealth } from './health.js';
 import { createMetrics, type ServerMetrics } from './metrics.js';
-import { capConnections, DEFAULT_LIMITS, refusalReporter, type ConnectionLimits } from './connection-limits.js';
+import { capConnections, capPerAddress, DEFAULT_LIMITS, refusalReporter, type ConnectionLimits } from './connection-limits.js';
 
 /** Everything the server needs, injected so tests swap any part without mocking modules. */
 export interface AppDeps {
@@ -56,6 +56,14 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   capConnections(app.server, limits, () => {
     metrics.countRefusedConnection();
     refused();
+  });
+  const perAddress = limits.maxConnectionsPerAddress ?? 0;
+  const refusedPerAddress = refusalReporter((count) =>
+    deps.logger.warn({ refused: count, maxConnectionsPerAddress: perAddress }, 'per-address connection cap reached: connections from one address beyond it are being closed; raise --max-connections-per-address (or 0 for none) if gateways share an address'),
+  );
+  capPerAddress(app.server, perAddress, () => {
+    metrics.countRefusedConnection();
+    refusedPerAddress();
   });
 
   app.setErrorHandler((error: FastifyError | CupsError, request, reply) => {

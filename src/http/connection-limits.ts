@@ -19,6 +19,8 @@ export interface ConnectionLimits {
   readonly idleTimeoutMs: number;
   /** Connections beyond this are closed as soon as they are accepted. */
   readonly maxConnections: number;
+  /** Connections from one address beyond this are closed as soon as they are accepted; 0 or absent: no such cap. */
+  readonly maxConnectionsPerAddress?: number;
 }
 
 export const DEFAULT_LIMITS: ConnectionLimits = Object.freeze({
@@ -29,6 +31,9 @@ export const DEFAULT_LIMITS: ConnectionLimits = Object.freeze({
   maxConnections: 4096,
 });
 
+/** The admin listener's defaults: the station's deadlines, and a cap of its own well below any file limit. */
+export const DEFAULT_ADMIN_LIMITS: ConnectionLimits = Object.freeze({ ...DEFAULT_LIMITS, maxConnections: 256 });
+
 /** The limits from the config's seconds. */
 export function limitsFromConfig(config: {
   readonly requestTimeout: number;
@@ -36,6 +41,7 @@ export function limitsFromConfig(config: {
   readonly keepAliveTimeout: number;
   readonly idleTimeout: number;
   readonly maxConnections: number;
+  readonly maxConnectionsPerAddress?: number;
 }): ConnectionLimits {
   return {
     requestTimeoutMs: Math.round(config.requestTimeout * 1000),
@@ -43,7 +49,25 @@ export function limitsFromConfig(config: {
     keepAliveTimeoutMs: Math.round(config.keepAliveTimeout * 1000),
     idleTimeoutMs: Math.round(config.idleTimeout * 1000),
     maxConnections: config.maxConnections,
+    ...(config.maxConnectionsPerAddress !== undefined && config.maxConnectionsPerAddress > 0 ? { maxConnectionsPerAddress: config.maxConnectionsPerAddress } : {}),
   };
+}
+
+/** The admin listener's limits from the config's seconds (its own deadlines and cap, flags --admin-…). */
+export function adminLimitsFromConfig(config: {
+  readonly adminRequestTimeout: number;
+  readonly adminHeadersTimeout: number;
+  readonly adminKeepAliveTimeout: number;
+  readonly adminIdleTimeout: number;
+  readonly adminMaxConnections: number;
+}): ConnectionLimits {
+  return limitsFromConfig({
+    requestTimeout: config.adminRequestTimeout,
+    headersTimeout: config.adminHeadersTimeout,
+    keepAliveTimeout: config.adminKeepAliveTimeout,
+    idleTimeout: config.adminIdleTimeout,
+    maxConnections: config.adminMaxConnections,
+  });
 }
 
 /**
@@ -176,6 +200,39 @@ export function capConnections(server: Server, limits: ConnectionLimits, onRefus
   // counts that as a network error and keeps its regular credentials (PROTOCOL.md 5.3),
   // where a 503 would send it to its backup set.
   server.on('drop', onRefused);
+}
+
+/**
+ * Caps the connections open from one address (off when `max` is 0): one more
+ * is closed as soon as it is accepted, like the global cap, without an answer.
+ * Off by default because gateways behind one NAT share an address; for a
+ * network where each gateway has its own, it keeps one host from taking the
+ * whole global cap. Costs a map entry per open connection, nothing per request.
+ */
+export function capPerAddress(server: Server, max: number, onRefused: () => void): void {
+  if (max <= 0) return;
+  const open = new Map<string, number>();
+  const addressOf = new WeakMap<Socket, string>();
+  function onClose(this: Socket): void {
+    const address = addressOf.get(this);
+    if (address === undefined) return;
+    const left = (open.get(address) ?? 1) - 1;
+    if (left <= 0) open.delete(address);
+    else open.set(address, left);
+  }
+  server.on('connection', (socket: Socket) => {
+    const address = socket.remoteAddress;
+    if (address === undefined) return;
+    const count = open.get(address) ?? 0;
+    if (count >= max) {
+      socket.destroy();
+      onRefused();
+      return;
+    }
+    open.set(address, count + 1);
+    addressOf.set(socket, address);
+    socket.once('close', onClose);
+  });
 }
 
 /** Collapses a burst of refusals into one log line per interval, with the count. */

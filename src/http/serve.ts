@@ -5,7 +5,10 @@ import type { Config } from '../config.js';
 import type { Runtime } from '../runtime.js';
 import { unavailable } from '../core/errors.js';
 import { createApp } from './app.js';
-import { limitsFromConfig } from './connection-limits.js';
+import { adminLimitsFromConfig, limitsFromConfig } from './connection-limits.js';
+import { fitConnectionCaps, readOpenFileLimit } from './file-budget.js';
+import { trackConnections, type Drainer } from './drain.js';
+import { DEFAULTS } from '../config.js';
 import { startEventSweep } from './event-sweep.js';
 import { httpsOptions, readTlsMaterial, type TlsFilePaths } from './tls-files.js';
 import { watchTlsFiles, type TlsReloader } from './tls-reload.js';
@@ -45,10 +48,13 @@ export interface ServeOptions {
   readonly dashboardDir?: string;
   /** Station CA folder for rotations (through the API and by rotation rollouts); default as the CLI: BSCUPS_PKI_DIR or ./data/pki. */
   readonly pkiDir?: string;
+  /** The open-file limit to fit the connection caps into; read from the process when absent. */
+  readonly openFileLimit?: number;
 }
 
 /** The only place that binds a port. */
 export async function serve(runtime: Runtime, config: Config, logger: Logger, options: ServeOptions = {}): Promise<RunningServer> {
+  config = withinFileLimit(config, logger, options.openFileLimit ?? readOpenFileLimit());
   const tlsPaths: TlsFilePaths | undefined =
     config.tlsCert !== undefined && config.tlsKey !== undefined ? { cert: config.tlsCert, key: config.tlsKey, clientCa: config.clientCa } : undefined;
   const material = tlsPaths === undefined ? undefined : await readTlsMaterial(tlsPaths);
@@ -66,6 +72,7 @@ export async function serve(runtime: Runtime, config: Config, logger: Logger, op
     limits: limitsFromConfig(config),
     ...(material === undefined ? {} : { https: httpsOptions(material) }),
   });
+  const stationDrain = trackConnections(app.server);
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (e) {
@@ -107,13 +114,21 @@ export async function serve(runtime: Runtime, config: Config, logger: Logger, op
       await rolloutEngine.stop();
       tls?.close();
       admin.tls?.close();
-      await Promise.all([app.close(), admin.app.close()]);
+      // Idle connections go at once, answers in progress get config.drainTimeout, on both listeners.
+      const drainMs = config.drainTimeout * 1000;
+      await Promise.all([stationDrain.drain(drainMs, () => app.close()), admin.drain.drain(drainMs, () => admin.app.close())]);
     },
   };
 }
 
 /** The admin API on its own address, so the station port never serves it; creates the first admin key once. */
-async function listenAdmin(runtime: Runtime, config: Config, logger: Logger, serverStats: ServerStatsSource, options: ServeOptions & { rolloutsChanged: () => void }): Promise<RunningServer['admin']> {
+async function listenAdmin(
+  runtime: Runtime,
+  config: Config,
+  logger: Logger,
+  serverStats: ServerStatsSource,
+  options: ServeOptions & { rolloutsChanged: () => void },
+): Promise<RunningServer['admin'] & { readonly drain: Drainer }> {
   const tlsPaths: TlsFilePaths | undefined =
     config.adminTlsCert !== undefined && config.adminTlsKey !== undefined ? { cert: config.adminTlsCert, key: config.adminTlsKey } : undefined;
   const flags = { cert: '--admin-tls-cert', key: '--admin-tls-key' };
@@ -131,7 +146,9 @@ async function listenAdmin(runtime: Runtime, config: Config, logger: Logger, ser
     blobs: runtime.blobs,
     logger,
     clock: () => new Date(),
+    limits: adminLimitsFromConfig(config),
   });
+  const drain = trackConnections(app.server);
   try {
     await app.listen({ host: config.adminHost, port: config.adminPort });
   } catch (e) {
@@ -155,7 +172,30 @@ async function listenAdmin(runtime: Runtime, config: Config, logger: Logger, ser
     throw e;
   });
   const tls = tlsPaths === undefined ? undefined : watchTlsFiles(app.server as unknown as TlsServer, tlsPaths, logger.child({ listener: 'admin' }), flags);
-  return { app, url, port, firstAdminKey, dashboard, tls };
+  return { app, url, port, firstAdminKey, dashboard, tls, drain };
+}
+
+/**
+ * The config with both connection caps fitted into the process's open-file
+ * limit (see fitConnectionCaps): a flood on one listener then runs into its
+ * own cap, never into the limit the other listener and the database share.
+ */
+function withinFileLimit(config: Config, logger: Logger, limit: number | undefined): Config {
+  const fitted = fitConnectionCaps(
+    {
+      station: config.maxConnections,
+      admin: config.adminMaxConnections,
+      stationGiven: config.maxConnections !== DEFAULTS.maxConnections,
+      adminGiven: config.adminMaxConnections !== DEFAULTS.adminMaxConnections,
+    },
+    limit,
+  );
+  if (fitted.lowered.length === 0) return config;
+  logger.warn(
+    { openFileLimit: limit, maxConnections: fitted.station, adminMaxConnections: fitted.admin },
+    `connection caps lowered to fit the open-file limit of ${limit} (${fitted.lowered.join(', ')}); raise the limit (ulimit -n, LimitNOFILE=) to serve more`,
+  );
+  return Object.freeze({ ...config, maxConnections: fitted.station, adminMaxConnections: fitted.admin });
 }
 
 /** A bind failure as one line that names the address and what to do; other errors pass through. */

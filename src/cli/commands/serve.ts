@@ -21,7 +21,7 @@ export function register(program: Command): void {
     .option('--headers-timeout <seconds>', 'a client must send its headers within this, and may not be silent longer during the TLS handshake (env BSCUPS_HEADERS_TIMEOUT, default 5)')
     .option('--keep-alive-timeout <seconds>', 'close an idle keep-alive connection after this (env BSCUPS_KEEP_ALIVE_TIMEOUT, default 5)')
     .option('--idle-timeout <seconds>', 'close a connection whose answer has moved no bytes for this long: a stalled download, answers the client does not read (env BSCUPS_IDLE_TIMEOUT, default 60)')
-    .option('--max-connections <n>', 'close new connections at once beyond this many open (env BSCUPS_MAX_CONNECTIONS, default 4096)')
+    .option('--max-connections <n>', 'close new connections at once beyond this many open (env BSCUPS_MAX_CONNECTIONS, default 4096, lowered to fit the open-file limit)')
     .option('--event-max-age-days <days>', 'delete station events older than this (env BSCUPS_EVENT_MAX_AGE_DAYS, default 90)')
     .option('--events-per-station <n>', 'keep at most this many events per station (env BSCUPS_EVENTS_PER_STATION, default 1000)')
     .option('--refusal-rows-per-station <n>', 'keep at most this many coalesced refusal rows per station (env BSCUPS_REFUSAL_ROWS_PER_STATION, default 100)')
@@ -33,6 +33,14 @@ export function register(program: Command): void {
     .option('--admin-tls-cert <file>', 'serve the admin API and dashboard over HTTPS with this PEM certificate (env BSCUPS_ADMIN_TLS_CERT); reloaded on change and on SIGHUP')
     .option('--admin-tls-key <file>', 'PEM private key of --admin-tls-cert (env BSCUPS_ADMIN_TLS_KEY)')
     .option('--rollout-interval <seconds>', 'evaluate rollouts this often; every replica does, each step is written once (env BSCUPS_ROLLOUT_INTERVAL, default 10)')
+    .option('--admin-request-timeout <seconds>', 'an admin client must send its whole request, and over TLS finish its handshake, within this until its API key is checked; an authenticated upload is bounded by --admin-idle-timeout instead (env BSCUPS_ADMIN_REQUEST_TIMEOUT, default 10)')
+    .option('--admin-headers-timeout <seconds>', 'an admin client must send its headers within this, and may not be silent longer during the TLS handshake (env BSCUPS_ADMIN_HEADERS_TIMEOUT, default 5)')
+    .option('--admin-keep-alive-timeout <seconds>', 'close an idle keep-alive admin connection after this (env BSCUPS_ADMIN_KEEP_ALIVE_TIMEOUT, default 5)')
+    .option('--admin-idle-timeout <seconds>', 'close an admin connection with no traffic either way for this long (env BSCUPS_ADMIN_IDLE_TIMEOUT, default 60)')
+    .option('--admin-max-connections <n>', 'close new admin connections at once beyond this many open; its own budget, so a flood there never reaches the station port (env BSCUPS_ADMIN_MAX_CONNECTIONS, default 256, lowered to fit the open-file limit)')
+    .option('--max-connections-per-address <n>', 'close new station connections at once beyond this many open from one address; 0 for none, as gateways behind NAT share an address (env BSCUPS_MAX_CONNECTIONS_PER_ADDRESS, default 0)')
+    .option('--drain-timeout <seconds>', 'on SIGTERM/SIGINT, close idle connections at once and give answers in progress this long before closing theirs (env BSCUPS_DRAIN_TIMEOUT, default 10)')
+    .option('--refusal-log-interval <seconds>', 'log repeated refusals (same reason, same source) as one line per this interval with a count (env BSCUPS_REFUSAL_LOG_INTERVAL, default 10)')
     .addHelpText(
       'after',
       '\nPoint a gateway at it by writing the URI into its cups.uri, e.g.\n  echo https://192.0.2.10:6090 > cups.uri\nand bind with --host 0.0.0.0 so it is reachable from the network. For gateways on a network:\n' +

@@ -26,6 +26,8 @@ import { registerFleetMetricsRoute } from './routes/metrics.js';
 import { DEFAULT_DASHBOARD_DIR, registerDashboard } from './dashboard.js';
 import type { ServerStatsSource } from './server-stats.js';
 import type { HttpsServerOptions } from '../tls-files.js';
+import { adminServerFactory, answeredBeforeBody } from '../admin-server.js';
+import { capConnections, DEFAULT_ADMIN_LIMITS, refusalReporter, type ConnectionLimits } from '../connection-limits.js';
 
 /** What the admin API works on, injected like the station app's dependencies. */
 export interface AdminDeps {
@@ -47,6 +49,8 @@ export interface AdminDeps {
   readonly rolloutsChanged?: () => void;
   /** Serve HTTPS with these options (--admin-tls-cert/--admin-tls-key); plain HTTP when absent. */
   readonly https?: HttpsServerOptions;
+  /** Deadlines and the connection cap of the admin listener (--admin-…); DEFAULT_ADMIN_LIMITS when absent. */
+  readonly limits?: ConnectionLimits;
 }
 
 export const API_PREFIX = '/api/v1';
@@ -65,7 +69,16 @@ declare module 'fastify' {
  */
 export async function createAdminApp(deps: AdminDeps): Promise<FastifyInstance> {
   // Fastify types an HTTPS instance apart; the routes and hooks are the same either way.
-  const app = Fastify({ loggerInstance: deps.logger, bodyLimit: 1024 * 1024, ...(deps.https === undefined ? {} : { https: deps.https }) }) as unknown as FastifyInstance;
+  const limits = deps.limits ?? DEFAULT_ADMIN_LIMITS;
+  const app = Fastify({ loggerInstance: deps.logger, bodyLimit: 1024 * 1024, serverFactory: adminServerFactory({ limits, https: deps.https }) }) as unknown as FastifyInstance;
+  const refused = refusalReporter((count) =>
+    deps.logger.warn({ refused: count, adminMaxConnections: limits.maxConnections }, 'admin connection cap reached: new admin connections are being closed; raise --admin-max-connections if these are real operators'),
+  );
+  capConnections(app.server, limits, refused);
+  // An answer sent before its request's body arrived (a 401 to an upload) closes the connection, or a client dripping the rest would hold it.
+  app.addHook('onSend', async (request, reply) => {
+    if (answeredBeforeBody(request.raw)) reply.header('connection', 'close');
+  });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandling(app);

@@ -3,6 +3,7 @@ import { authenticateApiKey } from '../../operations/api-keys.js';
 import { requireRole, type Actor, type OperationContext } from '../../operations/context.js';
 import { declaredRole } from './route-roles.js';
 import type { AdminDeps } from './app.js';
+import { keepRequestOpen } from '../admin-server.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -31,6 +32,8 @@ export function registerAuthentication(app: FastifyInstance, deps: AdminDeps): v
     const header = request.headers.authorization;
     const bearer = header === undefined ? undefined : /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1] ?? header;
     request.actor = await authenticateApiKey(deps.access, bearer, deps.clock(), request.ip);
+    // A key holder's body (a firmware upload can take hours) is bounded by the idle timeout, not the whole-request deadline.
+    keepRequestOpen(request.raw);
     // The route's role is checked here, before its body is read or validated; the operation checks again.
     if (route !== undefined && role !== undefined) requireRole(request.actor, role, `${request.method === 'HEAD' ? 'GET' : request.method} ${route}`);
   });
