@@ -5,6 +5,7 @@ import type { StationRegistry } from '../registry/types.js';
 import type { HttpsServerOptions } from './tls-files.js';
 import { httpStatusOf } from './error-status.js';
 import { createUpdateInfoHandler } from './update-info.js';
+import { createRefusalLog } from './refusal-log.js';
 import { stationServerFactory } from './station-server.js';
 import { registerHealth } from './health.js';
 import { createMetrics, type ServerMetrics } from './metrics.js';
@@ -28,6 +29,8 @@ export interface AppDeps {
   readonly allowUnauthenticated?: boolean;
   /** Deadlines and the connection cap; DEFAULT_LIMITS when absent. */
   readonly limits?: ConnectionLimits;
+  /** Repeated refusals (same reason and source) are logged as one line per this interval; default 10 s. */
+  readonly refusalLogIntervalMs?: number;
 }
 
 /** Builds the server without listening; serve.ts binds the port. */
@@ -36,7 +39,9 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   const metrics = deps.metrics ?? createMetrics();
   const bodyLimit = deps.bodyLimit ?? 8192;
   // POST /update-info is served by a plain node:http handler in front of Fastify (station-server.ts).
-  const station = createUpdateInfoHandler({ ...deps, metrics, bodyLimit, clock: deps.clock ?? (() => new Date()) });
+  // Refusal lines coalesced per reason and source: a flood of refused requests cannot flood the log.
+  const refusalLog = createRefusalLog(deps.logger, deps.refusalLogIntervalMs ?? 10_000);
+  const station = createUpdateInfoHandler({ ...deps, metrics, bodyLimit, clock: deps.clock ?? (() => new Date()), refusalLog });
   let closing = false;
   const app = Fastify({
     loggerInstance: deps.logger,
@@ -49,6 +54,9 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   app.addHook('preClose', async () => {
     closing = true;
+  });
+  app.addHook('onClose', async () => {
+    refusalLog.flush();
   });
   const refused = refusalReporter((count) =>
     deps.logger.warn({ refused: count, maxConnections: limits.maxConnections }, 'connection cap reached: new connections are being closed; raise --max-connections if these are real stations'),
@@ -76,7 +84,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     }
     const { status, code, message } = describeError(error);
     if (status >= 500) request.log.error({ err: error, code }, 'request failed');
-    else request.log.info({ code, status, reason: message }, 'request refused');
+    else refusalLog.refused('info', 'request refused', code, request.ip, { status, reason: message });
     const body = `${code}: ${message}\n`;
     return reply
       .status(status)

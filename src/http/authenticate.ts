@@ -15,6 +15,9 @@ import type { UpdateInfoRequest } from '../protocol/types.js';
 import type { StationAuth, StationAuthMode, StationAuthStore } from '../registry/auth-types.js';
 import type { StationRegistry } from '../registry/types.js';
 import type { RegistryPeek } from '../registry/cache/cache-types.js';
+import type { Refusal } from '../registry/event-types.js';
+import type { RefusalLog } from './refusal-log.js';
+import type { RefusalRecorder } from './refusal-recorder.js';
 
 /** What the auth step needs: only the auth half of the registry, plus the refusal rows. */
 export interface AuthDeps {
@@ -22,6 +25,10 @@ export interface AuthDeps {
   readonly clock: () => Date;
   /** Accept stations whose mode is none (and unregistered EUIs without credentials). */
   readonly allowUnauthenticated: boolean;
+  /** Writes a registered station's refusal row after the refusal is answered; registry.recordRefusal, awaited, when absent. */
+  readonly refusals?: RefusalRecorder;
+  /** Coalesces the refusal's log line; written once per refusal when absent. */
+  readonly refusalLog?: RefusalLog;
 }
 
 /** A request that may speak for its `router`. */
@@ -98,20 +105,29 @@ export async function authenticate(presented: Presented, req: UpdateInfoRequest,
   });
 
   if (!verdict.ok) {
-    log.warn({ eui: req.router, code: verdict.code, reason: verdict.reason, remoteAddress, ...verdict.detail }, 'update-info refused: authentication');
+    const fields = { eui: req.router, reason: verdict.reason, ...verdict.detail };
+    if (deps.refusalLog !== undefined) deps.refusalLog.refused('warn', 'update-info refused: authentication', verdict.code, remoteAddress, fields);
+    else log.warn({ ...fields, code: verdict.code, remoteAddress }, 'update-info refused: authentication');
     if (station !== undefined) {
-      try {
-        // One row per reason and source, counted: a flood of refusals cannot bury the station's history.
-        await deps.registry.recordRefusal(req.router, { code: verdict.code, source: remoteAddress, message: `refused (${verdict.code}): ${verdict.reason}`, detail: verdict.detail }, now);
-      } catch (e) {
-        // The refusal stands whether or not it could be written down.
-        log.error({ eui: req.router, err: e }, 'could not record the auth refusal');
-      }
+      // One row per reason and source, counted: a flood of refusals cannot bury the station's history.
+      const refusal = { code: verdict.code, source: remoteAddress, message: `refused (${verdict.code}): ${verdict.reason}`, detail: verdict.detail };
+      // Written after the answer (see RefusalRecorder): a registered EUI is refused as fast as an unregistered one.
+      if (deps.refusals !== undefined) deps.refusals.record(req.router, refusal, now);
+      else await recordNow(deps, req.router, refusal, now, log);
     }
     const answer = refusalAnswer(verdict, { certificate, token });
     throw new CupsError(answer.code, answer.kind, answer.reason);
   }
   return { station, via: verdict.via, credential: verdict.credential };
+}
+
+async function recordNow(deps: AuthDeps, eui: string, refusal: Refusal, now: Date, log: FastifyBaseLogger): Promise<void> {
+  try {
+    await deps.registry.recordRefusal(eui, refusal, now);
+  } catch (e) {
+    // The refusal stands whether or not it could be written down.
+    log.error({ eui, err: e }, 'could not record the auth refusal');
+  }
 }
 
 /**

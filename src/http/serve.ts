@@ -70,6 +70,7 @@ export async function serve(runtime: Runtime, config: Config, logger: Logger, op
     bodyLimit: config.bodyLimit,
     allowUnauthenticated: config.allowUnauthenticated,
     limits: limitsFromConfig(config),
+    refusalLogIntervalMs: config.refusalLogInterval * 1000,
     ...(material === undefined ? {} : { https: httpsOptions(material) }),
   });
   const stationDrain = trackConnections(app.server);

@@ -4,6 +4,7 @@ import { isCupsError } from '../core/errors.js';
 import { NOTHING_TO_CHANGE } from '../protocol/index.js';
 import { httpStatusOf } from './error-status.js';
 import { outcomeOf, type ServerMetrics } from './metrics.js';
+import type { RefusalLog } from './refusal-log.js';
 
 /** The headers of "nothing to change", built once: the up-to-date poll allocates none. */
 const NOTHING_HEADERS = Object.freeze({ 'content-type': 'application/octet-stream', 'content-length': String(NOTHING_TO_CHANGE.length) });
@@ -37,7 +38,7 @@ export function sendBody(res: ServerResponse, metrics: ServerMetrics, started: n
  */
 export function sendError(
   res: ServerResponse,
-  deps: { readonly metrics: ServerMetrics; readonly logger: FastifyBaseLogger },
+  deps: { readonly metrics: ServerMetrics; readonly logger: FastifyBaseLogger; readonly refusalLog?: RefusalLog | undefined },
   started: number,
   error: unknown,
   eui: string | undefined,
@@ -63,6 +64,7 @@ export function sendError(
     message = error.message;
   }
   if (status >= 500) deps.logger.error({ eui, err: error, code }, 'request failed');
+  else if (deps.refusalLog !== undefined) deps.refusalLog.refused('info', 'request refused', code, res.socket?.remoteAddress ?? null, { eui, status, reason: message });
   else deps.logger.info({ eui, code, status, reason: message }, 'request refused');
   sendBody(res, deps.metrics, started, status, 'text/plain; charset=utf-8', `${code}: ${message}\n`, close);
 }
