@@ -6,6 +6,7 @@ import type { HttpsServerOptions } from './tls-files.js';
 import { httpStatusOf } from './error-status.js';
 import { createUpdateInfoHandler } from './update-info.js';
 import { createRefusalLog } from './refusal-log.js';
+import { createRefusalRecorder } from './refusal-recorder.js';
 import { stationServerFactory } from './station-server.js';
 import { registerHealth } from './health.js';
 import { createMetrics, type ServerMetrics } from './metrics.js';
@@ -41,7 +42,9 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   // POST /update-info is served by a plain node:http handler in front of Fastify (station-server.ts).
   // Refusal lines coalesced per reason and source: a flood of refused requests cannot flood the log.
   const refusalLog = createRefusalLog(deps.logger, deps.refusalLogIntervalMs ?? 10_000);
-  const station = createUpdateInfoHandler({ ...deps, metrics, bodyLimit, clock: deps.clock ?? (() => new Date()), refusalLog });
+  // Refusal rows are written after the answer; closing waits for the ones still being written.
+  const refusals = createRefusalRecorder(deps.registry, deps.logger);
+  const station = createUpdateInfoHandler({ ...deps, metrics, bodyLimit, clock: deps.clock ?? (() => new Date()), refusalLog, refusals });
   let closing = false;
   const app = Fastify({
     loggerInstance: deps.logger,
@@ -57,6 +60,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   app.addHook('onClose', async () => {
     refusalLog.flush();
+    await refusals.settled();
   });
   const refused = refusalReporter((count) =>
     deps.logger.warn({ refused: count, maxConnections: limits.maxConnections }, 'connection cap reached: new connections are being closed; raise --max-connections if these are real stations'),

@@ -23,7 +23,7 @@ const MAX_CREDENTIAL = 65_535;
  */
 export function createExchange(deps: UpdateInfoDeps): (res: ServerResponse, started: number, req: UpdateInfoRequest, presented: Presented) => Promise<void> {
   const integrity = new FirmwareIntegrity(deps.blobs);
-  const authDeps = { registry: deps.registry, clock: deps.clock, allowUnauthenticated: deps.allowUnauthenticated === true, refusals: createRefusalRecorder(deps.registry, deps.logger), ...(deps.refusalLog === undefined ? {} : { refusalLog: deps.refusalLog }) };
+  const authDeps = { registry: deps.registry, clock: deps.clock, allowUnauthenticated: deps.allowUnauthenticated === true, refusals: deps.refusals ?? createRefusalRecorder(deps.registry, deps.logger), ...(deps.refusalLog === undefined ? {} : { refusalLog: deps.refusalLog }) };
   const log = deps.logger;
 
   return async (res, started, req, presented) => {

@@ -12,9 +12,10 @@ import { readStationBody } from './station-body.js';
 import { sendError, sendNothingToChange, secondsSince } from './station-answer.js';
 import { createExchange } from './update-info-exchange.js';
 import type { RefusalLog } from './refusal-log.js';
+import type { RefusalRecorder } from './refusal-recorder.js';
 
 /** What the station route needs: the app's dependencies with the defaults filled in. */
-export type UpdateInfoDeps = AppDeps & { readonly clock: () => Date; readonly metrics: ServerMetrics; readonly bodyLimit: number; readonly refusalLog?: RefusalLog };
+export type UpdateInfoDeps = AppDeps & { readonly clock: () => Date; readonly metrics: ServerMetrics; readonly bodyLimit: number; readonly refusalLog?: RefusalLog; readonly refusals?: RefusalRecorder };
 
 /** A plain node:http request handler. */
 export type StationHandler = (req: IncomingMessage, res: ServerResponse) => void;
