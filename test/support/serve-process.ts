@@ -7,6 +7,8 @@ const BIN = fileURLToPath(new URL('../../src/cli/bin.ts', import.meta.url));
 
 export interface ServeProcess {
   readonly url: string;
+  /** The admin API's URL (…/api/v1). */
+  readonly admin: string;
   readonly child: ChildProcess;
   /** Resolves with the first stdout line (since start) that matches. */
   waitForLine(pattern: RegExp): Promise<string>;
@@ -14,11 +16,14 @@ export interface ServeProcess {
 }
 
 /** Starts the real `bscups serve` in a child process on a free loopback port and waits for its listening line. */
-export async function startServeProcess(env: Record<string, string>, extraArgs: readonly string[] = []): Promise<ServeProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', BIN, '--json', 'serve', '--host', '127.0.0.1', '--port', '0', ...extraArgs], {
-    env: { ...process.env, BSCUPS_LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+export async function startServeProcess(env: Record<string, string>, extraArgs: readonly string[] = [], options: { readonly openFiles?: number } = {}): Promise<ServeProcess> {
+  const args = ['--import', 'tsx', BIN, '--json', 'serve', '--host', '127.0.0.1', '--port', '0', ...extraArgs];
+  const spawnOptions = { env: { ...process.env, BSCUPS_LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] as ['ignore', 'pipe', 'pipe'] };
+  // With openFiles, through a shell that lowers the open-file limit (soft and hard, so Node cannot raise it) first.
+  const child =
+    options.openFiles === undefined
+      ? spawn(process.execPath, args, spawnOptions)
+      : spawn('/bin/sh', ['-c', `ulimit -n ${options.openFiles} && exec "$0" "$@"`, process.execPath, ...args], spawnOptions);
   let stderr = '';
   child.stderr?.on('data', (c: Buffer) => {
     stderr += c.toString();
@@ -26,13 +31,15 @@ export async function startServeProcess(env: Record<string, string>, extraArgs: 
   const lines = createInterface({ input: child.stdout! });
   const seen: string[] = [];
   lines.on('line', (line) => seen.push(line));
+  let admin = '';
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`bscups serve did not start within 30 s: ${stderr}`)), 30_000);
     lines.on('line', (line) => {
       try {
-        const msg = JSON.parse(line) as { listening?: string };
+        const msg = JSON.parse(line) as { listening?: string; admin?: string };
         if (msg.listening !== undefined) {
           clearTimeout(timer);
+          admin = msg.admin ?? '';
           resolve(msg.listening);
         }
       } catch {
@@ -46,6 +53,7 @@ export async function startServeProcess(env: Record<string, string>, extraArgs: 
   });
   return {
     url,
+    admin,
     child,
     waitForLine(pattern) {
       const found = seen.find((l) => pattern.test(l));
