@@ -58,7 +58,7 @@ function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 
 describe('bscups serve on SIGTERM', () => {
   it('closes idle connections on both listeners at once, lets the answer in progress finish, then exits', async () => {
-    const s = await startServeProcess(env, ['--allow-unauthenticated', '--drain-timeout', '60']);
+    const s = await startServeProcess({ ...env, BSCUPS_DRAIN_TIMEOUT: '60' }, ['--allow-unauthenticated']);
     try {
       const silentStation = await open(s.url);
       const silentAdmin = await open(s.admin);
