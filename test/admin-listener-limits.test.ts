@@ -94,6 +94,10 @@ describe('the admin listener under attack', () => {
     }
     expect(received).toMatch(/^HTTP\/1\.1 401 /);
     expect(received).toMatch(/\r\nconnection: close\r\n/i);
+    // A request that came whole keeps its connection (a dashboard's requests reuse it).
+    const whole = await rawExchange(adminPort(s), 'GET /api/v1/openapi.json HTTP/1.1\r\nHost: x\r\n\r\n');
+    expect(whole.status).toBe(200);
+    expect(whole.headers.connection).toBe('keep-alive');
   });
 
   it('lets a client with a key take longer than the request deadline to send its body', async () => {
