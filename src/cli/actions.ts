@@ -96,7 +96,7 @@ export interface OperatorActions {
   /** Registers or updates the stations of an import file: a report per row. */
   importStations(file: ImportFileArgs): Promise<z.infer<typeof I.ImportResult>>;
   /** Every station as an import file (csv or jsonl), in EUI order; the format is checked before the first read. */
-  exportStations(format: string | undefined): AsyncIterable<ExportChunk>;
+  exportStations(format: string | undefined, options?: { readonly spreadsheetSafe?: boolean }): AsyncIterable<ExportChunk>;
 
   stationAuth(eui: string): Promise<StationAuthJson>;
   setAuthMode(eui: string, mode: string): Promise<StationAuthJson>;

@@ -65,7 +65,7 @@ export function createLocalActions(rt: Runtime): OperatorActions {
       const result = await importStations(ctx, rows, { dryRun: file.dryRun, ...(file.batchSize === undefined ? {} : { batchSize: file.batchSize }) });
       return ImportResult.parse(importResultJson(result));
     },
-    exportStations: (format) => exportStationChunks(ctx, parseExportFormat(format)),
+    exportStations: (format, options = {}) => exportStationChunks(ctx, parseExportFormat(format), options),
 
     stationAuth: async (eui) => StationAuthBody.parse(authJson(await showStationAuth(ctx, eui))),
     setAuthMode: async (eui, mode) => StationAuthBody.parse(authJson(await changeStationAuthMode(ctx, eui, mode))),

@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { invalid } from '../core/errors.js';
 import { keyCrc, sigKeyFromPublicKey, signStream } from '../signing/index.js';
 import type { ProvisioningPage } from '../http/admin/import-schemas.js';
-import { exportChunks, parseExportFormat } from '../operations/station-export.js';
+import { checkExportOptions, exportChunks, parseExportFormat } from '../operations/station-export.js';
 import { detectFormat, parseImportFormat } from '../operations/station-import-format.js';
 import type { ProvisionedStation } from '../registry/index.js';
 import type { FirmwareFileArgs, OperatorActions } from './actions.js';
@@ -64,7 +64,10 @@ export function createRemoteActions(call: ApiCall): OperatorActions {
         query: { format: parseImportFormat(file.format) ?? detectFormat(file.text, file.fileName), dryRun: file.dryRun, batchSize: file.batchSize },
         json: file.text,
       }),
-    exportStations: (format) => exportChunks(parseExportFormat(format), exportPages(call)),
+    exportStations: (format, options = {}) => {
+      const f = parseExportFormat(format);
+      return exportChunks(f, exportPages(call), checkExportOptions(f, options));
+    },
 
     stationAuth: (eui) => call('GET', `/stations/${e(eui)}/auth`),
     setAuthMode: (eui, mode) => call('PUT', `/stations/${e(eui)}/auth`, { json: { mode } }),

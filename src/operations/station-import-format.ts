@@ -264,6 +264,24 @@ function labelCell(labels: Readonly<Record<string, string>>): string {
     .join(';');
 }
 
+/** What a spreadsheet reads as a formula (or, after a tab or CR, may): `=`, `+`, `-`, `@`, tab and CR. */
+const FORMULA_START = /^[=+\-@\t\r]/;
+
+/**
+ * A cell a spreadsheet shows as text: a leading `'` before a formula start. Off by
+ * default, since import reads the `'` as part of the value (a name "-north" would come
+ * back as "'-north"): a spreadsheet-safe file is for reading, not for a round trip.
+ */
+export function spreadsheetSafeCell(value: string): string {
+  return FORMULA_START.test(value) ? `'${value}` : value;
+}
+
+/** How an export writes its lines. */
+export interface ExportLineOptions {
+  /** CSV only: prefix cells a spreadsheet would run as a formula with `'` (see spreadsheetSafeCell). */
+  readonly spreadsheetSafe?: boolean;
+}
+
 function csvCell(value: string): string {
   return /[",\r\n]|^\s|\s$/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }
@@ -274,10 +292,11 @@ export function exportHeader(format: ExportFormat): string {
 }
 
 /** One station as one line of `format`, which import reads back to exactly this station. */
-export function exportLine(s: ProvisionedStation, format: ExportFormat): string {
+export function exportLine(s: ProvisionedStation, format: ExportFormat, options: ExportLineOptions = {}): string {
   if (format === 'jsonl') {
     return `${JSON.stringify({ eui: s.eui, name: s.name, labels: s.labels, cupsUri: s.cupsUri, tcUri: s.tcUri, authMode: s.authMode })}\n`;
   }
   const cells = [s.eui, s.name ?? '', labelCell(s.labels), s.cupsUri ?? '', s.tcUri ?? '', s.authMode];
-  return `${cells.map(csvCell).join(',')}\r\n`;
+  const safe = options.spreadsheetSafe === true ? cells.map(spreadsheetSafeCell) : cells;
+  return `${safe.map(csvCell).join(',')}\r\n`;
 }

@@ -66,6 +66,7 @@ export const ImportResult = z
 
 export const ExportQuery = z.object({
   format: z.enum(EXPORT_FORMATS as unknown as [string, ...string[]]).optional().describe('csv (default) or jsonl'),
+  spreadsheetSafe: flag.describe("csv: cells starting with =, +, -, @, tab or CR get a leading ' (shown as text by spreadsheets; import keeps the ', so no round trip)"),
 });
 
 export const ProvisioningQuery = z.object({

@@ -34,7 +34,7 @@ export function registerStationImportRoutes(app: FastifyInstance, deps: AdminDep
     bodyLimit: IMPORT_BODY_LIMIT,
     schema: {
       tags,
-      summary: 'Register or update many stations (operator): every row validated first, one transaction per batch, a report per row; idempotent; dryRun changes nothing',
+      summary: 'Register or update many stations: every row validated first, one transaction per batch, a report per row; idempotent; dryRun changes nothing',
       consumes: ['application/json', ...Object.keys(TEXT_TYPES)],
       querystring: ImportQuery,
       body: ImportBody,
@@ -65,7 +65,7 @@ export function registerStationImportRoutes(app: FastifyInstance, deps: AdminDep
     },
   }, async (req, reply) => {
     const format = parseExportFormat(req.query.format);
-    const lines = exportStations(contextOf(req, deps), format);
+    const lines = exportStations(contextOf(req, deps), format, { spreadsheetSafe: req.query.spreadsheetSafe });
     // The first page is read before answering: a registry that cannot be read is an error answer, not a cut-off file.
     const head: string[] = [];
     for (let i = 0; i < 2; i++) {
