@@ -92,7 +92,7 @@ export interface OperatorActions {
   changeStation(eui: string, change: z.input<typeof S.StationPatch>): Promise<StationJson>;
   removeStation(eui: string): Promise<z.infer<typeof S.Removed>>;
   stationEvents(eui: string, args: { readonly limit: number }): Promise<PageJson<EventJson>>;
-  unknownStations(): Promise<z.infer<typeof S.UnknownStation>[]>;
+  unknownStations(args: { limit?: number; cursor?: string }): Promise<PageJson<z.infer<typeof S.UnknownStation>>>;
   /** Registers or updates the stations of an import file: a report per row. */
   importStations(file: ImportFileArgs): Promise<z.infer<typeof I.ImportResult>>;
   /** Every station as an import file (csv or jsonl), in EUI order; the format is checked before the first read. */

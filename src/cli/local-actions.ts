@@ -59,7 +59,7 @@ export function createLocalActions(rt: Runtime): OperatorActions {
       const s = await showStation(ctx, eui);
       return page(await listEvents(ctx, { eui: s.eui, limit: args.limit }), (e) => S.Event.parse(eventJson(e)));
     },
-    unknownStations: async () => (await listUnknownStations(ctx)).map((u) => S.UnknownStation.parse(unknownJson(u))),
+    unknownStations: async (args) => page(await listUnknownStations(ctx, args), (u) => S.UnknownStation.parse(unknownJson(u))),
     importStations: async (file) => {
       const rows = readImportFile(file.text, { format: parseImportFormat(file.format), fileName: file.fileName });
       const result = await importStations(ctx, rows, { dryRun: file.dryRun, ...(file.batchSize === undefined ? {} : { batchSize: file.batchSize }) });

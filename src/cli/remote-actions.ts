@@ -57,7 +57,7 @@ export function createRemoteActions(call: ApiCall): OperatorActions {
     changeStation: (eui, change) => call('PATCH', `/stations/${e(eui)}`, { json: change }),
     removeStation: (eui) => call('DELETE', `/stations/${e(eui)}`),
     stationEvents: (eui, args) => call('GET', `/stations/${e(eui)}/events`, { query: { limit: args.limit } }),
-    unknownStations: () => call('GET', '/unknown-stations'),
+    unknownStations: (args) => call('GET', '/unknown-stations', { query: { limit: args.limit, cursor: args.cursor } }),
     // The file's text goes as a JSON string, in the format the operation reads it in either mode.
     importStations: (file) =>
       call('POST', '/stations/import', {
