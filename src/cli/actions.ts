@@ -63,7 +63,10 @@ export interface FirmwareTargetArgs {
 
 /** An import file as read from disk or stdin; its format given (--format) or detected by the operation from its name and content. */
 export interface ImportFileArgs {
-  readonly text: string;
+  /** The file's text (stdin), or */
+  readonly text?: string;
+  /** the file to read as a stream. */
+  readonly path?: string;
   readonly format?: string;
   readonly fileName?: string;
   readonly dryRun: boolean;
