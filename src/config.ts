@@ -41,6 +41,8 @@ export interface Config {
   readonly eventsPerStation: number;
   /** Coalesced refusal rows (one per reason and source) kept per station. */
   readonly refusalRowsPerStation: number;
+  /** Unregistered EUIs remembered; a new one beyond this evicts the longest silent. */
+  readonly unknownStationsMax: number;
   /** Server log format: pretty (one readable line), json, or auto (pretty on a terminal). */
   readonly logFormat: 'auto' | 'json' | 'pretty';
   /** Serve station and auth records from memory, kept current across replicas (registry/cache/). */
@@ -95,6 +97,7 @@ export const DEFAULTS = Object.freeze({
   eventMaxAgeDays: 90,
   eventsPerStation: 1000,
   refusalRowsPerStation: 100,
+  unknownStationsMax: 10_000,
   logFormat: 'auto' as 'auto' | 'json' | 'pretty',
   registryCache: true,
   lastSeenInterval: 1,
@@ -133,6 +136,7 @@ const ENV: Record<keyof Config, string> = {
   eventMaxAgeDays: 'BSCUPS_EVENT_MAX_AGE_DAYS',
   eventsPerStation: 'BSCUPS_EVENTS_PER_STATION',
   refusalRowsPerStation: 'BSCUPS_REFUSAL_ROWS_PER_STATION',
+  unknownStationsMax: 'BSCUPS_UNKNOWN_STATIONS_MAX',
   logFormat: 'BSCUPS_LOG_FORMAT',
   registryCache: 'BSCUPS_REGISTRY_CACHE',
   lastSeenInterval: 'BSCUPS_LAST_SEEN_INTERVAL',
@@ -172,6 +176,7 @@ const schema = z.object({
   eventMaxAgeDays: z.coerce.number().positive().max(36_500),
   eventsPerStation: z.coerce.number().int().min(10).max(10_000_000),
   refusalRowsPerStation: z.coerce.number().int().min(1).max(100_000),
+  unknownStationsMax: z.coerce.number().int().min(1).max(10_000_000),
   logFormat: z.enum(['auto', 'json', 'pretty']),
   registryCache: z.union([z.boolean(), z.stringbool()]),
   lastSeenInterval: z.coerce.number().min(0).max(60),

@@ -42,6 +42,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
     maxAgeMs: config.eventMaxAgeDays * 86_400_000,
     perStation: config.eventsPerStation,
     refusalRowsPerStation: config.refusalRowsPerStation,
+    unknownStations: config.unknownStationsMax,
   };
   const { registry, fleet, access, rollouts } = await createRegistryStores(
     config.database,

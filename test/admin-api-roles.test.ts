@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isRole, roleAllows, ROLES, type Role } from '../src/core/roles.js';
+import { ROUTE_INPUT_ROLES, ROUTE_ROLES } from '../src/http/admin/route-roles.js';
 import { adminClient, type Json } from './support/admin-client.js';
 import { cliJson } from './support/cli.js';
 import { startTestServer, type TestServer } from './support/server.js';
@@ -87,6 +88,36 @@ describe('every admin API route checks the role it needs', () => {
       if (op.method !== 'GET' && VIEWER_MAY_POST[op.route] === undefined) expect(op.role, `${op.route} changes something: a viewer must not`).not.toBe('viewer');
     }
     expect(ops.filter((o) => o.role === 'admin').map((o) => o.route).sort()).toEqual([...ADMIN_ONLY].sort());
+  });
+
+  it("states each route's role in its summary from the one route-role table, input that needs more included; never a contradicting hand-written role", async () => {
+    const doc = await call('GET', '/api/v1/openapi.json');
+    let checked = 0;
+    for (const [path, methods] of Object.entries(doc.body.paths as Record<string, Record<string, Json>>)) {
+      for (const [method, op] of Object.entries(methods)) {
+        const route = `${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`;
+        if (/\/api\/v1\/(docs|openapi\.json)/.test(route)) continue;
+        const role = ROUTE_ROLES[route];
+        expect(role, route).toBeDefined();
+        const summary = String(op.summary);
+        expect(summary, route).toMatch(new RegExp(` \\(needs ${role as string}(; [^)]*)?\\)$`));
+        // No other role word in the summary than the ones the tables give.
+        const named = [...summary.matchAll(/needs (viewer|operator|admin)/g)].map((m) => m[1]);
+        expect(named, route).toEqual([role, ...(ROUTE_INPUT_ROLES[route] ?? []).map((r) => r.role)]);
+        expect(summary, route).not.toMatch(/\((viewer|operator|admin)\)/);
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(40);
+    // blobs gc: listing is viewer, delete is operator, in the summary and in the body's field, as the operation enforces.
+    const gc = doc.body.paths['/api/v1/blobs/gc'].post;
+    expect(gc.summary).toMatch(/\(needs viewer; delete: true needs operator\)$/);
+    const schema = gc.requestBody.content['application/json'].schema;
+    const fields = (schema.$ref === undefined ? schema : doc.body.components.schemas[String(schema.$ref).split('/').pop() as string]).properties;
+    expect(fields.delete.description).toContain('needs operator');
+    expect(JSON.stringify(doc.body)).not.toMatch(/\((admin|operator|viewer)\)/);
+    const asOperator = await call('POST', '/api/v1/blobs/gc', keys.operator, { delete: true, minAge: '1h' });
+    expect(asOperator.status, asOperator.text).toBe(200);
   });
 
   it('refuses a request without a key (401), and every key below the route role (403, the API error shape), before reading the body', async () => {

@@ -115,6 +115,33 @@ describe('a flood of refused requests', () => {
   });
 });
 
+describe('a stranger probing from many addresses', () => {
+  it('cannot bury the refusal history: after 1,000 refusals, 250 wrong tokens from 250 addresses keep the total and the per-reason counts', { timeout: 120_000 }, async () => {
+    const { registry } = tls.runtime;
+    const counts = async () => {
+      const rows = (await registry.listEvents(TOKEN)).filter((e) => e.count !== undefined);
+      const per: Record<string, number> = {};
+      for (const e of rows) per[String(e.detail?.code)] = (per[String(e.detail?.code)] ?? 0) + (e.count ?? 0);
+      return { rows: rows.length, per };
+    };
+    const before = await counts();
+    // 1,000 earlier refusals of the station's own address (recorded as the server records them).
+    for (let i = 0; i < 1_000; i++) await registry.recordRefusal(TOKEN, { code: 'token_invalid', source: '127.0.0.1', message: 'refused' }, new Date());
+    // 250 wrong tokens from 250 addresses, over real TLS sockets.
+    const wrong = 'Authorization: Bearer bst_wrongwrongwrongwrongwrongwrongwrongwrong\r\n';
+    for (let i = 0; i < 250; i++) {
+      const r = await tlsExchange({ port: tls.port, ca: ca.certPem, request: stationRequest(TOKEN), headerLines: wrong, localAddress: `127.0.${1 + (i >> 8)}.${(i & 255) + 1}` });
+      expect(r.status).toBe(401);
+    }
+    const after = await counts();
+    const added = Object.fromEntries(Object.entries(after.per).map(([code, n]) => [code, n - (before.per[code] ?? 0)]));
+    expect(added['token_invalid']).toBe(1_250);
+    expect(Object.values(added).reduce((a, b) => a + b, 0)).toBe(1_250);
+    // Still bounded: the newest sources plus one "other sources" row per reason.
+    expect(after.rows).toBeLessThanOrEqual(100 + Object.keys(after.per).length);
+  });
+});
+
 describe('a token sent over plain http', () => {
   it('is refused, marked compromised once with an event, stays valid over https, and shows in station auth', async () => {
     const header = `${token.headerLine}\r\n`;

@@ -54,9 +54,46 @@ function eventsConformance(driver: Driver): void {
       await fx.registry.recordRefusal(EUI, { code: 'credentials_required', source: `198.51.100.${i}`, message: 'refused' }, at(10 + i));
     }
     const events = await fx.registry.listEvents(EUI);
-    const sources = events.filter((e) => e.count !== undefined).map((e) => e.detail?.remoteAddress);
+    const sources = events.filter((e) => e.count !== undefined && e.detail?.otherSources !== true).map((e) => e.detail?.remoteAddress);
     expect(sources.sort()).toEqual(['198.51.100.10', '198.51.100.11', '198.51.100.7', '198.51.100.8', '198.51.100.9']);
+    // The seven pushed out are counted in the reason's "other sources" row.
+    expect(events.find((e) => e.detail?.otherSources === true)).toMatchObject({ count: 7, detail: { code: 'credentials_required', remoteAddress: null } });
     expect(events.some((e) => e.message === 'kept')).toBe(true);
+  });
+
+  it.skipIf(driver.options !== undefined)('a stranger probing from 250 addresses after 1,000 refusals loses no count: evicted rows fold into one "other sources" row per reason', async () => {
+    // 1,000 earlier refusals of the station's own address, then 250 wrong tokens from 250 others (and a few of another reason).
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        while (next < 1_000) {
+          const i = next++;
+          await fx.registry.recordRefusal(EUI, { code: 'token_invalid', source: '192.0.2.1', message: 'refused' }, at(i));
+        }
+      }),
+    );
+    for (let i = 0; i < 250; i++) {
+      await fx.registry.recordRefusal(EUI, { code: 'token_invalid', source: `10.0.${i >> 8}.${i & 255}`, message: 'refused' }, at(2_000 + i));
+      if (i % 50 === 0) await fx.registry.recordRefusal(EUI, { code: 'credentials_required', source: `10.1.0.${i}`, message: 'refused' }, at(2_000 + i));
+    }
+    const check = async () => {
+      const rows = (await fx.registry.listEvents(EUI)).filter((e) => e.count !== undefined);
+      const byReason = (code: string) => rows.filter((e) => e.detail?.code === code).reduce((sum, e) => sum + (e.count ?? 0), 0);
+      expect(rows.reduce((sum, e) => sum + (e.count ?? 0), 0)).toBe(1_255);
+      expect(byReason('token_invalid')).toBe(1_250);
+      expect(byReason('credentials_required')).toBe(5);
+      // Bounded: the newest sources, plus at most one "other sources" row per reason.
+      const folded = rows.filter((e) => e.detail?.otherSources === true);
+      expect(rows.length - folded.length).toBeLessThanOrEqual(RETENTION.refusalRowsPerStation);
+      expect(folded.map((e) => e.detail?.code).sort()).toEqual(['credentials_required', 'token_invalid']);
+      const other = folded.find((e) => e.detail?.code === 'token_invalid');
+      expect(other?.firstAt?.getTime()).toBe(T0);
+      expect(other?.count).toBeGreaterThanOrEqual(1_000);
+    };
+    await check();
+    // The sweep folds the same way and leaves the counts as they are.
+    await fx.registry.pruneEvents(at(10_000));
+    await check();
   });
 
   it('says false for a refusal of an EUI that is not registered, writing nothing', async () => {

@@ -63,7 +63,10 @@ export interface FirmwareTargetArgs {
 
 /** An import file as read from disk or stdin; its format given (--format) or detected by the operation from its name and content. */
 export interface ImportFileArgs {
-  readonly text: string;
+  /** The file's text (stdin), or */
+  readonly text?: string;
+  /** the file to read as a stream. */
+  readonly path?: string;
   readonly format?: string;
   readonly fileName?: string;
   readonly dryRun: boolean;
@@ -92,11 +95,11 @@ export interface OperatorActions {
   changeStation(eui: string, change: z.input<typeof S.StationPatch>): Promise<StationJson>;
   removeStation(eui: string): Promise<z.infer<typeof S.Removed>>;
   stationEvents(eui: string, args: { readonly limit: number }): Promise<PageJson<EventJson>>;
-  unknownStations(): Promise<z.infer<typeof S.UnknownStation>[]>;
+  unknownStations(args: { limit?: number; cursor?: string }): Promise<PageJson<z.infer<typeof S.UnknownStation>>>;
   /** Registers or updates the stations of an import file: a report per row. */
   importStations(file: ImportFileArgs): Promise<z.infer<typeof I.ImportResult>>;
   /** Every station as an import file (csv or jsonl), in EUI order; the format is checked before the first read. */
-  exportStations(format: string | undefined): AsyncIterable<ExportChunk>;
+  exportStations(format: string | undefined, options?: { readonly spreadsheetSafe?: boolean }): AsyncIterable<ExportChunk>;
 
   stationAuth(eui: string): Promise<StationAuthJson>;
   setAuthMode(eui: string, mode: string): Promise<StationAuthJson>;

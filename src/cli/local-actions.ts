@@ -25,7 +25,8 @@ import { retryFirmware, showStationAuth } from '../operations/station-firmware.j
 import { changeStation, listStations, registerStation, removeStation, showStation } from '../operations/stations.js';
 import { exportStationChunks, parseExportFormat } from '../operations/station-export.js';
 import { importStations } from '../operations/station-import.js';
-import { parseImportFormat, readImportFile } from '../operations/station-import-format.js';
+import { textSource } from '../operations/import-stream.js';
+import { parseImportFormat } from '../operations/station-import-format.js';
 import { pkiDirOption } from '../pki/pki-folder.js';
 import type { Runtime } from '../runtime.js';
 import type { FirmwareFileArgs, OperatorActions } from './actions.js';
@@ -59,13 +60,14 @@ export function createLocalActions(rt: Runtime): OperatorActions {
       const s = await showStation(ctx, eui);
       return page(await listEvents(ctx, { eui: s.eui, limit: args.limit }), (e) => S.Event.parse(eventJson(e)));
     },
-    unknownStations: async () => (await listUnknownStations(ctx)).map((u) => S.UnknownStation.parse(unknownJson(u))),
+    unknownStations: async (args) => page(await listUnknownStations(ctx, args), (u) => S.UnknownStation.parse(unknownJson(u))),
     importStations: async (file) => {
-      const rows = readImportFile(file.text, { format: parseImportFormat(file.format), fileName: file.fileName });
-      const result = await importStations(ctx, rows, { dryRun: file.dryRun, ...(file.batchSize === undefined ? {} : { batchSize: file.batchSize }) });
+      const format = parseImportFormat(file.format);
+      const source = file.path === undefined ? textSource(file.text ?? '', { format, fileName: file.fileName }) : { open: () => createReadStream(file.path as string), format, fileName: file.fileName };
+      const result = await importStations(ctx, source, { dryRun: file.dryRun, ...(file.batchSize === undefined ? {} : { batchSize: file.batchSize }) });
       return ImportResult.parse(importResultJson(result));
     },
-    exportStations: (format) => exportStationChunks(ctx, parseExportFormat(format)),
+    exportStations: (format, options = {}) => exportStationChunks(ctx, parseExportFormat(format), options),
 
     stationAuth: async (eui) => StationAuthBody.parse(authJson(await showStationAuth(ctx, eui))),
     setAuthMode: async (eui, mode) => StationAuthBody.parse(authJson(await changeStationAuthMode(ctx, eui, mode))),

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
 import { invalid } from '../core/errors.js';
 import { keyCrc, sigKeyFromPublicKey, signStream } from '../signing/index.js';
 import type { ProvisioningPage } from '../http/admin/import-schemas.js';
-import { exportChunks, parseExportFormat } from '../operations/station-export.js';
+import { checkExportOptions, exportChunks, parseExportFormat } from '../operations/station-export.js';
 import { detectFormat, parseImportFormat } from '../operations/station-import-format.js';
 import type { ProvisionedStation } from '../registry/index.js';
 import type { FirmwareFileArgs, OperatorActions } from './actions.js';
@@ -57,14 +58,20 @@ export function createRemoteActions(call: ApiCall): OperatorActions {
     changeStation: (eui, change) => call('PATCH', `/stations/${e(eui)}`, { json: change }),
     removeStation: (eui) => call('DELETE', `/stations/${e(eui)}`),
     stationEvents: (eui, args) => call('GET', `/stations/${e(eui)}/events`, { query: { limit: args.limit } }),
-    unknownStations: () => call('GET', '/unknown-stations'),
-    // The file's text goes as a JSON string, in the format the operation reads it in either mode.
-    importStations: (file) =>
-      call('POST', '/stations/import', {
-        query: { format: parseImportFormat(file.format) ?? detectFormat(file.text, file.fileName), dryRun: file.dryRun, batchSize: file.batchSize },
-        json: file.text,
-      }),
-    exportStations: (format) => exportChunks(parseExportFormat(format), exportPages(call)),
+    unknownStations: (args) => call('GET', '/unknown-stations', { query: { limit: args.limit, cursor: args.cursor } }),
+    // The file goes as it is, streamed, with the content type of its format; the server reads it as a stream too.
+    importStations: async (file) => {
+      const head = file.path === undefined ? (file.text ?? '') : await fileHead(file.path);
+      const format = parseImportFormat(file.format) ?? detectFormat(head, file.fileName);
+      const contentType = IMPORT_CONTENT_TYPES[format];
+      const query = { format, dryRun: file.dryRun, batchSize: file.batchSize };
+      if (file.path === undefined) return call('POST', '/stations/import', { query, text: { body: file.text ?? '', contentType } });
+      return call('POST', '/stations/import', { query, file: { path: file.path, size: (await stat(file.path)).size, contentType } });
+    },
+    exportStations: (format, options = {}) => {
+      const f = parseExportFormat(format);
+      return exportChunks(f, exportPages(call), checkExportOptions(f, options));
+    },
 
     stationAuth: (eui) => call('GET', `/stations/${e(eui)}/auth`),
     setAuthMode: (eui, mode) => call('PUT', `/stations/${e(eui)}/auth`, { json: { mode } }),
@@ -136,4 +143,18 @@ async function* exportPages(call: ApiCall): AsyncGenerator<readonly ProvisionedS
 
 function uploadOf(file: FirmwareFileArgs) {
   return { path: file.path, size: file.size, ...(file.onProgress === undefined ? {} : { onProgress: file.onProgress }) };
+}
+
+/** The content type each import format travels as. */
+const IMPORT_CONTENT_TYPES = { csv: 'text/csv; charset=utf-8', jsonl: 'application/x-ndjson; charset=utf-8', json: 'application/json' } as const;
+
+/** The start of a file, enough to tell its format by content. */
+async function fileHead(path: string): Promise<string> {
+  const handle = await open(path, 'r');
+  try {
+    const { buffer, bytesRead } = await handle.read(Buffer.alloc(4096), 0, 4096, 0);
+    return buffer.subarray(0, bytesRead).toString('utf8');
+  } finally {
+    await handle.close();
+  }
 }

@@ -21,7 +21,9 @@ export interface ApiRequest {
   /** A JSON body. */
   readonly json?: unknown;
   /** A file streamed as the body (application/octet-stream), never read whole into memory. */
-  readonly file?: { readonly path: string; readonly size: number; readonly onProgress?: (bytes: number) => void };
+  readonly file?: { readonly path: string; readonly size: number; readonly onProgress?: (bytes: number) => void; readonly contentType?: string };
+  /** A text body of this content type. */
+  readonly text?: { readonly body: string; readonly contentType: string };
 }
 
 export type ApiCall = <T>(method: string, path: string, request?: ApiRequest) => Promise<T>;
@@ -135,9 +137,12 @@ export function createApiCall(target: ApiTarget): ApiCall {
       headers['content-type'] = 'application/json';
       body = JSON.stringify(request.json);
     } else if (request.file !== undefined) {
-      headers['content-type'] = 'application/octet-stream';
+      headers['content-type'] = request.file.contentType ?? 'application/octet-stream';
       headers['content-length'] = String(request.file.size);
       body = fileBody(request.file);
+    } else if (request.text !== undefined) {
+      headers['content-type'] = request.text.contentType;
+      body = request.text.body;
     }
     let res: Response;
     try {

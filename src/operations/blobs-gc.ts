@@ -1,5 +1,6 @@
 import type { BlobStore, ContainerName } from '../blobs/types.js';
 import { invalid } from '../core/errors.js';
+import type { Role } from '../core/roles.js';
 import { audit, authorize } from './context.js';
 import type { RolloutContext } from './firmware-library.js';
 import type { RolloutStore } from '../registry/rollout-types.js';
@@ -92,9 +93,12 @@ export function parseMinAge(text: string): number {
   return Number(m[1]) * unit;
 }
 
+/** The role deleting unused blobs needs (listing them needs only viewer); the API document states it from here. */
+export const BLOBS_GC_DELETE_ROLE: Role = 'operator';
+
 /** `blobs gc` for an operator: a dry run by default; what `delete` removed is audited. */
 export async function collectBlobs(ctx: RolloutContext, input: { readonly delete?: boolean; readonly minAge?: string }): Promise<BlobsGcResult> {
-  authorize(ctx, input.delete === true ? 'operator' : 'viewer', input.delete === true ? 'deleting unused blobs' : 'listing unused blobs');
+  authorize(ctx, input.delete === true ? BLOBS_GC_DELETE_ROLE : 'viewer', input.delete === true ? 'deleting unused blobs' : 'listing unused blobs');
   const minAgeMs = parseMinAge(input.minAge ?? '1h');
   const r = await collectUnusedBlobs({ registry: ctx.registry, library: ctx.rollouts, blobs: ctx.blobs, clock: ctx.clock }, { delete: input.delete === true, minAgeMs });
   if (input.delete === true) {

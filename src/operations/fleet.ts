@@ -56,9 +56,15 @@ export async function listEvents(ctx: OperationContext, input: EventListInput): 
   });
 }
 
-export async function listUnknownStations(ctx: OperationContext): Promise<UnknownStation[]> {
+/** A page of unregistered EUIs that asked, most recent first (the table is bounded: serve --unknown-stations-max). */
+export async function listUnknownStations(
+  ctx: OperationContext,
+  input: { readonly limit?: number | undefined; readonly cursor?: string | undefined } = {},
+): Promise<Page<UnknownStation>> {
   authorize(ctx, 'viewer', 'listing unknown stations');
-  return ctx.registry.listUnknown();
+  const limit = input.limit ?? DEFAULT_PAGE_SIZE;
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw invalid('invalid_limit', `limit must be an integer from 1 to 1000, got ${String(limit)}`, { field: 'limit' });
+  return ctx.registry.listUnknownPage({ limit, cursor: input.cursor });
 }
 
 export async function listSigningKeys(ctx: OperationContext): Promise<SigningKey[]> {

@@ -2,7 +2,7 @@ import { invalid } from '../core/errors.js';
 import { parseEui } from '../protocol/index.js';
 import type { ProvisionedStation } from '../registry/index.js';
 import { authorize, type OperationContext } from './context.js';
-import { EXPORT_FORMATS, exportHeader, exportLine, type ExportFormat } from './station-import-format.js';
+import { EXPORT_FORMATS, exportHeader, exportLine, type ExportFormat, type ExportLineOptions } from './station-import-format.js';
 
 const PAGE = 1_000;
 
@@ -12,25 +12,29 @@ export function parseExportFormat(value: string | undefined): ExportFormat {
   throw invalid('invalid_format', `export format must be one of ${EXPORT_FORMATS.join(', ')}, got "${value}"`, { field: 'format' });
 }
 
+/** Export options checked against the format: spreadsheet-safe cells are a CSV matter. */
+export function checkExportOptions(format: ExportFormat, options: ExportLineOptions): ExportLineOptions {
+  if (options.spreadsheetSafe === true && format !== 'csv') {
+    throw invalid('invalid_export_option', `spreadsheet-safe applies to csv exports only, not ${format}`, { field: 'spreadsheetSafe' });
+  }
+  return options;
+}
+
 /**
  * Every registered station in the import format, ordered by EUI, a page of
  * stations at a time: a fleet of any size is written without holding it in
  * memory. `station import` of the output changes nothing.
  */
-export function exportStations(ctx: OperationContext, format: ExportFormat): AsyncGenerator<string> {
+export function exportStations(ctx: OperationContext, format: ExportFormat, options: ExportLineOptions = {}): AsyncGenerator<string> {
   // Checked now, not at the first read of the generator: an API answer must not have started by then.
   authorize(ctx, 'viewer', 'exporting stations');
-  return exportLines(ctx, format);
-}
-
-function exportLines(ctx: OperationContext, format: ExportFormat): AsyncGenerator<string> {
-  return exportText(format, stationPages(ctx));
+  return exportText(format, stationPages(ctx), checkExportOptions(format, options));
 }
 
 /** The export as pieces with their station counts (the CLI's local mode; it checks the role now, as exportStations does). */
-export function exportStationChunks(ctx: OperationContext, format: ExportFormat): AsyncGenerator<{ text: string; stations: number }> {
+export function exportStationChunks(ctx: OperationContext, format: ExportFormat, options: ExportLineOptions = {}): AsyncGenerator<{ text: string; stations: number }> {
   authorize(ctx, 'viewer', 'exporting stations');
-  return exportChunks(format, stationPages(ctx));
+  return exportChunks(format, stationPages(ctx), checkExportOptions(format, options));
 }
 
 async function* stationPages(ctx: OperationContext): AsyncGenerator<readonly ProvisionedStation[]> {
@@ -48,15 +52,19 @@ async function* stationPages(ctx: OperationContext): AsyncGenerator<readonly Pro
  * time: the header (CSV), then one line per station. The remote CLI writes the
  * file from the API's JSON pages with this, so both modes write the same bytes.
  */
-export async function* exportText(format: ExportFormat, pages: AsyncIterable<readonly ProvisionedStation[]>): AsyncGenerator<string> {
-  for await (const chunk of exportChunks(format, pages)) yield chunk.text;
+export async function* exportText(format: ExportFormat, pages: AsyncIterable<readonly ProvisionedStation[]>, options: ExportLineOptions = {}): AsyncGenerator<string> {
+  for await (const chunk of exportChunks(format, pages, options)) yield chunk.text;
 }
 
 /** exportText with the number of stations in each piece (the header holds none). */
-export async function* exportChunks(format: ExportFormat, pages: AsyncIterable<readonly ProvisionedStation[]>): AsyncGenerator<{ text: string; stations: number }> {
+export async function* exportChunks(
+  format: ExportFormat,
+  pages: AsyncIterable<readonly ProvisionedStation[]>,
+  options: ExportLineOptions = {},
+): AsyncGenerator<{ text: string; stations: number }> {
   const header = exportHeader(format);
   if (header !== '') yield { text: header, stations: 0 };
-  for await (const page of pages) if (page.length > 0) yield { text: page.map((s) => exportLine(s, format)).join(''), stations: page.length };
+  for await (const page of pages) if (page.length > 0) yield { text: page.map((s) => exportLine(s, format, options)).join(''), stations: page.length };
 }
 
 /** One page of the export as data, for clients that write the file themselves (the remote CLI). */

@@ -73,15 +73,7 @@ function parseJsonArray(text: string): SourceRow[] {
   }
   if (!Array.isArray(value)) throw invalid('import_malformed_json', 'a JSON import is one array of objects like [{"eui":"…","name":"…"}]');
   const lines = elementLines(src);
-  return value.map((fields: unknown, i) => {
-    const row = i + 1;
-    const line = lines[i];
-    const at = line === undefined ? {} : { line };
-    if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) {
-      return { row, ...at, fields: {}, problems: [{ field: null, code: 'invalid_row', message: `element ${row} of the array is not an object` }] };
-    }
-    return { row, ...at, fields: fields as Record<string, unknown>, problems: [] };
-  });
+  return value.map((fields: unknown, i) => jsonElementRow(fields, i + 1, lines[i]));
 }
 
 /** The line each top-level element of a (valid) JSON array starts on. */
@@ -118,17 +110,36 @@ function parseJsonLines(text: string): SourceRow[] {
   const rows: SourceRow[] = [];
   text.replace(/^\uFEFF/, '').split(/\r?\n/).forEach((raw, i) => {
     if (raw.trim() === '') return;
-    const row = rows.length + 1;
-    try {
-      const value: unknown = JSON.parse(raw);
-      if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('not an object');
-      rows.push({ row, line: i + 1, fields: value as Record<string, unknown>, problems: [] });
-    } catch (e) {
-      const message = `line ${i + 1} is not a JSON object (${(e as Error).message}); each line must be one object like {"eui":"…","name":"…"}`;
-      rows.push({ row, line: i + 1, fields: {}, problems: [{ field: null, code: 'invalid_json', message }] });
-    }
+    rows.push(jsonLineRow(raw, i + 1, rows.length + 1));
   });
   return rows;
+}
+
+/** One non-blank line of a JSON lines file as row `row`. */
+export function jsonLineRow(raw: string, line: number, row: number): SourceRow {
+  try {
+    const value: unknown = JSON.parse(raw);
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('not an object');
+    return { row, line, fields: value as Record<string, unknown>, problems: [] };
+  } catch (e) {
+    const message = `line ${line} is not a JSON object (${(e as Error).message}); each line must be one object like {"eui":"…","name":"…"}`;
+    return { row, line, fields: {}, problems: [{ field: null, code: 'invalid_json', message }] };
+  }
+}
+
+/** One element of a JSON array import as row `row` (its line where it starts). */
+export function jsonElementRow(fields: unknown, row: number, line: number | undefined): SourceRow {
+  const at = line === undefined ? {} : { line };
+  if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) {
+    return { row, ...at, fields: {}, problems: [{ field: null, code: 'invalid_row', message: `element ${row} of the array is not an object` }] };
+  }
+  return { row, ...at, fields: fields as Record<string, unknown>, problems: [] };
+}
+
+/** The error for an import that is not one JSON array of objects. */
+export function malformedJson(why?: string): Error {
+  const shape = 'a JSON import is one array of objects like [{"eui":"…","name":"…"}]';
+  return invalid('import_malformed_json', why === undefined ? shape : `the file is not valid JSON (${why}); ${shape}`);
 }
 
 /** The canonical field a CSV header names: case, `_` and `-` do not matter (cups_uri, CUPS-URI, cupsUri). */
@@ -138,10 +149,16 @@ function headerField(name: string): ImportField | undefined {
 }
 
 function parseCsvRows(text: string): SourceRow[] {
-  const records = parseCsv(text);
+  const records = parseCsv(text.replace(/^\uFEFF/, ''));
   const header = records.shift();
   if (header === undefined) return [];
-  const fields = header.cells.map((name) => {
+  const fields = csvHeaderFields(header.cells);
+  return records.map((record, i) => csvRecordRow(fields, record, i + 1));
+}
+
+/** The fields a CSV header row names, in column order; refuses unknown, repeated and a missing eui column. */
+export function csvHeaderFields(cells: readonly string[]): ImportField[] {
+  const fields = cells.map((name) => {
     const field = headerField(name);
     if (field === undefined) {
       throw invalid('import_unknown_column', `the CSV header names an unknown column "${name}"; columns are ${IMPORT_FIELDS.join(', ')}`, { field: name });
@@ -151,11 +168,16 @@ function parseCsvRows(text: string): SourceRow[] {
   const duplicate = fields.find((f, i) => fields.indexOf(f) !== i);
   if (duplicate !== undefined) throw invalid('import_duplicate_column', `the CSV header names the column ${duplicate} twice`, { field: duplicate });
   if (!fields.includes('eui')) throw invalid('import_missing_eui', `the CSV header has no eui column; columns are ${IMPORT_FIELDS.join(', ')}`, { field: 'eui' });
-  return records.map((record, i) => {
+  return fields;
+}
+
+/** One CSV record as a row of `fields` (its record number `row`, header not counted). */
+export function csvRecordRow(fields: readonly ImportField[], record: CsvRecord, row: number): SourceRow {
+  {
     const problems: RowProblem[] = [];
     if (record.cells.length !== fields.length) {
       problems.push({ field: null, code: 'invalid_row', message: `has ${record.cells.length} cells where the header has ${fields.length}` });
-      return { row: i + 1, line: record.line, fields: {}, problems };
+      return { row, line: record.line, fields: {}, problems };
     }
     const values: Record<string, unknown> = {};
     fields.forEach((field, c) => {
@@ -171,20 +193,20 @@ function parseCsvRows(text: string): SourceRow[] {
         if (cell !== '') values[field] = cell;
       } else values[field] = cell === '' && field !== 'eui' ? null : cell;
     });
-    return { row: i + 1, line: record.line, fields: values, problems };
-  });
+    return { row, line: record.line, fields: values, problems };
+  }
 }
 
-interface CsvRecord {
+export interface CsvRecord {
   readonly line: number;
   readonly cells: string[];
 }
 
-/** RFC 4180: comma-separated, `"` quotes (doubled inside), CRLF or LF; blank lines skipped. */
-function parseCsv(text: string): CsvRecord[] {
+/** RFC 4180: comma-separated, `"` quotes (doubled inside), CRLF or LF; blank lines skipped. `firstLine`: the file line `text` starts on. */
+export function parseCsv(text: string, firstLine = 1): CsvRecord[] {
   const records: CsvRecord[] = [];
-  const src = text.replace(/^\uFEFF/, '');
-  let line = 1;
+  const src = text;
+  let line = firstLine;
   let i = 0;
   while (i < src.length) {
     const start = line;
@@ -264,6 +286,24 @@ function labelCell(labels: Readonly<Record<string, string>>): string {
     .join(';');
 }
 
+/** What a spreadsheet reads as a formula (or, after a tab or CR, may): `=`, `+`, `-`, `@`, tab and CR. */
+const FORMULA_START = /^[=+\-@\t\r]/;
+
+/**
+ * A cell a spreadsheet shows as text: a leading `'` before a formula start. Off by
+ * default, since import reads the `'` as part of the value (a name "-north" would come
+ * back as "'-north"): a spreadsheet-safe file is for reading, not for a round trip.
+ */
+export function spreadsheetSafeCell(value: string): string {
+  return FORMULA_START.test(value) ? `'${value}` : value;
+}
+
+/** How an export writes its lines. */
+export interface ExportLineOptions {
+  /** CSV only: prefix cells a spreadsheet would run as a formula with `'` (see spreadsheetSafeCell). */
+  readonly spreadsheetSafe?: boolean;
+}
+
 function csvCell(value: string): string {
   return /[",\r\n]|^\s|\s$/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }
@@ -274,10 +314,11 @@ export function exportHeader(format: ExportFormat): string {
 }
 
 /** One station as one line of `format`, which import reads back to exactly this station. */
-export function exportLine(s: ProvisionedStation, format: ExportFormat): string {
+export function exportLine(s: ProvisionedStation, format: ExportFormat, options: ExportLineOptions = {}): string {
   if (format === 'jsonl') {
     return `${JSON.stringify({ eui: s.eui, name: s.name, labels: s.labels, cupsUri: s.cupsUri, tcUri: s.tcUri, authMode: s.authMode })}\n`;
   }
   const cells = [s.eui, s.name ?? '', labelCell(s.labels), s.cupsUri ?? '', s.tcUri ?? '', s.authMode];
-  return `${cells.map(csvCell).join(',')}\r\n`;
+  const safe = options.spreadsheetSafe === true ? cells.map(spreadsheetSafeCell) : cells;
+  return `${safe.map(csvCell).join(',')}\r\n`;
 }

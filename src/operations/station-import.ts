@@ -5,6 +5,8 @@ import { parseEui, validateCupsUri, validateTcUri } from '../protocol/index.js';
 import type { ProvisionedStation, ProvisioningUpdate, ProvisioningWrite } from '../registry/index.js';
 import { audit, authorize, type OperationContext } from './context.js';
 import { validateLabelKey, validateLabelValue } from './station-filters.js';
+import { setImmediate as yieldTurn } from 'node:timers/promises';
+import { streamImportRows, type ImportSource } from './import-stream.js';
 import { IMPORT_FIELDS, type RowProblem, type SourceRow } from './station-import-format.js';
 
 /**
@@ -200,60 +202,87 @@ export function checkBatchSize(batchSize: number): number {
   return batchSize;
 }
 
-export async function importStations(ctx: OperationContext, sources: readonly SourceRow[], options: ImportOptions = {}): Promise<ImportResult> {
+/** Rows checked (or planned) between two turns of the event loop: an import of any size never holds up station polls for long. */
+const ROWS_PER_TURN = 256;
+
+function rowsOf(input: ImportSource | readonly SourceRow[]): AsyncIterable<SourceRow> | readonly SourceRow[] {
+  return Array.isArray(input) ? input : streamImportRows(input as ImportSource);
+}
+
+/**
+ * Imports rows (from an API body already parsed) or a file read as a stream, twice:
+ * first every row is checked (and the file's own structure, so a file cut short
+ * changes nothing), then the batches are written. Neither pass holds more than a
+ * batch of rows; only the per-row report grows with the file.
+ */
+export async function importStations(ctx: OperationContext, input: ImportSource | readonly SourceRow[], options: ImportOptions = {}): Promise<ImportResult> {
   authorize(ctx, 'operator', 'importing stations');
   const dryRun = options.dryRun === true;
   const batchSize = checkBatchSize(options.batchSize ?? DEFAULT_IMPORT_BATCH);
-  const results = new Map<number, ImportRowResult>();
-  const valid: ValidRow[] = [];
+  const refused = new Map<number, ImportRowResult>();
   const firstRowOf = new Map<string, number>();
-  for (const source of sources) {
+  let turn = 0;
+  const breathe = async () => {
+    if (++turn % ROWS_PER_TURN === 0) await yieldTurn();
+  };
+  for await (const source of rowsOf(input)) {
     const checked = validateRow(source);
     const base = rowRef(source);
-    if (Array.isArray(checked)) {
-      results.set(source.row, { ...base, eui: null, action: 'error', errors: checked });
-      continue;
+    if (Array.isArray(checked)) refused.set(source.row, { ...base, eui: null, action: 'error', errors: checked });
+    else {
+      // One station, one row: which of two rows should win is the operator's call, not ours.
+      const first = firstRowOf.get(checked.eui);
+      if (first !== undefined) {
+        const message = `station ${checked.eui} is also in row ${first}; give each station one row`;
+        refused.set(source.row, { ...base, eui: checked.eui, action: 'error', errors: [{ field: 'eui', code: 'duplicate_eui', message }] });
+      } else firstRowOf.set(checked.eui, source.row);
     }
-    // One station, one row: which of two rows should win is the operator's call, not ours.
-    const first = firstRowOf.get(checked.eui);
-    if (first !== undefined) {
-      const message = `station ${checked.eui} is also in row ${first}; give each station one row`;
-      results.set(source.row, { ...base, eui: checked.eui, action: 'error', errors: [{ field: 'eui', code: 'duplicate_eui', message }] });
-      continue;
-    }
-    firstRowOf.set(checked.eui, source.row);
-    valid.push(checked);
+    await breathe();
   }
+  firstRowOf.clear();
 
+  const out: ImportRowResult[] = [];
   let failed = false;
-  for (let start = 0; start < valid.length; start += batchSize) {
-    const batch = valid.slice(start, start + batchSize);
-    const euis = batch.map((r) => r.eui);
+  let batch: ValidRow[] = [];
+  const flush = async () => {
+    if (batch.length === 0) return;
+    const rows = batch;
+    batch = [];
+    const euis = rows.map((r) => r.eui);
     if (failed) {
-      for (const r of batch) results.set(r.source.row, { ...rowRef(r.source), eui: r.eui, action: 'skipped' });
-      continue;
+      for (const r of rows) out[r.source.row - 1] = { ...rowRef(r.source), eui: r.eui, action: 'skipped' };
+      return;
     }
     try {
       const planned = dryRun
-        ? planBatch(batch, new Map((await ctx.fleet.readProvisioned(euis)).map((s) => [s.eui, s])))
+        ? planBatch(rows, new Map((await ctx.fleet.readProvisioned(euis)).map((s) => [s.eui, s])))
         : await ctx.fleet.provisionStations(euis, (current) => {
-            const p = planBatch(batch, current);
+            const p = planBatch(rows, current);
             return { write: p.write, result: p };
           }, ctx.clock());
-      for (const r of planned.results) results.set(r.row, r);
+      for (const r of planned.results) out[r.row - 1] = r;
     } catch (e) {
       if (!isCupsError(e)) throw e;
       failed = true;
-      const first = batch[0]?.source.row;
-      const last = batch.at(-1)?.source.row;
+      const first = rows[0]?.source.row;
+      const last = rows.at(-1)?.source.row;
       const message = `the batch of rows ${String(first)} to ${String(last)} was rolled back, nothing in it applied: ${e.message}. Earlier batches are applied; import the same rows again once this is fixed (applied rows come out unchanged).`;
-      for (const r of batch) {
-        results.set(r.source.row, { ...rowRef(r.source), eui: r.eui, action: 'error', errors: [{ field: null, code: e.code, message }] });
-      }
+      for (const r of rows) out[r.source.row - 1] = { ...rowRef(r.source), eui: r.eui, action: 'error', errors: [{ field: null, code: e.code, message }] };
     }
+    await yieldTurn();
+  };
+  for await (const source of rowsOf(input)) {
+    const refusal = refused.get(source.row);
+    if (refusal !== undefined) out[source.row - 1] = refusal;
+    else {
+      batch.push(validateRow(source) as ValidRow);
+      if (batch.length >= batchSize) await flush();
+    }
+    await breathe();
   }
+  await flush();
 
-  const rows = sources.map((s) => results.get(s.row) as ImportRowResult);
+  const rows = out;
   const result: ImportResult = { dryRun, complete: !failed, counts: countOf(rows), rows };
   const { create, update, unchanged, error, skipped } = result.counts;
   // Once per import, applied or not: who ran which import, with what outcome. A dry run changes nothing.

@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import type { RegistryDatabase } from './db-schema.js';
 import type { EventRetention, FirmwareDelivery, Refusal } from './event-types.js';
 import { eventColumns, millis, toFirmware } from './row-mapping.js';
+import { BOUNDED_COALESCED, foldEvicted, type EvictedRow } from './refusal-fold.js';
 import type { FirmwareTarget } from './types.js';
 
 // The queries behind StationEventStore and the retention bounds; KyselyRegistry wraps each in its error translation.
@@ -68,36 +69,52 @@ export async function trimStationEvents(db: Db, eui: string, retention: EventRet
   await db.deleteFrom('station_events').where('eui', '=', eui).where('at', '<', now.getTime() - retention.maxAgeMs).execute();
 }
 
+/** Keeps a station's refusal rows within their bound; the counts of rows pushed out move to its "other sources" rows (refusal-fold.ts). */
 async function trimRefusals(db: Db, eui: string, retention: EventRetention): Promise<void> {
-  const keep = db
-    .selectFrom('station_events')
-    .select('id')
-    .where('eui', '=', eui)
-    .where('coalesce_key', 'is not', null)
-    .orderBy('at', 'desc')
-    .orderBy('id', 'desc')
-    .limit(retention.refusalRowsPerStation);
-  await db.deleteFrom('station_events').where('eui', '=', eui).where('coalesce_key', 'is not', null).where('id', 'not in', keep).execute();
+  await db.transaction().execute(async (trx) => {
+    const keep = trx
+      .selectFrom('station_events')
+      .select('id')
+      .where('eui', '=', eui)
+      .where(BOUNDED_COALESCED)
+      .orderBy('at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(retention.refusalRowsPerStation);
+    const evicted = await trx
+      .deleteFrom('station_events')
+      .where('eui', '=', eui)
+      .where(BOUNDED_COALESCED)
+      .where('id', 'not in', keep)
+      .returning(['eui', 'coalesce_key', 'repeat_count', 'first_at', 'at'])
+      .execute();
+    await foldEvicted(trx, evicted);
+  });
 }
 
 /** The retention bounds over every station at once (age, then count per station); rows deleted. */
 export async function pruneAllEvents(db: Db, retention: EventRetention, now: Date): Promise<number> {
   const aged = await db.deleteFrom('station_events').where('at', '<', now.getTime() - retention.maxAgeMs).executeTakeFirst();
   let deleted = Number(aged.numDeletedRows);
-  for (const [coalesced, limit, order] of [
-    [false, retention.perStation, sql`id desc`],
-    [true, retention.refusalRowsPerStation, sql`at desc, id desc`],
-  ] as const) {
-    const filter = coalesced ? sql`coalesce_key is not null` : sql`coalesce_key is null`;
-    const result = await sql`
+  const history = await sql`
+    delete from station_events where id in (
+      select id from (
+        select id, row_number() over (partition by eui order by id desc) as rn
+        from station_events where coalesce_key is null
+      ) ranked where rn > ${retention.perStation}
+    )`.execute(db);
+  deleted += Number(history.numAffectedRows ?? 0n);
+  // Refusal rows over the bound fold into "other sources" rows, in one transaction with their delete.
+  deleted += await db.transaction().execute(async (trx) => {
+    const evicted = await sql<EvictedRow>`
       delete from station_events where id in (
         select id from (
-          select id, row_number() over (partition by eui order by ${order}) as rn
-          from station_events where ${filter}
-        ) ranked where rn > ${limit}
-      )`.execute(db);
-    deleted += Number(result.numAffectedRows ?? 0n);
-  }
+          select id, row_number() over (partition by eui order by at desc, id desc) as rn
+          from station_events where ${BOUNDED_COALESCED}
+        ) ranked where rn > ${retention.refusalRowsPerStation}
+      ) returning eui, coalesce_key, repeat_count, first_at, at`.execute(trx);
+    await foldEvicted(trx, evicted.rows);
+    return evicted.rows.length;
+  });
   return deleted;
 }
 

@@ -12,12 +12,17 @@ export interface EventRetention {
   readonly perStation: number;
   /** Coalesced refusal rows kept per station, most recently repeated first. */
   readonly refusalRowsPerStation: number;
+  /** Unregistered EUIs kept (one row each); a new one beyond this evicts the longest silent. Default DEFAULT_UNKNOWN_STATIONS. */
+  readonly unknownStations?: number;
 }
+
+export const DEFAULT_UNKNOWN_STATIONS = 10_000;
 
 export const DEFAULT_RETENTION: EventRetention = Object.freeze({
   maxAgeMs: 90 * 86_400_000,
   perStation: 1000,
   refusalRowsPerStation: 100,
+  unknownStations: DEFAULT_UNKNOWN_STATIONS,
 });
 
 /** A refused request for a registered station, recorded as one coalesced row per (station, code, source). */

@@ -7,7 +7,7 @@ import type { FaultHook } from '../core/fault-hook.js';
 import { applyCredentialChange } from './credential-change.js';
 import { applyFirmwareTransition } from './firmware-transition.js';
 import { writeExchange } from './record-exchange.js';
-import { DEFAULT_RETENTION, type EventRetention, type FirmwareDelivery, type Refusal } from './event-types.js';
+import { DEFAULT_RETENTION, DEFAULT_UNKNOWN_STATIONS, type EventRetention, type FirmwareDelivery, type Refusal } from './event-types.js';
 import { pruneAllEvents, trimStationEvents, upsertRefusal, writeDelivery } from './event-retention.js';
 import { markTokenCompromisedRow } from './token-exposure.js';
 import {
@@ -22,7 +22,7 @@ import {
   type UnknownSighting,
 } from './row-mapping.js';
 import { deleteSigningKey, insertSigningKey, selectSigningKey, selectSigningKeys } from './signing-keys.js';
-import { selectUnknown, upsertUnknown } from './unknown-stations.js';
+import { selectUnknown, selectUnknownPage, upsertUnknown } from './unknown-stations.js';
 import { writeLabelRows } from './station-labels.js';
 import type {
   ExchangeRecord,
@@ -247,11 +247,15 @@ export class KyselyRegistry implements StationRegistry {
   }
 
   recordUnknown(eui: string, seen: UnknownSighting): Promise<void> {
-    return this.#run((db) => upsertUnknown(db, eui, seen));
+    return this.#run((db) => upsertUnknown(db, eui, seen, this.#retention.unknownStations ?? DEFAULT_UNKNOWN_STATIONS));
   }
 
   listUnknown(): Promise<UnknownStation[]> {
     return this.#run((db) => selectUnknown(db));
+  }
+
+  listUnknownPage(query: { readonly limit: number; readonly cursor?: string | undefined }): Promise<{ items: UnknownStation[]; nextCursor: string | null }> {
+    return this.#run((db) => selectUnknownPage(db, query));
   }
 
   async setFirmwareTarget(eui: string, target: NewFirmwareTarget | null): Promise<void> {

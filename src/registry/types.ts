@@ -113,6 +113,8 @@ export interface StationRegistry extends StationAuthStore, StationEventStore {
   recordUnknown(eui: string, seen: { readonly at: Date; readonly remoteAddress: string | null; readonly request: Readonly<Record<string, unknown>> }): Promise<void>;
   /** Unregistered EUIs that asked, most recent first. */
   listUnknown(): Promise<UnknownStation[]>;
+  /** A page of unregistered EUIs, most recent first; nextCursor continues it (invalid_cursor for one from another listing). */
+  listUnknownPage(query: { readonly limit: number; readonly cursor?: string | undefined }): Promise<{ items: UnknownStation[]; nextCursor: string | null }>;
 
   /** Sets (replacing any previous, state pending, offers 0) or clears the firmware target; throws not_found. */
   setFirmwareTarget(eui: string, target: NewFirmwareTarget | null): Promise<void>;

@@ -22,6 +22,8 @@ export interface TlsExchangeOptions {
   /** Extra header lines ending in CRLF, e.g. a token. */
   readonly headerLines?: string;
   readonly request: UpdateInfoRequest;
+  /** The client's own address (any of 127.0.0.0/8 on Linux), to come from many sources. */
+  readonly localAddress?: string;
 }
 
 /** A request in a station's exact bytes for `eui` (ID6 router), reporting no credentials. */
@@ -43,6 +45,7 @@ export function tlsExchange(options: TlsExchangeOptions): Promise<TlsExchange> {
       ca: options.ca,
       ...(options.cert === undefined ? {} : { cert: options.cert }),
       ...(options.key === undefined ? {} : { key: options.key }),
+      ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress }),
     });
     const chunks: Buffer[] = [];
     let serverCertificate: PeerCertificate | undefined;

@@ -25,6 +25,7 @@ export function register(program: Command): void {
     .option('--event-max-age-days <days>', 'delete station events older than this (env BSCUPS_EVENT_MAX_AGE_DAYS, default 90)')
     .option('--events-per-station <n>', 'keep at most this many events per station (env BSCUPS_EVENTS_PER_STATION, default 1000)')
     .option('--refusal-rows-per-station <n>', 'keep at most this many coalesced refusal rows per station (env BSCUPS_REFUSAL_ROWS_PER_STATION, default 100)')
+    .option('--unknown-stations-max <n>', 'remember at most this many unregistered EUIs; a new one beyond evicts the longest silent (env BSCUPS_UNKNOWN_STATIONS_MAX, default 10000)')
     .option('--registry-cache <on|off>', 'serve station and auth records from memory, kept current across replicas (env BSCUPS_REGISTRY_CACHE, default on)')
     .option('--last-seen-interval <seconds>', 'write last-seen stamps together this often, 0 for one write per poll (env BSCUPS_LAST_SEEN_INTERVAL, default 1)')
     .option('--log-format <format>', 'json, pretty (one readable line) or auto: pretty on a terminal (env BSCUPS_LOG_FORMAT, default auto)')

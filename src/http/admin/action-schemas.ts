@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Station, repeated } from './schemas.js';
+import { BLOBS_GC_DELETE_ROLE } from '../../operations/blobs-gc.js';
 
 // Request and response shapes of the station credential, signing key, firmware
 // targeting and blob store routes: validated by Fastify, published in the
@@ -120,7 +121,7 @@ export const FirmwareStatus = z
   .meta({ id: 'FirmwareStatus' });
 
 export const BlobsGcRequest = z
-  .object({ delete: z.boolean().optional().describe('delete what is found (admin); otherwise list it'), minAge: z.string().optional().describe('only blobs at least this old, e.g. 1h (default)') })
+  .object({ delete: z.boolean().optional().describe(`delete what is found (needs ${BLOBS_GC_DELETE_ROLE}); otherwise list it`), minAge: z.string().optional().describe('only blobs at least this old, e.g. 1h (default)') })
   .strict()
   .meta({ id: 'BlobsGcRequest' });
 

@@ -10,7 +10,7 @@ import {
 import type { BlobStore } from '../../blobs/types.js';
 import type { AccessStore, FleetStore, RolloutStore, StationRegistry } from '../../registry/index.js';
 import { isPublic, registerAuthentication } from './auth.js';
-import { ROUTE_ROLES, securityFor } from './route-roles.js';
+import { ROUTE_ROLES, securityFor, summaryWithRole } from './route-roles.js';
 import { registerErrorHandling } from './errors.js';
 import { registerAccessRoutes } from './routes/access.js';
 import { registerFleetRoutes } from './routes/fleet.js';
@@ -91,9 +91,10 @@ export async function createAdminApp(deps: AdminDeps): Promise<FastifyInstance> 
     for (const method of methods) routes.push(`${method} ${route.url}`);
     if (isPublic(route.url)) return;
     // Every keyed route names its role (route-roles.ts): enforced before the body is read, published in the document.
-    const role = ROUTE_ROLES[`${methods[0] ?? 'GET'} ${route.url}`]; // a HEAD route is its GET's
+    const key = `${methods[0] ?? 'GET'} ${route.url}`; // a HEAD route is its GET's
+    const role = ROUTE_ROLES[key];
     if (role === undefined) throw new Error(`admin route ${methods.join(',')} ${route.url} has no role in src/http/admin/route-roles.ts`);
-    route.schema = { ...route.schema, security: securityFor(role) };
+    route.schema = { ...route.schema, security: securityFor(role), summary: summaryWithRole(key, route.schema?.summary) };
   });
 
   await app.register(fastifySwagger, {

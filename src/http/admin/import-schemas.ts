@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { z } from 'zod';
 import { STATION_AUTH_MODES } from '../../core/station-auth-model.js';
 import { EXPORT_FORMATS, IMPORT_FORMATS } from '../../operations/station-import-format.js';
@@ -66,6 +67,7 @@ export const ImportResult = z
 
 export const ExportQuery = z.object({
   format: z.enum(EXPORT_FORMATS as unknown as [string, ...string[]]).optional().describe('csv (default) or jsonl'),
+  spreadsheetSafe: flag.describe("csv: cells starting with =, +, -, @, tab or CR get a leading ' (shown as text by spreadsheets; import keeps the ', so no round trip)"),
 });
 
 export const ProvisioningQuery = z.object({
@@ -89,4 +91,18 @@ export function importResultJson(r: OperationImportResult): z.infer<typeof Impor
       ...(errors === undefined ? {} : { errors: errors.map((e) => ({ ...e })) }),
     })),
   };
+}
+
+/** The ImportResult JSON as text, a slice of rows at a time with a turn of the event loop between slices. */
+export async function* importResultText(r: OperationImportResult): AsyncGenerator<string> {
+  yield `{"dryRun":${String(r.dryRun)},"complete":${String(r.complete)},"counts":${JSON.stringify(r.counts)},"rows":[`;
+  const SLICE = 2_000;
+  for (let i = 0; i < r.rows.length; i += SLICE) {
+    const rows = r.rows.slice(i, i + SLICE).map(({ row, line, eui, action, fields, errors }) =>
+      JSON.stringify({ row, ...(line === undefined ? {} : { line }), eui, action, ...(fields === undefined ? {} : { fields }), ...(errors === undefined ? {} : { errors: errors.map(({ field, code, message }) => ({ field, code, message })) }) }),
+    );
+    yield `${i === 0 ? '' : ','}${rows.join(',')}`;
+    await nextTurn();
+  }
+  yield ']}';
 }

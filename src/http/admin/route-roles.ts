@@ -1,4 +1,5 @@
 import type { Role } from '../../core/roles.js';
+import { BLOBS_GC_DELETE_ROLE } from '../../operations/blobs-gc.js';
 
 /**
  * The least role each admin route needs, in one table: enforced before the
@@ -51,7 +52,7 @@ export const ROUTE_ROLES: Readonly<Record<string, Role>> = {
   'POST /api/v1/firmware/:package/targets': 'operator',
   'POST /api/v1/firmware-upgrades': 'operator',
   'GET /api/v1/firmware-status': 'viewer',
-  // Lists unused blobs; deleting them (delete: true) the operation refuses below operator.
+  // Lists unused blobs; deleting them (delete: true) needs more: ROUTE_INPUT_ROLES.
   'POST /api/v1/blobs/gc': 'viewer',
 
   'GET /api/v1/rollouts': 'viewer',
@@ -69,6 +70,25 @@ export const ROUTE_ROLES: Readonly<Record<string, Role>> = {
   'DELETE /api/v1/api-keys/:id': 'admin',
   'GET /api/v1/audit': 'viewer',
 };
+
+/** Input of a route that needs a higher role than the route itself; the operation enforces it, the document states it from here. */
+export const ROUTE_INPUT_ROLES: Readonly<Record<string, readonly { readonly input: string; readonly role: Role }[]>> = {
+  'POST /api/v1/blobs/gc': [{ input: 'delete: true', role: BLOBS_GC_DELETE_ROLE }],
+};
+
+/** What a route's summary says about roles, from the tables above only: `needs viewer; delete: true needs operator`. */
+export function roleText(route: string): string {
+  const role = ROUTE_ROLES[route];
+  if (role === undefined) throw new Error(`admin route ${route} has no role in src/http/admin/route-roles.ts`);
+  return [`needs ${role}`, ...(ROUTE_INPUT_ROLES[route] ?? []).map((r) => `${r.input} needs ${r.role}`)].join('; ');
+}
+
+/** A route's summary with its role text appended; a summary naming a role by hand is refused, so the tables stay the one source. */
+export function summaryWithRole(route: string, summary: unknown): string {
+  const text = typeof summary === 'string' ? summary : '';
+  if (/\((viewer|operator|admin)\)/.test(text)) throw new Error(`admin route ${route}: its summary names a role by hand; the role text comes from src/http/admin/route-roles.ts`);
+  return text === '' ? `(${roleText(route)})` : `${text} (${roleText(route)})`;
+}
 
 /** The OpenAPI security requirement that says a route needs an API key holding `role`. */
 export function securityFor(role: Role): { apiKey: Role[] }[] {

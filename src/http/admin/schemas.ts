@@ -147,6 +147,8 @@ export const EventQuery = z.object({
 
 export const FleetEventQuery = EventQuery.extend({ eui: z.string().optional() });
 
+export const UnknownStationQuery = z.object({ limit, cursor });
+
 const countBy = z.array(z.object({ value: z.string().nullable(), count: z.number().int() }));
 
 export const FleetSummary = z

@@ -9,10 +9,14 @@ export function register(parent: Command): void {
     .command('export')
     .description('write every station as an import file (its name, labels, URIs and auth mode; no credentials), in EUI order; "station import" of it changes nothing')
     .option('--format <format>', `${EXPORT_FORMATS.join(' or ')} (default csv)`)
+    .option(
+      '--spreadsheet-safe',
+      "csv: start cells that begin with =, +, -, @, tab or CR with ' so a spreadsheet shows them as text, not formulas. Off by default: import reads the ' as part of the value, so such a file does not round-trip",
+    )
     .option('-o, --output <file>', 'write to this file (whole or not at all: written aside, then renamed); default stdout')
-    .action(async (opts: { format?: string; output?: string }, cmd: Command) => {
+    .action(async (opts: { format?: string; output?: string; spreadsheetSafe?: boolean }, cmd: Command) => {
       await runActions(cmd, async (actions, out) => {
-        const chunks = actions.exportStations(opts.format);
+        const chunks = actions.exportStations(opts.format, { spreadsheetSafe: opts.spreadsheetSafe === true });
         if (opts.output === undefined) {
           await writeStdout(chunks);
           return;

@@ -4,7 +4,7 @@ import { checkBatchSize, DEFAULT_IMPORT_BATCH, MAX_IMPORT_BATCH } from '../../..
 import { IMPORT_FORMATS } from '../../../operations/station-import-format.js';
 import type { OperatorActions } from '../../actions.js';
 import type { Output } from '../../output.js';
-import { readFileArg } from '../../read-file-arg.js';
+import { readableFileArg } from '../../read-file-arg.js';
 import { runActions } from '../../run-actions.js';
 
 type ImportReport = Awaited<ReturnType<OperatorActions['importStations']>>;
@@ -23,10 +23,11 @@ export function register(parent: Command): void {
     .option('--batch-size <n>', `rows per transaction (1..${MAX_IMPORT_BATCH}, default ${DEFAULT_IMPORT_BATCH})`, (v) => Number(v))
     .action(async (path: string, opts: { format?: string; dryRun?: boolean; batchSize?: number }, cmd: Command) => {
       if (opts.batchSize !== undefined) checkBatchSize(opts.batchSize);
-      const text = path === '-' ? await readStdin() : (await readFileArg(path, '<file>')).toString('utf8');
+      // A file is read as a stream (checked readable first); stdin is read whole.
+      const input = path === '-' ? { text: await readStdin() } : { path: await readableFileArg(path, '<file>') };
       await runActions(cmd, async (actions, out) => {
         const report = await actions.importStations({
-          text,
+          ...input,
           ...(opts.format === undefined ? {} : { format: opts.format }),
           ...(path === '-' ? {} : { fileName: path }),
           dryRun: opts.dryRun === true,

@@ -13,18 +13,18 @@ export function registerAccessRoutes(app: FastifyInstance, deps: AdminDeps): voi
   const api = app.withTypeProvider<ZodTypeProvider>();
 
   api.get('/api-keys', {
-    schema: { tags: ['access'], summary: 'API keys, never their secrets (admin)', response: { 200: z.array(ApiKey), ...errorResponses } },
+    schema: { tags: ['access'], summary: 'API keys, never their secrets', response: { 200: z.array(ApiKey), ...errorResponses } },
   }, async (req) => (await listApiKeys(contextOf(req, deps))).map(apiKeyJson));
 
   api.post('/api-keys', {
-    schema: { tags: ['access'], summary: 'Create an API key; the answer holds the key, shown once (admin)', body: ApiKeyCreate, response: { 201: ApiKeyCreated, ...errorResponses } },
+    schema: { tags: ['access'], summary: 'Create an API key; the answer holds the key, shown once', body: ApiKeyCreate, response: { 201: ApiKeyCreated, ...errorResponses } },
   }, async (req, reply) => {
     const created = await createApiKey(contextOf(req, deps), req.body);
     return reply.status(201).send({ key: apiKeyJson(created.key), secret: created.secret });
   });
 
   api.delete('/api-keys/:id', {
-    schema: { tags: ['access'], summary: 'Revoke an API key (admin)', params: IdParams, response: { 200: ApiKey, ...errorResponses } },
+    schema: { tags: ['access'], summary: 'Revoke an API key', params: IdParams, response: { 200: ApiKey, ...errorResponses } },
   }, async (req) => apiKeyJson(await revokeApiKey(contextOf(req, deps), req.params.id)));
 
   api.get('/audit', {

@@ -34,7 +34,7 @@ export function registerFirmwareRoutes(app: FastifyInstance, deps: AdminDeps): v
   api.put('/firmware/:package', {
     schema: {
       tags,
-      summary: 'Upload an update to the library (operator): body application/octet-stream, signatures in the query; verified over the stored bytes',
+      summary: 'Upload an update to the library: body application/octet-stream, signatures in the query; verified over the stored bytes',
       params: PackageParams,
       querystring: PackageUploadQuery,
       response: { 201: FirmwarePackageUploaded, ...errorResponses },
@@ -52,11 +52,11 @@ export function registerFirmwareRoutes(app: FastifyInstance, deps: AdminDeps): v
   });
 
   api.delete('/firmware/:package', {
-    schema: { tags, summary: 'Remove a package and its file (operator); refused while a station target or active rollout uses it', params: PackageParams, response: { 200: PackageRemoved, ...errorResponses } },
+    schema: { tags, summary: 'Remove a package and its file; refused while a station target or active rollout uses it', params: PackageParams, response: { 200: PackageRemoved, ...errorResponses } },
   }, async (req) => removePackage(ctx(req), req.params.package));
 
   api.post('/firmware/:package/targets', {
-    schema: { tags, summary: 'Target stations at a library package (operator)', params: PackageParams, body: PackageTarget, response: { 200: PackageTargeted, ...errorResponses } },
+    schema: { tags, summary: 'Target stations at a library package', params: PackageParams, body: PackageTarget, response: { 200: PackageTargeted, ...errorResponses } },
   }, async (req) => {
     const t = await targetPackage(ctx(req), { package: req.params.package, ...req.body, maxOffers: req.body.maxOffers ?? 3 });
     return { package: t.package, stations: [...t.stations] };

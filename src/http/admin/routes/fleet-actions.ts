@@ -21,18 +21,18 @@ export function registerFleetActionRoutes(app: FastifyInstance, deps: AdminDeps)
   const api = app.withTypeProvider<ZodTypeProvider>();
 
   api.post('/signing-keys', {
-    schema: { tags: ['firmware'], summary: 'Register a public signing key firmware uploads are checked against (admin)', body: SigningKeyAdd, response: { 201: SigningKey, ...errorResponses } },
+    schema: { tags: ['firmware'], summary: 'Register a public signing key firmware uploads are checked against', body: SigningKeyAdd, response: { 201: SigningKey, ...errorResponses } },
   }, async (req, reply) => reply.status(201).send(signingKeyJson(await addSigningKey(contextOf(req, deps), req.body))));
 
   api.delete('/signing-keys/:crc', {
-    schema: { tags: ['firmware'], summary: 'Unregister a signing key (admin); refused while a firmware target not yet upgraded is signed by it', params: CrcParams, response: { 200: SigningKeyRemoved, ...errorResponses } },
+    schema: { tags: ['firmware'], summary: 'Unregister a signing key; refused while a firmware target not yet upgraded is signed by it', params: CrcParams, response: { 200: SigningKeyRemoved, ...errorResponses } },
   }, async (req) => removeSigningKey(contextOf(req, deps), req.params.crc));
 
   api.post('/firmware-upgrades', {
     schema: {
       tags: ['firmware'],
       summary:
-        'Upload a signed update and target stations at it in one step, outside the library (operator): body application/octet-stream, ' +
+        'Upload a signed update and target stations at it in one step, outside the library: body application/octet-stream, ' +
         'signatures and targets in the query; verified over the stored bytes, nothing stored or targeted unless all verify',
       querystring: FirmwareUpgradeQuery,
       response: { 200: FirmwareUpgraded, ...errorResponses },
@@ -64,7 +64,7 @@ export function registerFleetActionRoutes(app: FastifyInstance, deps: AdminDeps)
   api.post('/blobs/gc', {
     schema: {
       tags: ['blobs'],
-      summary: 'Stored firmware and credential blobs nothing uses: listed (viewer), or deleted with delete: true (operator); blobs younger than minAge are left alone',
+      summary: 'Stored firmware and credential blobs nothing uses: listed, or deleted with delete: true; blobs younger than minAge are left alone',
       body: BlobsGcRequest,
       response: { 200: BlobsGcResult, ...errorResponses },
     },

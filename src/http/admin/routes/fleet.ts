@@ -5,7 +5,7 @@ import { fleetSummary, listEvents, listSigningKeys, listUnknownStations } from '
 import type { AdminDeps } from '../app.js';
 import { contextOf } from '../auth.js';
 import { errorResponses } from '../responses.js';
-import { Event, FleetEventQuery, FleetSummary, pageOf, SigningKey, SummaryQuery, UnknownStation } from '../schemas.js';
+import { Event, FleetEventQuery, FleetSummary, pageOf, SigningKey, SummaryQuery, UnknownStation, UnknownStationQuery } from '../schemas.js';
 import { eventJson, signingKeyJson, summaryJson, unknownJson } from '../views.js';
 
 export function registerFleetRoutes(app: FastifyInstance, deps: AdminDeps): void {
@@ -24,8 +24,11 @@ export function registerFleetRoutes(app: FastifyInstance, deps: AdminDeps): void
   });
 
   api.get('/unknown-stations', {
-    schema: { tags, summary: 'EUIs that asked but are not registered, most recent first', response: { 200: z.array(UnknownStation), ...errorResponses } },
-  }, async (req) => (await listUnknownStations(contextOf(req, deps))).map(unknownJson));
+    schema: { tags, summary: 'EUIs that asked but are not registered, most recent first, a page at a time', querystring: UnknownStationQuery, response: { 200: pageOf(UnknownStation, 'UnknownStationPage'), ...errorResponses } },
+  }, async (req) => {
+    const page = await listUnknownStations(contextOf(req, deps), req.query);
+    return { items: page.items.map(unknownJson), nextCursor: page.nextCursor };
+  });
 
   api.get('/signing-keys', {
     schema: { tags: ['firmware'], summary: 'Public signing keys firmware uploads are checked against', response: { 200: z.array(SigningKey), ...errorResponses } },

@@ -39,7 +39,7 @@ export function registerRolloutRoutes(app: FastifyInstance, deps: AdminDeps): vo
   });
 
   api.post('/rollouts', {
-    schema: { tags, summary: 'Create a rollout (operator): one change, a selector, a plan of waves and gates', body: RolloutCreate, response: { 201: Rollout, ...errorResponses } },
+    schema: { tags, summary: 'Create a rollout: one change, a selector, a plan of waves and gates', body: RolloutCreate, response: { 201: Rollout, ...errorResponses } },
   }, async (req, reply) => reply.status(201).send(rolloutJson(await createRollout(ctx(req), req.body))));
 
   api.get('/rollouts/:id', {
@@ -74,12 +74,12 @@ export function registerRolloutRoutes(app: FastifyInstance, deps: AdminDeps): vo
 
   for (const action of ['pause', 'resume', 'abort'] as const) {
     api.post(`/rollouts/:id/${action}`, {
-      schema: { tags, summary: `${action[0]?.toUpperCase()}${action.slice(1)} a rollout (operator)`, params: RolloutParams, response: { 200: Rollout, ...errorResponses } },
+      schema: { tags, summary: `${action[0]?.toUpperCase()}${action.slice(1)} a rollout`, params: RolloutParams, response: { 200: Rollout, ...errorResponses } },
     }, async (req) => rolloutJson(await controlRollout(ctx(req), req.params.id, action)));
   }
 
   api.post('/rollouts/:id/rollback', {
-    schema: { tags, summary: 'Set touched stations back to their previous configuration (operator)', params: RolloutParams, body: RollbackBody.optional(), response: { 200: RollbackResult, ...errorResponses } },
+    schema: { tags, summary: 'Set touched stations back to their previous configuration', params: RolloutParams, body: RollbackBody.optional(), response: { 200: RollbackResult, ...errorResponses } },
   }, async (req) => {
     const r = await rollbackRollout(ctx(req), req.params.id, req.body ?? {});
     return { rollout: r.rollout, reverted: r.reverted, skipped: [...r.skipped], rollouts: [...r.rollouts] };

@@ -67,7 +67,7 @@ export function registerStationActionRoutes(app: FastifyInstance, deps: AdminDep
   api.post('/stations/:eui/rotate', {
     schema: {
       tags,
-      summary: 'Replace the certificate or token the station uses with a new one from the station CA, sent on its next request; the old one stays valid until the station reports the new one (operator)',
+      summary: 'Replace the certificate or token the station uses with a new one from the station CA, sent on its next request; the old one stays valid until the station reports the new one',
       params: EuiParams,
       body: RotateBody,
       response: { 200: Rotated, ...errorResponses },
@@ -79,6 +79,6 @@ export function registerStationActionRoutes(app: FastifyInstance, deps: AdminDep
   });
 
   api.post('/stations/:eui/firmware/retry', {
-    schema: { tags, summary: 'Offer a failed or stuck upgrade again: back to pending, offer count reset (operator)', params: EuiParams, response: { 200: Station, ...errorResponses } },
+    schema: { tags, summary: 'Offer a failed or stuck upgrade again: back to pending, offer count reset', params: EuiParams, response: { 200: Station, ...errorResponses } },
   }, async (req) => stationJson(await retryFirmware(contextOf(req, deps), req.params.eui)));
 }

@@ -13,7 +13,7 @@ import { authJson, StationAuthBody } from './station-actions.js';
 
 const CATEGORIES = { cups: ['cups'], tc: ['tc'], both: ['cups', 'tc'] } as const;
 
-/** Station credentials: set by hand, issue, revoke, auth mode (operator). Thin adapters over operations/station-credentials.ts. */
+/** Station credentials: set by hand, issue, revoke, auth mode. Thin adapters over operations/station-credentials.ts. */
 export function registerStationCredentialRoutes(app: FastifyInstance, deps: AdminDeps): void {
   const api = app.withTypeProvider<ZodTypeProvider>();
   const tags = ['stations'];
@@ -22,7 +22,7 @@ export function registerStationCredentialRoutes(app: FastifyInstance, deps: Admi
   api.put('/stations/:eui/credentials', {
     schema: {
       tags,
-      summary: "Set the CUPS or TC credential the station should hold, from the operator's files (operator); sent on its next request",
+      summary: "Set the CUPS or TC credential the station should hold, from the operator's files; sent on its next request",
       params: EuiParams,
       body: CredentialSet,
       response: { 200: CredentialSetResult, ...errorResponses },
@@ -45,8 +45,8 @@ export function registerStationCredentialRoutes(app: FastifyInstance, deps: Admi
         tags,
         summary:
           kind === 'certificate'
-            ? "Issue a client certificate from the server's station CA and make it the desired credential (operator)"
-            : 'Issue a random token and make it the desired credential; the answer holds it, shown once, only its hash is stored (operator)',
+            ? "Issue a client certificate from the server's station CA and make it the desired credential"
+            : 'Issue a random token and make it the desired credential; the answer holds it, shown once, only its hash is stored',
         params: EuiParams,
         body: IssueRequest,
         response: { 200: Issued, ...errorResponses },
@@ -66,7 +66,7 @@ export function registerStationCredentialRoutes(app: FastifyInstance, deps: Admi
   api.post('/stations/:eui/revoke', {
     schema: {
       tags,
-      summary: "Retire a certificate or token at once (operator); refused without force for what the station uses or its only usable credential",
+      summary: "Retire a certificate or token at once; refused without force for what the station uses or its only usable credential",
       params: EuiParams,
       body: RevokeRequest,
       response: { 200: Revoked, ...errorResponses },
@@ -74,7 +74,7 @@ export function registerStationCredentialRoutes(app: FastifyInstance, deps: Admi
   }, async (req) => revokeStationCredential(contextOf(req, deps), { eui: req.params.eui, ...req.body }));
 
   api.put('/stations/:eui/auth', {
-    schema: { tags, summary: 'Set how the station authenticates: mtls, token or none (operator)', params: EuiParams, body: AuthModeSet, response: { 200: StationAuthBody, ...errorResponses } },
+    schema: { tags, summary: 'Set how the station authenticates: mtls, token or none', params: EuiParams, body: AuthModeSet, response: { 200: StationAuthBody, ...errorResponses } },
   }, async (req) => authJson(await changeStationAuthMode(contextOf(req, deps), req.params.eui, req.body.mode)));
 
 }

@@ -3,12 +3,17 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { parseExportFormat, exportPage, exportStations } from '../../../operations/station-export.js';
+import { readFile } from 'node:fs/promises';
+import { validatorCompiler } from 'fastify-type-provider-zod';
+import { invalid } from '../../../core/errors.js';
+import { textSource, type ImportSource } from '../../../operations/import-stream.js';
 import { importStations } from '../../../operations/station-import.js';
-import { readImportFile, type ImportFormat, type SourceRow } from '../../../operations/station-import-format.js';
+import type { ImportFormat } from '../../../operations/station-import-format.js';
+import { firstNonBlank, spooledBytes, spoolBodies, type SpooledBody } from '../import-spool.js';
 import type { AdminDeps } from '../app.js';
 import { contextOf } from '../auth.js';
 import { errorResponses } from '../responses.js';
-import { ExportQuery, ImportBody, ImportQuery, ImportResult, importResultJson, ProvisioningPage, ProvisioningQuery } from '../import-schemas.js';
+import { ExportQuery, ImportBody, ImportQuery, ImportResult, importResultText, ProvisioningPage, ProvisioningQuery } from '../import-schemas.js';
 
 /** An import file of 100,000 stations is about 12 MB of CSV; the API's default body limit is 1 MB. */
 const IMPORT_BODY_LIMIT = 64 * 1024 * 1024;
@@ -28,31 +33,39 @@ const CONTENT_TYPE = { csv: 'text/csv; charset=utf-8', jsonl: 'application/x-ndj
 export function registerStationImportRoutes(app: FastifyInstance, deps: AdminDeps): void {
   const api = app.withTypeProvider<ZodTypeProvider>();
   const tags = ['stations'];
-  api.addContentTypeParser(Object.keys(TEXT_TYPES), { parseAs: 'string', bodyLimit: IMPORT_BODY_LIMIT }, (_req, body, done) => done(null, body));
-
-  api.post('/stations/import', {
-    bodyLimit: IMPORT_BODY_LIMIT,
-    schema: {
-      tags,
-      summary: 'Register or update many stations (operator): every row validated first, one transaction per batch, a report per row; idempotent; dryRun changes nothing',
-      consumes: ['application/json', ...Object.keys(TEXT_TYPES)],
-      querystring: ImportQuery,
-      body: ImportBody,
-      response: { 200: ImportResult, ...errorResponses },
-    },
-  }, async (req) => {
-    let rows: SourceRow[];
-    if (Array.isArray(req.body)) {
-      rows = req.body.map((fields, i) => ({ row: i + 1, fields, problems: [] }));
-    } else {
+  // Its own scope: only this route spools its body (JSON included) to disk instead of parsing it.
+  void app.register(async (scope) => {
+    spoolBodies(scope, Object.keys(TEXT_TYPES), IMPORT_BODY_LIMIT);
+    scope.withTypeProvider<ZodTypeProvider>().post('/stations/import', {
+      bodyLimit: IMPORT_BODY_LIMIT,
+      // The body is a spooled file the import reads as a stream; ImportBody documents it.
+      validatorCompiler: (route) => (route.httpPart === 'body' ? (data: unknown) => ({ value: data }) : validatorCompiler(route as unknown as Parameters<typeof validatorCompiler>[0])),
+      schema: {
+        tags,
+        summary: 'Register or update many stations: every row validated first, one transaction per batch, a report per row; idempotent; dryRun changes nothing. Read as a stream, a batch at a time',
+        consumes: ['application/json', ...Object.keys(TEXT_TYPES)],
+        querystring: ImportQuery,
+        body: ImportBody,
+        response: { 200: ImportResult, ...errorResponses },
+      },
+    }, async (req, reply) => {
+      const body = req.body as unknown as SpooledBody;
       const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
-      rows = readImportFile(req.body, { format: (req.query.format as ImportFormat | undefined) ?? TEXT_TYPES[type] });
-    }
-    const result = await importStations(contextOf(req, deps), rows, {
-      dryRun: req.query.dryRun,
-      ...(req.query.batchSize === undefined ? {} : { batchSize: req.query.batchSize }),
+      const named = (req.query.format as ImportFormat | undefined) ?? TEXT_TYPES[type];
+      let source: ImportSource = { open: spooledBytes(body), format: named };
+      if (type === 'application/json') {
+        // A JSON body is an array of rows, or (as clients before streaming sent it) a JSON string holding the file.
+        const first = await firstNonBlank(body);
+        if (first === '"') source = textSource(await legacyText(body), { format: req.query.format as ImportFormat | undefined });
+        else source = { open: spooledBytes(body), format: 'json' };
+      }
+      const result = await importStations(contextOf(req, deps), source, {
+        dryRun: req.query.dryRun,
+        ...(req.query.batchSize === undefined ? {} : { batchSize: req.query.batchSize }),
+      });
+      // Written a slice of rows at a time, yielding between slices: a report of 500,000 rows does not hold up polls.
+      return reply.type('application/json; charset=utf-8').send(Readable.from(importResultText(result)) as never);
     });
-    return importResultJson(result);
   });
 
   api.get('/stations/export', {
@@ -65,7 +78,7 @@ export function registerStationImportRoutes(app: FastifyInstance, deps: AdminDep
     },
   }, async (req, reply) => {
     const format = parseExportFormat(req.query.format);
-    const lines = exportStations(contextOf(req, deps), format);
+    const lines = exportStations(contextOf(req, deps), format, { spreadsheetSafe: req.query.spreadsheetSafe });
     // The first page is read before answering: a registry that cannot be read is an error answer, not a cut-off file.
     const head: string[] = [];
     for (let i = 0; i < 2; i++) {
@@ -86,4 +99,16 @@ export function registerStationImportRoutes(app: FastifyInstance, deps: AdminDep
     const page = await exportPage(contextOf(req, deps), req.query);
     return { items: page.items.map((s) => ({ ...s, labels: { ...s.labels } })), nextCursor: page.nextCursor };
   });
+}
+
+/** The file inside a JSON string body (the form clients sent before imports streamed): read whole, as it always was. */
+async function legacyText(body: SpooledBody): Promise<string> {
+  let value: unknown;
+  try {
+    value = JSON.parse(await readFile(body.path, 'utf8'));
+  } catch (e) {
+    throw invalid('import_malformed_json', `the JSON body does not parse (${(e as Error).message}); send an array of rows, or the file itself as text/csv or application/x-ndjson`);
+  }
+  if (typeof value !== 'string') throw invalid('import_malformed_json', 'a JSON body is an array of rows or a string holding the file');
+  return value;
 }

@@ -23,7 +23,7 @@ export function registerStationRoutes(app: FastifyInstance, deps: AdminDeps): vo
   });
 
   api.post('/stations', {
-    schema: { tags, summary: 'Register a station (operator)', body: StationCreate, response: { 201: Station, ...errorResponses } },
+    schema: { tags, summary: 'Register a station', body: StationCreate, response: { 201: Station, ...errorResponses } },
   }, async (req, reply) => {
     const station = await registerStation(contextOf(req, deps), req.body);
     return reply.status(201).send(stationJson(station));
@@ -34,11 +34,11 @@ export function registerStationRoutes(app: FastifyInstance, deps: AdminDeps): vo
   }, async (req) => stationJson(await showStation(contextOf(req, deps), req.params.eui)));
 
   api.patch('/stations/:eui', {
-    schema: { tags, summary: 'Change name, labels or URIs (operator)', params: EuiParams, body: StationPatch, response: { 200: Station, ...errorResponses } },
+    schema: { tags, summary: 'Change name, labels or URIs', params: EuiParams, body: StationPatch, response: { 200: Station, ...errorResponses } },
   }, async (req) => stationJson(await changeStation({ ...contextOf(req, deps), rollouts: deps.rollouts }, req.params.eui, req.body)));
 
   api.delete('/stations/:eui', {
-    schema: { tags, summary: 'Unregister a station and delete its credential blobs (operator)', params: EuiParams, response: { 200: Removed, ...errorResponses } },
+    schema: { tags, summary: 'Unregister a station and delete its credential blobs', params: EuiParams, response: { 200: Removed, ...errorResponses } },
   }, async (req) => removeStation(contextOf(req, deps), req.params.eui));
 
   api.get('/stations/:eui/events', {

@@ -1,29 +1,30 @@
-import { api, get } from '../api.js';
+import { api, get, query } from '../api.js';
 import type { AppContext, Page } from '../app.js';
-import { fill, h, table, time } from '../dom.js';
-import type { UnknownStation } from '../types.js';
+import { cursorPager, fill, h, table, time } from '../dom.js';
+import type { Page as ApiPage, UnknownStation } from '../types.js';
 
 export function unknownPage(ctx: AppContext): Page {
   const list = h('div');
-  const el = h('section', { 'aria-labelledby': 'un-title' }, h('h1', { id: 'un-title' }, 'Unknown stations'), h('p', { class: 'meta' }, 'EUIs that asked this server but are not registered.'), list);
-  return {
-    title: 'Unknown stations',
-    el,
-    async refresh() {
-      const unknown = await get<UnknownStation[]>('/unknown-stations');
-      fill(
-        list,
-        table(
-          ['EUI', 'Requests', 'First seen', 'Last seen', 'From', ''],
-          unknown.map((u) => {
-            const register = h('button', { type: 'button', class: 'small', 'aria-label': `Register ${u.eui}` }, 'Register');
-            register.addEventListener('click', () => void ctx.act(`Registering ${u.eui}`, () => api('POST', '/stations', { eui: u.eui })));
-            return [h('span', { class: 'mono' }, u.eui), u.count, time(u.firstSeenAt), time(u.lastSeenAt), u.lastRemoteAddress ?? '', ctx.canChange ? register : ''];
-          }),
-          'Unknown stations',
-          'No unknown station has asked.',
-        ),
-      );
-    },
-  };
+  const pager = h('div', { class: 'pager' });
+  const cursors: (string | undefined)[] = [undefined];
+  const el = h('section', { 'aria-labelledby': 'un-title' }, h('h1', { id: 'un-title' }, 'Unknown stations'), h('p', { class: 'meta' }, 'EUIs that asked this server but are not registered.'), list, pager);
+  async function refresh(): Promise<void> {
+    const page = await get<ApiPage<UnknownStation>>(`/unknown-stations${query({ limit: '50', cursor: cursors[cursors.length - 1] })}`);
+    const unknown = page.items;
+    fill(
+      list,
+      table(
+        ['EUI', 'Requests', 'First seen', 'Last seen', 'From', ''],
+        unknown.map((u) => {
+          const register = h('button', { type: 'button', class: 'small', 'aria-label': `Register ${u.eui}` }, 'Register');
+          register.addEventListener('click', () => void ctx.act(`Registering ${u.eui}`, () => api('POST', '/stations', { eui: u.eui })));
+          return [h('span', { class: 'mono' }, u.eui), u.count, time(u.firstSeenAt), time(u.lastSeenAt), u.lastRemoteAddress ?? '', ctx.canChange ? register : ''];
+        }),
+        'Unknown stations',
+        'No unknown station has asked.',
+      ),
+    );
+    fill(pager, cursors.length <= 1 && page.nextCursor === null ? null : cursorPager(cursors, page.nextCursor, refresh, ['← Newer', 'Older →']));
+  }
+  return { title: 'Unknown stations', el, refresh };
 }
