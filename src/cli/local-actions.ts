@@ -69,7 +69,7 @@ export function createLocalActions(rt: Runtime): OperatorActions {
 
     stationAuth: async (eui) => StationAuthBody.parse(authJson(await showStationAuth(ctx, eui))),
     setAuthMode: async (eui, mode) => StationAuthBody.parse(authJson(await changeStationAuthMode(ctx, eui, mode))),
-    setCredential: async (eui, input) =>
+    setCredential: async (eui, input, local) =>
       A.CredentialSetResult.parse(
         await setStationCredential(ctx, {
           eui,
@@ -78,7 +78,7 @@ export function createLocalActions(rt: Runtime): OperatorActions {
           cert: input.cert === undefined ? null : fileParam(input.cert, 'cert'),
           key: input.key === undefined ? null : fileParam(input.key, 'key'),
           token: input.token ?? null,
-        }),
+        }, { pkiDir: pkiDirOption(local?.pkiDir), force: input.force === true }),
       ),
     issueCredentials: async (eui, kind, input, local) => {
       const r = await issueStationCredentials(ctx, {
