@@ -8,7 +8,9 @@ import { localActor, type OperationContext } from '../src/operations/context.js'
 import { setStationCredential } from '../src/operations/station-credentials.js';
 import { createCa, issueServerCert, issueStationCert, issueStationToken, type IssuedCert } from '../src/pki/index.js';
 import { openRuntime, type Runtime } from '../src/runtime.js';
+import { adminClient } from './support/admin-client.js';
 import { runCli } from './support/cli.js';
+import { startTestServer } from './support/server.js';
 
 const EUI = '0016C001FF10B001';
 const OTHER = '0016C001FF10B002';
@@ -116,5 +118,27 @@ describe('station credentials --cups refuses what this server would refuse', () 
     const forced = await runCli(['--json', ...args, '--force'], env);
     expect(forced.code).toBe(0);
     expect(JSON.parse(forced.stdout)).toMatchObject({ eui: EUI, mode: 'mutual TLS' });
+  });
+});
+
+describe('PUT /api/v1/stations/:eui/credentials (the same rule, through the API)', () => {
+  it('refuses a self-signed CUPS certificate with 400 and its code, and sets it with "force": true', async () => {
+    const srv = await startTestServer({ serve: { pkiDir } });
+    try {
+      const call = adminClient(srv.server.admin.url.replace(/\/api\/v1$/, ''));
+      const key = srv.server.admin.firstAdminKey as string;
+      expect((await call('POST', '/api/v1/stations', key, { eui: EUI })).status).toBe(201);
+      const self = await createCa({ commonName: EUI });
+      const body = { category: 'cups', trust: ca.certPem, cert: self.certPem, key: self.keyPem };
+      const refused = await call('PUT', `/api/v1/stations/${EUI}/credentials`, key, body);
+      expect(refused.status, refused.text).toBe(400);
+      expect(refused.text).toMatch(/certificate_not_from_station_ca/);
+      expect((await srv.runtime.registry.getStation(EUI))?.desired.cupsCred).toBeNull();
+      const forced = await call('PUT', `/api/v1/stations/${EUI}/credentials`, key, { ...body, force: true });
+      expect(forced.status, forced.text).toBe(200);
+      expect(forced.body).toMatchObject({ mode: 'mutual TLS' });
+    } finally {
+      await srv.stop();
+    }
   });
 });

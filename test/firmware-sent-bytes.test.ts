@@ -20,8 +20,32 @@ const SMALL = randomBytes(4 * 1024);
 let srv: TestServer;
 const logs = new LogLines();
 
+/** Resolves once the server has recorded the end of a download of `eui` (after the response, so the test must wait for it). */
+const recordings: { eui: string; resolve: () => void }[] = [];
+function recorded(eui: string): Promise<void> {
+  return new Promise((resolve) => recordings.push({ eui, resolve }));
+}
+
 beforeAll(async () => {
-  srv = await startTestServer({ logger: pino({ level: 'info' }, logs) });
+  srv = await startTestServer({
+    logger: pino({ level: 'info' }, logs),
+    wrapRegistry: (registry) =>
+      new Proxy(registry, {
+        get(target, prop, receiver) {
+          const value = Reflect.get(target, prop, receiver) as unknown;
+          if (typeof value !== 'function') return value;
+          if (prop !== 'recordFirmwareDelivery') return value.bind(target);
+          return async (eui: string, ...rest: unknown[]) => {
+            const result = (await (value as (...a: unknown[]) => Promise<unknown>).apply(target, [eui, ...rest])) as unknown;
+            for (const r of recordings.filter((x) => x.eui === eui)) {
+              recordings.splice(recordings.indexOf(r), 1);
+              r.resolve();
+            }
+            return result;
+          };
+        },
+      }),
+  });
 });
 afterAll(async () => srv.stop());
 
@@ -85,7 +109,7 @@ describe('firmware bytes changed in the blob store after a good download (size a
     await targetStation(eui, 'fw-big', BIG);
     await targetStation(other, 'fw-big', BIG);
 
-    const delivered = logs.next((l) => l.eui === eui && l.msg === 'firmware delivered');
+    const delivered = recorded(eui);
     const first = await download(eui);
     expect(first.complete).toBe(true);
     expect(decodeResponse(first.body).update?.equals(BIG)).toBe(true);
@@ -93,18 +117,22 @@ describe('firmware bytes changed in the blob store after a good download (size a
 
     await changeInPlace(blobFile('fw-big'), 300 * 1024);
     const cut = logs.next((l) => l.eui === eui && /not the one uploaded/.test(String(l.msg)));
+    const cutRecorded = recorded(eui);
     const second = await download(eui);
     expect(second.status).toBe(200);
     expect(second.complete).toBe(false);
     // At least the last chunk (the tail of the update) never left the server.
     expect(second.body.length).toBeLessThanOrEqual(second.contentLength - (BIG.length % (64 * 1024) || 64 * 1024));
-    await cut;
+    expect(await cut).toMatchObject({ level: 50 });
+    await cutRecorded;
 
     const station = await srv.runtime.registry.getStation(eui);
     expect(station?.firmware).toMatchObject({ state: 'failed', offers: 1 });
     expect(station?.firmware?.lastError).toMatch(/SHA-256 .* not the .* of the upload/);
     const events = await srv.runtime.registry.listEvents(eui);
     expect(events.map((e) => e.type)).toEqual(expect.arrayContaining(['firmware_interrupted', 'firmware_failed']));
+    // What "firmware show 2.0.0" lists under the package.
+    expect((await srv.runtime.rollouts.packageUse('2.0.0')).failed).toContainEqual({ eui, lastError: station?.firmware?.lastError });
 
     // Not offered again: neither to this station nor to another targeted at the same bytes.
     const third = await download(eui);
@@ -129,7 +157,7 @@ describe('firmware bytes changed in the blob store after a good download (size a
     const eui = '00000000000000D3';
     await srv.runtime.blobs.put('fwupgrades', 'fw-small', SMALL, { size: SMALL.length });
     await targetStation(eui, 'fw-small', SMALL);
-    const delivered = logs.next((l) => l.eui === eui && l.msg === 'firmware delivered');
+    const delivered = recorded(eui);
     const first = await download(eui);
     expect(decodeResponse(first.body).update?.equals(SMALL)).toBe(true);
     await delivered;

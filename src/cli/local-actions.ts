@@ -116,7 +116,7 @@ export function createLocalActions(rt: Runtime): OperatorActions {
     listPackages: async () => (await listPackages(rctx)).map((p) => R.FirmwarePackage.parse(packageJson(p))),
     showPackage: async (pkg) => {
       const p = await showPackage(rctx, pkg);
-      return R.FirmwarePackageDetail.parse({ ...packageJson(p), use: { stations: [...p.use.stations], rollouts: [...p.use.rollouts] } });
+      return R.FirmwarePackageDetail.parse({ ...packageJson(p), use: { stations: [...p.use.stations], rollouts: [...p.use.rollouts], failed: [...(p.use.failed ?? [])] } });
     },
     removePackage: async (pkg) => R.PackageRemoved.parse(await removePackage(rctx, pkg)),
     targetPackage: async (pkg, t) => R.PackageTargeted.parse(await targetPackage(rctx, { package: pkg, ...t })),
