@@ -28,8 +28,11 @@ const STALE_TEMP_MS = 60 * 60 * 1000;
  * folder), so only age removes them.
  */
 const HOST_TAG = createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
-/** Opening a blob never follows a symlink: one planted in the store must not serve (or leak) a file elsewhere. */
-const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW;
+/**
+ * Opening a blob never follows a symlink: one planted in the store must not serve (or leak) a file elsewhere.
+ * Nor does it wait: opening a FIFO for reading would block until a writer came (no effect on regular files).
+ */
+const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
 /**
  * The filesystem blob store: `<root>/<container>/<name>`. Creates the root and

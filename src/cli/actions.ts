@@ -103,7 +103,8 @@ export interface OperatorActions {
 
   stationAuth(eui: string): Promise<StationAuthJson>;
   setAuthMode(eui: string, mode: string): Promise<StationAuthJson>;
-  setCredential(eui: string, input: z.input<typeof A.CredentialSet>): Promise<z.infer<typeof A.CredentialSetResult>>;
+  /** A CUPS credential is checked against the server's PKI folder (`local.pkiDir` in local mode) unless `input.force`. */
+  setCredential(eui: string, input: z.input<typeof A.CredentialSet>, local?: LocalOnly): Promise<z.infer<typeof A.CredentialSetResult>>;
   /** Issues a certificate or token; the station files come back only when `files` is asked for. */
   issueCredentials(eui: string, kind: 'certificate' | 'token', input: z.input<typeof A.IssueRequest>, local?: LocalOnly): Promise<z.infer<typeof A.Issued>>;
   rotateCredential(eui: string, input: z.input<typeof RotateBody>, local?: LocalOnly): Promise<z.infer<typeof Rotated>>;

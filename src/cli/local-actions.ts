@@ -71,7 +71,7 @@ export function createLocalActions(rt: Runtime): OperatorActions {
 
     stationAuth: async (eui) => StationAuthBody.parse(authJson(await showStationAuth(ctx, eui))),
     setAuthMode: async (eui, mode) => StationAuthBody.parse(authJson(await changeStationAuthMode(ctx, eui, mode))),
-    setCredential: async (eui, input) =>
+    setCredential: async (eui, input, local) =>
       A.CredentialSetResult.parse(
         await setStationCredential(ctx, {
           eui,
@@ -80,7 +80,7 @@ export function createLocalActions(rt: Runtime): OperatorActions {
           cert: input.cert === undefined ? null : fileParam(input.cert, 'cert'),
           key: input.key === undefined ? null : fileParam(input.key, 'key'),
           token: input.token ?? null,
-        }),
+        }, { pkiDir: pkiDirOption(local?.pkiDir), force: input.force === true }),
       ),
     issueCredentials: async (eui, kind, input, local) => {
       const r = await issueStationCredentials(ctx, {
@@ -118,7 +118,7 @@ export function createLocalActions(rt: Runtime): OperatorActions {
     listPackages: async () => (await listPackages(rctx)).map((p) => R.FirmwarePackage.parse(packageJson(p))),
     showPackage: async (pkg) => {
       const p = await showPackage(rctx, pkg);
-      return R.FirmwarePackageDetail.parse({ ...packageJson(p), use: { stations: [...p.use.stations], rollouts: [...p.use.rollouts] } });
+      return R.FirmwarePackageDetail.parse({ ...packageJson(p), use: { stations: [...p.use.stations], rollouts: [...p.use.rollouts], failed: [...(p.use.failed ?? [])] } });
     },
     removePackage: async (pkg) => R.PackageRemoved.parse(await removePackage(rctx, pkg)),
     targetPackage: async (pkg, t) => R.PackageTargeted.parse(await targetPackage(rctx, { package: pkg, ...t })),

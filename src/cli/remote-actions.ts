@@ -75,7 +75,10 @@ export function createRemoteActions(call: ApiCall): OperatorActions {
 
     stationAuth: (eui) => call('GET', `/stations/${e(eui)}/auth`),
     setAuthMode: (eui, mode) => call('PUT', `/stations/${e(eui)}/auth`, { json: { mode } }),
-    setCredential: (eui, input) => call('PUT', `/stations/${e(eui)}/credentials`, { json: input }),
+    setCredential: async (eui, input, local) => {
+      refuseLocalOnly(local);
+      return call('PUT', `/stations/${e(eui)}/credentials`, { json: input });
+    },
     issueCredentials: async (eui, kind, input, local) => {
       refuseLocalOnly(local);
       return call('POST', `/stations/${e(eui)}/${kind === 'certificate' ? 'issue-cert' : 'issue-token'}`, { json: input });

@@ -6,6 +6,26 @@ export interface DeliveryOutcome {
   readonly complete: boolean;
   /** Update bytes written before the end (all of them when complete). */
   readonly bytesSent: number;
+  /** The SHA-256 of the bytes read from the store, when it was not the upload's: the download was cut before its last chunk. */
+  readonly mismatch?: string;
+}
+
+/**
+ * Why an update whose stored bytes are not the ones uploaded is not offered
+ * (again): the target fails with this, so no station runs bytes nobody signed
+ * off, and nothing is offered until the update is stored again and retried.
+ */
+export function brokenUpdateError(target: Pick<FirmwareTarget, 'package' | 'blob' | 'sha256'>, found: string): string {
+  return (
+    `firmware ${target.package}: blob ${target.blob} in the blob store has SHA-256 ${found}, not the ${target.sha256} of the upload ` +
+    `(changed in place); not offered again: upload the update again, then run "bscups firmware retry" for the stations`
+  );
+}
+
+/** The target transition and event of an update found broken (see brokenUpdateError). */
+export function brokenUpdate(target: Pick<FirmwareTarget, 'package' | 'blob' | 'sha256'>, found: string): { readonly lastError: string; readonly event: NewEvent } {
+  const lastError = brokenUpdateError(target, found);
+  return { lastError, event: { type: 'firmware_failed', message: lastError, detail: { package: target.package, blob: target.blob, sha256: target.sha256, found } } };
 }
 
 /**
@@ -18,9 +38,23 @@ export interface DeliveryOutcome {
 export function firmwareDelivery(
   offer: { readonly target: FirmwareTarget; readonly signature: FirmwareSignature },
   outcome: DeliveryOutcome,
-): { readonly offered?: string; readonly events: readonly NewEvent[] } {
+): { readonly offered?: string; readonly broken?: { readonly package: string; readonly lastError: string }; readonly events: readonly NewEvent[] } {
   const { target, signature } = offer;
   const pkg = target.package;
+  if (outcome.mismatch !== undefined) {
+    const broken = brokenUpdate(target, outcome.mismatch);
+    return {
+      broken: { package: pkg, lastError: broken.lastError },
+      events: [
+        {
+          type: 'firmware_interrupted',
+          message: `download of package ${pkg} cut off after ${outcome.bytesSent} of ${target.size} bytes: the stored update is not the one uploaded; not counted as an offer`,
+          detail: { package: pkg, bytesSent: outcome.bytesSent, size: target.size },
+        },
+        broken.event,
+      ],
+    };
+  }
   if (!outcome.complete) {
     return {
       events: [

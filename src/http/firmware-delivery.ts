@@ -47,7 +47,9 @@ export async function recordDelivery(
   log: FastifyBaseLogger,
 ): Promise<void> {
   const { package: pkg, size } = offer.target;
-  if (outcome.complete) {
+  if (outcome.mismatch !== undefined) {
+    log.error({ eui, package: pkg, blob: offer.target.blob, sha256: offer.target.sha256, found: outcome.mismatch, bytesSent: outcome.bytesSent }, 'firmware cut off before its last chunk: the stored update is not the one uploaded; the target fails');
+  } else if (outcome.complete) {
     deps.metrics.countFirmwareBytes(size);
     log.info({ eui, package: pkg, bytes: size }, 'firmware delivered');
   } else {

@@ -1,12 +1,12 @@
 import type { ServerResponse } from 'node:http';
-import { pipeline } from 'node:stream';
+import { pipeline, Transform } from 'node:stream';
 import { crc32, encodeResponseHead } from '../protocol/index.js';
 import type { UpdateInfoRequest, UpdateInfoResponseHead } from '../protocol/types.js';
 import { decide, exchangeRecord, onlyStampsLastSeen, sentParts, withoutPart, type Decision } from '../core/decide.js';
 import type { BlobRead, BlobStore } from '../blobs/types.js';
 import type { CredentialRef } from '../registry/types.js';
 import { authenticate, completeRotations, type Presented } from './authenticate.js';
-import { FirmwareIntegrity } from './firmware-integrity.js';
+import { FirmwareIntegrity, type OpenedUpdate, type StreamCheck } from './firmware-integrity.js';
 import { recordDelivery, watchDelivery } from './firmware-delivery.js';
 import { secondsSince, sendBody } from './station-answer.js';
 import type { UpdateInfoDeps } from './update-info.js';
@@ -52,14 +52,12 @@ export function createExchange(deps: UpdateInfoDeps): (res: ServerResponse, star
     }
 
     let update: BlobRead | undefined;
+    let checkedBytes: Buffer | undefined;
     const fw = decision.answer.firmware;
     if (fw !== undefined) {
-      update = await deps.blobs.get('fwupgrades', fw.target.blob);
-      if (update === undefined || update.size !== fw.target.size || !(await integrity.matches(fw.target, update))) {
-        update?.stream.destroy();
-        update = undefined;
-        decision = withoutPart(decision, 'firmware', `firmware ${fw.target.package}: blob ${fw.target.blob} is missing or changed in the blob store (size or SHA-256 differ from the upload); upload it again`);
-      }
+      const opened = await integrity.open(fw.target);
+      if (opened.ok) ({ read: update, bytes: checkedBytes } = opened);
+      else decision = withoutBrokenFirmware(decision, fw.target.package, opened);
     }
 
     try {
@@ -93,11 +91,12 @@ export function createExchange(deps: UpdateInfoDeps): (res: ServerResponse, star
       // watched before the first byte goes, as it counts from the socket's bytes written. The
       // exchange is counted by the same verdict: a download cut off is not an ok exchange, and
       // one whose station hung up at the last byte (before the response finished) is one.
+      let mismatch: string | undefined;
       watchDelivery(res, length, update.size, (outcome) => {
         deps.metrics.observeExchange(outcome.complete ? 'ok' : 'cut_off', secondsSince(started));
-        void recordDelivery(deps, eui, fw, outcome, log);
+        void recordDelivery(deps, eui, fw, mismatch === undefined ? outcome : { ...outcome, complete: false, mismatch }, log);
       });
-      streamUpdate(res, head, length, update);
+      streamUpdate(res, head, length, update, checkedBytes ?? integrity.streamCheck(fw.target, update), (found) => (mismatch = found));
     } catch (e) {
       // Until the response owns it, an opened firmware stream is ours to close.
       update?.stream.destroy();
@@ -119,11 +118,42 @@ const CHUNK = 64 * 1024;
  * station that hangs up closes the store's read; how far the download got is
  * watchDelivery's to tell.
  */
-function streamUpdate(res: ServerResponse, head: Buffer, length: number, update: BlobRead): void {
+function streamUpdate(res: ServerResponse, head: Buffer, length: number, update: BlobRead, check: Buffer | StreamCheck, broken: (found: string) => void): void {
   res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': length });
   res.write(head);
-  if (update.readAt !== undefined) sendFromPositions(res, update, update.readAt);
-  else pipeline(update.stream, res, () => undefined);
+  if (Buffer.isBuffer(check)) {
+    // A small update, read and checked whole before the answer started.
+    update.stream.destroy();
+    res.end(check);
+  } else if (update.readAt !== undefined) sendFromPositions(res, update, update.readAt, check, broken);
+  else pipeline(update.stream, holdLastChunk(check, broken), res, () => undefined);
+}
+
+/**
+ * Passes the update through, hashed, one chunk behind: the last chunk goes out
+ * only once the whole update has the upload's SHA-256; else the stream fails,
+ * which destroys the response, so the station gets less than Content-Length
+ * and discards the download (PROTOCOL.md 5.4).
+ */
+function holdLastChunk(check: StreamCheck, broken: (found: string) => void): Transform {
+  let held: Buffer | undefined;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      check.update(chunk);
+      const out = held;
+      held = chunk;
+      done(null, out);
+    },
+    flush(done) {
+      const found = check.finish();
+      if (found === undefined) {
+        done(null, held);
+        return;
+      }
+      broken(found);
+      done(new Error(`the stored update has SHA-256 ${found}, not the upload's`));
+    },
+  });
 }
 
 /**
@@ -135,7 +165,13 @@ function streamUpdate(res: ServerResponse, head: Buffer, length: number, update:
  * in this process (registry cache, routes, metrics) cost more CPU than the
  * copying itself. It also bounds a download's memory to its two buffers.
  */
-function sendFromPositions(res: ServerResponse, update: BlobRead, readAt: (target: Buffer, position: number) => Promise<number>): void {
+function sendFromPositions(
+  res: ServerResponse,
+  update: BlobRead,
+  readAt: (target: Buffer, position: number) => Promise<number>,
+  check: StreamCheck,
+  broken: (found: string) => void,
+): void {
   const size = update.size;
   const chunk = Math.max(1, Math.min(CHUNK, size));
   const free: Buffer[] = [Buffer.allocUnsafeSlow(chunk), Buffer.allocUnsafeSlow(chunk)];
@@ -181,6 +217,16 @@ function sendFromPositions(res: ServerResponse, update: BlobRead, readAt: (targe
     filledBytes = bytes;
     reading = undefined;
     readFrom += bytes;
+    check.update(bytes === chunk ? (filled as Buffer) : (filled as Buffer).subarray(0, bytes));
+    if (readFrom >= size) {
+      // The last chunk goes out only if the whole update is the one uploaded; else the connection is cut without it.
+      const found = check.finish();
+      if (found !== undefined) {
+        broken(found);
+        stop(new Error(`the stored update has SHA-256 ${found}, not the upload's`));
+        return;
+      }
+    }
     pump();
   };
   const onWritten = (error?: Error | null): void => {
@@ -194,6 +240,13 @@ function sendFromPositions(res: ServerResponse, update: BlobRead, readAt: (targe
   };
   res.once('close', () => stop());
   pump();
+}
+
+/** The decision without its firmware, for an update that could not be opened or is not the upload; a broken one fails the target. */
+function withoutBrokenFirmware(decision: Decision, pkg: string, opened: Extract<OpenedUpdate, { ok: false }>): Decision {
+  const without = withoutPart(decision, 'firmware', opened.problem);
+  if (opened.broken === undefined) return without;
+  return { ...without, events: [...without.events, opened.broken.event], firmware: { package: pkg, state: 'failed', lastError: opened.broken.lastError } };
 }
 
 function responseHead(decision: Decision, creds: { cupsCred?: Buffer; tcCred?: Buffer }, updateLength: number): UpdateInfoResponseHead {
@@ -211,6 +264,15 @@ function responseHead(decision: Decision, creds: { cupsCred?: Buffer; tcCred?: B
 
 /** Reads a credential blob (small by protocol limit) and checks it still has the CRC the registry promised. */
 async function loadCredential(blobs: BlobStore, ref: CredentialRef): Promise<Buffer | string> {
+  try {
+    return await readCredential(blobs, ref);
+  } catch (e) {
+    // A blob that cannot be opened (a symlink, not a file, unreadable) is a problem like a missing one, not a 500 (PROTOCOL.md 5.3).
+    return `blob ${ref.blob} cannot be read from the blob store (${e instanceof Error ? e.message : String(e)}); set the credential again`;
+  }
+}
+
+async function readCredential(blobs: BlobStore, ref: CredentialRef): Promise<Buffer | string> {
   const read = await blobs.get('stationcredentials', ref.blob);
   if (read === undefined) return `blob ${ref.blob} is missing from the blob store; set the credential again`;
   if (read.size > MAX_CREDENTIAL) {

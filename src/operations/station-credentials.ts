@@ -4,6 +4,7 @@ import { parseEui } from '../protocol/index.js';
 import { STATION_AUTH_MODES, type CredentialCategory, type StationAuth, type StationAuthMode } from '../registry/auth-types.js';
 import { setStationAuthMode } from './auth-mode.js';
 import { audit, authorize, type OperationContext } from './context.js';
+import { checkCupsCredential, loadServerPki } from './credential-acceptance.js';
 import { revokeCredential, type RevokeResult } from './credential-revoke.js';
 import { issueCredentials, setCredential, type CredentialInput, type IssueResult, type SetCredentialResult } from './credentials.js';
 import { showStationAuth } from './station-firmware.js';
@@ -14,12 +15,31 @@ import { showStationAuth } from './station-firmware.js';
 
 const deps = (ctx: OperationContext) => ({ registry: ctx.registry, blobs: ctx.blobs, clock: ctx.clock });
 
-/** Sets the credential a station should hold, as given by the operator (trust, and cert+key or a token). */
-export async function setStationCredential(ctx: OperationContext, input: CredentialInput): Promise<SetCredentialResult> {
+/** How a hand-set credential is checked: against the server's PKI folder, unless forced. */
+export interface CredentialCheck {
+  /** The PKI folder `bscups pki init` made: its ca.pem (station CA) and server.pem (this server's certificate). */
+  readonly pkiDir: string;
+  /** Set a CUPS credential this server would refuse, or whose trust does not verify this server, anyway. */
+  readonly force?: boolean;
+}
+
+/**
+ * Sets the credential a station should hold, as given by the operator (trust,
+ * and cert+key or a token). A CUPS credential is refused unless `force`d when
+ * the server would not accept its client certificate for this station, or its
+ * trust does not verify the server's certificate (credential-acceptance.ts):
+ * the station would take it, fail, and recover only through its backup set.
+ */
+export async function setStationCredential(ctx: OperationContext, input: CredentialInput, check: CredentialCheck): Promise<SetCredentialResult> {
   authorize(ctx, 'operator', 'setting a station credential');
   const eui = parseEui(input.eui, 'eui');
+  const force = check.force === true;
+  if (input.category === 'cups' && !force) {
+    const given = { trust: input.trust, cert: input.cert ?? null, key: input.key ?? null, token: input.token ?? null };
+    await checkCupsCredential(eui, given, () => loadServerPki(check.pkiDir), ctx.clock());
+  }
   const set = await setCredential(deps(ctx), { ...input, eui });
-  await audit(ctx, 'credential.set', eui, { category: set.category, mode: set.mode, crc: set.crc, accepted: set.accepted });
+  await audit(ctx, 'credential.set', eui, { category: set.category, mode: set.mode, crc: set.crc, accepted: set.accepted, ...(force ? { force } : {}) });
   return set;
 }
 

@@ -120,7 +120,8 @@ export async function pruneAllEvents(db: Db, retention: EventRetention, now: Dat
 
 /** How a firmware download ended: the counted offer (if complete) and the events, in one transaction `trx`. */
 export async function writeDelivery(trx: Db, eui: string, delivery: FirmwareDelivery, retention: EventRetention): Promise<FirmwareTarget | null> {
-  const target = delivery.offered === undefined ? null : await countOffer(trx, eui, delivery.offered, delivery.at);
+  let target = delivery.offered === undefined ? null : await countOffer(trx, eui, delivery.offered, delivery.at);
+  if (delivery.broken !== undefined) target = await failBroken(trx, eui, delivery.broken);
   if (delivery.events.length > 0) {
     const exists = await trx.selectFrom('stations').select('eui').where('eui', '=', eui).executeTakeFirst();
     if (exists === undefined) return target;
@@ -131,6 +132,19 @@ export async function writeDelivery(trx: Db, eui: string, delivery: FirmwareDeli
     await trimStationEvents(trx, eui, retention, delivery.at);
   }
   return target;
+}
+
+/** The target of a package whose stored bytes failed their check: failed, whatever its state but upgraded. */
+async function failBroken(trx: Db, eui: string, broken: NonNullable<FirmwareDelivery['broken']>): Promise<FirmwareTarget | null> {
+  const row = await trx
+    .updateTable('firmware_targets')
+    .set({ state: 'failed', last_error: broken.lastError })
+    .where('eui', '=', eui)
+    .where('package', '=', broken.package)
+    .where('state', '!=', 'upgraded')
+    .returningAll()
+    .executeTakeFirst();
+  return row === undefined ? null : toFirmware(row);
 }
 
 /** One more offer of `pkg`; the state becomes offered only from pending or offered. */

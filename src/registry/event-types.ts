@@ -44,6 +44,12 @@ export interface FirmwareDelivery {
    * as upgraded (its next exchange can beat this record) stays upgraded.
    */
   readonly offered?: string;
+  /**
+   * The update sent was not the one uploaded (its bytes failed the SHA-256 check
+   * while streaming): the target of `package` becomes failed with `lastError`,
+   * so it is not offered again until the update is stored again and retried.
+   */
+  readonly broken?: { readonly package: string; readonly lastError: string };
   readonly events: readonly NewEvent[];
 }
 

@@ -297,12 +297,14 @@ async function claimsOf(db: Db | Transaction<RegistryDatabase & RolloutTables>, 
 }
 
 async function packageUse(db: Db | Transaction<RegistryDatabase & RolloutTables>, pkg: string): Promise<FirmwarePackageUse> {
-  const [targets, rollouts] = await Promise.all([
+  const [targets, failed, rollouts] = await Promise.all([
     db.selectFrom('firmware_targets').select('eui').where('package', '=', pkg).where('state', '!=', 'upgraded').orderBy('eui').execute(),
+    db.selectFrom('firmware_targets').select(['eui', 'last_error']).where('package', '=', pkg).where('state', '=', 'failed').orderBy('eui').limit(20).execute(),
     db.selectFrom('rollouts').select(['id', 'change']).where('kind', '=', 'firmware').where('state', 'in', [...ACTIVE_ROLLOUT_STATES]).execute(),
   ]);
   return {
     stations: targets.map((t) => t.eui),
+    failed: failed.map((t) => ({ eui: t.eui, lastError: t.last_error })),
     rollouts: rollouts.filter((r) => (JSON.parse(r.change) as { package: string }).package === pkg).map((r) => r.id),
   };
 }

@@ -18,6 +18,8 @@ export interface FirmwarePackageUse {
   readonly stations: readonly string[];
   /** Active rollouts (running, paused, halted) of this package. */
   readonly rollouts: readonly string[];
+  /** Targets of this package that failed (offers used up, or its stored bytes not the upload's), with why; at most 20. */
+  readonly failed?: readonly { readonly eui: string; readonly lastError: string | null }[];
 }
 
 /** A rollout as created: the core's Rollout fields fixed at creation (the store sets state, wave and times), with its members. */

@@ -17,6 +17,10 @@ export const CredentialSet = z
     cert: fileText.optional().describe('client certificate (mutual TLS), with key'),
     key: fileText.optional().describe('client private key (EC or RSA), with cert'),
     token: z.string().min(1).max(4096).optional().describe("token header lines, e.g. 'Authorization: Bearer s3cr3t'"),
+    force: z
+      .boolean()
+      .optional()
+      .describe("CUPS: set it even when this server would refuse its client certificate for the station, or its trust does not verify this server's certificate"),
   })
   .strict()
   .meta({ id: 'CredentialSet' });

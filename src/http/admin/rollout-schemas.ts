@@ -24,7 +24,13 @@ export const FirmwarePackageUploaded = FirmwarePackage.extend({
 }).meta({ id: 'FirmwarePackageUploaded' });
 
 export const FirmwarePackageDetail = FirmwarePackage.extend({
-  use: z.object({ stations: z.array(z.string()), rollouts: z.array(z.string()) }).describe('what refers to it; removal is refused while anything does'),
+  use: z
+    .object({
+      stations: z.array(z.string()),
+      rollouts: z.array(z.string()),
+      failed: z.array(z.object({ eui: z.string(), lastError: z.string().nullable() })).optional().describe('targets that failed, with why (a stored update whose bytes are not the upload\'s says so); at most 20'),
+    })
+    .describe('what refers to it; removal is refused while anything does'),
 }).meta({ id: 'FirmwarePackageDetail' });
 
 export const PackageParams = z.object({ package: z.string() });

@@ -17,6 +17,7 @@ export function register(parent: Command): void {
           out.line(`models   ${json.models.join(', ') || 'any'}`);
           out.line(`uploaded ${json.createdAt} by ${json.createdBy}`);
           out.line(`used by  ${json.use.stations.length} station target(s), rollouts: ${json.use.rollouts.join(', ') || 'none'}`);
+          for (const f of json.use.failed ?? []) out.line(`failed   ${f.eui}: ${f.lastError ?? '(no reason recorded)'}`);
         });
       });
     });

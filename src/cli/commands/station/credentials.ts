@@ -14,6 +14,8 @@ interface Options {
   key?: string;
   token?: string;
   tokenFile?: string;
+  force?: boolean;
+  pkiDir?: string;
 }
 
 export function register(parent: Command): void {
@@ -31,6 +33,13 @@ export function register(parent: Command): void {
     .option('--key <file>', 'client private key (EC or RSA), with --cert')
     .option('--token <lines>', "token header lines, e.g. 'Authorization: Bearer s3cr3t'")
     .option('--token-file <file>', 'read the token header lines from a file')
+    .option(
+      '--force',
+      "CUPS: set it even when this server would refuse it. Without it, a client certificate not issued by the server's station CA " +
+        '(self-signed, another CA), expired, or naming another station, and a trust that does not verify the server certificate ' +
+        '(the PKI folder\'s server.pem) are refused: the station would fail with them and fall back to its backup credentials',
+    )
+    .option('--pki-dir <dir>', 'PKI folder made by "bscups pki init" (env BSCUPS_PKI_DIR, default ./data/pki) the CUPS credential is checked against; local mode only, a server uses its own')
     .action(async (eui: string, opts: Options, cmd: Command) => {
       const id = euiArg(eui);
       const category = pickCategory(opts);
@@ -42,9 +51,10 @@ export function register(parent: Command): void {
         ...(opts.cert === undefined ? {} : { cert: await fileArgText(opts.cert, '--cert') }),
         ...(opts.key === undefined ? {} : { key: await fileArgText(opts.key, '--key') }),
         ...(token === undefined ? {} : { token }),
+        ...(opts.force === true ? { force: true } : {}),
       };
       await runActions(cmd, async (actions, out) => {
-        const set = await actions.setCredential(id, input);
+        const set = await actions.setCredential(id, input, opts.pkiDir === undefined ? {} : { pkiDir: opts.pkiDir });
         out.result({ eui: id, category, mode: set.mode, crc: set.crc, size: set.size, blob: set.blob }, () =>
           out.line(`station ${id}: ${category} credential set (${set.mode}, ${set.size} bytes, crc ${set.crc}); sent on its next request`),
         );

@@ -28,7 +28,7 @@ export function registerFirmwareRoutes(app: FastifyInstance, deps: AdminDeps): v
     schema: { tags, summary: 'One library package and what uses it', params: PackageParams, response: { 200: FirmwarePackageDetail, ...errorResponses } },
   }, async (req) => {
     const p = await showPackage(ctx(req), req.params.package);
-    return { ...packageJson(p), use: { stations: [...p.use.stations], rollouts: [...p.use.rollouts] } };
+    return { ...packageJson(p), use: { stations: [...p.use.stations], rollouts: [...p.use.rollouts], failed: [...(p.use.failed ?? [])] } };
   });
 
   api.put('/firmware/:package', {

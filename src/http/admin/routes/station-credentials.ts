@@ -22,7 +22,9 @@ export function registerStationCredentialRoutes(app: FastifyInstance, deps: Admi
   api.put('/stations/:eui/credentials', {
     schema: {
       tags,
-      summary: "Set the CUPS or TC credential the station should hold, from the operator's files; sent on its next request",
+      summary:
+        "Set the CUPS or TC credential the station should hold, from the operator's files; sent on its next request. " +
+        "A CUPS credential this server would refuse (client certificate not from its station CA, or for another station) or whose trust does not verify this server is refused unless force",
       params: EuiParams,
       body: CredentialSet,
       response: { 200: CredentialSetResult, ...errorResponses },
@@ -36,7 +38,7 @@ export function registerStationCredentialRoutes(app: FastifyInstance, deps: Admi
       cert: b.cert === undefined ? null : fileParam(b.cert, 'cert'),
       key: b.key === undefined ? null : fileParam(b.key, 'key'),
       token: b.token ?? null,
-    });
+    }, { pkiDir, force: b.force === true });
   });
 
   for (const [path, kind] of [['issue-cert', 'certificate'], ['issue-token', 'token']] as const) {
