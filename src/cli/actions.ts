@@ -68,6 +68,8 @@ export interface ImportFileArgs {
   readonly fileName?: string;
   readonly dryRun: boolean;
   readonly batchSize?: number;
+  /** Apply an authMode even where the station holds no credential for it. */
+  readonly force?: boolean;
 }
 
 /** A piece of the export file, with how many stations it holds. */
@@ -99,7 +101,7 @@ export interface OperatorActions {
   exportStations(format: string | undefined): AsyncIterable<ExportChunk>;
 
   stationAuth(eui: string): Promise<StationAuthJson>;
-  setAuthMode(eui: string, mode: string): Promise<StationAuthJson>;
+  setAuthMode(eui: string, mode: string, force?: boolean): Promise<StationAuthJson>;
   setCredential(eui: string, input: z.input<typeof A.CredentialSet>): Promise<z.infer<typeof A.CredentialSetResult>>;
   /** Issues a certificate or token; the station files come back only when `files` is asked for. */
   issueCredentials(eui: string, kind: 'certificate' | 'token', input: z.input<typeof A.IssueRequest>, local?: LocalOnly): Promise<z.infer<typeof A.Issued>>;

@@ -62,13 +62,13 @@ export function createLocalActions(rt: Runtime): OperatorActions {
     unknownStations: async () => (await listUnknownStations(ctx)).map((u) => S.UnknownStation.parse(unknownJson(u))),
     importStations: async (file) => {
       const rows = readImportFile(file.text, { format: parseImportFormat(file.format), fileName: file.fileName });
-      const result = await importStations(ctx, rows, { dryRun: file.dryRun, ...(file.batchSize === undefined ? {} : { batchSize: file.batchSize }) });
+      const result = await importStations(ctx, rows, { dryRun: file.dryRun, force: file.force === true, ...(file.batchSize === undefined ? {} : { batchSize: file.batchSize }) });
       return ImportResult.parse(importResultJson(result));
     },
     exportStations: (format) => exportStationChunks(ctx, parseExportFormat(format)),
 
     stationAuth: async (eui) => StationAuthBody.parse(authJson(await showStationAuth(ctx, eui))),
-    setAuthMode: async (eui, mode) => StationAuthBody.parse(authJson(await changeStationAuthMode(ctx, eui, mode))),
+    setAuthMode: async (eui, mode, force) => StationAuthBody.parse(authJson(await changeStationAuthMode(ctx, eui, mode, force === true))),
     setCredential: async (eui, input) =>
       A.CredentialSetResult.parse(
         await setStationCredential(ctx, {

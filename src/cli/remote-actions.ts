@@ -61,13 +61,13 @@ export function createRemoteActions(call: ApiCall): OperatorActions {
     // The file's text goes as a JSON string, in the format the operation reads it in either mode.
     importStations: (file) =>
       call('POST', '/stations/import', {
-        query: { format: parseImportFormat(file.format) ?? detectFormat(file.text, file.fileName), dryRun: file.dryRun, batchSize: file.batchSize },
+        query: { format: parseImportFormat(file.format) ?? detectFormat(file.text, file.fileName), dryRun: file.dryRun, batchSize: file.batchSize, ...(file.force === true ? { force: true } : {}) },
         json: file.text,
       }),
     exportStations: (format) => exportChunks(parseExportFormat(format), exportPages(call)),
 
     stationAuth: (eui) => call('GET', `/stations/${e(eui)}/auth`),
-    setAuthMode: (eui, mode) => call('PUT', `/stations/${e(eui)}/auth`, { json: { mode } }),
+    setAuthMode: (eui, mode, force) => call('PUT', `/stations/${e(eui)}/auth`, { json: force === true ? { mode, force } : { mode } }),
     setCredential: (eui, input) => call('PUT', `/stations/${e(eui)}/credentials`, { json: input }),
     issueCredentials: async (eui, kind, input, local) => {
       refuseLocalOnly(local);

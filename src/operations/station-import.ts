@@ -3,6 +3,7 @@ import type { NewEvent } from '../core/model.js';
 import { STATION_AUTH_MODES, type StationAuthMode } from '../core/station-auth-model.js';
 import { parseEui, validateCupsUri, validateTcUri } from '../protocol/index.js';
 import type { ProvisionedStation, ProvisioningUpdate, ProvisioningWrite } from '../registry/index.js';
+import { modeLockOut } from './auth-mode.js';
 import { audit, authorize, type OperationContext } from './context.js';
 import { validateLabelKey, validateLabelValue } from './station-filters.js';
 import { IMPORT_FIELDS, type RowProblem, type SourceRow } from './station-import-format.js';
@@ -50,6 +51,8 @@ export interface ImportResult {
 export interface ImportOptions {
   readonly dryRun?: boolean;
   readonly batchSize?: number;
+  /** Apply an authMode even to a station that holds no credential for it (it will be refused at its next call). */
+  readonly force?: boolean;
 }
 
 /** A row that passed validation: the fields it sets (absent: left as they are). */
@@ -149,7 +152,7 @@ function rowRef(source: SourceRow): { row: number; line?: number } {
 }
 
 /** Decides each row against its station as stored; pure, so a dry run and the transaction decide alike. */
-function planBatch(rows: readonly ValidRow[], current: ReadonlyMap<string, ProvisionedStation>): Planned {
+function planBatch(rows: readonly ValidRow[], current: ReadonlyMap<string, ProvisionedStation>, force = false): Planned {
   const results: ImportRowResult[] = [];
   const creates: ProvisionedStation[] = [];
   const updates: ProvisioningUpdate[] = [];
@@ -157,6 +160,12 @@ function planBatch(rows: readonly ValidRow[], current: ReadonlyMap<string, Provi
   for (const r of rows) {
     const base = { ...rowRef(r.source), eui: r.eui };
     const now = current.get(r.eui);
+    // The rule `station auth --mode` follows: never a mode the station has no credential for, unless forced.
+    const lockOut = force || r.authMode === undefined || r.authMode === (now?.authMode ?? 'none') ? null : modeLockOut(r.eui, r.authMode, now?.cupsCredentials ?? { certificate: false, token: false });
+    if (lockOut !== null) {
+      results.push({ ...base, action: 'error', errors: [{ field: 'authMode', code: 'no_credential_for_mode', message: lockOut }] });
+      continue;
+    }
     if (now === undefined) {
       const station = { eui: r.eui, name: r.name ?? null, labels: r.labels ?? {}, cupsUri: r.cupsUri ?? null, tcUri: r.tcUri ?? null, authMode: r.authMode ?? 'none' };
       creates.push(station);
@@ -235,9 +244,9 @@ export async function importStations(ctx: OperationContext, sources: readonly So
     }
     try {
       const planned = dryRun
-        ? planBatch(batch, new Map((await ctx.fleet.readProvisioned(euis)).map((s) => [s.eui, s])))
+        ? planBatch(batch, new Map((await ctx.fleet.readProvisioned(euis, { credentials: true })).map((s) => [s.eui, s])), options.force === true)
         : await ctx.fleet.provisionStations(euis, (current) => {
-            const p = planBatch(batch, current);
+            const p = planBatch(batch, current, options.force === true);
             return { write: p.write, result: p };
           }, ctx.clock());
       for (const r of planned.results) results.set(r.row, r);
@@ -258,7 +267,7 @@ export async function importStations(ctx: OperationContext, sources: readonly So
   const { create, update, unchanged, error, skipped } = result.counts;
   // Once per import, applied or not: who ran which import, with what outcome. A dry run changes nothing.
   if (!dryRun) {
-    await audit(ctx, 'station.import', null, { rows: rows.length, created: create, updated: update, unchanged, errors: error, skipped, complete: !failed, batchSize });
+    await audit(ctx, 'station.import', null, { rows: rows.length, created: create, updated: update, unchanged, errors: error, skipped, complete: !failed, batchSize, ...(options.force === true ? { force: true } : {}) });
   }
   return result;
 }

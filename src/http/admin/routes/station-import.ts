@@ -50,6 +50,7 @@ export function registerStationImportRoutes(app: FastifyInstance, deps: AdminDep
     }
     const result = await importStations(contextOf(req, deps), rows, {
       dryRun: req.query.dryRun,
+      force: req.query.force,
       ...(req.query.batchSize === undefined ? {} : { batchSize: req.query.batchSize }),
     });
     return importResultJson(result);
