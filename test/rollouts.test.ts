@@ -81,6 +81,12 @@ describe('fleet rollouts end to end', () => {
     expect(halted.rollout.haltReason).toBe('failure budget exceeded: 2 failed, 1 allowed (1 of 20)');
     expect(halted.progress.gate).toMatch(/^halted: failure budget exceeded/);
     expect(halted.members.filter((m) => m.state === 'failed').map((m) => m.reason)).toEqual([expect.stringMatching(/^update failed/), expect.stringMatching(/^update failed/)]);
+    // --json carries what the human output shows: the first failed or skipped stations, and the events with --events.
+    const json = await cliJson<{ state: string; firstFailedOrSkipped: { eui: string; state: string }[]; moreFailedOrSkipped: boolean; events: { type: string; eui: string | null }[] }>(['rollout', 'show', rollout.id, '--events'], srv.env);
+    expect(json.state).toBe('halted');
+    expect(json.firstFailedOrSkipped.map((m) => m.state)).toEqual(['failed', 'failed']);
+    expect(json.moreFailedOrSkipped).toBe(false);
+    expect(json.events.map((e) => e.type)).toEqual(expect.arrayContaining(['created', 'wave_started', 'offered', 'failed', 'halted']));
     // More polls and evaluations: wave 3 is never offered.
     for (let i = 0; i < 3; i++) {
       await pollRound(stations);
