@@ -27,7 +27,7 @@ export function register(parent: Command): void {
       )
       .option('--station <eui...>', 'target station(s), repeatable')
       .option('--label <key=value>', 'target every station with this label, repeatable', collect)
-      .requiredOption('--package <version>', 'package version the update writes into version.txt, e.g. 1.0.1')
+      .requiredOption('--package <version>', 'package version the update writes into "$STATION_HOME/version.txt" (the station runs it in another folder, with STATION_HOME set to its home; it should then rm -f "$0", or it runs again at every start), e.g. 1.0.1')
       .option('--file <file>', 'the update file (stations run it with sh as update.bin); without it, --package names a firmware library entry'),
   )
     .option('--allow-downgrade', 'allow a lower semantic version than the station reports')
