@@ -48,14 +48,12 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   'blobs gc': ['bscups blobs gc                     # lists, deletes nothing', 'bscups blobs gc --delete --min-age 1d'],
   'firmware sign': ['bscups firmware sign update.sh --key keys/sig-0.pem   # writes update.sh.sig'],
   'firmware upgrade': [
-    `printf '#!/bin/sh\\necho 1.0.1 > "$STATION_HOME/version.txt"\\nrm -f "$0"\\n' > update.sh   # the update: rewrites the home's version.txt, then removes itself`,
     'bscups firmware upgrade --station 0016C001FF10A235 --package 1.0.1 --file update.sh --sign-with keys/sig-0.pem',
     'bscups firmware upgrade --label site=north --package 1.4.0   # a package from the firmware library',
   ],
   'firmware status': ['bscups firmware status', 'bscups firmware status --station 0016C001FF10A235'],
   'firmware retry': ['bscups firmware retry 0016C001FF10A235'],
   'firmware upload': [
-    `printf '#!/bin/sh\\necho 1.4.0 > "$STATION_HOME/version.txt"\\nrm -f "$0"\\n' > update.bin`,
     'bscups firmware upload --package 1.4.0 --file update.bin --sign-with keys/sig-0.pem --model linux',
     'bscups firmware upload --package 1.4.0 --file update.bin --signature update.bin.sig --key-crc 3157685580',
   ],
