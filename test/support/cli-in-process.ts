@@ -1,4 +1,5 @@
 import { main } from '../../src/cli/main.js';
+import { ensureTestRegistry } from './registry-fixture.js';
 
 // The real CLI entry point run in this process: the same parsing, actions and output as a child
 // process, without starting a Node process per command (seconds each on a busy machine).
@@ -19,6 +20,7 @@ export function bscupsInProcess(argv: readonly string[], env: Record<string, str
 }
 
 async function runOne(argv: readonly string[], env: Record<string, string>, cwd: string): Promise<InProcessResult> {
+  await ensureTestRegistry(env);
   const saved = { cwd: process.cwd(), env: process.env, out: process.stdout.write, err: process.stderr.write };
   let stdout = '';
   let stderr = '';
