@@ -19,7 +19,7 @@ const TB = '58A0CBFFFE800002';
 const NONE = '58A0CBFFFE800003';
 const UNREGISTERED = '58A0CBFFFE8000FF';
 const FW_KEY_CRC = 1234;
-const FIRMWARE = Buffer.from('#!/bin/sh\n# station B firmware, for B only\necho 2.0.0 > version.txt\n');
+const FIRMWARE = Buffer.from('#!/bin/sh\n# station B firmware, for B only\necho 2.0.0 > "$STATION_HOME/version.txt"\n');
 
 let dir: string;
 let ca: IssuedCert;

@@ -41,7 +41,8 @@ async function exportText(format: string): Promise<string> {
 
 describe('station import and export on the local registry', () => {
   it('imports a CSV; export → import changes nothing, in CSV and JSON lines, and the export is the same bytes after', async () => {
-    const first = await cliJson<Report>(['station', 'import', join(dir, 'fleet.csv')], env);
+    // --force: FLEET sets auth modes on stations that hold no credential yet (test/auth-mode-credentials.test.ts).
+    const first = await cliJson<Report>(['station', 'import', join(dir, 'fleet.csv'), '--force'], env);
     expect(first.counts).toMatchObject({ rows: 3, create: 3, error: 0 });
     const csv = await exportText('csv');
     const jsonl = await exportText('jsonl');

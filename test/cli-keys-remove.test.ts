@@ -19,7 +19,7 @@ describe('bscups keys remove', () => {
     const key = await cliJson<{ crc: number; privateKey: string; stationKey: string }>(['keys', 'generate', '--out', join(dir, 'keys')], env);
     await cliJson(['keys', 'add', key.stationKey, '--name', 'prod'], env);
     await cliJson(['station', 'add', EUI], env);
-    await writeFile(join(dir, 'update.sh'), '#!/bin/sh\necho 1.0.1 > version.txt\n');
+    await writeFile(join(dir, 'update.sh'), '#!/bin/sh\necho 1.0.1 > "$STATION_HOME/version.txt"\n');
     await cliJson(['firmware', 'upgrade', '--station', EUI, '--package', '1.0.1', '--file', join(dir, 'update.sh'), '--sign-with', key.privateKey], env);
 
     const refused = await runCli(['keys', 'remove', String(key.crc)], env);

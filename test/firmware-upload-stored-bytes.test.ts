@@ -13,7 +13,7 @@ import { generateSigningKey, loadPrivateKey, signBuffer, verifyStream } from '..
 
 const EUI = '0016C001FF10A235';
 const key = generateSigningKey();
-const good = Buffer.from('#!/bin/sh\necho 1.0.1 > version.txt\n');
+const good = Buffer.from('#!/bin/sh\necho 1.0.1 > "$STATION_HOME/version.txt"\n');
 const evil = Buffer.from('#!/bin/sh\nrm -rf / # not what was signed\n');
 let work: string;
 let registry: StationRegistry;
@@ -114,7 +114,7 @@ describe('firmware upgrade targets its stations in one transaction', () => {
   it('a crash after the first of two stations was targeted leaves neither targeted', async () => {
     const second = '0016C001FF10A236';
     await registry.createStation({ eui: second });
-    const other = Buffer.from('#!/bin/sh\necho 1.0.2 > version.txt\n');
+    const other = Buffer.from('#!/bin/sh\necho 1.0.2 > "$STATION_HOME/version.txt"\n');
     const input = {
       package: '1.0.2',
       source: await fileOverwrittenAfterFirstRead(other, other),

@@ -81,6 +81,12 @@ describe('fleet rollouts end to end', () => {
     expect(halted.rollout.haltReason).toBe('failure budget exceeded: 2 failed, 1 allowed (1 of 20)');
     expect(halted.progress.gate).toMatch(/^halted: failure budget exceeded/);
     expect(halted.members.filter((m) => m.state === 'failed').map((m) => m.reason)).toEqual([expect.stringMatching(/^update failed/), expect.stringMatching(/^update failed/)]);
+    // --json carries what the human output shows: the first failed or skipped stations, and the events with --events.
+    const json = await cliJson<{ state: string; firstFailedOrSkipped: { eui: string; state: string }[]; moreFailedOrSkipped: boolean; events: { type: string; eui: string | null }[] }>(['rollout', 'show', rollout.id, '--events'], srv.env);
+    expect(json.state).toBe('halted');
+    expect(json.firstFailedOrSkipped.map((m) => m.state)).toEqual(['failed', 'failed']);
+    expect(json.moreFailedOrSkipped).toBe(false);
+    expect(json.events.map((e) => e.type)).toEqual(expect.arrayContaining(['created', 'wave_started', 'offered', 'failed', 'halted']));
     // More polls and evaluations: wave 3 is never offered.
     for (let i = 0; i < 3; i++) {
       await pollRound(stations);
@@ -111,46 +117,63 @@ describe('fleet rollouts end to end', () => {
     expect((await state(rollout.id)).progress.totals).toMatchObject({ confirmed: 3, failed: 1 });
   }, 60_000);
 
-  it('pause stops new offers; resume continues to the end', async () => {
+  it('pause stops new offers and takes back the canary\'s offer it had not fetched; resume offers it again and continues to the end', async () => {
     const stations = await fleet('C00000', 10, 'pause');
     const { rollout } = await createRollout(ctx, { firmware: '2.0.0', label: ['group=pause'], waves: '1,100%', deadline: '60s' });
     // The canary is offered but has not polled: wave 2 cannot have started yet.
     await until('wave 1 offered', async () => (await state(rollout.id)).progress.waves[0]!.offered === 1, () => engine());
+    const canary = (await state(rollout.id)).members.find((m) => m.state === 'offered')!;
     await controlRollout(ctx, rollout.id, 'pause');
-    await until('the canary confirmed while paused', async () => (await state(rollout.id)).progress.waves[0]!.confirmed === 1, async () => {
-      await pollRound(stations);
-      await engine();
-    });
+    const paused = await state(rollout.id);
+    expect(paused.members.find((m) => m.eui === canary.eui)).toMatchObject({ state: 'pending', offeredAt: null, reason: expect.stringMatching(/^offer withdrawn before the station fetched it: the rollout was paused/) });
+    expect((await srv.runtime.registry.getStation(canary.eui))?.firmware).toBeNull();
     for (let i = 0; i < 3; i++) {
-      await pollRound(stations);
+      for (const r of (await pollRound(stations)).values()) expect(r.update?.ran).not.toBe(true);
       await engine();
     }
     const still = await state(rollout.id);
     expect(still.rollout.state).toBe('paused');
-    expect(still.progress.gate).toBe('paused in wave 1 of 2: no new offers until resumed');
+    expect(still.progress.gate).toBe('paused in wave 1 of 2: no new offers, and offers not fetched yet were withdrawn until resumed');
+    expect(still.progress.waves[0]).toMatchObject({ stations: 1, pending: 1, offered: 0 });
     expect(still.progress.waves[1]).toMatchObject({ stations: 9, pending: 9, offered: 0 });
-    for (const st of stations.slice(1)) expect((await srv.runtime.registry.getStation(st.eui))?.firmware).toBeNull();
+    for (const st of stations) expect((await srv.runtime.registry.getStation(st.eui))?.firmware).toBeNull();
     await controlRollout(ctx, rollout.id, 'resume');
     await until('rollout completed', async () => (await state(rollout.id)).rollout.state === 'completed', () => pollRound(stations));
+    expect((await state(rollout.id)).progress.totals).toMatchObject({ confirmed: 10, failed: 0 });
     expect((await state(rollout.id)).events.filter((e) => e.eui === undefined || e.eui === null).map((e) => e.type)).toEqual(['created', 'wave_started', 'paused', 'resumed', 'wave_passed', 'wave_started', 'wave_passed', 'completed']);
   }, 120_000);
 
-  it('abort stops the rollout and leaves stations as they are', async () => {
+  it('abort takes back every offer not fetched yet, and the station is never offered the firmware again', async () => {
     const stations = await fleet('D00000', 6, 'abort');
     const { rollout } = await createRollout(ctx, { firmware: '2.0.0', label: ['group=abort'], waves: '1,100%', deadline: '60s' });
     await until('wave 2 offered', async () => (await state(rollout.id)).progress.waves[1]!.offered === 5, () => pollRound(stations.slice(0, 1)));
-    await controlRollout(ctx, rollout.id, 'abort');
-    await engine();
+    // One station of wave 2 fetches its offer (and runs it) before the abort; the other four do not.
+    const wave2 = (await state(rollout.id)).members.filter((m) => m.wave === 2).map((m) => m.eui);
+    const fetcher = stations.find((s) => s.eui === wave2[0])!;
+    expect((await fetcher.exchange()).update?.ran).toBe(true);
+    const shown = await runCli(['--json', 'rollout', 'abort', rollout.id], srv.env);
+    expect(shown.code, shown.stderr).toBe(0);
     const aborted = await state(rollout.id);
     expect(aborted.rollout.state).toBe('aborted');
-    // Offered stations keep their firmware target; the rollout no longer holds them.
-    const offered = aborted.members.filter((m) => m.state === 'offered');
-    expect(offered).toHaveLength(5);
-    for (const m of offered) expect((await srv.runtime.registry.getStation(m.eui))?.firmware?.package).toBe('2.0.0');
+    expect(aborted.progress.gate).toMatch(/^aborted: offers not fetched yet were withdrawn and are never made again/);
+    const reverted = aborted.members.filter((m) => m.state === 'reverted');
+    expect(reverted.map((m) => m.eui).sort()).toEqual(wave2.slice(1).sort());
+    for (const m of reverted) {
+      expect(m.reason).toMatch(/^offer withdrawn before the station fetched it: the rollout was aborted/);
+      expect((await srv.runtime.registry.getStation(m.eui))?.firmware).toBeNull();
+    }
+    // What a station fetched stays: the one that ran it reports 2.0.0 at its next call.
+    expect((await srv.runtime.registry.getStation(fetcher.eui))?.firmware?.package).toBe('2.0.0');
     expect((await srv.runtime.rollouts.claims(stations.map((s) => s.eui))).size).toBe(0);
-    await pollRound(stations);
-    await engine();
-    expect((await state(rollout.id)).members.filter((m) => m.state === 'offered')).toHaveLength(5);
+    // The gateways call again and again: none of the withdrawn ones is offered the firmware.
+    for (let i = 0; i < 3; i++) {
+      const results = await pollRound(stations.filter((s) => wave2.slice(1).includes(s.eui)));
+      for (const r of results.values()) expect(r.update?.ran).not.toBe(true);
+      await engine();
+    }
+    for (const eui of wave2.slice(1)) expect((await srv.runtime.registry.getStation(eui))?.reported?.package).not.toBe('2.0.0');
+    const human = await runCli(['rollout', 'show', rollout.id], srv.env);
+    expect(human.stdout).toMatch(/gate\s+aborted: offers not fetched yet were withdrawn/);
     expect((await runCli(['rollout', 'pause', rollout.id], srv.env)).stderr).toContain('is aborted');
   }, 60_000);
 

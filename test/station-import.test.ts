@@ -19,7 +19,8 @@ async function exported(ctx: OperationContext, format: ExportFormat): Promise<st
   return text;
 }
 
-function run(ctx: OperationContext, text: string, options: { dryRun?: boolean; batchSize?: number } = {}): Promise<ImportResult> {
+// `force`: rows that set an authMode the station holds no credential for (refused without it: test/auth-mode-credentials.test.ts).
+function run(ctx: OperationContext, text: string, options: { dryRun?: boolean; batchSize?: number; force?: boolean } = {}): Promise<ImportResult> {
   return importStations(ctx, parseImportText(text, detectFormat(text)), options);
 }
 
@@ -78,7 +79,7 @@ function suite(driver: Driver): void {
       try {
         await copy.registry.migrate();
         const copyCtx = { ...ctx, ...copy };
-        const created = await run(copyCtx, file);
+        const created = await run(copyCtx, file, { force: true });
         expect(created.rows.map((r) => `${r.eui} ${r.action}`)).toEqual([`${A} create`, `${B} create`, `${C} create`]);
         expect(await exported(copyCtx, format)).toBe(file);
         expect((await copy.fleet.readProvisioned([C]))[0]?.authMode).toBe('token');
@@ -101,7 +102,7 @@ function suite(driver: Driver): void {
     ].join('\n');
     const before = await snapshot(stores);
     const auditBefore = (await stores.access.queryAudit({ limit: 100 })).items.length;
-    const dry = await run(ctx, file, { dryRun: true });
+    const dry = await run(ctx, file, { dryRun: true, force: true });
     const summary = (r: ImportResult) => r.rows.map((row) => ({ row: row.row, eui: row.eui, action: row.action, fields: row.fields, errors: row.errors?.map((e) => `${e.field}:${e.code}`) }));
     const expected = [
       { row: 1, eui: A, action: 'update', fields: ['labels', 'authMode'], errors: undefined },
@@ -114,7 +115,7 @@ function suite(driver: Driver): void {
     expect(await snapshot(stores)).toBe(before);
     expect((await stores.access.queryAudit({ limit: 100 })).items).toHaveLength(auditBefore);
 
-    const real = await run(ctx, file);
+    const real = await run(ctx, file, { force: true });
     expect(summary(real)).toEqual(expected);
     // Read from the database: a cached registry hears of the import through its change feed, a moment later.
     const [a, created] = await stores.fleet.readProvisioned([A, '0016C001FF10A238']);
@@ -125,7 +126,7 @@ function suite(driver: Driver): void {
     expect(audit.map((e) => e.detail)).toEqual([expect.objectContaining({ rows: 4, created: 1, updated: 1, unchanged: 1, errors: 1, complete: true })]);
 
     const after = await snapshot(stores);
-    const second = await run(ctx, file);
+    const second = await run(ctx, file, { force: true });
     expect(second.counts).toEqual({ rows: 4, create: 0, update: 0, unchanged: 3, error: 1, skipped: 0 });
     expect(await snapshot(stores)).toBe(after);
   });
@@ -145,7 +146,7 @@ function suite(driver: Driver): void {
       '0016C001FF100007,bad label cell,site,,,',
       ',no eui,,,,',
     ].join('\r\n');
-    const result = await run(ctx, file, { batchSize: 2 });
+    const result = await run(ctx, file, { batchSize: 2, force: true });
     const errors = result.rows.filter((r) => r.action === 'error').map((r) => ({ row: r.row, line: r.line, problems: r.errors?.map((e) => [e.field, e.code]) }));
     expect(errors).toEqual([
       { row: 2, line: 3, problems: [['eui', 'invalid_eui']] },
@@ -258,15 +259,15 @@ describe('10,000-row import in batches', () => {
           };
           const file = fileOf('', (i) => (i % 10 === 0 ? 'gold' : 'std'), (i) => (i % 3 === 0 ? 'token' : ''));
           const t0 = performance.now();
-          const created = await run(ctx, file);
+          const created = await run(ctx, file, { force: true });
           const createMs = performance.now() - t0;
           expect(created.counts).toEqual({ rows: 10_000, create: 10_000, update: 0, unchanged: 0, error: 0, skipped: 0 });
           const t1 = performance.now();
-          const again = await run(ctx, file);
+          const again = await run(ctx, file, { force: true });
           const againMs = performance.now() - t1;
           expect(again.counts.unchanged).toBe(10_000);
           const t2 = performance.now();
-          const changed = await run(ctx, fileOf(' v2', (i) => (i % 10 === 1 ? 'gold' : 'std'), (i) => (i % 3 === 0 ? 'mtls' : 'token')));
+          const changed = await run(ctx, fileOf(' v2', (i) => (i % 10 === 1 ? 'gold' : 'std'), (i) => (i % 3 === 0 ? 'mtls' : 'token')), { force: true });
           const updateMs = performance.now() - t2;
           expect(changed.counts).toMatchObject({ rows: 10_000, update: 10_000, error: 0 });
           expect(await stores.fleet.readProvisioned([eui(0), eui(1), eui(2)])).toEqual([

@@ -71,6 +71,8 @@ export interface ImportFileArgs {
   readonly fileName?: string;
   readonly dryRun: boolean;
   readonly batchSize?: number;
+  /** Apply an authMode even where the station holds no credential for it. */
+  readonly force?: boolean;
 }
 
 /** A piece of the export file, with how many stations it holds. */
@@ -102,7 +104,7 @@ export interface OperatorActions {
   exportStations(format: string | undefined, options?: { readonly spreadsheetSafe?: boolean }): AsyncIterable<ExportChunk>;
 
   stationAuth(eui: string): Promise<StationAuthJson>;
-  setAuthMode(eui: string, mode: string): Promise<StationAuthJson>;
+  setAuthMode(eui: string, mode: string, force?: boolean): Promise<StationAuthJson>;
   /** A CUPS credential is checked against the server's PKI folder (`local.pkiDir` in local mode) unless `input.force`. */
   setCredential(eui: string, input: z.input<typeof A.CredentialSet>, local?: LocalOnly): Promise<z.infer<typeof A.CredentialSetResult>>;
   /** Issues a certificate or token; the station files come back only when `files` is asked for. */

@@ -64,13 +64,13 @@ export function createLocalActions(rt: Runtime): OperatorActions {
     importStations: async (file) => {
       const format = parseImportFormat(file.format);
       const source = file.path === undefined ? textSource(file.text ?? '', { format, fileName: file.fileName }) : { open: () => createReadStream(file.path as string), format, fileName: file.fileName };
-      const result = await importStations(ctx, source, { dryRun: file.dryRun, ...(file.batchSize === undefined ? {} : { batchSize: file.batchSize }) });
+      const result = await importStations(ctx, source, { dryRun: file.dryRun, force: file.force === true, ...(file.batchSize === undefined ? {} : { batchSize: file.batchSize }) });
       return ImportResult.parse(importResultJson(result));
     },
     exportStations: (format, options = {}) => exportStationChunks(ctx, parseExportFormat(format), options),
 
     stationAuth: async (eui) => StationAuthBody.parse(authJson(await showStationAuth(ctx, eui))),
-    setAuthMode: async (eui, mode) => StationAuthBody.parse(authJson(await changeStationAuthMode(ctx, eui, mode))),
+    setAuthMode: async (eui, mode, force) => StationAuthBody.parse(authJson(await changeStationAuthMode(ctx, eui, mode, force === true))),
     setCredential: async (eui, input, local) =>
       A.CredentialSetResult.parse(
         await setStationCredential(ctx, {

@@ -64,7 +64,7 @@ export function createRemoteActions(call: ApiCall): OperatorActions {
       const head = file.path === undefined ? (file.text ?? '') : await fileHead(file.path);
       const format = parseImportFormat(file.format) ?? detectFormat(head, file.fileName);
       const contentType = IMPORT_CONTENT_TYPES[format];
-      const query = { format, dryRun: file.dryRun, batchSize: file.batchSize };
+      const query = { format, dryRun: file.dryRun, batchSize: file.batchSize, ...(file.force === true ? { force: true } : {}) };
       if (file.path === undefined) return call('POST', '/stations/import', { query, text: { body: file.text ?? '', contentType } });
       return call('POST', '/stations/import', { query, file: { path: file.path, size: (await stat(file.path)).size, contentType } });
     },
@@ -74,7 +74,7 @@ export function createRemoteActions(call: ApiCall): OperatorActions {
     },
 
     stationAuth: (eui) => call('GET', `/stations/${e(eui)}/auth`),
-    setAuthMode: (eui, mode) => call('PUT', `/stations/${e(eui)}/auth`, { json: { mode } }),
+    setAuthMode: (eui, mode, force) => call('PUT', `/stations/${e(eui)}/auth`, { json: force === true ? { mode, force } : { mode } }),
     setCredential: async (eui, input, local) => {
       refuseLocalOnly(local);
       return call('PUT', `/stations/${e(eui)}/credentials`, { json: input });

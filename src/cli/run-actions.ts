@@ -9,6 +9,7 @@ import { createLocalActions } from './local-actions.js';
 import type { Output } from './output.js';
 import { createRemoteActions } from './remote-actions.js';
 import { apiBase, createApiCall, isLoopback, type ApiTarget } from './remote-http.js';
+import { requireExistingRegistry } from './registry-required.js';
 
 /** Settings a command takes from this host's configuration, in either mode. */
 export interface ActionSettings {
@@ -76,6 +77,8 @@ export async function runActions(cmd: Command, fn: (actions: OperatorActions, ou
     await fn(createRemoteActions(createApiCall(target)), out, settings);
     return;
   }
+  const g = cmd.optsWithGlobals<{ database?: string }>();
+  requireExistingRegistry(config.database, g.database !== undefined ? 'flag' : process.env['BSCUPS_DATABASE'] !== undefined ? 'env' : 'default');
   await withRuntime(config, (rt) => fn(createLocalActions(rt), out, settings), { lazyBlobs: true });
 }
 

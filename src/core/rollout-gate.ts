@@ -1,4 +1,5 @@
 import { isDowngrade } from './versions.js';
+import { withdrawUnfetched } from './rollout-withdraw.js';
 import {
   describeChange,
   failuresAllowed,
@@ -88,6 +89,11 @@ export interface MemberChange {
   readonly offer?: { readonly previous: PreviousConfig; readonly deadlineAt: Date };
   /** Rollback: set the station's desired configuration back to the member's `previous`. */
   readonly restore?: PreviousConfig;
+  /**
+   * An offer the station has not fetched, taken back (core/rollout-withdraw.ts): the
+   * firmware target is removed, a URI set back to this; the member's offer is cleared.
+   */
+  readonly withdraw?: PreviousConfig;
 }
 
 export interface RolloutChangeSet {
@@ -134,6 +140,10 @@ export function evaluateRollout(input: GateInput): RolloutStep {
   if (state !== 'halted' && failed > allowed) {
     const reason = `failure budget exceeded: ${failed} failed, ${allowed} allowed (${formatAmount(rollout.plan.failureBudget)} of ${counted.length})`;
     halt(step, reason);
+    // Halted offers nothing more: an offer its station has not fetched yet is taken back.
+    const withdrawn = withdrawUnfetched(rollout, [...members.values()], input.observations, 'pending', `the rollout halted (${reason})`);
+    step.members.push(...withdrawn.members);
+    step.events.push(...withdrawn.events);
     state = 'halted';
   }
   if (state !== 'running') return step;

@@ -53,13 +53,13 @@ function gateStatus(rollout: Rollout, waves: readonly WaveProgress[], now: Date)
     case 'completed':
       return 'completed';
     case 'aborted':
-      return 'aborted: stations left as they are';
+      return 'aborted: offers not fetched yet were withdrawn and are never made again; stations that fetched the change keep it';
     case 'rolled_back':
       return 'rolled back';
     case 'halted':
       return `halted: ${rollout.haltReason ?? 'no reason recorded'}`;
     case 'paused':
-      return `paused in wave ${rollout.wave} of ${of}: no new offers until resumed`;
+      return `paused in wave ${rollout.wave} of ${of}: no new offers, and offers not fetched yet were withdrawn until resumed`;
     case 'running':
       break;
   }

@@ -28,6 +28,7 @@ import { audit, authorize } from './context.js';
 import { requirePackage, type RolloutContext } from './firmware-library.js';
 import { selectStations } from './rollout-selection.js';
 import { parseLabelSelector } from './station-filters.js';
+import { withdrawUnfetched } from '../core/rollout-withdraw.js';
 
 /** A rollout as adapters receive it: strings as typed in flags or JSON. */
 export interface RolloutInput {
@@ -227,20 +228,31 @@ const FROM: Record<Control, readonly RolloutState[]> = { pause: ['running'], res
 const TO: Record<Control, RolloutState> = { pause: 'paused', resume: 'running', abort: 'aborted' };
 const EVENT: Record<Control, RolloutEvent['type']> = { pause: 'paused', resume: 'resumed', abort: 'aborted' };
 
-/** pause (no new offers), resume (from paused or halted), abort (stop; stations stay as they are). */
+/**
+ * pause (no new offers), resume (from paused or halted), abort (stop for good). Pause
+ * and abort also take back every offer a station has not fetched yet (core/rollout-withdraw.ts):
+ * paused, it is made again on resume; aborted, never. What a station fetched stays.
+ */
 export async function controlRollout(ctx: RolloutContext, id: string, action: Control): Promise<RolloutView> {
   authorize(ctx, 'operator', `${action === 'abort' ? 'aborting' : action === 'pause' ? 'pausing' : 'resuming'} a rollout`);
-  const rollout = await writeGuarded(ctx, id, (r, members) => {
+  const rollout = await writeGuarded(ctx, id, async (r, members) => {
     if (!FROM[action].includes(r.state)) throw conflict('rollout_state', `rollout ${id} is ${r.state}; only a ${FROM[action].join(' or ')} rollout can be ${action === 'abort' ? 'aborted' : `${action}d`}`, { state: r.state });
     // Resuming a rollout halted at a finished wave's success gate is the operator's
     // decision to go on: the wave counts as passed. A failure budget still exceeded
     // halts it again at the next evaluation.
     const settled = r.wave > 0 && members.every((m) => m.wave !== r.wave || (m.state !== 'pending' && m.state !== 'offered'));
     const override = action === 'resume' && r.state === 'halted' && r.wavePassedAt === null && settled;
+    const offered = action === 'resume' ? [] : members.filter((m) => m.state === 'offered');
+    const withdrawn = offered.length === 0
+      ? { members: [], events: [] }
+      : withdrawUnfetched(r, offered, await ctx.rollouts.observe(offered.map((m) => m.eui)), action === 'abort' ? 'reverted' : 'pending', `the rollout was ${action === 'abort' ? 'aborted' : 'paused'} by ${ctx.actor.name}`);
     return {
-      members: [],
+      members: withdrawn.members,
       rollout: { state: TO[action], ...(action === 'resume' ? { haltReason: null } : {}), ...(override ? { wavePassedAt: ctx.clock() } : {}) },
-      events: [{ type: EVENT[action], message: `${EVENT[action]} by ${ctx.actor.name}${override ? `; wave ${r.wave} counted as passed` : ''}` }],
+      events: [
+        { type: EVENT[action], message: `${EVENT[action]} by ${ctx.actor.name}${override ? `; wave ${r.wave} counted as passed` : ''}${withdrawn.members.length > 0 ? `; ${withdrawn.members.length} offers not fetched yet withdrawn` : ''}` },
+        ...withdrawn.events,
+      ],
     };
   });
   await audit(ctx, `rollout.${action}`, id);

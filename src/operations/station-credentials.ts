@@ -95,13 +95,13 @@ export async function revokeStationCredential(ctx: OperationContext, input: Revo
 }
 
 /** Sets how a station authenticates, then answers its auth record. */
-export async function changeStationAuthMode(ctx: OperationContext, eui: string, mode: string): Promise<StationAuth> {
+export async function changeStationAuthMode(ctx: OperationContext, eui: string, mode: string, force = false): Promise<StationAuth> {
   authorize(ctx, 'operator', 'setting a station auth mode');
   const id = parseEui(eui, 'eui');
   if (!(STATION_AUTH_MODES as readonly string[]).includes(mode)) {
     throw invalid('invalid_auth_mode', `--mode must be one of ${STATION_AUTH_MODES.join(', ')}, got "${mode}"`, { field: '--mode' });
   }
-  const set = await setStationAuthMode(deps(ctx), id, mode as StationAuthMode);
-  await audit(ctx, 'station.auth_mode', id, { mode: set.mode, was: set.was });
+  const set = await setStationAuthMode(deps(ctx), id, mode as StationAuthMode, force);
+  await audit(ctx, 'station.auth_mode', id, { mode: set.mode, was: set.was, ...(force ? { force } : {}) });
   return showStationAuth(ctx, id);
 }

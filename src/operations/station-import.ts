@@ -3,6 +3,7 @@ import type { NewEvent } from '../core/model.js';
 import { STATION_AUTH_MODES, type StationAuthMode } from '../core/station-auth-model.js';
 import { parseEui, validateCupsUri, validateTcUri } from '../protocol/index.js';
 import type { ProvisionedStation, ProvisioningUpdate, ProvisioningWrite } from '../registry/index.js';
+import { modeLockOut } from './auth-mode.js';
 import { audit, authorize, type OperationContext } from './context.js';
 import { validateLabelKey, validateLabelValue } from './station-filters.js';
 import { setImmediate as yieldTurn } from 'node:timers/promises';
@@ -52,6 +53,8 @@ export interface ImportResult {
 export interface ImportOptions {
   readonly dryRun?: boolean;
   readonly batchSize?: number;
+  /** Apply an authMode even to a station that holds no credential for it (it will be refused at its next call). */
+  readonly force?: boolean;
 }
 
 /** A row that passed validation: the fields it sets (absent: left as they are). */
@@ -151,7 +154,7 @@ function rowRef(source: SourceRow): { row: number; line?: number } {
 }
 
 /** Decides each row against its station as stored; pure, so a dry run and the transaction decide alike. */
-function planBatch(rows: readonly ValidRow[], current: ReadonlyMap<string, ProvisionedStation>): Planned {
+function planBatch(rows: readonly ValidRow[], current: ReadonlyMap<string, ProvisionedStation>, force = false): Planned {
   const results: ImportRowResult[] = [];
   const creates: ProvisionedStation[] = [];
   const updates: ProvisioningUpdate[] = [];
@@ -159,6 +162,12 @@ function planBatch(rows: readonly ValidRow[], current: ReadonlyMap<string, Provi
   for (const r of rows) {
     const base = { ...rowRef(r.source), eui: r.eui };
     const now = current.get(r.eui);
+    // The rule `station auth --mode` follows: never a mode the station has no credential for, unless forced.
+    const lockOut = force || r.authMode === undefined || r.authMode === (now?.authMode ?? 'none') ? null : modeLockOut(r.eui, r.authMode, now?.cupsCredentials ?? { certificate: false, token: false });
+    if (lockOut !== null) {
+      results.push({ ...base, action: 'error', errors: [{ field: 'authMode', code: 'no_credential_for_mode', message: lockOut }] });
+      continue;
+    }
     if (now === undefined) {
       const station = { eui: r.eui, name: r.name ?? null, labels: r.labels ?? {}, cupsUri: r.cupsUri ?? null, tcUri: r.tcUri ?? null, authMode: r.authMode ?? 'none' };
       creates.push(station);
@@ -255,9 +264,9 @@ export async function importStations(ctx: OperationContext, input: ImportSource 
     }
     try {
       const planned = dryRun
-        ? planBatch(rows, new Map((await ctx.fleet.readProvisioned(euis)).map((s) => [s.eui, s])))
+        ? planBatch(rows, new Map((await ctx.fleet.readProvisioned(euis, { credentials: true })).map((s) => [s.eui, s])), options.force === true)
         : await ctx.fleet.provisionStations(euis, (current) => {
-            const p = planBatch(rows, current);
+            const p = planBatch(rows, current, options.force === true);
             return { write: p.write, result: p };
           }, ctx.clock());
       for (const r of planned.results) out[r.row - 1] = r;
@@ -287,7 +296,7 @@ export async function importStations(ctx: OperationContext, input: ImportSource 
   const { create, update, unchanged, error, skipped } = result.counts;
   // Once per import, applied or not: who ran which import, with what outcome. A dry run changes nothing.
   if (!dryRun) {
-    await audit(ctx, 'station.import', null, { rows: rows.length, created: create, updated: update, unchanged, errors: error, skipped, complete: !failed, batchSize });
+    await audit(ctx, 'station.import', null, { rows: rows.length, created: create, updated: update, unchanged, errors: error, skipped, complete: !failed, batchSize, ...(options.force === true ? { force: true } : {}) });
   }
   return result;
 }

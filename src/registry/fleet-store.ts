@@ -92,8 +92,8 @@ export class KyselyFleetStore extends BackendStore implements FleetStore {
     return this.run((db) => selectProvisioned(db, { after, limit }));
   }
 
-  readProvisioned(euis: readonly string[]): Promise<ProvisionedStation[]> {
-    return this.run((db) => selectProvisioned(db, { euis }, this.backend.flavour));
+  readProvisioned(euis: readonly string[], options: { readonly credentials?: boolean } = {}): Promise<ProvisionedStation[]> {
+    return this.run((db) => selectProvisioned(db, { euis }, this.backend.flavour, false, options.credentials === true));
   }
 
   provisionStations<T>(euis: readonly string[], plan: ProvisioningPlan<T>, at: Date): Promise<T> {

@@ -92,7 +92,8 @@ export interface FleetStore {
   /** Bulk provisioning: registered stations' provisioning fields by EUI, `limit` of them after `after` (exclusive). */
   exportStations(after: string | null, limit: number): Promise<ProvisionedStation[]>;
   /** Bulk provisioning: those of `euis` that are registered, read without a lock (a dry run's view). */
-  readProvisioned(euis: readonly string[]): Promise<ProvisionedStation[]>;
+  /** With `credentials`, also which CUPS credentials each holds (what an import checks a mode against). */
+  readProvisioned(euis: readonly string[], options?: { readonly credentials?: boolean }): Promise<ProvisionedStation[]>;
   /** Bulk provisioning: one batch decided by `plan` and written in one transaction, all of it or none. */
   provisionStations<T>(euis: readonly string[], plan: ProvisioningPlan<T>, at: Date): Promise<T>;
 }

@@ -18,6 +18,8 @@ interface ProvisionedRow {
   cups_uri: string | null;
   tc_uri: string | null;
   mode: string | null;
+  has_cert?: unknown;
+  has_token?: unknown;
 }
 
 function toProvisioned(r: ProvisionedRow): ProvisionedStation {
@@ -28,7 +30,13 @@ function toProvisioned(r: ProvisionedRow): ProvisionedStation {
     cupsUri: r.cups_uri,
     tcUri: r.tc_uri,
     authMode: (r.mode ?? 'none') as StationAuthMode,
+    ...(r.has_cert === undefined ? {} : { cupsCredentials: { certificate: held(r.has_cert), token: held(r.has_token) } }),
   };
+}
+
+/** An EXISTS column: SQLite answers 0/1, PostgreSQL a boolean. */
+function held(v: unknown): boolean {
+  return v === true || v === 1 || v === '1' || v === 1n;
 }
 
 /** Provisioning fields of `euis` (those registered), or of one keyset page ordered by EUI. */
@@ -37,6 +45,7 @@ export async function selectProvisioned(
   where: { readonly euis: readonly string[] } | { readonly after: string | null; readonly limit: number },
   flavour: SqlFlavour = 'sqlite',
   lock = false,
+  credentials = false,
 ): Promise<ProvisionedStation[]> {
   if ('euis' in where && where.euis.length === 0) return [];
   if ('euis' in where && flavour === 'postgres') {
@@ -44,7 +53,11 @@ export async function selectProvisioned(
     // planner believes about the tables (right after a bulk create their statistics say "empty", and
     // an IN list then became a nested loop over station_auth, seconds per batch at 10,000 stations).
     // Only PostgreSQL has row locks; the station row is what every credential or mode change locks first.
-    const result = await sql<ProvisionedRow>`select s.eui, s.name, s.labels, s.cups_uri, s.tc_uri, a.mode
+    const held = credentials
+      ? sql`, exists (select 1 from station_certificates c where c.eui = s.eui and c.category = 'cups' and c.status = 'active') as has_cert,
+        exists (select 1 from station_tokens t where t.eui = s.eui and t.category = 'cups' and t.status = 'active') as has_token`
+      : sql``;
+    const result = await sql<ProvisionedRow>`select s.eui, s.name, s.labels, s.cups_uri, s.tc_uri, a.mode ${held}
       from unnest(${[...where.euis]}::text[]) as k(eui)
       join stations s on s.eui = k.eui
       left join station_auth a on a.eui = k.eui
@@ -55,6 +68,18 @@ export async function selectProvisioned(
     .selectFrom('stations as s')
     .leftJoin('station_auth as a', 'a.eui', 's.eui')
     .select(['s.eui', 's.name', 's.labels', 's.cups_uri', 's.tc_uri', 'a.mode']);
+  if ('euis' in where && credentials) {
+    return (
+      await query
+        .select((eb) => [
+          eb.exists(eb.selectFrom('station_certificates as c').select('c.eui').whereRef('c.eui', '=', 's.eui').where('c.category', '=', 'cups').where('c.status', '=', 'active')).as('has_cert'),
+          eb.exists(eb.selectFrom('station_tokens as t').select('t.eui').whereRef('t.eui', '=', 's.eui').where('t.category', '=', 'cups').where('t.status', '=', 'active')).as('has_token'),
+        ])
+        .where('s.eui', 'in', where.euis)
+        .orderBy('s.eui')
+        .execute()
+    ).map(toProvisioned);
+  }
   if ('euis' in where) query = query.where('s.eui', 'in', where.euis).orderBy('s.eui');
   else {
     if (where.after !== null) query = query.where('s.eui', '>', where.after);
@@ -80,7 +105,7 @@ export async function applyProvisioning<T>(
   for (const part of chunks(euis, INSERT_CHUNK)) await trx.deleteFrom('unknown_stations').where('eui', 'in', part).execute();
   const current = new Map<string, ProvisionedStation>();
   for (const part of chunks(euis, INSERT_CHUNK)) {
-    for (const s of await selectProvisioned(trx, { euis: part }, flavour, true)) current.set(s.eui, s);
+    for (const s of await selectProvisioned(trx, { euis: part }, flavour, true, true)) current.set(s.eui, s);
   }
   const { write, result } = plan(current);
   const now = millis(at);

@@ -10,10 +10,16 @@ export interface ProvisionedStation {
   readonly cupsUri: string | null;
   readonly tcUri: string | null;
   readonly authMode: StationAuthMode;
+  /**
+   * Which CUPS credentials the station holds (active, not retired): read for an
+   * import, which must not switch a station to a mode it has no credential for.
+   * Absent in an export.
+   */
+  readonly cupsCredentials?: { readonly certificate: boolean; readonly token: boolean };
 }
 
 /** Fields to change on a registered station; absent fields stay, labels replace the station's labels. */
-export type ProvisioningUpdate = { readonly eui: string } & Partial<Omit<ProvisionedStation, 'eui'>>;
+export type ProvisioningUpdate = { readonly eui: string } & Partial<Omit<ProvisionedStation, 'eui' | 'cupsCredentials'>>;
 
 /** One batch's writes, applied in one transaction. */
 export interface ProvisioningWrite {

@@ -1,6 +1,6 @@
 import type { Kysely, Transaction } from 'kysely';
 import { conflict, CupsError, notFound } from '../core/errors.js';
-import { isActive, type Rollout } from '../core/rollout.js';
+import { isActive, type PreviousConfig, type Rollout } from '../core/rollout.js';
 import type { MemberChange, RolloutStep } from '../core/rollout-gate.js';
 import type { CredentialPlan } from './auth-types.js';
 import { applyCredentialChange } from './credential-change.js';
@@ -51,6 +51,7 @@ export async function writeStep(
   }
   for (const m of step.members) {
     await writeMember(trx, rollout, m, now);
+    if (m.withdraw !== undefined) await withdrawOffer(trx, rollout, m.eui, m.withdraw, now);
     if (m.offer !== undefined) {
       if (change.kind === 'firmware' && pkg !== undefined) {
         const p = toPackage(pkg);
@@ -92,6 +93,27 @@ export async function writeStep(
   return true;
 }
 
+/**
+ * Takes back an offer the station has not fetched (core/rollout-withdraw.ts), guarded on the
+ * station's rows as the step was decided: a station that fetched it meanwhile refuses the step whole.
+ */
+async function withdrawOffer(trx: Transaction<RegistryDatabase & RolloutTables>, rollout: Rollout, eui: string, previous: PreviousConfig, now: number): Promise<void> {
+  const change = rollout.change;
+  let done: { numDeletedRows?: bigint; numUpdatedRows?: bigint } | undefined;
+  if (change.kind === 'firmware') {
+    const r = await trx.deleteFrom('firmware_targets').where('eui', '=', eui).where('package', '=', change.package).where('offers', '=', 0).where('state', 'in', ['pending', 'offered']).executeTakeFirst();
+    done = { numDeletedRows: r.numDeletedRows };
+    await trx.updateTable('stations').set({ updated_at: now }).where('eui', '=', eui).execute();
+  } else if (change.kind === 'tcUri') {
+    done = await trx.updateTable('stations').set({ tc_uri: previous.tcUri, updated_at: now }).where('eui', '=', eui).where('tc_uri', '=', change.uri).executeTakeFirst();
+  } else if (change.kind === 'cupsUri') {
+    done = await trx.updateTable('stations').set({ cups_uri: previous.cupsUri, updated_at: now }).where('eui', '=', eui).where('cups_uri', '=', change.uri).executeTakeFirst();
+  }
+  if (done !== undefined && (done.numDeletedRows ?? done.numUpdatedRows) === 0n) {
+    throw conflict('station_changed', `station ${eui} fetched or changed its offer of rollout ${rollout.id} while the offer was being withdrawn; nothing was written, try again`);
+  }
+}
+
 async function writeMember(trx: Transaction<RegistryDatabase & RolloutTables>, rollout: Rollout, m: MemberChange, now: number): Promise<void> {
   const done = TERMINAL_MEMBER.has(m.state) ? now : null;
   if (m.joined === true) {
@@ -114,6 +136,8 @@ async function writeMember(trx: Transaction<RegistryDatabase & RolloutTables>, r
       reason: m.reason,
       done_at: done,
       ...(m.offer === undefined ? {} : { previous: JSON.stringify(m.offer.previous), offered_at: now, deadline_at: m.offer.deadlineAt.getTime() }),
+      // A withdrawn offer no longer counts as one (waves count offers); back to pending, it may be made again.
+      ...(m.withdraw === undefined ? {} : { offered_at: null, deadline_at: null, ...(m.state === 'pending' ? { previous: null } : {}) }),
     })
     .where('rollout_id', '=', rollout.id)
     .where('eui', '=', m.eui)

@@ -81,7 +81,8 @@ async function writeCredentialTemp(home: string, cat: CredCategory, blob: Buffer
     ['crt', files.cert],
     ['key', files.key],
   ] as const) {
-    await writeFile(join(home, `${cat}-temp.${ext}`), data ?? Buffer.alloc(0));
+    // A private key (or token) is for the station's owner only, as the station writes it.
+    await writeFile(join(home, `${cat}-temp.${ext}`), data ?? Buffer.alloc(0), { mode: ext === 'key' ? 0o600 : 0o644 });
   }
   log(`${cat === 'cups' ? 'CUPS' : 'TC'} credentials updated (${blob.length} bytes)`);
   return true;

@@ -28,11 +28,13 @@ export function authModeOfFiles(files: CredentialFiles): AuthMode {
 /**
  * Builds the transport the station would use. Over plain http the station never
  * calls conn_setup_tls, so its credential files (token included) are ignored and no
- * token header is sent: the simulator mirrors that rather than leaking a token in clear.
+ * token header is sent: the simulator mirrors that rather than leaking a token in clear,
+ * and labels the exchange `none`.
  */
 export function cupsTransport(target: CupsTarget, files: CredentialFiles): CupsTransport {
+  // Plain http uses no credential at all, whatever the files hold: the exchange is unauthenticated.
+  if (!target.tls) return { authMode: 'none', tls: undefined, headerLines: undefined };
   const authMode = authModeOfFiles(files);
-  if (!target.tls) return { authMode, tls: undefined, headerLines: undefined };
   if (files.trust === null) {
     throw invalid('simulator_no_trust', 'CUPS URI requires TLS but no trust configured: write the CA certificate (DER) to cups.trust', {
       field: 'cups.trust',

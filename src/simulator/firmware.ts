@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { rename, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { verifyWithStationKeys, type StationVerifyOutcome } from '../signing/index.js';
 import { readSigKeyFiles } from './home.js';
@@ -42,13 +42,17 @@ export interface InstallUpdateOptions {
  * Handles an update as the station does (cups.c, sys_linux.c): the bytes go to
  * update.bi_, which is renamed update.bin once complete; then the signature is checked
  * against every sig-N.key; a verified or legitimately unsigned update runs, any other
- * is deleted. The station keeps the file in /tmp; the simulator keeps it in its home so
- * that several simulated stations never share one file.
+ * is deleted. The station keeps the file in /tmp; the simulator keeps it in a folder of its
+ * own per station (updateFolder), so that several simulated stations never share one file.
+ * Like the station's, the update runs there, not in the home: only STATION_HOME names the
+ * home, so an update that writes a relative version.txt never confirms (PROTOCOL.md 8.5).
  */
 export async function installUpdate(opts: InstallUpdateOptions): Promise<UpdateReport> {
   const { home, update, signature, log } = opts;
-  const partial = join(home, 'update.bi_');
-  const final = join(home, 'update.bin');
+  const folder = updateFolder(home);
+  await mkdir(folder, { recursive: true, mode: 0o700 });
+  const partial = join(folder, 'update.bi_');
+  const final = join(folder, 'update.bin');
   await writeFile(partial, update, { mode: 0o750 });
   await rename(partial, final);
   log(`Update received (${update.length} bytes)`);
@@ -86,16 +90,46 @@ function verdictLine(outcome: StationVerifyOutcome, keyIndex: number | undefined
   }
 }
 
-/** Starts `sh update.bin` in the home folder with STATION_HOME set, as an update script expects. */
+/**
+ * The simulator's stand-in for the station's /tmp: where update.bin is written and run,
+ * one per station home, and never the home itself (a hidden folder beside its files).
+ */
+export function updateFolder(home: string): string {
+  return join(resolve(home), '.station-tmp');
+}
+
+/**
+ * At every start the station runs a leftover update.bin again (PROTOCOL.md 8.5): an update
+ * that does not remove itself runs at each restart. True when there was one to run.
+ */
+export async function rerunLeftoverUpdate(home: string, wait: boolean, log: (line: string) => void): Promise<boolean> {
+  try {
+    await access(join(updateFolder(home), 'update.bin'));
+  } catch {
+    return false;
+  }
+  log('Found a leftover update.bin: running it again');
+  const run = await runUpdate(home, wait);
+  if (wait) log(`update.bin exited with ${run.exitCode === null ? 'a signal' : `code ${run.exitCode}`}`);
+  return true;
+}
+
+/**
+ * Starts `sh /…/update.bin` with STATION_HOME set, as the station does: its working
+ * folder is the update folder, not the home, and $0 is the file's absolute path (so
+ * `rm -f "$0"` removes it).
+ */
 function runUpdate(home: string, wait: boolean): Promise<{ exitCode: number | null; stdout: string; stderr: string }> {
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', STATION_HOME: resolve(home) };
+  const cwd = updateFolder(home);
+  const file = join(cwd, 'update.bin');
   if (!wait) {
-    const child = spawn('sh', ['update.bin'], { cwd: home, env, detached: true, stdio: 'ignore' });
+    const child = spawn('sh', [file], { cwd, env, detached: true, stdio: 'ignore' });
     child.unref();
     return Promise.resolve({ exitCode: null, stdout: '', stderr: '' });
   }
   return new Promise((done, failed) => {
-    const child = spawn('sh', ['update.bin'], { cwd: home, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('sh', [file], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const stdout = tail();
     const stderr = tail();
     child.stdout.on('data', stdout.add);

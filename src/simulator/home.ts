@@ -147,6 +147,6 @@ export async function initStationHome(home: string, init: StationHomeInit): Prom
     ...(init.sigKeys ?? []).map((key, i): [string, Uint8Array] => [`sig-${i}.key`, key]),
   ];
   for (const [name, data] of files) {
-    if (data !== null && data !== undefined) await writeFile(join(home, name), data);
+    if (data !== null && data !== undefined) await writeFile(join(home, name), data, { mode: name.endsWith('.key') && !name.startsWith('sig-') ? 0o600 : 0o644 });
   }
 }

@@ -6,7 +6,7 @@ import { applyConfig } from './apply.js';
 import { decodeBody } from './decode-body.js';
 import { cupsTransport } from './cups-tls.js';
 import { parseCupsUri } from './cups-uri.js';
-import { installUpdate } from './firmware.js';
+import { installUpdate, rerunLeftoverUpdate } from './firmware.js';
 import { readCredentialFiles, readStationHome, readUri } from './home.js';
 import { httpExchange } from './http-client.js';
 import { nextExchangeDelay } from './schedule.js';
@@ -28,8 +28,11 @@ export function createSimulatedStation(options: SimulatedStationOptions): Simula
   }
   const waitForUpdate = options.waitForUpdate ?? true;
   const log = options.log ?? ((): void => {});
+  // The station's start: a leftover update runs again before its first exchange (PROTOCOL.md 8.5).
+  let started: Promise<boolean> | undefined;
 
   async function exchange(exchangeOptions: { signal?: AbortSignal } = {}): Promise<ExchangeResult> {
+    await (started ??= rerunLeftoverUpdate(home, waitForUpdate, log));
     const state = await readStationHome(home);
     const request: UpdateInfoRequest = {
       router: eui,

@@ -1,6 +1,7 @@
 import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { ensureTestRegistry } from './registry-fixture.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = fileURLToPath(new URL('../../src/cli/bin.ts', import.meta.url));
@@ -14,7 +15,8 @@ export interface CliResult {
 }
 
 /** Runs the real `bscups` CLI in a child process (through tsx, no build step). */
-export function runCli(args: readonly string[], env: Record<string, string> = {}, cwd = ROOT): Promise<CliResult> {
+export async function runCli(args: readonly string[], env: Record<string, string> = {}, cwd = ROOT): Promise<CliResult> {
+  await ensureTestRegistry(env);
   return new Promise((resolve) => {
     execFile(
       process.execPath,

@@ -84,7 +84,12 @@ export const Revoked = z
   .object({ eui: z.string(), revoked: z.string(), category, retired: z.boolean(), wasInUse: z.boolean(), desiredCleared: z.boolean() })
   .meta({ id: 'Revoked' });
 
-export const AuthModeSet = z.object({ mode: z.string().describe('mtls, token or none') }).strict().meta({ id: 'AuthModeSet' });
+export const AuthModeSet = z
+  .object({
+    mode: z.string().describe('mtls, token or none'),
+    force: z.boolean().optional().describe('set it even though the station holds no credential for that mode (it will be refused)'),
+  })
+  .strict().meta({ id: 'AuthModeSet' });
 
 export const SigningKeyAdd = z
   .object({ publicKey: z.string().describe('sig-N.key as 128 hex digits, or a PEM public key'), name: z.string().max(200).nullable().optional() })

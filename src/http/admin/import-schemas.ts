@@ -38,6 +38,7 @@ const flag = z
 
 export const ImportQuery = z.object({
   dryRun: flag.describe('decide and report every row, change nothing'),
+  force: flag.describe('apply an authMode even to a station that holds no credential for it (it will be refused); without it such a row is an error'),
   batchSize: z.coerce.number().int().min(1).max(MAX_IMPORT_BATCH).optional().describe(`rows per transaction, default ${DEFAULT_IMPORT_BATCH}`),
   format: z
     .enum(IMPORT_FORMATS as unknown as [string, ...string[]])

@@ -27,8 +27,8 @@ export function register(parent: Command): void {
       )
       .option('--station <eui...>', 'target station(s), repeatable')
       .option('--label <key=value>', 'target every station with this label, repeatable', collect)
-      .requiredOption('--package <version>', 'package version the update writes into version.txt, e.g. 1.0.1')
-      .option('--file <file>', 'the update file (stations run it with sh as update.bin); without it, --package names a firmware library entry'),
+      .requiredOption('--package <version>', 'package version the update writes into "$STATION_HOME/version.txt", e.g. 1.0.1')
+      .option('--file <file>', 'the update file: the station saves it as /tmp/update.bin and runs it with sh from its own working folder (not its home), STATION_HOME set to its home, so it must write "$STATION_HOME/version.txt" (e.g. printf \'#!/bin/sh\\necho 1.0.1 > "$STATION_HOME/version.txt"\\nrm -f "$0"\\n\' > update.sh) and should remove itself (rm -f "$0"): a leftover update.bin runs again at every start; without it, --package names a firmware library entry'),
   )
     .option('--allow-downgrade', 'allow a lower semantic version than the station reports')
     .option('--force', 'with --file: target stations an active firmware rollout holds (the rollout records it as changed outside it)')

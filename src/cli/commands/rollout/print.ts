@@ -17,6 +17,7 @@ export function printRollout(out: Output, r: RolloutJson, members?: readonly z.i
   out.line(`state    ${r.state}${r.rollbackOf === null ? '' : `, rolls back ${r.rollbackOf}`}`);
   out.line(`gate     ${r.gate}`);
   if (r.haltReason !== null) out.line(`halted   ${r.haltReason}`);
+  if (r.state === 'halted') out.line('         no new offers; offers not fetched yet were withdrawn and are made again on resume');
   out.line(`failures ${r.totals.failed} of ${r.failuresAllowed} allowed`);
   out.line(`eta      ${r.eta ?? '-'}`);
   out.line();

@@ -16,9 +16,10 @@ export function register(parent: Command): void {
     .action(async (id: string, opts: { events?: boolean }, cmd: Command) => {
       await runActions(cmd, async (actions, out) => {
         const v = await actions.showRollout(id);
-        const notable = out.json ? undefined : await actions.rolloutMembers(id, { state: ['failed', 'skipped'], limit: NOTABLE });
+        // The same in --json as for people: the first failed or skipped stations, and with --events the log.
+        const notable = await actions.rolloutMembers(id, { state: ['failed', 'skipped'], limit: NOTABLE });
         const events: z.infer<typeof RolloutEvent>[] = [];
-        if (opts.events === true && !out.json) {
+        if (opts.events === true) {
           let page = await actions.rolloutEvents(id, { limit: 1000 });
           events.push(...page.items);
           while (page.nextCursor !== null) {
@@ -26,9 +27,15 @@ export function register(parent: Command): void {
             events.push(...page.items);
           }
         }
-        out.result(v, () => {
-          printRollout(out, v, notable?.items);
-          if (notable?.nextCursor != null) out.line(`… more: bscups rollout members ${id} --state failed,skipped`);
+        const json = {
+          ...v,
+          firstFailedOrSkipped: notable.items,
+          moreFailedOrSkipped: notable.nextCursor !== null,
+          ...(opts.events === true ? { events } : {}),
+        };
+        out.result(json, () => {
+          printRollout(out, v, notable.items);
+          if (notable.nextCursor !== null) out.line(`… more: bscups rollout members ${id} --state failed,skipped`);
           if (opts.events === true) {
             out.line();
             out.table(events.map((e) => ({ at: e.at, type: e.type, station: e.eui ?? '', message: e.message })), ['at', 'type', 'station', 'message']);

@@ -15,14 +15,15 @@ export function register(parent: Command): void {
         'mtls (client certificate), token (Authorization header over TLS) or none (only on a server started with --allow-unauthenticated)',
     )
     .argument('<eui>', 'station EUI')
-    .option('--mode <mode>', `set the auth mode: ${STATION_AUTH_MODES.join(', ')}`)
-    .action(async (eui: string, opts: { mode?: string }, cmd: Command) => {
+    .option('--mode <mode>', `set the auth mode: ${STATION_AUTH_MODES.join(', ')}; refused when the station holds no credential for it`)
+    .option('--force', 'with --mode: set it even though the station holds no credential for that mode (it will be refused at its next call)')
+    .action(async (eui: string, opts: { mode?: string; force?: boolean }, cmd: Command) => {
       const id = euiArg(eui);
       if (opts.mode !== undefined && !(STATION_AUTH_MODES as readonly string[]).includes(opts.mode)) {
         throw invalid('invalid_auth_mode', `--mode must be one of ${STATION_AUTH_MODES.join(', ')}, got "${opts.mode}"`, { field: '--mode' });
       }
       await runActions(cmd, async (actions, out) => {
-        const auth = opts.mode === undefined ? await actions.stationAuth(id) : await actions.setAuthMode(id, opts.mode);
+        const auth = opts.mode === undefined ? await actions.stationAuth(id) : await actions.setAuthMode(id, opts.mode, opts.force === true);
         const station = await actions.showStation(id);
         out.result(authView(station, auth), () => printAuth(out, station, auth));
       });

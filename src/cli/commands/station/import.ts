@@ -20,8 +20,9 @@ export function register(parent: Command): void {
     .argument('<file>', 'the file, or - for stdin')
     .option('--format <format>', `${IMPORT_FORMATS.join(', ')} (default: by the file name, else by the content)`)
     .option('--dry-run', 'report what each row would change, change nothing')
+    .option('--force', 'apply an authMode even to a station that holds no credential for it (it would be refused at its next call); without it such a row is an error')
     .option('--batch-size <n>', `rows per transaction (1..${MAX_IMPORT_BATCH}, default ${DEFAULT_IMPORT_BATCH})`, (v) => Number(v))
-    .action(async (path: string, opts: { format?: string; dryRun?: boolean; batchSize?: number }, cmd: Command) => {
+    .action(async (path: string, opts: { format?: string; dryRun?: boolean; batchSize?: number; force?: boolean }, cmd: Command) => {
       if (opts.batchSize !== undefined) checkBatchSize(opts.batchSize);
       // A file is read as a stream (checked readable first); stdin is read whole.
       const input = path === '-' ? { text: await readStdin() } : { path: await readableFileArg(path, '<file>') };
@@ -31,6 +32,7 @@ export function register(parent: Command): void {
           ...(opts.format === undefined ? {} : { format: opts.format }),
           ...(path === '-' ? {} : { fileName: path }),
           dryRun: opts.dryRun === true,
+          ...(opts.force === true ? { force: true } : {}),
           ...(opts.batchSize === undefined ? {} : { batchSize: opts.batchSize }),
         });
         out.result(report, () => printReport(out, report));

@@ -77,6 +77,6 @@ export function registerStationCredentialRoutes(app: FastifyInstance, deps: Admi
 
   api.put('/stations/:eui/auth', {
     schema: { tags, summary: 'Set how the station authenticates: mtls, token or none', params: EuiParams, body: AuthModeSet, response: { 200: StationAuthBody, ...errorResponses } },
-  }, async (req) => authJson(await changeStationAuthMode(contextOf(req, deps), req.params.eui, req.body.mode)));
+  }, async (req) => authJson(await changeStationAuthMode(contextOf(req, deps), req.params.eui, req.body.mode, req.body.force === true)));
 
 }

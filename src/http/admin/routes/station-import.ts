@@ -61,6 +61,7 @@ export function registerStationImportRoutes(app: FastifyInstance, deps: AdminDep
       }
       const result = await importStations(contextOf(req, deps), source, {
         dryRun: req.query.dryRun,
+        force: req.query.force,
         ...(req.query.batchSize === undefined ? {} : { batchSize: req.query.batchSize }),
       });
       // Written a slice of rows at a time, yielding between slices: a report of 500,000 rows does not hold up polls.
