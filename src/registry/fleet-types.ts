@@ -1,3 +1,4 @@
+import type { AuditFor } from './audit-row.js';
 import type { SyncState } from '../core/sync-status.js';
 import type { EventType, FirmwareState, Station, StationEvent } from './types.js';
 import type { ProvisionedStation, ProvisioningPlan } from './provisioning-types.js';
@@ -94,5 +95,5 @@ export interface FleetStore {
   /** Bulk provisioning: those of `euis` that are registered, read without a lock (a dry run's view). */
   readProvisioned(euis: readonly string[]): Promise<ProvisionedStation[]>;
   /** Bulk provisioning: one batch decided by `plan` and written in one transaction, all of it or none. */
-  provisionStations<T>(euis: readonly string[], plan: ProvisioningPlan<T>, at: Date): Promise<T>;
+  provisionStations<T>(euis: readonly string[], plan: ProvisioningPlan<T>, at: Date, audit?: AuditFor<T>): Promise<T>;
 }
