@@ -1,4 +1,5 @@
 import type { StationAuthMode } from '../registry/auth-types.js';
+import type { NewAuditEntry } from '../registry/index.js';
 import type { CredentialDeps } from './credential-delivery.js';
 
 /**
@@ -6,7 +7,12 @@ import type { CredentialDeps } from './credential-delivery.js';
  * a pending CUPS rotation would switch to, so that rotation keeps its
  * credential but no longer changes the mode; both in one transaction.
  */
-export async function setStationAuthMode(deps: CredentialDeps, eui: string, mode: StationAuthMode): Promise<{ eui: string; mode: StationAuthMode; was: StationAuthMode }> {
+export async function setStationAuthMode(
+  deps: CredentialDeps,
+  eui: string,
+  mode: StationAuthMode,
+  audit?: (set: { eui: string; mode: StationAuthMode; was: StationAuthMode }) => NewAuditEntry | null,
+): Promise<{ eui: string; mode: StationAuthMode; was: StationAuthMode }> {
   return deps.registry.changeCredentials(
     eui,
     ({ auth }) => {
@@ -23,5 +29,6 @@ export async function setStationAuthMode(deps: CredentialDeps, eui: string, mode
     },
     deps.clock(),
     deps.faults,
+    audit,
   );
 }

@@ -3,7 +3,7 @@ import type { NewEvent } from '../core/model.js';
 import { STATION_AUTH_MODES, type StationAuthMode } from '../core/station-auth-model.js';
 import { parseEui, validateCupsUri, validateTcUri } from '../protocol/index.js';
 import type { ProvisionedStation, ProvisioningUpdate, ProvisioningWrite } from '../registry/index.js';
-import { audit, authorize, type OperationContext } from './context.js';
+import { audited, auditOutsideRegistry, authorize, type OperationContext } from './context.js';
 import { validateLabelKey, validateLabelValue } from './station-filters.js';
 import { IMPORT_FIELDS, type RowProblem, type SourceRow } from './station-import-format.js';
 
@@ -239,7 +239,7 @@ export async function importStations(ctx: OperationContext, sources: readonly So
         : await ctx.fleet.provisionStations(euis, (current) => {
             const p = planBatch(batch, current);
             return { write: p.write, result: p };
-          }, ctx.clock());
+          }, ctx.clock(), (p) => batchAudit(ctx, p.results));
       for (const r of planned.results) results.set(r.row, r);
     } catch (e) {
       if (!isCupsError(e)) throw e;
@@ -256,9 +256,20 @@ export async function importStations(ctx: OperationContext, sources: readonly So
   const rows = sources.map((s) => results.get(s.row) as ImportRowResult);
   const result: ImportResult = { dryRun, complete: !failed, counts: countOf(rows), rows };
   const { create, update, unchanged, error, skipped } = result.counts;
-  // Once per import, applied or not: who ran which import, with what outcome. A dry run changes nothing.
+  // Once per import, applied or not: who ran which import, with what outcome. The changes themselves
+  // are each recorded by their batch's row (station.import_batch), in the batch's transaction;
+  // this summary changes nothing, so it has a transaction of its own. A dry run changes nothing.
   if (!dryRun) {
-    await audit(ctx, 'station.import', null, { rows: rows.length, created: create, updated: update, unchanged, errors: error, skipped, complete: !failed, batchSize });
+    await auditOutsideRegistry(ctx, 'station.import', null, { rows: rows.length, created: create, updated: update, unchanged, errors: error, skipped, complete: !failed, batchSize });
   }
   return result;
+}
+
+/** The row of one applied batch, written in its transaction: which stations it created and changed. */
+function batchAudit(ctx: OperationContext, rows: readonly ImportRowResult[]) {
+  const euis = (action: ImportRowResult['action']) => rows.filter((r) => r.action === action).map((r) => r.eui);
+  const created = euis('create');
+  const updated = euis('update');
+  if (created.length === 0 && updated.length === 0) return null;
+  return audited(ctx, 'station.import_batch', null, { rows: [rows[0]?.row ?? null, rows.at(-1)?.row ?? null], created, updated });
 }
