@@ -44,7 +44,7 @@ describe('a firmware blob changed in the store after its upload', () => {
     const update = Buffer.from('#!/bin/sh\nexit 0\n');
     const uploaded = await upgradeFirmware(
       { registry, blobs, clock: () => new Date() },
-      { package: '1.0.1', source: { label: 'update.sh', size: update.length, open: () => Readable.from([update]) }, signWith: [loadPrivateKey(key.privateKeyPem)], stations: [EUI], maxOffers: 3 },
+      { package: '1.0.1', source: { label: 'update.sh', size: update.length, open: () => Readable.from([update]) }, signWith: [loadPrivateKey(key.privateKeyPem)], stations: [EUI], maxOffers: 3 }, () => null,
     );
     const station = createSimulatedStation({ home, eui: EUI });
     const recorded = delivered();

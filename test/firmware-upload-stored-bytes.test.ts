@@ -68,7 +68,7 @@ describe('firmware upgrade checks the bytes it stores', () => {
     const sig = signBuffer(good, key.privateKeyPem);
     const source = await fileOverwrittenAfterFirstRead(good, Buffer.from(good.toString().replace('echo', 'rm -')));
     await expectRefusedWithNothingStored(
-      upgradeFirmware(deps, { package: '1.0.1', source, signatures: [{ keyCrc: key.crc, signature: sig, label: 'update.sh.sig' }], stations: [EUI], maxOffers: 3 }),
+      upgradeFirmware(deps, { package: '1.0.1', source, signatures: [{ keyCrc: key.crc, signature: sig, label: 'update.sh.sig' }], stations: [EUI], maxOffers: 3 }, () => null),
       ['file_changed', 'signature_mismatch'],
     );
     expect(source.reads).toBe(2);
@@ -77,7 +77,7 @@ describe('firmware upgrade checks the bytes it stores', () => {
   it('refuses a file overwritten between reads when signing it now (--sign-with), instead of signing what was not hashed', async () => {
     const source = await fileOverwrittenAfterFirstRead(good, Buffer.from(good.toString().replace('1.0.1', '6.6.6')));
     await expectRefusedWithNothingStored(
-      upgradeFirmware(deps, { package: '1.0.1', source, signWith: [loadPrivateKey(key.privateKeyPem)], stations: [EUI], maxOffers: 3 }),
+      upgradeFirmware(deps, { package: '1.0.1', source, signWith: [loadPrivateKey(key.privateKeyPem)], stations: [EUI], maxOffers: 3 }, () => null),
       ['file_changed'],
     );
   });
@@ -85,7 +85,7 @@ describe('firmware upgrade checks the bytes it stores', () => {
   it('refuses the signature of other bytes even when the file holds still', async () => {
     const source = await fileOverwrittenAfterFirstRead(good, good);
     await expectRefusedWithNothingStored(
-      upgradeFirmware(deps, { package: '1.0.1', source, signatures: [{ keyCrc: key.crc, signature: signBuffer(evil, key.privateKeyPem), label: 'evil.sig' }], stations: [EUI], maxOffers: 3 }),
+      upgradeFirmware(deps, { package: '1.0.1', source, signatures: [{ keyCrc: key.crc, signature: signBuffer(evil, key.privateKeyPem), label: 'evil.sig' }], stations: [EUI], maxOffers: 3 }, () => null),
       ['signature_mismatch'],
     );
   });
@@ -93,18 +93,18 @@ describe('firmware upgrade checks the bytes it stores', () => {
   it('stores bytes whose hash is the recorded one and that the signature verifies, and re-checks a stored copy before reusing it', async () => {
     const sig = signBuffer(good, key.privateKeyPem);
     const source = await fileOverwrittenAfterFirstRead(good, good);
-    const first = await upgradeFirmware(deps, { package: '1.0.1', source, signatures: [{ keyCrc: key.crc, signature: sig, label: 'update.sh.sig' }], stations: [EUI], maxOffers: 3 });
+    const first = await upgradeFirmware(deps, { package: '1.0.1', source, signatures: [{ keyCrc: key.crc, signature: sig, label: 'update.sh.sig' }], stations: [EUI], maxOffers: 3 }, () => null);
     expect(first).toMatchObject({ uploaded: true, sha256: createHash('sha256').update(good).digest('hex'), stations: [EUI] });
     const stored = await blobs.get('fwupgrades', first.blob);
     expect(await verifyStream(stored!.stream, sig, key.sigKey)).toBe(true);
     expect((await registry.getStation(EUI))?.firmware).toMatchObject({ sha256: first.sha256, package: '1.0.1' });
 
     // Same bytes again: reused, after reading the stored copy back.
-    const again = await upgradeFirmware(deps, { package: '1.0.1', source: await fileOverwrittenAfterFirstRead(good, good), signatures: [{ keyCrc: key.crc, signature: sig, label: 'update.sh.sig' }], stations: [EUI], maxOffers: 3 });
+    const again = await upgradeFirmware(deps, { package: '1.0.1', source: await fileOverwrittenAfterFirstRead(good, good), signatures: [{ keyCrc: key.crc, signature: sig, label: 'update.sh.sig' }], stations: [EUI], maxOffers: 3 }, () => null);
     expect(again.uploaded).toBe(false);
     // A stored copy damaged in place (same name, same size) is stored again rather than served.
     await writeFile(join(work, 'blobs', 'fwupgrades', first.blob), Buffer.alloc(good.length, 0x41));
-    const repaired = await upgradeFirmware(deps, { package: '1.0.1', source: await fileOverwrittenAfterFirstRead(good, good), signatures: [{ keyCrc: key.crc, signature: sig, label: 'update.sh.sig' }], stations: [EUI], maxOffers: 3 });
+    const repaired = await upgradeFirmware(deps, { package: '1.0.1', source: await fileOverwrittenAfterFirstRead(good, good), signatures: [{ keyCrc: key.crc, signature: sig, label: 'update.sh.sig' }], stations: [EUI], maxOffers: 3 }, () => null);
     expect(repaired.uploaded).toBe(true);
     expect(await verifyStream((await blobs.get('fwupgrades', first.blob))!.stream, sig, key.sigKey)).toBe(true);
   });
@@ -126,9 +126,9 @@ describe('firmware upgrade targets its stations in one transaction', () => {
     const crash = (step: string) => {
       if (step === `registry:firmware-target-set:${EUI}`) throw new CupsError('injected_crash', 'unavailable', step);
     };
-    await expect(upgradeFirmware({ ...deps, faults: crash }, input)).rejects.toMatchObject({ code: 'injected_crash' });
+    await expect(upgradeFirmware({ ...deps, faults: crash }, input, () => null)).rejects.toMatchObject({ code: 'injected_crash' });
     expect([(await registry.getStation(EUI))?.firmware ?? null, (await registry.getStation(second))?.firmware ?? null]).toEqual(before);
-    const done = await upgradeFirmware(deps, { ...input, source: await fileOverwrittenAfterFirstRead(other, other) });
+    const done = await upgradeFirmware(deps, { ...input, source: await fileOverwrittenAfterFirstRead(other, other) }, () => null);
     expect(done.stations).toEqual([EUI, second]);
     expect((await registry.getStation(second))?.firmware).toMatchObject({ package: '1.0.2', state: 'pending' });
   });

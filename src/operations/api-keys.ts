@@ -2,8 +2,8 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { parseDuration } from '../core/duration.js';
 import { CupsError, invalid, notFound } from '../core/errors.js';
 import { isRole, ROLES, type Role } from '../core/roles.js';
-import type { AccessStore, ApiKeyInfo } from '../registry/index.js';
-import { audit, authorize, type Actor, type OperationContext } from './context.js';
+import type { AccessStore, ApiKeyInfo, OperatorAccess } from '../registry/index.js';
+import { audited, auditRow, authorize, SERVER_ACTOR, type Actor, type OperationContext } from './context.js';
 
 // A key reads `bsk_<id>.<secret>`: the id finds the row, the secret is compared
 // with its stored SHA-256 (a plain hash suffices: the secret is 256 random bits,
@@ -51,11 +51,12 @@ export async function createApiKey(ctx: OperationContext, input: NewApiKeyInput)
   const now = ctx.clock();
   const id = randomBytes(8).toString('hex');
   const secret = newSecret();
+  const expiresAt = expiry(input.expires, now);
   const key = await ctx.access.addApiKey(
-    { id, name, role: input.role, hash: hashSecret(secret), createdBy: ctx.actor.name, expiresAt: expiry(input.expires, now) },
+    { id, name, role: input.role, hash: hashSecret(secret), createdBy: ctx.actor.name, expiresAt },
     now,
+    audited(ctx, 'apikey.create', id, { name, role: input.role, expiresAt: expiresAt?.toISOString() ?? null }),
   );
-  await audit(ctx, 'apikey.create', id, { name, role: key.role, expiresAt: key.expiresAt?.toISOString() ?? null });
   return { key, secret: `bsk_${id}.${secret}` };
 }
 
@@ -69,8 +70,8 @@ export async function revokeApiKey(ctx: OperationContext, id: string): Promise<A
   const key = await ctx.access.findApiKey(id);
   if (key === undefined) throw notFound('api_key_not_found', `No API key has id ${id}; "bscups apikey list" shows them.`, { id });
   if (key.revokedAt === null) {
-    await ctx.access.revokeApiKey(id, ctx.clock());
-    await audit(ctx, 'apikey.revoke', id, { name: key.name });
+    // Revoked by someone else meanwhile: their row records it, not this one.
+    await ctx.access.revokeApiKey(id, ctx.clock(), (revoked) => (revoked ? audited(ctx, 'apikey.revoke', id, { name: key.name }) : null));
   }
   const { hash: _hash, ...info } = (await ctx.access.findApiKey(id)) ?? key;
   return info;
@@ -108,21 +109,18 @@ export async function authenticateApiKey(
  * it, to be shown once; returns null on every later start, and on the replica
  * that lost the race when several start together.
  */
-export async function ensureFirstAdminKey(access: AccessStore, now: Date): Promise<string | null> {
+export async function ensureFirstAdminKey(access: OperatorAccess, now: Date): Promise<string | null> {
   if ((await access.countApiKeys()) > 0) return null;
   const secret = newSecret();
   try {
     await access.addApiKey(
       { id: FIRST_ADMIN_KEY_ID, name: 'first-admin', role: 'admin', hash: hashSecret(secret), createdBy: null, expiresAt: null },
       now,
+      auditRow(SERVER_ACTOR, now, 'apikey.create', FIRST_ADMIN_KEY_ID, { name: 'first-admin', role: 'admin', firstStart: true }),
     );
   } catch (e) {
     if (e instanceof CupsError && e.code === 'api_key_exists') return null;
     throw e;
   }
-  await access.appendAudit({
-    at: now, actor: 'server', actorKeyId: null, role: 'admin', via: 'server', remoteAddress: null,
-    action: 'apikey.create', target: FIRST_ADMIN_KEY_ID, detail: { name: 'first-admin', role: 'admin', firstStart: true },
-  });
   return `bsk_${FIRST_ADMIN_KEY_ID}.${secret}`;
 }

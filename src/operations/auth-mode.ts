@@ -1,5 +1,6 @@
 import { conflict } from '../core/errors.js';
 import type { StationAuth, StationAuthMode } from '../registry/auth-types.js';
+import type { NewAuditEntry } from '../registry/index.js';
 import type { CredentialDeps } from './credential-delivery.js';
 
 /** Which kinds of CUPS credential a station holds (issued to it, not retired): what a mode can be checked against. */
@@ -44,6 +45,7 @@ export async function setStationAuthMode(
   eui: string,
   mode: StationAuthMode,
   force = false,
+  audit?: (set: { eui: string; mode: StationAuthMode; was: StationAuthMode }) => NewAuditEntry | null,
 ): Promise<{ eui: string; mode: StationAuthMode; was: StationAuthMode }> {
   return deps.registry.changeCredentials(
     eui,
@@ -65,5 +67,6 @@ export async function setStationAuthMode(
     },
     deps.clock(),
     deps.faults,
+    audit,
   );
 }

@@ -1,13 +1,13 @@
 import type { BlobStore, ContainerName } from '../blobs/types.js';
 import { invalid } from '../core/errors.js';
 import type { Role } from '../core/roles.js';
-import { audit, authorize } from './context.js';
+import { auditOutsideRegistry, authorize } from './context.js';
 import type { RolloutContext } from './firmware-library.js';
 import type { RolloutStore } from '../registry/rollout-types.js';
 import type { StationRegistry } from '../registry/types.js';
 
 export interface BlobsGcDeps {
-  readonly registry: StationRegistry;
+  readonly registry: Pick<StationRegistry, 'listStations'>;
   /** The firmware library: its packages are in use while listed, targeted or not. */
   readonly library: Pick<RolloutStore, 'listPackages'>;
   readonly blobs: BlobStore;
@@ -103,7 +103,8 @@ export async function collectBlobs(ctx: RolloutContext, input: { readonly delete
   const r = await collectUnusedBlobs({ registry: ctx.registry, library: ctx.rollouts, blobs: ctx.blobs, clock: ctx.clock }, { delete: input.delete === true, minAgeMs });
   if (input.delete === true) {
     const deleted = r.blobs.filter((b) => b.deleted);
-    await audit(ctx, 'blobs.gc', null, { deleted: deleted.length, bytes: deleted.reduce((n, b) => n + b.size, 0), minAge: input.minAge ?? '1h' });
+    // Blob files are not in the registry's database: this row has a transaction of its own.
+    await auditOutsideRegistry(ctx, 'blobs.gc', null, { deleted: deleted.length, bytes: deleted.reduce((n, b) => n + b.size, 0), minAge: input.minAge ?? '1h' });
   }
   return r;
 }

@@ -2,7 +2,7 @@ import { userInfo } from 'node:os';
 import type { BlobStore } from '../blobs/types.js';
 import { CupsError } from '../core/errors.js';
 import { roleAllows, type Role } from '../core/roles.js';
-import type { AccessStore, FleetStore, StationRegistry } from '../registry/index.js';
+import type { NewAuditEntry, OperatorAccess, OperatorFleet, OperatorRegistry } from '../registry/index.js';
 
 /** Who is acting, as the audit log records it. */
 export interface Actor {
@@ -16,11 +16,15 @@ export interface Actor {
   readonly remoteAddress: string | null;
 }
 
-/** What every operation is given: the stores, the clock and the acting identity. */
+/**
+ * What every operation is given: the stores, the clock and the acting identity.
+ * The stores are the operator views (registry/operator-stores.ts): each write
+ * requires its audit row, made with `audited`, and writes it in its transaction.
+ */
 export interface OperationContext {
-  readonly registry: StationRegistry;
-  readonly fleet: FleetStore;
-  readonly access: AccessStore;
+  readonly registry: OperatorRegistry;
+  readonly fleet: OperatorFleet;
+  readonly access: OperatorAccess;
   readonly blobs: BlobStore;
   readonly clock: () => Date;
   readonly actor: Actor;
@@ -56,16 +60,19 @@ export function requireRole(actor: Actor, role: Role, what: string): void {
   );
 }
 
-/** Records a change in the audit log; `detail` must never carry secrets. */
-export async function audit(
-  ctx: OperationContext,
+/** The identity the server itself acts as (the rollout engine, the first-start key). */
+export const SERVER_ACTOR: Actor = Object.freeze({ name: 'server', keyId: null, role: 'admin', via: 'server', remoteAddress: null });
+
+/** The audit row of a change by `actor` at `at`; `detail` must never carry secrets. */
+export function auditRow(
+  actor: Actor,
+  at: Date,
   action: string,
   target: string | null,
   detail: Readonly<Record<string, unknown>> | null = null,
-): Promise<void> {
-  const { actor } = ctx;
-  await ctx.access.appendAudit({
-    at: ctx.clock(),
+): NewAuditEntry {
+  return {
+    at,
     actor: actor.name,
     actorKeyId: actor.keyId,
     role: actor.role,
@@ -74,5 +81,34 @@ export async function audit(
     action,
     target,
     detail,
-  });
+  };
+}
+
+/**
+ * The audit row of a change this operation makes: hand it to the store write
+ * that makes the change (the write's last argument), which records it in the
+ * same transaction. For a detail known only after the write, pass a function
+ * of the write's result instead: `(r) => audited(ctx, 'x', r.id, {...})`.
+ */
+export function audited(
+  ctx: OperationContext,
+  action: string,
+  target: string | null,
+  detail: Readonly<Record<string, unknown>> | null = null,
+): NewAuditEntry {
+  return auditRow(ctx.actor, ctx.clock(), action, target, detail);
+}
+
+/**
+ * Records a change made OUTSIDE the registry's database (blob files, the PKI
+ * folder) in a transaction of its own. Never for a registry change: pass
+ * `audited(…)` to the write instead, or a crash between the two loses the row.
+ */
+export async function auditOutsideRegistry(
+  ctx: Pick<OperationContext, 'access' | 'clock' | 'actor'>,
+  action: string,
+  target: string | null,
+  detail: Readonly<Record<string, unknown>> | null = null,
+): Promise<void> {
+  await ctx.access.appendAudit(auditRow(ctx.actor, ctx.clock(), action, target, detail));
 }

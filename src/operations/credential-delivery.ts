@@ -10,12 +10,17 @@ import type {
   StationAuth,
   StationAuthMode,
 } from '../registry/auth-types.js';
+import type { NewAuditEntry } from '../registry/index.js';
 import type { CredentialRef, NewEvent, Station, StationRegistry } from '../registry/types.js';
 import { desiredField, storeCredential } from './credential-blob.js';
 
-/** What the credential operations need; an OperationContext fits. `faults` only in tests (see FaultHook). */
+/**
+ * What the credential operations need; an OperationContext fits. `faults` only in tests (see FaultHook).
+ * The helpers below take the audit row of their change as their last argument and hand it to the
+ * registry's transaction; the operations (station-credentials.ts, credential-rotate.ts) always give it.
+ */
 export interface CredentialDeps {
-  readonly registry: StationRegistry;
+  readonly registry: Pick<StationRegistry, 'getStation' | 'getStationAuth' | 'findToken' | 'changeCredentials'>;
   readonly blobs: BlobStore;
   readonly clock: () => Date;
   readonly faults?: FaultHook;
@@ -57,13 +62,14 @@ export async function deliverCredentials(
   eui: string,
   deliveries: readonly Delivery[],
   guard?: (current: { readonly station: Station; readonly auth: StationAuth }) => void,
+  audit?: (delivered: readonly Delivered[]) => NewAuditEntry | null,
 ): Promise<{ delivered: Delivered[]; before: { station: Station; auth: StationAuth } }> {
   const { registry, faults } = deps;
   const delivered = await storeDeliveries(deps, eui, deliveries);
   const at = deps.clock();
   let before: { station: Station; auth: StationAuth };
   try {
-    before = await registry.changeCredentials(eui, credentialPlan(deliveries, delivered, guard), at, faults);
+    before = await registry.changeCredentials(eui, credentialPlan(deliveries, delivered, guard), at, faults, audit === undefined ? undefined : () => audit(delivered));
   } catch (e) {
     await dropUnreferenced(deps, eui, delivered);
     throw e;

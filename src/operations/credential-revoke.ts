@@ -1,5 +1,6 @@
 import { conflict, invalid, notFound } from '../core/errors.js';
 import type { CredentialCategory, CredentialChange, StationAuth, StationCertificate, StationToken } from '../registry/auth-types.js';
+import type { NewAuditEntry } from '../registry/index.js';
 import type { Station } from '../registry/types.js';
 import { desiredField } from './credential-blob.js';
 import { type CredentialDeps } from './credential-delivery.js';
@@ -36,7 +37,7 @@ type Held = (StationCertificate & { kind: 'certificate' }) | (StationToken & { k
  * provisioning is on its way to the gateway). A revoked credential that was
  * still the desired one is unset, so it is never delivered afterwards.
  */
-export async function revokeCredential(deps: CredentialDeps, input: RevokeInput): Promise<RevokeResult> {
+export async function revokeCredential(deps: CredentialDeps, input: RevokeInput, audit?: (result: RevokeResult) => NewAuditEntry | null): Promise<RevokeResult> {
   const { eui } = input;
   if ((input.fingerprint === undefined) === (input.tokenId === undefined)) {
     throw invalid('missing_credential', 'say what to revoke: --fingerprint F or --token-id T (one of them)');
@@ -44,6 +45,8 @@ export async function revokeCredential(deps: CredentialDeps, input: RevokeInput)
   const fingerprint = input.fingerprint === undefined ? undefined : normaliseFingerprint(input.fingerprint);
   const label = fingerprint !== undefined ? `certificate ${fingerprint}` : `token ${String(input.tokenId)}`;
   const at = deps.clock();
+  const resultOf = (o: { found: Held; inUse: boolean; retired: boolean; cleared: unknown }): RevokeResult =>
+    ({ eui, revoked: label, category: o.found.category, retired: o.retired, wasInUse: o.inUse, desiredCleared: o.cleared !== null });
   const outcome = await deps.registry.changeCredentials(
     eui,
     ({ station, auth }) => {
@@ -77,10 +80,11 @@ export async function revokeCredential(deps: CredentialDeps, input: RevokeInput)
     },
     at,
     deps.faults,
+    audit === undefined ? undefined : (o) => audit(resultOf(o)),
   );
   await deps.faults?.('committed');
   if (outcome.cleared !== null) await deps.blobs.delete('stationcredentials', outcome.cleared.blob);
-  return { eui, revoked: label, category: outcome.found.category, retired: outcome.retired, wasInUse: outcome.inUse, desiredCleared: outcome.cleared !== null };
+  return resultOf(outcome);
 }
 
 function findHeld(auth: StationAuth, fingerprint: string | undefined, tokenId: string | undefined): Held | undefined {

@@ -1,7 +1,7 @@
 import { parseEui } from '../protocol/index.js';
 import { loadCa, loadCaCertificate } from '../pki/pki-folder.js';
 import type { CredentialCategory } from '../registry/auth-types.js';
-import { audit, authorize } from './context.js';
+import { audited, authorize } from './context.js';
 import type { IssuedCert } from '../pki/types.js';
 import { rotateCredential } from './credentials.js';
 import type { RolloutContext } from './firmware-library.js';
@@ -45,7 +45,9 @@ export async function rotateStationCredential(ctx: RolloutContext, eui: string, 
   const caCert = await loadCaCertificate(pkiDir);
   // The CA key is needed only to issue a certificate; a token-only setup may keep it offline.
   const ca = await loadCa(pkiDir).catch(() => undefined);
-  const issued = await rotateCredential({ registry: ctx.registry, blobs: ctx.blobs, clock: ctx.clock }, { eui: id, category, caCert, ...(ca === undefined ? {} : { ca }), ...(trust === undefined ? {} : { trust }) });
+  const issued = await rotateCredential({ registry: ctx.registry, blobs: ctx.blobs, clock: ctx.clock }, { eui: id, category, caCert, ...(ca === undefined ? {} : { ca }), ...(trust === undefined ? {} : { trust }) }, (r) =>
+    audited(ctx, 'credential.rotate', id, { category, kind: r.kind, crc: r.crc, fingerprint: r.fingerprint ?? null, tokenId: r.tokenId ?? null, ...(held.length === 0 ? {} : { forcedOver: held.map((h) => h.rollout.id) }) }),
+  );
   const rotated: Rotated = {
     eui: id,
     category,
@@ -55,7 +57,6 @@ export async function rotateStationCredential(ctx: RolloutContext, eui: string, 
     notAfter: issued.notAfter ?? null,
     tokenId: issued.tokenId ?? null,
   };
-  await audit(ctx, 'credential.rotate', id, { category, kind: rotated.kind, crc: rotated.crc, fingerprint: rotated.fingerprint, tokenId: rotated.tokenId, ...(held.length === 0 ? {} : { forcedOver: held.map((h) => h.rollout.id) }) });
   await recordForced(ctx, held, `${category} credential rotation`);
   return rotated;
 }

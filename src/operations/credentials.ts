@@ -3,6 +3,7 @@ import { conflict, invalid } from '../core/errors.js';
 import { bearerSecret, certificateFingerprint, issueStationCert, issueStationToken, stationCredentialFiles, tokenSecretHash, type IssuedCert } from '../pki/index.js';
 import { buildCredentialBlob, credentialCrc, normaliseStationKey, parseCredentialBlob } from '../protocol/index.js';
 import type { CredentialCategory, StationAuth, StationAuthMode } from '../registry/auth-types.js';
+import type { NewAuditEntry } from '../registry/index.js';
 import { currentTrust } from './credential-blob.js';
 import { deliverCredentials, stationNotFound, storeDeliveries, type CredentialDeps, type Delivered, type Delivery } from './credential-delivery.js';
 
@@ -34,7 +35,7 @@ export interface SetCredentialResult {
  * transaction that makes it the desired credential: otherwise a station with a
  * certificate list (or in token mode) would fetch it and then be refused.
  */
-export async function setCredential(deps: CredentialDeps, input: CredentialInput): Promise<SetCredentialResult> {
+export async function setCredential(deps: CredentialDeps, input: CredentialInput, audit?: (result: SetCredentialResult) => NewAuditEntry | null): Promise<SetCredentialResult> {
   const { eui, category } = input;
   const cert = input.cert ?? null;
   const key = input.key ?? null;
@@ -60,14 +61,18 @@ export async function setCredential(deps: CredentialDeps, input: CredentialInput
       `desired ${category === 'cups' ? 'cupsCred' : 'tcCred'} set (${mode})` +
       (tracked === null ? '' : `; ${tracked.label} accepted, older CUPS credentials retire once the station reports it`),
   };
-  const { delivered } = await deliverCredentials(deps, eui, [delivery], ({ auth }) => {
+  const resultOf = (delivered: readonly Delivered[]): SetCredentialResult => {
+    const ref = (delivered[0] as Delivered).ref;
+    return { eui, category, mode, crc: ref.crc, size: ref.size, blob: ref.blob, accepted: tracked?.label ?? null };
+  };
+  const guard = ({ auth }: { readonly auth: StationAuth }) => {
     const known = auth.certificates.find((c) => c.fingerprint === tracked?.certificate?.fingerprint);
     if (known?.status === 'retired') {
       throw conflict('certificate_retired', `certificate ${known.fingerprint} of station ${eui} was retired (${known.retiredReason ?? 'retired'}): the station would be refused with it; issue a new one with "bscups station issue-cert ${eui}"`);
     }
-  });
-  const ref = (delivered[0] as (typeof delivered)[number]).ref;
-  return { eui, category, mode, crc: ref.crc, size: ref.size, blob: ref.blob, accepted: tracked?.label ?? null };
+  };
+  const { delivered } = await deliverCredentials(deps, eui, [delivery], guard, audit === undefined ? undefined : (d) => audit(resultOf(d)));
+  return resultOf(delivered);
 }
 
 /** What the server can check in a CUPS blob set by hand; null for trust-only blobs and tokens of another form. */
@@ -125,19 +130,21 @@ export interface IssueResult {
  * quickstart's unauthenticated first contact), and the new mode is accepted
  * beside it until the station proves the new credential works.
  */
-export async function issueCredentials(deps: CredentialDeps, input: IssueInput): Promise<IssueResult> {
+export async function issueCredentials(deps: CredentialDeps, input: IssueInput, audit?: (credentials: readonly IssuedCredential[]) => NewAuditEntry | null): Promise<IssueResult> {
   const { eui } = input;
   const made: { delivery: Delivery; issued: Omit<IssuedCredential, 'crc' | 'size' | 'blob'> }[] = [];
   for (const { category, trust } of input.credentials) made.push(await issueOne(eui, input.kind, category, trust, input.ca));
-  const { delivered } = await deliverCredentials(deps, eui, made.map((m) => m.delivery));
+  const credentialsOf = (delivered: readonly Delivered[]): IssuedCredential[] =>
+    made.map((m, i) => {
+      const { ref } = delivered[i] as Delivered;
+      return { ...m.issued, crc: ref.crc, size: ref.size, blob: ref.blob };
+    });
+  const { delivered } = await deliverCredentials(deps, eui, made.map((m) => m.delivery), undefined, audit === undefined ? undefined : (d) => audit(credentialsOf(d)));
   const auth = await deps.registry.getStationAuth(eui);
   if (auth === undefined) throw stationNotFound(eui);
   return {
     eui,
-    credentials: made.map((m, i) => {
-      const { ref } = delivered[i] as (typeof delivered)[number];
-      return { ...m.issued, crc: ref.crc, size: ref.size, blob: ref.blob };
-    }),
+    credentials: credentialsOf(delivered),
     mode: auth.mode,
     pendingMode: auth.rotations.find((r) => r.category === 'cups' && r.targetMode !== auth.mode)?.targetMode ?? null,
   };
@@ -195,13 +202,13 @@ export interface RotateInput {
 }
 
 /** Replaces the certificate or token the station uses for a category with a new one of the same kind. */
-export async function rotateCredential(deps: CredentialDeps, input: RotateInput): Promise<IssuedCredential> {
+export async function rotateCredential(deps: CredentialDeps, input: RotateInput, audit?: (issued: IssuedCredential) => NewAuditEntry | null): Promise<IssuedCredential> {
   const { eui, category } = input;
   const [station, auth] = await Promise.all([deps.registry.getStation(eui), deps.registry.getStationAuth(eui)]);
   if (station === undefined || auth === undefined) throw stationNotFound(eui);
   const kind = kindInUse(auth, category);
   const trust = category === 'cups' ? input.caCert : (input.trust ?? (await currentTrust(deps.blobs, station, 'tc')) ?? input.caCert);
-  const issued = await issueCredentials(deps, { eui, kind, credentials: [{ category, trust }], ...(input.ca === undefined ? {} : { ca: input.ca }) });
+  const issued = await issueCredentials(deps, { eui, kind, credentials: [{ category, trust }], ...(input.ca === undefined ? {} : { ca: input.ca }) }, audit === undefined ? undefined : (c) => audit(c[0] as IssuedCredential));
   return issued.credentials[0] as IssuedCredential;
 }
 

@@ -1,12 +1,12 @@
 import { conflict, invalid, notFound } from '../core/errors.js';
 import { isDowngrade } from '../core/versions.js';
-import type { FirmwarePackage, FirmwarePackageUse, RolloutStore, Station } from '../registry/index.js';
-import { audit, authorize, type OperationContext } from './context.js';
+import type { FirmwarePackage, FirmwarePackageUse, OperatorRollouts, RolloutStore, Station } from '../registry/index.js';
+import { audited, authorize, type OperationContext } from './context.js';
 import { storeVerifiedFirmware, validatePackage, type SignedUpdateInput } from './firmware-upload.js';
 
 /** Operations that also need the firmware library and rollouts. */
 export interface RolloutContext extends OperationContext {
-  readonly rollouts: RolloutStore;
+  readonly rollouts: OperatorRollouts;
   /** Called after a rollout was created or resumed, so an engine in this process evaluates it now rather than at its next interval. */
   readonly rolloutsChanged?: () => void;
 }
@@ -37,8 +37,8 @@ export async function uploadPackage(ctx: RolloutContext, input: PackageUpload): 
   const entry = await ctx.rollouts.addPackage(
     { package: pkg, blob: stored.blob, size: stored.size, sha256: stored.sha256, signatures: stored.signatures, models, createdBy: ctx.actor.name },
     ctx.clock(),
+    audited(ctx, 'firmware.upload', pkg, { size: stored.size, sha256: stored.sha256, keyCrcs: stored.signatures.map((s) => s.keyCrc), models }),
   );
-  await audit(ctx, 'firmware.upload', pkg, { size: stored.size, sha256: stored.sha256, keyCrcs: stored.signatures.map((s) => s.keyCrc), models });
   return { ...entry, uploaded: stored.uploaded };
 }
 
@@ -57,14 +57,13 @@ export async function showPackage(ctx: RolloutContext, pkg: string): Promise<Fir
 export async function removePackage(ctx: RolloutContext, pkg: string): Promise<{ readonly package: string; readonly blobDeleted: boolean }> {
   authorize(ctx, 'operator', 'removing firmware');
   const entry = await requirePackage(ctx.rollouts, pkg);
-  await ctx.rollouts.removePackage(entry.package);
+  await ctx.rollouts.removePackage(entry.package, audited(ctx, 'firmware.remove', entry.package));
   const shared = (await ctx.rollouts.listPackages()).some((p) => p.blob === entry.blob);
   if (!shared) await ctx.blobs.delete('fwupgrades', entry.blob);
-  await audit(ctx, 'firmware.remove', entry.package, { blobDeleted: !shared });
   return { package: entry.package, blobDeleted: !shared };
 }
 
-export async function requirePackage(store: RolloutStore, pkg: string): Promise<FirmwarePackage> {
+export async function requirePackage(store: Pick<RolloutStore, 'getPackage'>, pkg: string): Promise<FirmwarePackage> {
   const entry = await store.getPackage(pkg);
   if (entry === undefined) throw notFound('package_not_found', `package ${pkg} is not in the firmware library; upload it with bscups firmware upload --package ${pkg} --file …`, { package: pkg });
   return entry;
@@ -107,8 +106,9 @@ export async function targetPackage(ctx: RolloutContext, input: PackageTargeting
       events: [{ type: 'config' as const, message: `firmware target ${entry.package} from the library (sha256 ${entry.sha256.slice(0, 16)}…)` }],
     })),
     now,
+    undefined,
+    audited(ctx, 'firmware.target', entry.package, { stations: targets.map((s) => s.eui) }),
   );
-  await audit(ctx, 'firmware.target', entry.package, { stations: targets.map((s) => s.eui) });
   return { package: entry.package, stations: targets.map((s) => s.eui) };
 }
 

@@ -1,6 +1,6 @@
 import { parseEui } from '../protocol/index.js';
 import type { Station } from '../registry/index.js';
-import { audit, authorize, type OperationContext } from './context.js';
+import { audited, authorize, type OperationContext } from './context.js';
 import type { RolloutContext } from './firmware-library.js';
 import { upgradeFirmware, type FirmwareUpgradeInput, type FirmwareUpgradeResult } from './firmware-upload.js';
 import { checkRolloutClaims, recordForced } from './rollout-claims.js';
@@ -15,8 +15,9 @@ export async function upgradeStationsFirmware(ctx: RolloutContext, input: Firmwa
   const stations = (input.stations ?? []).map((eui) => parseEui(eui, 'station'));
   const labelled = input.labels === undefined || Object.keys(input.labels).length === 0 ? [] : (await ctx.registry.listStations({ labels: input.labels })).map((s) => s.eui);
   const held = await checkRolloutClaims(ctx, [...new Set([...stations, ...labelled])], { kind: 'firmware' }, `upgrading firmware to ${input.package}`, input.force === true);
-  const result = await upgradeFirmware({ registry: ctx.registry, blobs: ctx.blobs, clock: ctx.clock }, { ...input, stations });
-  await audit(ctx, 'firmware.upgrade', result.package, { sha256: result.sha256, size: result.size, keyCrcs: [...result.keyCrcs], stations: [...result.stations], ...(held.length === 0 ? {} : { forcedOver: held.map((h) => h.rollout.id) }) });
+  const result = await upgradeFirmware({ registry: ctx.registry, blobs: ctx.blobs, clock: ctx.clock }, { ...input, stations }, (r) =>
+    audited(ctx, 'firmware.upgrade', r.package, { sha256: r.sha256, size: r.size, keyCrcs: [...r.keyCrcs], stations: [...r.stations], ...(held.length === 0 ? {} : { forcedOver: held.map((h) => h.rollout.id) }) }),
+  );
   await recordForced(ctx, held, `firmware upgrade to ${result.package}`);
   return result;
 }

@@ -4,11 +4,12 @@ import type { BlobStore } from '../blobs/types.js';
 import { conflict, invalid, notFound } from '../core/errors.js';
 import type { FaultHook } from '../core/fault-hook.js';
 import { isDowngrade } from '../core/versions.js';
+import type { NewAuditEntry, OperatorRegistry } from '../registry/index.js';
 import type { FirmwareSignature, Station, StationRegistry } from '../registry/types.js';
 import { isDerSignatureForStation, keyCrc, publicKeyFromSigKey, sigKeyFromPublicKey } from '../signing/index.js';
 
 export interface FirmwareDeps {
-  readonly registry: StationRegistry;
+  readonly registry: OperatorRegistry;
   readonly blobs: BlobStore;
   readonly clock: () => Date;
   readonly faults?: FaultHook;
@@ -88,7 +89,12 @@ export interface FirmwareUpgradeResult {
  * are targeted (in one transaction) only after that. A file changed between
  * reads is refused with nothing stored or targeted.
  */
-export async function upgradeFirmware(deps: FirmwareDeps, input: FirmwareUpgradeInput): Promise<FirmwareUpgradeResult> {
+export async function upgradeFirmware(
+  deps: FirmwareDeps,
+  input: FirmwareUpgradeInput,
+  /** The audit row of the targeting, written in its transaction. */
+  audit: (result: FirmwareUpgradeResult) => NewAuditEntry | null,
+): Promise<FirmwareUpgradeResult> {
   const pkg = validatePackage(input.package);
   if (!Number.isInteger(input.maxOffers) || input.maxOffers < 1) throw invalid('invalid_max_offers', `--max-offers must be a whole number ≥ 1, got "${input.maxOffers}"`);
   const checks = await signatureChecks(deps.registry, input);
@@ -103,6 +109,7 @@ export async function upgradeFirmware(deps: FirmwareDeps, input: FirmwareUpgrade
   await deps.faults?.('blob-stored');
   const now = deps.clock();
   const keys = done.map((x) => x.keyCrc).join(',');
+  const result = { package: pkg, blob, size, sha256, uploaded: stored.uploaded, keyCrcs: done.map((x) => x.keyCrc), stations: targets.map((s) => s.eui) };
   await deps.registry.setFirmwareTargets(
     targets.map((s) => ({
       eui: s.eui,
@@ -111,8 +118,9 @@ export async function upgradeFirmware(deps: FirmwareDeps, input: FirmwareUpgrade
     })),
     now,
     deps.faults,
+    () => audit(result),
   );
-  return { package: pkg, blob, size, sha256, uploaded: stored.uploaded, keyCrcs: done.map((x) => x.keyCrc), stations: targets.map((s) => s.eui) };
+  return result;
 }
 
 /** An update in the blob store under its hash, with the signatures verified (or made) over its stored bytes. */
@@ -221,7 +229,7 @@ type Check =
   | { readonly kind: 'verify'; readonly keyCrc: number; readonly key: KeyObject; readonly signature: Buffer; readonly label: string }
   | { readonly kind: 'sign'; readonly keyCrc: number; readonly key: KeyObject };
 
-async function signatureChecks(registry: StationRegistry, input: Pick<FirmwareUpgradeInput, 'signatures' | 'publicKeys' | 'signWith'>): Promise<Check[]> {
+async function signatureChecks(registry: Pick<StationRegistry, 'getSigningKey'>, input: Pick<FirmwareUpgradeInput, 'signatures' | 'publicKeys' | 'signWith'>): Promise<Check[]> {
   const given = new Map<number, Buffer>((input.publicKeys ?? []).map((k) => [keyCrc(k), k]));
   const checks: Check[] = [];
   for (const s of input.signatures ?? []) {
@@ -293,7 +301,7 @@ export function validatePackage(value: string): string {
   return v;
 }
 
-async function selectStations(registry: StationRegistry, euis: readonly string[], labels: Readonly<Record<string, string>>): Promise<Station[]> {
+async function selectStations(registry: Pick<StationRegistry, 'getStation' | 'listStations'>, euis: readonly string[], labels: Readonly<Record<string, string>>): Promise<Station[]> {
   if (euis.length === 0 && Object.keys(labels).length === 0) throw invalid('no_targets', 'say which stations: --station EUI… or --label key=value');
   const byEui = new Map<string, Station>();
   for (const eui of euis) {

@@ -1,6 +1,7 @@
 import { conflict } from '../core/errors.js';
 import { describeChange, isActive, type CredentialCategory, type Rollout, type RolloutChange } from '../core/rollout.js';
 import type { RolloutStep } from '../core/rollout-gate.js';
+import { audited } from './context.js';
 import type { RolloutContext } from './firmware-library.js';
 
 /**
@@ -73,7 +74,8 @@ export async function recordForced(ctx: RolloutContext, held: readonly HeldStati
         step.members.push({ eui, wave: m.wave, state: 'skipped', reason });
         step.events.push({ type: 'skipped', eui, wave: m.wave, message: `${describeChange(rollout.change)}: skipped (${reason})` });
       }
-      if (step.members.length === 0 || (await ctx.rollouts.applyStep(rollout, step, ctx.clock()))) break;
+      const audit = audited(ctx, 'rollout.skip_forced', id, { stations: step.members.map((m) => m.eui), reason });
+      if (step.members.length === 0 || (await ctx.rollouts.applyStep(rollout, step, ctx.clock(), undefined, audit))) break;
       if (attempt >= 9) throw conflict('rollout_busy', `rollout ${id} kept changing while the forced change was recorded; the change itself was made`);
     }
   }

@@ -1,11 +1,12 @@
 import { isActive, ACTIVE_ROLLOUT_STATES, type Rollout, type RolloutMember } from '../core/rollout.js';
 import { evaluateRollout, isEmptyStep, type RolloutStep } from '../core/rollout-gate.js';
-import type { FleetStore, RolloutStore } from '../registry/index.js';
+import type { FleetStore, OperatorRollouts } from '../registry/index.js';
+import { engineStepAudit } from './rollout-audit.js';
 import { advanceRotation, type RotationDeps } from './rollout-rotation.js';
 import { selectStations } from './rollout-selection.js';
 
 export interface RolloutEngineDeps {
-  readonly rollouts: RolloutStore;
+  readonly rollouts: OperatorRollouts;
   readonly fleet: FleetStore;
   readonly clock: () => Date;
   /** Needed by credential rotation rollouts only; without it their evaluation fails with rotation_unavailable. */
@@ -71,7 +72,7 @@ export async function advanceRollout(deps: RolloutEngineDeps, rollout: Rollout):
   if (rollout.change.kind === 'credentials') ({ outcome, step } = await advanceRotation(deps, input));
   else {
     step = evaluateRollout(input);
-    outcome = isEmptyStep(step) ? 'idle' : (await store.applyStep(rollout, step, now)) ? 'advanced' : 'superseded';
+    outcome = isEmptyStep(step) ? 'idle' : (await store.applyStep(rollout, step, now, undefined, engineStepAudit(rollout, step, now))) ? 'advanced' : 'superseded';
   }
   // Joiners not written (a superseded or failed step, or one that halted before taking
   // them in) are found again only if the next scan looks from the same point.

@@ -6,6 +6,7 @@ import type { RolloutStore, Station, StationRegistry } from '../registry/index.j
 import { credentialPlan, deleteReplaced, dropUnreferenced, type CredentialDeps } from './credential-delivery.js';
 import type { StationCa } from './credential-rotate.js';
 import { prepareRotation, type PreparedCredentials } from './credentials.js';
+import { engineStepAudit } from './rollout-audit.js';
 
 /** What a server needs to run credential rotation rollouts. */
 export interface RotationDeps {
@@ -62,7 +63,7 @@ export async function advanceRotation(
             return plan(current);
           });
         }
-        if (!(await deps.rollouts.applyStep(rollout, step, input.now, plans))) return { outcome: 'superseded', step };
+        if (!(await deps.rollouts.applyStep(rollout, step, input.now, plans, engineStepAudit(rollout, step, input.now)))) return { outcome: 'superseded', step };
         for (const { eui, before } of replaced) {
           committed.add(eui);
           await deleteReplaced(creds as RotationDeps, before, (ready.get(eui) as PreparedCredentials).delivered).catch(() => undefined);
@@ -89,7 +90,7 @@ export async function advanceRotation(
         if (!isCupsError(e) || !SETUP.has(e.code) || rollout.state !== 'running') throw e;
         const reason = `cannot issue credentials: ${e.message}`;
         const halt: RolloutStep = { members: [], rollout: { state: 'halted', haltReason: reason }, events: [{ type: 'halted', message: `halted: ${reason}` }] };
-        return { outcome: (await deps.rollouts.applyStep(rollout, halt, input.now)) ? 'advanced' : 'superseded', step: halt };
+        return { outcome: (await deps.rollouts.applyStep(rollout, halt, input.now, undefined, engineStepAudit(rollout, halt, input.now))) ? 'advanced' : 'superseded', step: halt };
       }
     }
   } finally {

@@ -23,8 +23,8 @@ import {
 import type { MemberChange, RolloutEvent, RolloutStep } from '../core/rollout-gate.js';
 import { rolloutProgress, rolloutProgressFromCounts, type RolloutProgress } from '../core/rollout-progress.js';
 import { parseEui, validateCupsUri, validateTcUri } from '../protocol/index.js';
-import type { Page, RolloutEventRecord } from '../registry/index.js';
-import { audit, authorize } from './context.js';
+import type { NewAuditEntry, Page, RolloutEventRecord } from '../registry/index.js';
+import { audited, authorize } from './context.js';
 import { requirePackage, type RolloutContext } from './firmware-library.js';
 import { selectStations } from './rollout-selection.js';
 import { parseLabelSelector } from './station-filters.js';
@@ -97,8 +97,8 @@ export async function createRollout(ctx: RolloutContext, input: RolloutInput, ro
       members: stations.map((s, i) => ({ eui: s.eui, wave: waveOf(i, sizes) })),
     },
     ctx.clock(),
+    (r) => audited(ctx, 'rollout.create', r.id, { change, selector, plan, stations: stations.length, rollbackOf }),
   );
-  await audit(ctx, 'rollout.create', rollout.id, { change, selector, plan, stations: stations.length, rollbackOf });
   ctx.rolloutsChanged?.();
   return view(ctx, rollout);
 }
@@ -254,18 +254,25 @@ export async function controlRollout(ctx: RolloutContext, id: string, action: Co
         ...withdrawn.events,
       ],
     };
-  });
-  await audit(ctx, `rollout.${action}`, id);
+  }, () => audited(ctx, `rollout.${action}`, id));
   if (action === 'resume') ctx.rolloutsChanged?.();
   return view(ctx, rollout);
 }
 
-/** Decides a step on the rollout as read and writes it if nobody changed the rollout meanwhile; retries otherwise. */
-async function writeGuarded(ctx: RolloutContext, id: string, decide: (r: Rollout, members: RolloutMember[]) => RolloutStep | Promise<RolloutStep>): Promise<Rollout> {
+/**
+ * Decides a step on the rollout as read and writes it if nobody changed the rollout meanwhile; retries otherwise.
+ * `audit` is asked for the row after each decision and written with the step that commits.
+ */
+async function writeGuarded(
+  ctx: RolloutContext,
+  id: string,
+  decide: (r: Rollout, members: RolloutMember[]) => RolloutStep | Promise<RolloutStep>,
+  audit: (step: RolloutStep) => NewAuditEntry,
+): Promise<Rollout> {
   for (let attempt = 0; attempt < 10; attempt++) {
     const rollout = await requireRollout(ctx, id);
     const step = await decide(rollout, await ctx.rollouts.listMembers(id));
-    if (await ctx.rollouts.applyStep(rollout, step, ctx.clock())) return requireRollout(ctx, id);
+    if (await ctx.rollouts.applyStep(rollout, step, ctx.clock(), undefined, audit(step))) return requireRollout(ctx, id);
   }
   throw conflict('rollout_busy', `rollout ${id} kept changing while this was decided; try again`);
 }
@@ -300,9 +307,7 @@ export async function rollbackRollout(ctx: RolloutContext, id: string, options: 
     );
   }
   const touched = (await ctx.rollouts.listMembers(id)).filter((m) => m.previous !== null && ['offered', 'confirmed', 'failed'].includes(m.state));
-  const result = original.change.kind === 'firmware' ? await rollbackFirmware(ctx, original, touched, options.allowDowngrade === true) : await rollbackUris(ctx, original);
-  await audit(ctx, 'rollout.rollback', id, { reverted: result.reverted, skipped: result.skipped.map((s) => s.eui), rollouts: result.rollouts });
-  return result;
+  return original.change.kind === 'firmware' ? rollbackFirmware(ctx, original, touched, options.allowDowngrade === true) : rollbackUris(ctx, original);
 }
 
 /**
@@ -338,7 +343,7 @@ async function rollbackUris(ctx: RolloutContext, original: Rollout): Promise<Rol
     reverted = changes.length;
     const left = skipped.length > 0 ? `; ${skipped.length} left as they are (desired ${key} changed since)` : '';
     return { members: changes, rollout: { state: 'rolled_back' }, events: [...events, { type: 'rolled_back', message: `rolled back by ${ctx.actor.name}: ${changes.length} station(s) set back${left}` }] };
-  });
+  }, () => audited(ctx, 'rollout.rollback', original.id, { reverted, skipped: skipped.map((s) => s.eui), rollouts: [] }));
   return { rollout: original.id, reverted, skipped, rollouts: [] };
 }
 
@@ -357,7 +362,9 @@ async function rollbackFirmware(ctx: RolloutContext, original: Rollout, touched:
       return { members: [], rollout: { state: 'rolled_back' }, events: [{ type: 'rolled_back', message: `rolled back by ${ctx.actor.name}: previous package(s) ${[...byPackage.keys()].join(', ') || 'none'}` }] };
     }
     throw conflict('rollout_state', `rollout ${r.id} is ${r.state}`);
-  });
+  }, () =>
+    // The rollouts that bring stations back are created next, each audited as rollout.create with rollbackOf.
+    audited(ctx, 'rollout.rollback', original.id, { reverted: 0, skipped: [], previousPackages: Object.fromEntries([...byPackage].map(([pkg, euis]) => [pkg, euis.length])) }));
   const created: string[] = [];
   for (const [pkg, euis] of byPackage) {
     const v = await createRollout(

@@ -1,7 +1,7 @@
 import { invalid, notFound } from '../core/errors.js';
 import type { SigningKey } from '../registry/index.js';
 import { keyCrc, sigKeyFromPublicKey } from '../signing/index.js';
-import { audit, authorize, type OperationContext } from './context.js';
+import { audited, authorize, type OperationContext } from './context.js';
 
 // A registered signing key decides which firmware every station runs as root, so
 // adding or removing one is an admin's act, like managing the PKI.
@@ -14,9 +14,8 @@ export async function addSigningKey(ctx: OperationContext, input: { readonly pub
   authorize(ctx, 'admin', 'registering a signing key');
   const sigKey = sigKeyOf(input.publicKey);
   const crc = keyCrc(sigKey);
-  const key = await ctx.registry.addSigningKey({ crc, publicKey: sigKey.toString('hex'), name: input.name ?? null });
-  await audit(ctx, 'signing_key.add', String(crc), { name: key.name });
-  return key;
+  const name = input.name ?? null;
+  return ctx.registry.addSigningKey({ crc, publicKey: sigKey.toString('hex'), name }, audited(ctx, 'signing_key.add', String(crc), { name }));
 }
 
 /** Unregisters a key; refused (signing_key_in_use) while a firmware target not yet upgraded is signed by it. */
@@ -25,8 +24,8 @@ export async function removeSigningKey(ctx: OperationContext, crc: number): Prom
   if (!Number.isSafeInteger(crc) || crc < 0 || crc > 0xffffffff) {
     throw invalid('invalid_key_crc', `CRC must be an unsigned 32-bit decimal number as "bscups keys list" shows it, got "${crc}"`, { field: 'crc' });
   }
-  if (!(await ctx.registry.removeSigningKey(crc))) throw notFound('signing_key_not_found', `no signing key with CRC ${crc} is registered; see "bscups keys list"`);
-  await audit(ctx, 'signing_key.remove', String(crc));
+  const removed = await ctx.registry.removeSigningKey(crc, (gone) => (gone ? audited(ctx, 'signing_key.remove', String(crc)) : null));
+  if (!removed) throw notFound('signing_key_not_found', `no signing key with CRC ${crc} is registered; see "bscups keys list"`);
   return { crc, removed: true };
 }
 

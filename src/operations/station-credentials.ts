@@ -3,7 +3,7 @@ import { loadCa, loadCaCertificate } from '../pki/pki-folder.js';
 import { parseEui } from '../protocol/index.js';
 import { STATION_AUTH_MODES, type CredentialCategory, type StationAuth, type StationAuthMode } from '../registry/auth-types.js';
 import { setStationAuthMode } from './auth-mode.js';
-import { audit, authorize, type OperationContext } from './context.js';
+import { audited, authorize, type OperationContext } from './context.js';
 import { checkCupsCredential, loadServerPki } from './credential-acceptance.js';
 import { revokeCredential, type RevokeResult } from './credential-revoke.js';
 import { issueCredentials, setCredential, type CredentialInput, type IssueResult, type SetCredentialResult } from './credentials.js';
@@ -38,9 +38,9 @@ export async function setStationCredential(ctx: OperationContext, input: Credent
     const given = { trust: input.trust, cert: input.cert ?? null, key: input.key ?? null, token: input.token ?? null };
     await checkCupsCredential(eui, given, () => loadServerPki(check.pkiDir), ctx.clock());
   }
-  const set = await setCredential(deps(ctx), { ...input, eui });
-  await audit(ctx, 'credential.set', eui, { category: set.category, mode: set.mode, crc: set.crc, accepted: set.accepted, ...(force ? { force } : {}) });
-  return set;
+  return setCredential(deps(ctx), { ...input, eui }, (set) =>
+    audited(ctx, 'credential.set', eui, { category: set.category, mode: set.mode, crc: set.crc, accepted: set.accepted, ...(force ? { force } : {}) }),
+  );
 }
 
 export interface IssueRequest {
@@ -71,10 +71,11 @@ export async function issueStationCredentials(ctx: OperationContext, input: Issu
     kind: input.kind,
     credentials: input.categories.map((category) => ({ category, trust: category === 'cups' ? caCert : tcTrust })),
     ...(ca === undefined ? {} : { ca }),
-  });
-  await audit(ctx, input.kind === 'certificate' ? 'credential.issue_cert' : 'credential.issue_token', eui, {
-    credentials: result.credentials.map((c) => ({ category: c.category, crc: c.crc, ...(c.fingerprint === undefined ? {} : { fingerprint: c.fingerprint }), ...(c.tokenId === undefined ? {} : { tokenId: c.tokenId }) })),
-  });
+  }, (credentials) =>
+    audited(ctx, input.kind === 'certificate' ? 'credential.issue_cert' : 'credential.issue_token', eui, {
+      credentials: credentials.map((c) => ({ category: c.category, crc: c.crc, ...(c.fingerprint === undefined ? {} : { fingerprint: c.fingerprint }), ...(c.tokenId === undefined ? {} : { tokenId: c.tokenId }) })),
+    }),
+  );
   return result;
 }
 
@@ -89,9 +90,9 @@ export interface RevokeRequest {
 export async function revokeStationCredential(ctx: OperationContext, input: RevokeRequest): Promise<RevokeResult> {
   authorize(ctx, 'operator', 'revoking a station credential');
   const eui = parseEui(input.eui, 'eui');
-  const r = await revokeCredential(deps(ctx), { ...input, eui });
-  await audit(ctx, 'credential.revoke', eui, { revoked: r.revoked, category: r.category, retired: r.retired, force: input.force === true, desiredCleared: r.desiredCleared });
-  return r;
+  return revokeCredential(deps(ctx), { ...input, eui }, (r) =>
+    audited(ctx, 'credential.revoke', eui, { revoked: r.revoked, category: r.category, retired: r.retired, force: input.force === true, desiredCleared: r.desiredCleared }),
+  );
 }
 
 /** Sets how a station authenticates, then answers its auth record. */
@@ -101,7 +102,6 @@ export async function changeStationAuthMode(ctx: OperationContext, eui: string, 
   if (!(STATION_AUTH_MODES as readonly string[]).includes(mode)) {
     throw invalid('invalid_auth_mode', `--mode must be one of ${STATION_AUTH_MODES.join(', ')}, got "${mode}"`, { field: '--mode' });
   }
-  const set = await setStationAuthMode(deps(ctx), id, mode as StationAuthMode, force);
-  await audit(ctx, 'station.auth_mode', id, { mode: set.mode, was: set.was, ...(force ? { force } : {}) });
+  await setStationAuthMode(deps(ctx), id, mode as StationAuthMode, force, (set) => audited(ctx, 'station.auth_mode', id, { mode: set.mode, was: set.was, ...(force ? { force } : {}) }));
   return showStationAuth(ctx, id);
 }

@@ -4,7 +4,7 @@ import { STATION_AUTH_MODES, type StationAuthMode } from '../core/station-auth-m
 import { parseEui, validateCupsUri, validateTcUri } from '../protocol/index.js';
 import type { ProvisionedStation, ProvisioningUpdate, ProvisioningWrite } from '../registry/index.js';
 import { modeLockOut } from './auth-mode.js';
-import { audit, authorize, type OperationContext } from './context.js';
+import { audited, auditOutsideRegistry, authorize, type OperationContext } from './context.js';
 import { validateLabelKey, validateLabelValue } from './station-filters.js';
 import { setImmediate as yieldTurn } from 'node:timers/promises';
 import { streamImportRows, type ImportSource } from './import-stream.js';
@@ -268,7 +268,7 @@ export async function importStations(ctx: OperationContext, input: ImportSource 
         : await ctx.fleet.provisionStations(euis, (current) => {
             const p = planBatch(rows, current, options.force === true);
             return { write: p.write, result: p };
-          }, ctx.clock());
+          }, ctx.clock(), (p) => batchAudit(ctx, p.results));
       for (const r of planned.results) out[r.row - 1] = r;
     } catch (e) {
       if (!isCupsError(e)) throw e;
@@ -294,9 +294,20 @@ export async function importStations(ctx: OperationContext, input: ImportSource 
   const rows = out;
   const result: ImportResult = { dryRun, complete: !failed, counts: countOf(rows), rows };
   const { create, update, unchanged, error, skipped } = result.counts;
-  // Once per import, applied or not: who ran which import, with what outcome. A dry run changes nothing.
+  // Once per import, applied or not: who ran which import, with what outcome. The changes themselves
+  // are each recorded by their batch's row (station.import_batch), in the batch's transaction;
+  // this summary changes nothing, so it has a transaction of its own. A dry run changes nothing.
   if (!dryRun) {
-    await audit(ctx, 'station.import', null, { rows: rows.length, created: create, updated: update, unchanged, errors: error, skipped, complete: !failed, batchSize, ...(options.force === true ? { force: true } : {}) });
+    await auditOutsideRegistry(ctx, 'station.import', null, { rows: rows.length, created: create, updated: update, unchanged, errors: error, skipped, complete: !failed, batchSize, ...(options.force === true ? { force: true } : {}) });
   }
   return result;
+}
+
+/** The row of one applied batch, written in its transaction: which stations it created and changed. */
+function batchAudit(ctx: OperationContext, rows: readonly ImportRowResult[]) {
+  const euis = (action: ImportRowResult['action']) => rows.filter((r) => r.action === action).map((r) => r.eui);
+  const created = euis('create');
+  const updated = euis('update');
+  if (created.length === 0 && updated.length === 0) return null;
+  return audited(ctx, 'station.import_batch', null, { rows: [rows[0]?.row ?? null, rows.at(-1)?.row ?? null], created, updated });
 }

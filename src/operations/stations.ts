@@ -2,7 +2,7 @@ import { invalid, notFound } from '../core/errors.js';
 import { parseEui, validateCupsUri, validateTcUri } from '../protocol/index.js';
 import type { Page, Station } from '../registry/index.js';
 import { credentialBlobPrefix } from './credential-blob.js';
-import { audit, authorize, type OperationContext } from './context.js';
+import { audited, authorize, type OperationContext } from './context.js';
 import type { RolloutContext } from './firmware-library.js';
 import { checkRolloutClaims, recordForced, type HeldStation } from './rollout-claims.js';
 import { toStationQuery, validateLabelKey, validateLabelValue, type StationListInput } from './station-filters.js';
@@ -63,9 +63,9 @@ export async function registerStation(ctx: OperationContext, input: StationInput
   const eui = parseEui(input.eui, 'eui');
   const labels = checkLabels(input.labels ?? {});
   const desired = uris(input);
-  const station = await ctx.registry.createStation({ eui, name: input.name ?? null, labels, desired });
+  const name = input.name ?? null;
+  const station = await ctx.registry.createStation({ eui, name, labels, desired }, audited(ctx, 'station.create', eui, { name, labels, ...desired }));
   await ctx.registry.appendEvents(eui, [{ type: 'config', message: 'station registered' }], ctx.clock());
-  await audit(ctx, 'station.create', eui, { name: station.name, labels, ...desired });
   return station;
 }
 
@@ -85,19 +85,22 @@ export async function changeStation(ctx: RolloutContext, eui: string, change: St
   for (const kind of ['tcUri', 'cupsUri'] as const) {
     if (kind in desired) held.push(...(await checkRolloutClaims(ctx, [id], { kind }, `setting the ${kind === 'tcUri' ? 'TC' : 'CUPS'} URI of station ${id}`, change.force === true)));
   }
-  const station = await ctx.registry.updateStation(id, {
-    ...(change.name === undefined ? {} : { name: change.name === '' ? null : change.name }),
-    ...(labels === undefined ? {} : { labels }),
-    desired,
-  });
+  const station = await ctx.registry.updateStation(
+    id,
+    {
+      ...(change.name === undefined ? {} : { name: change.name === '' ? null : change.name }),
+      ...(labels === undefined ? {} : { labels }),
+      desired,
+    },
+    audited(ctx, 'station.update', id, {
+      ...(change.name === undefined ? {} : { name: change.name }),
+      ...(labels === undefined ? {} : { labels }),
+      ...desired,
+      ...(held.length === 0 ? {} : { forcedOver: held.map((h) => h.rollout.id) }),
+    }),
+  );
   const changed = Object.entries(desired).map(([k, v]) => `${k}=${String(v)}`);
   if (changed.length > 0) await ctx.registry.appendEvents(id, [{ type: 'config', message: `desired ${changed.join(', ')}` }], ctx.clock());
-  await audit(ctx, 'station.update', id, {
-    ...(change.name === undefined ? {} : { name: change.name }),
-    ...(labels === undefined ? {} : { labels }),
-    ...desired,
-    ...(held.length === 0 ? {} : { forcedOver: held.map((h) => h.rollout.id) }),
-  });
   await recordForced(ctx, held, `desired ${changed.join(', ')}`);
   return station;
 }
@@ -108,9 +111,8 @@ export async function removeStation(ctx: OperationContext, eui: string): Promise
   const id = parseEui(eui, 'eui');
   // Listed first: a blob store that cannot be reached then stops before the station is gone.
   const names = await ctx.blobs.list('stationcredentials', credentialBlobPrefix(id));
-  const removed = await ctx.registry.removeStation(id);
+  const removed = await ctx.registry.removeStation(id, (gone) => (gone ? audited(ctx, 'station.remove', id, { credentialBlobs: names.length }) : null));
   if (!removed) throw stationNotFound(id);
   for (const name of names) await ctx.blobs.delete('stationcredentials', name);
-  await audit(ctx, 'station.remove', id, { blobsDeleted: names.length });
   return { eui: id, blobsDeleted: names.length };
 }

@@ -1,3 +1,4 @@
+import { auditedTransaction, insertAuditRow, type AuditFor } from './audit-row.js';
 import type { Selectable } from 'kysely';
 import { conflict } from '../core/errors.js';
 import type { Role } from '../core/roles.js';
@@ -16,8 +17,8 @@ export class KyselyAccessStore extends BackendStore implements AccessStore {
     super(backend, backend.db);
   }
 
-  addApiKey(key: NewApiKey, at: Date): Promise<ApiKeyInfo> {
-    return this.run(async (db) => {
+  addApiKey(key: NewApiKey, at: Date, audit?: AuditFor<ApiKeyInfo>): Promise<ApiKeyInfo> {
+    return this.run((db) => auditedTransaction(db, audit, async (db) => {
       const row = {
         id: key.id,
         name: key.name,
@@ -35,7 +36,7 @@ export class KyselyAccessStore extends BackendStore implements AccessStore {
         throw e;
       }
       return toApiKey(row);
-    });
+    }));
   }
 
   findApiKey(id: string): Promise<(ApiKeyInfo & { readonly hash: string }) | undefined> {
@@ -52,16 +53,16 @@ export class KyselyAccessStore extends BackendStore implements AccessStore {
     });
   }
 
-  revokeApiKey(id: string, at: Date): Promise<boolean> {
-    return this.run(async (db) => {
-      const result = await db
+  revokeApiKey(id: string, at: Date, audit?: AuditFor<boolean>): Promise<boolean> {
+    return this.run((db) => auditedTransaction(db, audit, async (trx) => {
+      const result = await trx
         .updateTable('api_keys')
         .set({ revoked_at: millis(at) })
         .where('id', '=', id)
         .where('revoked_at', 'is', null)
         .executeTakeFirst();
       return result.numUpdatedRows > 0n;
-    });
+    }));
   }
 
   countApiKeys(): Promise<number> {
@@ -72,22 +73,7 @@ export class KyselyAccessStore extends BackendStore implements AccessStore {
   }
 
   appendAudit(entry: NewAuditEntry): Promise<void> {
-    return this.run(async (db) => {
-      await db
-        .insertInto('audit_log')
-        .values({
-          at: millis(entry.at),
-          actor: entry.actor,
-          actor_key_id: entry.actorKeyId,
-          role: entry.role,
-          via: entry.via,
-          remote_address: entry.remoteAddress,
-          action: entry.action,
-          target: entry.target,
-          detail: entry.detail === null ? null : JSON.stringify(entry.detail),
-        })
-        .execute();
-    });
+    return this.run((db) => insertAuditRow(db, entry));
   }
 
   queryAudit(query: AuditQuery): Promise<Page<AuditEntry>> {

@@ -1,3 +1,4 @@
+import type { AuditFor } from './audit-row.js';
 import type { Role } from '../core/roles.js';
 import type { Page } from './fleet-types.js';
 
@@ -57,15 +58,16 @@ export interface AuditQuery {
 /** API keys and the audit log, in the registry's database. */
 export interface AccessStore {
   /** Throws conflict `api_key_exists` when the id is taken. */
-  addApiKey(key: NewApiKey, at: Date): Promise<ApiKeyInfo>;
+  addApiKey(key: NewApiKey, at: Date, audit?: AuditFor<ApiKeyInfo>): Promise<ApiKeyInfo>;
   /** The key with its hash, for authentication; undefined when unknown. */
   findApiKey(id: string): Promise<(ApiKeyInfo & { readonly hash: string }) | undefined>;
   /** All keys, newest first, revoked ones included. */
   listApiKeys(): Promise<ApiKeyInfo[]>;
   /** Marks the key revoked; false when unknown or already revoked. */
-  revokeApiKey(id: string, at: Date): Promise<boolean>;
+  revokeApiKey(id: string, at: Date, audit?: AuditFor<boolean>): Promise<boolean>;
   /** How many keys exist, revoked or not. */
   countApiKeys(): Promise<number>;
+  /** A row of its own, for a change outside this database (blob files, PKI files); a registry change passes its row to its write. */
   appendAudit(entry: NewAuditEntry): Promise<void>;
   /** Most recent first. */
   queryAudit(query: AuditQuery): Promise<Page<AuditEntry>>;

@@ -1,3 +1,4 @@
+import { auditedTransaction, type AuditFor } from './audit-row.js';
 import { sql } from 'kysely';
 import { SYNC_STATES, type SyncState } from '../core/sync-status.js';
 import type { RegistryBackend } from './backend.js';
@@ -96,9 +97,9 @@ export class KyselyFleetStore extends BackendStore implements FleetStore {
     return this.run((db) => selectProvisioned(db, { euis }, this.backend.flavour, false, options.credentials === true));
   }
 
-  provisionStations<T>(euis: readonly string[], plan: ProvisioningPlan<T>, at: Date): Promise<T> {
+  provisionStations<T>(euis: readonly string[], plan: ProvisioningPlan<T>, at: Date, audit?: AuditFor<T>): Promise<T> {
     const { flavour } = this.backend;
-    return this.run((db) => db.transaction().execute((trx) => applyProvisioning(trx, flavour, euis, plan, at)));
+    return this.run((db) => auditedTransaction(db, audit, (trx) => applyProvisioning(trx, flavour, euis, plan, at)));
   }
 
   queryEvents(query: EventQuery): Promise<Page<StationEvent>> {

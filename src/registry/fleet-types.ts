@@ -1,3 +1,4 @@
+import type { AuditFor } from './audit-row.js';
 import type { SyncState } from '../core/sync-status.js';
 import type { EventType, FirmwareState, Station, StationEvent } from './types.js';
 import type { ProvisionedStation, ProvisioningPlan } from './provisioning-types.js';
@@ -95,5 +96,5 @@ export interface FleetStore {
   /** With `credentials`, also which CUPS credentials each holds (what an import checks a mode against). */
   readProvisioned(euis: readonly string[], options?: { readonly credentials?: boolean }): Promise<ProvisionedStation[]>;
   /** Bulk provisioning: one batch decided by `plan` and written in one transaction, all of it or none. */
-  provisionStations<T>(euis: readonly string[], plan: ProvisioningPlan<T>, at: Date): Promise<T>;
+  provisionStations<T>(euis: readonly string[], plan: ProvisioningPlan<T>, at: Date, audit?: AuditFor<T>): Promise<T>;
 }

@@ -72,3 +72,5 @@ export async function createRegistryStores(url: string, options: RegistryOptions
     rollouts: new KyselyRolloutStore(backend),
   };
 }
+export type { AuditFor } from './audit-row.js';
+export type * from './operator-stores.js';

@@ -5,6 +5,7 @@ import type { RegistryDatabase } from './db-schema.js';
 import { isUniqueViolation, runOn } from './db-errors.js';
 import type { FaultHook } from '../core/fault-hook.js';
 import { applyCredentialChange } from './credential-change.js';
+import { auditedTransaction, type AuditFor } from './audit-row.js';
 import { applyFirmwareTransition } from './firmware-transition.js';
 import { writeExchange } from './record-exchange.js';
 import { DEFAULT_RETENTION, DEFAULT_UNKNOWN_STATIONS, type EventRetention, type FirmwareDelivery, type Refusal } from './event-types.js';
@@ -101,12 +102,12 @@ export class KyselyRegistry implements StationRegistry {
     return this.#run((db) => db.destroy());
   }
 
-  async createStation(input: NewStation): Promise<Station> {
+  async createStation(input: NewStation, audit?: AuditFor<Station>): Promise<Station> {
     validateEui(input.eui);
     const now = this.#now();
     return this.#run(async (db) => {
       try {
-        return await db.transaction().execute(async (trx) => {
+        return await auditedTransaction(db, audit, async (trx) => {
           await trx.insertInto('stations').values(stationColumns(input, now)).execute();
           await writeLabelRows(trx, input.eui, input.labels ?? {});
           // A registered station is no longer unknown.
@@ -143,10 +144,10 @@ export class KyselyRegistry implements StationRegistry {
     });
   }
 
-  async updateStation(eui: string, patch: StationPatch): Promise<Station> {
+  async updateStation(eui: string, patch: StationPatch, audit?: AuditFor<Station>): Promise<Station> {
     const now = millis(this.#now());
     return this.#run((db) =>
-      db.transaction().execute(async (trx) => {
+      auditedTransaction(db, audit, async (trx) => {
         // Writing first locks the row, so the label merge below cannot lose a concurrent patch.
         const updated = await trx
           .updateTable('stations')
@@ -174,11 +175,13 @@ export class KyselyRegistry implements StationRegistry {
     );
   }
 
-  removeStation(eui: string): Promise<boolean> {
-    return this.#run(async (db) => {
-      const result = await db.deleteFrom('stations').where('eui', '=', eui).executeTakeFirst();
-      return result.numDeletedRows > 0n;
-    });
+  removeStation(eui: string, audit?: AuditFor<boolean>): Promise<boolean> {
+    return this.#run((db) =>
+      auditedTransaction(db, audit, async (trx) => {
+        const result = await trx.deleteFrom('stations').where('eui', '=', eui).executeTakeFirst();
+        return result.numDeletedRows > 0n;
+      }),
+    );
   }
 
   recordExchange(eui: string, record: ExchangeRecord): Promise<ExchangeResult> {
@@ -268,11 +271,12 @@ export class KyselyRegistry implements StationRegistry {
     targets: readonly { readonly eui: string; readonly target: NewFirmwareTarget; readonly events: readonly NewEvent[] }[],
     at: Date,
     faults?: FaultHook,
+    audit?: AuditFor<void>,
   ): Promise<void> {
     for (const t of targets) validateFirmwareTarget(t.target);
     const now = millis(at);
     return this.#run((db) =>
-      db.transaction().execute(async (trx) => {
+      auditedTransaction(db, audit, async (trx) => {
         for (const { eui, target, events } of targets) {
           await writeFirmwareTarget(trx, eui, target, now);
           if (events.length > 0) await trx.insertInto('station_events').values(events.map((e) => eventColumns(eui, e, at))).execute();
@@ -282,22 +286,23 @@ export class KyselyRegistry implements StationRegistry {
     );
   }
 
-  changeCredentials<T>(eui: string, plan: CredentialPlan<T>, at: Date, faults?: FaultHook): Promise<T> {
-    return this.#run((db) => db.transaction().execute((trx) => applyCredentialChange(trx, eui, plan, at, faults)));
+  changeCredentials<T>(eui: string, plan: CredentialPlan<T>, at: Date, faults?: FaultHook, audit?: AuditFor<T>): Promise<T> {
+    return this.#run((db) => auditedTransaction(db, audit, (trx) => applyCredentialChange(trx, eui, plan, at, faults)));
   }
 
   async updateFirmware(
     eui: string,
     transition: FirmwareTransition & { readonly resetOffers?: boolean },
+    audit?: AuditFor<FirmwareTarget | null>,
   ): Promise<FirmwareTarget | null> {
     const now = this.#now();
-    return this.#run((db) => applyFirmwareTransition(db, eui, transition, now, transition.resetOffers === true));
+    return this.#run((db) => auditedTransaction(db, audit, (trx) => applyFirmwareTransition(trx, eui, transition, now, transition.resetOffers === true)));
   }
 
-  async addSigningKey(key: NewSigningKey): Promise<SigningKey> {
+  async addSigningKey(key: NewSigningKey, audit?: AuditFor<SigningKey>): Promise<SigningKey> {
     validateSigningKey(key);
     const now = this.#now();
-    return this.#run((db) => insertSigningKey(db, key, now));
+    return this.#run((db) => auditedTransaction(db, audit, (trx) => insertSigningKey(trx, key, now)));
   }
 
   getSigningKey(crc: number): Promise<SigningKey | undefined> {
@@ -308,9 +313,9 @@ export class KyselyRegistry implements StationRegistry {
     return this.#run((db) => selectSigningKeys(db));
   }
 
-  async removeSigningKey(crc: number): Promise<boolean> {
+  async removeSigningKey(crc: number, audit?: AuditFor<boolean>): Promise<boolean> {
     validateSigningKeyCrc(crc);
-    return this.#run((db) => deleteSigningKey(db, crc));
+    return this.#run((db) => auditedTransaction(db, audit, (trx) => deleteSigningKey(trx, crc)));
   }
 
   getStationAuth(eui: string): Promise<StationAuth | undefined> {

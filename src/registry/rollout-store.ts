@@ -1,3 +1,4 @@
+import { auditedTransaction, writeAudit, type AuditFor } from './audit-row.js';
 import type { Kysely, Transaction } from 'kysely';
 import { conflict } from '../core/errors.js';
 import { ACTIVE_ROLLOUT_STATES, type MemberState, type Rollout, type RolloutMember, type RolloutState } from '../core/rollout.js';
@@ -35,10 +36,10 @@ export class KyselyRolloutStore extends BackendStore<RegistryDatabase & RolloutT
     super(backend, backend.db.withTables<RolloutTables>());
   }
 
-  addPackage(pkg: Omit<FirmwarePackage, 'createdAt'>, at: Date): Promise<FirmwarePackage> {
-    return this.run(async (db) => {
+  addPackage(pkg: Omit<FirmwarePackage, 'createdAt'>, at: Date, audit?: AuditFor<FirmwarePackage>): Promise<FirmwarePackage> {
+    return this.run((db) => auditedTransaction(db, audit, async (trx) => {
       try {
-        await db
+        await trx
           .insertInto('firmware_packages')
           .values({ package: pkg.package, blob: pkg.blob, size: pkg.size, sha256: pkg.sha256, signatures: JSON.stringify(pkg.signatures), models: JSON.stringify(pkg.models), created_by: pkg.createdBy, created_at: at.getTime() })
           .execute();
@@ -47,7 +48,7 @@ export class KyselyRolloutStore extends BackendStore<RegistryDatabase & RolloutT
         throw e;
       }
       return { ...pkg, createdAt: at };
-    });
+    }));
   }
 
   getPackage(pkg: string): Promise<FirmwarePackage | undefined> {
@@ -65,9 +66,9 @@ export class KyselyRolloutStore extends BackendStore<RegistryDatabase & RolloutT
     return this.run((db) => packageUse(db, pkg));
   }
 
-  removePackage(pkg: string): Promise<boolean> {
+  removePackage(pkg: string, audit?: AuditFor<boolean>): Promise<boolean> {
     return this.run((db) =>
-      db.transaction().execute(async (trx) => {
+      auditedTransaction(db, audit, async (trx) => {
         const use = await packageUse(trx, pkg);
         if (use.stations.length > 0 || use.rollouts.length > 0) {
           const why = [use.stations.length > 0 ? `${use.stations.length} station(s) are targeted at it (${use.stations.slice(0, 5).join(', ')}${use.stations.length > 5 ? ', …' : ''})` : '', use.rollouts.length > 0 ? `active rollout(s) ${use.rollouts.join(', ')}` : ''].filter(Boolean).join(' and ');
@@ -79,10 +80,10 @@ export class KyselyRolloutStore extends BackendStore<RegistryDatabase & RolloutT
     );
   }
 
-  createRollout(input: NewRollout, at: Date): Promise<Rollout> {
+  createRollout(input: NewRollout, at: Date, audit?: AuditFor<Rollout>): Promise<Rollout> {
     const now = at.getTime();
     return this.run((db) =>
-      db.transaction().execute(async (trx) => {
+      auditedTransaction(db, audit, async (trx) => {
         await trx
           .insertInto('rollouts')
           .values({
@@ -282,8 +283,15 @@ export class KyselyRolloutStore extends BackendStore<RegistryDatabase & RolloutT
     return this.run((db) => claimsOf(db, euis));
   }
 
-  applyStep(rollout: Rollout, step: RolloutStep, at: Date, credentials?: ReadonlyMap<string, CredentialPlan<unknown>>): Promise<boolean> {
-    return this.run((db) => db.transaction().execute((trx) => writeStep(trx, rollout, step, at, credentials)));
+  applyStep(rollout: Rollout, step: RolloutStep, at: Date, credentials?: ReadonlyMap<string, CredentialPlan<unknown>>, audit?: AuditFor<true>): Promise<boolean> {
+    return this.run((db) =>
+      db.transaction().execute(async (trx) => {
+        const applied = await writeStep(trx, rollout, step, at, credentials);
+        // A superseded step wrote nothing, so it has nothing to record.
+        if (applied) await writeAudit<RegistryDatabase & RolloutTables, true>(trx, audit, true);
+        return applied;
+      }),
+    );
   }
 }
 

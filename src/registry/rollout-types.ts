@@ -1,3 +1,4 @@
+import type { AuditFor } from './audit-row.js';
 import type { MemberState, Rollout, RolloutMember, RolloutState } from '../core/rollout.js';
 import type { RolloutEventType, RolloutStep, StationObservation } from '../core/rollout-gate.js';
 import type { CredentialPlan } from './auth-types.js';
@@ -69,16 +70,16 @@ export interface MemberCount {
 /** The firmware library and the rollouts, on the registry's database (migration 0006_rollouts). */
 export interface RolloutStore {
   /** Adds a package; throws conflict `package_exists` when the version is in the library. */
-  addPackage(pkg: Omit<FirmwarePackage, 'createdAt'>, at: Date): Promise<FirmwarePackage>;
+  addPackage(pkg: Omit<FirmwarePackage, 'createdAt'>, at: Date, audit?: AuditFor<FirmwarePackage>): Promise<FirmwarePackage>;
   getPackage(pkg: string): Promise<FirmwarePackage | undefined>;
   /** Most recent first. */
   listPackages(): Promise<FirmwarePackage[]>;
   packageUse(pkg: string): Promise<FirmwarePackageUse>;
   /** Deletes the entry; throws conflict `package_in_use` while a station target or an active rollout uses it; false when absent. */
-  removePackage(pkg: string): Promise<boolean>;
+  removePackage(pkg: string, audit?: AuditFor<boolean>): Promise<boolean>;
 
   /** Creates a running rollout at wave 0 with its members and claims, in one transaction. */
-  createRollout(input: NewRollout, at: Date): Promise<Rollout>;
+  createRollout(input: NewRollout, at: Date, audit?: AuditFor<Rollout>): Promise<Rollout>;
   getRollout(id: string): Promise<Rollout | undefined>;
   /** Most recent first; only the given states when any. */
   listRollouts(states?: readonly RolloutState[]): Promise<Rollout[]>;
@@ -107,6 +108,7 @@ export interface RolloutStore {
    * still at `rollout.version`. False (nothing written) when it moved on.
    * A credential rotation's offers are written by `credentials` (one plan per
    * station offered, applied as StationRegistry.changeCredentials would).
+   * `audit` is written in that transaction when the step is written, never when superseded.
    */
-  applyStep(rollout: Rollout, step: RolloutStep, at: Date, credentials?: ReadonlyMap<string, CredentialPlan<unknown>>): Promise<boolean>;
+  applyStep(rollout: Rollout, step: RolloutStep, at: Date, credentials?: ReadonlyMap<string, CredentialPlan<unknown>>, audit?: AuditFor<true>): Promise<boolean>;
 }

@@ -42,31 +42,30 @@ export async function selectSigningKeys(db: Kysely<RegistryDatabase>): Promise<S
 /**
  * Deletes a key, refused with conflict `signing_key_in_use` while a firmware target
  * that is not yet upgraded carries a signature by it (a pending, offered or failed
- * upgrade may still be sent or retried). False when no key has that CRC.
+ * upgrade may still be sent or retried). False when no key has that CRC. Run it
+ * in a transaction, so the check and the delete see one state.
  */
-export async function deleteSigningKey(db: Kysely<RegistryDatabase>, crc: number): Promise<boolean> {
-  return db.transaction().execute(async (trx) => {
-    // LIKE narrows on the stored JSON ({"keyCrc":N,...}); the parse below decides.
-    const candidates = await trx
-      .selectFrom('firmware_targets')
-      .select(['eui', 'signatures'])
-      .where('state', '!=', 'upgraded')
-      .where('signatures', 'like', `%"keyCrc":${crc},%`)
-      .orderBy('eui')
-      .execute();
-    const users = candidates
-      .filter((row) => (JSON.parse(row.signatures) as { keyCrc: number }[]).some((s) => s.keyCrc === crc))
-      .map((row) => row.eui);
-    if (users.length > 0) {
-      const shown = users.slice(0, 5).join(', ') + (users.length > 5 ? `, and ${users.length - 5} more` : '');
-      throw conflict(
-        'signing_key_in_use',
-        `Signing key ${crc} signs the firmware target of ${users.length} station(s) not yet upgraded (${shown}); ` +
-          'remove it once they report the new package, or after targeting them with firmware signed by another key.',
-        { crc, stations: users },
-      );
-    }
-    const result = await trx.deleteFrom('signing_keys').where('crc', '=', crc).executeTakeFirst();
-    return result.numDeletedRows > 0n;
-  });
+export async function deleteSigningKey(trx: Kysely<RegistryDatabase>, crc: number): Promise<boolean> {
+  // LIKE narrows on the stored JSON ({"keyCrc":N,...}); the parse below decides.
+  const candidates = await trx
+    .selectFrom('firmware_targets')
+    .select(['eui', 'signatures'])
+    .where('state', '!=', 'upgraded')
+    .where('signatures', 'like', `%"keyCrc":${crc},%`)
+    .orderBy('eui')
+    .execute();
+  const users = candidates
+    .filter((row) => (JSON.parse(row.signatures) as { keyCrc: number }[]).some((s) => s.keyCrc === crc))
+    .map((row) => row.eui);
+  if (users.length > 0) {
+    const shown = users.slice(0, 5).join(', ') + (users.length > 5 ? `, and ${users.length - 5} more` : '');
+    throw conflict(
+      'signing_key_in_use',
+      `Signing key ${crc} signs the firmware target of ${users.length} station(s) not yet upgraded (${shown}); ` +
+        'remove it once they report the new package, or after targeting them with firmware signed by another key.',
+      { crc, stations: users },
+    );
+  }
+  const result = await trx.deleteFrom('signing_keys').where('crc', '=', crc).executeTakeFirst();
+  return result.numDeletedRows > 0n;
 }

@@ -6,6 +6,7 @@
  */
 
 import type { FaultHook } from '../core/fault-hook.js';
+import type { AuditFor } from './audit-row.js';
 import type { CredentialPlan, StationAuthStore } from './auth-types.js';
 import type { StationEventStore } from './event-types.js';
 import type {
@@ -80,6 +81,12 @@ export interface SigningKey {
 /** A firmware target as set: the update, plus the offer limit and where the station started; the registry tracks the rest. */
 export type NewFirmwareTarget = FirmwareUpdate & Pick<FirmwareTarget, 'maxOffers' | 'fromPackage' | 'requestedAt'>;
 
+/**
+ * Every operator write takes `audit`: the audit row it writes in its own
+ * transaction (audit-row.ts). It is optional here for tests and the server's own
+ * bookkeeping; operations see these writes through OperatorStores
+ * (operator-stores.ts), where it is required.
+ */
 /** The registry also keeps what authentication needs, read apart from the twin (see auth-types.ts). */
 export interface StationRegistry extends StationAuthStore, StationEventStore {
   /** Creates or upgrades the schema; safe when many processes start at once. */
@@ -90,15 +97,15 @@ export interface StationRegistry extends StationAuthStore, StationEventStore {
   close(): Promise<void>;
 
   /** Registers a station; throws conflict `station_exists` when the EUI is taken. */
-  createStation(input: NewStation): Promise<Station>;
+  createStation(input: NewStation, audit?: AuditFor<Station>): Promise<Station>;
   /** The station, or undefined when not registered. */
   getStation(eui: string): Promise<Station | undefined>;
   /** All stations ordered by EUI, optionally only those carrying every given label. */
   listStations(filter?: { readonly labels?: Readonly<Record<string, string>> }): Promise<Station[]>;
   /** Applies a patch; throws not_found `station_not_found`. */
-  updateStation(eui: string, patch: StationPatch): Promise<Station>;
+  updateStation(eui: string, patch: StationPatch, audit?: AuditFor<Station>): Promise<Station>;
   /** Deletes the station with its events and firmware target; false when it did not exist. */
-  removeStation(eui: string): Promise<boolean>;
+  removeStation(eui: string, audit?: AuditFor<boolean>): Promise<boolean>;
 
   /** Records an answered exchange atomically (see ExchangeRecord); throws not_found for unknown EUIs. */
   recordExchange(eui: string, record: ExchangeRecord): Promise<ExchangeResult>;
@@ -126,19 +133,20 @@ export interface StationRegistry extends StationAuthStore, StationEventStore {
     targets: readonly { readonly eui: string; readonly target: NewFirmwareTarget; readonly events: readonly NewEvent[] }[],
     at: Date,
     faults?: FaultHook,
+    audit?: AuditFor<void>,
   ): Promise<void>;
   /**
    * Applies an operator's credential change in one transaction: locks the station, lets `plan` decide from
    * its twin and auth record as they are then (it may throw to refuse), writes the change. Throws not_found.
    */
-  changeCredentials<T>(eui: string, plan: CredentialPlan<T>, at: Date, faults?: FaultHook): Promise<T>;
+  changeCredentials<T>(eui: string, plan: CredentialPlan<T>, at: Date, faults?: FaultHook, audit?: AuditFor<T>): Promise<T>;
   /** Applies a firmware transition outside an exchange (e.g. retry: state pending, offers reset by `resetOffers`). */
-  updateFirmware(eui: string, transition: FirmwareTransition & { readonly resetOffers?: boolean }): Promise<FirmwareTarget | null>;
+  updateFirmware(eui: string, transition: FirmwareTransition & { readonly resetOffers?: boolean }, audit?: AuditFor<FirmwareTarget | null>): Promise<FirmwareTarget | null>;
 
   /** Registers a public signing key; throws conflict `signing_key_exists` for a known CRC. */
-  addSigningKey(key: { readonly crc: number; readonly publicKey: string; readonly name: string | null }): Promise<SigningKey>;
+  addSigningKey(key: { readonly crc: number; readonly publicKey: string; readonly name: string | null }, audit?: AuditFor<SigningKey>): Promise<SigningKey>;
   getSigningKey(crc: number): Promise<SigningKey | undefined>;
   listSigningKeys(): Promise<SigningKey[]>;
   /** Deletes a signing key; false when unknown; throws conflict `signing_key_in_use` while a not-yet-upgraded firmware target is signed by it. */
-  removeSigningKey(crc: number): Promise<boolean>;
+  removeSigningKey(crc: number, audit?: AuditFor<boolean>): Promise<boolean>;
 }

@@ -1,4 +1,5 @@
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
+import { ensurePrivateDir, writePrivateFile } from '../pki/private-files.js';
 import { join } from 'node:path';
 import { MAX_STATION_URI_LENGTH, stationCredentialCrc, stationKeyCrcs } from '../protocol/index.js';
 
@@ -130,7 +131,7 @@ export async function stationFilesIn(home: string): Promise<string[]> {
 
 /** Creates (or resets) a station home folder: every station file not named in `init` is removed. */
 export async function initStationHome(home: string, init: StationHomeInit): Promise<void> {
-  await mkdir(home, { recursive: true });
+  await ensurePrivateDir(home);
   for (const name of await readdir(home)) {
     if (STATION_FILE.test(name)) await rm(join(home, name), { force: true });
   }
@@ -147,6 +148,7 @@ export async function initStationHome(home: string, init: StationHomeInit): Prom
     ...(init.sigKeys ?? []).map((key, i): [string, Uint8Array] => [`sig-${i}.key`, key]),
   ];
   for (const [name, data] of files) {
-    if (data !== null && data !== undefined) await writeFile(join(home, name), data, { mode: name.endsWith('.key') && !name.startsWith('sig-') ? 0o600 : 0o644 });
+    // Created anew (the old ones were removed above): never through a link planted in the folder.
+    if (data !== null && data !== undefined) await writePrivateFile(join(home, name), data);
   }
 }

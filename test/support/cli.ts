@@ -14,6 +14,11 @@ export interface CliResult {
   readonly stderr: string;
 }
 
+/** The command line that starts the real CLI (node and its arguments), for tests that wrap it (strace). */
+export function cliArgv(args: readonly string[]): string[] {
+  return [process.execPath, '--import', TSX, BIN, ...args];
+}
+
 /** Runs the real `bscups` CLI in a child process (through tsx, no build step). */
 export async function runCli(args: readonly string[], env: Record<string, string> = {}, cwd = ROOT): Promise<CliResult> {
   await ensureTestRegistry(env);

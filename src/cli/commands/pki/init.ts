@@ -1,10 +1,10 @@
-import { access } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { conflict } from '../../../core/errors.js';
-import { createCa, issueServerCert, type IssuedCert } from '../../../pki/index.js';
+import { localActor } from '../../../operations/context.js';
+import { initPki } from '../../../operations/pki-init.js';
+import { withRuntime } from '../../../runtime.js';
 import { collect, commandContext } from '../../context.js';
 import { refuseRemote } from '../../run-actions.js';
-import { ensureDir, loadCa, pkiDirOption, pkiFiles, writePkiFile } from './pki-dir.js';
+import { pkiDirOption, pkiFiles } from './pki-dir.js';
 
 const DEFAULT_NAMES = ['localhost', '127.0.0.1'];
 
@@ -26,33 +26,17 @@ export function register(parent: Command): void {
     .option('--force', 'issue the server certificate again over an existing one, keeping the CA')
     .action(async (opts: { dir?: string; serverName?: string[]; force?: boolean }, cmd: Command) => {
       refuseRemote(cmd, 'pki init writes the station CA and the server certificate into the PKI folder of the host it runs on, which the server must read');
-      const { out } = commandContext(cmd);
+      const { out, config } = commandContext(cmd);
       const dir = pkiDirOption(opts.dir);
       const files = pkiFiles(dir);
       const names = serverNames(opts.serverName);
-      const caExists = await exists(files.caCert);
-      if (!opts.force) {
-        const existing = (await Promise.all(Object.values(files).map(async (f) => ((await exists(f)) ? f : null)))).filter((f) => f !== null);
-        if (existing.length > 0) {
-          throw conflict(
-            'pki_exists',
-            `${existing.join(', ')} already exist; pass --force to issue a new server certificate under the existing CA (the CA is never replaced: stations trust it)`,
-          );
-        }
-      }
-      await ensureDir(dir);
-      let ca: IssuedCert;
-      if (caExists) {
-        ca = await loadCa(dir);
-      } else {
-        ca = await createCa();
-        await writePkiFile(files.caCert, ca.certPem, false);
-        await writePkiFile(files.caKey, ca.keyPem, true);
-      }
-      const server = await issueServerCert(ca, { names });
-      await writePkiFile(files.serverCert, server.certPem, false);
-      await writePkiFile(files.serverKey, server.keyPem, true);
-
+      // Audited in the registry, like every change: the database of this host's server (--database / BSCUPS_DATABASE).
+      const { ca, caCreated, server } = await withRuntime(
+        config,
+        (rt) => initPki({ access: rt.access, clock: () => new Date(), actor: localActor() }, { dir, names, force: opts.force === true }),
+        { lazyBlobs: true },
+      );
+      const caExists = !caCreated;
       const serveCmd = `bscups serve --host 0.0.0.0 --tls-cert ${files.serverCert} --tls-key ${files.serverKey} --client-ca ${files.caCert}`;
       out.result(
         {
@@ -80,14 +64,4 @@ function serverNames(given: readonly string[] = []): string[] {
   const byKey = new Map<string, string>();
   for (const name of [...given, ...DEFAULT_NAMES]) if (!byKey.has(name.toLowerCase())) byKey.set(name.toLowerCase(), name);
   return [...byKey.values()];
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    // Any failure to reach the file counts as absent; writing it later reports the real problem.
-    return false;
-  }
 }

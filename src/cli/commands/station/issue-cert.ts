@@ -1,13 +1,14 @@
 import type { Command } from 'commander';
 import { runActions } from '../../run-actions.js';
 import { euiArg } from './parse.js';
-import { forOption, fileArgText, writeStationFiles } from './provision.js';
+import { forOption, fileArgText, prepareStationFiles, writeStationFiles } from './provision.js';
 
 interface Options {
   for?: string;
   pkiDir?: string;
   out?: string;
   tcTrust?: string;
+  force?: boolean;
 }
 
 export function register(parent: Command): void {
@@ -23,10 +24,13 @@ export function register(parent: Command): void {
     .option('--pki-dir <dir>', 'PKI folder made by "bscups pki init" (env BSCUPS_PKI_DIR, default ./data/pki); local mode only, a server uses its own')
     .option('--out <dir>', 'also write the station files ({cups,tc}.trust, .crt, .key: DER and SEC1) here, for first provisioning')
     .option('--tc-trust <file>', 'CA certificate (PEM or DER) that verifies the LNS, for tc.trust; default the station CA')
+    .option('--force', 'with --out: replace station files already there (atomically; a symbolic link is never written through)')
     .action(async (eui: string, opts: Options, cmd: Command) => {
       const id = euiArg(eui);
       const which = forOption(opts.for);
       const tcTrust = opts.tcTrust === undefined ? undefined : await fileArgText(opts.tcTrust, '--tc-trust');
+      // Checked before issuing: a refused --out leaves the station as it was.
+      if (opts.out !== undefined) await prepareStationFiles(opts.out, which, opts.force === true);
       await runActions(cmd, async (actions, out) => {
         const result = await actions.issueCredentials(
           id,
@@ -34,7 +38,7 @@ export function register(parent: Command): void {
           { for: which, ...(tcTrust === undefined ? {} : { tcTrust }), files: opts.out !== undefined },
           opts.pkiDir === undefined ? {} : { pkiDir: opts.pkiDir },
         );
-        const files = opts.out === undefined ? [] : await writeStationFiles(opts.out, result.stationFiles ?? []);
+        const files = opts.out === undefined ? [] : await writeStationFiles(opts.out, result.stationFiles ?? [], opts.force === true);
         out.result({ eui: id, mode: result.mode, pendingMode: result.pendingMode, credentials: result.credentials, files }, () => {
           for (const c of result.credentials) {
             out.line(`station ${id}: ${c.category} certificate ${c.fingerprint} (valid until ${c.notAfter}), credential crc ${c.crc}, sent on its next request`);

@@ -3,20 +3,37 @@ import { invalid } from '../../../core/errors.js';
 import type { Issued } from '../../../http/admin/action-schemas.js';
 import type { z } from 'zod';
 import { readFileArg } from '../../read-file-arg.js';
-import { ensureDir, writePkiFile } from '../pki/pki-dir.js';
+import { checkPrivateTargets, ensurePrivateDir, writePrivateFile } from '../../../pki/private-files.js';
 
-/** Writes the station's credential files for first provisioning; keys and tokens readable by the owner only. */
-export async function writeStationFiles(dir: string, files: NonNullable<z.infer<typeof Issued>['stationFiles']>): Promise<string[]> {
-  await ensureDir(dir);
+const EXTENSIONS = ['trust', 'crt', 'key'] as const;
+
+/** The files `--out DIR` receives for these categories. */
+export function stationFilePaths(dir: string, which: 'cups' | 'tc' | 'both'): string[] {
+  const categories = which === 'both' ? ['cups', 'tc'] : [which];
+  return categories.flatMap((c) => EXTENSIONS.map((ext) => join(dir, `${c}.${ext}`)));
+}
+
+/**
+ * Before anything is issued: the --out folder exists (0700 when made here) and
+ * none of the files goes onto a symlink, or onto an existing file without
+ * --force (private-files.ts). Refused here, the command changes nothing.
+ */
+export async function prepareStationFiles(dir: string, which: 'cups' | 'tc' | 'both', replace: boolean): Promise<void> {
+  await ensurePrivateDir(dir);
+  await checkPrivateTargets(stationFilePaths(dir, which), replace);
+}
+
+/** Writes the station's credential files for first provisioning: created exclusively, owner-only (0600). */
+export async function writeStationFiles(dir: string, files: NonNullable<z.infer<typeof Issued>['stationFiles']>, replace: boolean): Promise<string[]> {
   const written: string[] = [];
   for (const c of files) {
-    for (const [ext, data, secret] of [
-      ['trust', c.trust, false],
-      ['crt', c.crt, false],
-      ['key', c.key, true],
+    for (const [ext, data] of [
+      ['trust', c.trust],
+      ['crt', c.crt],
+      ['key', c.key],
     ] as const) {
       const path = join(dir, `${c.category}.${ext}`);
-      await writePkiFile(path, Buffer.from(data, 'base64'), secret);
+      await writePrivateFile(path, Buffer.from(data, 'base64'), { replace });
       written.push(path);
     }
   }
