@@ -62,6 +62,7 @@ export function sendError(
     code = error.code;
     message = error.message;
   }
+  deps.metrics.recentRefusals.note({ eui: eui ?? null, remoteAddress: res.req?.socket?.remoteAddress ?? null, status, code, message });
   if (status >= 500) deps.logger.error({ eui, err: error, code }, 'request failed');
   else deps.logger.info({ eui, code, status, reason: message }, 'request refused');
   sendBody(res, deps.metrics, started, status, 'text/plain; charset=utf-8', `${code}: ${message}\n`, close);

@@ -24,6 +24,7 @@ import { registerFleetActionRoutes } from './routes/fleet-actions.js';
 import { registerStationImportRoutes } from './routes/station-import.js';
 import { registerFleetMetricsRoute } from './routes/metrics.js';
 import { DEFAULT_DASHBOARD_DIR, registerDashboard } from './dashboard.js';
+import { registerRequestLog } from './request-log.js';
 import type { ServerStatsSource } from './server-stats.js';
 import type { HttpsServerOptions } from '../tls-files.js';
 
@@ -65,7 +66,10 @@ declare module 'fastify' {
  */
 export async function createAdminApp(deps: AdminDeps): Promise<FastifyInstance> {
   // Fastify types an HTTPS instance apart; the routes and hooks are the same either way.
-  const app = Fastify({ loggerInstance: deps.logger, bodyLimit: 1024 * 1024, ...(deps.https === undefined ? {} : { https: deps.https }) }) as unknown as FastifyInstance;
+  // Fastify's own request logging writes two info lines per request; the dashboard polls every 2 s and loads its files, so
+  // requests are logged once, by registerRequestLog, reads at debug and changes at info.
+  const app = Fastify({ loggerInstance: deps.logger, disableRequestLogging: true, bodyLimit: 1024 * 1024, ...(deps.https === undefined ? {} : { https: deps.https }) }) as unknown as FastifyInstance;
+  registerRequestLog(app);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandling(app);
