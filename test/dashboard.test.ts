@@ -36,7 +36,9 @@ const watches: PageWatch[] = [];
 const poll = <T>(read: () => T | Promise<T>, options: { timeout?: number } = {}) => expect.poll(read, { timeout: options.timeout ?? 15_000, interval: 100 });
 const RUN = chromiumAvailable('dashboard browser tests');
 
+/** docs/screenshots are tracked: written only by `npm run screenshots`, never by a plain test run. */
 async function shoot(p: Page, name: string): Promise<void> {
+  if (process.env.BSCUPS_SCREENSHOTS !== '1') return;
   await p.screenshot({ path: join(SHOTS, `${name}-desktop.png`), fullPage: true });
   await p.setViewportSize(PHONE);
   await p.screenshot({ path: join(SHOTS, `${name}-phone.png`), fullPage: true });

@@ -11,7 +11,7 @@ export interface AppContext {
   confirm(question: string, action: string): Promise<boolean>;
   /** Announces an outcome in the status line (read out by screen readers). */
   notify(message: string, kind?: 'ok' | 'error'): void;
-  /** Runs an action, announcing its error if it fails; refreshes the page after. */
+  /** Runs an action, announcing its error if it fails (or the text it resolves to, else "done"); refreshes the page after. */
   act(what: string, run: () => Promise<unknown>): Promise<void>;
 }
 
