@@ -1,6 +1,6 @@
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import {
   jsonSchemaTransform,
   jsonSchemaTransformObject,
@@ -68,7 +68,7 @@ export async function createAdminApp(deps: AdminDeps): Promise<FastifyInstance> 
   // Fastify types an HTTPS instance apart; the routes and hooks are the same either way.
   // Fastify's own request logging writes two info lines per request; the dashboard polls every 2 s and loads its files, so
   // requests are logged once, by registerRequestLog, reads at debug and changes at info.
-  const app = Fastify({ loggerInstance: deps.logger, disableRequestLogging: true, bodyLimit: 1024 * 1024, ...(deps.https === undefined ? {} : { https: deps.https }) }) as unknown as FastifyInstance;
+  const app = Fastify({ loggerInstance: deps.logger, logController: new LogController({ disableRequestLogging: true }), bodyLimit: 1024 * 1024, ...(deps.https === undefined ? {} : { https: deps.https }) }) as unknown as FastifyInstance;
   registerRequestLog(app);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
