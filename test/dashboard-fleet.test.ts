@@ -87,13 +87,14 @@ beforeAll(async () => {
   });
   expect(put.status, await put.text()).toBe(201);
 
-  await sim(H1, { model: LONG_MODEL });
+  await sim(H1, { model: LONG_MODEL, stationVersion: '2.0.6(long/bscups-sim)' });
   await sim(H2, { model: `rev${RLO}ledom`, stationVersion: `2.0.0${RLO}<b>x</b>` });
   await sim(R1);
   await sim(R2);
   await sim(FW, { sigKey: signing.sigKey });
   await sim(STRANGER, { model: '<script>alert(1)</script>', stationVersion: 'unknown-2.0.6', version: '9.9.9' });
   for (const s of sims.values()) await s.exchange();
+  for (const eui of [H1, H2, R1, R2, FW]) expect((await ok('GET', `/api/v1/stations/${eui}`)).reported, eui).not.toBeNull();
 
   browser = await launchChromium();
   const opened = await openPage(browser, srv.dashboard.replace(/\/$/, ''), DESKTOP);
