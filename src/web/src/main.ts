@@ -88,7 +88,8 @@ function render(me: Me): void {
     confirm: confirmDialog,
     notify(message, kind = 'ok') {
       status.className = `status status-${kind}`;
-      status.textContent = message;
+      // Error messages may quote what was typed or reported: shown with invisible characters as escapes.
+      status.textContent = visible(message);
       window.clearTimeout(clearStatus);
       clearStatus = window.setTimeout(() => (status.textContent = ''), 10_000);
     },

@@ -54,7 +54,7 @@ function createForm(ctx: AppContext, params: URLSearchParams): HTMLElement {
   };
   kind.addEventListener('change', sync);
   sync();
-  void get<FirmwarePackage[]>('/firmware').then((list) => fill(pkg, list.map((p) => h('option', { value: p.package }, p.package))));
+  void get<FirmwarePackage[]>('/firmware').then((list) => fill(pkg, list.map((p) => h('option', { value: p.package }, visible(p.package)))));
   const form = h(
     'form',
     { class: 'card', 'aria-labelledby': 'new-rollout' },
