@@ -28,6 +28,7 @@ export function stationPage(ctx: AppContext, eui: string): Page {
   const credentials = h('div');
   const events = h('div');
   let loaded: Station | null = null;
+  let removing = false;
 
   const name = h('input', { type: 'text', autocomplete: 'off' });
   const tcUri = h('input', { type: 'text', autocomplete: 'off', placeholder: 'wss://lns.example.com:6887', inputmode: 'url' });
@@ -85,7 +86,14 @@ export function stationPage(ctx: AppContext, eui: string): Page {
   remove.addEventListener('click', () => {
     void ctx.confirm(`Remove station ${eui}? Its credentials are deleted and it gets 404 until registered again.`, 'Remove').then((yes) => {
       if (yes) void ctx.act(`Removing ${eui}`, async () => {
-        await api('DELETE', path);
+        // The page stops asking about a station that is going away (each answer would be a 404).
+        removing = true;
+        try {
+          await api('DELETE', path);
+        } catch (e) {
+          removing = false;
+          throw e;
+        }
         ctx.go('#/stations');
       });
     });
@@ -104,9 +112,13 @@ export function stationPage(ctx: AppContext, eui: string): Page {
   );
 
   async function refresh(): Promise<void> {
+    // Asked together: a station removed meanwhile is a 404 of all three at once, not a half-drawn page.
+    if (removing) return;
     let s: Station;
+    let auth: StationAuth;
+    let ev: ApiPage<StationEvent>;
     try {
-      s = await get<Station>(path);
+      [s, auth, ev] = await Promise.all([get<Station>(path), get<StationAuth>(`${path}/auth`), get<ApiPage<StationEvent>>(`${path}/events${query({ limit: '30' })}`)]);
     } catch (e) {
       if (e instanceof ApiError && e.status === 404) {
         fill(head, h('h1', { id: 'station-title' }, `Station ${eui}`), h('p', null, 'This station is not registered. ', h('a', { href: '#/stations' }, 'Back to stations')));
@@ -115,7 +127,6 @@ export function stationPage(ctx: AppContext, eui: string): Page {
       }
       throw e;
     }
-    const [auth, ev] = await Promise.all([get<StationAuth>(`${path}/auth`), get<ApiPage<StationEvent>>(`${path}/events${query({ limit: '30' })}`)]);
     if (loaded === null) populate(s);
     loaded = s;
     const seen = s.reported !== null;
