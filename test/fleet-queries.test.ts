@@ -21,6 +21,8 @@ async function allPages(fleet: FleetStore, query: Omit<StationQuery, 'limit' | '
     cursor = page.nextCursor;
   }
   expect(new Set(out.map((s) => s.eui)).size).toBe(out.length);
+  // The dashboard's total: the same filters counted in SQL.
+  expect(await fleet.countStations(query), `count of ${JSON.stringify(query)}`).toBe(out.length);
   return out;
 }
 

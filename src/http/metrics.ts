@@ -1,5 +1,6 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { PollHistogram } from './poll-histogram.js';
+import { RecentRefusals } from './recent-refusals.js';
 
 /** Prometheus metrics of one app; a registry per app so several apps in one process never collide. */
 export interface ServerMetrics {
@@ -14,6 +15,8 @@ export interface ServerMetrics {
   sawStation(eui: string, registered: boolean): void;
   /** Counts a connection closed on arrival because the connection cap was reached. */
   countRefusedConnection(): void;
+  /** The last non-ok answers, for the dashboard (written on the error path only). */
+  readonly recentRefusals: RecentRefusals;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): ServerMetrics {
@@ -66,6 +69,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Serve
   const seenBy = { true: new Set<string>(), false: new Set<string>() };
   return {
     registry,
+    recentRefusals: new RecentRefusals(),
     observeExchange(outcome, seconds) {
       // inc({ outcome }) would validate and hash the labels on every poll.
       pending.set(outcome, (pending.get(outcome) ?? 0) + 1);

@@ -63,6 +63,7 @@ export function sendError(
     code = error.code;
     message = error.message;
   }
+  deps.metrics.recentRefusals.note({ eui: eui ?? null, remoteAddress: res.req?.socket?.remoteAddress ?? null, status, code, message });
   if (status >= 500) deps.logger.error({ eui, err: error, code }, 'request failed');
   else if (deps.refusalLog !== undefined) deps.refusalLog.refused('info', 'request refused', code, res.socket?.remoteAddress ?? null, { eui, status, reason: message });
   else deps.logger.info({ eui, code, status, reason: message }, 'request refused');

@@ -37,6 +37,7 @@ export function createExchange(deps: UpdateInfoDeps): (res: ServerResponse, star
     if (station === undefined) {
       await deps.registry.recordUnknown(eui, { at: now, remoteAddress, request: { ...req } });
       log.info({ eui, status: 404, remoteAddress }, 'update-info from unregistered station');
+      deps.metrics.recentRefusals.note({ eui, remoteAddress, status: 404, code: 'unknown_station', message: `station ${eui} is not registered` });
       sendBody(res, deps.metrics, started, 404, 'text/plain; charset=utf-8', `station ${eui} is not registered\n`);
       return;
     }

@@ -38,6 +38,15 @@ function checkLabels<T extends string | null>(labels: Readonly<Record<string, T>
   return { ...labels };
 }
 
+/** "labels set site=north, removed tier" for a station's events; empty when nothing changed. */
+export function labelEdits(labels: Readonly<Record<string, string | null>> | undefined): string[] {
+  const entries = Object.entries(labels ?? {});
+  const set = entries.filter(([, v]) => v !== null).map(([k, v]) => `${k}=${String(v)}`);
+  const removed = entries.filter(([, v]) => v === null).map(([k]) => k);
+  const parts = [...(set.length > 0 ? [`set ${set.join(', ')}`] : []), ...(removed.length > 0 ? [`removed ${removed.join(', ')}`] : [])];
+  return parts.length === 0 ? [] : [`labels ${parts.join('; ')}`];
+}
+
 function uris(change: { readonly cupsUri?: string | null; readonly tcUri?: string | null }) {
   return {
     ...(change.cupsUri === undefined ? {} : { cupsUri: change.cupsUri === null ? null : validateCupsUri(change.cupsUri, 'cupsUri') }),
@@ -48,6 +57,13 @@ function uris(change: { readonly cupsUri?: string | null; readonly tcUri?: strin
 export async function listStations(ctx: OperationContext, input: StationListInput): Promise<Page<Station>> {
   authorize(ctx, 'viewer', 'listing stations');
   return ctx.fleet.queryStations(toStationQuery(input, ctx.clock()));
+}
+
+/** How many stations the filters of a listing match (the dashboard's total). */
+export async function countStations(ctx: OperationContext, input: StationListInput): Promise<number> {
+  authorize(ctx, 'viewer', 'counting stations');
+  const { limit: _limit, cursor: _cursor, ...query } = toStationQuery({ ...input, cursor: undefined }, ctx.clock());
+  return ctx.fleet.countStations(query);
 }
 
 export async function showStation(ctx: OperationContext, eui: string): Promise<Station> {
@@ -100,7 +116,10 @@ export async function changeStation(ctx: RolloutContext, eui: string, change: St
     }),
   );
   const changed = Object.entries(desired).map(([k, v]) => `${k}=${String(v)}`);
-  if (changed.length > 0) await ctx.registry.appendEvents(id, [{ type: 'config', message: `desired ${changed.join(', ')}` }], ctx.clock());
+  // Name and label edits are the operator's too: the station's history shows them beside the URI changes.
+  const edits = [...(change.name === undefined ? [] : [`name ${change.name === null || change.name === '' ? 'cleared' : JSON.stringify(change.name)}`]), ...labelEdits(labels)];
+  const messages = [...(changed.length > 0 ? [`desired ${changed.join(', ')}`] : []), ...edits];
+  if (messages.length > 0) await ctx.registry.appendEvents(id, messages.map((message) => ({ type: 'config', message })), ctx.clock());
   await recordForced(ctx, held, `desired ${changed.join(', ')}`);
   return station;
 }

@@ -6,7 +6,7 @@ import { checkLimit, idWindow, newestFirst, newestFirstPage } from './cursor.js'
 import { BackendStore } from './backend-store.js';
 import type { CountBy, EventQuery, FleetStore, FleetSummary, Page, StationQuery } from './fleet-types.js';
 import { millis, num, toEvent } from './row-mapping.js';
-import { selectStationPage } from './station-query.js';
+import { selectStationCount, selectStationPage } from './station-query.js';
 import { applyProvisioning, selectProvisioned } from './provisioning-store.js';
 import type { ProvisionedStation, ProvisioningPlan } from './provisioning-types.js';
 import { combineState, type ConfigState } from './sync-state-sql.js';
@@ -22,6 +22,10 @@ export class KyselyFleetStore extends BackendStore implements FleetStore {
 
   queryStations(query: StationQuery): Promise<Page<Station>> {
     return this.run((db) => selectStationPage(db, query));
+  }
+
+  countStations(query: Omit<StationQuery, 'limit' | 'cursor'>): Promise<number> {
+    return this.run((db) => selectStationCount(db, query));
   }
 
   /**

@@ -86,6 +86,8 @@ export interface EventQuery {
 export interface FleetStore {
   /** One page of stations matching every filter given; throws invalid_argument for a bad cursor or limit. */
   queryStations(query: StationQuery): Promise<Page<Station>>;
+  /** How many stations match every filter given (sort, limit and cursor are ignored). */
+  countStations(query: Omit<StationQuery, 'limit' | 'cursor'>): Promise<number>;
   /** Counts from SQL aggregates; never loads the stations. */
   summarizeFleet(options: { readonly silentSince: Date }): Promise<FleetSummary>;
   /** Events, most recent first. */

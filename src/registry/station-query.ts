@@ -92,3 +92,16 @@ export async function selectStationPage(db: Db, query: StationQuery): Promise<Pa
     nextCursor,
   };
 }
+
+/** How many stations match the filters of `query` (its sort, limit and cursor do not matter). */
+export async function selectStationCount(db: Db, query: Omit<StationQuery, 'limit' | 'cursor'>): Promise<number> {
+  const where = conditions({ ...query, limit: 1 });
+  const needsTarget = query.states !== undefined && query.states.length > 0;
+  const row = await db
+    .selectFrom('stations as s')
+    .$if(needsTarget, (q) => q.leftJoin('firmware_targets as f', 'f.eui', 's.eui'))
+    .select(sql<number | string>`count(*)`.as('n'))
+    .$if(where.length > 0, (q) => q.where((eb) => eb.and(where)))
+    .executeTakeFirstOrThrow();
+  return num(row.n);
+}

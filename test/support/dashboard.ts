@@ -100,7 +100,7 @@ export async function openPage(browser: Browser, origin: string, viewport = { wi
     if (!r.url().startsWith(origin) && !r.url().startsWith('data:')) watch.offsite.push(r.url());
   });
   page.on('console', (m) => {
-    if (m.type() === 'error') watch.errors.push(`console: ${m.text()}`);
+    if (m.type() === 'error') watch.errors.push(`console: ${m.text()}${m.location().url === '' ? '' : ` (${m.location().url})`}`);
   });
   page.on('pageerror', (e) => watch.errors.push(`page error: ${e.message}`));
   page.on('response', (r) => {

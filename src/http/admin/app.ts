@@ -1,6 +1,6 @@
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import {
   jsonSchemaTransform,
   jsonSchemaTransformObject,
@@ -24,6 +24,7 @@ import { registerFleetActionRoutes } from './routes/fleet-actions.js';
 import { registerStationImportRoutes } from './routes/station-import.js';
 import { registerFleetMetricsRoute } from './routes/metrics.js';
 import { DEFAULT_DASHBOARD_DIR, registerDashboard } from './dashboard.js';
+import { registerRequestLog } from './request-log.js';
 import type { ServerStatsSource } from './server-stats.js';
 import type { HttpsServerOptions } from '../tls-files.js';
 import { adminServerFactory, answeredBeforeBody } from '../admin-server.js';
@@ -70,7 +71,9 @@ declare module 'fastify' {
 export async function createAdminApp(deps: AdminDeps): Promise<FastifyInstance> {
   // Fastify types an HTTPS instance apart; the routes and hooks are the same either way.
   const limits = deps.limits ?? DEFAULT_ADMIN_LIMITS;
-  const app = Fastify({ loggerInstance: deps.logger, bodyLimit: 1024 * 1024, serverFactory: adminServerFactory({ limits, https: deps.https }) }) as unknown as FastifyInstance;
+  // Fastify's own request logging writes two info lines per request; the dashboard polls every 2 s and loads its files, so
+  // requests are logged once, by registerRequestLog, reads at debug and changes at info.
+  const app = Fastify({ loggerInstance: deps.logger, logController: new LogController({ disableRequestLogging: true }), bodyLimit: 1024 * 1024, serverFactory: adminServerFactory({ limits, https: deps.https }) }) as unknown as FastifyInstance;
   const refused = refusalReporter((count) =>
     deps.logger.warn({ refused: count, adminMaxConnections: limits.maxConnections }, 'admin connection cap reached: new admin connections are being closed; raise --admin-max-connections if these are real operators'),
   );
@@ -79,6 +82,7 @@ export async function createAdminApp(deps: AdminDeps): Promise<FastifyInstance> 
   app.addHook('onSend', async (request, reply) => {
     if (answeredBeforeBody(request.raw)) reply.header('connection', 'close');
   });
+  registerRequestLog(app);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandling(app);

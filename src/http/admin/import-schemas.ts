@@ -2,6 +2,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { z } from 'zod';
 import { STATION_AUTH_MODES } from '../../core/station-auth-model.js';
 import { EXPORT_FORMATS, IMPORT_FORMATS } from '../../operations/station-import-format.js';
+import { StationListQuery } from './schemas.js';
 import { DEFAULT_IMPORT_BATCH, MAX_IMPORT_BATCH, type ImportResult as OperationImportResult } from '../../operations/station-import.js';
 
 // Bulk provisioning: POST /stations/import and GET /stations/export (+ its paged JSON form).
@@ -66,10 +67,10 @@ export const ImportResult = z
   })
   .meta({ id: 'StationImportResult' });
 
-export const ExportQuery = z.object({
+export const ExportQuery = StationListQuery.omit({ sort: true, order: true, limit: true, cursor: true }).extend({
   format: z.enum(EXPORT_FORMATS as unknown as [string, ...string[]]).optional().describe('csv (default) or jsonl'),
   spreadsheetSafe: flag.describe("csv: cells starting with =, +, -, @, tab or CR get a leading ' (shown as text by spreadsheets; import keeps the ', so no round trip)"),
-});
+}).describe('the filters of GET /stations select which stations are exported; none: every station');
 
 export const ProvisioningQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).optional().describe('page size, default 1000'),

@@ -16,9 +16,12 @@ import { BLOBS_GC_DELETE_ROLE } from '../../operations/blobs-gc.js';
 export const ROUTE_ROLES: Readonly<Record<string, Role>> = {
   'GET /api/v1/me': 'viewer',
   'GET /api/v1/server/stats': 'viewer',
+  'GET /api/v1/server/refusals': 'viewer',
   'GET /metrics': 'viewer',
 
   'GET /api/v1/stations': 'viewer',
+  'GET /api/v1/stations/count': 'viewer',
+  'POST /api/v1/stations/labels': 'operator',
   'POST /api/v1/stations': 'operator',
   'GET /api/v1/stations/:eui': 'viewer',
   'PATCH /api/v1/stations/:eui': 'operator',

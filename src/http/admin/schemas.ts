@@ -118,6 +118,19 @@ export const StationListQuery = z.object({
   cursor,
 });
 
+export const StationCountQuery = StationListQuery.omit({ sort: true, order: true, limit: true, cursor: true });
+export const StationCount = z.object({ total: z.number().int().describe('stations matching every filter given') }).meta({ id: 'StationCount' });
+
+export const StationLabelsBulk = z
+  .object({
+    filter: StationCountQuery.describe('the filters of GET /stations: every station they match is changed'),
+    set: z.record(labelKey, z.string().min(1).max(256)).optional().describe('labels to set (merged: other labels stay)'),
+    remove: z.array(labelKey).optional().describe('label keys to remove'),
+  })
+  .strict()
+  .meta({ id: 'StationLabelsBulk' });
+export const StationLabelsBulkResult = z.object({ stations: z.number().int().describe('stations changed') }).meta({ id: 'StationLabelsBulkResult' });
+
 export function pageOf<T extends z.ZodType>(item: T, id: string) {
   return z.object({ items: z.array(item), nextCursor: z.string().nullable() }).meta({ id });
 }

@@ -1,4 +1,5 @@
 import type { ServerMetrics } from '../metrics.js';
+import type { RefusedExchange } from '../recent-refusals.js';
 
 /** Exchange counters of this process since it started. */
 export interface ExchangeTotals {
@@ -14,6 +15,8 @@ export interface ServerStatsSource {
   /** Totals as they were about `ms` ago (the oldest kept sample when the process is younger). */
   before(ms: number): { readonly at: Date; readonly totals: ExchangeTotals } | null;
   readonly startedAt: Date;
+  /** The last non-ok answers of the station listener, newest first. */
+  recentRefusals(): RefusedExchange[];
   stop(): void;
 }
 
@@ -54,6 +57,7 @@ export function startServerStats(metrics: ServerMetrics, everyMs = 5000, clock: 
   return {
     startedAt,
     totals: () => readTotals(metrics),
+    recentRefusals: () => metrics.recentRefusals.list(),
     before(ms) {
       const cutoff = clock().getTime() - ms;
       let found = samples[0] ?? null;

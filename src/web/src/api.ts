@@ -12,6 +12,8 @@ export type Role = 'viewer' | 'operator' | 'admin';
 export interface Me {
   readonly name: string;
   readonly role: Role;
+  /** The key's id (null for the unauthenticated local mode). */
+  readonly keyId?: string | null;
 }
 
 export class ApiError extends Error {

@@ -1,5 +1,6 @@
 import { ApiError, type Me } from './api.js';
 import { h } from './dom.js';
+import { visible } from './text.js';
 
 /** What every page gets: who is signed in, navigation, and the shared dialogs. */
 export interface AppContext {
@@ -11,7 +12,7 @@ export interface AppContext {
   confirm(question: string, action: string): Promise<boolean>;
   /** Announces an outcome in the status line (read out by screen readers). */
   notify(message: string, kind?: 'ok' | 'error'): void;
-  /** Runs an action, announcing its error if it fails; refreshes the page after. */
+  /** Runs an action, announcing its error if it fails (or the text it resolves to, else "done"); refreshes the page after. */
   act(what: string, run: () => Promise<unknown>): Promise<void>;
 }
 
@@ -32,7 +33,7 @@ export function confirmDialog(question: string, action: string): Promise<boolean
   return new Promise((resolve) => {
     const cancel = h('button', { type: 'button', class: 'secondary' }, 'Cancel');
     const ok = h('button', { type: 'button', class: 'danger' }, action);
-    const dialog = h('dialog', { 'aria-labelledby': 'confirm-q', class: 'confirm' }, h('p', { id: 'confirm-q' }, question), h('div', { class: 'actions' }, cancel, ok));
+    const dialog = h('dialog', { 'aria-labelledby': 'confirm-q', class: 'confirm' }, h('p', { id: 'confirm-q' }, visible(question)), h('div', { class: 'actions' }, cancel, ok));
     const done = (value: boolean) => {
       dialog.close();
       dialog.remove();

@@ -1,4 +1,5 @@
 import { h } from './dom.js';
+import { visible } from './text.js';
 
 /**
  * Charts drawn as SVG by hand: a bar chart is a few rectangles, and a chart
@@ -17,30 +18,31 @@ function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string,
 export interface Bar {
   readonly label: string;
   readonly value: number;
+  /** The stations behind the bar (a filtered list), when there is such a filter. */
+  readonly href?: string | undefined;
 }
 
-/** Horizontal bars, one per row, with the value written at the end; a data table follows for screen readers. */
-export function barChart(title: string, bars: readonly Bar[]): HTMLElement {
-  const figure = h('figure', { class: 'chart' }, h('figcaption', null, title));
+/**
+ * Horizontal bars, one row each: the label as text (cut to one line with the
+ * whole of it on hover, however long a station's model is), the bar drawn in
+ * SVG, the value; a row with stations behind it is a link to them.
+ */
+export function barChart(title: string, bars: readonly Bar[], testId?: string): HTMLElement {
+  const figure = h('figure', { class: 'chart', 'data-testid': testId }, h('figcaption', null, title));
   if (bars.length === 0) {
     figure.append(h('p', { class: 'empty' }, 'No data yet.'));
     return figure;
   }
   const max = Math.max(1, ...bars.map((b) => b.value));
-  const row = 28;
-  const labelW = 110;
-  const width = 360;
-  const chart = svg('svg', { viewBox: `0 0 ${width} ${bars.length * row}`, role: 'img', 'aria-label': `${title}: ${bars.map((b) => `${b.label} ${b.value}`).join(', ')}`, class: 'bars' });
-  bars.forEach((b, i) => {
-    const y = i * row;
-    const w = Math.max(2, ((width - labelW - 50) * b.value) / max);
-    chart.append(svg('text', { x: labelW - 6, y: y + 19, 'text-anchor': 'end', class: 'bar-label' }, b.label.length > 13 ? `${b.label.slice(0, 12)}…` : b.label));
-    const rect = svg('rect', { x: labelW, y: y + 6, width: w, height: row - 12, rx: 3, class: 'bar' });
-    rect.append(svg('title', {}, `${b.label}: ${b.value}`));
-    chart.append(rect);
-    chart.append(svg('text', { x: labelW + w + 6, y: y + 19, class: 'bar-value' }, String(b.value)));
-  });
-  figure.append(chart);
+  const list = h('ul', { class: 'bar-list', 'aria-label': title });
+  for (const b of bars) {
+    const shown = visible(b.label);
+    const bar = svg('svg', { viewBox: '0 0 100 10', preserveAspectRatio: 'none', class: 'bar-svg', 'aria-hidden': 'true', focusable: 'false' });
+    bar.append(svg('rect', { x: 0, y: 0, width: Math.max(1, (100 * b.value) / max), height: 10, class: 'bar' }));
+    const content = [h('bdi', { class: 'bar-label', title: shown }, shown), bar, h('span', { class: 'bar-value' }, h('span', { class: 'sr-only' }, ': '), String(b.value))];
+    list.append(h('li', null, b.href === undefined ? h('span', { class: 'bar-row' }, content) : h('a', { class: 'bar-row', href: b.href, title: `${shown}: ${b.value}, show these stations` }, content)));
+  }
+  figure.append(list);
   return figure;
 }
 

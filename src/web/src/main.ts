@@ -1,6 +1,7 @@
 import { api, ApiError, storedKey, storeKey, whenUnauthenticated, type Me } from './api.js';
 import { confirmDialog, errorText, type AppContext, type Page } from './app.js';
 import { fill, h } from './dom.js';
+import { accessPage } from './pages/access.js';
 import { auditPage } from './pages/audit.js';
 import { firmwarePage } from './pages/firmware.js';
 import { overviewPage } from './pages/overview.js';
@@ -10,6 +11,7 @@ import { signInPage } from './pages/sign-in.js';
 import { stationPage } from './pages/station.js';
 import { stationsPage } from './pages/stations.js';
 import { unknownPage } from './pages/unknown.js';
+import { visible } from './text.js';
 import './style.css';
 
 /** How often the visible page asks the API again (a few seconds: the server is the only truth). */
@@ -23,6 +25,8 @@ const NAV: readonly [string, string][] = [
   ['#/unknown', 'Unknown stations'],
   ['#/audit', 'Audit log'],
 ];
+/** Pages only an admin key can use. */
+const ADMIN_NAV: readonly [string, string][] = [['#/access', 'API keys']];
 
 const root = document.getElementById('app') as HTMLElement;
 const status = h('p', { class: 'status', role: 'status', 'aria-live': 'polite' });
@@ -41,7 +45,9 @@ function route(ctx: AppContext, hash: string): Page {
     case 'stations':
       return parts[1] === undefined ? stationsPage(ctx, params) : stationPage(ctx, parts[1]);
     case 'rollouts':
-      return parts[1] === undefined ? rolloutsPage(ctx) : rolloutPage(ctx, parts[1]);
+      return parts[1] === undefined ? rolloutsPage(ctx, params) : rolloutPage(ctx, parts[1]);
+    case 'access':
+      return accessPage(ctx);
     case 'firmware':
       return firmwarePage(ctx);
     case 'unknown':
@@ -82,15 +88,16 @@ function render(me: Me): void {
     confirm: confirmDialog,
     notify(message, kind = 'ok') {
       status.className = `status status-${kind}`;
-      status.textContent = message;
+      // Error messages may quote what was typed or reported: shown with invisible characters as escapes.
+      status.textContent = visible(message);
       window.clearTimeout(clearStatus);
       clearStatus = window.setTimeout(() => (status.textContent = ''), 10_000);
     },
     async act(what, run) {
       const page = current;
       try {
-        await run();
-        ctx.notify(`${what}: done`);
+        const outcome = await run();
+        ctx.notify(typeof outcome === 'string' ? outcome : `${what}: done`);
       } catch (e) {
         ctx.notify(`${what} failed: ${errorText(e)}`, 'error');
       }
@@ -101,7 +108,7 @@ function render(me: Me): void {
   const nav = h(
     'nav',
     { 'aria-label': 'Main' },
-    h('ul', null, NAV.map(([href, label]) => h('li', null, h('a', { href, 'data-nav': href }, label)))),
+    h('ul', null, [...NAV, ...(me.role === 'admin' ? ADMIN_NAV : [])].map(([href, label]) => h('li', null, h('a', { href, 'data-nav': href }, label)))),
   );
   const signOut = h('button', { type: 'button', class: 'secondary small' }, 'Sign out');
   signOut.addEventListener('click', () => {
@@ -113,7 +120,7 @@ function render(me: Me): void {
   fill(
     root,
     skip,
-    h('header', { class: 'top' }, h('a', { href: '#/', class: 'brand' }, 'bscups'), nav, h('div', { class: 'who' }, h('span', null, `${me.name} · ${me.role}`), signOut)),
+    h('header', { class: 'top' }, h('a', { href: '#/', class: 'brand' }, 'bscups'), nav, h('div', { class: 'who' }, h('span', null, h('bdi', null, visible(me.name)), ` · ${me.role}`), signOut)),
     status,
     main,
   );
@@ -121,6 +128,9 @@ function render(me: Me): void {
     const gen = ++generation;
     const page = route(ctx, location.hash);
     current = page;
+    // An outcome belongs to the page it happened on: it does not follow the operator elsewhere.
+    window.clearTimeout(clearStatus);
+    status.textContent = '';
     document.title = `${page.title} · bscups`;
     for (const a of nav.querySelectorAll('a')) {
       const href = a.getAttribute('data-nav') ?? '';

@@ -127,6 +127,8 @@ export interface UnknownStation {
   lastSeenAt: string;
   count: number;
   lastRemoteAddress: string | null;
+  /** The station's last request as it sent it (model, package, station version…). */
+  lastRequest: Record<string, unknown>;
 }
 
 export interface AuditEntry {

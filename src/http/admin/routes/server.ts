@@ -19,6 +19,21 @@ export const ServerStats = z
   })
   .meta({ id: 'ServerStats' });
 
+export const RecentRefusals = z
+  .object({
+    items: z.array(
+      z.object({
+        at: z.string(),
+        eui: z.string().nullable().describe('the EUI the request named, when it got that far'),
+        remoteAddress: z.string().nullable(),
+        status: z.number().int(),
+        code: z.string(),
+        message: z.string(),
+      }),
+    ),
+  })
+  .meta({ id: 'RecentRefusals' });
+
 export const Me = z
   .object({ name: z.string(), role: z.enum(ROLES), keyId: z.string().nullable() })
   .meta({ id: 'Me' });
@@ -31,6 +46,12 @@ export function registerServerRoutes(app: FastifyInstance, deps: AdminDeps): voi
   }, async (req) => {
     const { actor } = contextOf(req, deps);
     return { name: actor.name, role: actor.role, keyId: actor.keyId };
+  });
+  api.get('/server/refusals', {
+    schema: { tags: ['fleet'], summary: "The station listener's last non-ok answers (up to 50, newest first): which station, what; kept in this process's memory only", response: { 200: RecentRefusals, ...errorResponses } },
+  }, async (req) => {
+    authorize(contextOf(req, deps), 'viewer', 'reading server statistics');
+    return { items: deps.serverStats?.recentRefusals() ?? [] };
   });
   api.get('/server/stats', {
     schema: { tags: ['fleet'], summary: "This server process's exchange counts: totals and the last minute", response: { 200: ServerStats, ...errorResponses } },

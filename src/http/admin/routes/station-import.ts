@@ -72,14 +72,15 @@ export function registerStationImportRoutes(app: FastifyInstance, deps: AdminDep
   api.get('/stations/export', {
     schema: {
       tags,
-      summary: 'Every station as an import file (CSV with a header row, or JSON lines), streamed in EUI order; importing it back changes nothing',
+      summary: 'Every station, or those the listing filters match, as an import file (CSV with a header row, or JSON lines), streamed in EUI order; importing it back changes nothing',
       produces: [CONTENT_TYPE.csv, CONTENT_TYPE.jsonl],
       querystring: ExportQuery,
       response: { 200: z.string().describe('the file: CSV with a header row, or JSON lines'), ...errorResponses },
     },
   }, async (req, reply) => {
-    const format = parseExportFormat(req.query.format);
-    const lines = exportStations(contextOf(req, deps), format, { spreadsheetSafe: req.query.spreadsheetSafe });
+    const { format: formatName, spreadsheetSafe, ...filter } = req.query;
+    const format = parseExportFormat(formatName);
+    const lines = exportStations(contextOf(req, deps), format, filter, { spreadsheetSafe });
     // The first page is read before answering: a registry that cannot be read is an error answer, not a cut-off file.
     const head: string[] = [];
     for (let i = 0; i < 2; i++) {

@@ -1,11 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { listEvents } from '../../../operations/fleet.js';
-import { changeStation, listStations, registerStation, removeStation, showStation } from '../../../operations/stations.js';
+import { labelStations } from '../../../operations/station-bulk-labels.js';
+import { changeStation, countStations, listStations, registerStation, removeStation, showStation } from '../../../operations/stations.js';
 import type { AdminDeps } from '../app.js';
 import { contextOf } from '../auth.js';
 import { errorResponses } from '../responses.js';
-import { EuiParams, Event, EventQuery, pageOf, Removed, Station, StationCreate, StationListQuery, StationPatch } from '../schemas.js';
+import { EuiParams, Event, EventQuery, pageOf, Removed, Station, StationCount, StationCountQuery, StationCreate, StationLabelsBulk, StationLabelsBulkResult, StationListQuery, StationPatch } from '../schemas.js';
 import { eventJson, stationJson } from '../views.js';
 
 const StationPage = pageOf(Station, 'StationPage');
@@ -21,6 +22,14 @@ export function registerStationRoutes(app: FastifyInstance, deps: AdminDeps): vo
     const page = await listStations(contextOf(req, deps), req.query);
     return { items: page.items.map(stationJson), nextCursor: page.nextCursor };
   });
+
+  api.get('/stations/count', {
+    schema: { tags, summary: 'How many stations the filters of GET /stations match', querystring: StationCountQuery, response: { 200: StationCount, ...errorResponses } },
+  }, async (req) => ({ total: await countStations(contextOf(req, deps), req.query) }));
+
+  api.post('/stations/labels', {
+    schema: { tags, summary: 'Set and remove labels on every station a filter matches (operator); other labels stay', body: StationLabelsBulk, response: { 200: StationLabelsBulkResult, ...errorResponses } },
+  }, async (req) => labelStations(contextOf(req, deps), req.body.filter, { ...(req.body.set === undefined ? {} : { set: req.body.set }), ...(req.body.remove === undefined ? {} : { remove: req.body.remove }) }));
 
   api.post('/stations', {
     schema: { tags, summary: 'Register a station', body: StationCreate, response: { 201: Station, ...errorResponses } },

@@ -1,6 +1,7 @@
 import { get, query } from '../api.js';
 import type { AppContext, Page } from '../app.js';
 import { cursorPager, fill, h, table, time } from '../dom.js';
+import { u } from '../text.js';
 import type { AuditEntry, Page as ApiPage } from '../types.js';
 
 export function auditPage(_ctx: AppContext): Page {
@@ -13,7 +14,7 @@ export function auditPage(_ctx: AppContext): Page {
       list,
       table(
         ['When', 'Who', 'Action', 'Target', 'From', 'Detail'],
-        page.items.map((a) => [time(a.at), `${a.actor} (${a.role}, ${a.via})`, h('span', { class: 'mono' }, a.action), a.target ?? '', a.remoteAddress ?? '', h('span', { class: 'mono detail' }, a.detail === null ? '' : JSON.stringify(a.detail))]),
+        page.items.map((a) => [time(a.at), [u(a.actor), ` (${a.role}, ${a.via})`], h('span', { class: 'mono' }, u(a.action)), u(a.target, 'mono eui'), u(a.remoteAddress), h('span', { class: 'mono detail' }, a.detail === null ? '' : u(JSON.stringify(a.detail), 'wrap'))]),
         'Audit log',
         'No changes recorded yet.',
       ),

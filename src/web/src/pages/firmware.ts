@@ -1,6 +1,7 @@
 import { get } from '../api.js';
 import type { AppContext, Page } from '../app.js';
 import { fill, h, table, time } from '../dom.js';
+import { bytes, crcHex, u } from '../text.js';
 import type { FirmwarePackage } from '../types.js';
 
 export function firmwarePage(_ctx: AppContext): Page {
@@ -21,7 +22,7 @@ export function firmwarePage(_ctx: AppContext): Page {
         list,
         table(
           ['Package', 'Size', 'Models', 'Signing key CRCs', 'SHA-256', 'Uploaded'],
-          pkgs.map((p) => [h('span', { class: 'mono' }, p.package), `${(p.size / 1024).toFixed(1)} KiB`, p.models.length === 0 ? 'any' : p.models.join(', '), p.keyCrcs.join(', '), h('span', { class: 'mono fp', title: p.sha256 }, `${p.sha256.slice(0, 16)}…`), [time(p.createdAt), ` by ${p.createdBy}`]]),
+          pkgs.map((p) => [h('span', { class: 'mono' }, u(p.package)), h('span', { class: 'nowrap' }, bytes(p.size)), p.models.length === 0 ? 'any' : p.models.map((m, i) => [i === 0 ? '' : ', ', u(m, 'clip')]), h('span', { class: 'mono' }, p.keyCrcs.map(crcHex).join(', ')), h('span', { class: 'mono fp', title: p.sha256 }, `${p.sha256.slice(0, 16)}…`), [time(p.createdAt), ' by ', u(p.createdBy)]]),
           'Firmware packages',
           'The library is empty.',
         ),

@@ -8,6 +8,7 @@ const MEMBER_PAGE = 50;
 const EVENTS = 15;
 const MEMBER_STATES = ['pending', 'offered', 'confirmed', 'failed', 'skipped', 'reverted'];
 import { changeText, progress, rolloutBadge, SEGMENTS } from './rollouts.js';
+import { duration, u } from '../text.js';
 
 const CONTROLS: readonly { action: 'pause' | 'resume' | 'abort' | 'rollback'; label: string; when: readonly string[]; question: string; danger: boolean }[] = [
   { action: 'pause', label: 'Pause', when: ['running'], question: 'Pause this rollout? No new offers are made until it is resumed.', danger: false },
@@ -34,7 +35,7 @@ function selectorText(sel: Json): string {
 function planText(plan: Json): string {
   const waves = ((plan['waves'] as Json[] | undefined) ?? []).map((w) => (w['percent'] !== undefined ? `${String(w['percent'])}%` : String(w['count'] ?? '?')));
   const budget = plan['failureBudget'] as Json | undefined;
-  const ms = (v: unknown) => (typeof v === 'number' && v > 0 ? `${Math.round(v / 1000)} s` : null);
+  const ms = (v: unknown) => (typeof v === 'number' && v > 0 ? duration(v) : null);
   return [
     `waves ${waves.join(', ')}`,
     budget === undefined ? null : `failure budget ${budget['percent'] !== undefined ? `${String(budget['percent'])}%` : String(budget['count'] ?? 0)}`,
@@ -64,7 +65,7 @@ export function rolloutPage(ctx: AppContext, id: string): Page {
       members,
       table(
         ['Station', 'Wave', 'State', 'Offered', 'Done', 'Reason'],
-        page.items.map((m) => [h('a', { href: `#/stations/${m.eui}`, class: 'mono' }, m.eui), m.wave, badge(m.state, m.state === 'confirmed' ? 'ok' : m.state === 'failed' ? 'bad' : 'muted'), time(m.offeredAt), time(m.doneAt), m.reason ?? '']),
+        page.items.map((m) => [h('a', { href: `#/stations/${m.eui}`, class: 'mono eui' }, m.eui), m.wave, badge(m.state, m.state === 'confirmed' ? 'ok' : m.state === 'failed' ? 'bad' : 'muted'), time(m.offeredAt), time(m.doneAt), u(m.reason, 'wrap')]),
         'Rollout members',
         memberState.value === '' ? 'No stations enrolled.' : `No ${memberState.value} stations.`,
       ),
@@ -95,11 +96,12 @@ export function rolloutPage(ctx: AppContext, id: string): Page {
       const [r, latest] = await Promise.all([get<Rollout>(path), get<ApiPage<RolloutEvent>>(`${path}/events${query({ order: 'desc', limit: String(EVENTS) })}`)]);
       fill(
         head,
-        h('h1', { id: 'rollout-title' }, r.name ?? 'Rollout', ' ', h('span', { class: 'mono subtle' }, r.id)),
-        h('p', { class: 'meta' }, h('span', { 'data-testid': 'rollout-state' }, rolloutBadge(r.state)), ` ${changeText(r.change)} · created by ${r.createdBy} `, time(r.createdAt), r.rollbackOf === null ? '' : [' · rollback of ', h('a', { href: `#/rollouts/${r.rollbackOf}` }, r.rollbackOf)]),
-        h('p', { class: 'gate', 'data-testid': 'gate' }, h('strong', null, 'Gate: '), r.gate, r.eta === null ? '' : [' · ETA ', time(r.eta)]),
-        r.haltReason === null ? null : h('p', { class: 'error', role: 'alert', 'data-testid': 'halt-reason' }, h('strong', null, 'Halted: '), r.haltReason),
-        h('p', { class: 'meta' }, `Stations: ${selectorText(r.selector)} · ${planText(r.plan)} · failures allowed: ${r.failuresAllowed}`),
+        h('h1', { id: 'rollout-title' }, r.name === null ? 'Rollout' : u(r.name, 'title-name'), ' ', h('span', { class: 'mono subtle' }, r.id)),
+        h('p', { class: 'meta' }, h('span', { 'data-testid': 'rollout-state' }, rolloutBadge(r.state)), ' ', u(changeText(r.change)), ' · created by ', u(r.createdBy), ' ', time(r.createdAt), r.rollbackOf === null ? '' : [' · rollback of ', h('a', { href: `#/rollouts/${r.rollbackOf}` }, r.rollbackOf)]),
+        // Only a running rollout moves: a paused or halted one has no arrival time to promise.
+        h('p', { class: 'gate', 'data-testid': 'gate' }, h('strong', null, 'Gate: '), u(r.gate), r.eta === null || r.state !== 'running' ? '' : [' · ETA ', time(r.eta)]),
+        r.haltReason === null ? null : h('p', { class: 'error', role: 'alert', 'data-testid': 'halt-reason' }, h('strong', null, 'Halted: '), u(r.haltReason, 'wrap')),
+        h('p', { class: 'meta', 'data-testid': 'plan' }, 'Stations: ', u(selectorText(r.selector)), ` · ${planText(r.plan)} · failures allowed: ${r.failuresAllowed}`),
       );
       // Buttons are rebuilt only when the state changes, so keyboard focus is not lost on every poll.
       if (shownState !== r.state) {
@@ -125,9 +127,8 @@ export function rolloutPage(ctx: AppContext, id: string): Page {
           'ol',
           { class: 'waves', 'data-testid': 'waves' },
           r.waves.map((w) => {
-            const size = w.stations - (r.waves[w.wave - 2]?.stations ?? 0);
-            const inWave = SEGMENTS.reduce((n, [k]) => n + w[k], 0) + w.pending;
-            const total = Math.max(size, inWave);
+            // A wave's `stations` are its own members (the API does not sum the waves before it).
+            const total = w.stations;
             return h(
               'li',
               { class: w.wave === r.wave && ['running', 'paused'].includes(r.state) ? 'current' : undefined },
@@ -141,7 +142,7 @@ export function rolloutPage(ctx: AppContext, id: string): Page {
       );
       fill(membersSummary, `Stations (${Object.values(r.totals).reduce((a, b) => a + b, 0)})`);
       await refreshMembers();
-      fill(events, h('ol', { class: 'timeline' }, latest.items.map((e) => h('li', null, time(e.at), ' ', badge(e.type, 'muted'), ' ', e.message))));
+      fill(events, h('ol', { class: 'timeline' }, latest.items.map((e) => h('li', null, time(e.at), ' ', badge(e.type, 'muted'), ' ', u(e.message, 'wrap')))));
     },
   };
 }

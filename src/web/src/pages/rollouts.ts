@@ -2,6 +2,7 @@ import { api, get, query } from '../api.js';
 import type { AppContext, Page } from '../app.js';
 import { stackedBar } from '../charts.js';
 import { badge, cursorPager, field, fill, h, time } from '../dom.js';
+import { u, visible } from '../text.js';
 import type { Page as ApiPage, FirmwarePackage, MemberCounts, Rollout } from '../types.js';
 
 const PAGE = 20;
@@ -18,6 +19,11 @@ export function rolloutBadge(state: string): HTMLElement {
   return badge(state, state === 'completed' ? 'ok' : state === 'halted' || state === 'aborted' ? 'bad' : state === 'running' ? 'info' : 'muted');
 }
 
+/** Every station of the rollout, all waves together. */
+export function rolloutTotal(r: Rollout): number {
+  return Object.values(r.totals).reduce((a, b) => a + b, 0);
+}
+
 export function changeText(change: Record<string, unknown>): string {
   const kind = String(change['kind'] ?? '');
   if (kind === 'firmware') return `firmware ${String(change['package'] ?? '')}`;
@@ -29,12 +35,14 @@ export function progress(r: Rollout, counts: MemberCounts, total: number, label:
   return stackedBar(label, total, SEGMENTS.map(([key, text]) => ({ key, label: text, value: counts[key] })));
 }
 
-function createForm(ctx: AppContext): HTMLElement {
+function createForm(ctx: AppContext, params: URLSearchParams): HTMLElement {
   const name = h('input', { type: 'text', autocomplete: 'off' });
   const kind = h('select', null, h('option', { value: 'firmware' }, 'Firmware package'), h('option', { value: 'tcUri' }, 'TC URI'), h('option', { value: 'cupsUri' }, 'CUPS URI'), h('option', { value: 'rotate:cups' }, 'Rotate CUPS credentials'), h('option', { value: 'rotate:tc' }, 'Rotate TC credentials'), h('option', { value: 'rotate:both' }, 'Rotate CUPS and TC credentials'));
   const pkg = h('select', null);
   const uri = h('input', { type: 'text', autocomplete: 'off', placeholder: 'wss://lns.example.com:6887' });
-  const label = h('input', { type: 'text', autocomplete: 'off', placeholder: 'region=eu' });
+  const label = h('input', { type: 'text', autocomplete: 'off', placeholder: 'region=eu', value: params.get('label') ?? '' });
+  const model = h('input', { type: 'text', autocomplete: 'off', placeholder: 'as reported', value: params.get('model') ?? '' });
+  const reportedPkg = h('input', { type: 'text', autocomplete: 'off', placeholder: 'as reported', value: params.get('package') ?? '' });
   const waves = h('input', { type: 'text', autocomplete: 'off', value: '1,5%,25%,100%' });
   const budget = h('input', { type: 'text', autocomplete: 'off', value: '0' });
   const deadline = h('input', { type: 'text', autocomplete: 'off', placeholder: '26h' });
@@ -46,12 +54,12 @@ function createForm(ctx: AppContext): HTMLElement {
   };
   kind.addEventListener('change', sync);
   sync();
-  void get<FirmwarePackage[]>('/firmware').then((list) => fill(pkg, list.map((p) => h('option', { value: p.package }, p.package))));
+  void get<FirmwarePackage[]>('/firmware').then((list) => fill(pkg, list.map((p) => h('option', { value: p.package }, visible(p.package)))));
   const form = h(
     'form',
     { class: 'card', 'aria-labelledby': 'new-rollout' },
     h('h2', { id: 'new-rollout' }, 'Start a rollout'),
-    h('div', { class: 'filters' }, field('Name', name), field('Change', kind), pkgField, uriField, field('Stations with labels', label, 'k=v, comma-separated; all must hold'), field('Waves', waves, 'cumulative counts or percentages'), field('Failure budget', budget, 'count or %'), field('Deadline per station', deadline)),
+    h('div', { class: 'filters' }, field('Name', name), field('Change', kind), pkgField, uriField, field('Stations with labels', label, 'k=v, comma-separated; all must hold'), field('Stations of model', model), field('Stations running package', reportedPkg), field('Waves', waves, 'cumulative counts or percentages'), field('Failure budget', budget, 'count or %'), field('Deadline per station', deadline)),
     h('button', { type: 'submit' }, 'Start rollout'),
   );
   form.addEventListener('submit', (e) => {
@@ -61,12 +69,15 @@ function createForm(ctx: AppContext): HTMLElement {
       ...(name.value.trim() === '' ? {} : { name: name.value.trim() }),
       ...(kind.value === 'firmware' ? { firmware: pkg.value } : kind.value.startsWith('rotate:') ? { rotate: kind.value.slice('rotate:'.length) } : { [kind.value]: uri.value.trim() }),
       ...(labels.length === 0 ? {} : { label: labels }),
+      ...(model.value.trim() === '' ? {} : { model: model.value.trim() }),
+      ...(reportedPkg.value.trim() === '' ? {} : { package: reportedPkg.value.trim() }),
       waves: waves.value.trim(),
       failureBudget: budget.value.trim(),
       ...(deadline.value.trim() === '' ? {} : { deadline: deadline.value.trim() }),
     };
     const what = kind.value === 'firmware' ? `firmware ${pkg.value}` : kind.value.startsWith('rotate:') ? (kind.selectedOptions[0]?.textContent ?? kind.value).toLowerCase() : `${kind.value} ${uri.value}`;
-    void ctx.confirm(`Start rolling out ${what} to ${labels.length === 0 ? 'every station' : `stations with ${labels.join(', ')}`}?`, 'Start').then((yes) => {
+    const selected = [...(labels.length === 0 ? [] : [`labels ${labels.join(', ')}`]), ...(model.value.trim() === '' ? [] : [`model ${model.value.trim()}`]), ...(reportedPkg.value.trim() === '' ? [] : [`package ${reportedPkg.value.trim()}`])];
+    void ctx.confirm(`Start rolling out ${what} to ${selected.length === 0 ? 'every station' : `stations with ${selected.join(' and ')}`}?`, 'Start').then((yes) => {
       if (yes) void ctx.act('Starting the rollout', async () => {
         const r = await api<Rollout>('POST', '/rollouts', body);
         ctx.go(`#/rollouts/${r.id}`);
@@ -76,10 +87,10 @@ function createForm(ctx: AppContext): HTMLElement {
   return form;
 }
 
-export function rolloutsPage(ctx: AppContext): Page {
+export function rolloutsPage(ctx: AppContext, params: URLSearchParams = new URLSearchParams()): Page {
   const list = h('div');
   const pager = h('nav', { class: 'pager', 'aria-label': 'Rollout pages' });
-  const el = h('section', { 'aria-labelledby': 'ro-title' }, h('h1', { id: 'ro-title' }, 'Rollouts'), list, pager, ctx.canChange ? createForm(ctx) : null);
+  const el = h('section', { 'aria-labelledby': 'ro-title' }, h('h1', { id: 'ro-title' }, 'Rollouts'), list, pager, ctx.canChange ? createForm(ctx, params) : null);
   // The list is paged by the API (most recent first), with each rollout's counts from an aggregate.
   const cursors: (string | undefined)[] = [undefined];
   const refresh = async (): Promise<void> => {
@@ -93,16 +104,17 @@ export function rolloutsPage(ctx: AppContext): Page {
             'ul',
             { class: 'rollouts', 'data-testid': 'rollouts' },
             rollouts.map((r) => {
-              const total = r.waves.reduce((n, w) => Math.max(n, w.stations), 0) || Object.values(r.totals).reduce((a, b) => a + b, 0);
+              // Every member of every wave (waves hold their own stations, not a running sum).
+              const total = rolloutTotal(r);
               return h(
                 'li',
                 { class: 'card' },
-                h('a', { href: `#/rollouts/${r.id}` }, r.name ?? r.id),
+                h('a', { href: `#/rollouts/${r.id}` }, r.name === null ? r.id : u(r.name)),
                 ' ',
                 rolloutBadge(r.state),
-                h('p', { class: 'meta' }, changeText(r.change), ` · wave ${r.wave} of ${r.waves.length} · ${r.totals.confirmed} of ${total} confirmed, ${r.totals.offered} offered, ${r.totals.failed} failed · started `, time(r.createdAt)),
-                progress(r, r.totals, total, `${r.name ?? r.id} progress`),
-                h('p', { class: 'meta' }, r.haltReason ?? r.gate),
+                h('p', { class: 'meta', 'data-testid': 'rollout-counts' }, u(changeText(r.change)), ` · wave ${r.wave} of ${r.waves.length} · ${r.totals.confirmed} of ${total} confirmed, ${r.totals.offered} offered, ${r.totals.failed} failed · started `, time(r.createdAt)),
+                progress(r, r.totals, total, `${visible(r.name ?? r.id)} progress`),
+                h('p', { class: 'meta' }, u(r.haltReason ?? r.gate)),
               );
             }),
           ),

@@ -2,9 +2,9 @@ import { api, ApiError, get, query } from '../api.js';
 import type { AppContext, Page } from '../app.js';
 import { badge, field, fill, h, table, time, type Child } from '../dom.js';
 import type { Page as ApiPage, Station, StationAuth, StationEvent } from '../types.js';
+import { crcHex as hex, labelChip, u, visible } from '../text.js';
+import { labelRows } from './label-rows.js';
 import { stateBadge } from './stations.js';
-
-const hex = (n: number | null | undefined) => (n === null || n === undefined ? '—' : `0x${(n >>> 0).toString(16).toUpperCase().padStart(8, '0')}`);
 
 /** One row of desired beside reported; a difference is marked in words, not only in colour. */
 function compare(what: string, desired: string | null, reported: string | null, seen: boolean): HTMLElement {
@@ -13,14 +13,10 @@ function compare(what: string, desired: string | null, reported: string | null, 
     'tr',
     { class: differs ? 'differs' : undefined, 'data-row': what },
     h('th', { scope: 'row' }, what),
-    h('td', { class: 'mono' }, desired ?? '—'),
-    h('td', { class: 'mono' }, seen ? (reported ?? '—') : 'never reported'),
+    h('td', { class: 'mono' }, u(desired, 'wrap', '—')),
+    h('td', { class: 'mono' }, seen ? u(reported, 'wrap', '—') : 'never reported'),
     h('td', null, !seen ? '' : differs ? badge('differs', 'warn') : desired === null ? '' : badge('in sync', 'ok')),
   );
-}
-
-function labelsText(labels: Record<string, string>): string {
-  return Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(', ');
 }
 
 /** Desired beside reported, firmware, credentials, events, and the operator's actions on one station. */
@@ -32,11 +28,12 @@ export function stationPage(ctx: AppContext, eui: string): Page {
   const credentials = h('div');
   const events = h('div');
   let loaded: Station | null = null;
+  let removing = false;
 
   const name = h('input', { type: 'text', autocomplete: 'off' });
   const tcUri = h('input', { type: 'text', autocomplete: 'off', placeholder: 'wss://lns.example.com:6887', inputmode: 'url' });
   const cupsUri = h('input', { type: 'text', autocomplete: 'off', placeholder: 'https://cups.example.com:443', inputmode: 'url' });
-  const labels = h('input', { type: 'text', autocomplete: 'off', placeholder: 'site=north, tier=gold' });
+  const labels = labelRows();
   const save = h('button', { type: 'submit' }, 'Save changes');
   const edit = h(
     'form',
@@ -45,32 +42,33 @@ export function stationPage(ctx: AppContext, eui: string): Page {
     field('Name', name),
     field('TC URI', tcUri, 'the LNS the station connects to; empty clears it'),
     field('CUPS URI', cupsUri, 'empty clears it'),
-    field('Labels', labels, 'k=v, comma-separated; a label left out is removed'),
+    labels.el,
     save,
   );
+  // What the form was filled from: only what the operator changed since is sent, so a
+  // field changed elsewhere meanwhile is not written back.
+  let shown: Station | null = null;
   const populate = (s: Station) => {
+    shown = s;
     name.value = s.name ?? '';
     tcUri.value = s.desired.tcUri ?? '';
     cupsUri.value = s.desired.cupsUri ?? '';
-    labels.value = labelsText(s.labels);
+    labels.set(s.labels);
   };
   edit.addEventListener('submit', (e) => {
     e.preventDefault();
-    const s = loaded;
+    const s = shown;
     if (s === null) return;
-    const wanted: Record<string, string> = {};
-    for (const part of labels.value.split(',').map((x) => x.trim()).filter((x) => x !== '')) {
-      const at = part.indexOf('=');
-      if (at > 0) wanted[part.slice(0, at).trim()] = part.slice(at + 1).trim();
-    }
-    const labelChange: Record<string, string | null> = { ...wanted };
+    const wanted = labels.read();
+    const labelChange: Record<string, string | null> = {};
+    for (const [k, v] of Object.entries(wanted)) if (s.labels[k] !== v) labelChange[k] = v;
     for (const k of Object.keys(s.labels)) if (!(k in wanted)) labelChange[k] = null;
     const orNull = (v: string) => (v.trim() === '' ? null : v.trim());
     const body = {
       ...(orNull(name.value) !== s.name ? { name: orNull(name.value) } : {}),
       ...(orNull(tcUri.value) !== s.desired.tcUri ? { tcUri: orNull(tcUri.value) } : {}),
       ...(orNull(cupsUri.value) !== s.desired.cupsUri ? { cupsUri: orNull(cupsUri.value) } : {}),
-      ...(Object.entries(labelChange).some(([k, v]) => s.labels[k] !== (v ?? undefined)) ? { labels: labelChange } : {}),
+      ...(Object.keys(labelChange).length > 0 ? { labels: labelChange } : {}),
     };
     if (Object.keys(body).length === 0) {
       ctx.notify('Nothing changed.');
@@ -88,7 +86,14 @@ export function stationPage(ctx: AppContext, eui: string): Page {
   remove.addEventListener('click', () => {
     void ctx.confirm(`Remove station ${eui}? Its credentials are deleted and it gets 404 until registered again.`, 'Remove').then((yes) => {
       if (yes) void ctx.act(`Removing ${eui}`, async () => {
-        await api('DELETE', path);
+        // The page stops asking about a station that is going away (each answer would be a 404).
+        removing = true;
+        try {
+          await api('DELETE', path);
+        } catch (e) {
+          removing = false;
+          throw e;
+        }
         ctx.go('#/stations');
       });
     });
@@ -107,9 +112,13 @@ export function stationPage(ctx: AppContext, eui: string): Page {
   );
 
   async function refresh(): Promise<void> {
+    // Asked together: a station removed meanwhile is a 404 of all three at once, not a half-drawn page.
+    if (removing) return;
     let s: Station;
+    let auth: StationAuth;
+    let ev: ApiPage<StationEvent>;
     try {
-      s = await get<Station>(path);
+      [s, auth, ev] = await Promise.all([get<Station>(path), get<StationAuth>(`${path}/auth`), get<ApiPage<StationEvent>>(`${path}/events${query({ limit: '30' })}`)]);
     } catch (e) {
       if (e instanceof ApiError && e.status === 404) {
         fill(head, h('h1', { id: 'station-title' }, `Station ${eui}`), h('p', null, 'This station is not registered. ', h('a', { href: '#/stations' }, 'Back to stations')));
@@ -118,24 +127,34 @@ export function stationPage(ctx: AppContext, eui: string): Page {
       }
       throw e;
     }
-    const [auth, ev] = await Promise.all([get<StationAuth>(`${path}/auth`), get<ApiPage<StationEvent>>(`${path}/events${query({ limit: '30' })}`)]);
     if (loaded === null) populate(s);
     loaded = s;
     const seen = s.reported !== null;
+    const failedFw = s.firmware?.state === 'failed' ? s.firmware : null;
+    // A failed upgrade is not "still to send": it waits for an operator (retry), and says so.
+    const pending = failedFw === null ? s.pending : s.pending.filter((p) => !p.startsWith(`firmware ${failedFw.package} `));
     fill(
       head,
-      h('h1', { id: 'station-title' }, s.name ?? 'Station', ' ', h('span', { class: 'mono subtle' }, s.eui)),
+      h('h1', { id: 'station-title' }, s.name === null ? 'Station' : u(s.name, 'title-name'), ' ', h('span', { class: 'mono subtle eui' }, s.eui)),
       h(
         'p',
         { class: 'meta' },
         h('span', { 'data-testid': 'sync-state' }, stateBadge(s.syncState)),
         ' Last seen ',
         time(s.lastSeenAt, 'never'),
-        s.lastRemoteAddress === null ? '' : ` from ${s.lastRemoteAddress}`,
-        s.pending.length > 0 ? ` · still to send: ${s.pending.join(', ')}` : '',
-        s.problem === null ? '' : h('span', { class: 'error' }, ` · problem: ${s.problem}`),
+        s.lastRemoteAddress === null ? '' : [' from ', u(s.lastRemoteAddress)],
+        pending.length > 0 ? [' · still to send: ', pending.map((p, i) => [i === 0 ? '' : ', ', u(p)])] : '',
+        failedFw === null ? '' : h('span', { class: 'error', 'data-testid': 'firmware-failed' }, ' · firmware ', u(failedFw.package), ' failed'),
+        s.problem === null ? '' : h('span', { class: 'error' }, ' · problem: ', u(s.problem)),
       ),
-      h('p', { class: 'meta' }, 'Labels: ', Object.keys(s.labels).length === 0 ? 'none' : Object.entries(s.labels).map(([k, v]) => h('span', { class: 'label' }, `${k}=${v}`)), ` · ID6 ${s.id6}`, s.reported === null ? '' : ` · ${s.reported.model}, ${s.reported.station}`),
+      h(
+        'p',
+        { class: 'meta', 'data-testid': 'station-facts' },
+        'Labels: ',
+        Object.keys(s.labels).length === 0 ? 'none' : Object.entries(s.labels).map(([k, v]) => labelChip(k, v)),
+        ` · ID6 ${s.id6}`,
+        s.reported === null ? '' : [' · model ', u(s.reported.model, 'clip'), ', station ', u(s.reported.station, 'clip')],
+      ),
     );
     fill(
       twin,
@@ -170,25 +189,25 @@ export function stationPage(ctx: AppContext, eui: string): Page {
             'dl',
             { class: 'facts' },
             h('dt', null, 'Target'),
-            h('dd', null, h('span', { class: 'mono' }, fw.package), ' ', badge(fw.state, fw.state === 'upgraded' ? 'ok' : fw.state === 'failed' ? 'bad' : 'warn')),
+            h('dd', null, h('span', { class: 'mono' }, u(fw.package)), ' ', badge(fw.state, fw.state === 'upgraded' ? 'ok' : fw.state === 'failed' ? 'bad' : 'warn')),
             h('dt', null, 'Offers'),
             h('dd', null, `${fw.offers} of at most ${fw.maxOffers}`, fw.lastOfferedAt === null ? '' : [', last ', time(fw.lastOfferedAt)]),
             h('dt', null, 'Requested'),
-            h('dd', null, time(fw.requestedAt), fw.fromPackage === null ? '' : ` (from ${fw.fromPackage})`),
+            h('dd', null, time(fw.requestedAt), fw.fromPackage === null ? '' : [' (from ', u(fw.fromPackage), ')']),
             fw.upgradedAt === null ? null : [h('dt', null, 'Upgraded'), h('dd', null, time(fw.upgradedAt))],
-            fw.lastError === null ? null : [h('dt', null, 'Last error'), h('dd', { class: 'error' }, fw.lastError)],
+            fw.lastError === null ? null : [h('dt', null, 'Last error'), h('dd', { class: 'error' }, u(fw.lastError, 'wrap'))],
           ),
       fw !== null && ctx.canChange && fw.state !== 'upgraded' ? retry : null,
     );
     const certRows: Child[][] = auth.certificates.map((c) => [
       h('span', { class: 'mono fp', title: c.fingerprint }, c.fingerprint.match(/.{1,2}/g)?.slice(0, 8).join(':') + '…'),
       c.category,
-      badge(c.status + (c.retiredReason === null ? '' : ` (${c.retiredReason})`), c.status === 'active' ? 'ok' : 'muted'),
+      badge(c.status + (c.retiredReason === null ? '' : ` (${visible(c.retiredReason)})`), c.status === 'active' ? 'ok' : 'muted'),
       hex(c.credCrc),
       c.notAfter === null ? '—' : [time(c.notAfter), Date.parse(c.notAfter) < Date.now() ? [' ', badge('expired', 'bad')] : ''],
     ]);
     const tokenRows: Child[][] = auth.tokens.map((t) => [
-      h('span', { class: 'mono' }, t.id),
+      h('span', { class: 'mono' }, u(t.id)),
       t.category,
       badge(t.status + (t.compromisedAt === null ? '' : ', compromised'), t.compromisedAt !== null ? 'bad' : t.status === 'active' ? 'ok' : 'muted'),
       hex(t.credCrc),
@@ -218,7 +237,7 @@ export function stationPage(ctx: AppContext, eui: string): Page {
       events,
       ev.items.length === 0
         ? h('p', { class: 'empty' }, 'No events.')
-        : h('ol', { class: 'timeline', 'data-testid': 'events' }, ev.items.map((e) => h('li', null, time(e.at), ' ', badge(e.type, 'muted'), ' ', e.message))),
+        : h('ol', { class: 'timeline', 'data-testid': 'events' }, ev.items.map((e) => h('li', null, time(e.at), ' ', badge(e.type, 'muted'), ' ', u(e.message, 'wrap')))),
     );
   }
   return { title: `Station ${eui}`, el, refresh };

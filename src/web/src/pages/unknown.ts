@@ -1,6 +1,7 @@
 import { api, get, query } from '../api.js';
 import type { AppContext, Page } from '../app.js';
 import { cursorPager, fill, h, table, time } from '../dom.js';
+import { u as text } from '../text.js';
 import type { Page as ApiPage, UnknownStation } from '../types.js';
 
 export function unknownPage(ctx: AppContext): Page {
@@ -14,11 +15,13 @@ export function unknownPage(ctx: AppContext): Page {
     fill(
       list,
       table(
-        ['EUI', 'Requests', 'First seen', 'Last seen', 'From', ''],
+        ['EUI', 'Model', 'Package', 'Station version', 'Requests', 'First seen', 'Last seen', 'From', ''],
         unknown.map((u) => {
           const register = h('button', { type: 'button', class: 'small', 'aria-label': `Register ${u.eui}` }, 'Register');
           register.addEventListener('click', () => void ctx.act(`Registering ${u.eui}`, () => api('POST', '/stations', { eui: u.eui })));
-          return [h('span', { class: 'mono' }, u.eui), u.count, time(u.firstSeenAt), time(u.lastSeenAt), u.lastRemoteAddress ?? '', ctx.canChange ? register : ''];
+          // What the station said about itself in its last request: enough to tell a known device from a stranger.
+          const said = (k: string) => (typeof u.lastRequest[k] === 'string' ? (u.lastRequest[k] as string) : null);
+          return [h('span', { class: 'mono eui' }, u.eui), text(said('model'), 'clip', '—'), text(said('package'), 'clip', '—'), text(said('station'), 'clip', '—'), u.count, time(u.firstSeenAt), time(u.lastSeenAt), text(u.lastRemoteAddress, '', '—'), ctx.canChange ? register : ''];
         }),
         'Unknown stations',
         'No unknown station has asked.',
