@@ -1,3 +1,4 @@
+import type { HealthThresholds } from '../core/health.js';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import { CupsError, isCupsError } from '../core/errors.js';
 import type { BlobStore } from '../blobs/types.js';
@@ -28,6 +29,8 @@ export interface AppDeps {
   readonly allowUnauthenticated?: boolean;
   /** Deadlines and the connection cap; DEFAULT_LIMITS when absent. */
   readonly limits?: ConnectionLimits;
+  /** Health thresholds (`--health-*`, core/health.ts); defaults from the station's own. */
+  readonly health?: HealthThresholds;
 }
 
 /** Builds the server without listening; serve.ts binds the port. */

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Server as TlsServer } from 'node:tls';
 import type { Logger } from 'pino';
-import type { Config } from '../config.js';
+import { healthThresholds, type Config } from '../config.js';
 import type { Runtime } from '../runtime.js';
 import { unavailable } from '../core/errors.js';
 import { createApp } from './app.js';
@@ -64,6 +64,7 @@ export async function serve(runtime: Runtime, config: Config, logger: Logger, op
     bodyLimit: config.bodyLimit,
     allowUnauthenticated: config.allowUnauthenticated,
     limits: limitsFromConfig(config),
+    health: healthThresholds(config),
     ...(material === undefined ? {} : { https: httpsOptions(material) }),
   });
   try {

@@ -4,6 +4,7 @@ import { checkLimit, decodeCursor, encodeCursor, likeLiteral } from './cursor.js
 import type { LabelSelector, Page, StationQuery, StationSort } from './fleet-types.js';
 import { millis, num, toStation } from './row-mapping.js';
 import { syncStateSql } from './sync-state-sql.js';
+import { selectHealth } from './health/health-rows.js';
 import type { Station } from './types.js';
 
 type Db = Kysely<RegistryDatabase>;
@@ -82,13 +83,14 @@ export async function selectStationPage(db: Db, query: StationQuery): Promise<Pa
   const targets =
     euis.length === 0 ? [] : await db.selectFrom('firmware_targets').selectAll().where('eui', 'in', euis).execute();
   const byEui = new Map(targets.map((t) => [t.eui, t]));
+  const health = await selectHealth(db, euis);
   const last = page.at(-1);
   const nextCursor =
     rows.length > query.limit && last !== undefined
       ? encodeCursor([tag, sort === 'lastSeen' ? num(last.sort_key) : last.sort_key, last.eui])
       : null;
   return {
-    items: page.map(({ sort_key: _ignored, ...row }) => toStation(row, byEui.get(row.eui))),
+    items: page.map(({ sort_key: _ignored, ...row }) => ({ ...toStation(row, byEui.get(row.eui)), health: health.get(row.eui) ?? null })),
     nextCursor,
   };
 }

@@ -33,6 +33,10 @@ export function register(program: Command): void {
     .option('--admin-tls-cert <file>', 'serve the admin API and dashboard over HTTPS with this PEM certificate (env BSCUPS_ADMIN_TLS_CERT); reloaded on change and on SIGHUP')
     .option('--admin-tls-key <file>', 'PEM private key of --admin-tls-cert (env BSCUPS_ADMIN_TLS_KEY)')
     .option('--rollout-interval <seconds>', 'evaluate rollouts this often; every replica does, each step is written once (env BSCUPS_ROLLOUT_INTERVAL, default 10)')
+    .option('--health-early <seconds>', 'gateway health: a CUPS call sooner than this after the previous one is early, a sign its LNS connection fails (env BSCUPS_HEALTH_EARLY, default 3600)')
+    .option('--health-early-count <n>', 'gateway health: this many early calls in a row make a station lns_failing; one alone is a restart (env BSCUPS_HEALTH_EARLY_COUNT, default 2)')
+    .option('--health-interval <seconds>', "gateway health: a station's regular interval until its own calls show another (env BSCUPS_HEALTH_INTERVAL, default 86400, the station's own)")
+    .option('--health-grace <seconds>', 'gateway health: a station not seen for its regular interval plus this is silent (env BSCUPS_HEALTH_GRACE, default 7200)')
     .addHelpText(
       'after',
       '\nPoint a gateway at it by writing the URI into its cups.uri, e.g.\n  echo https://192.0.2.10:6090 > cups.uri\nand bind with --host 0.0.0.0 so it is reachable from the network. For gateways on a network:\n' +
