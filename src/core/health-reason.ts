@@ -63,3 +63,32 @@ export function healthReason(state: HealthState, rec: HealthRecord | null | unde
       return 'not enough history yet: the next call tells';
   }
 }
+
+/** A station's health as shown to an operator at `now`. */
+export interface HealthView {
+  readonly state: HealthState;
+  /** In words, e.g. "calls CUPS every 7.5 min since 12:04 UTC: its LNS connection is failing". */
+  readonly reason: string;
+  /** When the state began (for silent: the last exchange); null when not known. */
+  readonly since: Date | null;
+  /** The station's regular interval (learned, or the server's default). */
+  readonly intervalMs: number;
+  /** The time between calls that decided the state (a failing station's beat). */
+  readonly gapMs: number | null;
+  /** Early calls in a row right now. */
+  readonly earlyRun: number;
+}
+
+export function healthView(rec: HealthRecord | null | undefined, lastSeenAt: Date | null, now: Date, t: { readonly intervalMs: number; readonly graceMs: number }): HealthView {
+  const interval = rec?.intervalMs ?? t.intervalMs;
+  const silent = lastSeenAt !== null && now.getTime() - lastSeenAt.getTime() > interval + t.graceMs;
+  const state: HealthState = silent ? 'silent' : (rec?.state ?? 'unknown');
+  return {
+    state,
+    reason: healthReason(state, rec, lastSeenAt, now),
+    since: silent ? lastSeenAt : (rec?.since ?? null),
+    intervalMs: interval,
+    gapMs: rec?.gapMs ?? null,
+    earlyRun: rec?.earlyRun ?? 0,
+  };
+}

@@ -132,6 +132,7 @@ async function listenAdmin(runtime: Runtime, config: Config, logger: Logger, ser
     blobs: runtime.blobs,
     logger,
     clock: () => new Date(),
+    health: healthThresholds(config),
   });
   try {
     await app.listen({ host: config.adminHost, port: config.adminPort });

@@ -2,7 +2,7 @@ import { invalid, notFound } from '../core/errors.js';
 import { parseEui, validateCupsUri, validateTcUri } from '../protocol/index.js';
 import type { Page, Station } from '../registry/index.js';
 import { credentialBlobPrefix } from './credential-blob.js';
-import { audit, authorize, type OperationContext } from './context.js';
+import { audit, authorize, healthOf, type OperationContext } from './context.js';
 import type { RolloutContext } from './firmware-library.js';
 import { checkRolloutClaims, recordForced, type HeldStation } from './rollout-claims.js';
 import { toStationQuery, validateLabelKey, validateLabelValue, type StationListInput } from './station-filters.js';
@@ -47,7 +47,7 @@ function uris(change: { readonly cupsUri?: string | null; readonly tcUri?: strin
 
 export async function listStations(ctx: OperationContext, input: StationListInput): Promise<Page<Station>> {
   authorize(ctx, 'viewer', 'listing stations');
-  return ctx.fleet.queryStations(toStationQuery(input, ctx.clock()));
+  return ctx.fleet.queryStations(toStationQuery(input, ctx.clock(), healthOf(ctx)));
 }
 
 export async function showStation(ctx: OperationContext, eui: string): Promise<Station> {

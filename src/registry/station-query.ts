@@ -5,6 +5,7 @@ import type { LabelSelector, Page, StationQuery, StationSort } from './fleet-typ
 import { millis, num, toStation } from './row-mapping.js';
 import { syncStateSql } from './sync-state-sql.js';
 import { selectHealth } from './health/health-rows.js';
+import { healthCondition } from './health/health-sql.js';
 import type { Station } from './types.js';
 
 type Db = Kysely<RegistryDatabase>;
@@ -32,6 +33,7 @@ function conditions(query: StationQuery): Expression<SqlBool>[] {
   if (query.silentSince !== undefined) {
     out.push(sql<SqlBool>`(s.last_seen_at is not null and s.last_seen_at < ${millis(query.silentSince)})`);
   }
+  if (query.health !== undefined && query.health.states.length > 0) out.push(healthCondition(query.health.reading, query.health.states));
   if (query.changedSince !== undefined) {
     const since = millis(query.changedSince);
     out.push(sql<SqlBool>`(s.updated_at >= ${since} or s.reported_at >= ${since})`);
@@ -71,6 +73,7 @@ export async function selectStationPage(db: Db, query: StationQuery): Promise<Pa
   const rows = await db
     .selectFrom('stations as s')
     .$if(needsTarget, (q) => q.leftJoin('firmware_targets as f', 'f.eui', 's.eui'))
+    .$if(query.health !== undefined, (q) => q.leftJoin(sql`station_health`.as('h'), (j) => j.onRef(sql.ref('h.eui') as never, '=', 's.eui')))
     .selectAll('s')
     .select(sql<string | number>`${key}`.as('sort_key'))
     .$if(where.length > 0, (q) => q.where((eb) => eb.and(where)))

@@ -1,3 +1,4 @@
+import type { HealthThresholds } from '../../core/health.js';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -47,6 +48,8 @@ export interface AdminDeps {
   readonly rolloutsChanged?: () => void;
   /** Serve HTTPS with these options (--admin-tls-cert/--admin-tls-key); plain HTTP when absent. */
   readonly https?: HttpsServerOptions;
+  /** Health thresholds (`--health-*`): silence is read with them. */
+  readonly health?: HealthThresholds;
 }
 
 export const API_PREFIX = '/api/v1';
