@@ -73,7 +73,7 @@ describe('gateway health, shown', () => {
     expect(await euis('unknown')).toEqual([`${NEVER} unknown`]);
     expect(await euis('healthy,lns-failing')).toEqual([`${FAILING} lns_failing`, `${STEADY} healthy`]);
     const silent = await api<{ health: { reason: string } }>('GET', `/api/v1/stations/${SILENT}`, key);
-    expect(silent.body.health.reason).toMatch(/^not seen for 1 h/);
+    expect(silent.body.health.reason).toMatch(/^not seen for 60 min \(its regular interval is 0.6 s\)$/);
     expect((await api('GET', '/api/v1/stations?health=sleepy', key)).status).toBe(400);
   });
 
