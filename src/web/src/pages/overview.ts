@@ -3,6 +3,7 @@ import type { AppContext, Page } from '../app.js';
 import { barChart } from '../charts.js';
 import { fill, h, time } from '../dom.js';
 import type { FleetSummary, ServerStats } from '../types.js';
+import { healthCards } from '../health.js';
 
 /** States that need an operator first: shown first, and marked. */
 const ORDER: readonly [string, string][] = [
@@ -20,6 +21,7 @@ const ALERT = new Set(['silent', 'failed', 'problem']);
 export function overviewPage(_ctx: AppContext): Page {
   const counts = h('div', { class: 'cards', 'data-testid': 'state-counts' });
   const charts = h('div', { class: 'grid2' });
+  const health = h('div');
   const traffic = h('div', { class: 'cards' });
   const el = h(
     'section',
@@ -27,6 +29,8 @@ export function overviewPage(_ctx: AppContext): Page {
     h('h1', { id: 'ov-title' }, 'Fleet overview'),
     h('h2', null, 'Stations by state'),
     counts,
+    h('h2', null, 'Gateway health'),
+    health,
     h('h2', null, 'This server'),
     traffic,
     charts,
@@ -50,6 +54,7 @@ export function overviewPage(_ctx: AppContext): Page {
           );
         }),
       );
+      fill(health, healthCards(s));
       fill(
         traffic,
         h('div', { class: 'card count', 'data-stat': 'exchanges' }, h('span', { class: 'n' }, stats.lastMinute.exchanges), h('span', null, 'Exchanges, last minute')),

@@ -3,6 +3,7 @@ import type { AppContext, Page } from '../app.js';
 import { badge, field, fill, h, table, time, type Child } from '../dom.js';
 import type { Page as ApiPage, Station, StationAuth, StationEvent } from '../types.js';
 import { stateBadge } from './stations.js';
+import { healthLine } from '../health.js';
 
 const hex = (n: number | null | undefined) => (n === null || n === undefined ? '—' : `0x${(n >>> 0).toString(16).toUpperCase().padStart(8, '0')}`);
 
@@ -135,6 +136,7 @@ export function stationPage(ctx: AppContext, eui: string): Page {
         s.pending.length > 0 ? ` · still to send: ${s.pending.join(', ')}` : '',
         s.problem === null ? '' : h('span', { class: 'error' }, ` · problem: ${s.problem}`),
       ),
+      healthLine(s.health),
       h('p', { class: 'meta' }, 'Labels: ', Object.keys(s.labels).length === 0 ? 'none' : Object.entries(s.labels).map(([k, v]) => h('span', { class: 'label' }, `${k}=${v}`)), ` · ID6 ${s.id6}`, s.reported === null ? '' : ` · ${s.reported.model}, ${s.reported.station}`),
     );
     fill(

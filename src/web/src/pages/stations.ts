@@ -2,6 +2,7 @@ import { get, query } from '../api.js';
 import type { AppContext, Page } from '../app.js';
 import { badge, cursorPager, field, fill, h, time } from '../dom.js';
 import type { Page as ApiPage, Station } from '../types.js';
+import { healthBadge, healthSelect } from '../health.js';
 
 const STATES = ['never_seen', 'problem', 'failed', 'pending_config', 'offered', 'pending_firmware', 'in_sync'];
 const PAGE = 25;
@@ -20,6 +21,7 @@ export function stationsPage(_ctx: AppContext, params: URLSearchParams): Page {
     state: params.get('state') ?? '',
     label: params.get('label') ?? '',
     silent: params.get('silent') ?? '',
+    health: params.get('health') ?? '',
     sort: (params.get('sort') as SortKey | null) ?? 'eui',
     order: params.get('order') === 'desc' ? 'desc' : 'asc',
   };
@@ -28,6 +30,7 @@ export function stationsPage(_ctx: AppContext, params: URLSearchParams): Page {
   const state = h('select', null, h('option', { value: '' }, 'Any state'), STATES.map((s) => h('option', { value: s, selected: s === f.state }, s.replace(/_/g, ' '))));
   const label = h('input', { type: 'text', value: f.label, placeholder: 'site=north', autocomplete: 'off' });
   const silent = h('input', { type: 'text', value: f.silent, placeholder: '26h', autocomplete: 'off', size: 6 });
+  const health = healthSelect(f.health);
   const body = h('div', { 'aria-live': 'polite', 'aria-busy': 'false' });
   const pager = h('div', { class: 'pager' });
 
@@ -36,8 +39,9 @@ export function stationsPage(_ctx: AppContext, params: URLSearchParams): Page {
     f.state = state.value;
     f.label = label.value.trim();
     f.silent = silent.value.trim();
+    f.health = health.value;
     cursors.splice(0, cursors.length, undefined);
-    const q = query({ q: f.q, state: f.state, label: f.label, silent: f.silent, sort: f.sort === 'eui' ? '' : f.sort, order: f.order === 'asc' ? '' : f.order });
+    const q = query({ q: f.q, state: f.state, label: f.label, silent: f.silent, health: f.health, sort: f.sort === 'eui' ? '' : f.sort, order: f.order === 'asc' ? '' : f.order });
     // Keeps the filters in the address without a page change (replaceState fires no hashchange).
     history.replaceState(null, '', `#/stations${q}`);
     void refresh();
@@ -47,7 +51,7 @@ export function stationsPage(_ctx: AppContext, params: URLSearchParams): Page {
     window.clearTimeout(debounce);
     debounce = window.setTimeout(changed, 250);
   });
-  for (const c of [state, label, silent]) c.addEventListener('change', changed);
+  for (const c of [state, label, silent, health]) c.addEventListener('change', changed);
 
   const sortButton = (key: SortKey, text: string) => {
     const active = f.sort === key;
@@ -64,7 +68,7 @@ export function stationsPage(_ctx: AppContext, params: URLSearchParams): Page {
     const cursor = cursors[cursors.length - 1];
     const label = f.label === '' ? [] : f.label.split(',').map((s) => s.trim()).filter((s) => s !== '');
     const page = await get<ApiPage<Station>>(
-      `/stations${query({ q: f.q, state: f.state, label, silent: f.silent, sort: f.sort, order: f.order, limit: String(PAGE), cursor })}`,
+      `/stations${query({ q: f.q, state: f.state, label, silent: f.silent, health: f.health, sort: f.sort, order: f.order, limit: String(PAGE), cursor })}`,
     );
     fill(
       body,
@@ -77,7 +81,7 @@ export function stationsPage(_ctx: AppContext, params: URLSearchParams): Page {
               'table',
               { 'data-testid': 'stations' },
               h('caption', { class: 'sr-only' }, 'Stations'),
-              h('thead', null, h('tr', null, sortButton('eui', 'EUI'), sortButton('name', 'Name'), h('th', { scope: 'col' }, 'State'), h('th', { scope: 'col' }, 'Model'), h('th', { scope: 'col' }, 'Package'), h('th', { scope: 'col' }, 'Labels'), sortButton('lastSeen', 'Last seen'))),
+              h('thead', null, h('tr', null, sortButton('eui', 'EUI'), sortButton('name', 'Name'), h('th', { scope: 'col' }, 'State'), h('th', { scope: 'col' }, 'Health'), h('th', { scope: 'col' }, 'Model'), h('th', { scope: 'col' }, 'Package'), h('th', { scope: 'col' }, 'Labels'), sortButton('lastSeen', 'Last seen'))),
               h(
                 'tbody',
                 null,
@@ -88,6 +92,7 @@ export function stationsPage(_ctx: AppContext, params: URLSearchParams): Page {
                     h('td', null, h('a', { href: `#/stations/${s.eui}`, class: 'mono' }, s.eui)),
                     h('td', null, s.name ?? ''),
                     h('td', null, stateBadge(s.syncState)),
+                    h('td', null, healthBadge(s.health)),
                     h('td', null, s.reported?.model ?? ''),
                     h('td', null, s.reported?.package ?? ''),
                     h('td', null, Object.entries(s.labels).map(([k, v]) => h('span', { class: 'label' }, `${k}=${v}`))),
@@ -112,6 +117,7 @@ export function stationsPage(_ctx: AppContext, params: URLSearchParams): Page {
       field('State', state),
       field('Label', label, 'k=v, k!=v, k or !k; comma-separate'),
       field('Silent for more than', silent),
+      field('Health', health),
     ),
     body,
     pager,
