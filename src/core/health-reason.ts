@@ -41,7 +41,7 @@ function clock(at: Date, now: Date): string {
  * Why a station has the health it has, in words, e.g. "calls CUPS every 7.5 min
  * since 12:04 UTC: its LNS connection is failing (the 450 s beat of …)".
  */
-export function healthReason(state: HealthState, rec: HealthRecord | null | undefined, lastSeenAt: Date | null, now: Date): string {
+export function healthReason(state: HealthState, rec: HealthRecord | null | undefined, lastSeenAt: Date | null, now: Date, hasTc = true): string {
   switch (state) {
     case 'silent':
       return lastSeenAt === null
@@ -59,6 +59,7 @@ export function healthReason(state: HealthState, rec: HealthRecord | null | unde
     }
     case 'unknown':
       if (lastSeenAt === null) return 'never seen';
+      if (!hasTc) return 'no TC URI: it calls CUPS every minute by design and has no LNS connection to judge';
       if (rec !== null && rec !== undefined && rec.earlyRun > 0) return 'called CUPS early (a restart, or the start of a failure): the next call tells';
       return 'not enough history yet: the next call tells';
   }
@@ -79,13 +80,13 @@ export interface HealthView {
   readonly earlyRun: number;
 }
 
-export function healthView(rec: HealthRecord | null | undefined, lastSeenAt: Date | null, now: Date, t: { readonly intervalMs: number; readonly graceMs: number }): HealthView {
+export function healthView(rec: HealthRecord | null | undefined, lastSeenAt: Date | null, now: Date, t: { readonly intervalMs: number; readonly graceMs: number }, hasTc = true): HealthView {
   const interval = rec?.intervalMs ?? t.intervalMs;
   const silent = lastSeenAt !== null && now.getTime() - lastSeenAt.getTime() > interval + t.graceMs;
   const state: HealthState = silent ? 'silent' : (rec?.state ?? 'unknown');
   return {
     state,
-    reason: healthReason(state, rec, lastSeenAt, now),
+    reason: healthReason(state, rec, lastSeenAt, now, hasTc),
     since: silent ? lastSeenAt : (rec?.since ?? null),
     intervalMs: interval,
     gapMs: rec?.gapMs ?? null,

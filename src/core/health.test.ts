@@ -44,6 +44,24 @@ describe('health from the cadence of CUPS calls', () => {
     expect(run(calls).states).toEqual(states);
   });
 
+  it('a station without a TC URI calls every minute by design: unknown, never lns_failing, and steady on its beat', () => {
+    let rec: HealthRecord | null = null;
+    let prev: Date | null = null;
+    const seen: [HealthState, boolean][] = [];
+    for (const s of [0, 60, 120, 180, 240]) {
+      const step = healthStep(rec, prev, at(s), false, DEFAULT_HEALTH, false);
+      expect(healthSteady(rec, prev?.getTime() ?? -1, at(s).getTime(), DEFAULT_HEALTH, false)).toBe(!step.dirty);
+      seen.push([step.record.state, step.dirty]);
+      rec = step.record;
+      prev = at(s);
+    }
+    expect(seen).toEqual([['unknown', true], ['unknown', false], ['unknown', false], ['unknown', false], ['unknown', false]]);
+    expect(healthReason('unknown', rec, at(240), at(250), false)).toMatch(/^no TC URI/);
+    // Given a TC URI later, the beat counts from there.
+    const failing = healthStep(healthStep(rec, at(240), at(300), false, DEFAULT_HEALTH).record, at(300), at(360), false, DEFAULT_HEALTH);
+    expect(failing.record.state).toBe('lns_failing');
+  });
+
   it('says where it came from, silent included', () => {
     const { froms } = run([0, D, 4 * D, 4 * D + 450, 4 * D + 900]);
     expect(froms).toEqual(['unknown', 'unknown', 'silent', 'unknown', 'unknown']);

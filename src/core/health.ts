@@ -87,9 +87,10 @@ function near(a: number, b: number): boolean {
 /**
  * The record after an exchange at `at`. `previousAt` is the previous exchange
  * (null: none known), `callsAgain` whether this exchange's answer carries a
- * CUPS URI or CUPS credential change.
+ * CUPS URI or CUPS credential change, `hasTc` whether the station reports a TC
+ * URI: without one it calls every minute by design and has no LNS health.
  */
-export function healthStep(previous: HealthRecord | null, previousAt: Date | null, at: Date, callsAgain: boolean, t: HealthThresholds): HealthStep {
+export function healthStep(previous: HealthRecord | null, previousAt: Date | null, at: Date, callsAgain: boolean, t: HealthThresholds, hasTc = true): HealthStep {
   const rec = previous ?? initialHealth(t);
   let next: HealthRecord;
   let from: HealthState = rec.state;
@@ -97,9 +98,14 @@ export function healthStep(previous: HealthRecord | null, previousAt: Date | nul
     next = { ...rec, callsAgain };
   } else {
     const gap = at.getTime() - previousAt.getTime();
-    if (gap > rec.intervalMs + t.graceMs && previous !== null) {
+    const silent = gap > rec.intervalMs + t.graceMs && previous !== null;
+    if (silent) from = 'silent';
+    if (!hasTc) {
+      // No TC URI: the minute beat is its design, not a failure; nothing to judge.
+      const stays = !silent && rec.state === 'unknown' && rec.earlyRun === 0;
+      next = { ...rec, state: 'unknown', earlyRun: 0, runFrom: null, since: stays ? rec.since : at, gapMs: stays ? rec.gapMs : null, candidateMs: silent ? null : rec.candidateMs, callsAgain };
+    } else if (silent) {
       // Back after a silence: a start-up call; the rhythm that follows tells.
-      from = 'silent';
       next = { ...rec, state: 'unknown', earlyRun: 0, runFrom: null, since: at, gapMs: gap, candidateMs: null, callsAgain };
     } else if (rec.callsAgain) {
       // Told to call again at once: this call says nothing about the LNS link.
@@ -142,10 +148,11 @@ export function healthStep(previous: HealthRecord | null, previousAt: Date | nul
  * the hot path's check, allocation-free, true exactly when healthStep(rec,
  * previousAt, at, false, t) is not dirty.
  */
-export function healthSteady(rec: HealthRecord | undefined | null, previousAtMs: number, atMs: number, t: HealthThresholds): boolean {
+export function healthSteady(rec: HealthRecord | undefined | null, previousAtMs: number, atMs: number, t: HealthThresholds, hasTc = true): boolean {
   if (rec === undefined || rec === null || rec.callsAgain || !(previousAtMs >= 0)) return false;
   const gap = atMs - previousAtMs;
   if (gap > rec.intervalMs + t.graceMs) return false;
+  if (!hasTc) return rec.state === 'unknown' && rec.earlyRun === 0;
   if (gap < t.earlyMs) return rec.state === 'lns_failing' && rec.earlyRun === t.earlyCount;
   return rec.state === 'healthy' && rec.earlyRun === 0 && rec.runFrom === null && rec.candidateMs === null && near(gap, rec.intervalMs);
 }

@@ -146,4 +146,6 @@ export interface ExchangeHealth {
   readonly callsAgain: boolean;
   /** The latest exchange this process knows of (its own stamps not yet written), if any. */
   readonly previousSeenAt: Date | null;
+  /** The station reports a TC URI (without one it has no LNS health). */
+  readonly hasTc: boolean;
 }

@@ -67,11 +67,12 @@ export function createExchange(deps: UpdateInfoDeps): (res: ServerResponse, star
       const record = exchangeRecord(decision, station, { at: now, remoteAddress });
       // A CUPS URI or CUPS credential change makes the station call again at once (PROTOCOL.md 5.2): that call is not early.
       const callsAgain = decision.answer.cupsUri !== undefined || creds.cupsCred !== undefined;
-      const steady = !callsAgain && healthSteady(station.health, station.lastSeenAt?.getTime() ?? -1, now.getTime(), health);
+      const hasTc = req.tcUri !== null;
+      const steady = !callsAgain && healthSteady(station.health, station.lastSeenAt?.getTime() ?? -1, now.getTime(), health, hasTc);
       let healthLine: { from: string; to: string; reason: string } | undefined;
       if (steady && onlyStampsLastSeen(record, station)) await deps.registry.touchStation(eui, { at: now, remoteAddress });
       else {
-        const result = await deps.registry.recordExchange(eui, { ...record, health: { thresholds: health, callsAgain, previousSeenAt: station.lastSeenAt } });
+        const result = await deps.registry.recordExchange(eui, { ...record, health: { thresholds: health, callsAgain, previousSeenAt: station.lastSeenAt, hasTc } });
         if (result.health?.changed === true) healthLine = { from: result.health.from, to: result.health.record.state, reason: result.health.reason };
       }
       if (healthLine !== undefined) log[healthLine.to === 'lns_failing' ? 'warn' : 'info']({ eui, health: healthLine }, `station health ${healthLine.from} → ${healthLine.to}: ${healthLine.reason}`);

@@ -69,7 +69,7 @@ export function createUpdateInfoHandler(deps: UpdateInfoDeps): StationHandler {
     if (auth.station !== undefined && auth.station.rotations.length > 0 && rotationCompletions(auth.station, auth.credential, request).length > 0) return false;
     if (!quietPoll(request, station)) return false;
     // Health is decided on every exchange: a poll that moves it (an early call, a recovery) is written by the exchange.
-    if (!healthSteady(station.health, peek.peekLastSeen(request.router), now.getTime(), health)) return false;
+    if (!healthSteady(station.health, peek.peekLastSeen(request.router), now.getTime(), health, request.tcUri !== null)) return false;
     // Last: the stamp is the one thing this path leaves behind.
     if (!peek.stampSeen(request.router, { at: now, remoteAddress: presented.remoteAddress })) return false;
     metrics.sawStation(request.router, true);

@@ -56,7 +56,7 @@ export function stationJson(s: Station, health: HealthReading = { now: new Date(
 }
 
 function healthJson(s: Station, reading: HealthReading) {
-  const h = healthView(s.health, s.lastSeenAt, reading.now, reading.thresholds);
+  const h = healthView(s.health, s.lastSeenAt, reading.now, reading.thresholds, s.reported === null || s.reported.tcUri !== null);
   return { state: h.state, reason: h.reason, since: isoOrNull(h.since), intervalMs: h.intervalMs, gapMs: h.gapMs, earlyRun: h.earlyRun };
 }
 

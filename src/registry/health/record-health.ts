@@ -35,8 +35,8 @@ export async function decideHealth(trx: Kysely<RegistryDatabase>, flavour: SqlFl
   // This process may hold a newer stamp of its own not yet written (the last-seen batch).
   const hint = input.previousSeenAt?.getTime() ?? -1;
   const previousMs = Math.max(stored, hint);
-  const step = healthStep(previous, previousMs < 0 ? null : new Date(previousMs), at, input.callsAgain, input.thresholds);
-  const reason = healthReason(step.record.state, step.record, previousMs < 0 ? null : new Date(previousMs), at);
+  const step = healthStep(previous, previousMs < 0 ? null : new Date(previousMs), at, input.callsAgain, input.thresholds, input.hasTc);
+  const reason = healthReason(step.record.state, step.record, previousMs < 0 ? null : new Date(previousMs), at, input.hasTc);
   if (step.dirty) {
     const columns = healthColumns(step.record, at);
     await db
