@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { invalid } from './core/errors.js';
+import type { HealthThresholds } from './core/health.js';
 
 /**
  * Configuration, parsed once at the edge (flags over env over defaults) into a
@@ -75,6 +76,14 @@ export interface Config {
   readonly drainTimeout: number;
   /** Seconds over which repeated refusals (same reason, same source) are logged as one line with a count. */
   readonly refusalLogInterval: number;
+  /** Seconds: an exchange sooner than this after the previous one is early (core/health.ts). */
+  readonly healthEarly: number;
+  /** Early exchanges in a row that make a station lns_failing. */
+  readonly healthEarlyCount: number;
+  /** Seconds: a station's regular interval until its own history shows another (the station's default check, 24 h). */
+  readonly healthInterval: number;
+  /** Seconds past its regular interval after which a station counts as silent. */
+  readonly healthGrace: number;
 }
 
 export const DEFAULTS = Object.freeze({
@@ -114,6 +123,10 @@ export const DEFAULTS = Object.freeze({
   maxConnectionsPerAddress: 0,
   drainTimeout: 10,
   refusalLogInterval: 10,
+  healthEarly: 3600,
+  healthEarlyCount: 2,
+  healthInterval: 86_400,
+  healthGrace: 7200,
 });
 
 const ENV: Record<keyof Config, string> = {
@@ -153,6 +166,10 @@ const ENV: Record<keyof Config, string> = {
   maxConnectionsPerAddress: 'BSCUPS_MAX_CONNECTIONS_PER_ADDRESS',
   drainTimeout: 'BSCUPS_DRAIN_TIMEOUT',
   refusalLogInterval: 'BSCUPS_REFUSAL_LOG_INTERVAL',
+  healthEarly: 'BSCUPS_HEALTH_EARLY',
+  healthEarlyCount: 'BSCUPS_HEALTH_EARLY_COUNT',
+  healthInterval: 'BSCUPS_HEALTH_INTERVAL',
+  healthGrace: 'BSCUPS_HEALTH_GRACE',
 };
 
 const schema = z.object({
@@ -194,6 +211,11 @@ const schema = z.object({
   maxConnectionsPerAddress: z.coerce.number().int().min(0).max(1_000_000),
   drainTimeout: z.coerce.number().min(0).max(3600),
   refusalLogInterval: z.coerce.number().positive().max(3600),
+  // Seconds, fractions allowed so tests can shrink the station's rhythm to milliseconds.
+  healthEarly: z.coerce.number().positive().max(30 * 86_400),
+  healthEarlyCount: z.coerce.number().int().min(1).max(100),
+  healthInterval: z.coerce.number().positive().max(365 * 86_400),
+  healthGrace: z.coerce.number().min(0).max(30 * 86_400),
 });
 
 export type ConfigInput = { readonly [K in keyof Config]?: string | number | boolean | undefined };
@@ -259,7 +281,24 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
       { key: 'adminPort' },
     );
   }
+  if (parsed.data.healthEarly >= parsed.data.healthInterval) {
+    throw invalid(
+      'invalid_config',
+      `--health-early (${source.healthEarly}: ${parsed.data.healthEarly} s) must be shorter than --health-interval (${source.healthInterval}: ${parsed.data.healthInterval} s): a call at the regular interval cannot be early`,
+      { key: 'healthEarly' },
+    );
+  }
   return Object.freeze(parsed.data);
+}
+
+/** The health thresholds (core/health.ts) of a config, in milliseconds. */
+export function healthThresholds(config: Pick<Config, 'healthEarly' | 'healthEarlyCount' | 'healthInterval' | 'healthGrace'>): HealthThresholds {
+  return Object.freeze({
+    earlyMs: config.healthEarly * 1000,
+    earlyCount: config.healthEarlyCount,
+    intervalMs: config.healthInterval * 1000,
+    graceMs: config.healthGrace * 1000,
+  });
 }
 
 /** What a field accepts, in words, read from its schema so a new option describes itself. */

@@ -102,6 +102,7 @@ function conformance(driver: Driver): void {
       lastRemoteAddress: null,
       problem: null,
       firmware: null,
+      health: null,
       createdAt: new Date(T0),
       updatedAt: new Date(T0),
     });

@@ -29,6 +29,7 @@ import { textSource } from '../operations/import-stream.js';
 import { parseImportFormat } from '../operations/station-import-format.js';
 import { pkiDirOption } from '../pki/pki-folder.js';
 import type { Runtime } from '../runtime.js';
+import { healthThresholds } from '../config.js';
 import type { FirmwareFileArgs, OperatorActions } from './actions.js';
 
 const CATEGORIES = { cups: ['cups'], tc: ['tc'], both: ['cups', 'tc'] } as const;
@@ -44,10 +45,10 @@ function source(file: FirmwareFileArgs): FirmwareSource {
  * so they are the JSON the remote mode receives.
  */
 export function createLocalActions(rt: Runtime): OperatorActions {
-  const ctx: OperationContext = { registry: rt.registry, fleet: rt.fleet, access: rt.access, blobs: rt.blobs, clock: () => new Date(), actor: localActor() };
+  const ctx: OperationContext = { registry: rt.registry, fleet: rt.fleet, access: rt.access, blobs: rt.blobs, clock: () => new Date(), actor: localActor(), health: healthThresholds(rt.config) };
   const rctx: RolloutContext = { ...ctx, rollouts: rt.rollouts };
   const page = <T, J>(p: { items: T[]; nextCursor: string | null }, view: (t: T) => J) => ({ items: p.items.map(view), nextCursor: p.nextCursor });
-  const station = (s: Parameters<typeof stationJson>[0]) => S.Station.parse(stationJson(s));
+  const station = (s: Parameters<typeof stationJson>[0]) => S.Station.parse(stationJson(s, { now: ctx.clock(), thresholds: healthThresholds(rt.config) }));
 
   return {
     mode: 'local',

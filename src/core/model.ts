@@ -7,6 +7,7 @@
  */
 
 import type { UpdateInfoRequest } from '../protocol/types.js';
+import type { HealthRecord, HealthThresholds } from './health.js';
 
 /** A credential the server wants a station to hold: blob in `stationcredentials` plus its CRC. */
 export interface CredentialRef {
@@ -76,6 +77,8 @@ export interface Station {
   /** A configuration problem an operator must see (e.g. missing signing key), or null. */
   readonly problem: string | null;
   readonly firmware: FirmwareTarget | null;
+  /** Health from the cadence of its calls (core/health.ts); absent or null before its first decided exchange. */
+  readonly health?: HealthRecord | null;
   readonly createdAt: Date;
   readonly updatedAt: Date;
 }
@@ -91,6 +94,7 @@ export type EventType =
   | 'error' // the exchange failed on the server
   | 'config' // an operator changed desired state
   | 'rollout' // a rollout offered, confirmed, failed, skipped or reverted this station
+  | 'health' // the station's health (core/health.ts) changed; detail is a HealthChange
   | 'auth'; // authentication outcome worth keeping (never secrets)
 
 export interface NewEvent {
@@ -131,4 +135,17 @@ export interface ExchangeRecord {
   readonly problem?: string | null;
   readonly events: readonly NewEvent[];
   readonly firmware?: FirmwareTransition;
+  /** Decide the station's health in the same transaction (core/health.ts); absent leaves it alone. */
+  readonly health?: ExchangeHealth;
+}
+
+/** What the registry needs to decide health in an exchange. */
+export interface ExchangeHealth {
+  readonly thresholds: HealthThresholds;
+  /** This answer carries a CUPS URI or CUPS credential change: the station calls again at once. */
+  readonly callsAgain: boolean;
+  /** The latest exchange this process knows of (its own stamps not yet written), if any. */
+  readonly previousSeenAt: Date | null;
+  /** The station reports a TC URI (without one it has no LNS health). */
+  readonly hasTc: boolean;
 }

@@ -1,3 +1,4 @@
+import type { HealthThresholds } from '../core/health.js';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import { CupsError, isCupsError } from '../core/errors.js';
 import type { BlobStore } from '../blobs/types.js';
@@ -32,6 +33,8 @@ export interface AppDeps {
   readonly limits?: ConnectionLimits;
   /** Repeated refusals (same reason and source) are logged as one line per this interval; default 10 s. */
   readonly refusalLogIntervalMs?: number;
+  /** Health thresholds (`--health-*`, core/health.ts); defaults from the station's own. */
+  readonly health?: HealthThresholds;
 }
 
 /** Builds the server without listening; serve.ts binds the port. */

@@ -38,6 +38,9 @@ export function registerFleetGauges(registry: Registry, summarize: () => Promise
   gauge('bscups_fleet_stations_silent', 'stations seen once but silent for longer than 26 h', [], (g, s) => g.set(s.silent));
   gauge('bscups_fleet_stations_by_package', 'stations by reported package (version.txt)', ['package'], (g, s) => countBy(g, 'package', s.byPackage));
   gauge('bscups_fleet_stations_by_model', 'stations by reported model', ['model'], (g, s) => countBy(g, 'model', s.byModel));
+  gauge('bscups_fleet_stations_by_health', 'stations by gateway health from the rhythm of their CUPS calls (unknown, healthy, lns_failing, silent)', ['health'], (g, s) => {
+    for (const [health, n] of Object.entries(s.byHealth)) g.set({ health }, n);
+  });
   gauge('bscups_fleet_upgrades', 'firmware upgrades by state (pending, offered, upgraded, failed)', ['state'], (g, s) => {
     for (const [state, n] of Object.entries(s.upgrades)) g.set({ state }, n);
   });

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Server as TlsServer } from 'node:tls';
 import type { Logger } from 'pino';
-import type { Config } from '../config.js';
+import { healthThresholds, type Config } from '../config.js';
 import type { Runtime } from '../runtime.js';
 import { unavailable } from '../core/errors.js';
 import { createApp } from './app.js';
@@ -71,6 +71,7 @@ export async function serve(runtime: Runtime, config: Config, logger: Logger, op
     allowUnauthenticated: config.allowUnauthenticated,
     limits: limitsFromConfig(config),
     refusalLogIntervalMs: config.refusalLogInterval * 1000,
+    health: healthThresholds(config),
     ...(material === undefined ? {} : { https: httpsOptions(material) }),
   });
   const stationDrain = trackConnections(app.server);
@@ -148,6 +149,7 @@ async function listenAdmin(
     logger,
     clock: () => new Date(),
     limits: adminLimitsFromConfig(config),
+    health: healthThresholds(config),
   });
   const drain = trackConnections(app.server);
   try {

@@ -5,6 +5,7 @@ import type { UpdateInfoRequest, UpdateInfoResponseHead } from '../protocol/type
 import { decide, exchangeRecord, onlyStampsLastSeen, sentParts, withoutPart, type Decision } from '../core/decide.js';
 import type { BlobRead, BlobStore } from '../blobs/types.js';
 import type { CredentialRef } from '../registry/types.js';
+import { DEFAULT_HEALTH, healthSteady } from '../core/health.js';
 import { authenticate, completeRotations, type Presented } from './authenticate.js';
 import { FirmwareIntegrity, type OpenedUpdate, type StreamCheck } from './firmware-integrity.js';
 import { recordDelivery, watchDelivery } from './firmware-delivery.js';
@@ -25,6 +26,7 @@ export function createExchange(deps: UpdateInfoDeps): (res: ServerResponse, star
   const integrity = new FirmwareIntegrity(deps.blobs);
   const authDeps = { registry: deps.registry, clock: deps.clock, allowUnauthenticated: deps.allowUnauthenticated === true, refusals: deps.refusals ?? createRefusalRecorder(deps.registry, deps.logger), ...(deps.refusalLog === undefined ? {} : { refusalLog: deps.refusalLog }) };
   const log = deps.logger;
+  const health = deps.health ?? DEFAULT_HEALTH;
 
   return async (res, started, req, presented) => {
     const eui = req.router;
@@ -63,8 +65,17 @@ export function createExchange(deps: UpdateInfoDeps): (res: ServerResponse, star
 
     try {
       const record = exchangeRecord(decision, station, { at: now, remoteAddress });
-      if (onlyStampsLastSeen(record, station)) await deps.registry.touchStation(eui, { at: now, remoteAddress });
-      else await deps.registry.recordExchange(eui, record);
+      // A CUPS URI or CUPS credential change makes the station call again at once (PROTOCOL.md 5.2): that call is not early.
+      const callsAgain = decision.answer.cupsUri !== undefined || creds.cupsCred !== undefined;
+      const hasTc = req.tcUri !== null;
+      const steady = !callsAgain && healthSteady(station.health, station.lastSeenAt?.getTime() ?? -1, now.getTime(), health, hasTc);
+      let healthLine: { from: string; to: string; reason: string } | undefined;
+      if (steady && onlyStampsLastSeen(record, station)) await deps.registry.touchStation(eui, { at: now, remoteAddress });
+      else {
+        const result = await deps.registry.recordExchange(eui, { ...record, health: { thresholds: health, callsAgain, previousSeenAt: station.lastSeenAt, hasTc } });
+        if (result.health?.changed === true) healthLine = { from: result.health.from, to: result.health.record.state, reason: result.health.reason };
+      }
+      if (healthLine !== undefined) log[healthLine.to === 'lns_failing' ? 'warn' : 'info']({ eui, health: healthLine }, `station health ${healthLine.from} → ${healthLine.to}: ${healthLine.reason}`);
       await completeRotations(deps.registry, auth, req, now, log);
 
       const head = encodeResponseHead(responseHead(decision, creds, update?.size ?? 0));

@@ -3,6 +3,7 @@ import { parseUpdateInfoRequest } from '../protocol/index.js';
 import type { UpdateInfoRequest } from '../protocol/types.js';
 import { rotationCompletions } from '../core/authenticate.js';
 import { quietPoll } from '../core/decide.js';
+import { DEFAULT_HEALTH, healthSteady } from '../core/health.js';
 import { hasRegistryPeek, type RegistryPeek } from '../registry/index.js';
 import type { AppDeps } from './app.js';
 import type { ServerMetrics } from './metrics.js';
@@ -26,6 +27,8 @@ export type StationHandler = (req: IncomingMessage, res: ServerResponse) => void
  * hand, parse, authenticate, decide, answer. An up-to-date poll whose auth
  * record, token and twin the registry cache holds is answered without an
  * await: its last-seen stamp goes to the batch and it is logged at debug.
+ * Its health (core/health.ts) is a timestamp comparison here: a poll that
+ * leaves it as it is stays on this path; one that moves it is an exchange.
  * Everything else (a change to send, a refusal, an unknown station, anything
  * not in memory) goes through the exchange in update-info-exchange.ts, which
  * reads the database and writes what the exchange leaves behind.
@@ -36,6 +39,7 @@ export function createUpdateInfoHandler(deps: UpdateInfoDeps): StationHandler {
   const { logger, metrics, clock, bodyLimit } = deps;
   const limits = deps.limits ?? DEFAULT_LIMITS;
   const allowUnauthenticated = deps.allowUnauthenticated === true;
+  const health = deps.health ?? DEFAULT_HEALTH;
 
   function answer(req: IncomingMessage, res: ServerResponse, started: number, body: unknown): void {
     let request: UpdateInfoRequest | undefined;
@@ -66,6 +70,8 @@ export function createUpdateInfoHandler(deps: UpdateInfoDeps): StationHandler {
     if (station === undefined) return false;
     if (auth.station !== undefined && auth.station.rotations.length > 0 && rotationCompletions(auth.station, auth.credential, request).length > 0) return false;
     if (!quietPoll(request, station)) return false;
+    // Health is decided on every exchange: a poll that moves it (an early call, a recovery) is written by the exchange.
+    if (!healthSteady(station.health, peek.peekLastSeen(request.router), now.getTime(), health, request.tcUri !== null)) return false;
     // Last: the stamp is the one thing this path leaves behind.
     if (!peek.stampSeen(request.router, { at: now, remoteAddress: presented.remoteAddress })) return false;
     metrics.sawStation(request.router, true);

@@ -3,6 +3,7 @@ import type { BlobStore } from '../blobs/types.js';
 import { CupsError } from '../core/errors.js';
 import { roleAllows, type Role } from '../core/roles.js';
 import type { NewAuditEntry, OperatorAccess, OperatorFleet, OperatorRegistry } from '../registry/index.js';
+import { DEFAULT_HEALTH, type HealthThresholds } from '../core/health.js';
 
 /** Who is acting, as the audit log records it. */
 export interface Actor {
@@ -28,6 +29,13 @@ export interface OperationContext {
   readonly blobs: BlobStore;
   readonly clock: () => Date;
   readonly actor: Actor;
+  /** The server's health thresholds (`--health-*`); DEFAULT_HEALTH when absent. */
+  readonly health?: HealthThresholds;
+}
+
+/** The health thresholds an operation reads health with. */
+export function healthOf(ctx: Pick<OperationContext, 'health'>): HealthThresholds {
+  return ctx.health ?? DEFAULT_HEALTH;
 }
 
 /**

@@ -2,14 +2,14 @@ import { parseDuration } from '../core/duration.js';
 import { invalid } from '../core/errors.js';
 import { parseEui } from '../protocol/index.js';
 import type { EventType, FleetSummary, Page, SigningKey, StationEvent, UnknownStation } from '../registry/index.js';
-import { authorize, type OperationContext } from './context.js';
+import { authorize, healthOf, type OperationContext } from './context.js';
 import { DEFAULT_PAGE_SIZE } from './station-filters.js';
 
 /** Stations poll once a day by default (PROTOCOL.md 5.2): a little over that means gone quiet. */
 export const DEFAULT_SILENT_AFTER = '26h';
 
 const EVENT_TYPES: readonly EventType[] = [
-  'exchange', 'reported_changed', 'firmware_offered', 'firmware_upgraded', 'firmware_failed', 'problem', 'error', 'config', 'auth', 'rollout',
+  'exchange', 'reported_changed', 'firmware_offered', 'firmware_upgraded', 'firmware_failed', 'problem', 'error', 'config', 'auth', 'rollout', 'health',
 ];
 
 export interface EventListInput {
@@ -26,7 +26,9 @@ export interface EventListInput {
 export async function fleetSummary(ctx: OperationContext, options: { readonly silentAfter?: string } = {}): Promise<FleetSummary> {
   authorize(ctx, 'viewer', 'reading the fleet summary');
   const silentMs = parseDuration(options.silentAfter ?? DEFAULT_SILENT_AFTER, 'silentAfter');
-  return ctx.fleet.summarizeFleet({ silentSince: new Date(ctx.clock().getTime() - silentMs) });
+  const now = ctx.clock();
+  const t = healthOf(ctx);
+  return ctx.fleet.summarizeFleet({ silentSince: new Date(now.getTime() - silentMs), health: { now, intervalMs: t.intervalMs, graceMs: t.graceMs } });
 }
 
 export function parseInstant(text: string | undefined, field: string): Date | undefined {

@@ -36,7 +36,7 @@ export function exportStations(ctx: OperationContext, format: ExportFormat, filt
 
 /** True when the listing filters select fewer than every station. */
 function hasFilter(f: StationListInput): boolean {
-  return (f.label?.length ?? 0) > 0 || (f.state?.length ?? 0) > 0 || [f.silent, f.model, f.package, f.version, f.q].some((v) => v !== undefined && v !== '');
+  return (f.label?.length ?? 0) > 0 || (f.state?.length ?? 0) > 0 || [f.silent, f.model, f.package, f.version, f.q, f.health].some((v) => v !== undefined && v !== '');
 }
 
 /** The stations the listing filters match, in EUI order, as provisioning rows (the dashboard's "export this filter"). */

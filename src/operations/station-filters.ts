@@ -1,6 +1,7 @@
 import { parseDuration } from '../core/duration.js';
 import { invalid } from '../core/errors.js';
 import { SYNC_STATES, type SyncState } from '../core/sync-status.js';
+import { DEFAULT_HEALTH, HEALTH_STATES, type HealthState, type HealthThresholds } from '../core/health.js';
 import { STATION_SORTS, type LabelSelector, type StationQuery, type StationSort } from '../registry/fleet-types.js';
 
 const LABEL_KEY = /^[A-Za-z0-9_.\-/]{1,63}$/;
@@ -14,6 +15,8 @@ export interface StationListInput {
   readonly state?: readonly string[];
   /** Seen, but not for longer than this duration (e.g. 26h). */
   readonly silent?: string;
+  /** Any of these gateway health states (core/health.ts). */
+  readonly health?: readonly string[];
   readonly model?: string;
   readonly package?: string;
   /** Prefix of the reported station version. */
@@ -59,8 +62,16 @@ function parseState(text: string): SyncState {
   return state as SyncState;
 }
 
+function parseHealth(text: string): HealthState {
+  const state = text.replaceAll('-', '_');
+  if (!(HEALTH_STATES as readonly string[]).includes(state)) {
+    throw invalid('invalid_health', `health "${text}" is not one of ${HEALTH_STATES.join(', ')}`, { field: 'health' });
+  }
+  return state as HealthState;
+}
+
 /** Turns adapter input into a registry query; every problem is an invalid_argument naming the field. */
-export function toStationQuery(input: StationListInput, now: Date): StationQuery {
+export function toStationQuery(input: StationListInput, now: Date, thresholds: HealthThresholds = DEFAULT_HEALTH): StationQuery {
   const sort = input.sort ?? 'eui';
   if (!(STATION_SORTS as readonly string[]).includes(sort)) {
     throw invalid('invalid_sort', `sort must be one of ${STATION_SORTS.join(', ')}, got "${sort}"`, { field: 'sort' });
@@ -69,9 +80,11 @@ export function toStationQuery(input: StationListInput, now: Date): StationQuery
     throw invalid('invalid_order', `order must be asc or desc, got "${input.order}"`, { field: 'order' });
   }
   const states = (input.state ?? []).flatMap((s) => s.split(',')).filter((s) => s !== '').map(parseState);
+  const health = (input.health ?? []).flatMap((s) => s.split(',')).filter((s) => s !== '').map(parseHealth);
   return {
     labels: (input.label ?? []).map(parseLabelSelector),
     ...(states.length === 0 ? {} : { states }),
+    ...(health.length === 0 ? {} : { health: { states: health, reading: { now, intervalMs: thresholds.intervalMs, graceMs: thresholds.graceMs } } }),
     ...(input.silent === undefined ? {} : { silentSince: new Date(now.getTime() - parseDuration(input.silent, 'silent')) }),
     ...(input.model === undefined ? {} : { model: input.model }),
     ...(input.package === undefined ? {} : { package: input.package }),

@@ -2,7 +2,7 @@ import { invalid, notFound } from '../core/errors.js';
 import { parseEui, validateCupsUri, validateTcUri } from '../protocol/index.js';
 import type { Page, Station } from '../registry/index.js';
 import { credentialBlobPrefix } from './credential-blob.js';
-import { audited, authorize, type OperationContext } from './context.js';
+import { audited, authorize, healthOf, type OperationContext } from './context.js';
 import type { RolloutContext } from './firmware-library.js';
 import { checkRolloutClaims, recordForced, type HeldStation } from './rollout-claims.js';
 import { toStationQuery, validateLabelKey, validateLabelValue, type StationListInput } from './station-filters.js';
@@ -56,13 +56,13 @@ function uris(change: { readonly cupsUri?: string | null; readonly tcUri?: strin
 
 export async function listStations(ctx: OperationContext, input: StationListInput): Promise<Page<Station>> {
   authorize(ctx, 'viewer', 'listing stations');
-  return ctx.fleet.queryStations(toStationQuery(input, ctx.clock()));
+  return ctx.fleet.queryStations(toStationQuery(input, ctx.clock(), healthOf(ctx)));
 }
 
 /** How many stations the filters of a listing match (the dashboard's total). */
 export async function countStations(ctx: OperationContext, input: StationListInput): Promise<number> {
   authorize(ctx, 'viewer', 'counting stations');
-  const { limit: _limit, cursor: _cursor, ...query } = toStationQuery({ ...input, cursor: undefined }, ctx.clock());
+  const { limit: _limit, cursor: _cursor, ...query } = toStationQuery({ ...input, cursor: undefined }, ctx.clock(), healthOf(ctx));
   return ctx.fleet.countStations(query);
 }
 

@@ -7,6 +7,8 @@ import { BackendStore } from './backend-store.js';
 import type { CountBy, EventQuery, FleetStore, FleetSummary, Page, StationQuery } from './fleet-types.js';
 import { millis, num, toEvent } from './row-mapping.js';
 import { selectStationCount, selectStationPage } from './station-query.js';
+import { countByHealth, type HealthReadingQuery } from './health/health-sql.js';
+import { DEFAULT_HEALTH } from '../core/health.js';
 import { applyProvisioning, selectProvisioned } from './provisioning-store.js';
 import type { ProvisionedStation, ProvisioningPlan } from './provisioning-types.js';
 import { combineState, type ConfigState } from './sync-state-sql.js';
@@ -35,9 +37,11 @@ export class KyselyFleetStore extends BackendStore implements FleetStore {
    * stations_eui_config), which move stations into the firmware states
    * (combineState); targets by state; silence as an index range.
    */
-  summarizeFleet(options: { readonly silentSince: Date }): Promise<FleetSummary> {
+  summarizeFleet(options: { readonly silentSince: Date; readonly health?: HealthReadingQuery }): Promise<FleetSummary> {
     return this.run(async (db) => {
-      const [groups, targets, upgradeRows, silent] = await Promise.all([
+      // Without a reading time, health is read now with the default thresholds.
+      const health = options.health ?? { now: new Date(), intervalMs: DEFAULT_HEALTH.intervalMs, graceMs: DEFAULT_HEALTH.graceMs };
+      const [groups, targets, upgradeRows, silent, byHealth] = await Promise.all([
         db
           .selectFrom('stations')
           .select([
@@ -62,6 +66,7 @@ export class KyselyFleetStore extends BackendStore implements FleetStore {
           .select(sql<number | string>`count(*)`.as('n'))
           .where('last_seen_at', '<', millis(options.silentSince))
           .executeTakeFirstOrThrow(),
+        countByHealth(db, health),
       ]);
       const byState = Object.fromEntries(SYNC_STATES.map((s) => [s, 0])) as Record<SyncState, number>;
       const packages = new Map<string | null, number>();
@@ -88,6 +93,7 @@ export class KyselyFleetStore extends BackendStore implements FleetStore {
         byPackage: sortCounts(packages),
         byModel: sortCounts(models),
         upgrades,
+        byHealth,
       };
     });
   }

@@ -1,5 +1,7 @@
 import type { AuditFor } from './audit-row.js';
 import type { SyncState } from '../core/sync-status.js';
+import type { HealthState } from '../core/health.js';
+import type { HealthReadingQuery } from './health/health-sql.js';
 import type { EventType, FirmwareState, Station, StationEvent } from './types.js';
 import type { ProvisionedStation, ProvisioningPlan } from './provisioning-types.js';
 
@@ -27,6 +29,8 @@ export interface StationQuery {
   readonly states?: readonly SyncState[];
   /** Only stations seen at least once and not since this instant. */
   readonly silentSince?: Date;
+  /** Only stations whose gateway health, read at `reading.now`, is one of `states`. */
+  readonly health?: { readonly states: readonly HealthState[]; readonly reading: HealthReadingQuery };
   /** Exact reported model. */
   readonly model?: string;
   /** Exact reported package (version.txt). */
@@ -68,6 +72,8 @@ export interface FleetSummary {
   readonly byModel: readonly CountBy[];
   /** Firmware targets (upgrades) by state. */
   readonly upgrades: Readonly<Record<FirmwareState, number>>;
+  /** Stations by gateway health (core/health.ts) at the time of the summary. */
+  readonly byHealth: Readonly<Record<HealthState, number>>;
 }
 
 export interface EventQuery {
@@ -89,7 +95,7 @@ export interface FleetStore {
   /** How many stations match every filter given (sort, limit and cursor are ignored). */
   countStations(query: Omit<StationQuery, 'limit' | 'cursor'>): Promise<number>;
   /** Counts from SQL aggregates; never loads the stations. */
-  summarizeFleet(options: { readonly silentSince: Date }): Promise<FleetSummary>;
+  summarizeFleet(options: { readonly silentSince: Date; readonly health?: HealthReadingQuery }): Promise<FleetSummary>;
   /** Events, most recent first. */
   queryEvents(query: EventQuery): Promise<Page<StationEvent>>;
   /** Bulk provisioning: registered stations' provisioning fields by EUI, `limit` of them after `after` (exclusive). */

@@ -8,6 +8,7 @@ import { applyCredentialChange } from './credential-change.js';
 import { auditedTransaction, type AuditFor } from './audit-row.js';
 import { applyFirmwareTransition } from './firmware-transition.js';
 import { writeExchange } from './record-exchange.js';
+import { selectAllHealth, selectHealth } from './health/health-rows.js';
 import { DEFAULT_RETENTION, DEFAULT_UNKNOWN_STATIONS, type EventRetention, type FirmwareDelivery, type Refusal } from './event-types.js';
 import { pruneAllEvents, trimStationEvents, upsertRefusal, writeDelivery } from './event-retention.js';
 import { markTokenCompromisedRow } from './token-exposure.js';
@@ -132,14 +133,15 @@ export class KyselyRegistry implements StationRegistry {
   /** Filters labels in JS after one ordered read: labels are JSON text, queried differently per dialect. */
   listStations(filter?: { readonly labels?: Readonly<Record<string, string>> }): Promise<Station[]> {
     return this.#run(async (db) => {
-      const [rows, targets] = await Promise.all([
+      const [rows, targets, health] = await Promise.all([
         db.selectFrom('stations').selectAll().orderBy('eui').execute(),
         db.selectFrom('firmware_targets').selectAll().execute(),
+        selectAllHealth(db),
       ]);
       const byEui = new Map(targets.map((t) => [t.eui, t]));
       const wanted = Object.entries(filter?.labels ?? {});
       return rows
-        .map((row) => toStation(row, byEui.get(row.eui)))
+        .map((row) => ({ ...toStation(row, byEui.get(row.eui)), health: health.get(row.eui) ?? null }))
         .filter((s) => wanted.every(([key, value]) => s.labels[key] === value));
     });
   }
@@ -187,7 +189,7 @@ export class KyselyRegistry implements StationRegistry {
   recordExchange(eui: string, record: ExchangeRecord): Promise<ExchangeResult> {
     return this.#run((db) =>
       db.transaction().execute(async (trx) => {
-        const result = await writeExchange(trx, eui, record);
+        const result = await writeExchange(trx, eui, record, this.#backend.flavour);
         if (record.events.length > 0) await trimStationEvents(trx, eui, this.#retention, record.at);
         return result;
       }),
@@ -387,7 +389,8 @@ async function loadStation(db: Kysely<RegistryDatabase>, eui: string): Promise<S
   const row = await db.selectFrom('stations').selectAll().where('eui', '=', eui).executeTakeFirst();
   if (row === undefined) return undefined;
   const firmware = await db.selectFrom('firmware_targets').selectAll().where('eui', '=', eui).executeTakeFirst();
-  return toStation(row, firmware);
+  const health = await selectHealth(db, [eui]);
+  return { ...toStation(row, firmware), health: health.get(eui) ?? null };
 }
 
 function stationNotFound(eui: string) {

@@ -5,6 +5,7 @@ import { changeNotify } from './migration-change-notify.js';
 import { fleetApiTables } from './migration-fleet.js';
 import { rolloutTables } from './migration-rollouts.js';
 import { textSearchIndexes } from './migration-text-search.js';
+import { healthTables } from './migration-health.js';
 
 export type SqlFlavour = 'sqlite' | 'postgres';
 
@@ -27,6 +28,7 @@ export function registryMigrations(flavour: SqlFlavour, logger?: MigrationLogger
     '0005_fleet_api': { up: (db) => fleetApiTables(db, flavour) },
     '0006_rollouts': { up: (db) => rolloutTables(db, flavour) },
     '0007_text_search': { up: (db) => textSearchIndexes(db, flavour, logger) },
+    '0009_health': { up: (db) => healthTables(db, flavour) },
   };
   return { getMigrations: () => Promise.resolve(migrations) };
 }

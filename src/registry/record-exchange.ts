@@ -5,6 +5,8 @@ import { applyFirmwareTransition, currentFirmware } from './firmware-transition.
 import { sameReported } from '../core/reported.js';
 import { eventColumns, millis, reportedColumns, toReported } from './row-mapping.js';
 import type { ExchangeRecord, ExchangeResult } from './types.js';
+import { decideHealth } from './health/record-health.js';
+import type { SqlFlavour } from './migrations.js';
 
 /**
  * Writes one answered exchange; `trx` must be a transaction. The last-seen stamp
@@ -13,7 +15,9 @@ import type { ExchangeRecord, ExchangeResult } from './types.js';
  * so the reported-state comparison that follows sees the latest committed state
  * and two concurrent exchanges cannot both claim the same change.
  */
-export async function writeExchange(trx: Kysely<RegistryDatabase>, eui: string, record: ExchangeRecord): Promise<ExchangeResult> {
+export async function writeExchange(trx: Kysely<RegistryDatabase>, eui: string, record: ExchangeRecord, flavour: SqlFlavour): Promise<ExchangeResult> {
+  // Health is decided from the previous exchange, so before the stamp replaces it.
+  const health = record.health === undefined ? undefined : await decideHealth(trx, flavour, eui, record.at, record.health);
   const stamped = await trx
     .updateTable('stations')
     .set({
@@ -44,5 +48,5 @@ export async function writeExchange(trx: Kysely<RegistryDatabase>, eui: string, 
     record.firmware === undefined
       ? await currentFirmware(trx, eui)
       : await applyFirmwareTransition(trx, eui, record.firmware, record.at, false);
-  return { reportedChanged, firmware };
+  return { reportedChanged, firmware, ...(health === undefined ? {} : { health }) };
 }

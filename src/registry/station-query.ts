@@ -4,6 +4,8 @@ import { checkLimit, decodeCursor, encodeCursor, likeLiteral } from './cursor.js
 import type { LabelSelector, Page, StationQuery, StationSort } from './fleet-types.js';
 import { millis, num, toStation } from './row-mapping.js';
 import { syncStateSql } from './sync-state-sql.js';
+import { selectHealth } from './health/health-rows.js';
+import { healthCondition } from './health/health-sql.js';
 import type { Station } from './types.js';
 
 type Db = Kysely<RegistryDatabase>;
@@ -31,6 +33,7 @@ function conditions(query: StationQuery): Expression<SqlBool>[] {
   if (query.silentSince !== undefined) {
     out.push(sql<SqlBool>`(s.last_seen_at is not null and s.last_seen_at < ${millis(query.silentSince)})`);
   }
+  if (query.health !== undefined && query.health.states.length > 0) out.push(healthCondition(query.health.reading, query.health.states));
   if (query.changedSince !== undefined) {
     const since = millis(query.changedSince);
     out.push(sql<SqlBool>`(s.updated_at >= ${since} or s.reported_at >= ${since})`);
@@ -70,6 +73,7 @@ export async function selectStationPage(db: Db, query: StationQuery): Promise<Pa
   const rows = await db
     .selectFrom('stations as s')
     .$if(needsTarget, (q) => q.leftJoin('firmware_targets as f', 'f.eui', 's.eui'))
+    .$if(query.health !== undefined, (q) => q.leftJoin(sql`station_health`.as('h'), (j) => j.onRef(sql.ref('h.eui') as never, '=', 's.eui')))
     .selectAll('s')
     .select(sql<string | number>`${key}`.as('sort_key'))
     .$if(where.length > 0, (q) => q.where((eb) => eb.and(where)))
@@ -82,13 +86,14 @@ export async function selectStationPage(db: Db, query: StationQuery): Promise<Pa
   const targets =
     euis.length === 0 ? [] : await db.selectFrom('firmware_targets').selectAll().where('eui', 'in', euis).execute();
   const byEui = new Map(targets.map((t) => [t.eui, t]));
+  const health = await selectHealth(db, euis);
   const last = page.at(-1);
   const nextCursor =
     rows.length > query.limit && last !== undefined
       ? encodeCursor([tag, sort === 'lastSeen' ? num(last.sort_key) : last.sort_key, last.eui])
       : null;
   return {
-    items: page.map(({ sort_key: _ignored, ...row }) => toStation(row, byEui.get(row.eui))),
+    items: page.map(({ sort_key: _ignored, ...row }) => ({ ...toStation(row, byEui.get(row.eui)), health: health.get(row.eui) ?? null })),
     nextCursor,
   };
 }

@@ -9,6 +9,7 @@ import type { FaultHook } from '../core/fault-hook.js';
 import type { AuditFor } from './audit-row.js';
 import type { CredentialPlan, StationAuthStore } from './auth-types.js';
 import type { StationEventStore } from './event-types.js';
+import type { HealthOutcome } from './health/record-health.js';
 import type {
   DesiredConfig,
   ExchangeRecord,
@@ -57,6 +58,8 @@ export interface ExchangeResult {
   readonly reportedChanged: boolean;
   /** The firmware target after the transition (null when none, or the package no longer matched). */
   readonly firmware: FirmwareTarget | null;
+  /** What the exchange did to the station's health, when the record asked for it to be decided. */
+  readonly health?: HealthOutcome;
 }
 
 export interface UnknownStation {

@@ -9,7 +9,8 @@ import { parseCupsUri } from './cups-uri.js';
 import { installUpdate, rerunLeftoverUpdate } from './firmware.js';
 import { readCredentialFiles, readStationHome, readUri } from './home.js';
 import { httpExchange } from './http-client.js';
-import { nextExchangeDelay } from './schedule.js';
+import { nextExchangeDelay, type TcOutcome } from './schedule.js';
+import { probeTc } from './tc-probe.js';
 import type { ExchangeResult, RawExchangeResponse, RunOptions, SimulatedStation, SimulatedStationOptions } from './types.js';
 
 /** The station's CUPS_CONN_TIMEOUT. */
@@ -107,6 +108,10 @@ export function createSimulatedStation(options: SimulatedStationOptions): Simula
 
   async function run(runOptions: RunOptions): Promise<ExchangeResult[]> {
     const { once, maxExchanges, intervalMs, signal } = runOptions;
+    const timeScale = runOptions.timeScale ?? 1;
+    if (!(Number.isFinite(timeScale) && timeScale > 0)) {
+      throw invalid('simulator_bad_time_scale', `timeScale must be a positive number, got ${timeScale}`, { field: 'timeScale' });
+    }
     if (!once && maxExchanges === undefined && signal === undefined) {
       throw invalid('simulator_unbounded_run', 'run() needs a bound: pass once, maxExchanges or an AbortSignal', { field: 'maxExchanges' });
     }
@@ -122,17 +127,23 @@ export function createSimulatedStation(options: SimulatedStationOptions): Simula
       const result = await exchange(signal ? { signal } : {});
       results.push(result);
       if (results.length >= limit || signal?.aborted) break;
-      const wait =
-        intervalMs ??
-        nextExchangeDelay({
-          ok: result.ok,
-          cupsChanged: result.response !== undefined && (result.response.cupsUri !== null || result.response.cupsCred !== null),
-          hasTcUri: (await readUri(home, 'tc')) !== null,
-        });
+      const wait = intervalMs ?? (await stationDelay(result, runOptions.tcOk === true, timeScale));
       log(`Next CUPS interaction in ${wait} ms`);
       if (!(await sleep(wait, signal))) break;
     }
     return results;
+  }
+
+  /** The station's own delay after `result` (schedule.ts), its TC connection tried as the station would. */
+  async function stationDelay(result: ExchangeResult, tcOk: boolean, timeScale: number): Promise<number> {
+    const tcUri = await readUri(home, 'tc');
+    const cupsChanged = result.response !== undefined && (result.response.cupsUri !== null || result.response.cupsCred !== null);
+    let tc: TcOutcome | undefined;
+    if (result.ok && !cupsChanged && tcUri !== null) {
+      tc = tcOk ? 'connected' : await probeTc(tcUri, Math.max(50, Math.min(5_000, 134_000 * timeScale)));
+      log(`TC ${tcUri}: ${tc}`);
+    }
+    return Math.round(nextExchangeDelay({ ok: result.ok, cupsChanged, hasTcUri: tcUri !== null, ...(tc === undefined ? {} : { tc }) }) * timeScale);
   }
 
   return { home, eui, exchange, run };

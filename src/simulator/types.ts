@@ -53,8 +53,12 @@ export interface ExchangeResult {
 export interface RunOptions {
   /** Do exactly one exchange. */
   readonly once?: boolean;
-  /** Fixed delay between exchanges; default: the station's own schedule (24 h after success, 60 s otherwise). */
+  /** Fixed delay between exchanges; default: the station's own schedule (schedule.ts: 24 h while its LNS connection works, 450 s when it is refused, 60 s otherwise). */
   readonly intervalMs?: number;
+  /** With the station's own schedule: every delay multiplied by this (e.g. 0.001: 450 s becomes 450 ms), so tests run the real rhythm in seconds. Default 1. */
+  readonly timeScale?: number;
+  /** With the station's own schedule: take the LNS (TC) connection as working without trying it. Default: a TCP connection to tc.uri's host and port is tried after each exchange. */
+  readonly tcOk?: boolean;
   /** Stop after this many exchanges. */
   readonly maxExchanges?: number;
   /** Stop (and cut a pending exchange short) when aborted. */

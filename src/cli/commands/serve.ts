@@ -42,6 +42,10 @@ export function register(program: Command): void {
     .option('--max-connections-per-address <n>', 'close new station connections at once beyond this many open from one address; 0 for none, as gateways behind NAT share an address (env BSCUPS_MAX_CONNECTIONS_PER_ADDRESS, default 0)')
     .option('--drain-timeout <seconds>', 'on SIGTERM/SIGINT, close idle connections at once and give answers in progress this long before closing theirs (env BSCUPS_DRAIN_TIMEOUT, default 10)')
     .option('--refusal-log-interval <seconds>', 'log repeated refusals (same reason, same source) as one line per this interval with a count (env BSCUPS_REFUSAL_LOG_INTERVAL, default 10)')
+    .option('--health-early <seconds>', 'gateway health: a CUPS call sooner than this after the previous one is early, a sign its LNS connection fails (env BSCUPS_HEALTH_EARLY, default 3600)')
+    .option('--health-early-count <n>', 'gateway health: this many early calls in a row make a station lns_failing; one alone is a restart (env BSCUPS_HEALTH_EARLY_COUNT, default 2)')
+    .option('--health-interval <seconds>', "gateway health: a station's regular interval until its own calls show another (env BSCUPS_HEALTH_INTERVAL, default 86400, the station's own)")
+    .option('--health-grace <seconds>', 'gateway health: a station not seen for its regular interval plus this is silent (env BSCUPS_HEALTH_GRACE, default 7200)')
     .addHelpText(
       'after',
       '\nPoint a gateway at it by writing the URI into its cups.uri, e.g.\n  echo https://192.0.2.10:6090 > cups.uri\nand bind with --host 0.0.0.0 so it is reachable from the network. For gateways on a network:\n' +

@@ -16,6 +16,8 @@ interface Options {
   maxExchanges?: string;
   intervalMs?: string;
   stationTiming?: boolean;
+  timeScale?: string;
+  tcOk?: boolean;
   model?: string;
 }
 
@@ -38,12 +40,21 @@ export function register(program: Command): void {
     .option('--loop', `keep exchanging, every ${DEFAULT_LOOP_INTERVAL_MS / 1000} s unless --interval-ms or --station-timing says otherwise`)
     .option('--max-exchanges <n>', 'with --loop: stop after this many exchanges', '10')
     .option('--interval-ms <ms>', `with --loop: milliseconds between exchanges (default ${DEFAULT_LOOP_INTERVAL_MS})`)
-    .option('--station-timing', "with --loop: the real station's timing instead: 24 h after a success, 1 min after a failure or a CUPS change")
+    .option(
+      '--station-timing',
+      "with --loop: the real station's timing instead: 24 h after a success while its LNS connection works (tc.uri's host and port accept a TCP connection), " +
+        '450 s while it is refused, 1 min after a failure, a CUPS change or without tc.uri',
+    )
+    .option('--time-scale <factor>', 'with --station-timing: multiply every delay by this, e.g. 0.001 turns 450 s into 450 ms (tests, demos)')
+    .option('--tc-ok', 'with --station-timing: take the LNS connection as working without trying it (a station whose LNS is up)')
     .action(async (opts: Options, cmd: Command) => {
       const { out } = commandContext(cmd);
       const eui = euiArg(opts.eui);
       if (opts.intervalMs !== undefined && opts.stationTiming === true) {
         throw invalid('conflicting_options', 'give --interval-ms or --station-timing, not both');
+      }
+      if ((opts.timeScale !== undefined || opts.tcOk === true) && opts.stationTiming !== true) {
+        throw invalid('conflicting_options', '--time-scale and --tc-ok shape the station timing: give --station-timing with them');
       }
       if (opts.init !== undefined) {
         const cupsUri = validateCupsUri(opts.init, '--init');
@@ -68,7 +79,9 @@ export function register(program: Command): void {
       const results: ExchangeResult[] = opts.loop === true
         ? await station.run({
             maxExchanges: Number(opts.maxExchanges),
-            ...(opts.stationTiming === true ? {} : { intervalMs: opts.intervalMs === undefined ? DEFAULT_LOOP_INTERVAL_MS : Number(opts.intervalMs) }),
+            ...(opts.stationTiming === true
+              ? { ...(opts.timeScale === undefined ? {} : { timeScale: Number(opts.timeScale) }), tcOk: opts.tcOk === true }
+              : { intervalMs: opts.intervalMs === undefined ? DEFAULT_LOOP_INTERVAL_MS : Number(opts.intervalMs) }),
           })
         : [await station.exchange()];
       out.result(results.map(summary), () => {

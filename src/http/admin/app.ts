@@ -1,3 +1,4 @@
+import type { HealthThresholds } from '../../core/health.js';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -52,6 +53,8 @@ export interface AdminDeps {
   readonly https?: HttpsServerOptions;
   /** Deadlines and the connection cap of the admin listener (--admin-…); DEFAULT_ADMIN_LIMITS when absent. */
   readonly limits?: ConnectionLimits;
+  /** Health thresholds (`--health-*`): silence is read with them. */
+  readonly health?: HealthThresholds;
 }
 
 export const API_PREFIX = '/api/v1';

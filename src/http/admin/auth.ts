@@ -42,5 +42,5 @@ export function registerAuthentication(app: FastifyInstance, deps: AdminDeps): v
 /** The operation context of an authenticated request. */
 export function contextOf(request: FastifyRequest, deps: AdminDeps): OperationContext {
   if (request.actor === null) throw new Error('admin route reached without authentication');
-  return { registry: deps.registry, fleet: deps.fleet, access: deps.access, blobs: deps.blobs, clock: deps.clock, actor: request.actor };
+  return { registry: deps.registry, fleet: deps.fleet, access: deps.access, blobs: deps.blobs, clock: deps.clock, actor: request.actor, ...(deps.health === undefined ? {} : { health: deps.health }) };
 }

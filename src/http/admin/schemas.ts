@@ -1,3 +1,4 @@
+import { HEALTH_STATES } from '../../core/health.js';
 import { z } from 'zod';
 import { SYNC_STATES } from '../../core/sync-status.js';
 import { ROLES } from '../../core/roles.js';
@@ -54,6 +55,16 @@ export const Station = z
     lastSeenAt: nullableTime,
     lastRemoteAddress: z.string().nullable(),
     problem: z.string().nullable(),
+    health: z
+      .object({
+        state: z.enum(HEALTH_STATES).describe('from the rhythm of its CUPS calls: healthy means no sign of failure, not proof that it works'),
+        reason: z.string().describe('the state in words, e.g. "calls CUPS every 7.5 min since 12:04 UTC: its LNS connection is failing"'),
+        since: nullableTime,
+        intervalMs: z.number().describe('its regular interval between CUPS calls, learned from its own history'),
+        gapMs: z.number().nullable().describe('the time between the calls that decided the state (a failing station\'s beat)'),
+        earlyRun: z.number().int().describe('early calls in a row'),
+      })
+      .meta({ id: 'StationHealth' }),
     firmware: z
       .object({
         package: z.string(),
@@ -108,6 +119,7 @@ export const StationListQuery = z.object({
   label: repeated.describe('k=v, k!=v, k (exists) or !k (absent); repeat to combine'),
   state: repeated.describe(`sync state, any of: ${SYNC_STATES.join(', ')} (repeat or comma-separate)`),
   silent: z.string().optional().describe('seen, but not for longer than this, e.g. 26h or 7d'),
+  health: repeated.describe(`gateway health, any of: ${HEALTH_STATES.join(', ')} (repeat or comma-separate)`),
   model: z.string().optional(),
   package: z.string().optional(),
   version: z.string().optional().describe('prefix of the reported station version'),
@@ -173,6 +185,7 @@ export const FleetSummary = z
     byPackage: countBy,
     byModel: countBy,
     upgrades: z.record(z.enum(['pending', 'offered', 'upgraded', 'failed']), z.number().int()),
+    byHealth: z.record(z.enum(HEALTH_STATES), z.number().int()).describe('stations by gateway health (silent by each station\'s own interval plus the grace)'),
   })
   .meta({ id: 'FleetSummary' });
 

@@ -1,5 +1,7 @@
 import { pendingParts, syncState } from '../../core/sync-status.js';
 import { formatId6 } from '../../protocol/index.js';
+import { DEFAULT_HEALTH, type HealthThresholds } from '../../core/health.js';
+import { healthView } from '../../core/health-reason.js';
 import type { ApiKeyInfo, AuditEntry, SigningKey, Station, StationEvent, UnknownStation, FleetSummary } from '../../registry/index.js';
 
 // Model objects to the JSON the schemas in schemas.ts describe: times as ISO
@@ -8,7 +10,14 @@ import type { ApiKeyInfo, AuditEntry, SigningKey, Station, StationEvent, Unknown
 const iso = (d: Date) => d.toISOString();
 const isoOrNull = (d: Date | null) => (d === null ? null : d.toISOString());
 
-export function stationJson(s: Station) {
+/** What the health shown needs: the time it is read at and the server's thresholds (silent = interval + grace). */
+export interface HealthReading {
+  readonly now: Date;
+  readonly thresholds: HealthThresholds;
+}
+
+/** A station as JSON; its health as read at `health.now` (the default: now, the default thresholds). */
+export function stationJson(s: Station, health: HealthReading = { now: new Date(), thresholds: DEFAULT_HEALTH }) {
   const cred = (c: Station['desired']['cupsCred']) => (c === null ? null : { crc: c.crc, size: c.size });
   const f = s.firmware;
   return {
@@ -40,9 +49,15 @@ export function stationJson(s: Station) {
           },
     syncState: syncState(s),
     pending: pendingParts(s),
+    health: healthJson(s, health),
     createdAt: iso(s.createdAt),
     updatedAt: iso(s.updatedAt),
   };
+}
+
+function healthJson(s: Station, reading: HealthReading) {
+  const h = healthView(s.health, s.lastSeenAt, reading.now, reading.thresholds, s.reported === null || s.reported.tcUri !== null);
+  return { state: h.state, reason: h.reason, since: isoOrNull(h.since), intervalMs: h.intervalMs, gapMs: h.gapMs, earlyRun: h.earlyRun };
 }
 
 export function eventJson(e: StationEvent) {

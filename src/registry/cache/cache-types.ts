@@ -46,6 +46,12 @@ export interface RegistryPeek {
    * the memory without polling the change feed again, and copies what it keeps from `seen`.
    */
   stampSeen(eui: string, seen: { readonly at: Date; readonly remoteAddress: string | null }): boolean;
+  /**
+   * Epoch ms of the station's latest exchange this process knows of (the held
+   * twin's last-seen or a stamp of its own not yet written), -1 when none; call
+   * after peekStation found the station. Another replica may have seen it since.
+   */
+  peekLastSeen(eui: string): number;
   /** What the cache holds and whether it is live. */
   cacheState(): RegistryCacheState;
 }

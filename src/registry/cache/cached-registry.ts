@@ -131,6 +131,12 @@ class RegistryCache {
     return this.#memory.token(hash);
   }
 
+  peekLastSeen(eui: string): number {
+    const pending = this.#lastSeen.pendingAt(eui);
+    const held = this.#memory.station(eui)?.lastSeenAt?.getTime() ?? -1;
+    return pending > held ? pending : held;
+  }
+
   cacheState(): RegistryCacheState {
     return { live: this.#memory.live, ...this.#memory.size, pendingLastSeen: this.#lastSeen.size, losses: this.#losses };
   }
@@ -190,7 +196,7 @@ class RegistryCache {
 
   /**
    * An exchange changes the cached twin only when the report changed, a firmware
-   * transition or a problem was written; events and last-seen are not cached.
+   * transition, a problem or a health record (core/health.ts) was written; events and last-seen are not cached.
    * Most exchanges that send something (a credential the station has yet to
    * apply) change none of those and keep the station in memory.
    */
@@ -198,7 +204,7 @@ class RegistryCache {
     let changed = true;
     try {
       const result = await this.#inner.recordExchange(eui, record);
-      changed = result.reportedChanged || record.firmware !== undefined || record.problem !== undefined;
+      changed = result.reportedChanged || record.firmware !== undefined || record.problem !== undefined || result.health?.dirty === true;
       if (!changed) {
         const seen = { at: record.at, remoteAddress: record.remoteAddress };
         this.#memory.replaceStation(eui, (s) => ({ ...s, lastSeenAt: seen.at, lastRemoteAddress: seen.remoteAddress }));
@@ -224,7 +230,7 @@ function withSeen(station: Station, seen: Seen): Station {
   return { ...station, lastSeenAt: seen.at, lastRemoteAddress: seen.remoteAddress };
 }
 
-const OWN = new Set(['migrate', 'start', 'close', 'peekStation', 'peekStationAuth', 'peekToken', 'stampSeen', 'cacheState', 'getStation', 'getStationAuth', 'findToken', 'touchStation', 'recordExchange']);
+const OWN = new Set(['migrate', 'start', 'close', 'peekStation', 'peekStationAuth', 'peekToken', 'stampSeen', 'peekLastSeen', 'cacheState', 'getStation', 'getStationAuth', 'findToken', 'touchStation', 'recordExchange']);
 
 /**
  * Wraps `inner` (a KyselyRegistry on `backend`) with the cache. The result keeps

@@ -56,6 +56,11 @@ export class LastSeenBatch {
     return slot === undefined ? undefined : { at: new Date(slot.at), remoteAddress: slot.remoteAddress };
   }
 
+  /** Epoch ms of the latest stamp this process took for `eui` (written or not), -1 when it holds none; allocates nothing. */
+  pendingAt(eui: string): number {
+    return this.#slots.get(eui)?.at ?? -1;
+  }
+
   add(eui: string, seen: Seen): void {
     const at = seen.at.getTime();
     const slot = this.#slots.get(eui);

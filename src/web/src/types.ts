@@ -30,8 +30,19 @@ export interface Station {
   } | null;
   syncState: string;
   pending: string[];
+  health: StationHealth;
   createdAt: string;
   updatedAt: string;
+}
+
+/** Gateway health from the rhythm of the station's CUPS calls. */
+export interface StationHealth {
+  state: string;
+  reason: string;
+  since: string | null;
+  intervalMs: number;
+  gapMs: number | null;
+  earlyRun: number;
 }
 
 export interface StationAuth {
@@ -62,6 +73,7 @@ export interface FleetSummary {
   byPackage: Count[];
   byModel: Count[];
   upgrades: Record<string, number>;
+  byHealth: Record<string, number>;
 }
 
 export interface ServerStats {

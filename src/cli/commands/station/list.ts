@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { SYNC_STATES } from '../../../core/sync-status.js';
+import { HEALTH_STATES } from '../../../core/health.js';
 import type { StationJson } from '../../actions.js';
 import { collect } from '../../context.js';
 import { runActions } from '../../run-actions.js';
@@ -12,6 +13,7 @@ export function register(parent: Command): void {
     .option('--label <selector>', 'k=v, k!=v (also stations without k), k (has k) or !k (lacks k); repeatable, all must hold', collect)
     .option('--state <state>', `sync state, repeatable or comma-separated: ${SYNC_STATES.join(', ')}`, collect)
     .option('--silent <duration>', 'only stations seen before but not for this long, e.g. 26h or 7d')
+    .option('--health <state>', `gateway health from the rhythm of its CUPS calls, repeatable or comma-separated: ${HEALTH_STATES.join(', ')}`, collect)
     .option('--model <model>', 'reported model, e.g. rpi')
     .option('--package <version>', 'reported package (version.txt)')
     .option('--station-version <prefix>', 'reported station version prefix, e.g. 2.0.6')
@@ -20,7 +22,7 @@ export function register(parent: Command): void {
     .option('--desc', 'sort descending')
     .option('--limit <n>', 'one page of this many stations (1..1000), with the cursor of the next on stderr; default: all', (v) => Number(v))
     .option('--cursor <cursor>', 'the cursor printed after the previous page')
-    .action(async (opts: { label?: string[]; state?: string[]; silent?: string; model?: string; package?: string; stationVersion?: string; search?: string; sort?: string; desc?: boolean; limit?: number; cursor?: string }, cmd: Command) => {
+    .action(async (opts: { label?: string[]; state?: string[]; silent?: string; health?: string[]; model?: string; package?: string; stationVersion?: string; search?: string; sort?: string; desc?: boolean; limit?: number; cursor?: string }, cmd: Command) => {
       await runActions(cmd, async (actions, out) => {
         const { search, desc, stationVersion, ...filters } = opts;
         const input = { ...filters, ...(stationVersion === undefined ? {} : { version: stationVersion }), ...(search === undefined ? {} : { q: search }), ...(desc === true ? { order: 'desc' } : {}) };
@@ -34,7 +36,7 @@ export function register(parent: Command): void {
           stations.push(...page.items);
         }
         out.result(stations.map(stationView), () =>
-          out.table(stations.map(stationRow), ['eui', 'name', 'model', 'package', 'last seen', 'status']),
+          out.table(stations.map(stationRow), ['eui', 'name', 'model', 'package', 'last seen', 'status', 'health']),
         );
         if (!all && page.nextCursor !== null) out.note(`more stations: --cursor ${page.nextCursor}`);
       });

@@ -3,7 +3,7 @@ import type { StationJson } from '../../actions.js';
 import { cellText } from '../../output.js';
 import { runActions } from '../../run-actions.js';
 import { euiArg } from './parse.js';
-import { at, stationView, syncText } from './view.js';
+import { at, healthText, stationView, syncText } from './view.js';
 
 export function register(parent: Command): void {
   parent
@@ -23,6 +23,7 @@ export function register(parent: Command): void {
           out.line(`labels: ${Object.entries(station.labels).map(([k, val]) => `${k}=${val}`).join(' ') || '-'}`);
           out.line(`last seen: ${cellText(at(station.lastSeenAt))} from ${cellText(station.lastRemoteAddress)}`);
           out.line(`status: ${syncText(station)}`);
+          out.line(`health: ${healthText(station)}`);
           out.line(`auth: ${authMode}${auth.rotations.length > 0 ? ` (rotation pending: ${auth.rotations.map((r) => r.category).join(', ')})` : ''}; see "bscups station auth ${station.eui}"`);
           out.line();
           out.table(sideBySide(station), ['field', 'desired', 'reported', 'state']);

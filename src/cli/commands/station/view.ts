@@ -26,5 +26,11 @@ export function stationRow(s: StationJson): Record<string, unknown> {
     package: s.reported?.package,
     'last seen': at(s.lastSeenAt),
     status: syncText(s),
+    health: s.health.state.replaceAll('_', ' '),
   };
+}
+
+/** The health line of `station show`: the state and why, in words. */
+export function healthText(s: StationJson): string {
+  return `${s.health.state.replaceAll('_', ' ')}: ${s.health.reason}`;
 }

@@ -1,3 +1,4 @@
+import { DEFAULT_HEALTH } from '../../../core/health.js';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { Registry } from 'prom-client';
@@ -19,7 +20,11 @@ import { errorResponses } from '../responses.js';
 export function registerFleetMetricsRoute(app: FastifyInstance, deps: AdminDeps): void {
   const registry = new Registry();
   const silentMs = parseDuration(DEFAULT_SILENT_AFTER, 'silentAfter');
-  registerFleetGauges(registry, () => deps.fleet.summarizeFleet({ silentSince: new Date(deps.clock().getTime() - silentMs) }));
+  const health = deps.health ?? DEFAULT_HEALTH;
+  registerFleetGauges(registry, () => {
+    const now = deps.clock();
+    return deps.fleet.summarizeFleet({ silentSince: new Date(now.getTime() - silentMs), health: { now, intervalMs: health.intervalMs, graceMs: health.graceMs } });
+  });
   registerRolloutGauges(registry, deps.rollouts);
   app.withTypeProvider<ZodTypeProvider>().get('/metrics', {
     schema: {

@@ -5,6 +5,7 @@ import { labelStations } from '../../../operations/station-bulk-labels.js';
 import { changeStation, countStations, listStations, registerStation, removeStation, showStation } from '../../../operations/stations.js';
 import type { AdminDeps } from '../app.js';
 import { contextOf } from '../auth.js';
+import { healthOf } from '../../../operations/context.js';
 import { errorResponses } from '../responses.js';
 import { EuiParams, Event, EventQuery, pageOf, Removed, Station, StationCount, StationCountQuery, StationCreate, StationLabelsBulk, StationLabelsBulkResult, StationListQuery, StationPatch } from '../schemas.js';
 import { eventJson, stationJson } from '../views.js';
@@ -19,8 +20,10 @@ export function registerStationRoutes(app: FastifyInstance, deps: AdminDeps): vo
   api.get('/stations', {
     schema: { tags, summary: 'List stations, filtered and paged', querystring: StationListQuery, response: { 200: StationPage, ...errorResponses } },
   }, async (req) => {
-    const page = await listStations(contextOf(req, deps), req.query);
-    return { items: page.items.map(stationJson), nextCursor: page.nextCursor };
+    const ctx = contextOf(req, deps);
+    const page = await listStations(ctx, req.query);
+    const reading = { now: ctx.clock(), thresholds: healthOf(ctx) };
+    return { items: page.items.map((s) => stationJson(s, reading)), nextCursor: page.nextCursor };
   });
 
   api.get('/stations/count', {
@@ -40,7 +43,10 @@ export function registerStationRoutes(app: FastifyInstance, deps: AdminDeps): vo
 
   api.get('/stations/:eui', {
     schema: { tags, summary: 'One station: desired beside reported', params: EuiParams, response: { 200: Station, ...errorResponses } },
-  }, async (req) => stationJson(await showStation(contextOf(req, deps), req.params.eui)));
+  }, async (req) => {
+    const ctx = contextOf(req, deps);
+    return stationJson(await showStation(ctx, req.params.eui), { now: ctx.clock(), thresholds: healthOf(ctx) });
+  });
 
   api.patch('/stations/:eui', {
     schema: { tags, summary: 'Change name, labels or URIs', params: EuiParams, body: StationPatch, response: { 200: Station, ...errorResponses } },

@@ -32,6 +32,7 @@ function refusalsTable(items: readonly Refusal[]): HTMLElement {
     'No non-ok answer since this server started.',
   );
 }
+import { healthCards } from '../health.js';
 
 /** States that need an operator first: shown first, and marked. */
 const ORDER: readonly [string, string][] = [
@@ -49,6 +50,7 @@ const ALERT = new Set(['silent', 'failed', 'problem']);
 export function overviewPage(_ctx: AppContext): Page {
   const counts = h('div', { class: 'cards', 'data-testid': 'state-counts' });
   const charts = h('div', { class: 'grid2' });
+  const health = h('div');
   const traffic = h('div', { class: 'cards' });
   const active = h('div', { 'data-testid': 'active-rollouts' });
   const refusals = h('div', { id: 'refusals', 'data-testid': 'refusals' });
@@ -65,6 +67,8 @@ export function overviewPage(_ctx: AppContext): Page {
     counts,
     h('h2', null, 'Active rollouts'),
     active,
+    h('h2', null, 'Gateway health'),
+    health,
     h('h2', null, 'This server'),
     traffic,
     errorsDetails,
@@ -115,6 +119,7 @@ export function overviewPage(_ctx: AppContext): Page {
           );
         }),
       );
+      fill(health, healthCards(s));
       fill(
         traffic,
         h('div', { class: 'card count', 'data-stat': 'exchanges' }, h('span', { class: 'n' }, stats.lastMinute.exchanges), h('span', null, 'Exchanges, last minute')),

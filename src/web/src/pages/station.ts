@@ -5,6 +5,7 @@ import type { Page as ApiPage, Station, StationAuth, StationEvent } from '../typ
 import { crcHex as hex, labelChip, u, visible } from '../text.js';
 import { labelRows } from './label-rows.js';
 import { stateBadge } from './stations.js';
+import { healthLine } from '../health.js';
 
 /** One row of desired beside reported; a difference is marked in words, not only in colour. */
 function compare(what: string, desired: string | null, reported: string | null, seen: boolean): HTMLElement {
@@ -155,6 +156,7 @@ export function stationPage(ctx: AppContext, eui: string): Page {
         ` · ID6 ${s.id6}`,
         s.reported === null ? '' : [' · model ', u(s.reported.model, 'clip'), ', station ', u(s.reported.station, 'clip')],
       ),
+      healthLine(s.health),
     );
     fill(
       twin,

@@ -4,6 +4,7 @@ import { badge, cursorPager, field, fill, h, time } from '../dom.js';
 import { labelChip, u } from '../text.js';
 import type { Page as ApiPage, Station } from '../types.js';
 import { bulkLabelsForm, downloadExport } from './stations-bulk.js';
+import { healthBadge, healthSelect } from '../health.js';
 
 const STATES = ['never_seen', 'problem', 'failed', 'pending_config', 'offered', 'pending_firmware', 'in_sync'];
 const PAGE_SIZES = ['25', '50', '100', '250'];
@@ -23,9 +24,10 @@ export interface StationFilter {
   silent: string;
   model: string;
   package: string;
+  health: string;
 }
 
-export const FILTER_KEYS = ['q', 'state', 'label', 'silent', 'model', 'package'] as const;
+export const FILTER_KEYS = ['q', 'state', 'label', 'silent', 'model', 'package', 'health'] as const;
 
 /** The filter as API query parameters: labels comma-separated in the form, repeated in the query. */
 export function filterParams(f: StationFilter): Record<string, string | string[]> {
@@ -36,6 +38,7 @@ export function filterParams(f: StationFilter): Record<string, string | string[]
     silent: f.silent,
     model: f.model,
     package: f.package,
+    health: f.health,
   };
 }
 
@@ -48,6 +51,7 @@ export function stationsPage(ctx: AppContext, params: URLSearchParams): Page {
     silent: params.get('silent') ?? '',
     model: params.get('model') ?? '',
     package: params.get('package') ?? '',
+    health: params.get('health') ?? '',
     sort: (params.get('sort') as SortKey | null) ?? 'eui',
     order: params.get('order') === 'desc' ? 'desc' : 'asc',
     size: PAGE_SIZES.includes(params.get('size') ?? '') ? (params.get('size') as string) : '25',
@@ -61,6 +65,7 @@ export function stationsPage(ctx: AppContext, params: URLSearchParams): Page {
   const pkg = h('input', { type: 'text', value: f.package, placeholder: 'as reported', autocomplete: 'off' });
   const size = h('select', null, PAGE_SIZES.map((n) => h('option', { value: n, selected: n === f.size }, n)));
   const total = h('p', { class: 'meta', 'data-testid': 'station-total', 'aria-live': 'polite' });
+  const health = healthSelect(f.health);
   const body = h('div', { 'aria-busy': 'false' });
   const pager = h('div', { class: 'pager' });
 
@@ -73,6 +78,7 @@ export function stationsPage(ctx: AppContext, params: URLSearchParams): Page {
     f.model = model.value.trim();
     f.package = pkg.value.trim();
     f.size = size.value;
+    f.health = health.value;
     cursors.splice(0, cursors.length, undefined);
     // Keeps the filters in the address without a page change (replaceState fires no hashchange).
     history.replaceState(null, '', `#/stations${address()}`);
@@ -83,7 +89,7 @@ export function stationsPage(ctx: AppContext, params: URLSearchParams): Page {
     window.clearTimeout(debounce);
     debounce = window.setTimeout(changed, 250);
   });
-  for (const c of [state, label, silent, model, pkg, size]) c.addEventListener('change', changed);
+  for (const c of [state, label, silent, model, pkg, size, health]) c.addEventListener('change', changed);
 
   const sortButton = (key: SortKey, text: string) => {
     const active = f.sort === key;
@@ -119,7 +125,7 @@ export function stationsPage(ctx: AppContext, params: URLSearchParams): Page {
     fill(total, count.total === 0 ? 'No station matches.' : `${count.total} station${count.total === 1 ? '' : 's'}${page.items.length === 0 ? '' : `, showing ${first}–${first + page.items.length - 1}`}`);
     // A rollout selects by labels, model and package; search, state and silence are this list's own filters.
     rolloutLink.setAttribute('href', `#/rollouts${query({ label: f.label, model: f.model, package: f.package })}`);
-    fill(rolloutNote, f.q !== '' || f.state !== '' || f.silent !== '' ? 'A rollout selects by labels, model and package only: search, state and silence are not carried over.' : '');
+    fill(rolloutNote, f.q !== '' || f.state !== '' || f.silent !== '' || f.health !== '' ? 'A rollout selects by labels, model and package only: search, state, silence and health are not carried over.' : '');
     fill(
       body,
       page.items.length === 0
@@ -131,7 +137,7 @@ export function stationsPage(ctx: AppContext, params: URLSearchParams): Page {
               'table',
               { 'data-testid': 'stations', class: 'stations' },
               h('caption', { class: 'sr-only' }, 'Stations'),
-              h('thead', null, h('tr', null, sortButton('eui', 'EUI'), sortButton('name', 'Name'), h('th', { scope: 'col' }, 'State'), h('th', { scope: 'col' }, 'Model'), h('th', { scope: 'col' }, 'Package'), h('th', { scope: 'col' }, 'Labels'), sortButton('lastSeen', 'Last seen'))),
+              h('thead', null, h('tr', null, sortButton('eui', 'EUI'), sortButton('name', 'Name'), h('th', { scope: 'col' }, 'State'), h('th', { scope: 'col' }, 'Health'), h('th', { scope: 'col' }, 'Model'), h('th', { scope: 'col' }, 'Package'), h('th', { scope: 'col' }, 'Labels'), sortButton('lastSeen', 'Last seen'))),
               h(
                 'tbody',
                 null,
@@ -142,6 +148,7 @@ export function stationsPage(ctx: AppContext, params: URLSearchParams): Page {
                     h('td', null, h('a', { href: `#/stations/${s.eui}`, class: 'mono eui' }, s.eui)),
                     h('td', null, u(s.name, 'clip')),
                     h('td', null, stateBadge(s.syncState)),
+                    h('td', null, healthBadge(s.health)),
                     h('td', null, u(s.reported?.model, 'clip')),
                     h('td', null, u(s.reported?.package, 'clip')),
                     h('td', { class: 'labels' }, Object.entries(s.labels).map(([k, v]) => labelChip(k, v))),
@@ -168,6 +175,7 @@ export function stationsPage(ctx: AppContext, params: URLSearchParams): Page {
       field('Silent for more than', silent),
       field('Model', model),
       field('Package', pkg),
+      field('Health', health),
       field('Per page', size),
     ),
     total,
