@@ -1,7 +1,7 @@
 import { invalid } from '../core/errors.js';
 import { parseEui } from '../protocol/index.js';
 import type { ProvisionedStation } from '../registry/index.js';
-import { authorize, type OperationContext } from './context.js';
+import { authorize, healthOf, type OperationContext } from './context.js';
 import { toStationQuery, type StationListInput } from './station-filters.js';
 import { EXPORT_FORMATS, exportHeader, exportLine, type ExportFormat, type ExportLineOptions } from './station-import-format.js';
 
@@ -30,20 +30,20 @@ export function exportStations(ctx: OperationContext, format: ExportFormat, filt
   // Checked now, not at the first read of the generator: an API answer must not have started by then.
   authorize(ctx, 'viewer', 'exporting stations');
   // A bad filter is refused now too, before the answer starts.
-  const filtered = hasFilter(filter) ? toStationQuery({ ...filter, sort: 'eui', order: 'asc', limit: PAGE }, ctx.clock()) : null;
+  const filtered = hasFilter(filter) ? toStationQuery({ ...filter, sort: 'eui', order: 'asc', limit: PAGE }, ctx.clock(), healthOf(ctx)) : null;
   return exportText(format, filtered === null ? stationPages(ctx) : filteredPages(ctx, filter), checkExportOptions(format, options));
 }
 
 /** True when the listing filters select fewer than every station. */
 function hasFilter(f: StationListInput): boolean {
-  return (f.label?.length ?? 0) > 0 || (f.state?.length ?? 0) > 0 || [f.silent, f.model, f.package, f.version, f.q, f.health].some((v) => v !== undefined && v !== '');
+  return (f.label?.length ?? 0) > 0 || (f.state?.length ?? 0) > 0 || (f.health?.length ?? 0) > 0 || [f.silent, f.model, f.package, f.version, f.q].some((v) => v !== undefined && v !== '');
 }
 
 /** The stations the listing filters match, in EUI order, as provisioning rows (the dashboard's "export this filter"). */
 async function* filteredPages(ctx: OperationContext, filter: StationListInput): AsyncGenerator<readonly ProvisionedStation[]> {
   let cursor: string | undefined;
   do {
-    const page = await ctx.fleet.queryStations(toStationQuery({ ...filter, sort: 'eui', order: 'asc', limit: PAGE, cursor }, ctx.clock()));
+    const page = await ctx.fleet.queryStations(toStationQuery({ ...filter, sort: 'eui', order: 'asc', limit: PAGE, cursor }, ctx.clock(), healthOf(ctx)));
     const rows = await ctx.fleet.readProvisioned(page.items.map((s) => s.eui));
     rows.sort((a, b) => (a.eui < b.eui ? -1 : a.eui > b.eui ? 1 : 0));
     if (rows.length > 0) yield rows;
