@@ -1,4 +1,4 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { blobsGcJson, firmwareStatusJson, issuedJson } from '../http/admin/action-views.js';
 import * as A from '../http/admin/action-schemas.js';
 import { fileParam } from '../http/admin/file-param.js';
@@ -26,7 +26,8 @@ import { changeStation, listStations, registerStation, removeStation, showStatio
 import { exportStationChunks, parseExportFormat } from '../operations/station-export.js';
 import { importStations } from '../operations/station-import.js';
 import { parseImportFormat, readImportFile } from '../operations/station-import-format.js';
-import { pkiDirOption } from '../pki/pki-folder.js';
+import { pkiDirOption, pkiFiles } from '../pki/pki-folder.js';
+import type { CertificateFiles } from '../operations/certificate-lifetimes.js';
 import type { Runtime } from '../runtime.js';
 import type { FirmwareFileArgs, OperatorActions } from './actions.js';
 
@@ -42,6 +43,16 @@ function source(file: FirmwareFileArgs): FirmwareSource {
  * credentials is one). Answers go through the API's views and response schemas,
  * so they are the JSON the remote mode receives.
  */
+/**
+ * The certificates of a server on this host, as `serve` would find them: BSCUPS_TLS_CERT, else the
+ * server.pem that `pki init` wrote, and the station CA of the PKI folder (BSCUPS_PKI_DIR or ./data/pki).
+ */
+function localCertificateFiles(): CertificateFiles {
+  const files = pkiFiles(pkiDirOption(undefined));
+  const server = process.env['BSCUPS_TLS_CERT'] || (existsSync(files.serverCert) ? files.serverCert : undefined);
+  return { server, stationCa: files.caCert };
+}
+
 export function createLocalActions(rt: Runtime): OperatorActions {
   const ctx: OperationContext = { registry: rt.registry, fleet: rt.fleet, access: rt.access, blobs: rt.blobs, clock: () => new Date(), actor: localActor() };
   const rctx: RolloutContext = { ...ctx, rollouts: rt.rollouts };
@@ -87,6 +98,7 @@ export function createLocalActions(rt: Runtime): OperatorActions {
         categories: CATEGORIES[input.for ?? 'cups'],
         ...(input.tcTrust === undefined ? {} : { tcTrust: fileParam(input.tcTrust, 'tcTrust') }),
         pkiDir: pkiDirOption(local?.pkiDir),
+        ...(input.validDays === undefined ? {} : { validDays: input.validDays }),
       });
       return A.Issued.parse(issuedJson(r, input.files === true));
     },
@@ -155,7 +167,7 @@ export function createLocalActions(rt: Runtime): OperatorActions {
 
     collectBlobs: async (input) => A.BlobsGcResult.parse(blobsGcJson(await collectBlobs(rctx, input))),
 
-    fleetSummary: async (args) => S.FleetSummary.parse(summaryJson(await fleetSummary(ctx, args))),
+    fleetSummary: async (args) => S.FleetSummary.parse(summaryJson(await fleetSummary(ctx, { ...args, certificateFiles: localCertificateFiles() }))),
     createApiKey: async (input) => {
       const created = await createApiKey(ctx, input);
       return S.ApiKeyCreated.parse({ key: apiKeyJson(created.key), secret: created.secret });

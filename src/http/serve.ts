@@ -124,6 +124,7 @@ async function listenAdmin(runtime: Runtime, config: Config, logger: Logger, ser
     rolloutsChanged: options.rolloutsChanged,
     ...(options.dashboardDir === undefined ? {} : { dashboardDir: options.dashboardDir }),
     ...(options.pkiDir === undefined ? {} : { pkiDir: options.pkiDir }),
+    ...(config.tlsCert === undefined ? {} : { serverCertFile: config.tlsCert }),
     registry: runtime.registry,
     fleet: runtime.fleet,
     access: runtime.access,

@@ -1,6 +1,7 @@
 import type { SyncState } from '../core/sync-status.js';
 import type { EventType, FirmwareState, Station, StationEvent } from './types.js';
 import type { ProvisionedStation, ProvisioningPlan } from './provisioning-types.js';
+import type { ExpiringStation, StationCertificateSummary } from './certificates/expiry-types.js';
 
 /**
  * Listings and aggregates over the whole fleet, answered in SQL so they scale to
@@ -36,6 +37,8 @@ export interface StationQuery {
   readonly changedSince?: Date;
   /** Case-insensitive substring of the EUI or the name. */
   readonly text?: string;
+  /** Only stations with an active CUPS client certificate that expires before this instant (expired ones included). */
+  readonly certExpiringBefore?: Date;
   readonly sort?: StationSort;
   readonly descending?: boolean;
   /** Page size, 1..1000. */
@@ -95,4 +98,8 @@ export interface FleetStore {
   readProvisioned(euis: readonly string[]): Promise<ProvisionedStation[]>;
   /** Bulk provisioning: one batch decided by `plan` and written in one transaction, all of it or none. */
   provisionStations<T>(euis: readonly string[], plan: ProvisioningPlan<T>, at: Date): Promise<T>;
+  /** Stations' CUPS client certificate lifetimes counted at `now` (registry/certificates/). */
+  summarizeStationCertificates(now: Date): Promise<StationCertificateSummary>;
+  /** Stations in mtls mode, no CUPS rotation pending, whose certificate expires in [from, before); soonest first. */
+  findRenewalCandidates(range: { readonly from: Date; readonly before: Date; readonly limit: number }): Promise<ExpiringStation[]>;
 }

@@ -5,6 +5,7 @@ import { changeNotify } from './migration-change-notify.js';
 import { fleetApiTables } from './migration-fleet.js';
 import { rolloutTables } from './migration-rollouts.js';
 import { textSearchIndexes } from './migration-text-search.js';
+import { certificateExpiryIndex } from './migration-certificate-expiry.js';
 
 export type SqlFlavour = 'sqlite' | 'postgres';
 
@@ -27,6 +28,7 @@ export function registryMigrations(flavour: SqlFlavour, logger?: MigrationLogger
     '0005_fleet_api': { up: (db) => fleetApiTables(db, flavour) },
     '0006_rollouts': { up: (db) => rolloutTables(db, flavour) },
     '0007_text_search': { up: (db) => textSearchIndexes(db, flavour, logger) },
+    '0011_certificate_expiry': { up: (db) => certificateExpiryIndex(db) },
   };
   return { getMigrations: () => Promise.resolve(migrations) };
 }

@@ -1,7 +1,8 @@
 import { access } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { conflict } from '../../../core/errors.js';
-import { createCa, issueServerCert, type IssuedCert } from '../../../pki/index.js';
+import { checkValidDays } from '../../../operations/credentials.js';
+import { createCa, DEFAULT_VALID_DAYS, issueServerCert, type IssuedCert } from '../../../pki/index.js';
 import { collect, commandContext } from '../../context.js';
 import { refuseRemote } from '../../run-actions.js';
 import { ensureDir, loadCa, pkiDirOption, pkiFiles, writePkiFile } from './pki-dir.js';
@@ -24,9 +25,13 @@ export function register(parent: Command): void {
       collect,
     )
     .option('--force', 'issue the server certificate again over an existing one, keeping the CA')
-    .action(async (opts: { dir?: string; serverName?: string[]; force?: boolean }, cmd: Command) => {
+    .option('--valid-days <n>', `lifetime of the server certificate in days (default ${DEFAULT_VALID_DAYS.server}); "bscups serve" warns when it has less than 30 days left`, (v) => Number(v))
+    .option('--ca-valid-days <n>', `lifetime of a new station CA in days (default ${DEFAULT_VALID_DAYS.ca}); every station certificate stops working when it expires`, (v) => Number(v))
+    .action(async (opts: { dir?: string; serverName?: string[]; force?: boolean; validDays?: number; caValidDays?: number }, cmd: Command) => {
       refuseRemote(cmd, 'pki init writes the station CA and the server certificate into the PKI folder of the host it runs on, which the server must read');
       const { out } = commandContext(cmd);
+      const serverDays = checkValidDays('certificate', opts.validDays);
+      const caDays = checkValidDays('certificate', opts.caValidDays);
       const dir = pkiDirOption(opts.dir);
       const files = pkiFiles(dir);
       const names = serverNames(opts.serverName);
@@ -40,16 +45,23 @@ export function register(parent: Command): void {
           );
         }
       }
+      if (caExists && caDays !== undefined) {
+        throw conflict('pki_exists', `${files.caCert} already exists and is kept (stations trust it): --ca-valid-days applies only when the CA is created; leave it out`);
+      }
       await ensureDir(dir);
       let ca: IssuedCert;
       if (caExists) {
         ca = await loadCa(dir);
       } else {
-        ca = await createCa();
+        ca = await createCa(caDays === undefined ? {} : { validDays: caDays });
         await writePkiFile(files.caCert, ca.certPem, false);
         await writePkiFile(files.caKey, ca.keyPem, true);
       }
-      const server = await issueServerCert(ca, { names });
+      const server = await issueServerCert(ca, { names, ...(serverDays === undefined ? {} : { validDays: serverDays }) });
+      // Clients refuse a certificate whose issuer has expired, whatever the certificate's own dates say.
+      if (server.notAfter.getTime() > ca.notAfter.getTime()) {
+        out.note(`warning: the server certificate (until ${server.notAfter.toISOString()}) outlives the station CA (until ${ca.notAfter.toISOString()}); it stops working when the CA expires`);
+      }
       await writePkiFile(files.serverCert, server.certPem, false);
       await writePkiFile(files.serverKey, server.keyPem, true);
 

@@ -6,6 +6,9 @@ import { parseDuration } from '../../../core/duration.js';
 import { DEFAULT_SILENT_AFTER } from '../../../operations/fleet.js';
 import { registerFleetGauges } from '../../fleet-metrics.js';
 import { registerRolloutGauges } from '../../rollout-metrics.js';
+import { registerCertificateGauges } from '../../certificate-metrics.js';
+import { certificateLifetimes } from '../../../operations/certificate-lifetimes.js';
+import { serverCertificateFiles } from './fleet.js';
 import type { AdminDeps } from '../app.js';
 import { errorResponses } from '../responses.js';
 
@@ -21,6 +24,7 @@ export function registerFleetMetricsRoute(app: FastifyInstance, deps: AdminDeps)
   const silentMs = parseDuration(DEFAULT_SILENT_AFTER, 'silentAfter');
   registerFleetGauges(registry, () => deps.fleet.summarizeFleet({ silentSince: new Date(deps.clock().getTime() - silentMs) }));
   registerRolloutGauges(registry, deps.rollouts);
+  registerCertificateGauges(registry, () => certificateLifetimes(deps, serverCertificateFiles(deps)));
   app.withTypeProvider<ZodTypeProvider>().get('/metrics', {
     schema: {
       tags: ['fleet'],
