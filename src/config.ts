@@ -57,6 +57,10 @@ export interface Config {
   readonly adminTlsKey?: string | undefined;
   /** Seconds between rollout evaluations in a server (every replica evaluates; each step is written once). */
   readonly rolloutInterval: number;
+  /** Renew mtls stations' CUPS certificates expiring within this duration (e.g. 30d); off when undefined. */
+  readonly renewStationCertsBefore?: string | undefined;
+  /** Renewals (new certificates offered) a server starts per minute at most. */
+  readonly maxOffersPerMinute: number;
 }
 
 export const DEFAULTS = Object.freeze({
@@ -87,6 +91,8 @@ export const DEFAULTS = Object.freeze({
   adminTlsCert: undefined as string | undefined,
   adminTlsKey: undefined as string | undefined,
   rolloutInterval: 10,
+  renewStationCertsBefore: undefined as string | undefined,
+  maxOffersPerMinute: 60,
 });
 
 const ENV: Record<keyof Config, string> = {
@@ -117,6 +123,8 @@ const ENV: Record<keyof Config, string> = {
   adminTlsCert: 'BSCUPS_ADMIN_TLS_CERT',
   adminTlsKey: 'BSCUPS_ADMIN_TLS_KEY',
   rolloutInterval: 'BSCUPS_ROLLOUT_INTERVAL',
+  renewStationCertsBefore: 'BSCUPS_RENEW_STATION_CERTS_BEFORE',
+  maxOffersPerMinute: 'BSCUPS_MAX_OFFERS_PER_MINUTE',
 };
 
 const schema = z.object({
@@ -149,6 +157,8 @@ const schema = z.object({
   adminTlsKey: z.string().min(1).optional(),
   // Fractions allowed so tests can run rollouts in seconds.
   rolloutInterval: z.coerce.number().min(0.05).max(3600),
+  renewStationCertsBefore: z.string().regex(/^\d{1,9}[smhdw]$/, 'a duration such as 30d').optional(),
+  maxOffersPerMinute: z.coerce.number().int().min(1).max(100_000),
 });
 
 export type ConfigInput = { readonly [K in keyof Config]?: string | number | boolean | undefined };
@@ -205,6 +215,9 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
       { key: 'headersTimeout' },
     );
   }
+  if (parsed.data.renewStationCertsBefore !== undefined && clientCa === undefined) {
+    throw invalid('invalid_config', `${source.renewStationCertsBefore} renews the certificates of mtls stations, which needs mutual TLS: give --client-ca (and --tls-cert, --tls-key) too`, { key: 'renewStationCertsBefore' });
+  }
   if (parsed.data.adminPort !== 0 && parsed.data.adminPort === parsed.data.port) {
     throw invalid(
       'invalid_config',
@@ -226,6 +239,7 @@ function expectation(key: string, fallback: string): string {
     return whole;
   }
   if (field instanceof z.ZodEnum) return `one of ${field.options.join(', ')}`;
+  if (field instanceof z.ZodString && key === 'renewStationCertsBefore') return 'a number followed by s, m, h, d or w, e.g. 30d';
   if (field instanceof z.ZodUnion && field.options.some((o) => o instanceof z.ZodBoolean)) return 'true or false';
   return fallback.replace(/^Invalid input: /, '');
 }

@@ -3,6 +3,7 @@ import { conflict, invalid } from '../core/errors.js';
 import { bearerSecret, certificateFingerprint, issueStationCert, issueStationToken, stationCredentialFiles, tokenSecretHash, type IssuedCert } from '../pki/index.js';
 import { buildCredentialBlob, credentialCrc, normaliseStationKey, parseCredentialBlob } from '../protocol/index.js';
 import type { CredentialCategory, StationAuth, StationAuthMode } from '../registry/auth-types.js';
+import type { Station } from '../registry/types.js';
 import { currentTrust } from './credential-blob.js';
 import { deliverCredentials, stationNotFound, storeDeliveries, type CredentialDeps, type Delivered, type Delivery } from './credential-delivery.js';
 
@@ -110,6 +111,8 @@ export interface IssueInput {
   readonly ca?: IssuedCert;
   /** Lifetime of issued certificates in days; the station default (pki DEFAULT_VALID_DAYS) without it. */
   readonly validDays?: number;
+  /** Checked on the station's state inside the transaction, under its row lock; throws to refuse (nothing is issued). */
+  readonly guard?: (current: { readonly station: Station; readonly auth: StationAuth }) => void;
 }
 
 export interface IssueResult {
@@ -132,7 +135,7 @@ export async function issueCredentials(deps: CredentialDeps, input: IssueInput):
   const validDays = checkValidDays(input.kind, input.validDays);
   const made: { delivery: Delivery; issued: Omit<IssuedCredential, 'crc' | 'size' | 'blob'> }[] = [];
   for (const { category, trust } of input.credentials) made.push(await issueOne(eui, input.kind, category, trust, input.ca, validDays));
-  const { delivered } = await deliverCredentials(deps, eui, made.map((m) => m.delivery));
+  const { delivered } = await deliverCredentials(deps, eui, made.map((m) => m.delivery), input.guard);
   const auth = await deps.registry.getStationAuth(eui);
   if (auth === undefined) throw stationNotFound(eui);
   return {

@@ -33,6 +33,8 @@ export function register(program: Command): void {
     .option('--admin-tls-cert <file>', 'serve the admin API and dashboard over HTTPS with this PEM certificate (env BSCUPS_ADMIN_TLS_CERT); reloaded on change and on SIGHUP')
     .option('--admin-tls-key <file>', 'PEM private key of --admin-tls-cert (env BSCUPS_ADMIN_TLS_KEY)')
     .option('--rollout-interval <seconds>', 'evaluate rollouts this often; every replica does, each step is written once (env BSCUPS_ROLLOUT_INTERVAL, default 10)')
+    .option('--renew-station-certs-before <duration>', 'offer a new certificate through CUPS to each mtls station whose certificate expires within this, e.g. 30d; the old one is retired once the station uses the new one, every renewal audited (env BSCUPS_RENEW_STATION_CERTS_BEFORE, default off)')
+    .option('--max-offers-per-minute <n>', 'with --renew-station-certs-before: start at most this many renewals per minute, per server (env BSCUPS_MAX_OFFERS_PER_MINUTE, default 60)')
     .addHelpText(
       'after',
       '\nPoint a gateway at it by writing the URI into its cups.uri, e.g.\n  echo https://192.0.2.10:6090 > cups.uri\nand bind with --host 0.0.0.0 so it is reachable from the network. For gateways on a network:\n' +
