@@ -43,8 +43,8 @@ beforeAll(async () => {
     tls: { cert: join(pki, 'server.pem'), key: join(pki, 'server.key'), clientCa: join(pki, 'ca.pem') },
     serve: { pkiDir: pki },
   });
-  // Local CLI runs find the PKI folder as on the server host: the server certificate is its server.pem.
-  env = { ...srv.env, BSCUPS_PKI_DIR: pki };
+  // Local CLI runs find the PKI folder and the server certificate as on the server host.
+  env = { ...srv.env, BSCUPS_PKI_DIR: pki, BSCUPS_TLS_CERT: join(pki, 'server.pem'), BSCUPS_TLS_KEY: join(pki, 'server.key') };
   adminKey = srv.server.admin.firstAdminKey as string;
   for (const eui of [SHORT, MEDIUM, LONG, TOKEN, EXPIRED]) expect((await api()('POST', '/stations', adminKey, { eui })).status).toBe(201);
 });

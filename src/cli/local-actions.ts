@@ -1,4 +1,4 @@
-import { createReadStream, existsSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { blobsGcJson, firmwareStatusJson, issuedJson } from '../http/admin/action-views.js';
 import * as A from '../http/admin/action-schemas.js';
 import { fileParam } from '../http/admin/file-param.js';
@@ -44,13 +44,12 @@ function source(file: FirmwareFileArgs): FirmwareSource {
  * so they are the JSON the remote mode receives.
  */
 /**
- * The certificates of a server on this host, as `serve` would find them: BSCUPS_TLS_CERT, else the
- * server.pem that `pki init` wrote, and the station CA of the PKI folder (BSCUPS_PKI_DIR or ./data/pki).
+ * The certificates of a server on this host, as `serve` finds them from the same environment:
+ * BSCUPS_TLS_CERT (none: plain HTTP, as serve without --tls-cert), and the station CA of the PKI
+ * folder (BSCUPS_PKI_DIR or ./data/pki). The same answer as the API's for a server run so.
  */
 function localCertificateFiles(): CertificateFiles {
-  const files = pkiFiles(pkiDirOption(undefined));
-  const server = process.env['BSCUPS_TLS_CERT'] || (existsSync(files.serverCert) ? files.serverCert : undefined);
-  return { server, stationCa: files.caCert };
+  return { server: process.env['BSCUPS_TLS_CERT'] || undefined, stationCa: pkiFiles(pkiDirOption(undefined)).caCert };
 }
 
 export function createLocalActions(rt: Runtime): OperatorActions {
