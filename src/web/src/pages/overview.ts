@@ -3,6 +3,7 @@ import type { AppContext, Page } from '../app.js';
 import { barChart } from '../charts.js';
 import { fill, h, time } from '../dom.js';
 import type { FleetSummary, ServerStats } from '../types.js';
+import { certificateCards, type CertificateLifetimes } from './certificate-cards.js';
 
 /** States that need an operator first: shown first, and marked. */
 const ORDER: readonly [string, string][] = [
@@ -21,12 +22,15 @@ export function overviewPage(_ctx: AppContext): Page {
   const counts = h('div', { class: 'cards', 'data-testid': 'state-counts' });
   const charts = h('div', { class: 'grid2' });
   const traffic = h('div', { class: 'cards' });
+  const certificates = h('div', { class: 'cards', 'data-testid': 'certificates' });
   const el = h(
     'section',
     { 'aria-labelledby': 'ov-title' },
     h('h1', { id: 'ov-title' }, 'Fleet overview'),
     h('h2', null, 'Stations by state'),
     counts,
+    h('h2', null, 'Certificates'),
+    certificates,
     h('h2', null, 'This server'),
     traffic,
     charts,
@@ -50,6 +54,7 @@ export function overviewPage(_ctx: AppContext): Page {
           );
         }),
       );
+      fill(certificates, certificateCards((s as FleetSummary & { certificates?: CertificateLifetimes }).certificates));
       fill(
         traffic,
         h('div', { class: 'card count', 'data-stat': 'exchanges' }, h('span', { class: 'n' }, stats.lastMinute.exchanges), h('span', null, 'Exchanges, last minute')),
