@@ -70,7 +70,8 @@ describe('serve --renew-station-certs-before over mutual TLS', () => {
     const key = srv.server.admin.firstAdminKey as string;
     const homes = new Map<string, string>();
     const firstTwo = [logs.next(renewedLine), logs.next((l) => renewedLine(l) && l['eui'] !== logs.lines.find(renewedLine)?.['eui'])];
-    const paced = logs.next((l) => String(l['msg']).startsWith('more station certificates are due for renewal'));
+    // When the pacing holds a due station back, the renewals of the last minute were two.
+    const paced = logs.next((l) => String(l['msg']).startsWith('more station certificates are due for renewal')).then(() => logs.lines.filter(renewedLine).length);
     for (const eui of STATIONS) {
       expect((await api('POST', '/stations', key, { eui })).status).toBe(201);
       const issued = await api('POST', `/stations/${eui}/issue-cert`, key, { validDays: 1, files: true });
@@ -90,12 +91,12 @@ describe('serve --renew-station-certs-before over mutual TLS', () => {
       expect((await srv.runtime.registry.getStationAuth(eui))?.mode).toBe('mtls');
     }
     await Promise.all(firstTwo);
-    await paced;
-    // Two renewals this minute, not three.
+    expect(await paced).toBe(2);
     const pending = await Promise.all(STATIONS.map(async (eui) => ((await srv.runtime.registry.getStationAuth(eui))?.rotations.length ?? 0) > 0));
-    expect(pending.filter(Boolean)).toHaveLength(2);
     const renewed = STATIONS.filter((_, i) => pending[i]);
-    const waiting = STATIONS.find((_, i) => !pending[i]) as string;
+    // The third waits for the next minute (unless this machine took that long to get here).
+    const waiting = STATIONS.find((_, i) => !pending[i]);
+    expect(renewed.length).toBeGreaterThanOrEqual(2);
 
     for (const eui of renewed) {
       const station = createSimulatedStation({ home: homes.get(eui) as string, eui });
@@ -118,7 +119,7 @@ describe('serve --renew-station-certs-before over mutual TLS', () => {
       ]);
     }
     // The station not renewed yet still works with the certificate it has.
-    expect(await createSimulatedStation({ home: homes.get(waiting) as string, eui: waiting }).exchange()).toMatchObject({ status: 200, nothingToChange: true });
+    if (waiting !== undefined) expect(await createSimulatedStation({ home: homes.get(waiting) as string, eui: waiting }).exchange()).toMatchObject({ status: 200, nothingToChange: true });
 
     const audit = await api('GET', '/audit?action=credential.renew', key);
     expect(audit.body.items.map((a: { target: string }) => a.target).sort()).toEqual([...renewed].sort());
@@ -168,7 +169,7 @@ describe('renewal passes with an injected clock', () => {
     expect(first.renewed.map((r) => r.eui)).toEqual([due[0], due[1]]);
     expect(first.deferred).toBe(true);
     now = new Date(now.getTime() + 59_000);
-    expect((await renewExpiringCertificates(deps, policy, starts)).renewed).toEqual([]);
+    expect(await renewExpiringCertificates(deps, policy, starts)).toEqual({ renewed: [], skipped: [], deferred: true });
     now = new Date(now.getTime() + 2_000);
     const third = await renewExpiringCertificates(deps, policy, starts);
     expect(third.renewed.map((r) => r.eui)).toEqual([due[2]]);

@@ -60,9 +60,9 @@ export async function renewExpiringCertificates(deps: RenewalDeps, policy: Renew
   const budget = renewalBudget(starts, now.getTime(), policy.maxPerMinute);
   // Drop what the window no longer needs, so the list stays as short as the pacing.
   starts.splice(0, starts.length, ...recentStarts(starts, now.getTime()));
-  if (budget === 0) return { renewed: [], skipped: [], deferred: true };
   // Held stations are skipped without using the budget: read a few more than it allows.
-  const candidates = await deps.fleet.findRenewalCandidates({ ...renewalRange(now, policy.beforeMs), limit: budget * 2 + 10 });
+  const candidates = await deps.fleet.findRenewalCandidates({ ...renewalRange(now, policy.beforeMs), limit: budget === 0 ? 1 : budget * 2 + 10 });
+  if (budget === 0) return { renewed: [], skipped: [], deferred: candidates.length > 0 };
   if (candidates.length === 0) return { renewed: [], skipped: [], deferred: false };
   const ctx = { ...deps, actor: RENEWAL_ACTOR };
   const held = new Set((await checkRolloutClaims(ctx, candidates.map((c) => c.eui), { kind: 'credentials', category: 'cups' }, 'renewal', true)).map((h) => h.eui));
