@@ -84,6 +84,10 @@ export interface Config {
   readonly healthInterval: number;
   /** Seconds past its regular interval after which a station counts as silent. */
   readonly healthGrace: number;
+  /** Renew mtls stations' CUPS certificates expiring within this duration (e.g. 30d); off when undefined. */
+  readonly renewStationCertsBefore?: string | undefined;
+  /** Renewals (new certificates offered) a server starts per minute at most. */
+  readonly maxOffersPerMinute: number;
 }
 
 export const DEFAULTS = Object.freeze({
@@ -127,6 +131,8 @@ export const DEFAULTS = Object.freeze({
   healthEarlyCount: 2,
   healthInterval: 86_400,
   healthGrace: 7200,
+  renewStationCertsBefore: undefined as string | undefined,
+  maxOffersPerMinute: 60,
 });
 
 const ENV: Record<keyof Config, string> = {
@@ -170,6 +176,8 @@ const ENV: Record<keyof Config, string> = {
   healthEarlyCount: 'BSCUPS_HEALTH_EARLY_COUNT',
   healthInterval: 'BSCUPS_HEALTH_INTERVAL',
   healthGrace: 'BSCUPS_HEALTH_GRACE',
+  renewStationCertsBefore: 'BSCUPS_RENEW_STATION_CERTS_BEFORE',
+  maxOffersPerMinute: 'BSCUPS_MAX_OFFERS_PER_MINUTE',
 };
 
 const schema = z.object({
@@ -216,6 +224,8 @@ const schema = z.object({
   healthEarlyCount: z.coerce.number().int().min(1).max(100),
   healthInterval: z.coerce.number().positive().max(365 * 86_400),
   healthGrace: z.coerce.number().min(0).max(30 * 86_400),
+  renewStationCertsBefore: z.string().regex(/^\d{1,9}[smhdw]$/, 'a duration such as 30d').optional(),
+  maxOffersPerMinute: z.coerce.number().int().min(1).max(100_000),
 });
 
 export type ConfigInput = { readonly [K in keyof Config]?: string | number | boolean | undefined };
@@ -274,6 +284,9 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
       );
     }
   }
+  if (parsed.data.renewStationCertsBefore !== undefined && clientCa === undefined) {
+    throw invalid('invalid_config', `${source.renewStationCertsBefore} renews the certificates of mtls stations, which needs mutual TLS: give --client-ca (and --tls-cert, --tls-key) too`, { key: 'renewStationCertsBefore' });
+  }
   if (parsed.data.adminPort !== 0 && parsed.data.adminPort === parsed.data.port) {
     throw invalid(
       'invalid_config',
@@ -312,6 +325,7 @@ function expectation(key: string, fallback: string): string {
     return whole;
   }
   if (field instanceof z.ZodEnum) return `one of ${field.options.join(', ')}`;
+  if (field instanceof z.ZodString && key === 'renewStationCertsBefore') return 'a number followed by s, m, h, d or w, e.g. 30d';
   if (field instanceof z.ZodUnion && field.options.some((o) => o instanceof z.ZodBoolean)) return 'true or false';
   return fallback.replace(/^Invalid input: /, '');
 }

@@ -296,6 +296,10 @@ describe.runIf(RUN)('web dashboard in Chromium', () => {
     expect(summary.upgrades.upgraded).toBe(26);
     await poll(() => page.getByTestId('upgrades').locator('li').allTextContents()).toContain('upgraded: 26');
     await poll(() => page.getByTestId('by-package').locator('li').allTextContents()).toEqual(expect.arrayContaining(['2.0.0: 26', '1.0.0: 1']));
+    // The station CA made above, and the certificate issued with it (3650 days: not within 30).
+    const certificates = page.getByTestId('certificates');
+    await poll(() => certificates.locator('[data-cert="station-ca"]').count()).toBe(1);
+    expect(await certificates.locator('[data-cert="within-30d"] .n').textContent()).toBe('0');
     await shoot(page, 'overview');
   });
 

@@ -120,7 +120,7 @@ async function startMode(name: Mode['name']): Promise<Mode> {
   const pki = join(dir, 'pki');
   await mkdir(dir, { recursive: true });
   const server = { BSCUPS_DATABASE: join(dir, 'registry.sqlite'), BSCUPS_BLOBS: join(dir, 'blobs'), BSCUPS_PKI_DIR: pki };
-  await cliJson(['pki', 'init', '--dir', pki]);
+  const init = await cliJson<{ ca: { fingerprint: string } }>(['pki', 'init', '--dir', pki]);
   const serve = await startServeProcess(server, ['--allow-unauthenticated', '--admin-port', '0']);
   const line = JSON.parse(await serve.waitForLine(/"listening"/)) as { admin: string; firstAdminKey: string };
   expect(line.firstAdminKey).toMatch(/^bsk_/);
@@ -132,7 +132,7 @@ async function startMode(name: Mode['name']): Promise<Mode> {
   const home = join(dir, 'gateway');
   await initStationHome(home, { cupsUri: serve.url, version: '1.0.0', sigKeys: [await readFile(sigKey.key)] });
   const station = createSimulatedStation({ home, eui: EUI });
-  return { name, serve, env, cwd: name === 'local' ? dir : client, home, station, adminKey: line.firstAdminKey, admin: origin, random: new Map([[serve.url, '<cups-url>']]) };
+  return { name, serve, env, cwd: name === 'local' ? dir : client, home, station, adminKey: line.firstAdminKey, admin: origin, random: new Map([[serve.url, '<cups-url>'], [pki, '<pki>'], [init.ca.fingerprint, '<ca-fingerprint>']]) };
 }
 
 beforeAll(async () => {

@@ -27,7 +27,8 @@ import { exportStationChunks, parseExportFormat } from '../operations/station-ex
 import { importStations } from '../operations/station-import.js';
 import { textSource } from '../operations/import-stream.js';
 import { parseImportFormat } from '../operations/station-import-format.js';
-import { pkiDirOption } from '../pki/pki-folder.js';
+import { pkiDirOption, pkiFiles } from '../pki/pki-folder.js';
+import type { CertificateFiles } from '../operations/certificate-lifetimes.js';
 import type { Runtime } from '../runtime.js';
 import { healthThresholds } from '../config.js';
 import type { FirmwareFileArgs, OperatorActions } from './actions.js';
@@ -44,6 +45,15 @@ function source(file: FirmwareFileArgs): FirmwareSource {
  * credentials is one). Answers go through the API's views and response schemas,
  * so they are the JSON the remote mode receives.
  */
+/**
+ * The certificates of a server on this host, as `serve` finds them from the same environment:
+ * BSCUPS_TLS_CERT (none: plain HTTP, as serve without --tls-cert), and the station CA of the PKI
+ * folder (BSCUPS_PKI_DIR or ./data/pki). The same answer as the API's for a server run so.
+ */
+function localCertificateFiles(): CertificateFiles {
+  return { server: process.env['BSCUPS_TLS_CERT'] || undefined, stationCa: pkiFiles(pkiDirOption(undefined)).caCert };
+}
+
 export function createLocalActions(rt: Runtime): OperatorActions {
   const ctx: OperationContext = { registry: rt.registry, fleet: rt.fleet, access: rt.access, blobs: rt.blobs, clock: () => new Date(), actor: localActor(), health: healthThresholds(rt.config) };
   const rctx: RolloutContext = { ...ctx, rollouts: rt.rollouts };
@@ -90,6 +100,7 @@ export function createLocalActions(rt: Runtime): OperatorActions {
         categories: CATEGORIES[input.for ?? 'cups'],
         ...(input.tcTrust === undefined ? {} : { tcTrust: fileParam(input.tcTrust, 'tcTrust') }),
         pkiDir: pkiDirOption(local?.pkiDir),
+        ...(input.validDays === undefined ? {} : { validDays: input.validDays }),
       });
       return A.Issued.parse(issuedJson(r, input.files === true));
     },
@@ -158,7 +169,7 @@ export function createLocalActions(rt: Runtime): OperatorActions {
 
     collectBlobs: async (input) => A.BlobsGcResult.parse(blobsGcJson(await collectBlobs(rctx, input))),
 
-    fleetSummary: async (args) => S.FleetSummary.parse(summaryJson(await fleetSummary(ctx, args))),
+    fleetSummary: async (args) => S.FleetSummary.parse(summaryJson(await fleetSummary(ctx, { ...args, certificateFiles: localCertificateFiles() }))),
     createApiKey: async (input) => {
       const created = await createApiKey(ctx, input);
       return S.ApiKeyCreated.parse({ key: apiKeyJson(created.key), secret: created.secret });

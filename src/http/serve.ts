@@ -15,7 +15,9 @@ import { watchTlsFiles, type TlsReloader } from './tls-reload.js';
 import { createAdminApp } from './admin/app.js';
 import { ensureFirstAdminKey } from '../operations/api-keys.js';
 import { startRolloutEngine, type RolloutEngine } from '../operations/rollout-engine.js';
-import { loadStationCa } from '../operations/credential-rotate.js';
+import { loadStationCa, type StationCa } from '../operations/credential-rotate.js';
+import { startCertificateRenewal, type CertificateRenewal } from '../operations/cert-renewal.js';
+import { parseDuration } from '../core/duration.js';
 import { pkiDirOption } from '../pki/pki-folder.js';
 import { createMetrics } from './metrics.js';
 import { startServerStats, type ServerStatsSource } from './admin/server-stats.js';
@@ -103,6 +105,8 @@ export async function serve(runtime: Runtime, config: Config, logger: Logger, op
   const credentials = { registry: runtime.registry, blobs: runtime.blobs, stationCa: () => loadStationCa(pkiDir) };
   const rolloutEngine = startRolloutEngine({ rollouts: runtime.rollouts, fleet: runtime.fleet, clock: () => new Date(), credentials }, logger, config.rolloutInterval * 1000);
   nudge = rolloutEngine.nudge;
+  const renewal = startRenewal(runtime, config, logger, credentials.stationCa);
+  warnAboutServerCertificate(material?.info, config, logger, new Date());
   return {
     app,
     url,
@@ -114,6 +118,7 @@ export async function serve(runtime: Runtime, config: Config, logger: Logger, op
       sweep.stop();
       stats.stop();
       await rolloutEngine.stop();
+      await renewal?.stop();
       tls?.close();
       admin.tls?.close();
       // Idle connections go at once, answers in progress get config.drainTimeout, on both listeners.
@@ -141,6 +146,7 @@ async function listenAdmin(
     rolloutsChanged: options.rolloutsChanged,
     ...(options.dashboardDir === undefined ? {} : { dashboardDir: options.dashboardDir }),
     ...(options.pkiDir === undefined ? {} : { pkiDir: options.pkiDir }),
+    ...(config.tlsCert === undefined ? {} : { serverCertFile: config.tlsCert }),
     registry: runtime.registry,
     fleet: runtime.fleet,
     access: runtime.access,
@@ -227,6 +233,28 @@ function warnAboutAuth(config: Config, logger: Logger): void {
   } else if (config.clientCa === undefined) {
     logger.warn('no --client-ca: client certificates are not requested, so stations in mtls mode are refused');
   }
+}
+
+/** Below this many days left, the server certificate is announced at start. */
+export const SERVER_CERT_WARN_DAYS = 30;
+
+/** Says at start that the station listener's certificate expires soon: stations refuse an expired one, all at once. */
+function warnAboutServerCertificate(info: { readonly notAfter: string } | undefined, config: Config, logger: Logger, now: Date): void {
+  if (info === undefined) return;
+  const days = (Date.parse(info.notAfter) - now.getTime()) / 86_400_000;
+  if (days > SERVER_CERT_WARN_DAYS) return;
+  const renew = 'issue a new one under the same CA with "bscups pki init --force --server-name <name>" (picked up without a restart)';
+  if (days <= 0) logger.warn({ certificate: config.tlsCert, notAfter: info.notAfter }, `the server certificate has expired: stations refuse it; ${renew}`);
+  else logger.warn({ certificate: config.tlsCert, notAfter: info.notAfter, daysLeft: Math.floor(days) }, `the server certificate expires in ${Math.floor(days)} days: stations will refuse it then; ${renew}`);
+}
+
+/** Starts renewing station certificates when --renew-station-certs-before is given. */
+function startRenewal(runtime: Runtime, config: Config, logger: Logger, stationCa: () => Promise<StationCa>): CertificateRenewal | undefined {
+  if (config.renewStationCertsBefore === undefined) return undefined;
+  const policy = { beforeMs: parseDuration(config.renewStationCertsBefore, '--renew-station-certs-before'), maxPerMinute: config.maxOffersPerMinute };
+  logger.info({ renewBefore: config.renewStationCertsBefore, maxOffersPerMinute: config.maxOffersPerMinute }, 'renewing station certificates before they expire');
+  const deps = { registry: runtime.registry, fleet: runtime.fleet, access: runtime.access, rollouts: runtime.rollouts, blobs: runtime.blobs, clock: () => new Date(), stationCa };
+  return startCertificateRenewal(deps, policy, logger, config.rolloutInterval * 1000);
 }
 
 /** Hides passwords and account keys in connection strings before logging. */

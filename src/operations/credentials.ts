@@ -4,6 +4,7 @@ import { bearerSecret, certificateFingerprint, issueStationCert, issueStationTok
 import { buildCredentialBlob, credentialCrc, normaliseStationKey, parseCredentialBlob } from '../protocol/index.js';
 import type { CredentialCategory, StationAuth, StationAuthMode } from '../registry/auth-types.js';
 import type { NewAuditEntry } from '../registry/index.js';
+import type { Station } from '../registry/types.js';
 import { currentTrust } from './credential-blob.js';
 import { deliverCredentials, stationNotFound, storeDeliveries, type CredentialDeps, type Delivered, type Delivery } from './credential-delivery.js';
 
@@ -113,6 +114,10 @@ export interface IssueInput {
   readonly credentials: readonly { readonly category: CredentialCategory; readonly trust: Buffer }[];
   /** The station CA; required for certificates. */
   readonly ca?: IssuedCert;
+  /** Lifetime of issued certificates in days; the station default (pki DEFAULT_VALID_DAYS) without it. */
+  readonly validDays?: number;
+  /** Checked on the station's state inside the transaction, under its row lock; throws to refuse (nothing is issued). */
+  readonly guard?: (current: { readonly station: Station; readonly auth: StationAuth }) => void;
 }
 
 export interface IssueResult {
@@ -132,14 +137,15 @@ export interface IssueResult {
  */
 export async function issueCredentials(deps: CredentialDeps, input: IssueInput, audit?: (credentials: readonly IssuedCredential[]) => NewAuditEntry | null): Promise<IssueResult> {
   const { eui } = input;
+  const validDays = checkValidDays(input.kind, input.validDays);
   const made: { delivery: Delivery; issued: Omit<IssuedCredential, 'crc' | 'size' | 'blob'> }[] = [];
-  for (const { category, trust } of input.credentials) made.push(await issueOne(eui, input.kind, category, trust, input.ca));
+  for (const { category, trust } of input.credentials) made.push(await issueOne(eui, input.kind, category, trust, input.ca, validDays));
   const credentialsOf = (delivered: readonly Delivered[]): IssuedCredential[] =>
     made.map((m, i) => {
       const { ref } = delivered[i] as Delivered;
       return { ...m.issued, crc: ref.crc, size: ref.size, blob: ref.blob };
     });
-  const { delivered } = await deliverCredentials(deps, eui, made.map((m) => m.delivery), undefined, audit === undefined ? undefined : (d) => audit(credentialsOf(d)));
+  const { delivered } = await deliverCredentials(deps, eui, made.map((m) => m.delivery), input.guard, audit === undefined ? undefined : (d) => audit(credentialsOf(d)));
   const auth = await deps.registry.getStationAuth(eui);
   if (auth === undefined) throw stationNotFound(eui);
   return {
@@ -150,11 +156,26 @@ export async function issueCredentials(deps: CredentialDeps, input: IssueInput, 
   };
 }
 
-async function issueOne(eui: string, kind: 'certificate' | 'token', category: CredentialCategory, trust: Buffer, ca: IssuedCert | undefined) {
+/** Longest certificate lifetime accepted: a typo of a few digits must not issue a certificate for millennia. */
+export const MAX_VALID_DAYS = 36_500;
+
+/** A lifetime is for certificates only and a whole number of days, 1 to MAX_VALID_DAYS. */
+export function checkValidDays(kind: 'certificate' | 'token', validDays: number | undefined): number | undefined {
+  if (validDays === undefined) return undefined;
+  if (kind !== 'certificate') {
+    throw invalid('invalid_validity', 'a validity in days applies to certificates only; tokens do not expire (rotate them with "bscups station rotate")', { field: 'validDays' });
+  }
+  if (!Number.isInteger(validDays) || validDays < 1 || validDays > MAX_VALID_DAYS) {
+    throw invalid('invalid_validity', `the validity must be a whole number of days from 1 to ${MAX_VALID_DAYS}, got ${String(validDays)}`, { field: 'validDays' });
+  }
+  return validDays;
+}
+
+async function issueOne(eui: string, kind: 'certificate' | 'token', category: CredentialCategory, trust: Buffer, ca: IssuedCert | undefined, validDays?: number) {
   const targetMode: StationAuthMode | null = category === 'cups' ? (kind === 'certificate' ? 'mtls' : 'token') : null;
   if (kind === 'certificate') {
     if (ca === undefined) throw invalid('missing_ca', 'issuing a certificate needs the station CA (ca.pem and ca.key in the PKI folder); run "bscups pki init" first');
-    const cert = await issueStationCert(ca, { eui });
+    const cert = await issueStationCert(ca, { eui, ...(validDays === undefined ? {} : { validDays }) });
     // Checks the station's DER rules on every element and that cert and key belong to the CA.
     const files = stationCredentialFiles(ca, cert);
     const blob = buildCredentialBlob({ trust, cert: files.crt, key: files.key });

@@ -3,6 +3,7 @@ import { invalid } from '../core/errors.js';
 import { parseEui } from '../protocol/index.js';
 import type { EventType, FleetSummary, Page, SigningKey, StationEvent, UnknownStation } from '../registry/index.js';
 import { authorize, healthOf, type OperationContext } from './context.js';
+import { certificateLifetimes, type CertificateFiles, type CertificateLifetimes } from './certificate-lifetimes.js';
 import { DEFAULT_PAGE_SIZE } from './station-filters.js';
 
 /** Stations poll once a day by default (PROTOCOL.md 5.2): a little over that means gone quiet. */
@@ -23,12 +24,20 @@ export interface EventListInput {
   readonly cursor?: string;
 }
 
-export async function fleetSummary(ctx: OperationContext, options: { readonly silentAfter?: string } = {}): Promise<FleetSummary> {
+/** The fleet summary with the certificate lifetimes (`certificateFiles`: the files the host running it knows). */
+export async function fleetSummary(
+  ctx: OperationContext,
+  options: { readonly silentAfter?: string; readonly certificateFiles?: CertificateFiles } = {},
+): Promise<FleetSummary & { readonly certificates: CertificateLifetimes }> {
   authorize(ctx, 'viewer', 'reading the fleet summary');
   const silentMs = parseDuration(options.silentAfter ?? DEFAULT_SILENT_AFTER, 'silentAfter');
   const now = ctx.clock();
   const t = healthOf(ctx);
-  return ctx.fleet.summarizeFleet({ silentSince: new Date(now.getTime() - silentMs), health: { now, intervalMs: t.intervalMs, graceMs: t.graceMs } });
+  const [summary, certificates] = await Promise.all([
+    ctx.fleet.summarizeFleet({ silentSince: new Date(now.getTime() - silentMs), health: { now, intervalMs: t.intervalMs, graceMs: t.graceMs } }),
+    certificateLifetimes(ctx, options.certificateFiles ?? {}),
+  ]);
+  return { ...summary, certificates };
 }
 
 export function parseInstant(text: string | undefined, field: string): Date | undefined {

@@ -5,6 +5,7 @@ import { createCa, issueServerCert, type IssuedCert } from '../pki/index.js';
 import { loadCa, pkiFiles } from '../pki/pki-folder.js';
 import { ensurePrivateDir, stagePrivateFile, type StagedFile } from '../pki/private-files.js';
 import { auditOutsideRegistry, requireRole, type OperationContext } from './context.js';
+import { checkValidDays } from './credentials.js';
 
 export interface PkiInitInput {
   readonly dir: string;
@@ -12,6 +13,10 @@ export interface PkiInitInput {
   readonly names: readonly string[];
   /** Issue the server certificate again over an existing one, keeping the CA. */
   readonly force: boolean;
+  /** Lifetime of the server certificate in days; DEFAULT_VALID_DAYS.server without it. */
+  readonly validDays?: number;
+  /** Lifetime of a new station CA in days; only when the CA is created. */
+  readonly caValidDays?: number;
 }
 
 export interface PkiInitResult {
@@ -20,6 +25,8 @@ export interface PkiInitResult {
   readonly ca: IssuedCert;
   readonly caCreated: boolean;
   readonly server: IssuedCert;
+  /** Set when the server certificate outlives the CA: clients refuse it once its issuer has expired. */
+  readonly warning: string | null;
 }
 
 /**
@@ -33,6 +40,8 @@ export interface PkiInitResult {
 export async function initPki(ctx: Pick<OperationContext, 'access' | 'clock' | 'actor'>, input: PkiInitInput): Promise<PkiInitResult> {
   requireRole(ctx.actor, 'admin', 'creating the PKI');
   const { dir } = input;
+  const serverDays = checkValidDays('certificate', input.validDays);
+  const caDays = checkValidDays('certificate', input.caValidDays);
   const files = pkiFiles(dir);
   const caExists = await exists(files.caCert);
   if (!input.force) {
@@ -44,9 +53,17 @@ export async function initPki(ctx: Pick<OperationContext, 'access' | 'clock' | '
       );
     }
   }
+  if (caExists && caDays !== undefined) {
+    throw conflict('pki_exists', `${files.caCert} already exists and is kept (stations trust it): --ca-valid-days applies only when the CA is created; leave it out`);
+  }
   await ensurePrivateDir(dir);
-  const ca = caExists ? await loadCa(dir) : await createCa();
-  const server = await issueServerCert(ca, { names: [...input.names] });
+  const ca = caExists ? await loadCa(dir) : await createCa(caDays === undefined ? {} : { validDays: caDays });
+  const server = await issueServerCert(ca, { names: [...input.names], ...(serverDays === undefined ? {} : { validDays: serverDays }) });
+  // Clients refuse a certificate whose issuer has expired, whatever the certificate's own dates say.
+  const warning =
+    server.notAfter.getTime() > ca.notAfter.getTime()
+      ? `the server certificate (until ${server.notAfter.toISOString()}) outlives the station CA (until ${ca.notAfter.toISOString()}); it stops working when the CA expires`
+      : null;
   const staged: StagedFile[] = [];
   try {
     if (!caExists) staged.push(await stagePrivateFile(files.caCert, ca.certPem), await stagePrivateFile(files.caKey, ca.keyPem));
@@ -57,13 +74,15 @@ export async function initPki(ctx: Pick<OperationContext, 'access' | 'clock' | '
       serverFingerprint: server.fingerprint256,
       names: [...input.names],
       force: input.force,
+      serverNotAfter: server.notAfter.toISOString(),
+      ...(caExists ? {} : { caNotAfter: ca.notAfter.toISOString() }),
     });
     // The CA files are new (never replaced); the server's are replaced only with --force.
     for (const f of staged) await f.commit(input.force && (f.path === files.serverCert || f.path === files.serverKey));
   } finally {
     for (const f of staged) await f.discard();
   }
-  return { dir, files, ca, caCreated: !caExists, server };
+  return { dir, files, ca, caCreated: !caExists, server, warning };
 }
 
 async function exists(path: string): Promise<boolean> {

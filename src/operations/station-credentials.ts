@@ -51,6 +51,8 @@ export interface IssueRequest {
   readonly tcTrust?: Buffer;
   /** The PKI folder `bscups pki init` made, on the host running the operation. */
   readonly pkiDir: string;
+  /** Lifetime of issued certificates in days (certificates only). */
+  readonly validDays?: number;
 }
 
 /**
@@ -71,6 +73,7 @@ export async function issueStationCredentials(ctx: OperationContext, input: Issu
     kind: input.kind,
     credentials: input.categories.map((category) => ({ category, trust: category === 'cups' ? caCert : tcTrust })),
     ...(ca === undefined ? {} : { ca }),
+    ...(input.validDays === undefined ? {} : { validDays: input.validDays }),
   }, (credentials) =>
     audited(ctx, input.kind === 'certificate' ? 'credential.issue_cert' : 'credential.issue_token', eui, {
       credentials: credentials.map((c) => ({ category: c.category, crc: c.crc, ...(c.fingerprint === undefined ? {} : { fingerprint: c.fingerprint }), ...(c.tokenId === undefined ? {} : { tokenId: c.tokenId }) })),

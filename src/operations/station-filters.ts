@@ -23,6 +23,8 @@ export interface StationListInput {
   readonly version?: string;
   /** Substring of EUI or name. */
   readonly q?: string;
+  /** Only stations whose CUPS client certificate expires within this duration (e.g. 30d), expired ones included. */
+  readonly certExpiring?: string;
   readonly sort?: string;
   readonly order?: string;
   readonly limit?: number;
@@ -90,6 +92,7 @@ export function toStationQuery(input: StationListInput, now: Date, thresholds: H
     ...(input.package === undefined ? {} : { package: input.package }),
     ...(input.version === undefined ? {} : { stationVersion: input.version }),
     ...(input.q === undefined ? {} : { text: input.q }),
+    ...(input.certExpiring === undefined ? {} : { certExpiringBefore: new Date(now.getTime() + parseDuration(input.certExpiring, 'certExpiring')) }),
     sort: sort as StationSort,
     descending: input.order === 'desc',
     limit: input.limit ?? DEFAULT_PAGE_SIZE,

@@ -13,6 +13,8 @@ import { applyProvisioning, selectProvisioned } from './provisioning-store.js';
 import type { ProvisionedStation, ProvisioningPlan } from './provisioning-types.js';
 import { combineState, type ConfigState } from './sync-state-sql.js';
 import type { FirmwareState, Station, StationEvent } from './types.js';
+import { selectRenewalCandidates, summarizeStationCertificates } from './certificates/expiry-store.js';
+import type { ExpiringStation, StationCertificateSummary } from './certificates/expiry-types.js';
 
 const FIRMWARE_STATES: readonly FirmwareState[] = ['pending', 'offered', 'upgraded', 'failed'];
 
@@ -110,6 +112,14 @@ export class KyselyFleetStore extends BackendStore implements FleetStore {
   provisionStations<T>(euis: readonly string[], plan: ProvisioningPlan<T>, at: Date, audit?: AuditFor<T>): Promise<T> {
     const { flavour } = this.backend;
     return this.run((db) => auditedTransaction(db, audit, (trx) => applyProvisioning(trx, flavour, euis, plan, at)));
+  }
+
+  summarizeStationCertificates(now: Date): Promise<StationCertificateSummary> {
+    return this.run((db) => summarizeStationCertificates(db, now));
+  }
+
+  findRenewalCandidates(range: { readonly from: Date; readonly before: Date; readonly limit: number }): Promise<ExpiringStation[]> {
+    return this.run((db) => selectRenewalCandidates(db, range));
   }
 
   queryEvents(query: EventQuery): Promise<Page<StationEvent>> {

@@ -4,6 +4,7 @@ import type { HealthState } from '../core/health.js';
 import type { HealthReadingQuery } from './health/health-sql.js';
 import type { EventType, FirmwareState, Station, StationEvent } from './types.js';
 import type { ProvisionedStation, ProvisioningPlan } from './provisioning-types.js';
+import type { ExpiringStation, StationCertificateSummary } from './certificates/expiry-types.js';
 
 /**
  * Listings and aggregates over the whole fleet, answered in SQL so they scale to
@@ -41,6 +42,8 @@ export interface StationQuery {
   readonly changedSince?: Date;
   /** Case-insensitive substring of the EUI or the name. */
   readonly text?: string;
+  /** Only stations with an active CUPS client certificate that expires before this instant (expired ones included). */
+  readonly certExpiringBefore?: Date;
   readonly sort?: StationSort;
   readonly descending?: boolean;
   /** Page size, 1..1000. */
@@ -105,4 +108,8 @@ export interface FleetStore {
   readProvisioned(euis: readonly string[], options?: { readonly credentials?: boolean }): Promise<ProvisionedStation[]>;
   /** Bulk provisioning: one batch decided by `plan` and written in one transaction, all of it or none. */
   provisionStations<T>(euis: readonly string[], plan: ProvisioningPlan<T>, at: Date, audit?: AuditFor<T>): Promise<T>;
+  /** Stations' CUPS client certificate lifetimes counted at `now` (registry/certificates/). */
+  summarizeStationCertificates(now: Date): Promise<StationCertificateSummary>;
+  /** Stations in mtls mode, no CUPS rotation pending, whose certificate expires in [from, before); soonest first. */
+  findRenewalCandidates(range: { readonly from: Date; readonly before: Date; readonly limit: number }): Promise<ExpiringStation[]>;
 }

@@ -16,6 +16,8 @@ export type * from './event-types.js';
 export { DEFAULT_RETENTION } from './event-types.js';
 export type * from './auth-types.js';
 export type * from './fleet-types.js';
+export type * from './certificates/expiry-types.js';
+export { EXPIRY_WINDOWS } from './certificates/expiry-types.js';
 export type * from './access-types.js';
 export type * from './rollout-types.js';
 export type * from './provisioning-types.js';

@@ -6,6 +6,7 @@ import { fleetApiTables } from './migration-fleet.js';
 import { rolloutTables } from './migration-rollouts.js';
 import { textSearchIndexes } from './migration-text-search.js';
 import { healthTables } from './migration-health.js';
+import { certificateExpiryIndex } from './migration-certificate-expiry.js';
 
 export type SqlFlavour = 'sqlite' | 'postgres';
 
@@ -29,6 +30,7 @@ export function registryMigrations(flavour: SqlFlavour, logger?: MigrationLogger
     '0006_rollouts': { up: (db) => rolloutTables(db, flavour) },
     '0007_text_search': { up: (db) => textSearchIndexes(db, flavour, logger) },
     '0009_health': { up: (db) => healthTables(db, flavour) },
+    '0011_certificate_expiry': { up: (db) => certificateExpiryIndex(db) },
   };
   return { getMigrations: () => Promise.resolve(migrations) };
 }

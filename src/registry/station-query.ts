@@ -7,6 +7,7 @@ import { syncStateSql } from './sync-state-sql.js';
 import { selectHealth } from './health/health-rows.js';
 import { healthCondition } from './health/health-sql.js';
 import type { Station } from './types.js';
+import { certExpiringCondition } from './certificates/expiry-store.js';
 
 type Db = Kysely<RegistryDatabase>;
 
@@ -38,6 +39,7 @@ function conditions(query: StationQuery): Expression<SqlBool>[] {
     const since = millis(query.changedSince);
     out.push(sql<SqlBool>`(s.updated_at >= ${since} or s.reported_at >= ${since})`);
   }
+  if (query.certExpiringBefore !== undefined) out.push(certExpiringCondition(query.certExpiringBefore));
   if (query.model !== undefined) out.push(sql<SqlBool>`s.reported_model = ${query.model}`);
   if (query.package !== undefined) out.push(sql<SqlBool>`s.reported_package = ${query.package}`);
   if (query.stationVersion !== undefined) {

@@ -46,6 +46,8 @@ export function register(program: Command): void {
     .option('--health-early-count <n>', 'gateway health: this many early calls in a row make a station lns_failing; one alone is a restart (env BSCUPS_HEALTH_EARLY_COUNT, default 2)')
     .option('--health-interval <seconds>', "gateway health: a station's regular interval until its own calls show another (env BSCUPS_HEALTH_INTERVAL, default 86400, the station's own)")
     .option('--health-grace <seconds>', 'gateway health: a station not seen for its regular interval plus this is silent (env BSCUPS_HEALTH_GRACE, default 7200)')
+    .option('--renew-station-certs-before <duration>', 'offer a new certificate through CUPS to each mtls station whose certificate expires within this, e.g. 30d; the old one is retired once the station uses the new one, every renewal audited (env BSCUPS_RENEW_STATION_CERTS_BEFORE, default off)')
+    .option('--max-offers-per-minute <n>', 'with --renew-station-certs-before: start at most this many renewals per minute, per server (env BSCUPS_MAX_OFFERS_PER_MINUTE, default 60)')
     .addHelpText(
       'after',
       '\nPoint a gateway at it by writing the URI into its cups.uri, e.g.\n  echo https://192.0.2.10:6090 > cups.uri\nand bind with --host 0.0.0.0 so it is reachable from the network. For gateways on a network:\n' +

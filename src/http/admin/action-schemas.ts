@@ -42,6 +42,7 @@ export const IssueRequest = z
     for: z.enum(['cups', 'tc', 'both']).default('cups'),
     tcTrust: fileText.optional().describe('CA certificate that verifies the LNS, for tc.trust; default the station CA'),
     files: z.boolean().optional().describe("answer the station's files too (for first provisioning); they hold its private key or token"),
+    validDays: z.number().optional().describe('certificate lifetime in days, a whole number from 1 to 36500 (certificates only; default 3650)'),
   })
   .strict()
   .meta({ id: 'IssueRequest' });

@@ -45,6 +45,8 @@ export interface AdminDeps {
   readonly dashboardDir?: string;
   /** The station CA folder for credential rotation (default: BSCUPS_PKI_DIR or ./data/pki, as the CLI). */
   readonly pkiDir?: string;
+  /** The station listener's certificate file (serve --tls-cert), whose expiry the summary and gauges report. */
+  readonly serverCertFile?: string;
   /** Exchange counters of the station listener, for the dashboard's rates. */
   readonly serverStats?: ServerStatsSource;
   /** Called after a rollout was created or resumed here, so this server's rollout engine evaluates at once. */

@@ -2,6 +2,7 @@ import { HEALTH_STATES } from '../../core/health.js';
 import { z } from 'zod';
 import { SYNC_STATES } from '../../core/sync-status.js';
 import { ROLES } from '../../core/roles.js';
+import { EXPIRY_WINDOWS } from '../../registry/certificates/expiry-types.js';
 
 // Every request and response shape of the admin API, declared once: Fastify
 // validates with them and @fastify/swagger publishes them in the OpenAPI document.
@@ -124,6 +125,7 @@ export const StationListQuery = z.object({
   package: z.string().optional(),
   version: z.string().optional().describe('prefix of the reported station version'),
   q: z.string().optional().describe('substring of EUI or name'),
+  certExpiring: z.string().optional().describe('stations whose CUPS client certificate expires within this, e.g. 30d (expired ones included)'),
   sort: z.enum(['eui', 'name', 'lastSeen']).optional(),
   order: z.enum(['asc', 'desc']).optional(),
   limit,
@@ -173,6 +175,28 @@ export const EventQuery = z.object({
 export const FleetEventQuery = EventQuery.extend({ eui: z.string().optional() });
 
 export const UnknownStationQuery = z.object({ limit, cursor });
+const certificateFile = z
+  .object({
+    file: z.string(),
+    subject: z.string().nullable(),
+    fingerprint: z.string().nullable(),
+    notAfter: time.nullable(),
+    error: z.string().nullable().describe('why the file could not be read'),
+  })
+  .nullable();
+
+export const CertificateLifetimes = z
+  .object({
+    stations: z.object({
+      stations: z.number().int().describe('stations with an active CUPS client certificate'),
+      expired: z.number().int().describe('of those, stations whose certificate has expired'),
+      expiringWithin: z.record(z.enum(EXPIRY_WINDOWS), z.number().int()).describe('stations whose certificate expires within 7, 30 and 90 days, not yet expired (cumulative)'),
+      nextExpiry: time.nullable(),
+    }),
+    server: certificateFile.describe('the station listener certificate, null when serving plain HTTP'),
+    stationCa: certificateFile.describe('the station CA (ca.pem of the PKI folder), null when there is none'),
+  })
+  .meta({ id: 'CertificateLifetimes' });
 
 const countBy = z.array(z.object({ value: z.string().nullable(), count: z.number().int() }));
 
@@ -186,6 +210,7 @@ export const FleetSummary = z
     byModel: countBy,
     upgrades: z.record(z.enum(['pending', 'offered', 'upgraded', 'failed']), z.number().int()),
     byHealth: z.record(z.enum(HEALTH_STATES), z.number().int()).describe('stations by gateway health (silent by each station\'s own interval plus the grace)'),
+    certificates: CertificateLifetimes.optional(),
   })
   .meta({ id: 'FleetSummary' });
 

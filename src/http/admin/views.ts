@@ -1,3 +1,4 @@
+import type { CertificateFileLifetime, CertificateLifetimes } from '../../operations/certificate-lifetimes.js';
 import { pendingParts, syncState } from '../../core/sync-status.js';
 import { formatId6 } from '../../protocol/index.js';
 import { DEFAULT_HEALTH, type HealthThresholds } from '../../core/health.js';
@@ -73,8 +74,18 @@ export function eventJson(e: StationEvent) {
   };
 }
 
-export function summaryJson(s: FleetSummary) {
-  return { ...s, silentSince: iso(s.silentSince), byPackage: [...s.byPackage], byModel: [...s.byModel] };
+export function summaryJson(s: FleetSummary & { readonly certificates?: CertificateLifetimes }) {
+  const { certificates, ...rest } = s;
+  return { ...rest, silentSince: iso(s.silentSince), byPackage: [...s.byPackage], byModel: [...s.byModel], ...(certificates === undefined ? {} : { certificates: certificatesJson(certificates) }) };
+}
+
+export function certificatesJson(c: CertificateLifetimes) {
+  const file = (f: CertificateFileLifetime | null) => (f === null ? null : { ...f, notAfter: f.notAfter === null ? null : iso(f.notAfter) });
+  return {
+    stations: { ...c.stations, expiringWithin: { ...c.stations.expiringWithin }, nextExpiry: c.stations.nextExpiry === null ? null : iso(c.stations.nextExpiry) },
+    server: file(c.server),
+    stationCa: file(c.stationCa),
+  };
 }
 
 export function unknownJson(u: UnknownStation) {

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { localActor } from '../../../operations/context.js';
 import { initPki } from '../../../operations/pki-init.js';
 import { withRuntime } from '../../../runtime.js';
+import { DEFAULT_VALID_DAYS } from '../../../pki/index.js';
 import { collect, commandContext } from '../../context.js';
 import { refuseRemote } from '../../run-actions.js';
 import { pkiDirOption, pkiFiles } from './pki-dir.js';
@@ -24,19 +25,22 @@ export function register(parent: Command): void {
       collect,
     )
     .option('--force', 'issue the server certificate again over an existing one, keeping the CA')
-    .action(async (opts: { dir?: string; serverName?: string[]; force?: boolean }, cmd: Command) => {
+    .option('--valid-days <n>', `lifetime of the server certificate in days (default ${DEFAULT_VALID_DAYS.server}); "bscups serve" warns when it has less than 30 days left`, (v) => Number(v))
+    .option('--ca-valid-days <n>', `lifetime of a new station CA in days (default ${DEFAULT_VALID_DAYS.ca}); every station certificate stops working when it expires`, (v) => Number(v))
+    .action(async (opts: { dir?: string; serverName?: string[]; force?: boolean; validDays?: number; caValidDays?: number }, cmd: Command) => {
       refuseRemote(cmd, 'pki init writes the station CA and the server certificate into the PKI folder of the host it runs on, which the server must read');
       const { out, config } = commandContext(cmd);
       const dir = pkiDirOption(opts.dir);
       const files = pkiFiles(dir);
       const names = serverNames(opts.serverName);
       // Audited in the registry, like every change: the database of this host's server (--database / BSCUPS_DATABASE).
-      const { ca, caCreated, server } = await withRuntime(
+      const { ca, caCreated, server, warning } = await withRuntime(
         config,
-        (rt) => initPki({ access: rt.access, clock: () => new Date(), actor: localActor() }, { dir, names, force: opts.force === true }),
+        (rt) => initPki({ access: rt.access, clock: () => new Date(), actor: localActor() }, { dir, names, force: opts.force === true, ...(opts.validDays === undefined ? {} : { validDays: opts.validDays }), ...(opts.caValidDays === undefined ? {} : { caValidDays: opts.caValidDays }) }),
         { lazyBlobs: true },
       );
       const caExists = !caCreated;
+      if (warning !== null) out.note(`warning: ${warning}`);
       const serveCmd = `bscups serve --host 0.0.0.0 --tls-cert ${files.serverCert} --tls-key ${files.serverKey} --client-ca ${files.caCert}`;
       out.result(
         {

@@ -9,6 +9,7 @@ interface Options {
   out?: string;
   tcTrust?: string;
   force?: boolean;
+  validDays?: number;
 }
 
 export function register(parent: Command): void {
@@ -23,6 +24,7 @@ export function register(parent: Command): void {
     .option('--for <which>', 'cups (this server), tc (the LNS) or both', 'cups')
     .option('--pki-dir <dir>', 'PKI folder made by "bscups pki init" (env BSCUPS_PKI_DIR, default ./data/pki); local mode only, a server uses its own')
     .option('--out <dir>', 'also write the station files ({cups,tc}.trust, .crt, .key: DER and SEC1) here, for first provisioning')
+    .option('--valid-days <n>', 'lifetime of the certificate in days, 1 to 36500 (default 3650); "bscups status" and "station list --cert-expiring 30d" show what expires', (v) => Number(v))
     .option('--tc-trust <file>', 'CA certificate (PEM or DER) that verifies the LNS, for tc.trust; default the station CA')
     .option('--force', 'with --out: replace station files already there (atomically; a symbolic link is never written through)')
     .action(async (eui: string, opts: Options, cmd: Command) => {
@@ -35,7 +37,7 @@ export function register(parent: Command): void {
         const result = await actions.issueCredentials(
           id,
           'certificate',
-          { for: which, ...(tcTrust === undefined ? {} : { tcTrust }), files: opts.out !== undefined },
+          { for: which, ...(tcTrust === undefined ? {} : { tcTrust }), files: opts.out !== undefined, ...(opts.validDays === undefined ? {} : { validDays: opts.validDays }) },
           opts.pkiDir === undefined ? {} : { pkiDir: opts.pkiDir },
         );
         const files = opts.out === undefined ? [] : await writeStationFiles(opts.out, result.stationFiles ?? [], opts.force === true);

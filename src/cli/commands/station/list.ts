@@ -14,6 +14,7 @@ export function register(parent: Command): void {
     .option('--state <state>', `sync state, repeatable or comma-separated: ${SYNC_STATES.join(', ')}`, collect)
     .option('--silent <duration>', 'only stations seen before but not for this long, e.g. 26h or 7d')
     .option('--health <state>', `gateway health from the rhythm of its CUPS calls, repeatable or comma-separated: ${HEALTH_STATES.join(', ')}`, collect)
+    .option('--cert-expiring <duration>', 'only stations whose CUPS client certificate expires within this, e.g. 30d (expired ones included)')
     .option('--model <model>', 'reported model, e.g. rpi')
     .option('--package <version>', 'reported package (version.txt)')
     .option('--station-version <prefix>', 'reported station version prefix, e.g. 2.0.6')
@@ -22,7 +23,7 @@ export function register(parent: Command): void {
     .option('--desc', 'sort descending')
     .option('--limit <n>', 'one page of this many stations (1..1000), with the cursor of the next on stderr; default: all', (v) => Number(v))
     .option('--cursor <cursor>', 'the cursor printed after the previous page')
-    .action(async (opts: { label?: string[]; state?: string[]; silent?: string; health?: string[]; model?: string; package?: string; stationVersion?: string; search?: string; sort?: string; desc?: boolean; limit?: number; cursor?: string }, cmd: Command) => {
+    .action(async (opts: { label?: string[]; state?: string[]; silent?: string; health?: string[]; certExpiring?: string; model?: string; package?: string; stationVersion?: string; search?: string; sort?: string; desc?: boolean; limit?: number; cursor?: string }, cmd: Command) => {
       await runActions(cmd, async (actions, out) => {
         const { search, desc, stationVersion, ...filters } = opts;
         const input = { ...filters, ...(stationVersion === undefined ? {} : { version: stationVersion }), ...(search === undefined ? {} : { q: search }), ...(desc === true ? { order: 'desc' } : {}) };

@@ -3,10 +3,17 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { fleetSummary, listEvents, listSigningKeys, listUnknownStations } from '../../../operations/fleet.js';
 import type { AdminDeps } from '../app.js';
+import type { CertificateFiles } from '../../../operations/certificate-lifetimes.js';
+import { pkiDirOption, pkiFiles } from '../../../pki/pki-folder.js';
 import { contextOf } from '../auth.js';
 import { errorResponses } from '../responses.js';
 import { Event, FleetEventQuery, FleetSummary, pageOf, SigningKey, SummaryQuery, UnknownStation, UnknownStationQuery } from '../schemas.js';
 import { eventJson, signingKeyJson, summaryJson, unknownJson } from '../views.js';
+
+/** The certificate files this server uses: its --tls-cert, and the station CA of its PKI folder. */
+export function serverCertificateFiles(deps: Pick<AdminDeps, 'pkiDir' | 'serverCertFile'>): CertificateFiles {
+  return { server: deps.serverCertFile, stationCa: pkiFiles(deps.pkiDir ?? pkiDirOption(undefined)).caCert };
+}
 
 export function registerFleetRoutes(app: FastifyInstance, deps: AdminDeps): void {
   const api = app.withTypeProvider<ZodTypeProvider>();
@@ -14,7 +21,7 @@ export function registerFleetRoutes(app: FastifyInstance, deps: AdminDeps): void
 
   api.get('/fleet/summary', {
     schema: { tags, summary: 'Counts by sync state, package, model and upgrade state', querystring: SummaryQuery, response: { 200: FleetSummary, ...errorResponses } },
-  }, async (req) => summaryJson(await fleetSummary(contextOf(req, deps), req.query)));
+  }, async (req) => summaryJson(await fleetSummary(contextOf(req, deps), { ...req.query, certificateFiles: serverCertificateFiles(deps) })));
 
   api.get('/events', {
     schema: { tags, summary: 'Events of the whole fleet, most recent first', querystring: FleetEventQuery, response: { 200: pageOf(Event, 'FleetEventPage'), ...errorResponses } },

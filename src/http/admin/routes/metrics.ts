@@ -7,6 +7,9 @@ import { parseDuration } from '../../../core/duration.js';
 import { DEFAULT_SILENT_AFTER } from '../../../operations/fleet.js';
 import { registerFleetGauges } from '../../fleet-metrics.js';
 import { registerRolloutGauges } from '../../rollout-metrics.js';
+import { registerCertificateGauges } from '../../certificate-metrics.js';
+import { certificateLifetimes } from '../../../operations/certificate-lifetimes.js';
+import { serverCertificateFiles } from './fleet.js';
 import type { AdminDeps } from '../app.js';
 import { errorResponses } from '../responses.js';
 
@@ -26,6 +29,7 @@ export function registerFleetMetricsRoute(app: FastifyInstance, deps: AdminDeps)
     return deps.fleet.summarizeFleet({ silentSince: new Date(now.getTime() - silentMs), health: { now, intervalMs: health.intervalMs, graceMs: health.graceMs } });
   });
   registerRolloutGauges(registry, deps.rollouts);
+  registerCertificateGauges(registry, () => certificateLifetimes(deps, serverCertificateFiles(deps)));
   app.withTypeProvider<ZodTypeProvider>().get('/metrics', {
     schema: {
       tags: ['fleet'],

@@ -60,6 +60,7 @@ export function registerStationCredentialRoutes(app: FastifyInstance, deps: Admi
         categories: CATEGORIES[req.body.for],
         ...(req.body.tcTrust === undefined ? {} : { tcTrust: fileParam(req.body.tcTrust, 'tcTrust') }),
         pkiDir,
+        ...(req.body.validDays === undefined ? {} : { validDays: req.body.validDays }),
       });
       return issuedJson(r, req.body.files === true);
     });

@@ -33,6 +33,7 @@ function refusalsTable(items: readonly Refusal[]): HTMLElement {
   );
 }
 import { healthCards } from '../health.js';
+import { certificateCards, type CertificateLifetimes } from './certificate-cards.js';
 
 /** States that need an operator first: shown first, and marked. */
 const ORDER: readonly [string, string][] = [
@@ -59,6 +60,7 @@ export function overviewPage(_ctx: AppContext): Page {
     if (errorsDetails.open) void loadRefusals();
   });
   const loadRefusals = async () => fill(refusals, refusalsTable((await get<{ items: Refusal[] }>('/server/refusals')).items));
+  const certificates = h('div', { class: 'cards', 'data-testid': 'certificates' });
   const el = h(
     'section',
     { 'aria-labelledby': 'ov-title' },
@@ -69,6 +71,8 @@ export function overviewPage(_ctx: AppContext): Page {
     active,
     h('h2', null, 'Gateway health'),
     health,
+    h('h2', null, 'Certificates'),
+    certificates,
     h('h2', null, 'This server'),
     traffic,
     errorsDetails,
@@ -120,6 +124,7 @@ export function overviewPage(_ctx: AppContext): Page {
         }),
       );
       fill(health, healthCards(s));
+      fill(certificates, certificateCards((s as FleetSummary & { certificates?: CertificateLifetimes }).certificates));
       fill(
         traffic,
         h('div', { class: 'card count', 'data-stat': 'exchanges' }, h('span', { class: 'n' }, stats.lastMinute.exchanges), h('span', null, 'Exchanges, last minute')),
