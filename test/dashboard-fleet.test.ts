@@ -221,7 +221,10 @@ describe.runIf(RUN)('dashboard over a fleet with hostile data', () => {
     const one = (await ok('GET', `/api/v1/stations/${plain(1)}/events`)).items.map((e: Json) => e.message);
     expect(one).toContain('labels set batch=7');
     expect((await ok('GET', `/api/v1/stations/${plain(1)}`)).labels).toEqual({ fleet: 'big', group: 'odd', batch: '7' });
-    expect((await ok('GET', '/api/v1/audit?action=station.label')).items).toHaveLength(1);
+    // One audit row per station changed, each written in that station's transaction, naming the filter that chose it.
+    const labelled = (await ok('GET', '/api/v1/audit?action=station.label&limit=1000')).items as Json[];
+    expect(labelled).toHaveLength(PLAIN / 2);
+    expect(new Set(labelled.map((a) => a.target))).toContain(plain(1));
 
     const start = page.getByRole('link', { name: 'Start a rollout on this filter' });
     expect(await start.getAttribute('href')).toBe('#/rollouts?label=group%3Dodd');

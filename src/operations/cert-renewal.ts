@@ -1,7 +1,7 @@
 import { PACING_WINDOW_MS, recentStarts, renewalBudget, renewalRange } from '../core/cert-renewal.js';
 import { conflict, isCupsError } from '../core/errors.js';
 import type { RolloutStore } from '../registry/index.js';
-import { audit, type Actor, type OperationContext } from './context.js';
+import { audited, type Actor, type OperationContext } from './context.js';
 import type { StationCa } from './credential-rotate.js';
 import { issueCredentials } from './credentials.js';
 import { checkRolloutClaims } from './rollout-claims.js';
@@ -76,29 +76,34 @@ export async function renewExpiringCertificates(deps: RenewalDeps, policy: Renew
       continue;
     }
     try {
-      const issued = await issueCredentials(deps, {
-        eui: c.eui,
-        kind: 'certificate',
-        credentials: [{ category: 'cups', trust: ca.caCert }],
-        ...(ca.ca === undefined ? {} : { ca: ca.ca }),
-        ...(policy.validDays === undefined ? {} : { validDays: policy.validDays }),
-        guard: ({ auth }) => {
-          if (auth.rotations.some((r) => r.category === 'cups')) throw conflict('renewal_pending', `station ${c.eui} already has a CUPS credential rotation pending`);
-          if (auth.mode !== 'mtls') throw conflict('renewal_pending', `station ${c.eui} no longer authenticates with a certificate (mode ${auth.mode})`);
+      const issued = await issueCredentials(
+        deps,
+        {
+          eui: c.eui,
+          kind: 'certificate',
+          credentials: [{ category: 'cups', trust: ca.caCert }],
+          ...(ca.ca === undefined ? {} : { ca: ca.ca }),
+          ...(policy.validDays === undefined ? {} : { validDays: policy.validDays }),
+          guard: ({ auth }) => {
+            if (auth.rotations.some((r) => r.category === 'cups')) throw conflict('renewal_pending', `station ${c.eui} already has a CUPS credential rotation pending`);
+            if (auth.mode !== 'mtls') throw conflict('renewal_pending', `station ${c.eui} no longer authenticates with a certificate (mode ${auth.mode})`);
+          },
         },
-      });
+        // Written in the transaction that makes the new certificate the desired one.
+        ([cred]) =>
+          audited(ctx, 'credential.renew', c.eui, {
+            category: 'cups',
+            fingerprint: cred?.fingerprint ?? null,
+            notAfter: cred?.notAfter?.toISOString() ?? null,
+            crc: cred?.crc ?? null,
+            replaces: c.fingerprint,
+            replacesNotAfter: c.notAfter.toISOString(),
+          }),
+      );
       starts.push(deps.clock().getTime());
       const cred = issued.credentials[0];
       const r: Renewed = { eui: c.eui, replaces: c.fingerprint, replacesNotAfter: c.notAfter, fingerprint: cred?.fingerprint as string, notAfter: cred?.notAfter as Date, crc: cred?.crc as number };
       renewed.push(r);
-      await audit(ctx, 'credential.renew', c.eui, {
-        category: 'cups',
-        fingerprint: r.fingerprint,
-        notAfter: r.notAfter.toISOString(),
-        crc: r.crc,
-        replaces: r.replaces,
-        replacesNotAfter: r.replacesNotAfter.toISOString(),
-      });
     } catch (e) {
       // Changed since it was read (another replica renewed it, an operator rotated or removed it): not this pass's.
       if (!isCupsError(e) || !['renewal_pending', 'station_not_found'].includes(e.code)) throw e;

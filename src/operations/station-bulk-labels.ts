@@ -1,5 +1,5 @@
 import { invalid, isCupsError } from '../core/errors.js';
-import { authorize, audit, type OperationContext } from './context.js';
+import { audited, authorize, healthOf, type OperationContext } from './context.js';
 import { toStationQuery, validateLabelKey, validateLabelValue, type StationListInput } from './station-filters.js';
 import { labelEdits } from './stations.js';
 
@@ -18,7 +18,7 @@ const PAGE = 1000;
  * dashboard's bulk action). The matching EUIs are read first, then each
  * station's labels are merged, never replaced, so labels the change does not
  * name stay, and an edit made meanwhile is not undone. One event per station,
- * one audit entry for the whole action with the filter and the count.
+ * one audit entry per station changed, with the filter that chose it.
  */
 export async function labelStations(ctx: OperationContext, filter: StationListInput, change: BulkLabelChange): Promise<{ stations: number }> {
   authorize(ctx, 'operator', 'labelling stations');
@@ -37,7 +37,7 @@ export async function labelStations(ctx: OperationContext, filter: StationListIn
   const euis: string[] = [];
   let cursor: string | undefined;
   do {
-    const page = await ctx.fleet.queryStations(toStationQuery({ ...base, sort: 'eui', order: 'asc', limit: PAGE, ...(cursor === undefined ? {} : { cursor }) }, ctx.clock()));
+    const page = await ctx.fleet.queryStations(toStationQuery({ ...base, sort: 'eui', order: 'asc', limit: PAGE, ...(cursor === undefined ? {} : { cursor }) }, ctx.clock(), healthOf(ctx)));
     euis.push(...page.items.map((s) => s.eui));
     if (euis.length > BULK_LABEL_LIMIT) throw invalid('too_many_stations', `the filter matches more than ${BULK_LABEL_LIMIT} stations; narrow it, or change labels with "bscups station import"`);
     cursor = page.nextCursor ?? undefined;
@@ -47,7 +47,8 @@ export async function labelStations(ctx: OperationContext, filter: StationListIn
   let changed = 0;
   for (const eui of euis) {
     try {
-      await ctx.registry.updateStation(eui, { labels });
+      // One audit row per station, in the transaction that changes it (with the filter that chose it).
+      await ctx.registry.updateStation(eui, { labels }, audited(ctx, 'station.label', eui, { filter: { ...base }, set, remove: [...remove] }));
     } catch (e) {
       // Removed since it was listed: nothing left to label.
       if (isCupsError(e) && e.code === 'station_not_found') continue;
@@ -56,6 +57,5 @@ export async function labelStations(ctx: OperationContext, filter: StationListIn
     await ctx.registry.appendEvents(eui, message.map((m) => ({ type: 'config', message: m })), ctx.clock());
     changed++;
   }
-  await audit(ctx, 'station.label', null, { filter: { ...base }, set, remove: [...remove], stations: changed });
   return { stations: changed };
 }
