@@ -231,7 +231,7 @@ export function capPerAddress(server: Server, max: number, onRefused: () => void
     }
     open.set(address, count + 1);
     addressOf.set(socket, address);
-    socket.once('close', onClose);
+    socket.on('close', onClose);
   });
 }
 

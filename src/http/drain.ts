@@ -34,7 +34,8 @@ export function trackConnections(server: HttpServer): Drainer {
   }
   server.on('connection', (socket: Socket) => {
     open.add(socket);
-    socket.once('close', onClose);
+    // 'close' comes once: on() spares the wrapper once() would allocate per connection.
+    socket.on('close', onClose);
   });
   server.on('secureConnection', (tls: TLSSocket) => {
     const raw = (tls as HttpConnection)._parent;
