@@ -1,4 +1,5 @@
 import { rename, rm, writeFile } from 'node:fs/promises';
+import { writePrivateFile } from '../pki/private-files.js';
 import { join } from 'node:path';
 import { isCupsError } from '../core/errors.js';
 import { parseCredentialBlob, stationFilesOf } from '../protocol/index.js';
@@ -81,8 +82,8 @@ async function writeCredentialTemp(home: string, cat: CredCategory, blob: Buffer
     ['crt', files.cert],
     ['key', files.key],
   ] as const) {
-    // A private key (or token) is for the station's owner only, as the station writes it.
-    await writeFile(join(home, `${cat}-temp.${ext}`), data ?? Buffer.alloc(0), { mode: ext === 'key' ? 0o600 : 0o644 });
+    // Removed by resetTempFiles first, so created anew, owner-only, never through a planted link.
+    await writePrivateFile(join(home, `${cat}-temp.${ext}`), data ?? Buffer.alloc(0));
   }
   log(`${cat === 'cups' ? 'CUPS' : 'TC'} credentials updated (${blob.length} bytes)`);
   return true;
