@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { compileServerChild } from './compile-child.js';
 import { runFanout } from './fanout.js';
 import { runFleetListing } from './fleet-listing.js';
+import { runImportLoad } from './import-load.js';
 import { Cleanup } from './fixtures.js';
 import type { BenchSettings } from './settings.js';
 import { runStorm } from './storm.js';
@@ -23,6 +24,7 @@ const BENCHMARKS: Record<string, (s: BenchSettings) => Promise<Table>> = {
   fanout: runFanout,
   storm: runStorm,
   'fleet-listing': runFleetListing,
+  'import-load': runImportLoad,
 };
 const RESULTS = fileURLToPath(new URL('./results.md', import.meta.url));
 /** Far above a normal full run (~5 min): only a hang gets here. */

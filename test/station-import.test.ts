@@ -19,9 +19,16 @@ async function exported(ctx: OperationContext, format: ExportFormat): Promise<st
   return text;
 }
 
-// `force`: rows that set an authMode the station holds no credential for (refused without it: test/auth-mode-credentials.test.ts).
+/**
+ * The file read as a stream (as the CLI and the API read it), in small pieces so records cross them.
+ * `force`: rows that set an authMode the station holds no credential for (refused without it: test/auth-mode-credentials.test.ts).
+ */
 function run(ctx: OperationContext, text: string, options: { dryRun?: boolean; batchSize?: number; force?: boolean } = {}): Promise<ImportResult> {
-  return importStations(ctx, parseImportText(text, detectFormat(text)), options);
+  return importStations(ctx, { open: () => pieces(text, 7) }, options);
+}
+
+async function* pieces(text: string, size: number): AsyncGenerator<string> {
+  for (let i = 0; i < text.length; i += size) yield text.slice(i, i + size);
 }
 
 /** What the registry holds, every field an import could touch or must leave alone (timestamps included). */
@@ -165,6 +172,15 @@ function suite(driver: Driver): void {
       '0016C001FF100004 multi\r\nline name',
     ]);
     expect((await stores.fleet.readProvisioned(['0016C001FF100002']))[0]?.authMode).toBe('token');
+  });
+
+  it('a file cut short after many batches changes nothing: every row is read and checked before the first batch is written', async () => {
+    const lines = ['eui,name'];
+    for (let i = 0; i < 30; i++) lines.push(`0016C001FF3${i.toString().padStart(5, '0')},row ${i}`);
+    const before = await snapshot(stores);
+    await expect(run(ctx, `${lines.join('\n')}\n0016C001FF399999,"never closed\n`, { batchSize: 5 })).rejects.toMatchObject({ code: 'import_malformed_csv' });
+    expect(await snapshot(stores)).toBe(before);
+    expect((await run(ctx, `${lines.join('\n')}\n`, { batchSize: 5 })).counts).toMatchObject({ rows: 30, create: 30 });
   });
 
   it('takes JSON lines: absent keys stay, null clears, every problem of a row reported', async () => {
