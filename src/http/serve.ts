@@ -67,7 +67,7 @@ export async function serve(runtime: Runtime, config: Config, logger: Logger, op
     ...(material === undefined ? {} : { https: httpsOptions(material) }),
   });
   try {
-    await app.listen({ host: config.host, port: config.port });
+    await app.listen({ host: config.host, port: config.port, listenTextResolver: listeningText(material !== undefined) });
   } catch (e) {
     await app.close();
     throw listenError(e, config);
@@ -133,7 +133,7 @@ async function listenAdmin(runtime: Runtime, config: Config, logger: Logger, ser
     clock: () => new Date(),
   });
   try {
-    await app.listen({ host: config.adminHost, port: config.adminPort });
+    await app.listen({ host: config.adminHost, port: config.adminPort, listenTextResolver: listeningText(material !== undefined) });
   } catch (e) {
     await app.close();
     if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') {
@@ -156,6 +156,14 @@ async function listenAdmin(runtime: Runtime, config: Config, logger: Logger, ser
   });
   const tls = tlsPaths === undefined ? undefined : watchTlsFiles(app.server as unknown as TlsServer, tlsPaths, logger.child({ listener: 'admin' }), flags);
   return { app, url, port, firstAdminKey, dashboard, tls };
+}
+
+/**
+ * Fastify's "Server listening at …" line, with the scheme the listener speaks: its own
+ * guess reads only its `https` option, which a listener built on its own node server lacks.
+ */
+function listeningText(tls: boolean): (address: string) => string {
+  return (address) => `Server listening at ${tls ? address.replace(/^http:\/\//, 'https://') : address}`;
 }
 
 /** A bind failure as one line that names the address and what to do; other errors pass through. */
