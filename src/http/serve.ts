@@ -81,6 +81,7 @@ export async function serve(runtime: Runtime, config: Config, logger: Logger, op
     'bscups serving',
   );
   warnAboutAuth(config, logger);
+  if (material !== undefined && !config.allowUnauthenticated) await warnAboutUnauthenticatedStations(runtime, logger);
   // The admin API nudges the engine after rollout changes; the engine starts once both listeners are up.
   let nudge = (): void => undefined;
   const admin = await listenAdmin(runtime, config, logger, stats, { ...options, rolloutsChanged: () => nudge() }).catch(async (e: unknown) => {
@@ -192,6 +193,32 @@ function warnAboutAuth(config: Config, logger: Logger): void {
   } else if (config.clientCa === undefined) {
     logger.warn('no --client-ca: client certificates are not requested, so stations in mtls mode are refused');
   }
+}
+
+/**
+ * A TLS server without --allow-unauthenticated refuses every station in auth mode
+ * `none` (typically those registered while trying the quickstart): says so at start,
+ * with how many, the first few, and how to give them a credential. Read a page at a time.
+ */
+async function warnAboutUnauthenticatedStations(runtime: Runtime, logger: Logger): Promise<void> {
+  let count = 0;
+  const first: string[] = [];
+  for (let after: string | null = null; ;) {
+    const page = await runtime.fleet.exportStations(after, 1000);
+    for (const s of page) {
+      if (s.authMode !== 'none') continue;
+      count++;
+      if (first.length < 5) first.push(s.eui);
+    }
+    if (page.length < 1000) break;
+    after = (page.at(-1) as { eui: string }).eui;
+  }
+  if (count === 0) return;
+  logger.warn(
+    { stations: count, first },
+    `${count} station(s) in auth mode none will be refused: this TLS server does not serve unauthenticated stations. ` +
+      `Give each a credential: "bscups station issue-cert EUI --out DIR" (or "bscups station issue-token EUI --out DIR"), copy the files to the gateway's home and point its cups.uri at this https:// address`,
+  );
 }
 
 /** Hides passwords and account keys in connection strings before logging. */
