@@ -52,15 +52,17 @@ async function startServer(args: readonly string[], cwd: string): Promise<Server
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
+  let logged = '';
   child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
   const url = await new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout! }).on('line', (line) => {
+      logged += `${line}\n`;
       const listening = /"listening":"([^"]+)"/.exec(line)?.[1];
       if (listening !== undefined) resolve(listening);
     });
     child.once('exit', (code) => reject(new Error(`bscups ${args.join(' ')} exited ${code}: ${stderr}`)));
   });
-  return { url, child, log: () => stderr };
+  return { url, child, log: () => logged + stderr };
 }
 
 /** The environment without BSCUPS_ settings, so the README's defaults (./data/…) apply. */
