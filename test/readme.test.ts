@@ -40,6 +40,8 @@ function promisesRefusal(line: string): boolean {
 interface Server {
   readonly url: string;
   readonly child: ChildProcess;
+  /** What it logged so far (warnings and up). */
+  readonly log: () => string;
 }
 
 /** `bscups serve …` as a real process in the scratch folder, on a free loopback port. */
@@ -50,15 +52,17 @@ async function startServer(args: readonly string[], cwd: string): Promise<Server
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
+  let logged = '';
   child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
   const url = await new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout! }).on('line', (line) => {
+      logged += `${line}\n`;
       const listening = /"listening":"([^"]+)"/.exec(line)?.[1];
       if (listening !== undefined) resolve(listening);
     });
     child.once('exit', (code) => reject(new Error(`bscups ${args.join(' ')} exited ${code}: ${stderr}`)));
   });
-  return { url, child };
+  return { url, child, log: () => logged + stderr };
 }
 
 /** The environment without BSCUPS_ settings, so the README's defaults (./data/…) apply. */
@@ -138,6 +142,8 @@ describe('README.md, run in order as written', () => {
       if (argv?.[0] === 'serve') {
         tls = await startServer(argv.map((a) => (a === '0.0.0.0' ? '127.0.0.1' : a)), scratch);
         expect(tls.url, context).toMatch(/^https:/);
+        // The stations tried on the quickstart are in auth mode none: the TLS server says they will be refused, and what to do.
+        expect(tls.log(), context).toMatch(/1 station\(s\) in auth mode none will be refused.*bscups station issue-cert EUI --out DIR/);
         servers.push(tls);
         ran.push(original);
         continue;

@@ -78,7 +78,7 @@ export async function serve(runtime: Runtime, config: Config, logger: Logger, op
   });
   const stationDrain = trackConnections(app.server);
   try {
-    await app.listen({ host: config.host, port: config.port });
+    await app.listen({ host: config.host, port: config.port, listenTextResolver: listeningText(material !== undefined) });
   } catch (e) {
     await app.close();
     throw listenError(e, config);
@@ -92,6 +92,7 @@ export async function serve(runtime: Runtime, config: Config, logger: Logger, op
     'bscups serving',
   );
   warnAboutAuth(config, logger);
+  if (material !== undefined && !config.allowUnauthenticated) await warnAboutUnauthenticatedStations(runtime, logger);
   // The admin API nudges the engine after rollout changes; the engine starts once both listeners are up.
   let nudge = (): void => undefined;
   const admin = await listenAdmin(runtime, config, logger, stats, { ...options, rolloutsChanged: () => nudge() }).catch(async (e: unknown) => {
@@ -159,7 +160,7 @@ async function listenAdmin(
   });
   const drain = trackConnections(app.server);
   try {
-    await app.listen({ host: config.adminHost, port: config.adminPort });
+    await app.listen({ host: config.adminHost, port: config.adminPort, listenTextResolver: listeningText(material !== undefined) });
   } catch (e) {
     await app.close();
     if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') {
@@ -205,6 +206,14 @@ function withinFileLimit(config: Config, logger: Logger, limit: number | undefin
     `connection caps lowered to fit the open-file limit of ${limit} (${fitted.lowered.join(', ')}); raise the limit (ulimit -n, LimitNOFILE=) to serve more`,
   );
   return Object.freeze({ ...config, maxConnections: fitted.station, adminMaxConnections: fitted.admin });
+}
+
+/**
+ * Fastify's "Server listening at …" line, with the scheme the listener speaks: its own
+ * guess reads only its `https` option, which a listener built on its own node server lacks.
+ */
+function listeningText(tls: boolean): (address: string) => string {
+  return (address) => `Server listening at ${tls ? address.replace(/^http:\/\//, 'https://') : address}`;
 }
 
 /** A bind failure as one line that names the address and what to do; other errors pass through. */
@@ -255,6 +264,32 @@ function startRenewal(runtime: Runtime, config: Config, logger: Logger, stationC
   logger.info({ renewBefore: config.renewStationCertsBefore, maxOffersPerMinute: config.maxOffersPerMinute }, 'renewing station certificates before they expire');
   const deps = { registry: runtime.registry, fleet: runtime.fleet, access: runtime.access, rollouts: runtime.rollouts, blobs: runtime.blobs, clock: () => new Date(), stationCa };
   return startCertificateRenewal(deps, policy, logger, config.rolloutInterval * 1000);
+}
+
+/**
+ * A TLS server without --allow-unauthenticated refuses every station in auth mode
+ * `none` (typically those registered while trying the quickstart): says so at start,
+ * with how many, the first few, and how to give them a credential. Read a page at a time.
+ */
+async function warnAboutUnauthenticatedStations(runtime: Runtime, logger: Logger): Promise<void> {
+  let count = 0;
+  const first: string[] = [];
+  for (let after: string | null = null; ;) {
+    const page = await runtime.fleet.exportStations(after, 1000);
+    for (const s of page) {
+      if (s.authMode !== 'none') continue;
+      count++;
+      if (first.length < 5) first.push(s.eui);
+    }
+    if (page.length < 1000) break;
+    after = (page.at(-1) as { eui: string }).eui;
+  }
+  if (count === 0) return;
+  logger.warn(
+    { stations: count, first },
+    `${count} station(s) in auth mode none will be refused: this TLS server does not serve unauthenticated stations. ` +
+      `Give each a credential: "bscups station issue-cert EUI --out DIR" (or "bscups station issue-token EUI --out DIR"), copy the files to the gateway's home and point its cups.uri at this https:// address`,
+  );
 }
 
 /** Hides passwords and account keys in connection strings before logging. */

@@ -128,7 +128,7 @@ export function httpExchange(opts: HttpExchangeOptions): Promise<HttpOutcome> {
       if (head === null) onHeadBytes(chunk);
       else onBodyBytes(chunk);
     });
-    socket.on('error', (e: NodeJS.ErrnoException) => fail(`CUPS connection to ${target.hostPort} failed: ${e.code ?? ''} ${e.message}`.replace(/ {2,}/g, ' ')));
+    socket.on('error', (e: NodeJS.ErrnoException) => fail(connectionError(target.hostPort, opts.tls !== undefined, e)));
     socket.on('close', () => fail(head === null ? 'Connection closed unexpectedly' : 'Unexpected end of data'));
     if (opts.signal?.aborted) return onAbort();
     opts.signal?.addEventListener('abort', onAbort);
@@ -158,4 +158,17 @@ function parseHead(text: string): Head | string {
     contentLength = Number(lengthText);
   }
   return { status: Number(status[1]), headers, chunked, contentLength };
+}
+
+/**
+ * A connection error in words. An https:// URI against a server that speaks plain HTTP
+ * makes OpenSSL report the HTTP answer as a bad record ("wrong version number", "packet
+ * length too long" with a dump): say what it means instead.
+ */
+export function connectionError(hostPort: string, tls: boolean, e: NodeJS.ErrnoException): string {
+  const code = e.code ?? '';
+  if (tls && /WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG|HTTP_REQUEST|RECORD_LAYER_FAILURE/i.test(`${code} ${e.message}`)) {
+    return `the server at ${hostPort} speaks plain HTTP, not TLS: write http://${hostPort} in cups.uri, or serve TLS there (bscups serve --tls-cert … --tls-key …)`;
+  }
+  return `CUPS connection to ${hostPort} failed: ${code} ${e.message}`.replace(/ {2,}/g, ' ');
 }

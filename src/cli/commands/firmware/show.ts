@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { runActions } from '../../run-actions.js';
+import { formatCrc } from '../../../core/crc-format.js';
 
 export function register(parent: Command): void {
   parent
@@ -13,7 +14,7 @@ export function register(parent: Command): void {
           out.line(`package  ${json.package}`);
           out.line(`size     ${json.size} bytes`);
           out.line(`sha256   ${json.sha256}`);
-          out.line(`keys     ${json.keyCrcs.join(', ')}`);
+          out.line(`keys     ${json.keyCrcs.map(formatCrc).join(', ')}`);
           out.line(`models   ${json.models.join(', ') || 'any'}`);
           out.line(`uploaded ${json.createdAt} by ${json.createdBy}`);
           out.line(`used by  ${json.use.stations.length} station target(s), rollouts: ${json.use.rollouts.join(', ') || 'none'}`);

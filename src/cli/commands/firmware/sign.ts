@@ -5,6 +5,7 @@ import { keyCrc, loadPrivateKey, sigKeyFromPublicKey, signStream } from '../../.
 import { commandContext } from '../../context.js';
 import { readFileArg } from '../../read-file-arg.js';
 import { statFile } from './firmware-file.js';
+import { formatCrc } from '../../../core/crc-format.js';
 
 export function register(parent: Command): void {
   parent
@@ -24,7 +25,7 @@ export function register(parent: Command): void {
       await rename(tmp, target);
       const crc = keyCrc(sigKeyFromPublicKey(key));
       out.result({ file: path, signature: target, keyCrc: crc, bytes: signature.length }, () =>
-        out.line(`wrote ${target} (${signature.length} bytes); key CRC ${crc}`),
+        out.line(`wrote ${target} (${signature.length} bytes); key CRC ${formatCrc(crc)}`),
       );
     });
 }

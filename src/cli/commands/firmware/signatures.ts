@@ -7,6 +7,7 @@ import { collect } from '../../context.js';
 import { readFileArg } from '../../read-file-arg.js';
 import { readSigKey } from '../keys/read-key.js';
 import { statFile } from './firmware-file.js';
+import { parseCrc as parseCrcText } from '../../../core/crc-format.js';
 
 /** The flags an upload shares: the file and its signatures (given, or made now with --sign-with). */
 export interface SignedFileOptions {
@@ -28,9 +29,7 @@ export function signatureOptions(cmd: Command): Command {
 }
 
 export function parseCrc(text: string): number {
-  const n = Number(text);
-  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(n) || n > 0xffffffff) throw invalid('invalid_key_crc', `--key-crc must be an unsigned 32-bit decimal number, got "${text}"`);
-  return n;
+  return parseCrcText(text, '--key-crc');
 }
 
 /** Reads the signature and key files the flags name; the update itself is streamed later, never read here. */

@@ -3,6 +3,7 @@ import { collect } from '../../context.js';
 import { runActions } from '../../run-actions.js';
 import { withProgress } from './progress.js';
 import { signatureOptions, signedFile, type SignedFileOptions } from './signatures.js';
+import { formatCrc } from '../../../core/crc-format.js';
 
 interface Options extends SignedFileOptions {
   model?: string[];
@@ -22,7 +23,7 @@ export function register(parent: Command): void {
       await runActions(cmd, async (actions, out) => {
         const entry = await withProgress(out, file.size, (onProgress) => actions.uploadPackage({ ...file, ...(onProgress === undefined ? {} : { onProgress }) }, opts.model ?? []));
         out.result(entry, () => {
-          out.line(`package ${entry.package} in the library: ${entry.size} bytes, sha256 ${entry.sha256}, keys ${entry.keyCrcs.join(', ')}${entry.models.length > 0 ? `, for ${entry.models.join(', ')}` : ''}`);
+          out.line(`package ${entry.package} in the library: ${entry.size} bytes, sha256 ${entry.sha256}, keys ${entry.keyCrcs.map(formatCrc).join(', ')}${entry.models.length > 0 ? `, for ${entry.models.join(', ')}` : ''}`);
         });
       });
     });

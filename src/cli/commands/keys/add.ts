@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { runActions } from '../../run-actions.js';
 import { readSigKey } from './read-key.js';
+import { formatCrc } from '../../../core/crc-format.js';
 
 export function register(parent: Command): void {
   parent
@@ -12,7 +13,7 @@ export function register(parent: Command): void {
       const sigKey = await readSigKey(file, 'FILE');
       await runActions(cmd, async (actions, out) => {
         const key = await actions.addSigningKey({ publicKey: sigKey.toString('hex'), name: opts.name ?? null });
-        out.result(key, () => out.line(`registered signing key ${key.crc}${key.name === null ? '' : ` (${key.name})`}`));
+        out.result(key, () => out.line(`registered signing key ${formatCrc(key.crc)}${key.name === null ? '' : ` (${key.name})`}`));
       });
     });
 }

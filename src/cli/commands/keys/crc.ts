@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { keyCrc } from '../../../signing/index.js';
 import { commandContext } from '../../context.js';
 import { readSigKey } from './read-key.js';
+import { formatCrc } from '../../../core/crc-format.js';
 
 export function register(parent: Command): void {
   parent
@@ -11,6 +12,6 @@ export function register(parent: Command): void {
     .action(async (file: string, _opts: unknown, cmd: Command) => {
       const { out } = commandContext(cmd);
       const crc = keyCrc(await readSigKey(file, 'FILE'));
-      out.result({ file, crc }, () => out.line(String(crc)));
+      out.result({ file, crc }, () => out.line(formatCrc(crc)));
     });
 }

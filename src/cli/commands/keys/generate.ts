@@ -5,6 +5,7 @@ import { checkPrivateTargets, ensurePrivateDir, writePrivateFile } from '../../.
 import { generateSigningKey } from '../../../signing/index.js';
 import { commandContext } from '../../context.js';
 import { gitIgnores, gitWorkTreeOf } from '../../git-work-tree.js';
+import { formatCrc } from '../../../core/crc-format.js';
 
 export function register(parent: Command): void {
   parent
@@ -30,7 +31,7 @@ export function register(parent: Command): void {
       if (warning !== undefined && !out.json) out.note(`warning: ${warning}`);
       out.result({ privateKey: pemPath, stationKey: keyPath, crc: key.crc, ...(warning === undefined ? {} : { warning }) }, () => {
         out.line(`wrote ${pemPath} (private key, mode 0600) and ${keyPath} (install on the station)`);
-        out.line(`key CRC: ${key.crc}`);
+        out.line(`key CRC: ${formatCrc(key.crc)}`);
       });
     });
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { runActions } from '../../run-actions.js';
 import { at } from '../station/view.js';
+import { formatCrc } from '../../../core/crc-format.js';
 
 export function register(parent: Command): void {
   parent
@@ -10,7 +11,7 @@ export function register(parent: Command): void {
       await runActions(cmd, async (actions, out) => {
         const keys = await actions.listSigningKeys();
         out.result(keys, () =>
-          out.table(keys.map((k) => ({ crc: k.crc, name: k.name, added: at(k.createdAt), 'public key': `${k.publicKey.slice(0, 16)}…` })), ['crc', 'name', 'added', 'public key']),
+          out.table(keys.map((k) => ({ crc: formatCrc(k.crc), name: k.name, added: at(k.createdAt), 'public key': `${k.publicKey.slice(0, 16)}…` })), ['crc', 'name', 'added', 'public key']),
         );
       });
     });

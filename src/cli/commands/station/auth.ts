@@ -6,6 +6,7 @@ import type { Output } from '../../output.js';
 import { runActions } from '../../run-actions.js';
 import { euiArg } from './parse.js';
 import { at } from './view.js';
+import { formatCrc } from '../../../core/crc-format.js';
 
 export function register(parent: Command): void {
   parent
@@ -46,7 +47,7 @@ function authView(station: StationJson, auth: StationAuthJson): Record<string, u
 function printAuth(out: Output, station: StationJson, auth: StationAuthJson): void {
   out.line(`station ${auth.eui}: auth mode ${auth.mode}`);
   for (const r of auth.rotations) {
-    out.line(`pending ${r.category} rotation since ${r.startedAt}: waiting for crc ${r.newCrc}${r.targetMode !== null && r.targetMode !== auth.mode ? `, then mode ${r.targetMode}` : ''}`);
+    out.line(`pending ${r.category} rotation since ${r.startedAt}: waiting for crc ${formatCrc(r.newCrc)}${r.targetMode !== null && r.targetMode !== auth.mode ? `, then mode ${r.targetMode}` : ''}`);
   }
   out.line();
   out.line('certificates:');
@@ -55,7 +56,7 @@ function printAuth(out: Output, station: StationJson, auth: StationAuthJson): vo
       fingerprint: c.fingerprint,
       for: c.category,
       status: c.status + (c.retiredReason !== null ? ` (${c.retiredReason})` : ''),
-      crc: c.credCrc,
+      crc: formatCrc(c.credCrc),
       'in use': inUse(station, c.category, c.credCrc) ? 'yes' : '',
       'valid until': at(c.notAfter),
     })),
@@ -68,7 +69,7 @@ function printAuth(out: Output, station: StationJson, auth: StationAuthJson): vo
       id: t.id,
       for: t.category,
       status: t.status + (t.retiredReason !== null ? ` (${t.retiredReason})` : '') + (t.compromisedAt !== null ? ', COMPROMISED' : ''),
-      crc: t.credCrc,
+      crc: formatCrc(t.credCrc),
       'in use': inUse(station, t.category, t.credCrc) ? 'yes' : '',
       created: at(t.createdAt),
     })),

@@ -5,6 +5,7 @@ import { readFileArg } from '../../read-file-arg.js';
 import { runActions } from '../../run-actions.js';
 import { euiArg } from './parse.js';
 import { fileArgText } from './provision.js';
+import { formatCrc } from '../../../core/crc-format.js';
 
 interface Options {
   cups?: boolean;
@@ -56,7 +57,7 @@ export function register(parent: Command): void {
       await runActions(cmd, async (actions, out) => {
         const set = await actions.setCredential(id, input, opts.pkiDir === undefined ? {} : { pkiDir: opts.pkiDir });
         out.result({ eui: id, category, mode: set.mode, crc: set.crc, size: set.size, blob: set.blob }, () =>
-          out.line(`station ${id}: ${category} credential set (${set.mode}, ${set.size} bytes, crc ${set.crc}); sent on its next request`),
+          out.line(`station ${id}: ${category} credential set (${set.mode}, ${set.size} bytes, crc ${formatCrc(set.crc)}); sent on its next request`),
         );
       });
     });

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { runActions } from '../../run-actions.js';
 import { euiArg } from './parse.js';
 import { forOption, fileArgText, prepareStationFiles, writeStationFiles } from './provision.js';
+import { formatCrc } from '../../../core/crc-format.js';
 
 interface Options {
   for?: string;
@@ -41,7 +42,7 @@ export function register(parent: Command): void {
         const files = opts.out === undefined ? [] : await writeStationFiles(opts.out, result.stationFiles ?? [], opts.force === true);
         out.result({ eui: id, mode: result.mode, pendingMode: result.pendingMode, credentials: result.credentials, files }, () => {
           for (const c of result.credentials) {
-            out.line(`station ${id}: ${c.category} token ${c.tokenId}, credential crc ${c.crc}, sent on its next request`);
+            out.line(`station ${id}: ${c.category} token ${c.tokenId}, credential crc ${formatCrc(c.crc)}, sent on its next request`);
             out.line(`  ${c.token ?? ''}`);
           }
           out.note('The token is shown only now; the server keeps only its hash.');

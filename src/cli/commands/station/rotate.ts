@@ -4,6 +4,7 @@ import type { CredentialCategory } from '../../../registry/auth-types.js';
 import { runActions } from '../../run-actions.js';
 import { euiArg } from './parse.js';
 import { fileArgText } from './provision.js';
+import { formatCrc } from '../../../core/crc-format.js';
 
 interface Options {
   for?: string;
@@ -32,8 +33,8 @@ export function register(parent: Command): void {
         const rotated = await actions.rotateCredential(id, { for: category, ...(tcTrust === undefined ? {} : { tcTrust }), ...(opts.force === true ? { force: true } : {}) }, opts.pkiDir === undefined ? {} : { pkiDir: opts.pkiDir });
         out.result({ ...rotated, pending: true }, () => {
           const what = rotated.kind === 'certificate' ? `certificate ${rotated.fingerprint}` : `token ${rotated.tokenId}`;
-          out.line(`station ${id}: new ${category} ${what} (crc ${rotated.crc}) is sent on its next request;`);
-          out.line(`the old ${rotated.kind} stays valid until the station reports crc ${rotated.crc}, then it is retired ("bscups station auth ${id}" shows progress)`);
+          out.line(`station ${id}: new ${category} ${what} (crc ${formatCrc(rotated.crc)}) is sent on its next request;`);
+          out.line(`the old ${rotated.kind} stays valid until the station reports crc ${formatCrc(rotated.crc)}, then it is retired ("bscups station auth ${id}" shows progress)`);
         });
       });
     });

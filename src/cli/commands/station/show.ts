@@ -4,6 +4,7 @@ import { cellText } from '../../output.js';
 import { runActions } from '../../run-actions.js';
 import { euiArg } from './parse.js';
 import { at, healthText, stationView, syncText } from './view.js';
+import { formatCrc } from '../../../core/crc-format.js';
 
 export function register(parent: Command): void {
   parent
@@ -51,11 +52,16 @@ function sideBySide(s: StationJson): Record<string, unknown>[] {
   return [
     row('cupsUri', s.desired.cupsUri, r?.cupsUri, s.desired.cupsUri !== r?.cupsUri),
     row('tcUri', s.desired.tcUri, r?.tcUri, s.desired.tcUri !== r?.tcUri),
-    row('cupsCredCrc', s.desired.cupsCred?.crc, r?.cupsCredCrc, s.desired.cupsCred?.crc !== r?.cupsCredCrc),
-    row('tcCredCrc', s.desired.tcCred?.crc, r?.tcCredCrc, s.desired.tcCred?.crc !== r?.tcCredCrc),
+    row('cupsCredCrc', hexCrc(s.desired.cupsCred?.crc), hexCrc(r?.cupsCredCrc), s.desired.cupsCred?.crc !== r?.cupsCredCrc),
+    row('tcCredCrc', hexCrc(s.desired.tcCred?.crc), hexCrc(r?.tcCredCrc), s.desired.tcCred?.crc !== r?.tcCredCrc),
     { ...row('package', fw?.package, r?.package, fw?.state !== 'upgraded'), ...(fw ? { state: `${fw.state} (${fw.offers}/${fw.maxOffers} offers)` } : {}) },
-    row('keys', undefined, r?.keys, false),
+    row('keys', undefined, r?.keys?.map(formatCrc), false),
     row('station', undefined, r?.station, false),
     row('model', undefined, r?.model, false),
   ];
+}
+
+/** A CRC as the station logs it, or absent. */
+function hexCrc(crc: number | null | undefined): string | null | undefined {
+  return crc === null || crc === undefined ? crc : formatCrc(crc);
 }
