@@ -107,7 +107,7 @@ export function createLocalActions(rt: Runtime): OperatorActions {
     rotateCredential: async (eui, input, local) => {
       const trust = input.tcTrust === undefined ? undefined : fileParam(input.tcTrust, 'tcTrust');
       const r = await rotateStationCredential(rctx, eui, input.for ?? 'cups', pkiDirOption(local?.pkiDir), trust, { force: input.force === true });
-      return Rotated.parse({ ...r, notAfter: r.notAfter === null ? null : r.notAfter.toISOString() });
+      return Rotated.parse({ ...r, notAfter: r.notAfter === null ? null : r.notAfter.toISOString(), warnings: [...r.warnings] });
     },
     revokeCredential: async (eui, input) => A.Revoked.parse(await revokeStationCredential(ctx, { eui, ...input })),
 

@@ -1,5 +1,7 @@
 import type { UpdateInfoRequest } from '../protocol/types.js';
 import { sameReported } from './reported.js';
+import type { StationAuthMode } from './station-auth-model.js';
+import { heldBackProblem, needsTls } from './tls-only-credential.js';
 import type {
   CredentialRef,
   ExchangeRecord,
@@ -34,6 +36,13 @@ export interface Decision {
 
 export interface DecideOptions {
   readonly now: Date;
+  /**
+   * How this exchange came: over TLS or not, and the auth mode the desired CUPS
+   * credential is for (the target of the pending CUPS rotation that delivers
+   * it, else null). Over plain HTTP a CUPS credential for mtls or token is held
+   * back (core/tls-only-credential.ts). Absent: as over TLS, nothing held back.
+   */
+  readonly transport?: { readonly secure: boolean; readonly cupsCredMode: StationAuthMode | null };
 }
 
 export function reportedFrom(req: UpdateInfoRequest): ReportedState {
@@ -63,12 +72,20 @@ export function decide(req: UpdateInfoRequest, station: Station, options: Decide
   if (desired.cupsCred !== null && desired.cupsCred.crc !== req.cupsCredCrc) answer.cupsCred = desired.cupsCred;
   if (desired.tcCred !== null && desired.tcCred.crc !== req.tcCredCrc) answer.tcCred = desired.tcCred;
 
+  const problems: string[] = [];
+  const transport = options.transport;
+  if (answer.cupsCred !== undefined && transport !== undefined && !transport.secure && needsTls(transport.cupsCredMode)) {
+    delete answer.cupsCred;
+    problems.push(heldBackProblem(transport.cupsCredMode, req.cupsUri));
+  }
+
   const fw = decideFirmware(req, station.firmware, options.now);
   if (fw.offer !== undefined) answer.firmware = fw.offer;
+  if (fw.problem !== undefined) problems.push(fw.problem);
 
   return {
     answer,
-    problems: fw.problem === undefined ? [] : [fw.problem],
+    problems,
     events: fw.events,
     ...(fw.transition === undefined ? {} : { firmware: fw.transition }),
     reported: reportedFrom(req),

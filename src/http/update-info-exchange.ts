@@ -44,7 +44,9 @@ export function createExchange(deps: UpdateInfoDeps): (res: ServerResponse, star
       return;
     }
 
-    let decision = decide(req, station, { now });
+    // The mode the desired CUPS credential is for: the target of the rotation that delivers it.
+    const cupsCredMode = auth.station?.rotations.find((r) => r.category === 'cups' && r.newCrc === station.desired.cupsCred?.crc)?.targetMode ?? null;
+    let decision = decide(req, station, { now, transport: { secure: presented.secure, cupsCredMode } });
     const creds: { cupsCred?: Buffer; tcCred?: Buffer } = {};
     for (const part of ['cupsCred', 'tcCred'] as const) {
       const ref = decision.answer[part];

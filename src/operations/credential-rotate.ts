@@ -6,6 +6,7 @@ import type { IssuedCert } from '../pki/types.js';
 import { rotateCredential } from './credentials.js';
 import type { RolloutContext } from './firmware-library.js';
 import { checkRolloutClaims, recordForced } from './rollout-claims.js';
+import { plainHttpWarnings } from './plain-http-warning.js';
 
 /** The station CA as rotations need it: its certificate (the trust a CUPS blob carries) and, to issue certificates, its key. */
 export interface StationCa {
@@ -29,6 +30,8 @@ export interface Rotated {
   readonly fingerprint: string | null;
   readonly notAfter: Date | null;
   readonly tokenId: string | null;
+  /** Notes for the operator, not errors: e.g. the station calls over plain HTTP, so a CUPS credential waits for https. */
+  readonly warnings: readonly string[];
 }
 
 /**
@@ -56,6 +59,7 @@ export async function rotateStationCredential(ctx: RolloutContext, eui: string, 
     fingerprint: issued.fingerprint ?? null,
     notAfter: issued.notAfter ?? null,
     tokenId: issued.tokenId ?? null,
+    warnings: category === 'cups' ? await plainHttpWarnings(ctx.registry, id, issued.kind) : [],
   };
   await recordForced(ctx, held, `${category} credential rotation`);
   return rotated;

@@ -8,6 +8,7 @@ import { checkCupsCredential, loadServerPki } from './credential-acceptance.js';
 import { revokeCredential, type RevokeResult } from './credential-revoke.js';
 import { issueCredentials, setCredential, type CredentialInput, type IssueResult, type SetCredentialResult } from './credentials.js';
 import { showStationAuth } from './station-firmware.js';
+import { plainHttpWarnings } from './plain-http-warning.js';
 
 // The credential use cases with their role check and audit entry: the CLI (both
 // modes) and the API call these. Audit details name certificates by fingerprint
@@ -60,7 +61,7 @@ export interface IssueRequest {
  * them the desired credentials. The result carries the token and the station
  * files for the caller to hand over once; the audit entry does not.
  */
-export async function issueStationCredentials(ctx: OperationContext, input: IssueRequest): Promise<IssueResult> {
+export async function issueStationCredentials(ctx: OperationContext, input: IssueRequest): Promise<IssueResult & { readonly warnings: readonly string[] }> {
   authorize(ctx, 'operator', `issuing a station ${input.kind}`);
   const eui = parseEui(input.eui, 'eui');
   if (input.categories.length === 0) throw invalid('invalid_category', 'say which credential to issue: cups, tc or both');
@@ -79,7 +80,8 @@ export async function issueStationCredentials(ctx: OperationContext, input: Issu
       credentials: credentials.map((c) => ({ category: c.category, crc: c.crc, ...(c.fingerprint === undefined ? {} : { fingerprint: c.fingerprint }), ...(c.tokenId === undefined ? {} : { tokenId: c.tokenId }) })),
     }),
   );
-  return result;
+  const warnings = input.categories.includes('cups') ? await plainHttpWarnings(ctx.registry, eui, input.kind) : [];
+  return { ...result, warnings };
 }
 
 export interface RevokeRequest {

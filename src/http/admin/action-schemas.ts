@@ -69,6 +69,7 @@ export const Issued = z
       .array(z.object({ category, trust: z.string(), crt: z.string(), key: z.string() }).describe('{category}.trust, .crt, .key in base64'))
       .optional()
       .describe('only when asked with files: true'),
+    warnings: z.array(z.string()).optional().describe('notes, not errors: e.g. the station calls CUPS over plain HTTP, so its new CUPS credential is sent only once it calls over https'),
   })
   .meta({ id: 'Issued' });
 

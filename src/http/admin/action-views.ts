@@ -7,11 +7,12 @@ import { stationJson } from './views.js';
 // their schemas (action-schemas.ts) describe.
 
 /** An issue result; the station files (its private key or token) only when asked for. */
-export function issuedJson(r: IssueResult, withFiles: boolean) {
+export function issuedJson(r: IssueResult & { readonly warnings?: readonly string[] }, withFiles: boolean) {
   return {
     eui: r.eui,
     mode: r.mode,
     pendingMode: r.pendingMode,
+    warnings: [...(r.warnings ?? [])],
     credentials: r.credentials.map(({ files: _files, notAfter, ...c }) => ({ ...c, ...(notAfter === undefined ? {} : { notAfter: notAfter.toISOString() }) })),
     ...(withFiles
       ? { stationFiles: r.credentials.map((c) => ({ category: c.category, trust: c.files.trust.toString('base64'), crt: c.files.crt.toString('base64'), key: c.files.key.toString('base64') })) }

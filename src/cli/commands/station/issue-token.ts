@@ -40,7 +40,10 @@ export function register(parent: Command): void {
           opts.pkiDir === undefined ? {} : { pkiDir: opts.pkiDir },
         );
         const files = opts.out === undefined ? [] : await writeStationFiles(opts.out, result.stationFiles ?? [], opts.force === true);
-        out.result({ eui: id, mode: result.mode, pendingMode: result.pendingMode, credentials: result.credentials, files }, () => {
+        const warnings = result.warnings ?? [];
+        // Notes, not errors: the operator may be about to serve TLS.
+        for (const w of warnings) out.note(`note: ${w}`);
+        out.result({ eui: id, mode: result.mode, pendingMode: result.pendingMode, credentials: result.credentials, files, warnings }, () => {
           for (const c of result.credentials) {
             out.line(`station ${id}: ${c.category} token ${c.tokenId}, credential crc ${formatCrc(c.crc)}, sent on its next request`);
             out.line(`  ${c.token ?? ''}`);

@@ -31,6 +31,8 @@ export function register(parent: Command): void {
       const tcTrust = opts.tcTrust === undefined ? undefined : await fileArgText(opts.tcTrust, '--tc-trust');
       await runActions(cmd, async (actions, out) => {
         const rotated = await actions.rotateCredential(id, { for: category, ...(tcTrust === undefined ? {} : { tcTrust }), ...(opts.force === true ? { force: true } : {}) }, opts.pkiDir === undefined ? {} : { pkiDir: opts.pkiDir });
+        // Notes, not errors: the operator may be about to serve TLS.
+        for (const w of rotated.warnings ?? []) out.note(`note: ${w}`);
         out.result({ ...rotated, pending: true }, () => {
           const what = rotated.kind === 'certificate' ? `certificate ${rotated.fingerprint}` : `token ${rotated.tokenId}`;
           out.line(`station ${id}: new ${category} ${what} (crc ${formatCrc(rotated.crc)}) is sent on its next request;`);

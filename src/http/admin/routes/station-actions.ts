@@ -40,7 +40,7 @@ export const RotateBody = z
   .meta({ id: 'RotateRequest' });
 
 export const Rotated = z
-  .object({ eui: z.string(), category, kind: z.enum(['certificate', 'token']), crc: z.number().int().describe('CRC the station reports once it holds the new credential'), fingerprint: z.string().nullable(), notAfter: time.nullable(), tokenId: z.string().nullable() })
+  .object({ eui: z.string(), category, kind: z.enum(['certificate', 'token']), crc: z.number().int().describe('CRC the station reports once it holds the new credential'), fingerprint: z.string().nullable(), notAfter: time.nullable(), tokenId: z.string().nullable(), warnings: z.array(z.string()).optional().describe('notes, not errors: e.g. the station calls CUPS over plain HTTP, so its new CUPS credential is sent only once it calls over https') })
   .meta({ id: 'Rotated' });
 
 const iso = (d: Date | null | undefined) => (d === null || d === undefined ? null : d.toISOString());
@@ -75,7 +75,7 @@ export function registerStationActionRoutes(app: FastifyInstance, deps: AdminDep
   }, async (req) => {
     const trust = req.body.tcTrust === undefined ? undefined : fileParam(req.body.tcTrust, 'tcTrust');
     const r = await rotateStationCredential({ ...contextOf(req, deps), rollouts: deps.rollouts }, req.params.eui, req.body.for, deps.pkiDir ?? pkiDirOption(undefined), trust, { force: req.body.force === true });
-    return { ...r, notAfter: iso(r.notAfter) };
+    return { ...r, notAfter: iso(r.notAfter), warnings: [...r.warnings] };
   });
 
   api.post('/stations/:eui/firmware/retry', {
