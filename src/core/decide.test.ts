@@ -277,3 +277,30 @@ describe('quietPoll', () => {
     expect(quietPoll(req, lacking)).toBe(true);
   });
 });
+
+describe('decide: a CUPS credential that only completes over TLS (issue 17.9)', () => {
+  const desired = { cupsUri: 'https://cups.example:443', cupsCred: cred(7), tcCred: cred(8) };
+  const req = request({ cupsUri: 'http://127.0.0.1:6090' });
+  const over = (secure: boolean, cupsCredMode: 'mtls' | 'token' | 'none' | null) => decide(req, station({ desired }), { now: NOW, transport: { secure, cupsCredMode } });
+
+  it('holds back a certificate or token over plain HTTP, sends the rest, and says why', () => {
+    for (const mode of ['mtls', 'token'] as const) {
+      const d = over(false, mode);
+      expect(sentParts(d.answer)).toEqual(['cupsUri', 'tcCred']);
+      expect(d.problems).toEqual([expect.stringMatching(/^cupsCred not sent: .*TLS.*plain HTTP \(http:\/\/127\.0\.0\.1:6090\); serve with --tls-cert/)]);
+      const record = exchangeRecord(d, station({ desired }), { at: NOW, remoteAddress: null });
+      expect(record.events.filter((e) => e.type === 'problem')).toHaveLength(1);
+      // Recorded once: the next poll with the same problem held writes no event for it.
+      const held = station({ desired, problem: d.problems[0] as string });
+      expect(exchangeRecord(over(false, mode), held, { at: NOW, remoteAddress: null }).events.filter((e) => e.type === 'problem')).toEqual([]);
+    }
+    expect(over(false, 'mtls').problems[0]).toMatch(/client certificate can only be used over TLS/);
+  });
+
+  it('sends it over TLS, and sends a credential for no TLS-only mode over plain HTTP', () => {
+    expect(sentParts(over(true, 'mtls').answer)).toEqual(['cupsUri', 'cupsCred', 'tcCred']);
+    expect(over(true, 'mtls').problems).toEqual([]);
+    expect(sentParts(over(false, 'none').answer)).toEqual(['cupsUri', 'cupsCred', 'tcCred']);
+    expect(sentParts(over(false, null).answer)).toEqual(['cupsUri', 'cupsCred', 'tcCred']);
+  });
+});
