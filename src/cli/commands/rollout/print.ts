@@ -19,7 +19,8 @@ export function printRollout(out: Output, r: RolloutJson, members?: readonly z.i
   if (r.haltReason !== null) out.line(`halted   ${r.haltReason}`);
   if (r.state === 'halted') out.line('         no new offers; offers not fetched yet were withdrawn and are made again on resume');
   out.line(`failures ${r.totals.failed} of ${r.failuresAllowed} allowed`);
-  out.line(`eta      ${r.eta ?? '-'}`);
+  // PROTOCOL.md 8.3: the station asks for a change only when it calls; a healthy one calls at its regular check.
+  out.line(`eta      ${r.eta ?? '-'}${r.eta === null ? '' : ' (a change reaches a healthy station at its next regular check, up to 24 h after it was made; a station whose LNS connection fails asks within minutes)'}`);
   out.line();
   out.table(
     r.waves.map((w) => ({ wave: `${w.wave}${w.wave === r.wave && isActive(r.state) ? ' *' : ''}`, stations: w.stations, pending: w.pending, offered: w.offered, confirmed: w.confirmed, failed: w.failed, skipped: w.skipped, reverted: w.reverted })),
