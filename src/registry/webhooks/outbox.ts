@@ -26,9 +26,10 @@ export function eventPayload(id: string, event: WebhookEvent): string {
  * Queues `events` for every enabled webhook subscribed to them, on `trx`: the
  * transaction that writes the events themselves, so both commit or neither.
  */
-export async function queueWebhookEvents(trx: Kysely<RegistryDatabase>, events: readonly WebhookEvent[], only?: string): Promise<void> {
+export async function queueWebhookEvents<DB extends RegistryDatabase>(trx: Kysely<DB>, events: readonly WebhookEvent[], only?: string): Promise<void> {
   if (!anyEnabled || events.length === 0) return;
-  const db = trx.withTables<WebhookTables>();
+  // Stores with more tables (rollouts) are a wider view of the same database.
+  const db = (trx as unknown as Kysely<RegistryDatabase>).withTables<WebhookTables>();
   const hooks = await db
     .selectFrom('webhooks')
     .select(['id', 'events'])
@@ -55,6 +56,6 @@ function subscribed(events: string, type: string): boolean {
 }
 
 /** Queues one event on `trx`; see queueWebhookEvents. */
-export function queueWebhookEvent(trx: Kysely<RegistryDatabase>, event: WebhookEvent): Promise<void> {
+export function queueWebhookEvent<DB extends RegistryDatabase>(trx: Kysely<DB>, event: WebhookEvent): Promise<void> {
   return queueWebhookEvents(trx, [event]);
 }

@@ -99,7 +99,7 @@ export class KyselyWebhookStore extends BackendStore<RegistryDatabase & WebhookT
     return this.run((db) =>
       auditedTransaction(db, audit, async (trx) => {
         setWebhooksEnabled(true);
-        await queueWebhookEvents(trx as unknown as Kysely<RegistryDatabase>, [event], id);
+        await queueWebhookEvents(trx, [event], id);
       }),
     );
   }
