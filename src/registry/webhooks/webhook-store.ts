@@ -178,6 +178,9 @@ export class KyselyWebhookStore extends BackendStore<RegistryDatabase & WebhookT
   recordAttempt(o: AttemptOutcome): Promise<{ recorded: boolean; disabled: boolean }> {
     return this.run((db) =>
       db.transaction().execute(async (trx) => {
+        // The webhook's row first, in every attempt's transaction: concurrent attempts on one webhook queue
+        // here rather than lock its deliveries in another order (a disabling fails them all).
+        if (this.backend.flavour === 'postgres') await trx.selectFrom('webhooks').select('id').where('id', '=', o.webhookId).forUpdate().execute();
         const state = o.ok ? 'delivered' : o.retryAt === null ? 'dead' : 'pending';
         const r = await trx
           .updateTable('webhook_deliveries')
