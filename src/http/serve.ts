@@ -164,6 +164,7 @@ async function listenAdmin(
     fleet: runtime.fleet,
     access: runtime.access,
     rollouts: runtime.rollouts,
+    webhooks: runtime.webhooks,
     blobs: runtime.blobs,
     logger,
     clock: () => new Date(),
