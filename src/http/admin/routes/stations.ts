@@ -31,7 +31,7 @@ export function registerStationRoutes(app: FastifyInstance, deps: AdminDeps): vo
   }, async (req) => ({ total: await countStations(contextOf(req, deps), req.query) }));
 
   api.post('/stations/labels', {
-    schema: { tags, summary: 'Set and remove labels on every station a filter matches (operator); other labels stay', body: StationLabelsBulk, response: { 200: StationLabelsBulkResult, ...errorResponses } },
+    schema: { tags, summary: 'Set and remove labels on every station a filter matches; other labels stay', body: StationLabelsBulk, response: { 200: StationLabelsBulkResult, ...errorResponses } },
   }, async (req) => labelStations(contextOf(req, deps), req.body.filter, { ...(req.body.set === undefined ? {} : { set: req.body.set }), ...(req.body.remove === undefined ? {} : { remove: req.body.remove }) }));
 
   api.post('/stations', {
