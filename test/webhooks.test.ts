@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DEFAULT_HEALTH } from '../src/core/health.js';
 import { startWebhookWorker, type WebhookWorker } from '../src/http/webhook-worker.js';
 import { auditRow, SERVER_ACTOR } from '../src/operations/context.js';
 import { createRegistryStores, type RegistryStores } from '../src/registry/index.js';
@@ -109,6 +110,31 @@ describe.each(drivers)('webhooks on $name', (driver) => {
       expect(bodies[0]?.time).toBe('2026-12-07T12:00:00.000Z');
       const delivered = await stores.webhooks.listDeliveries({ limit: 10 });
       expect(delivered.map((d) => d.state)).toEqual(['delivered', 'delivered']);
+    } finally {
+      await rx.close();
+    }
+  });
+
+  it('delivers a station health change (lns_failing) and a failed firmware upgrade from the exchanges that write them', async () => {
+    const rx = await receiver();
+    try {
+      await add(rx.url, ['station.health_changed', 'firmware.upgrade_failed']);
+      const eui = '0000000000000007';
+      await stores.registry.createStation({ eui });
+      const reported = { cupsUri: 'https://cups.example:443', tcUri: 'wss://lns.example:8887', cupsCredCrc: 1, tcCredCrc: 2, station: '2.0.6(rpi/std)', model: 'rpi', package: '1.0.0', keys: [] };
+      const health = { thresholds: DEFAULT_HEALTH, callsAgain: false, previousSeenAt: null, hasTc: true };
+      // Calls every 450 s: what a station does while its LNS link fails.
+      for (let i = 0; i < 4; i++) await stores.registry.recordExchange(eui, { at: new Date(now + i * 450_000), remoteAddress: null, reported, events: [], health });
+      await stores.registry.setFirmwareTarget(eui, { package: '2.0.0', blob: 'fw/2.0.0.bin', size: 10, sha256: 'ab'.repeat(32), signatures: [], maxOffers: 3, fromPackage: '1.0.0', requestedAt: clock() });
+      await stores.registry.recordExchange(eui, { at: new Date(now + 2_000_000), remoteAddress: null, reported, events: [], firmware: { package: '2.0.0', state: 'failed', lastError: 'no change after 3 offers' } });
+      now += 2_000_000;
+      expect(await worker().runOnce()).toBe(2);
+      const bodies = rx.got.map((r) => {
+        expect(verify('s3cret', r)).toBe(true);
+        return JSON.parse(r.body) as { type: string; data: Record<string, unknown> };
+      });
+      expect(bodies.find((b) => b.type === 'station.health_changed')?.data).toMatchObject({ station: { eui }, to: 'lns_failing' });
+      expect(bodies.find((b) => b.type === 'firmware.upgrade_failed')?.data).toEqual({ station: { eui }, package: '2.0.0', error: 'no change after 3 offers' });
     } finally {
       await rx.close();
     }
