@@ -3,6 +3,8 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createMemoryBlobStore } from '../src/blobs/index.js';
+import { createRollout, rollbackRollout } from '../src/operations/rollouts.js';
 import { DEFAULT_HEALTH } from '../src/core/health.js';
 import { startWebhookWorker, type WebhookWorker } from '../src/http/webhook-worker.js';
 import { auditRow, SERVER_ACTOR } from '../src/operations/context.js';
@@ -135,6 +137,22 @@ describe.each(drivers)('webhooks on $name', (driver) => {
       });
       expect(bodies.find((b) => b.type === 'station.health_changed')?.data).toMatchObject({ station: { eui }, to: 'lns_failing' });
       expect(bodies.find((b) => b.type === 'firmware.upgrade_failed')?.data).toEqual({ station: { eui }, package: '2.0.0', error: 'no change after 3 offers' });
+    } finally {
+      await rx.close();
+    }
+  });
+
+  it('delivers a rollout rolled back, with the rollout concerned', async () => {
+    const rx = await receiver();
+    try {
+      await add(rx.url, ['rollout.rolled_back', 'rollout.completed', 'rollout.halted']);
+      await stores.registry.createStation({ eui: '0000000000000008', labels: { site: 'north' } });
+      const ctx = { ...stores, blobs: createMemoryBlobStore(), clock, actor: SERVER_ACTOR };
+      const { rollout } = await createRollout(ctx, { tcUri: 'ws://127.0.0.1:7300', label: ['site=north'], waves: '100%', deadline: '1h' });
+      await rollbackRollout(ctx, rollout.id);
+      expect(await worker().runOnce()).toBe(1);
+      expect(verify('s3cret', rx.got[0]!)).toBe(true);
+      expect(JSON.parse(rx.got[0]!.body)).toMatchObject({ type: 'rollout.rolled_back', data: { rollout: { id: rollout.id, state: 'rolled_back', change: 'tcUri' } } });
     } finally {
       await rx.close();
     }
