@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { invalid, notFound } from '../core/errors.js';
+import { conflict, invalid, notFound } from '../core/errors.js';
 import type { KyselyWebhookStore } from '../registry/webhooks/webhook-store.js';
 import { WEBHOOK_EVENTS, type Webhook, type WebhookDelivery, type WebhookFormat } from '../registry/webhooks/webhook-types.js';
 import { audited, authorize, type OperationContext } from './context.js';
@@ -66,11 +66,14 @@ export async function removeWebhook(ctx: WebhookContext, id: string): Promise<We
   return hook;
 }
 
-/** Queues a `test` event for one webhook (enabled or not), delivered by the server's worker like any other. */
+/** Queues a `test` event for one enabled webhook, delivered by the server's worker like any other. */
 export async function testWebhook(ctx: WebhookContext, id: string): Promise<{ queued: true; webhook: string }> {
   authorize(ctx, 'admin', 'testing a webhook');
   const hook = await ctx.webhooks.getWebhook(id);
   if (hook === null) throw notFound('webhook_not_found', `no webhook ${id}; "bscups webhook list" shows them`, { id });
+  if (!hook.enabled) {
+    throw conflict('webhook_disabled', `webhook ${id} was disabled after ${hook.consecutiveFailures} failed deliveries in a row; fix the receiver, then remove it and add it again`, { id });
+  }
   const at = ctx.clock();
   await ctx.webhooks.queueFor(id, { type: 'test', at, data: { webhook: { id, url: hook.url }, by: ctx.actor.name } }, audited(ctx, 'webhook.test', id));
   return { queued: true, webhook: id };

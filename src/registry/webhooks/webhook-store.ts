@@ -94,7 +94,7 @@ export class KyselyWebhookStore extends BackendStore<RegistryDatabase & WebhookT
     );
   }
 
-  /** Queues `event` for the webhook `id` alone (`webhook test`), enabled or not. */
+  /** Queues `event` for the webhook `id` alone (`webhook test`); only an enabled webhook's deliveries are sent. */
   queueFor(id: string, event: WebhookEvent, audit: AuditFor<void>): Promise<void> {
     return this.run((db) =>
       auditedTransaction(db, audit, async (trx) => {
