@@ -88,6 +88,16 @@ export interface Config {
   readonly renewStationCertsBefore?: string | undefined;
   /** Renewals (new certificates offered) a server starts per minute at most. */
   readonly maxOffersPerMinute: number;
+  /** Seconds a webhook receiver has to answer one delivery. */
+  readonly webhookTimeout: number;
+  /** Failed webhook deliveries in a row after which the webhook is disabled. */
+  readonly webhookDisableAfter: number;
+  /** Seconds between passes of the webhook delivery worker. */
+  readonly webhookInterval: number;
+  /** Seconds from a failed delivery to its first retry (each further one waits twice as long, at most an hour). */
+  readonly webhookFirstRetry: number;
+  /** Seconds a delivery is retried for before it is dead. */
+  readonly webhookRetryFor: number;
 }
 
 export const DEFAULTS = Object.freeze({
@@ -133,6 +143,11 @@ export const DEFAULTS = Object.freeze({
   healthGrace: 7200,
   renewStationCertsBefore: undefined as string | undefined,
   maxOffersPerMinute: 60,
+  webhookTimeout: 10,
+  webhookDisableAfter: 20,
+  webhookInterval: 2,
+  webhookFirstRetry: 10,
+  webhookRetryFor: 25 * 3600,
 });
 
 const ENV: Record<keyof Config, string> = {
@@ -178,6 +193,11 @@ const ENV: Record<keyof Config, string> = {
   healthGrace: 'BSCUPS_HEALTH_GRACE',
   renewStationCertsBefore: 'BSCUPS_RENEW_STATION_CERTS_BEFORE',
   maxOffersPerMinute: 'BSCUPS_MAX_OFFERS_PER_MINUTE',
+  webhookTimeout: 'BSCUPS_WEBHOOK_TIMEOUT',
+  webhookDisableAfter: 'BSCUPS_WEBHOOK_DISABLE_AFTER',
+  webhookInterval: 'BSCUPS_WEBHOOK_INTERVAL',
+  webhookFirstRetry: 'BSCUPS_WEBHOOK_FIRST_RETRY',
+  webhookRetryFor: 'BSCUPS_WEBHOOK_RETRY_FOR',
 };
 
 const schema = z.object({
@@ -226,6 +246,12 @@ const schema = z.object({
   healthGrace: z.coerce.number().min(0).max(30 * 86_400),
   renewStationCertsBefore: z.string().regex(/^\d{1,9}[smhdw]$/, 'a duration such as 30d').optional(),
   maxOffersPerMinute: z.coerce.number().int().min(1).max(100_000),
+  // Seconds, fractions allowed so tests can run retries in milliseconds.
+  webhookTimeout: z.coerce.number().min(0.05).max(300),
+  webhookDisableAfter: z.coerce.number().int().min(1).max(100_000),
+  webhookInterval: z.coerce.number().min(0.01).max(3600),
+  webhookFirstRetry: z.coerce.number().min(0.01).max(30),
+  webhookRetryFor: z.coerce.number().min(0.01).max(30 * 86_400),
 });
 
 export type ConfigInput = { readonly [K in keyof Config]?: string | number | boolean | undefined };

@@ -4,6 +4,7 @@ import type { BlobStore } from './blobs/types.js';
 import type { Config } from './config.js';
 import { createRegistryStores, type AccessStore, type FleetStore, type RolloutStore } from './registry/index.js';
 import type { StationRegistry } from './registry/types.js';
+import type { KyselyWebhookStore } from './registry/webhooks/webhook-store.js';
 
 /** The registry and blob store a command or server works on. */
 export interface Runtime {
@@ -15,6 +16,8 @@ export interface Runtime {
   readonly access: AccessStore;
   /** The firmware library and rollouts, on the registry's database. */
   readonly rollouts: RolloutStore;
+  /** Webhooks and their outbox, on the registry's database. */
+  readonly webhooks: KyselyWebhookStore;
   readonly blobs: BlobStore;
   close(): Promise<void>;
 }
@@ -44,7 +47,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
     refusalRowsPerStation: config.refusalRowsPerStation,
     unknownStations: config.unknownStationsMax,
   };
-  const { registry, fleet, access, rollouts } = await createRegistryStores(
+  const { registry, fleet, access, rollouts, webhooks } = await createRegistryStores(
     config.database,
     cached ? { eventRetention, cache: { lastSeenIntervalMs: config.lastSeenInterval * 1000 } } : { eventRetention },
   );
@@ -57,6 +60,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
       fleet,
       access,
       rollouts,
+      webhooks,
       blobs,
       async close() {
         await Promise.allSettled([registry.close(), blobs.close()]);

@@ -15,7 +15,8 @@ import { startTestServer, type TestServer } from './support/server.js';
 // (and the server refuses to start without one in src/http/admin/route-roles.ts).
 
 /** Routes only an admin may use, listed here independently of the server's table. */
-const ADMIN_ONLY = ['GET /api/v1/api-keys', 'POST /api/v1/api-keys', 'DELETE /api/v1/api-keys/:id', 'POST /api/v1/signing-keys', 'DELETE /api/v1/signing-keys/:crc'];
+const ADMIN_ONLY = ['GET /api/v1/api-keys', 'POST /api/v1/api-keys', 'DELETE /api/v1/api-keys/:id', 'POST /api/v1/signing-keys', 'DELETE /api/v1/signing-keys/:crc',
+  'GET /api/v1/webhooks', 'POST /api/v1/webhooks', 'DELETE /api/v1/webhooks/:id', 'POST /api/v1/webhooks/:id/test', 'GET /api/v1/webhook-deliveries'];
 /** Non-GET routes a viewer may call, and why. */
 const VIEWER_MAY_POST: Record<string, string> = { 'POST /api/v1/blobs/gc': 'lists unused blobs; deleting them (delete: true) needs operator, refused below' };
 

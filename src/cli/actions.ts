@@ -4,6 +4,7 @@ import type * as A from '../http/admin/action-schemas.js';
 import type * as I from '../http/admin/import-schemas.js';
 import type * as R from '../http/admin/rollout-schemas.js';
 import type * as S from '../http/admin/schemas.js';
+import type * as W from '../http/admin/webhook-schemas.js';
 import type { AuditListInput } from '../operations/audit.js';
 import type { StationListInput } from '../operations/station-filters.js';
 import type { RotateBody, Rotated, StationAuthBody } from '../http/admin/routes/station-actions.js';
@@ -141,4 +142,10 @@ export interface OperatorActions {
   listApiKeys(): Promise<z.infer<typeof S.ApiKey>[]>;
   revokeApiKey(id: string): Promise<z.infer<typeof S.ApiKey>>;
   listAudit(args: AuditListInput): Promise<PageJson<z.infer<typeof S.AuditEntry>>>;
+
+  addWebhook(input: z.input<typeof W.WebhookCreate>): Promise<z.infer<typeof W.Webhook>>;
+  listWebhooks(): Promise<z.infer<typeof W.Webhook>[]>;
+  removeWebhook(id: string): Promise<z.infer<typeof W.Webhook>>;
+  testWebhook(id: string): Promise<z.infer<typeof W.WebhookTestQueued>>;
+  webhookDeliveries(args: { readonly webhook?: string; readonly failed?: boolean }): Promise<z.infer<typeof W.WebhookDelivery>[]>;
 }

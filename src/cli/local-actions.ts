@@ -32,6 +32,8 @@ import type { CertificateFiles } from '../operations/certificate-lifetimes.js';
 import type { Runtime } from '../runtime.js';
 import { healthThresholds } from '../config.js';
 import type { FirmwareFileArgs, OperatorActions } from './actions.js';
+import * as W from '../http/admin/webhook-schemas.js';
+import { addWebhook, deliveryJson, listDeliveries, listWebhooks, removeWebhook, testWebhook, webhookJson, type WebhookContext } from '../operations/webhooks.js';
 
 const CATEGORIES = { cups: ['cups'], tc: ['tc'], both: ['cups', 'tc'] } as const;
 
@@ -57,6 +59,7 @@ function localCertificateFiles(): CertificateFiles {
 export function createLocalActions(rt: Runtime): OperatorActions {
   const ctx: OperationContext = { registry: rt.registry, fleet: rt.fleet, access: rt.access, blobs: rt.blobs, clock: () => new Date(), actor: localActor(), health: healthThresholds(rt.config) };
   const rctx: RolloutContext = { ...ctx, rollouts: rt.rollouts };
+  const wctx: WebhookContext = { ...ctx, webhooks: rt.webhooks };
   const page = <T, J>(p: { items: T[]; nextCursor: string | null }, view: (t: T) => J) => ({ items: p.items.map(view), nextCursor: p.nextCursor });
   const station = (s: Parameters<typeof stationJson>[0]) => S.Station.parse(stationJson(s, { now: ctx.clock(), thresholds: healthThresholds(rt.config) }));
 
@@ -177,5 +180,10 @@ export function createLocalActions(rt: Runtime): OperatorActions {
     listApiKeys: async () => (await listApiKeys(ctx)).map((k) => S.ApiKey.parse(apiKeyJson(k))),
     revokeApiKey: async (id) => S.ApiKey.parse(apiKeyJson(await revokeApiKey(ctx, id))),
     listAudit: async (args) => page(await listAudit(ctx, args), (e) => S.AuditEntry.parse(auditJson(e))),
+    addWebhook: async (input) => W.Webhook.parse(webhookJson(await addWebhook(wctx, input))),
+    listWebhooks: async () => (await listWebhooks(wctx)).map((w) => W.Webhook.parse(webhookJson(w))),
+    removeWebhook: async (id) => W.Webhook.parse(webhookJson(await removeWebhook(wctx, id))),
+    testWebhook: (id) => testWebhook(wctx, id),
+    webhookDeliveries: async (args) => (await listDeliveries(wctx, args)).map((d) => W.WebhookDelivery.parse(deliveryJson(d))),
   };
 }

@@ -130,6 +130,11 @@ export function createRemoteActions(call: ApiCall): OperatorActions {
     listApiKeys: () => call('GET', '/api-keys'),
     revokeApiKey: (id) => call('DELETE', `/api-keys/${e(id)}`),
     listAudit: (args) => call('GET', '/audit', { query: { ...args } }),
+    addWebhook: (input) => call('POST', '/webhooks', { json: input }),
+    listWebhooks: () => call('GET', '/webhooks'),
+    removeWebhook: (id) => call('DELETE', `/webhooks/${e(id)}`),
+    testWebhook: (id) => call('POST', `/webhooks/${e(id)}/test`),
+    webhookDeliveries: (args) => call('GET', '/webhook-deliveries', { query: { webhook: args.webhook, failed: args.failed === true ? 'true' : undefined } }),
   };
 }
 

@@ -1,3 +1,4 @@
+import { startWebhookWorker, WEBHOOK_DEFAULTS } from './webhook-worker.js';
 import type { FastifyInstance } from 'fastify';
 import type { Server as TlsServer } from 'node:tls';
 import type { Logger } from 'pino';
@@ -107,6 +108,17 @@ export async function serve(runtime: Runtime, config: Config, logger: Logger, op
   const rolloutEngine = startRolloutEngine({ rollouts: runtime.rollouts, fleet: runtime.fleet, clock: () => new Date(), credentials }, logger, config.rolloutInterval * 1000);
   nudge = rolloutEngine.nudge;
   const renewal = startRenewal(runtime, config, logger, credentials.stationCa);
+  const webhooks = startWebhookWorker({
+    store: runtime.webhooks,
+    clock: () => new Date(),
+    logger,
+    intervalMs: config.webhookInterval * 1000,
+    timeoutMs: config.webhookTimeout * 1000,
+    disableAfter: config.webhookDisableAfter,
+    firstRetryMs: config.webhookFirstRetry * 1000,
+    maxBackoffMs: WEBHOOK_DEFAULTS.maxBackoffMs,
+    retryForMs: config.webhookRetryFor * 1000,
+  });
   warnAboutServerCertificate(material?.info, config, logger, new Date());
   return {
     app,
@@ -120,6 +132,7 @@ export async function serve(runtime: Runtime, config: Config, logger: Logger, op
       stats.stop();
       await rolloutEngine.stop();
       await renewal?.stop();
+      await webhooks.stop();
       tls?.close();
       admin.tls?.close();
       // Idle connections go at once, answers in progress get config.drainTimeout, on both listeners.
@@ -152,6 +165,7 @@ async function listenAdmin(
     fleet: runtime.fleet,
     access: runtime.access,
     rollouts: runtime.rollouts,
+    webhooks: runtime.webhooks,
     blobs: runtime.blobs,
     logger,
     clock: () => new Date(),

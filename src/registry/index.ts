@@ -1,3 +1,4 @@
+import { KyselyWebhookStore } from './webhooks/webhook-store.js';
 import { createRegistryBackend } from './open-backend.js';
 import { KyselyRegistry } from './kysely-registry.js';
 import type { StationRegistry } from './types.js';
@@ -62,6 +63,8 @@ export interface RegistryStores {
   readonly access: AccessStore;
   /** The firmware library and rollouts. */
   readonly rollouts: RolloutStore;
+  /** The webhooks and their outbox. */
+  readonly webhooks: KyselyWebhookStore;
 }
 
 /** Like createRegistry, plus the stores on the same connection pool; `registry.close()` closes them all. */
@@ -72,6 +75,7 @@ export async function createRegistryStores(url: string, options: RegistryOptions
     fleet: new KyselyFleetStore(backend),
     access: new KyselyAccessStore(backend),
     rollouts: new KyselyRolloutStore(backend),
+    webhooks: new KyselyWebhookStore(backend),
   };
 }
 export type { AuditFor } from './audit-row.js';

@@ -252,7 +252,8 @@ export class KyselyRegistry implements StationRegistry {
   }
 
   recordUnknown(eui: string, seen: UnknownSighting): Promise<void> {
-    return this.#run((db) => upsertUnknown(db, eui, seen, this.#retention.unknownStations ?? DEFAULT_UNKNOWN_STATIONS));
+    // One transaction: a first sighting and its webhook deliveries commit together.
+    return this.#run((db) => db.transaction().execute((trx) => upsertUnknown(trx, eui, seen, this.#retention.unknownStations ?? DEFAULT_UNKNOWN_STATIONS)));
   }
 
   listUnknown(): Promise<UnknownStation[]> {

@@ -7,6 +7,7 @@ import { rolloutTables } from './migration-rollouts.js';
 import { textSearchIndexes } from './migration-text-search.js';
 import { healthTables } from './migration-health.js';
 import { certificateExpiryIndex } from './migration-certificate-expiry.js';
+import { webhookTables } from './migration-webhooks.js';
 
 export type SqlFlavour = 'sqlite' | 'postgres';
 
@@ -31,6 +32,7 @@ export function registryMigrations(flavour: SqlFlavour, logger?: MigrationLogger
     '0007_text_search': { up: (db) => textSearchIndexes(db, flavour, logger) },
     '0009_health': { up: (db) => healthTables(db, flavour) },
     '0011_certificate_expiry': { up: (db) => certificateExpiryIndex(db) },
+    '0016_webhooks': { up: (db) => webhookTables(db) },
   };
   return { getMigrations: () => Promise.resolve(migrations) };
 }

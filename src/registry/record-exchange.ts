@@ -7,6 +7,7 @@ import { eventColumns, millis, reportedColumns, toReported } from './row-mapping
 import type { ExchangeRecord, ExchangeResult } from './types.js';
 import { decideHealth } from './health/record-health.js';
 import type { SqlFlavour } from './migrations.js';
+import { queueWebhookEvent } from './webhooks/outbox.js';
 
 /**
  * Writes one answered exchange; `trx` must be a transaction. The last-seen stamp
@@ -48,5 +49,8 @@ export async function writeExchange(trx: Kysely<RegistryDatabase>, eui: string, 
     record.firmware === undefined
       ? await currentFirmware(trx, eui)
       : await applyFirmwareTransition(trx, eui, record.firmware, record.at, false);
+  if (record.firmware?.state === 'failed' && firmware?.state === 'failed') {
+    await queueWebhookEvent(trx, { type: 'firmware.upgrade_failed', at: record.at, data: { station: { eui }, package: firmware.package, error: firmware.lastError } });
+  }
   return { reportedChanged, firmware, ...(health === undefined ? {} : { health }) };
 }

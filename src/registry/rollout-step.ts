@@ -10,6 +10,8 @@ import { isUniqueViolation } from './db-errors.js';
 import { eventColumns, firmwareColumns } from './row-mapping.js';
 import type { RolloutTables } from './rollout-schema.js';
 import { toPackage } from './rollout-rows.js';
+import { rolloutWebhookEvent } from './webhooks/event-hooks.js';
+import { queueWebhookEvents } from './webhooks/outbox.js';
 
 const TERMINAL_MEMBER = new Set(['confirmed', 'failed', 'skipped', 'reverted']);
 /** Rows per statement in rollout writes: small enough for one statement's parameters on both drivers. */
@@ -41,6 +43,7 @@ export async function writeStep(
     .where('version', '=', rollout.version)
     .executeTakeFirst();
   if (guarded.numUpdatedRows === 0n) return false;
+  await queueWebhookEvents(trx as unknown as Kysely<RegistryDatabase>, rolloutWebhookEvent(rollout, r.state, r.haltReason, at));
 
   const change = rollout.change;
   const pkg = change.kind === 'firmware' && step.members.some((m) => m.offer !== undefined)

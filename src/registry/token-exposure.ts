@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { RegistryDatabase } from './db-schema.js';
 import { eventColumns, millis } from './row-mapping.js';
+import { queueWebhookEvent } from './webhooks/outbox.js';
 
 /**
  * Marks a token as seen in clear and tells the station's history, once. The token
@@ -25,5 +26,6 @@ export async function markTokenCompromisedRow(trx: Kysely<RegistryDatabase>, id:
     .insertInto('station_events')
     .values(eventColumns(row.eui, { type: 'auth', message, detail: { code: 'token_compromised', tokenId: id, reason } }, at))
     .execute();
+  await queueWebhookEvent(trx, { type: 'token.compromised', at, data: { station: { eui: row.eui }, token: { id, category: row.category }, reason } });
   return true;
 }

@@ -4,6 +4,7 @@ import { toUnknown, unknownColumns, type UnknownSighting } from './row-mapping.j
 import { invalid } from '../core/errors.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import type { UnknownStation } from './types.js';
+import { queueWebhookEvent } from './webhooks/outbox.js';
 
 const CURSOR_TAG = 'unknown';
 
@@ -31,7 +32,10 @@ export async function upsertUnknown(
     )
     .returning('count')
     .executeTakeFirst();
-  if (row !== undefined && Number(row.count) === 1) await trimUnknown(db, max);
+  if (row !== undefined && Number(row.count) === 1) {
+    await trimUnknown(db, max);
+    await queueWebhookEvent(db, { type: 'station.unknown_first_seen', at: seen.at, data: { station: { eui }, remoteAddress: seen.remoteAddress } });
+  }
 }
 
 /** Deletes every row after the first `max` by last contact (newest first, then EUI). */

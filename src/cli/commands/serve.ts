@@ -48,6 +48,11 @@ export function register(program: Command): void {
     .option('--health-grace <seconds>', 'gateway health: a station not seen for its regular interval plus this is silent (env BSCUPS_HEALTH_GRACE, default 7200)')
     .option('--renew-station-certs-before <duration>', 'offer a new certificate through CUPS to each mtls station whose certificate expires within this, e.g. 30d; the old one is retired once the station uses the new one, every renewal audited (env BSCUPS_RENEW_STATION_CERTS_BEFORE, default off)')
     .option('--max-offers-per-minute <n>', 'with --renew-station-certs-before: start at most this many renewals per minute, per server (env BSCUPS_MAX_OFFERS_PER_MINUTE, default 60)')
+    .option('--webhook-timeout <seconds>', 'a webhook receiver must answer each delivery within this (env BSCUPS_WEBHOOK_TIMEOUT, default 10)')
+    .option('--webhook-disable-after <n>', 'disable a webhook after this many failed deliveries in a row, with an audit row (env BSCUPS_WEBHOOK_DISABLE_AFTER, default 20)')
+    .option('--webhook-interval <seconds>', 'look for due webhook deliveries this often (env BSCUPS_WEBHOOK_INTERVAL, default 2)')
+    .option('--webhook-first-retry <seconds>', 'retry a failed webhook delivery after this, then twice as long each time up to an hour; at most 30 (env BSCUPS_WEBHOOK_FIRST_RETRY, default 10)')
+    .option('--webhook-retry-for <seconds>', 'retry a webhook delivery this long before it is dead (env BSCUPS_WEBHOOK_RETRY_FOR, default 90000, 25 h)')
     .addHelpText(
       'after',
       '\nPoint a gateway at it by writing the URI into its cups.uri, e.g.\n  echo https://192.0.2.10:6090 > cups.uri\nand bind with --host 0.0.0.0 so it is reachable from the network. For gateways on a network:\n' +

@@ -1,3 +1,4 @@
+import type { KyselyWebhookStore } from '../../registry/webhooks/webhook-store.js';
 import type { HealthThresholds } from '../../core/health.js';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
@@ -14,6 +15,7 @@ import { isPublic, registerAuthentication } from './auth.js';
 import { ROUTE_ROLES, securityFor, summaryWithRole } from './route-roles.js';
 import { registerErrorHandling } from './errors.js';
 import { registerAccessRoutes } from './routes/access.js';
+import { registerWebhookRoutes } from './routes/webhooks.js';
 import { registerFleetRoutes } from './routes/fleet.js';
 import { registerStationRoutes } from './routes/stations.js';
 import { registerFirmwareRoutes } from './routes/firmware.js';
@@ -57,6 +59,8 @@ export interface AdminDeps {
   readonly limits?: ConnectionLimits;
   /** Health thresholds (`--health-*`): silence is read with them. */
   readonly health?: HealthThresholds;
+  /** Webhooks and their outbox; the webhook routes refuse without it. */
+  readonly webhooks?: KyselyWebhookStore;
 }
 
 export const API_PREFIX = '/api/v1';
@@ -136,6 +140,7 @@ export async function createAdminApp(deps: AdminDeps): Promise<FastifyInstance> 
       registerStationRoutes(api, deps);
       registerFleetRoutes(api, deps);
       registerAccessRoutes(api, deps);
+      registerWebhookRoutes(api, deps, deps.webhooks);
       registerFirmwareRoutes(api, deps);
       registerRolloutRoutes(api, deps);
       registerServerRoutes(api, deps);

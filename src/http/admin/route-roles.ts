@@ -71,6 +71,11 @@ export const ROUTE_ROLES: Readonly<Record<string, Role>> = {
   'GET /api/v1/api-keys': 'admin',
   'POST /api/v1/api-keys': 'admin',
   'DELETE /api/v1/api-keys/:id': 'admin',
+  'GET /api/v1/webhooks': 'admin',
+  'POST /api/v1/webhooks': 'admin',
+  'DELETE /api/v1/webhooks/:id': 'admin',
+  'POST /api/v1/webhooks/:id/test': 'admin',
+  'GET /api/v1/webhook-deliveries': 'admin',
   'GET /api/v1/audit': 'viewer',
 };
 

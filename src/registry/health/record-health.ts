@@ -5,6 +5,7 @@ import type { ExchangeHealth } from '../../core/model.js';
 import type { RegistryDatabase } from '../db-schema.js';
 import type { SqlFlavour } from '../migrations.js';
 import { eventColumns } from '../row-mapping.js';
+import { queueWebhookEvent } from '../webhooks/outbox.js';
 import { healthColumns, toHealth, type HealthTables } from './health-rows.js';
 
 /** What an exchange did to a station's health: the step, and the reason in words when the state changed. */
@@ -48,6 +49,7 @@ export async function decideHealth(trx: Kysely<RegistryDatabase>, flavour: SqlFl
   if (step.changed) {
     const detail = { kind: 'health_changed', eui, from: step.from, to: step.record.state, reason, at: at.toISOString() };
     await trx.insertInto('station_events').values(eventColumns(eui, { type: 'health', message: `health ${step.from} → ${step.record.state}: ${reason}`, detail }, at)).execute();
+    await queueWebhookEvent(trx, { type: 'station.health_changed', at, data: { station: { eui }, from: step.from, to: step.record.state, reason } });
   }
   return { ...step, reason };
 }
