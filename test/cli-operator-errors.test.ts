@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliJson, runCli } from './support/cli.js';
+import { ensureTestRegistry } from './support/registry-fixture.js';
 
 const EUI = '0016C001FF10E7A1';
 let dir: string;
@@ -30,6 +31,7 @@ describe('a registry file that is not a usable SQLite database', () => {
 
   it('a damaged registry: says it is damaged and how to recover', async () => {
     const file = join(dir, 'damaged.sqlite');
+    await ensureTestRegistry({ BSCUPS_DATABASE: file });
     await cliJson(['--database', file, '--blobs', join(dir, 'blobs'), 'station', 'add', EUI]);
     const bytes = await readFile(file);
     // Keep the header page, overwrite the rest: the file still says SQLite but its b-trees are gone.

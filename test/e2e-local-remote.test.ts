@@ -51,8 +51,11 @@ const steps = { local: [] as [string, Step][], remote: [] as [string, Step][] };
 const ISO = /\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?Z?/g;
 
 /** Human output: times and the mode's random values replaced by placeholders. */
+/** The clock time a health reason gives ("since 14:45 UTC"): the two modes run minutes apart. */
+const CLOCK = /\b\d{2}:\d{2} UTC\b/g;
+
 function normalise(mode: Mode, text: string): string {
-  let out = text.replace(ISO, '<time>');
+  let out = text.replace(ISO, '<time>').replace(CLOCK, '<clock>');
   for (const [value, placeholder] of mode.random) out = out.split(value).join(placeholder);
   return out;
 }

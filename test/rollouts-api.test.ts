@@ -100,8 +100,13 @@ describe('firmware library and rollouts over the admin API', () => {
     expect(back.status, back.text).toBe(200);
     expect(back.body.rollout).toBe(id);
     const audit = await call('GET', '/api/v1/audit?limit=50', keys.viewer);
-    const actions = audit.body.items.filter((e: Json) => e.target === id).map((e: Json) => e.action);
+    const rows = audit.body.items.filter((e: Json) => e.target === id);
+    // The operators' actions, each once; the engine's steps are audited too, under the server's name.
+    const actions = rows.filter((e: Json) => e.actor !== 'server').map((e: Json) => e.action);
     expect(actions.sort()).toEqual(['rollout.abort', 'rollout.create', 'rollout.pause', 'rollout.resume', 'rollout.rollback']);
+    const engine = rows.filter((e: Json) => e.actor === 'server');
+    expect(engine.length).toBeGreaterThan(0);
+    expect(new Set(engine.map((e: Json) => e.action))).toEqual(new Set(['rollout.step']));
   });
 
   it("shows an active rollout on the admin listener's /metrics by member state, and nothing of it on the station port's", async () => {
