@@ -70,7 +70,8 @@ function normaliseJson(mode: Mode, value: unknown): unknown {
   if (typeof value === 'number') return mode.random.get(String(value)) ?? value;
   if (Array.isArray(value)) return value.map((v) => normaliseJson(mode, v));
   if (value !== null && typeof value === 'object') {
-    const out = Object.fromEntries(Object.entries(value).map(([k, v]) => [k, normaliseJson(mode, v)]));
+    // A health record's last gap is the milliseconds between two calls of the simulated station: timing, not a result.
+    const out = Object.fromEntries(Object.entries(value).map(([k, v]) => [k, k === 'gapMs' && typeof v === 'number' ? '<gap>' : normaliseJson(mode, v)]));
     if (out['crc'] === '<crc>' && typeof out['size'] === 'number') out['size'] = '<size>';
     return out;
   }
