@@ -117,7 +117,8 @@ export async function registerStations(runtime: Runtime, stations: readonly NewS
     return { row: i + 1, fields: { eui: s.eui, authMode, ...(cupsUri == null ? {} : { cupsUri }), ...(tcUri == null ? {} : { tcUri }) }, problems: [] };
   });
   const ctx = { registry: runtime.registry, fleet: runtime.fleet, access: runtime.access, blobs: runtime.blobs, clock: () => new Date(), actor: localActor() };
-  const imported = await importStations(ctx, rows, { batchSize: 5_000 });
+  // Forced: token stations get their tokens right after (registerTokenStations), as an operator would after --force.
+  const imported = await importStations(ctx, rows, { batchSize: 5_000, force: true });
   if (imported.counts.create !== stations.length) {
     const bad = imported.rows.find((r) => r.action !== 'create');
     throw new Error(`registering ${stations.length} stations: ${imported.counts.create} created; row ${bad?.row}: ${bad?.action} ${JSON.stringify(bad?.errors ?? [])}`);

@@ -10,6 +10,7 @@ import { EXIT_CODE } from '../src/cli/exit-codes.js';
 import { createSimulatedStation, initStationHome, type ExchangeResult, type SimulatedStation } from '../src/simulator/index.js';
 import { cliJson, runCli, spawnCli } from './support/cli.js';
 import { startServeProcess, type ServeProcess } from './support/serve-process.js';
+import { formatCrc } from '../src/core/crc-format.js';
 
 // The operator's scenarios run twice through the real CLI: once on the server
 // host's database (local mode), once from another folder through a real
@@ -177,6 +178,8 @@ async function scenario(m: Mode): Promise<Record<string, unknown>> {
   const cert = (JSON.parse(issued.stdout) as { credentials: { fingerprint: string; crc: number; blob: string }[] }).credentials[0] as { fingerprint: string; crc: number; blob: string };
   m.random.set(cert.fingerprint, '<fingerprint>');
   m.random.set(String(cert.crc), '<crc>');
+  // Human output prints CRCs as the station logs them (0x + 8 hex digits, core/crc-format.ts).
+  m.random.set(formatCrc(cert.crc), '<crc>');
   m.random.set(cert.blob, '<blob>');
   steps[m.name].push(['issue-cert', { code: issued.code, json: normaliseJson(m, JSON.parse(issued.stdout)) }]);
   const second = await m.station.exchange();
