@@ -1,4 +1,5 @@
-import { Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { cachedGauges } from './cached-gauges.js';
 import type { CertificateLifetimes } from '../operations/certificate-lifetimes.js';
 import { EXPIRY_WINDOWS } from '../registry/certificates/expiry-types.js';
 
@@ -10,24 +11,7 @@ import { EXPIRY_WINDOWS } from '../registry/certificates/expiry-types.js';
  * The alert rules in docs/prometheus/alerts.yml use these names.
  */
 export function registerCertificateGauges(registry: Registry, read: () => Promise<CertificateLifetimes>, ttlMs = 5_000, now: () => number = Date.now): void {
-  let cached: { at: number; value: Promise<CertificateLifetimes | null> } | undefined;
-  const lifetimes = (): Promise<CertificateLifetimes | null> => {
-    if (cached === undefined || now() - cached.at >= ttlMs) cached = { at: now(), value: read().catch(() => null) };
-    return cached.value;
-  };
-  const gauge = (name: string, help: string, labelNames: string[], fill: (g: Gauge, c: CertificateLifetimes) => void): void => {
-    new Gauge({
-      name,
-      help,
-      labelNames,
-      registers: [registry],
-      async collect() {
-        this.reset();
-        const c = await lifetimes();
-        if (c !== null) fill(this, c);
-      },
-    });
-  };
+  const gauge = cachedGauges<CertificateLifetimes>(registry, read, ttlMs, now);
   gauge('bscups_certificate_expiry_timestamp_seconds', 'when a certificate this server depends on expires, as a Unix time: server (the station listener) or station_ca', ['certificate'], (g, c) => {
     for (const [label, file] of [['server', c.server], ['station_ca', c.stationCa]] as const) {
       if (file?.notAfter != null) g.set({ certificate: label }, file.notAfter.getTime() / 1000);

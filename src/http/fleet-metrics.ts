@@ -1,4 +1,5 @@
-import { Gauge, type Registry } from 'prom-client';
+import type { Gauge, Registry } from 'prom-client';
+import { cachedGauges } from './cached-gauges.js';
 import type { FleetSummary } from '../registry/index.js';
 
 /** Distinct packages or models exported as labels; the rest are summed under "other". */
@@ -11,26 +12,7 @@ const MAX_VALUES = 50;
  * `bscups_fleet_summary_ok` at 0 rather than failing the whole scrape.
  */
 export function registerFleetGauges(registry: Registry, summarize: () => Promise<FleetSummary>, ttlMs = 5_000, now: () => number = Date.now): void {
-  let cached: { at: number; value: Promise<FleetSummary | null> } | undefined;
-  const summary = (): Promise<FleetSummary | null> => {
-    if (cached === undefined || now() - cached.at >= ttlMs) {
-      cached = { at: now(), value: summarize().catch(() => null) };
-    }
-    return cached.value;
-  };
-  const gauge = (name: string, help: string, labelNames: string[], fill: (g: Gauge, s: FleetSummary) => void): void => {
-    new Gauge({
-      name,
-      help,
-      labelNames,
-      registers: [registry],
-      async collect() {
-        this.reset();
-        const s = await summary();
-        if (s !== null) fill(this, s);
-      },
-    });
-  };
+  const gauge = cachedGauges<FleetSummary>(registry, summarize, ttlMs, now);
   gauge('bscups_fleet_summary_ok', '1 when the last fleet summary query succeeded', [], (g) => g.set(1));
   gauge('bscups_fleet_stations', 'registered stations by sync state (never_seen, problem, failed, pending_config, offered, pending_firmware, in_sync)', ['state'], (g, s) => {
     for (const [state, n] of Object.entries(s.byState)) g.set({ state }, n);
