@@ -54,9 +54,11 @@ const ISO = /\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?Z?/g;
 /** Human output: times and the mode's random values replaced by placeholders. */
 /** The clock time a health reason gives ("since 14:45 UTC"): the two modes run minutes apart. */
 const CLOCK = /\b\d{2}:\d{2} UTC\b/g;
+/** The gap a health reason speaks of ("every 0.1 s"): the simulated station's timing, not a result. */
+const EVERY = /\bevery [\d.]+ (s|min|h|d)\b/g;
 
 function normalise(mode: Mode, text: string): string {
-  let out = text.replace(ISO, '<time>').replace(CLOCK, '<clock>');
+  let out = text.replace(ISO, '<time>').replace(CLOCK, '<clock>').replace(EVERY, 'every <gap>');
   for (const [value, placeholder] of mode.random) out = out.split(value).join(placeholder);
   return out;
 }
