@@ -1,3 +1,7 @@
+import { visible } from '../core/visible-text.js';
+
+export { visible };
+
 /** How a command prints: human tables on stdout, or JSON for scripts. */
 export interface Output {
   readonly json: boolean;
@@ -48,21 +52,4 @@ export function cellText(v: unknown): string {
   if (Array.isArray(v)) return v.length === 0 ? 'none' : v.map(cellText).join(',');
   if (typeof v === 'object') return visible(JSON.stringify(v));
   return visible(String(v));
-}
-
-// C0 and C1 controls, DEL, line separators, and the bidirectional overrides that reorder what the eye reads.
-const INVISIBLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
-const NAMED: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
-
-/**
- * Stations choose their own `station`, `model` and `package` strings, so anything
- * shown to a human may carry terminal escapes (clear the screen, rewrite a line) or
- * a newline that forges a table row: such characters are written as escapes
- * (`\x1b`, `\n`, `\u202e`). --json output keeps the raw value.
- */
-export function visible(text: string): string {
-  return text.replace(INVISIBLE, (c) => {
-    const code = c.charCodeAt(0);
-    return NAMED[c] ?? (code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`);
-  });
 }

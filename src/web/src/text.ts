@@ -1,23 +1,15 @@
+import { visible } from '../../core/visible-text.js';
 import { h } from './dom.js';
+
+export { visible };
 
 /**
  * Untrusted text (names, labels, what stations report, audit details) shown
  * as text, isolated from its neighbours: a value ending in U+202E must not
  * reverse the EUI after it. Bidirectional controls and other invisible
- * characters are written as escapes, as the CLI writes them (`\u202e`, `\n`),
- * so the operator sees that they are there.
+ * characters are written as escapes by the rule the CLI uses too
+ * (core/visible-text.ts: `\u202e`, `\n`), so the operator sees that they are there.
  */
-
-// C0 and C1 controls, DEL, line separators, and the bidirectional marks and overrides (the CLI's list).
-const INVISIBLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
-const NAMED: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
-
-export function visible(text: string): string {
-  return text.replace(INVISIBLE, (c) => {
-    const code = c.charCodeAt(0);
-    return NAMED[c] ?? (code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`);
-  });
-}
 
 /**
  * An untrusted value in a <bdi>, escaped; `cls` adds classes (e.g. `clip` to
