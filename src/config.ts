@@ -98,6 +98,8 @@ export interface Config {
   readonly webhookFirstRetry: number;
   /** Seconds a delivery is retried for before it is dead. */
   readonly webhookRetryFor: number;
+  /** Seconds between looks for stations gone silent and certificates entering an expiry window (told to webhooks once). */
+  readonly noticeInterval: number;
 }
 
 export const DEFAULTS = Object.freeze({
@@ -148,6 +150,7 @@ export const DEFAULTS = Object.freeze({
   webhookInterval: 2,
   webhookFirstRetry: 10,
   webhookRetryFor: 25 * 3600,
+  noticeInterval: 60,
 });
 
 const ENV: Record<keyof Config, string> = {
@@ -198,6 +201,7 @@ const ENV: Record<keyof Config, string> = {
   webhookInterval: 'BSCUPS_WEBHOOK_INTERVAL',
   webhookFirstRetry: 'BSCUPS_WEBHOOK_FIRST_RETRY',
   webhookRetryFor: 'BSCUPS_WEBHOOK_RETRY_FOR',
+  noticeInterval: 'BSCUPS_NOTICE_INTERVAL',
 };
 
 const schema = z.object({
@@ -252,6 +256,8 @@ const schema = z.object({
   webhookInterval: z.coerce.number().min(0.01).max(3600),
   webhookFirstRetry: z.coerce.number().min(0.01).max(30),
   webhookRetryFor: z.coerce.number().min(0.01).max(30 * 86_400),
+  // Fractions allowed so tests see a silence within their shrunk health thresholds.
+  noticeInterval: z.coerce.number().min(0.01).max(3600),
 });
 
 export type ConfigInput = { readonly [K in keyof Config]?: string | number | boolean | undefined };

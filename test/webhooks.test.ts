@@ -3,10 +3,16 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createMemoryBlobStore } from '../src/blobs/index.js';
+import { startNoticeSweep, type NoticeSweep, type NoticeSweepOptions } from '../src/operations/notice-sweep.js';
+import { createCa, issueServerCert } from '../src/pki/index.js';
 import { createRollout, rollbackRollout } from '../src/operations/rollouts.js';
-import { DEFAULT_HEALTH } from '../src/core/health.js';
+import { DEFAULT_HEALTH, type HealthThresholds } from '../src/core/health.js';
 import { startWebhookWorker, type WebhookWorker } from '../src/http/webhook-worker.js';
+import { advanceRollout } from '../src/operations/rollout-engine.js';
 import { auditRow, SERVER_ACTOR } from '../src/operations/context.js';
 import { createRegistryStores, type RegistryStores } from '../src/registry/index.js';
 import { registryDrivers, type Store } from './support/registry-drivers.js';
@@ -158,6 +164,176 @@ describe.each(drivers)('webhooks on $name', (driver) => {
     }
   });
 
+  it('delivers a rollout completed and a rollout halted from the engine steps that write them', async () => {
+    const rx = await receiver();
+    try {
+      await add(rx.url, ['rollout.completed', 'rollout.halted']);
+      const ok = '0000000000000011';
+      const late = '0000000000000012';
+      await stores.registry.createStation({ eui: ok, labels: { site: 'east' } });
+      await stores.registry.createStation({ eui: late, labels: { site: 'west' } });
+      const ctx = { ...stores, blobs: createMemoryBlobStore(), clock, actor: SERVER_ACTOR };
+      const deps = { rollouts: stores.rollouts, fleet: stores.fleet, clock };
+      const reported = (tcUri: string) => ({ cupsUri: 'https://cups.example:443', tcUri, cupsCredCrc: 1, tcCredCrc: 2, station: '2.0.6(rpi/std)', model: 'rpi', package: '1.0.0', keys: [] });
+      // Both have called before (a station never seen is skipped, not offered).
+      for (const eui of [ok, late]) await stores.registry.recordExchange(eui, { at: clock(), remoteAddress: null, reported: reported('ws://127.0.0.1:7300'), events: [] });
+      const done = (await createRollout(ctx, { tcUri: 'ws://127.0.0.1:7301', label: ['site=east'], waves: '100%', deadline: '1h' })).rollout;
+      const halts = (await createRollout(ctx, { tcUri: 'ws://127.0.0.1:7302', label: ['site=west'], waves: '100%', deadline: '1m', failureBudget: '0' })).rollout;
+      for (const r of [done, halts]) await advanceRollout(deps, (await stores.rollouts.getRollout(r.id))!);
+      // One station takes its new TC URI; the other never calls, past its deadline.
+      now += 30_000;
+      await stores.registry.recordExchange(ok, { at: clock(), remoteAddress: null, reported: reported('ws://127.0.0.1:7301'), events: [] });
+      now += 120_000;
+      for (let i = 0; i < 3; i++) for (const r of [done, halts]) await advanceRollout(deps, (await stores.rollouts.getRollout(r.id))!);
+      expect((await stores.rollouts.getRollout(done.id))?.state).toBe('completed');
+      expect((await stores.rollouts.getRollout(halts.id))?.state).toBe('halted');
+      expect(await worker().runOnce()).toBe(2);
+      const bodies = rx.got.map((r) => {
+        expect(verify('s3cret', r)).toBe(true);
+        return JSON.parse(r.body) as { type: string; data: { rollout: Record<string, unknown> } };
+      });
+      expect(bodies.find((b) => b.type === 'rollout.completed')?.data.rollout).toMatchObject({ id: done.id, state: 'completed', change: 'tcUri' });
+      expect(bodies.find((b) => b.type === 'rollout.halted')?.data.rollout).toMatchObject({ id: halts.id, state: 'halted', haltReason: expect.any(String) });
+    } finally {
+      await rx.close();
+    }
+  });
+
+  describe('notices read off the clock', () => {
+    // Shrunk so a silence takes seconds of the injected clock: a station calls every 10 s, silent 5 s past that.
+    const health: HealthThresholds = { earlyMs: 1_000, earlyCount: 2, intervalMs: 10_000, graceMs: 5_000 };
+    const sweeps: NoticeSweep[] = [];
+    let pki: string;
+    beforeEach(() => {
+      pki = mkdtempSync(join(tmpdir(), 'bscups-notice-'));
+    });
+    afterEach(async () => {
+      for (const w of sweeps.splice(0)) await w.stop();
+      rmSync(pki, { recursive: true, force: true });
+    });
+    // Two replicas at once on PostgreSQL; in one process better-sqlite3 blocks the thread while a second connection waits for
+    // the write lock, so there they take turns (as two SQLite processes would, the lock serialising them).
+    const both = <T>(a: () => Promise<T>, b: () => Promise<T>): Promise<[T, T]> =>
+      driver.name.includes('PostgreSQL') ? Promise.all([a(), b()]) : a().then(async (x) => [x, await b()]);
+    const sweep = (s: RegistryStores = stores, files: NoticeSweepOptions['files'] = {}): NoticeSweep => {
+      const w = startNoticeSweep({ store: s.webhooks, clock, health, files, logger: { warn: () => undefined, info: () => undefined } }, 60_000, false);
+      sweeps.push(w);
+      return w;
+    };
+    const call = (eui: string) => stores.registry.recordExchange(eui, { at: clock(), remoteAddress: null, reported: { cupsUri: 'https://cups.example:443', tcUri: 'wss://lns.example:8887', cupsCredCrc: 1, tcCredCrc: 2, station: '2.0.6(rpi/std)', model: 'rpi', package: '1.0.0', keys: [] }, events: [], health: { thresholds: health, callsAgain: false, previousSeenAt: null, hasTc: true } });
+    type Body = { type: string; data: Record<string, unknown> & { station?: { eui: string }; from?: string; to?: string } };
+    const bodies = (got: Received[]): Body[] =>
+      got.map((r) => {
+        expect(verify('s3cret', r)).toBe(true);
+        return JSON.parse(r.body) as Body;
+      });
+
+    it('tells once that a station went silent (two replicas sweeping), then that it came back and is healthy again', async () => {
+      const rx = await receiver([500]);
+      try {
+        await add(rx.url, ['station.health_changed']);
+        const eui = '0000000000000021';
+        await stores.registry.createStation({ eui });
+        await call(eui);
+        now += 10_000;
+        await call(eui); // healthy: its regular 10 s
+        now += 14_000;
+        expect((await sweep().runOnce()).silent).toEqual([]);
+        now += 2_000; // 16 s since its last call: silent
+        const other = await createRegistryStores(store.url, { now: clock });
+        try {
+          const [a, b] = await both(sweep().runOnce, sweep(other).runOnce);
+          expect(a.silent.length + b.silent.length).toBe(1);
+          expect((await sweep(other).runOnce()).silent).toEqual([]);
+        } finally {
+          await other.registry.close();
+        }
+        now += 60_000;
+        expect((await sweep().runOnce()).silent).toEqual([]);
+        // The receiver answers the first attempt with 500; the retry after the back-off delivers it.
+        const w = worker();
+        expect(await w.runOnce()).toBe(2);
+        now += 10_000;
+        expect(await w.runOnce()).toBe(1);
+        // Sent side by side: the one the receiver failed came again, the same body.
+        expect(rx.got[2]?.body).toBe(rx.got[0]?.body);
+        const [healthy, silent] = bodies([rx.got[0]!, rx.got[1]!]).sort((x, y) => String(x.data.to).localeCompare(String(y.data.to)));
+        expect(healthy?.data).toMatchObject({ station: { eui }, from: 'unknown', to: 'healthy' });
+        expect(silent?.data).toMatchObject({ station: { eui }, from: 'healthy', to: 'silent', reason: expect.stringContaining('not seen for') });
+        expect((await stores.registry.listEvents(eui, { limit: 10 })).map((e) => e.message)).toContainEqual(expect.stringMatching(/^health healthy → silent: not seen for/));
+
+        // Back: the exchange tells of its return; its next regular call makes it healthy again.
+        await call(eui);
+        now += 10_000;
+        await call(eui);
+        expect(await w.runOnce()).toBe(2);
+        const back = bodies(rx.got.slice(3)).map((b) => [b.data.from, b.data.to]);
+        expect(back).toEqual([['silent', 'unknown'], ['unknown', 'healthy']]);
+        // Silent again later: told again, once.
+        now += 20_000;
+        expect((await sweep().runOnce()).silent.map((n) => n.eui)).toEqual([eui]);
+        expect((await sweep().runOnce()).silent).toEqual([]);
+      } finally {
+        await rx.close();
+      }
+    });
+
+    it('tells once per certificate and window that a station certificate, the server certificate or the station CA expires soon', async () => {
+      const rx = await receiver();
+      try {
+        await add(rx.url, ['certificate.expiring']);
+        const DAY = 86_400_000;
+        // The certificates' own clock is the real one: the injected clock starts there.
+        now = Date.now();
+        const soon = '0000000000000031';
+        const fresh = '0000000000000032';
+        await stores.registry.createStation({ eui: soon });
+        await stores.registry.createStation({ eui: fresh });
+        await stores.registry.addCertificate(soon, { fingerprint: 'a1'.repeat(32), category: 'cups', credCrc: 7, notAfter: new Date(now + 40 * DAY) }, clock());
+        // First seen 5 days before its end: told once (within 7 d), not also for 30 d.
+        await stores.registry.addCertificate(fresh, { fingerprint: 'b2'.repeat(32), category: 'cups', credCrc: 8, notAfter: new Date(now + 5 * DAY) }, clock());
+        const ca = await createCa({ validDays: 400 });
+        const server = await issueServerCert(ca, { names: ['127.0.0.1'], validDays: 20 });
+        const files = { server: join(pki, 'server.pem'), stationCa: join(pki, 'ca.pem') };
+        writeFileSync(files.server, server.certPem);
+        writeFileSync(files.stationCa, ca.certPem);
+        const first = await sweep(stores, files).runOnce();
+        expect(first.certificates.map((c) => [c.certificate.role, c.certificate.eui ?? null, c.windowMs / DAY]).sort()).toEqual([
+          ['server', null, 30],
+          ['station', fresh, 7],
+        ]);
+        const other = await createRegistryStores(store.url, { now: clock });
+        try {
+          now += 12 * DAY; // soon: 28 days left; server: 8
+          const [a, b] = await both(sweep(stores, files).runOnce, sweep(other, files).runOnce);
+          // soon enters 30 d; fresh, expired meanwhile, enters the last window (1 d); the server (8 d left) none new.
+          expect([...a.certificates, ...b.certificates].map((c) => [c.certificate.eui, c.windowMs / DAY]).sort()).toEqual([
+            [soon, 30],
+            [fresh, 1],
+          ]);
+        } finally {
+          await other.registry.close();
+        }
+        now += 1.5 * DAY; // server: 6.5 days left, within the week's window
+        expect((await sweep(stores, files).runOnce()).certificates.map((c) => [c.certificate.role, c.windowMs / DAY])).toEqual([['server', 7]]);
+        expect((await sweep(stores, files).runOnce()).certificates).toEqual([]);
+        expect(await worker().runOnce()).toBe(5);
+        const got = bodies(rx.got);
+        expect(got.every((b) => b.type === 'certificate.expiring')).toBe(true);
+        const station = got.filter((b) => b.data.station?.eui === fresh).map((b) => b.data);
+        expect(station).toEqual([
+          expect.objectContaining({ certificate: expect.objectContaining({ role: 'station', fingerprint: 'b2'.repeat(32) }), within: '7d', expired: false, daysLeft: 5 }),
+          expect.objectContaining({ within: '1d', expired: true, daysLeft: -7 }),
+        ]);
+        const serverBodies = got.filter((b) => (b.data.certificate as { role: string }).role === 'server').map((b) => b.data.within);
+        expect(serverBodies).toEqual(['30d', '7d']);
+        expect(got.find((b) => b.data.station?.eui === soon)?.data).toMatchObject({ within: '30d', daysLeft: 28 });
+      } finally {
+        await rx.close();
+      }
+    });
+  });
+
   it('retries after a 500 with back-off, across a restart on the same database', async () => {
     const rx = await receiver([500]);
     try {
@@ -208,7 +384,8 @@ describe.each(drivers)('webhooks on $name', (driver) => {
   });
 
   it('does not follow a redirect, gives up after the retry window, and disables a webhook after N failures with its audit row', async () => {
-    const rx = await receiver([302, 302, 302]);
+    // Every attempt is answered with a redirect (the fourth too, so which of the two last attempts is recorded first does not matter).
+    const rx = await receiver([302, 302, 302, 302]);
     try {
       const hook = await add(rx.url, 'all');
       await stores.registry.recordUnknown('0000000000000043', { at: clock(), remoteAddress: null, request: {} });

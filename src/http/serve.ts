@@ -18,8 +18,9 @@ import { ensureFirstAdminKey } from '../operations/api-keys.js';
 import { startRolloutEngine, type RolloutEngine } from '../operations/rollout-engine.js';
 import { loadStationCa, type StationCa } from '../operations/credential-rotate.js';
 import { startCertificateRenewal, type CertificateRenewal } from '../operations/cert-renewal.js';
+import { startNoticeSweep } from '../operations/notice-sweep.js';
 import { parseDuration } from '../core/duration.js';
-import { pkiDirOption } from '../pki/pki-folder.js';
+import { pkiDirOption, pkiFiles } from '../pki/pki-folder.js';
 import { createMetrics } from './metrics.js';
 import { startServerStats, type ServerStatsSource } from './admin/server-stats.js';
 
@@ -119,6 +120,16 @@ export async function serve(runtime: Runtime, config: Config, logger: Logger, op
     maxBackoffMs: WEBHOOK_DEFAULTS.maxBackoffMs,
     retryForMs: config.webhookRetryFor * 1000,
   });
+  const notices = startNoticeSweep(
+    {
+      store: runtime.webhooks,
+      clock: () => new Date(),
+      health: healthThresholds(config),
+      files: { server: config.tlsCert, stationCa: pkiFiles(pkiDir).caCert },
+      logger,
+    },
+    config.noticeInterval * 1000,
+  );
   warnAboutServerCertificate(material?.info, config, logger, new Date());
   return {
     app,
@@ -133,6 +144,7 @@ export async function serve(runtime: Runtime, config: Config, logger: Logger, op
       await rolloutEngine.stop();
       await renewal?.stop();
       await webhooks.stop();
+      await notices.stop();
       tls?.close();
       admin.tls?.close();
       // Idle connections go at once, answers in progress get config.drainTimeout, on both listeners.

@@ -24,6 +24,11 @@ function slackText(e: { type: string; time: string; data: Record<string, unknown
         return `station ${station} failed to upgrade to ${String(d['package'])}: ${String(d['error'] ?? 'no reason given')}`;
       case 'token.compromised':
         return `station ${station}: a token was marked compromised (${String(d['reason'])}); replace it with \`bscups station rotate ${station}\``;
+      case 'certificate.expiring': {
+        const c = (d['certificate'] ?? {}) as Record<string, unknown>;
+        const which = c['role'] === 'server' ? 'the server certificate' : c['role'] === 'station_ca' ? 'the station CA' : `the client certificate of station ${station}`;
+        return (e.data['expired'] as boolean | undefined) === true ? `${which} expired on ${String(c['notAfter'])}` : `${which} expires within ${String(d['within'])} (${String(c['notAfter'])})`;
+      }
       case 'station.unknown_first_seen':
         return `unknown station ${station} called for the first time${d['remoteAddress'] ? ` from ${String(d['remoteAddress'])}` : ''}`;
       case 'rollout.halted':

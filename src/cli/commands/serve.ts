@@ -53,6 +53,7 @@ export function register(program: Command): void {
     .option('--webhook-interval <seconds>', 'look for due webhook deliveries this often (env BSCUPS_WEBHOOK_INTERVAL, default 2)')
     .option('--webhook-first-retry <seconds>', 'retry a failed webhook delivery after this, then twice as long each time up to an hour; at most 30 (env BSCUPS_WEBHOOK_FIRST_RETRY, default 10)')
     .option('--webhook-retry-for <seconds>', 'retry a webhook delivery this long before it is dead (env BSCUPS_WEBHOOK_RETRY_FOR, default 90000, 25 h)')
+    .option('--notice-interval <seconds>', 'look this often for stations gone silent and certificates entering 30, 7 or 1 days of their expiry, each told to webhooks once (env BSCUPS_NOTICE_INTERVAL, default 60)')
     .addHelpText(
       'after',
       '\nPoint a gateway at it by writing the URI into its cups.uri, e.g.\n  echo https://192.0.2.10:6090 > cups.uri\nand bind with --host 0.0.0.0 so it is reachable from the network. For gateways on a network:\n' +

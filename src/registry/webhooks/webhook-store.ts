@@ -4,6 +4,18 @@ import type { NewAuditEntry } from '../access-types.js';
 import type { RegistryBackend } from '../backend.js';
 import { BackendStore } from '../backend-store.js';
 import type { RegistryDatabase } from '../db-schema.js';
+import type { HealthTables } from '../health/health-rows.js';
+import {
+  claimCertificateNotices,
+  noticeSilences,
+  pruneCertificateNotices,
+  stationCertificatesDue,
+  type CertificateNotice,
+  type NoticeTables,
+  type SilenceNotice,
+  type SilenceQuery,
+  type WatchedCertificate,
+} from './notices.js';
 import { queueWebhookEvents, setWebhooksEnabled } from './outbox.js';
 import { toDelivery, toWebhook, type NewWebhook, type Webhook, type WebhookDelivery, type WebhookEvent, type WebhookTables } from './webhook-types.js';
 
@@ -219,6 +231,33 @@ export class KyselyWebhookStore extends BackendStore<RegistryDatabase & WebhookT
         return { recorded: true, disabled: true };
       }),
     );
+  }
+
+  /** Claims the stations gone silent since the last pass and tells of each once (see noticeSilences). */
+  noticeSilences(q: SilenceQuery): Promise<SilenceNotice[]> {
+    return this.run((db) => noticeSilences(this.notices(db), this.backend.flavour, q));
+  }
+
+  /** Claims the expiry windows the stations' certificates have entered and tells of each once, at most `limit` certificates a call. */
+  async noticeStationCertificates(now: Date, windowsMs: readonly number[], limit: number): Promise<CertificateNotice[]> {
+    return this.run(async (db) => {
+      const due = await stationCertificatesDue(this.notices(db), now, windowsMs, limit);
+      return claimCertificateNotices(this.notices(db), now, windowsMs, due);
+    });
+  }
+
+  /** Claims the expiry windows `certs` (the server certificate, the station CA) have entered and tells of each once. */
+  noticeCertificates(now: Date, windowsMs: readonly number[], certs: readonly WatchedCertificate[]): Promise<CertificateNotice[]> {
+    return this.run((db) => claimCertificateNotices(this.notices(db), now, windowsMs, certs));
+  }
+
+  /** Forgets the notices of certificates expired long ago. */
+  pruneCertificateNotices(now: Date): Promise<number> {
+    return this.run((db) => pruneCertificateNotices(this.notices(db), now));
+  }
+
+  private notices(db: Db): Kysely<RegistryDatabase & NoticeTables & HealthTables> {
+    return (db as unknown as Kysely<RegistryDatabase>).withTables<NoticeTables & HealthTables>();
   }
 }
 

@@ -1,16 +1,7 @@
 import type { ColumnType, Selectable } from 'kysely';
+import { WEBHOOK_EVENTS, type WebhookEventType } from '../../core/webhook-events.js';
 
-/** The events a webhook can subscribe to (`--events`), `test` aside (only `webhook test` queues it). */
-export const WEBHOOK_EVENTS = [
-  'rollout.halted',
-  'rollout.completed',
-  'rollout.rolled_back',
-  'station.health_changed',
-  'firmware.upgrade_failed',
-  'token.compromised',
-  'station.unknown_first_seen',
-] as const;
-export type WebhookEventType = (typeof WEBHOOK_EVENTS)[number] | 'test';
+export { WEBHOOK_EVENTS, type WebhookEventType };
 
 export type WebhookFormat = 'json' | 'slack';
 export type DeliveryState = 'pending' | 'delivered' | 'failed' | 'dead';
