@@ -11,6 +11,7 @@ import { signInPage } from './pages/sign-in.js';
 import { stationPage } from './pages/station.js';
 import { stationsPage } from './pages/stations.js';
 import { unknownPage } from './pages/unknown.js';
+import { webhooksPage } from './pages/webhooks.js';
 import { visible } from './text.js';
 import './style.css';
 
@@ -26,7 +27,10 @@ const NAV: readonly [string, string][] = [
   ['#/audit', 'Audit log'],
 ];
 /** Pages only an admin key can use. */
-const ADMIN_NAV: readonly [string, string][] = [['#/access', 'API keys']];
+const ADMIN_NAV: readonly [string, string][] = [
+  ['#/access', 'API keys'],
+  ['#/webhooks', 'Webhooks'],
+];
 
 const root = document.getElementById('app') as HTMLElement;
 const status = h('p', { class: 'status', role: 'status', 'aria-live': 'polite' });
@@ -48,6 +52,8 @@ function route(ctx: AppContext, hash: string): Page {
       return parts[1] === undefined ? rolloutsPage(ctx, params) : rolloutPage(ctx, parts[1]);
     case 'access':
       return accessPage(ctx);
+    case 'webhooks':
+      return webhooksPage(ctx);
     case 'firmware':
       return firmwarePage(ctx);
     case 'unknown':
