@@ -11,6 +11,7 @@ import { startNoticeSweep, type NoticeSweep, type NoticeSweepOptions } from '../
 import { createCa, issueServerCert } from '../src/pki/index.js';
 import { createRollout, rollbackRollout } from '../src/operations/rollouts.js';
 import { DEFAULT_HEALTH, type HealthThresholds } from '../src/core/health.js';
+import { deliveryBody } from '../src/http/webhook-send.js';
 import { startWebhookWorker, type WebhookWorker } from '../src/http/webhook-worker.js';
 import { advanceRollout } from '../src/operations/rollout-engine.js';
 import { auditRow, SERVER_ACTOR } from '../src/operations/context.js';
@@ -426,5 +427,22 @@ describe.each(drivers)('webhooks on $name', (driver) => {
     } finally {
       await rx.close();
     }
+  });
+});
+
+describe('Slack text of the events read off the clock', () => {
+  const slack = (type: string, data: Record<string, unknown>) =>
+    (JSON.parse(deliveryBody({ format: 'slack', payload: JSON.stringify({ id: 'x', type, time: '2026-12-07T12:00:00.000Z', data }) })) as { text: string }).text;
+
+  it('says which certificate expires and when, and which station went silent', () => {
+    expect(slack('certificate.expiring', { certificate: { role: 'server', notAfter: '2026-12-14T00:00:00.000Z' }, within: '7d', expired: false })).toBe(
+      'bscups: the server certificate expires within 7d (2026-12-14T00:00:00.000Z) (2026-12-07T12:00:00.000Z)',
+    );
+    expect(slack('certificate.expiring', { certificate: { role: 'station', notAfter: '2026-12-01T00:00:00.000Z' }, station: { eui: '0000000000000032' }, within: '1d', expired: true })).toBe(
+      'bscups: the client certificate of station 0000000000000032 expired on 2026-12-01T00:00:00.000Z (2026-12-07T12:00:00.000Z)',
+    );
+    expect(slack('station.health_changed', { station: { eui: '0000000000000021' }, from: 'healthy', to: 'silent', reason: 'not seen for 26 h' })).toBe(
+      'bscups: station 0000000000000021 health healthy → silent: not seen for 26 h (2026-12-07T12:00:00.000Z)',
+    );
   });
 });
