@@ -9,10 +9,12 @@ type Db = Kysely<RegistryDatabase>;
  * Stations a firmware change is under way for: an unfinished firmware target,
  * or a pending or offered member of an active firmware rollout (rollout_claims
  * holds exactly the stations of active rollouts). Small tables first, so both
- * dialects read the stations by primary key.
+ * dialects read the stations by primary key: the cost follows the stations in
+ * progress, not the fleet. `union all`: IN is a semi-join, so duplicates cost
+ * nothing there, while `union` would sort them away first.
  */
 const CHANGING_EUIS = sql`(select f.eui from firmware_targets f where f.state in ('pending', 'offered')
-  union select c.eui from rollout_claims c
+  union all select c.eui from rollout_claims c
     join rollouts r on r.id = c.rollout_id
     join rollout_members m on m.rollout_id = c.rollout_id and m.eui = c.eui
   where r.kind = 'firmware' and m.state in ('pending', 'offered'))`;
