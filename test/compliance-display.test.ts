@@ -84,6 +84,20 @@ describe('firmware compliance, shown', () => {
     expect((await api('GET', '/api/v1/stations?compliance=stale', key)).status).toBe(400);
   });
 
+  it('one station says its state and the package it could have, in the API and station show (both ways)', async () => {
+    const one = await api('GET', `/api/v1/stations/${BEHIND[0]}/compliance`, key);
+    expect(one.body).toEqual({ eui: BEHIND[0], state: 'behind', newest: '2.1.0' });
+    expect((await api('GET', `/api/v1/stations/${KERLINK[0]}/compliance`, key)).body).toEqual({ eui: KERLINK[0], state: 'no_package', newest: null });
+    expect((await api('GET', '/api/v1/stations/0016C001FF2FFFFF/compliance', key)).status).toBe(404);
+    for (const via of [[], remote]) {
+      const shown = await runCli([...via, 'station', 'show', BEHIND[0] as string], srv.env);
+      expect(shown.code, shown.stderr).toBe(0);
+      expect(shown.stdout).toMatch(/^firmware compliance: behind: could have 2\.1\.0 \(the newest library package for its model\)$/m);
+      const json = await cliJson<{ compliance: unknown }>([...via, 'station', 'show', TARGETED], srv.env);
+      expect(json.compliance).toEqual({ state: 'in_progress', newest: '2.1.0' });
+    }
+  });
+
   it('the gauge counts stations by model and compliance', async () => {
     const metrics = await api('GET', '/metrics', key);
     for (const line of [

@@ -299,6 +299,11 @@ describe.runIf(RUN)('dashboard over a fleet with hostile data', () => {
     await page.waitForURL(/#\/stations\?model=linux&compliance=behind$/);
     expect(await page.getByLabel('Firmware compliance').inputValue()).toBe('behind');
     await poll(() => page.getByTestId('station-total').textContent()).toBe(behind === 0 ? 'No station matches.' : `${behind} station${behind === 1 ? '' : 's'}, showing 1–${behind}`);
+    // One station's page says its own state in words.
+    const one = await ok('GET', `/api/v1/stations/${H1}/compliance`);
+    expect(one).toEqual({ eui: H1, state: 'behind', newest: '2.0.0' });
+    await page.goto(`/#/stations/${H1}`);
+    await poll(() => page.getByTestId('compliance-line').textContent()).toBe('Firmware compliance: behind: could have 2.0.0');
   });
 
   it('unknown stations show what they reported; sizes in bytes, CRCs in hex; a failed upgrade reads failed', async () => {

@@ -55,6 +55,12 @@ export function complianceState(newest: string | null, reported: { readonly mode
   return changing ? 'in_progress' : 'behind';
 }
 
+/** One station's compliance: its state and the newest package its model could have (null: none). */
+export interface StationCompliance {
+  readonly state: ComplianceState;
+  readonly newest: string | null;
+}
+
 /** Stations that report the same model and package, and how many of them a firmware change is under way for. */
 export interface ReportedGroup {
   readonly model: string | null;

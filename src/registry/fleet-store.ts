@@ -15,8 +15,8 @@ import { combineState, type ConfigState } from './sync-state-sql.js';
 import type { FirmwareState, Station, StationEvent } from './types.js';
 import { selectRenewalCandidates, summarizeStationCertificates } from './certificates/expiry-store.js';
 import type { ExpiringStation, StationCertificateSummary } from './certificates/expiry-types.js';
-import { summarizeCompliance, type ReportedGroup } from '../core/compliance.js';
-import { countChanging, groupKey, readLibrary } from './compliance/compliance-sql.js';
+import { summarizeCompliance, type ReportedGroup, type StationCompliance } from '../core/compliance.js';
+import { countChanging, groupKey, readLibrary, readStationCompliance } from './compliance/compliance-sql.js';
 
 const FIRMWARE_STATES: readonly FirmwareState[] = ['pending', 'offered', 'upgraded', 'failed'];
 
@@ -131,6 +131,10 @@ export class KyselyFleetStore extends BackendStore implements FleetStore {
 
   findRenewalCandidates(range: { readonly from: Date; readonly before: Date; readonly limit: number }): Promise<ExpiringStation[]> {
     return this.run((db) => selectRenewalCandidates(db, range));
+  }
+
+  stationCompliance(eui: string): Promise<StationCompliance | undefined> {
+    return this.run((db) => readStationCompliance(db, eui));
   }
 
   queryEvents(query: EventQuery): Promise<Page<StationEvent>> {

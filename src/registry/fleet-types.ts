@@ -1,7 +1,7 @@
 import type { AuditFor } from './audit-row.js';
 import type { SyncState } from '../core/sync-status.js';
 import type { HealthState } from '../core/health.js';
-import type { ComplianceState, ModelCompliance } from '../core/compliance.js';
+import type { ComplianceState, ModelCompliance, StationCompliance } from '../core/compliance.js';
 import type { HealthReadingQuery } from './health/health-sql.js';
 import type { EventType, FirmwareState, Station, StationEvent } from './types.js';
 import type { ProvisionedStation, ProvisioningPlan } from './provisioning-types.js';
@@ -104,6 +104,8 @@ export interface FleetStore {
   countStations(query: Omit<StationQuery, 'limit' | 'cursor'>): Promise<number>;
   /** Counts from SQL aggregates; never loads the stations. */
   summarizeFleet(options: { readonly silentSince: Date; readonly health?: HealthReadingQuery }): Promise<FleetSummary>;
+  /** One station's firmware compliance against the library as it is now; undefined when not registered. */
+  stationCompliance(eui: string): Promise<StationCompliance | undefined>;
   /** Events, most recent first. */
   queryEvents(query: EventQuery): Promise<Page<StationEvent>>;
   /** Bulk provisioning: registered stations' provisioning fields by EUI, `limit` of them after `after` (exclusive). */

@@ -211,6 +211,14 @@ export const ModelCompliance = z
   })
   .meta({ id: 'ModelCompliance' });
 
+export const StationCompliance = z
+  .object({
+    eui: z.string(),
+    state: z.enum(COMPLIANCE_STATES).describe('against the newest library package built for the model the station reports'),
+    newest: z.string().nullable().describe('the newest library package for its model: what a station behind could have; null: none (no_package, unknown)'),
+  })
+  .meta({ id: 'StationCompliance' });
+
 export const FleetSummary = z
   .object({
     total: z.number().int(),

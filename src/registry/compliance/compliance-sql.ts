@@ -1,5 +1,5 @@
 import { sql, type Expression, type Kysely, type RawBuilder, type SqlBool } from 'kysely';
-import { complianceState, newestByModel, newestFor, type ComplianceState, type LibraryPackage, type NewestByModel, type ReportedGroup } from '../../core/compliance.js';
+import { complianceState, newestByModel, newestFor, type ComplianceState, type LibraryPackage, type NewestByModel, type ReportedGroup, type StationCompliance } from '../../core/compliance.js';
 import type { RegistryDatabase } from '../db-schema.js';
 import { num } from '../row-mapping.js';
 
@@ -80,4 +80,16 @@ async function readAheadPairs(db: Db, newest: NewestByModel): Promise<ReportedGr
   return rows
     .filter((r) => complianceState(newestFor(newest, r.model), r, false) === 'ahead')
     .map((r) => ({ model: r.model, package: r.package, stations: 0, changing: 0 }));
+}
+
+/** One station's compliance; undefined when it is not registered. */
+export async function readStationCompliance(db: Db, eui: string): Promise<StationCompliance | undefined> {
+  const [station, library, changing] = await Promise.all([
+    db.selectFrom('stations').select(['reported_model as model', 'reported_package as package']).where('eui', '=', eui).executeTakeFirst(),
+    readLibrary(db),
+    sql<{ n: number | string }>`select count(*) as n from ${CHANGING_EUIS} x where x.eui = ${eui}`.execute(db),
+  ]);
+  if (station === undefined) return undefined;
+  const newest = newestFor(newestByModel(library), station.model);
+  return { state: complianceState(newest, station, num(changing.rows[0]?.n ?? 0) > 0), newest };
 }

@@ -59,3 +59,23 @@ export function compliancePanel(s: FleetSummary): HTMLElement {
 export function complianceSelect(selected: string): HTMLSelectElement {
   return h('select', null, h('option', { value: '' }, 'Any compliance'), COMPLIANCE_STATES.map(([state, label]) => h('option', { value: state, selected: state === selected }, label))) as HTMLSelectElement;
 }
+
+/** GET /stations/{eui}/compliance. */
+export interface StationCompliance {
+  state: string;
+  newest: string | null;
+}
+
+/** One station's compliance in words, with the package it could have when behind. */
+export function complianceLine(c: StationCompliance): HTMLElement {
+  const newest = (text: string) => [text, u(c.newest)];
+  const words: Readonly<Record<string, Child[]>> = {
+    latest: newest('runs the newest library package for its model, '),
+    behind: newest('behind: could have '),
+    in_progress: newest('in progress: a firmware target or an active firmware rollout is bringing it a package; the newest for its model is '),
+    ahead: newest('ahead: runs a higher version than the newest library package for its model, '),
+    no_package: ['the firmware library has no package built for its model'],
+    unknown: ['not known until the station is seen'],
+  };
+  return h('p', { class: 'meta', 'data-testid': 'compliance-line', 'data-compliance': c.state }, 'Firmware compliance: ', ...(words[c.state] ?? [c.state]));
+}
