@@ -112,6 +112,15 @@ function suite(driver: Driver): void {
     expect(summary.compliance.some((m) => m.model !== null && m.newest === null)).toBe(false);
   });
 
+  it('only packages for any model: every seen station is compared with the newest of them', async () => {
+    await addLibrary([
+      { package: '1.1.0', models: [] },
+      { package: '1.0.0', models: [] },
+    ]);
+    const { summary } = await check(new Set(), ['latest', 'behind', 'in_progress', 'ahead', 'unknown']);
+    for (const m of summary.compliance) expect(m.newest).toBe(m.model === null ? null : '1.1.0');
+  });
+
   it('an empty library: every seen station has no package, none is behind', async () => {
     const { summary } = await check(new Set(), ['no_package', 'unknown']);
     for (const m of summary.compliance) expect(m.states.behind + m.states.latest + m.states.in_progress).toBe(0);

@@ -39,7 +39,8 @@ export function groupKey(model: string | null, pkg: string | null): string {
 
 /** The newest package for the station's model, in SQL (null: none). */
 function newestSql(newest: NewestByModel): RawBuilder<string | null> {
-  const fallback = newest.anyModel === null ? sql`null` : sql`${newest.anyModel}`;
+  // Typed, since PostgreSQL cannot infer a bare parameter's type in `$1 is not null`.
+  const fallback = newest.anyModel === null ? sql`cast(null as text)` : sql`cast(${newest.anyModel} as text)`;
   if (newest.models.size === 0) return sql<string | null>`${fallback}`;
   const whens = [...newest.models].map(([model, pkg]) => sql`when ${model} then ${pkg}`);
   return sql<string | null>`(case s.reported_model ${sql.join(whens, sql` `)} else ${fallback} end)`;
