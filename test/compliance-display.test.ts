@@ -89,6 +89,9 @@ describe('firmware compliance, shown', () => {
     expect(one.body).toEqual({ eui: BEHIND[0], state: 'behind', newest: '2.1.0' });
     expect((await api('GET', `/api/v1/stations/${KERLINK[0]}/compliance`, key)).body).toEqual({ eui: KERLINK[0], state: 'no_package', newest: null });
     expect((await api('GET', '/api/v1/stations/0016C001FF2FFFFF/compliance', key)).status).toBe(404);
+    // The same JSON either way.
+    const [local, viaApi] = [await cliJson([ 'station', 'show', TARGETED, '--events', '3'], srv.env), await cliJson([...remote, 'station', 'show', TARGETED, '--events', '3'], srv.env)];
+    expect(viaApi).toEqual(local);
     for (const via of [[], remote]) {
       const shown = await runCli([...via, 'station', 'show', BEHIND[0] as string], srv.env);
       expect(shown.code, shown.stderr).toBe(0);
