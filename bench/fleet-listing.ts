@@ -8,8 +8,9 @@
  * Target: each under 50 ms.
  */
 import { performance } from 'node:perf_hooks';
-import { sql, type Insertable } from 'kysely';
-import type { FirmwareTargetsTable, StationLabelsTable, StationsTable } from '../src/registry/db-schema.js';
+import { sql, type Insertable, type Kysely } from 'kysely';
+import type { FirmwareTargetsTable, RegistryDatabase, StationLabelsTable, StationsTable } from '../src/registry/db-schema.js';
+import type { RolloutTables } from '../src/registry/rollout-schema.js';
 import { createRegistryBackend } from '../src/registry/open-backend.js';
 import { createRegistryStores, type FleetStore, type StationQuery } from '../src/registry/index.js';
 import { firmwareColumns, reportedColumns, stationColumns } from '../src/registry/row-mapping.js';
@@ -30,6 +31,8 @@ const QUERIES: readonly { readonly name: string; readonly query: StationQuery }[
   { name: 'silent > 26 h, sorted by last seen', query: { silentSince: new Date(NOW - 26 * 3_600_000), sort: 'lastSeen', limit: 50 } },
   { name: 'text "roof 4242"', query: { text: 'roof 4242', limit: 50 } },
   { name: 'label site!=north, page 2 by name', query: { labels: [{ key: 'site', op: 'ne', value: 'north' }], sort: 'name', limit: 50 } },
+  { name: 'compliance behind', query: { compliance: ['behind'], limit: 50 } },
+  { name: 'compliance in_progress, model linux', query: { compliance: ['in_progress'], model: 'linux', limit: 50 } },
 ];
 
 /** Inserts `count` stations with a seeded mix of labels, reports, problems and firmware targets. */
@@ -75,10 +78,35 @@ export async function bulkRegister(database: string, count: number, log: (line: 
       });
       if ((start / BATCH) % 20 === 0) log(`fleet-listing: ${start + stations.length} stations inserted`);
     }
+    await addLibraryAndRollout(backend, count);
     // What autovacuum does after a bulk load: statistics, and on PostgreSQL the visibility map index-only scans need.
     await sql`${sql.raw(backend.flavour === 'postgres' ? 'vacuum analyze' : 'analyze')}`.execute(backend.db);
   } finally {
     await backend.db.destroy();
+  }
+}
+
+/**
+ * The firmware library compliance is read against (a package per model, one for
+ * any model, kerlink left without one) and an active firmware rollout holding a
+ * tenth of the fleet, its members pending, so compliance counts and filters see
+ * stations in progress through both targets and rollouts.
+ */
+async function addLibraryAndRollout(backend: Awaited<ReturnType<typeof createRegistryBackend>>, count: number): Promise<void> {
+  const db = backend.db as unknown as Kysely<RegistryDatabase & RolloutTables>;
+  const pkg = (p: string, models: string[], at: number) => ({ package: p, blob: `fw/${p}`, size: 1000, sha256: 'cd'.repeat(32), signatures: '[]', models: JSON.stringify(models), created_by: 'bench', created_at: at });
+  await db.insertInto('firmware_packages').values([pkg('1.2.0', ['rpi', 'corecell'], NOW - 9 * DAY), pkg('2.0.0', ['linux'], NOW - 8 * DAY), pkg('1.1.0', [], NOW - 7 * DAY), pkg('1.0.0', ['kerlink-v1'], NOW - 6 * DAY)]).execute();
+  const plan = { waves: [{ percent: 100 }], successThreshold: 1, failureBudget: { count: 0 }, deadlineMs: DAY, soakMs: 0, includeNew: false };
+  const members = Math.floor(count / 10);
+  await db.insertInto('rollouts').values({
+    id: 'bench-fw', name: 'bench', kind: 'firmware', change: JSON.stringify({ kind: 'firmware', package: '2.0.0', allowDowngrade: false, maxOffers: 3 }),
+    selector: JSON.stringify({ labels: [], model: 'linux' }), plan: JSON.stringify(plan), wave_sizes: JSON.stringify([members]), state: 'running', wave: 1,
+    wave_started_at: NOW, wave_passed_at: null, halt_reason: null, rollback_of: null, created_by: 'bench', created_at: NOW, updated_at: NOW, version: 1,
+  }).execute();
+  for (let start = 0; start < members; start += BATCH) {
+    const euis = Array.from({ length: Math.min(BATCH, members - start) }, (_, i) => benchEui(count - 1 - (start + i)));
+    await db.insertInto('rollout_members').values(euis.map((eui) => ({ rollout_id: 'bench-fw', eui, wave: 1, state: 'pending', reason: null, previous: null, offered_at: null, deadline_at: null, done_at: null }))).execute();
+    await db.insertInto('rollout_claims').values(euis.map((eui) => ({ eui, rollout_id: 'bench-fw' }))).execute();
   }
 }
 
@@ -146,6 +174,7 @@ export async function runFleetListing(settings: BenchSettings): Promise<Table> {
     notes: [
       `${num(count)} stations bulk-inserted (1,000 per statement) with labels, reports and ~27% firmware targets; statistics refreshed after loading (ANALYZE; VACUUM ANALYZE on PostgreSQL, as autovacuum would); ${runs} timed runs after one warm-up, in this process through FleetStore (no HTTP).`,
       'Filters run in SQL: labels through station_labels (key, value, eui), sync state through the CASE mirror of core syncState; pages are keyset-paged by the sort key and EUI.',
+      'Compliance (summary and filters) against a library of four packages, with a firmware rollout holding a tenth of the fleet: counted by reported model and package in SQL; a filter first reads the library and the distinct reported (model, package) pairs.',
       ...notes,
     ],
   };

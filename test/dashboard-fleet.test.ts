@@ -283,6 +283,29 @@ describe.runIf(RUN)('dashboard over a fleet with hostile data', () => {
     expect(await refusals.textContent()).toContain('404 unknown_station');
   });
 
+  it('the overview says firmware compliance per model in words, and its counts lead to those stations', async () => {
+    const summary = await ok('GET', '/api/v1/fleet/summary');
+    const linux = (summary.compliance as Json[]).find((m) => m.model === 'linux');
+    // 2.0.0 is built for any model: every model reported has it as its newest.
+    expect(linux).toMatchObject({ newest: '2.0.0', stations: 3 });
+    const { latest, behind, in_progress: moving } = linux.states as Record<string, number>;
+    await page.goto('/#/');
+    const card = page.getByTestId('compliance').locator('li[data-model="linux"]');
+    await poll(() => card.textContent()).toBe(`${latest} of 3 linux gateways on 2.0.0; ${behind} behind; ${moving} in progress`);
+    const long = page.getByTestId('compliance').locator(`li[data-model="${LONG_MODEL}"]`);
+    expect(await long.textContent()).toBe(`0 of 1 ${LONG_MODEL} gateways on 2.0.0; 1 behind; 0 in progress`);
+    expect(await fitsWidth()).toBe(true);
+    await card.getByRole('link', { name: `${behind} behind` }).click();
+    await page.waitForURL(/#\/stations\?model=linux&compliance=behind$/);
+    expect(await page.getByLabel('Firmware compliance').inputValue()).toBe('behind');
+    await poll(() => page.getByTestId('station-total').textContent()).toBe(behind === 0 ? 'No station matches.' : `${behind} station${behind === 1 ? '' : 's'}, showing 1–${behind}`);
+    // One station's page says its own state in words.
+    const one = await ok('GET', `/api/v1/stations/${H1}/compliance`);
+    expect(one).toEqual({ eui: H1, state: 'behind', newest: '2.0.0' });
+    await page.goto(`/#/stations/${H1}`);
+    await poll(() => page.getByTestId('compliance-line').textContent()).toBe('Firmware compliance: behind: could have 2.0.0');
+  });
+
   it('unknown stations show what they reported; sizes in bytes, CRCs in hex; a failed upgrade reads failed', async () => {
     await page.goto('/#/unknown');
     const table = page.getByRole('table', { name: 'Unknown stations' });

@@ -105,6 +105,7 @@ export interface OperatorActions {
   exportStations(format: string | undefined, options?: { readonly spreadsheetSafe?: boolean }): AsyncIterable<ExportChunk>;
 
   stationAuth(eui: string): Promise<StationAuthJson>;
+  stationCompliance(eui: string): Promise<z.infer<typeof S.StationCompliance>>;
   setAuthMode(eui: string, mode: string, force?: boolean): Promise<StationAuthJson>;
   /** A CUPS credential is checked against the server's PKI folder (`local.pkiDir` in local mode) unless `input.force`. */
   setCredential(eui: string, input: z.input<typeof A.CredentialSet>, local?: LocalOnly): Promise<z.infer<typeof A.CredentialSetResult>>;

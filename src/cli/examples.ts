@@ -13,7 +13,7 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   ],
   station: ['bscups station add 0016C001FF10A235 --name roof-1', 'bscups station list --label site=north'],
   'station add': ['bscups station add 0016C001FF10A235 --name roof-1 --label site=north', 'bscups station add 16:c001:ff10:a235 --tc-uri wss://lns.example.com:6887'],
-  'station list': ['bscups station list --label site=north --label tier!=gold --state pending-config,failed', 'bscups station list --silent 26h --sort lastSeen --limit 100'],
+  'station list': ['bscups station list --label site=north --label tier!=gold --state pending-config,failed', 'bscups station list --compliance behind --model linux --sort lastSeen --limit 100'],
   status: ['bscups status', 'bscups --json status --silent-after 48h'],
   apikey: ['bscups apikey create --name grafana --role viewer', 'bscups apikey list'],
   'apikey create': ['bscups apikey create --name alice --role operator --expires 90d'],

@@ -16,7 +16,7 @@ import { rotateStationCredential } from '../operations/credential-rotate.js';
 import { listPackages, removePackage, showPackage, targetPackage, uploadPackage, type RolloutContext } from '../operations/firmware-library.js';
 import { firmwareStatus, upgradeStationsFirmware } from '../operations/firmware-targets.js';
 import type { FirmwareSource } from '../operations/firmware-upload.js';
-import { fleetSummary, listEvents, listSigningKeys, listUnknownStations } from '../operations/fleet.js';
+import { fleetSummary, listEvents, listSigningKeys, listUnknownStations, stationCompliance } from '../operations/fleet.js';
 import { parseLabelArgs } from '../operations/label-args.js';
 import { controlRollout, createRollout, getRollout, listRolloutEvents, listRolloutMembers, listRollouts, rollbackRollout } from '../operations/rollouts.js';
 import { addSigningKey, removeSigningKey } from '../operations/signing-keys.js';
@@ -84,6 +84,7 @@ export function createLocalActions(rt: Runtime): OperatorActions {
     exportStations: (format, options = {}) => exportStationChunks(ctx, parseExportFormat(format), options),
 
     stationAuth: async (eui) => StationAuthBody.parse(authJson(await showStationAuth(ctx, eui))),
+    stationCompliance: async (eui) => S.StationCompliance.parse(await stationCompliance(ctx, eui)),
     setAuthMode: async (eui, mode, force) => StationAuthBody.parse(authJson(await changeStationAuthMode(ctx, eui, mode, force === true))),
     setCredential: async (eui, input, local) =>
       A.CredentialSetResult.parse(

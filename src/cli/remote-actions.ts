@@ -74,6 +74,7 @@ export function createRemoteActions(call: ApiCall): OperatorActions {
     },
 
     stationAuth: (eui) => call('GET', `/stations/${e(eui)}/auth`),
+    stationCompliance: (eui) => call('GET', `/stations/${e(eui)}/compliance`),
     setAuthMode: (eui, mode, force) => call('PUT', `/stations/${e(eui)}/auth`, { json: force === true ? { mode, force } : { mode } }),
     setCredential: async (eui, input, local) => {
       refuseLocalOnly(local);

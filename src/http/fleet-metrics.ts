@@ -23,9 +23,26 @@ export function registerFleetGauges(registry: Registry, summarize: () => Promise
   gauge('bscups_fleet_stations_by_health', 'stations by gateway health from the rhythm of their CUPS calls (unknown, healthy, lns_failing, silent)', ['health'], (g, s) => {
     for (const [health, n] of Object.entries(s.byHealth)) g.set({ health }, n);
   });
+  gauge('bscups_fleet_stations_by_compliance', 'stations by reported model and firmware compliance against the newest library package for the model (latest, behind, in_progress, ahead, no_package, unknown)', ['model', 'state'], (g, s) => {
+    complianceBy(g, s.compliance);
+  });
   gauge('bscups_fleet_upgrades', 'firmware upgrades by state (pending, offered, upgraded, failed)', ['state'], (g, s) => {
     for (const [state, n] of Object.entries(s.upgrades)) g.set({ state }, n);
   });
+}
+
+/** Models beyond MAX_VALUES (the least numerous) are summed under model "other"; never-seen stations are model "none". */
+function complianceBy(g: Gauge, models: FleetSummary['compliance']): void {
+  const other = new Map<string, number>();
+  models.forEach((m, i) => {
+    for (const [state, n] of Object.entries(m.states)) {
+      // A model with a package shows each of its states, 0 included (behind at 0 is news); other models only their own.
+      if (n === 0 && (m.newest === null || state === 'no_package' || state === 'unknown')) continue;
+      if (i < MAX_VALUES) g.set({ model: m.model ?? 'none', state }, n);
+      else other.set(state, (other.get(state) ?? 0) + n);
+    }
+  });
+  for (const [state, n] of other) g.set({ model: 'other', state }, n);
 }
 
 function countBy(g: Gauge, label: string, counts: FleetSummary['byPackage']): void {

@@ -5,6 +5,8 @@ import type { EventType, FleetSummary, Page, SigningKey, StationEvent, UnknownSt
 import { authorize, healthOf, type OperationContext } from './context.js';
 import { certificateLifetimes, type CertificateFiles, type CertificateLifetimes } from './certificate-lifetimes.js';
 import { DEFAULT_PAGE_SIZE } from './station-filters.js';
+import { stationNotFound } from './credential-delivery.js';
+import type { StationCompliance } from '../core/compliance.js';
 
 /** Stations poll once a day by default (PROTOCOL.md 5.2): a little over that means gone quiet. */
 export const DEFAULT_SILENT_AFTER = '26h';
@@ -38,6 +40,15 @@ export async function fleetSummary(
     certificateLifetimes(ctx, options.certificateFiles ?? {}),
   ]);
   return { ...summary, certificates };
+}
+
+/** One station's firmware compliance: latest, behind (and the package it could have), in progress, ahead, no package, unknown. */
+export async function stationCompliance(ctx: OperationContext, eui: string): Promise<StationCompliance & { readonly eui: string }> {
+  authorize(ctx, 'viewer', 'reading a station');
+  const id = parseEui(eui, 'eui');
+  const found = await ctx.fleet.stationCompliance(id);
+  if (found === undefined) throw stationNotFound(id);
+  return { eui: id, ...found };
 }
 
 export function parseInstant(text: string | undefined, field: string): Date | undefined {

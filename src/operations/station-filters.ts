@@ -2,6 +2,7 @@ import { parseDuration } from '../core/duration.js';
 import { invalid } from '../core/errors.js';
 import { SYNC_STATES, type SyncState } from '../core/sync-status.js';
 import { DEFAULT_HEALTH, HEALTH_STATES, type HealthState, type HealthThresholds } from '../core/health.js';
+import { COMPLIANCE_STATES, type ComplianceState } from '../core/compliance.js';
 import { STATION_SORTS, type LabelSelector, type StationQuery, type StationSort } from '../registry/fleet-types.js';
 
 const LABEL_KEY = /^[A-Za-z0-9_.\-/]{1,63}$/;
@@ -25,6 +26,8 @@ export interface StationListInput {
   readonly q?: string;
   /** Only stations whose CUPS client certificate expires within this duration (e.g. 30d), expired ones included. */
   readonly certExpiring?: string;
+  /** Any of these firmware compliance states (latest, behind, in_progress, ahead, no_package, unknown). */
+  readonly compliance?: readonly string[];
   readonly sort?: string;
   readonly order?: string;
   readonly limit?: number;
@@ -72,6 +75,14 @@ function parseHealth(text: string): HealthState {
   return state as HealthState;
 }
 
+function parseCompliance(text: string): ComplianceState {
+  const state = text.replaceAll('-', '_');
+  if (!(COMPLIANCE_STATES as readonly string[]).includes(state)) {
+    throw invalid('invalid_compliance', `compliance "${text}" is not one of ${COMPLIANCE_STATES.join(', ')}`, { field: 'compliance' });
+  }
+  return state as ComplianceState;
+}
+
 /** Turns adapter input into a registry query; every problem is an invalid_argument naming the field. */
 export function toStationQuery(input: StationListInput, now: Date, thresholds: HealthThresholds = DEFAULT_HEALTH): StationQuery {
   const sort = input.sort ?? 'eui';
@@ -83,6 +94,7 @@ export function toStationQuery(input: StationListInput, now: Date, thresholds: H
   }
   const states = (input.state ?? []).flatMap((s) => s.split(',')).filter((s) => s !== '').map(parseState);
   const health = (input.health ?? []).flatMap((s) => s.split(',')).filter((s) => s !== '').map(parseHealth);
+  const compliance = (input.compliance ?? []).flatMap((s) => s.split(',')).filter((s) => s !== '').map(parseCompliance);
   return {
     labels: (input.label ?? []).map(parseLabelSelector),
     ...(states.length === 0 ? {} : { states }),
@@ -93,6 +105,7 @@ export function toStationQuery(input: StationListInput, now: Date, thresholds: H
     ...(input.version === undefined ? {} : { stationVersion: input.version }),
     ...(input.q === undefined ? {} : { text: input.q }),
     ...(input.certExpiring === undefined ? {} : { certExpiringBefore: new Date(now.getTime() + parseDuration(input.certExpiring, 'certExpiring')) }),
+    ...(compliance.length === 0 ? {} : { compliance }),
     sort: sort as StationSort,
     descending: input.order === 'desc',
     limit: input.limit ?? DEFAULT_PAGE_SIZE,

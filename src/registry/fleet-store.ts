@@ -15,6 +15,8 @@ import { combineState, type ConfigState } from './sync-state-sql.js';
 import type { FirmwareState, Station, StationEvent } from './types.js';
 import { selectRenewalCandidates, summarizeStationCertificates } from './certificates/expiry-store.js';
 import type { ExpiringStation, StationCertificateSummary } from './certificates/expiry-types.js';
+import { summarizeCompliance, type ReportedGroup, type StationCompliance } from '../core/compliance.js';
+import { countChanging, groupKey, readLibrary, readStationCompliance } from './compliance/compliance-sql.js';
 
 const FIRMWARE_STATES: readonly FirmwareState[] = ['pending', 'offered', 'upgraded', 'failed'];
 
@@ -33,8 +35,10 @@ export class KyselyFleetStore extends BackendStore implements FleetStore {
   }
 
   /**
-   * Four queries, none reading the station rows: counts by config state,
-   * package and model in one pass over the stations_summary index; the
+   * Queries none of which reads every station row: counts by config state,
+   * package and model in one pass over the stations_summary index (also what
+   * compliance is counted from, with the library and the stations a firmware
+   * change is under way for); the
    * unfinished firmware targets with their station's config state (covered by
    * stations_eui_config), which move stations into the firmware states
    * (combineState); targets by state; silence as an index range.
@@ -43,7 +47,7 @@ export class KyselyFleetStore extends BackendStore implements FleetStore {
     return this.run(async (db) => {
       // Without a reading time, health is read now with the default thresholds.
       const health = options.health ?? { now: new Date(), intervalMs: DEFAULT_HEALTH.intervalMs, graceMs: DEFAULT_HEALTH.graceMs };
-      const [groups, targets, upgradeRows, silent, byHealth] = await Promise.all([
+      const [groups, targets, upgradeRows, silent, byHealth, library, changing] = await Promise.all([
         db
           .selectFrom('stations')
           .select([
@@ -69,15 +73,21 @@ export class KyselyFleetStore extends BackendStore implements FleetStore {
           .where('last_seen_at', '<', millis(options.silentSince))
           .executeTakeFirstOrThrow(),
         countByHealth(db, health),
+        readLibrary(db),
+        countChanging(db),
       ]);
       const byState = Object.fromEntries(SYNC_STATES.map((s) => [s, 0])) as Record<SyncState, number>;
       const packages = new Map<string | null, number>();
       const models = new Map<string | null, number>();
+      const reported = new Map<string, ReportedGroup>();
       for (const g of groups) {
         const n = num(g.n);
         byState[combineState(g.config, null)] += n;
         packages.set(g.package, (packages.get(g.package) ?? 0) + n);
         models.set(g.model, (models.get(g.model) ?? 0) + n);
+        const key = groupKey(g.model, g.package);
+        const r = reported.get(key);
+        reported.set(key, { model: g.model, package: g.package, stations: (r?.stations ?? 0) + n, changing: changing.get(key) ?? 0 });
       }
       const upgrades = Object.fromEntries(FIRMWARE_STATES.map((s) => [s, 0])) as Record<FirmwareState, number>;
       for (const u of upgradeRows) upgrades[u.state as FirmwareState] = num(u.n);
@@ -96,6 +106,7 @@ export class KyselyFleetStore extends BackendStore implements FleetStore {
         byModel: sortCounts(models),
         upgrades,
         byHealth,
+        compliance: summarizeCompliance(library, [...reported.values()]),
       };
     });
   }
@@ -120,6 +131,10 @@ export class KyselyFleetStore extends BackendStore implements FleetStore {
 
   findRenewalCandidates(range: { readonly from: Date; readonly before: Date; readonly limit: number }): Promise<ExpiringStation[]> {
     return this.run((db) => selectRenewalCandidates(db, range));
+  }
+
+  stationCompliance(eui: string): Promise<StationCompliance | undefined> {
+    return this.run((db) => readStationCompliance(db, eui));
   }
 
   queryEvents(query: EventQuery): Promise<Page<StationEvent>> {

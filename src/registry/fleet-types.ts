@@ -1,6 +1,7 @@
 import type { AuditFor } from './audit-row.js';
 import type { SyncState } from '../core/sync-status.js';
 import type { HealthState } from '../core/health.js';
+import type { ComplianceState, ModelCompliance, StationCompliance } from '../core/compliance.js';
 import type { HealthReadingQuery } from './health/health-sql.js';
 import type { EventType, FirmwareState, Station, StationEvent } from './types.js';
 import type { ProvisionedStation, ProvisioningPlan } from './provisioning-types.js';
@@ -44,6 +45,8 @@ export interface StationQuery {
   readonly text?: string;
   /** Only stations with an active CUPS client certificate that expires before this instant (expired ones included). */
   readonly certExpiringBefore?: Date;
+  /** Any of these firmware compliance states (core/compliance.ts), against the library as it is when the page is read. */
+  readonly compliance?: readonly ComplianceState[];
   readonly sort?: StationSort;
   readonly descending?: boolean;
   /** Page size, 1..1000. */
@@ -77,6 +80,8 @@ export interface FleetSummary {
   readonly upgrades: Readonly<Record<FirmwareState, number>>;
   /** Stations by gateway health (core/health.ts) at the time of the summary. */
   readonly byHealth: Readonly<Record<HealthState, number>>;
+  /** Firmware compliance per model against the newest library package for it (core/compliance.ts). */
+  readonly compliance: readonly ModelCompliance[];
 }
 
 export interface EventQuery {
@@ -99,6 +104,8 @@ export interface FleetStore {
   countStations(query: Omit<StationQuery, 'limit' | 'cursor'>): Promise<number>;
   /** Counts from SQL aggregates; never loads the stations. */
   summarizeFleet(options: { readonly silentSince: Date; readonly health?: HealthReadingQuery }): Promise<FleetSummary>;
+  /** One station's firmware compliance against the library as it is now; undefined when not registered. */
+  stationCompliance(eui: string): Promise<StationCompliance | undefined>;
   /** Events, most recent first. */
   queryEvents(query: EventQuery): Promise<Page<StationEvent>>;
   /** Bulk provisioning: registered stations' provisioning fields by EUI, `limit` of them after `after` (exclusive). */

@@ -8,6 +8,7 @@ import { selectHealth } from './health/health-rows.js';
 import { healthCondition } from './health/health-sql.js';
 import type { Station } from './types.js';
 import { certExpiringCondition } from './certificates/expiry-store.js';
+import { complianceCondition } from './compliance/compliance-sql.js';
 
 type Db = Kysely<RegistryDatabase>;
 
@@ -26,8 +27,10 @@ function labelCondition(selector: LabelSelector): Expression<SqlBool> {
   return op === 'eq' ? sql<SqlBool>`s.eui in ${match}` : sql<SqlBool>`s.eui not in ${match}`;
 }
 
-function conditions(query: StationQuery): Expression<SqlBool>[] {
+/** The filters of `query` as conditions; compliance reads the library (and the reported versions) first. */
+async function conditions(db: Db, query: StationQuery): Promise<Expression<SqlBool>[]> {
   const out: Expression<SqlBool>[] = (query.labels ?? []).map(labelCondition);
+  if (query.compliance !== undefined && query.compliance.length > 0) out.push(await complianceCondition(db, query.compliance));
   if (query.states !== undefined && query.states.length > 0) {
     out.push(sql<SqlBool>`${syncStateSql} in (${sql.join(query.states)})`);
   }
@@ -59,7 +62,7 @@ export async function selectStationPage(db: Db, query: StationQuery): Promise<Pa
   const desc = query.descending === true;
   const key = SORT_KEY[sort];
   const tag = `stations:${sort}:${desc ? 'desc' : 'asc'}`;
-  const where = conditions(query);
+  const where = await conditions(db, query);
   if (query.cursor !== undefined) {
     const [, after, eui] = decodeCursor(query.cursor, 3, tag) as [string, string | number, string];
     const cmp = desc ? sql.raw('<') : sql.raw('>');
@@ -102,7 +105,7 @@ export async function selectStationPage(db: Db, query: StationQuery): Promise<Pa
 
 /** How many stations match the filters of `query` (its sort, limit and cursor do not matter). */
 export async function selectStationCount(db: Db, query: Omit<StationQuery, 'limit' | 'cursor'>): Promise<number> {
-  const where = conditions({ ...query, limit: 1 });
+  const where = await conditions(db, { ...query, limit: 1 });
   const needsTarget = query.states !== undefined && query.states.length > 0;
   const row = await db
     .selectFrom('stations as s')

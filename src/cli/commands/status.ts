@@ -7,7 +7,7 @@ import type * as S from '../../http/admin/schemas.js';
 export function register(program: Command): void {
   program
     .command('status')
-    .description('fleet summary: stations by sync state, package and model, silent stations, upgrades by state, gateway health, and when certificates expire (stations\' client certificates, the server certificate, the station CA)')
+    .description('fleet summary: stations by sync state, package and model, firmware compliance per model (on the newest library package for it, behind, in progress), silent stations, upgrades by state, gateway health, and when certificates expire (stations\' client certificates, the server certificate, the station CA)')
     .option('--silent-after <duration>', `count a station silent after this long without contact (default ${DEFAULT_SILENT_AFTER})`)
     .action(async (opts: { silentAfter?: string }, cmd: Command) => {
       await runActions(cmd, async (actions, out) => {
@@ -22,6 +22,8 @@ export function register(program: Command): void {
           out.line();
           out.table(s.byModel.map((m) => ({ model: m.value ?? '(none)', stations: m.count })), ['model', 'stations']);
           out.line();
+          out.table(complianceRows(s.compliance), ['model', 'newest package', 'stations', 'latest', 'behind', 'in progress', 'ahead']);
+          out.line();
           out.table(Object.entries(s.upgrades).map(([state, upgrades]) => ({ 'upgrade state': state, upgrades })), ['upgrade state', 'upgrades']);
           out.line();
           // Healthy means no sign of failure in the rhythm of its calls, not proof that it works (README "Gateway health").
@@ -33,6 +35,23 @@ export function register(program: Command): void {
         });
       });
     });
+}
+
+/** Per model: how many stations run the newest library package built for it, and how many could but do not. */
+function complianceRows(models: z.infer<typeof S.FleetSummary>['compliance']) {
+  return models.map((m) => {
+    const known = m.newest !== null;
+    const n = (x: number) => (known ? x : '-');
+    return {
+      model: m.model ?? '(never seen)',
+      'newest package': m.newest ?? (m.model === null ? '-' : '(none in the library)'),
+      stations: m.stations,
+      latest: n(m.states.latest),
+      behind: n(m.states.behind),
+      'in progress': n(m.states.in_progress),
+      ahead: n(m.states.ahead),
+    };
+  });
 }
 
 type Certificates = NonNullable<z.infer<typeof S.FleetSummary>['certificates']>;

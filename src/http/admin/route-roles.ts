@@ -27,6 +27,7 @@ export const ROUTE_ROLES: Readonly<Record<string, Role>> = {
   'PATCH /api/v1/stations/:eui': 'operator',
   'DELETE /api/v1/stations/:eui': 'operator',
   'GET /api/v1/stations/:eui/events': 'viewer',
+  'GET /api/v1/stations/:eui/compliance': 'viewer',
   'POST /api/v1/stations/import': 'operator',
   'GET /api/v1/stations/export': 'viewer',
   'GET /api/v1/stations/export/page': 'viewer',

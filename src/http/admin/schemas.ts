@@ -1,4 +1,5 @@
 import { HEALTH_STATES } from '../../core/health.js';
+import { COMPLIANCE_STATES } from '../../core/compliance.js';
 import { z } from 'zod';
 import { SYNC_STATES } from '../../core/sync-status.js';
 import { ROLES } from '../../core/roles.js';
@@ -126,6 +127,7 @@ export const StationListQuery = z.object({
   version: z.string().optional().describe('prefix of the reported station version'),
   q: z.string().optional().describe('substring of EUI or name'),
   certExpiring: z.string().optional().describe('stations whose CUPS client certificate expires within this, e.g. 30d (expired ones included)'),
+  compliance: repeated.describe(`firmware compliance against the newest library package for the station's model, any of: ${COMPLIANCE_STATES.join(', ')} (repeat or comma-separate)`),
   sort: z.enum(['eui', 'name', 'lastSeen']).optional(),
   order: z.enum(['asc', 'desc']).optional(),
   limit,
@@ -200,6 +202,23 @@ export const CertificateLifetimes = z
 
 const countBy = z.array(z.object({ value: z.string().nullable(), count: z.number().int() }));
 
+export const ModelCompliance = z
+  .object({
+    model: z.string().nullable().describe('reported model; null: stations never seen'),
+    newest: z.string().nullable().describe('the newest library package built for the model (highest semantic version, or the last uploaded when some are not semantic versions); null: none'),
+    stations: z.number().int(),
+    states: z.record(z.enum(COMPLIANCE_STATES), z.number().int()).describe('latest: on the newest; behind: could have it, nothing under way; in_progress: a firmware target or an active firmware rollout is bringing a package; ahead: a higher semantic version than the newest; no_package: the library has none for the model; unknown: never seen'),
+  })
+  .meta({ id: 'ModelCompliance' });
+
+export const StationCompliance = z
+  .object({
+    eui: z.string(),
+    state: z.enum(COMPLIANCE_STATES).describe('against the newest library package built for the model the station reports'),
+    newest: z.string().nullable().describe('the newest library package for its model: what a station behind could have; null: none (no_package, unknown)'),
+  })
+  .meta({ id: 'StationCompliance' });
+
 export const FleetSummary = z
   .object({
     total: z.number().int(),
@@ -210,6 +229,7 @@ export const FleetSummary = z
     byModel: countBy,
     upgrades: z.record(z.enum(['pending', 'offered', 'upgraded', 'failed']), z.number().int()),
     byHealth: z.record(z.enum(HEALTH_STATES), z.number().int()).describe('stations by gateway health (silent by each station\'s own interval plus the grace)'),
+    compliance: z.array(ModelCompliance).describe('firmware compliance per model: models the library has a package for first, then models it has none for, then stations never seen (model null)'),
     certificates: CertificateLifetimes.optional(),
   })
   .meta({ id: 'FleetSummary' });

@@ -76,7 +76,7 @@ export function eventJson(e: StationEvent) {
 
 export function summaryJson(s: FleetSummary & { readonly certificates?: CertificateLifetimes }) {
   const { certificates, ...rest } = s;
-  return { ...rest, silentSince: iso(s.silentSince), byPackage: [...s.byPackage], byModel: [...s.byModel], ...(certificates === undefined ? {} : { certificates: certificatesJson(certificates) }) };
+  return { ...rest, silentSince: iso(s.silentSince), byPackage: [...s.byPackage], byModel: [...s.byModel], compliance: s.compliance.map((m) => ({ ...m, states: { ...m.states } })), ...(certificates === undefined ? {} : { certificates: certificatesJson(certificates) }) };
 }
 
 export function certificatesJson(c: CertificateLifetimes) {

@@ -74,6 +74,8 @@ export interface FleetSummary {
   byModel: Count[];
   upgrades: Record<string, number>;
   byHealth: Record<string, number>;
+  /** Firmware compliance per model (model null: never seen; newest null: no library package for it). */
+  compliance: { model: string | null; newest: string | null; stations: number; states: Record<'latest' | 'behind' | 'in_progress' | 'ahead' | 'no_package' | 'unknown', number> }[];
 }
 
 export interface ServerStats {

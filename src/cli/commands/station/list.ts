@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { SYNC_STATES } from '../../../core/sync-status.js';
 import { HEALTH_STATES } from '../../../core/health.js';
+import { COMPLIANCE_STATES } from '../../../core/compliance.js';
 import type { StationJson } from '../../actions.js';
 import { collect } from '../../context.js';
 import { runActions } from '../../run-actions.js';
@@ -15,6 +16,7 @@ export function register(parent: Command): void {
     .option('--silent <duration>', 'only stations seen before but not for this long, e.g. 26h or 7d')
     .option('--health <state>', `gateway health from the rhythm of its CUPS calls, repeatable or comma-separated: ${HEALTH_STATES.join(', ')}`, collect)
     .option('--cert-expiring <duration>', 'only stations whose CUPS client certificate expires within this, e.g. 30d (expired ones included)')
+    .option('--compliance <state>', `firmware compliance against the newest library package for the station's model, repeatable or comma-separated: ${COMPLIANCE_STATES.join(', ')}`, collect)
     .option('--model <model>', 'reported model, e.g. rpi')
     .option('--package <version>', 'reported package (version.txt)')
     .option('--station-version <prefix>', 'reported station version prefix, e.g. 2.0.6')
@@ -23,7 +25,7 @@ export function register(parent: Command): void {
     .option('--desc', 'sort descending')
     .option('--limit <n>', 'one page of this many stations (1..1000), with the cursor of the next on stderr; default: all', (v) => Number(v))
     .option('--cursor <cursor>', 'the cursor printed after the previous page')
-    .action(async (opts: { label?: string[]; state?: string[]; silent?: string; health?: string[]; certExpiring?: string; model?: string; package?: string; stationVersion?: string; search?: string; sort?: string; desc?: boolean; limit?: number; cursor?: string }, cmd: Command) => {
+    .action(async (opts: { label?: string[]; state?: string[]; silent?: string; health?: string[]; compliance?: string[]; certExpiring?: string; model?: string; package?: string; stationVersion?: string; search?: string; sort?: string; desc?: boolean; limit?: number; cursor?: string }, cmd: Command) => {
       await runActions(cmd, async (actions, out) => {
         const { search, desc, stationVersion, ...filters } = opts;
         const input = { ...filters, ...(stationVersion === undefined ? {} : { version: stationVersion }), ...(search === undefined ? {} : { q: search }), ...(desc === true ? { order: 'desc' } : {}) };

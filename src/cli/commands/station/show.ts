@@ -19,12 +19,14 @@ export function register(parent: Command): void {
         const events = (await actions.stationEvents(id, { limit: Math.min(1000, Math.max(1, Number(opts.events) || 20)) })).items;
         const auth = await actions.stationAuth(id);
         const authMode = auth.mode;
-        out.result({ ...stationView(station), authMode, events }, () => {
+        const compliance = await actions.stationCompliance(id);
+        out.result({ ...stationView(station), authMode, compliance: { state: compliance.state, newest: compliance.newest }, events }, () => {
           out.line(`station ${station.eui} (${station.id6})${station.name === null ? '' : `  ${station.name}`}`);
           out.line(`labels: ${Object.entries(station.labels).map(([k, val]) => `${k}=${val}`).join(' ') || '-'}`);
           out.line(`last seen: ${cellText(at(station.lastSeenAt))} from ${cellText(station.lastRemoteAddress)}`);
           out.line(`status: ${syncText(station)}`);
           out.line(`health: ${healthText(station)}`);
+          out.line(`firmware compliance: ${complianceText(compliance)}`);
           out.line(`auth: ${authMode}${auth.rotations.length > 0 ? ` (rotation pending: ${auth.rotations.map((r) => r.category).join(', ')})` : ''}; see "bscups station auth ${station.eui}"`);
           out.line();
           out.table(sideBySide(station), ['field', 'desired', 'reported', 'state']);
@@ -38,6 +40,24 @@ export function register(parent: Command): void {
         });
       });
     });
+}
+
+/** The state in words, with the package a station behind could have. */
+function complianceText(c: { readonly state: string; readonly newest: string | null }): string {
+  switch (c.state) {
+    case 'latest':
+      return `latest (runs ${c.newest ?? '?'}, the newest library package for its model)`;
+    case 'behind':
+      return `behind: could have ${c.newest ?? '?'} (the newest library package for its model)`;
+    case 'in_progress':
+      return `in progress: a firmware target or an active firmware rollout is bringing it a package (newest for its model: ${c.newest ?? '?'})`;
+    case 'ahead':
+      return `ahead: runs a higher version than the newest library package for its model (${c.newest ?? '?'})`;
+    case 'no_package':
+      return 'no package: the firmware library has none built for its model';
+    default:
+      return 'unknown: never seen, so its model is not known';
+  }
 }
 
 function sideBySide(s: StationJson): Record<string, unknown>[] {

@@ -1,13 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { listEvents } from '../../../operations/fleet.js';
+import { listEvents, stationCompliance } from '../../../operations/fleet.js';
 import { labelStations } from '../../../operations/station-bulk-labels.js';
 import { changeStation, countStations, listStations, registerStation, removeStation, showStation } from '../../../operations/stations.js';
 import type { AdminDeps } from '../app.js';
 import { contextOf } from '../auth.js';
 import { healthOf } from '../../../operations/context.js';
 import { errorResponses } from '../responses.js';
-import { EuiParams, Event, EventQuery, pageOf, Removed, Station, StationCount, StationCountQuery, StationCreate, StationLabelsBulk, StationLabelsBulkResult, StationListQuery, StationPatch } from '../schemas.js';
+import { EuiParams, Event, EventQuery, pageOf, Removed, Station, StationCount, StationCountQuery, StationCreate, StationLabelsBulk, StationLabelsBulkResult, StationListQuery, StationPatch, StationCompliance } from '../schemas.js';
 import { eventJson, stationJson } from '../views.js';
 
 const StationPage = pageOf(Station, 'StationPage');
@@ -47,6 +47,10 @@ export function registerStationRoutes(app: FastifyInstance, deps: AdminDeps): vo
     const ctx = contextOf(req, deps);
     return stationJson(await showStation(ctx, req.params.eui), { now: ctx.clock(), thresholds: healthOf(ctx) });
   });
+
+  api.get('/stations/:eui/compliance', {
+    schema: { tags, summary: "The station's firmware compliance: latest, behind (and the package it could have), in progress, ahead, no package, unknown", params: EuiParams, response: { 200: StationCompliance, ...errorResponses } },
+  }, async (req) => stationCompliance(contextOf(req, deps), req.params.eui));
 
   api.patch('/stations/:eui', {
     schema: { tags, summary: 'Change name, labels or URIs', params: EuiParams, body: StationPatch, response: { 200: Station, ...errorResponses } },

@@ -33,6 +33,7 @@ function refusalsTable(items: readonly Refusal[]): HTMLElement {
   );
 }
 import { healthCards } from '../health.js';
+import { compliancePanel } from '../compliance.js';
 import { certificateCards, type CertificateLifetimes } from './certificate-cards.js';
 
 /** States that need an operator first: shown first, and marked. */
@@ -52,6 +53,7 @@ export function overviewPage(_ctx: AppContext): Page {
   const counts = h('div', { class: 'cards', 'data-testid': 'state-counts' });
   const charts = h('div', { class: 'grid2' });
   const health = h('div');
+  const compliance = h('div');
   const traffic = h('div', { class: 'cards' });
   const active = h('div', { 'data-testid': 'active-rollouts' });
   const refusals = h('div', { id: 'refusals', 'data-testid': 'refusals' });
@@ -69,6 +71,8 @@ export function overviewPage(_ctx: AppContext): Page {
     counts,
     h('h2', null, 'Active rollouts'),
     active,
+    h('h2', null, 'Firmware compliance'),
+    compliance,
     h('h2', null, 'Gateway health'),
     health,
     h('h2', null, 'Certificates'),
@@ -124,6 +128,7 @@ export function overviewPage(_ctx: AppContext): Page {
         }),
       );
       fill(health, healthCards(s));
+      fill(compliance, compliancePanel(s));
       fill(certificates, certificateCards((s as FleetSummary & { certificates?: CertificateLifetimes }).certificates));
       fill(
         traffic,

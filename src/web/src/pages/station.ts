@@ -6,6 +6,7 @@ import { crcHex as hex, labelChip, u, visible } from '../text.js';
 import { labelRows } from './label-rows.js';
 import { stateBadge } from './stations.js';
 import { healthLine } from '../health.js';
+import { complianceLine, type StationCompliance } from '../compliance.js';
 
 /** One row of desired beside reported; a difference is marked in words, not only in colour. */
 function compare(what: string, desired: string | null, reported: string | null, seen: boolean): HTMLElement {
@@ -113,13 +114,14 @@ export function stationPage(ctx: AppContext, eui: string): Page {
   );
 
   async function refresh(): Promise<void> {
-    // Asked together: a station removed meanwhile is a 404 of all three at once, not a half-drawn page.
+    // Asked together: a station removed meanwhile is a 404 of all of them at once, not a half-drawn page.
     if (removing) return;
     let s: Station;
     let auth: StationAuth;
     let ev: ApiPage<StationEvent>;
+    let compliance: StationCompliance;
     try {
-      [s, auth, ev] = await Promise.all([get<Station>(path), get<StationAuth>(`${path}/auth`), get<ApiPage<StationEvent>>(`${path}/events${query({ limit: '30' })}`)]);
+      [s, auth, ev, compliance] = await Promise.all([get<Station>(path), get<StationAuth>(`${path}/auth`), get<ApiPage<StationEvent>>(`${path}/events${query({ limit: '30' })}`), get<StationCompliance>(`${path}/compliance`)]);
     } catch (e) {
       if (e instanceof ApiError && e.status === 404) {
         fill(head, h('h1', { id: 'station-title' }, `Station ${eui}`), h('p', null, 'This station is not registered. ', h('a', { href: '#/stations' }, 'Back to stations')));
@@ -157,6 +159,7 @@ export function stationPage(ctx: AppContext, eui: string): Page {
         s.reported === null ? '' : [' · model ', u(s.reported.model, 'clip'), ', station ', u(s.reported.station, 'clip')],
       ),
       healthLine(s.health),
+      complianceLine(compliance),
     );
     fill(
       twin,

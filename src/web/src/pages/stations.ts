@@ -5,6 +5,7 @@ import { labelChip, u } from '../text.js';
 import type { Page as ApiPage, Station } from '../types.js';
 import { bulkLabelsForm, downloadExport } from './stations-bulk.js';
 import { healthBadge, healthSelect } from '../health.js';
+import { complianceSelect } from '../compliance.js';
 
 const STATES = ['never_seen', 'problem', 'failed', 'pending_config', 'offered', 'pending_firmware', 'in_sync'];
 const PAGE_SIZES = ['25', '50', '100', '250'];
@@ -25,9 +26,10 @@ export interface StationFilter {
   model: string;
   package: string;
   health: string;
+  compliance: string;
 }
 
-export const FILTER_KEYS = ['q', 'state', 'label', 'silent', 'model', 'package', 'health'] as const;
+export const FILTER_KEYS = ['q', 'state', 'label', 'silent', 'model', 'package', 'health', 'compliance'] as const;
 
 /** The filter as API query parameters: labels comma-separated in the form, repeated in the query. */
 export function filterParams(f: StationFilter): Record<string, string | string[]> {
@@ -39,6 +41,7 @@ export function filterParams(f: StationFilter): Record<string, string | string[]
     model: f.model,
     package: f.package,
     health: f.health,
+    compliance: f.compliance,
   };
 }
 
@@ -52,6 +55,7 @@ export function stationsPage(ctx: AppContext, params: URLSearchParams): Page {
     model: params.get('model') ?? '',
     package: params.get('package') ?? '',
     health: params.get('health') ?? '',
+    compliance: params.get('compliance') ?? '',
     sort: (params.get('sort') as SortKey | null) ?? 'eui',
     order: params.get('order') === 'desc' ? 'desc' : 'asc',
     size: PAGE_SIZES.includes(params.get('size') ?? '') ? (params.get('size') as string) : '25',
@@ -66,6 +70,7 @@ export function stationsPage(ctx: AppContext, params: URLSearchParams): Page {
   const size = h('select', null, PAGE_SIZES.map((n) => h('option', { value: n, selected: n === f.size }, n)));
   const total = h('p', { class: 'meta', 'data-testid': 'station-total', 'aria-live': 'polite' });
   const health = healthSelect(f.health);
+  const compliance = complianceSelect(f.compliance);
   const body = h('div', { 'aria-busy': 'false' });
   const pager = h('div', { class: 'pager' });
 
@@ -79,6 +84,7 @@ export function stationsPage(ctx: AppContext, params: URLSearchParams): Page {
     f.package = pkg.value.trim();
     f.size = size.value;
     f.health = health.value;
+    f.compliance = compliance.value;
     cursors.splice(0, cursors.length, undefined);
     // Keeps the filters in the address without a page change (replaceState fires no hashchange).
     history.replaceState(null, '', `#/stations${address()}`);
@@ -89,7 +95,7 @@ export function stationsPage(ctx: AppContext, params: URLSearchParams): Page {
     window.clearTimeout(debounce);
     debounce = window.setTimeout(changed, 250);
   });
-  for (const c of [state, label, silent, model, pkg, size, health]) c.addEventListener('change', changed);
+  for (const c of [state, label, silent, model, pkg, size, health, compliance]) c.addEventListener('change', changed);
 
   const sortButton = (key: SortKey, text: string) => {
     const active = f.sort === key;
@@ -125,7 +131,7 @@ export function stationsPage(ctx: AppContext, params: URLSearchParams): Page {
     fill(total, count.total === 0 ? 'No station matches.' : `${count.total} station${count.total === 1 ? '' : 's'}${page.items.length === 0 ? '' : `, showing ${first}–${first + page.items.length - 1}`}`);
     // A rollout selects by labels, model and package; search, state and silence are this list's own filters.
     rolloutLink.setAttribute('href', `#/rollouts${query({ label: f.label, model: f.model, package: f.package })}`);
-    fill(rolloutNote, f.q !== '' || f.state !== '' || f.silent !== '' || f.health !== '' ? 'A rollout selects by labels, model and package only: search, state, silence and health are not carried over.' : '');
+    fill(rolloutNote, f.q !== '' || f.state !== '' || f.silent !== '' || f.health !== '' || f.compliance !== '' ? 'A rollout selects by labels, model and package only: search, state, silence, health and compliance are not carried over.' : '');
     fill(
       body,
       page.items.length === 0
@@ -176,6 +182,7 @@ export function stationsPage(ctx: AppContext, params: URLSearchParams): Page {
       field('Model', model),
       field('Package', pkg),
       field('Health', health),
+      field('Firmware compliance', compliance),
       field('Per page', size),
     ),
     total,
