@@ -9,6 +9,8 @@ export default defineConfig({
     pool: 'forks',
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
     reporters: ['default'],
+    // Transpiles src/ once per run for the CLI and serve child processes (test/support/cli-entry.ts).
+    globalSetup: ['test/support/cli-build-setup.ts'],
     // Every test server (and every serve child, which inherits the environment) binds its admin
     // API to a free port, so parallel suites never fight over the default 6091.
     env: { BSCUPS_ADMIN_PORT: '0' },
