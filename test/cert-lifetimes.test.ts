@@ -11,8 +11,9 @@ import { startTestServer, type TestServer } from './support/server.js';
 // Certificate lifetimes end to end: chosen at issue (pki init, station issue-cert
 // through the CLI and the API), then read back where an operator looks: station
 // list --cert-expiring, bscups status and the fleet summary, the admin /metrics.
-// Each CLI run starts a Node process (seconds on a loaded machine): the tests
-// that run several give themselves a longer deadline.
+// One CLI run starts a Node process (seconds on a loaded machine), the others run
+// its entry point in this process: the tests that run several give themselves a
+// longer deadline.
 const CLI_TIMEOUT = 180_000;
 
 const DAY = 86_400_000;

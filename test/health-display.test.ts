@@ -8,7 +8,7 @@ import { stationRequest } from './support/tls-client.js';
 // Gateway health as the operator sees it: `station show`, `station list --health`,
 // the API filter, `status`, the fleet gauge. A real server with the health
 // thresholds shrunk (early under 300 ms), real polls on its station route, the
-// real CLI in a child process.
+// real CLI entry point (run in this process).
 
 const FAILING = '0016C001FF10E101';
 const STEADY = '0016C001FF10E102';
