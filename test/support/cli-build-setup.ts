@@ -10,6 +10,8 @@ import { CLI_BUILD_ENV } from './cli-entry.js';
 // per source file, imports untouched. The folder sits beside src/ so the paths the code resolves from
 // its own location (../../package.json, ../../../dist/web) land where they do for the source. One
 // folder per run (by process id), removed at the end; folders of runs that died are swept first.
+// In watch mode the transpile is the one made at start: restart vitest after changing src/ for
+// tests that start child processes.
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const PREFIX = '.test-cli-';
