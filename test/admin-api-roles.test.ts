@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isRole, roleAllows, ROLES, type Role } from '../src/core/roles.js';
 import { ROUTE_INPUT_ROLES, ROUTE_ROLES } from '../src/http/admin/route-roles.js';
 import { adminClient, type Json } from './support/admin-client.js';
-import { cliJson } from './support/cli.js';
+import { bscupsJson } from './support/cli-in-process.js';
 import { startTestServer, type TestServer } from './support/server.js';
 
 // Walks every route of the OpenAPI document the server itself serves: each must
@@ -32,7 +32,7 @@ const secrets: string[] = [];
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'bscups-roles-'));
   const pki = join(work, 'pki');
-  await cliJson(['pki', 'init', '--dir', pki, '--server-name', '127.0.0.1']);
+  await bscupsJson(['pki', 'init', '--dir', pki, '--server-name', '127.0.0.1']);
   server = await startTestServer({ serve: { pkiDir: pki } });
   call = adminClient(server.server.admin.url.replace(/\/api\/v1$/, ''));
   const first = server.server.admin.firstAdminKey as string;

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { Agent, fetch as fetchWith } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
-import { cliJson, runCli } from './support/cli.js';
+import { runCli } from './support/cli.js';
+import { bscupsInProcess, bscupsJson } from './support/cli-in-process.js';
 import { startServeProcess } from './support/serve-process.js';
 import { startTestServer, type TestServer } from './support/server.js';
 
@@ -20,7 +21,7 @@ const pki = (n: 1 | 2, file: string) => join(work, `pki${n}`, file);
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'bscups-admin-tls-'));
-  for (const n of [1, 2] as const) await cliJson(['pki', 'init', '--dir', join(work, `pki${n}`), '--server-name', '127.0.0.1']);
+  for (const n of [1, 2] as const) await bscupsJson(['pki', 'init', '--dir', join(work, `pki${n}`), '--server-name', '127.0.0.1']);
   await copyFile(pki(1, 'server.pem'), join(work, 'admin.pem'));
   await copyFile(pki(1, 'server.key'), join(work, 'admin.key'));
   server = await startTestServer({ config: { adminTlsCert: join(work, 'admin.pem'), adminTlsKey: join(work, 'admin.key') } });
@@ -57,20 +58,20 @@ describe('admin listener over TLS', () => {
   });
 
   it('the remote CLI talks to it with --server-ca (or BSCUPS_SERVER_CA), and names --server-ca when the certificate is not trusted', async () => {
-    const registered = await runCli(['--json', '--server', origin, '--api-key', key, '--server-ca', pki(1, 'ca.pem'), 'station', 'add', 'AA555A0000000101', '--name', 'over-tls']);
+    const registered = await bscupsInProcess(['--json', '--server', origin, '--api-key', key, '--server-ca', pki(1, 'ca.pem'), 'station', 'add', 'AA555A0000000101', '--name', 'over-tls']);
     expect(registered.code, registered.stderr).toBe(0);
-    const listed = await runCli(['--json', '--server', origin, 'station', 'list'], { BSCUPS_API_KEY: key, BSCUPS_SERVER_CA: pki(1, 'ca.pem') });
+    const listed = await bscupsInProcess(['--json', '--server', origin, 'station', 'list'], { BSCUPS_API_KEY: key, BSCUPS_SERVER_CA: pki(1, 'ca.pem') });
     expect(listed.code, listed.stderr).toBe(0);
     expect(listed.stdout).toContain('AA555A0000000101');
 
     for (const ca of [undefined, pki(2, 'ca.pem')]) {
-      const r = await runCli(['--json', '--server', origin, '--api-key', key, ...(ca === undefined ? [] : ['--server-ca', ca]), 'station', 'list']);
+      const r = await bscupsInProcess(['--json', '--server', origin, '--api-key', key, ...(ca === undefined ? [] : ['--server-ca', ca]), 'station', 'list']);
       expect(r.code, r.stderr).toBe(6);
       const error = JSON.parse(r.stderr).error;
       expect(error.code).toBe('server_certificate_untrusted');
       expect(error.message).toContain('--server-ca');
     }
-    const notACert = await runCli(['--json', '--server', origin, '--api-key', key, '--server-ca', pki(1, 'ca.key'), 'station', 'list']);
+    const notACert = await bscupsInProcess(['--json', '--server', origin, '--api-key', key, '--server-ca', pki(1, 'ca.key'), 'station', 'list']);
     expect(notACert.code).toBe(2);
     expect(JSON.parse(notACert.stderr).error.code).toBe('invalid_server_ca');
   }, 60_000);
@@ -122,11 +123,11 @@ describe('remote CLI over plain HTTP', () => {
     expect(error.message).toContain('https://');
     expect(refused.stderr).not.toContain(key);
     for (const allow of [{ args: ['--allow-http'], env: {} as Record<string, string> }, { args: [], env: { BSCUPS_ALLOW_HTTP: '1' } }]) {
-      const r = await runCli(['--json', '--server', 'http://0.0.0.0:1', '--api-key', key, ...allow.args, 'station', 'list'], allow.env);
+      const r = await bscupsInProcess(['--json', '--server', 'http://0.0.0.0:1', '--api-key', key, ...allow.args, 'station', 'list'], allow.env);
       expect(r.code, r.stderr).toBe(6);
       expect(JSON.parse(r.stderr).error.code).toBe('server_unreachable');
     }
-    const caOverHttp = await runCli(['--json', '--server', 'http://127.0.0.1:1', '--api-key', key, '--server-ca', pki(1, 'ca.pem'), 'station', 'list']);
+    const caOverHttp = await bscupsInProcess(['--json', '--server', 'http://127.0.0.1:1', '--api-key', key, '--server-ca', pki(1, 'ca.pem'), 'station', 'list']);
     expect(caOverHttp.code).toBe(2);
     expect(JSON.parse(caOverHttp.stderr).error.code).toBe('conflicting_options');
   }, 60_000);

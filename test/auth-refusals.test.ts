@@ -5,7 +5,7 @@ import { Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCa, issueServerCert, issueStationToken, type IssuedCert, type IssuedToken } from '../src/pki/index.js';
 import { encodeStationHttpRequest, encodeStationRequestBody } from '../src/protocol/index.js';
-import { runCli } from './support/cli.js';
+import { bscupsInProcess } from './support/cli-in-process.js';
 import { rawExchange } from './support/raw-http.js';
 import { startTestServer, type TestServer } from './support/server.js';
 import { stationRequest, tlsExchange } from './support/tls-client.js';
@@ -158,7 +158,7 @@ describe('a token sent over plain http', () => {
     // Retiring it would lock the station out: it still opens the door over https.
     expect((await overTls(TOKEN, header)).status).toBe(200);
 
-    const shown = await runCli(['station', 'auth', TOKEN], tls.env);
+    const shown = await bscupsInProcess(['station', 'auth', TOKEN], tls.env);
     expect(shown.code).toBe(0);
     expect(shown.stdout).toContain('COMPROMISED');
     expect(shown.stdout).toMatch(/lock the station out/);

@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { certificateFingerprint } from '../src/pki/index.js';
 import { crc32 } from '../src/protocol/index.js';
 import { createSimulatedStation } from '../src/simulator/index.js';
-import { cliJson, runCli } from './support/cli.js';
+import { runCli } from './support/cli.js';
+import { bscupsInProcess, bscupsJson } from './support/cli-in-process.js';
 import { startTestServer, type TestServer } from './support/server.js';
 import { stationRequest, tlsExchange } from './support/tls-client.js';
 
@@ -45,14 +46,14 @@ function expectStationParsable(element: Buffer, what: string): void {
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'bscups-rotation-'));
   pki = join(work, 'pki');
-  const init = await cliJson<{ server: { names: string[] } }>(['pki', 'init', '--dir', pki, '--server-name', 'localhost', '--server-name', '127.0.0.1']);
+  const init = await bscupsJson<{ server: { names: string[] } }>(['pki', 'init', '--dir', pki, '--server-name', 'localhost', '--server-name', '127.0.0.1']);
   expect(init.server.names).toEqual(['localhost', '127.0.0.1']);
   caPem = await readFile(join(pki, 'ca.pem'), 'utf8');
   srv = await startTestServer({
     allowUnauthenticated: false,
     tls: { cert: join(pki, 'server.pem'), key: join(pki, 'server.key'), clientCa: join(pki, 'ca.pem') },
   });
-  await Promise.all([cliJson(['station', 'add', EUI], srv.env), cliJson(['station', 'add', TOKEN_EUI], srv.env)]);
+  await Promise.all([bscupsJson(['station', 'add', EUI], srv.env), bscupsJson(['station', 'add', TOKEN_EUI], srv.env)]);
 });
 
 afterAll(async () => {
@@ -64,7 +65,7 @@ describe('certificates issued by the CLI, rotated over CUPS with the simulator o
   const home = () => join(work, 'station');
 
   it('issue-cert writes station files that parse under the station\'s DER rules and open the server', async () => {
-    const issued = await cliJson<IssueResult>(['station', 'issue-cert', EUI, '--pki-dir', pki, '--out', home()], srv.env);
+    const issued = await bscupsJson<IssueResult>(['station', 'issue-cert', EUI, '--pki-dir', pki, '--out', home()], srv.env);
     const [cred] = issued.credentials;
     // The mode changes once the station proves the certificate works, not before: it may need its current mode to fetch it.
     expect(issued).toMatchObject({ mode: 'none', pendingMode: 'mtls' });
@@ -93,7 +94,7 @@ describe('certificates issued by the CLI, rotated over CUPS with the simulator o
     const oldKey = await readFile(join(home(), 'cups.key'));
     const oldFingerprint = certificateFingerprint(oldCert);
 
-    const rotated = await cliJson<{ fingerprint: string; crc: number; kind: string }>(['station', 'rotate', EUI, '--pki-dir', pki], srv.env);
+    const rotated = await bscupsJson<{ fingerprint: string; crc: number; kind: string }>(['station', 'rotate', EUI, '--pki-dir', pki], srv.env);
     expect(rotated.kind).toBe('certificate');
     expect(rotated.fingerprint).not.toBe(oldFingerprint);
 
@@ -118,7 +119,7 @@ describe('certificates issued by the CLI, rotated over CUPS with the simulator o
     ]);
     const events = await srv.runtime.registry.listEvents(EUI, { limit: 3 });
     expect(events.some((e) => e.type === 'auth' && e.message.includes('rotation complete'))).toBe(true);
-    const shown = await cliJson<{ mode: string; certificates: Array<{ fingerprint: string; status: string; inUse: boolean }> }>(['station', 'auth', EUI], srv.env);
+    const shown = await bscupsJson<{ mode: string; certificates: Array<{ fingerprint: string; status: string; inUse: boolean }> }>(['station', 'auth', EUI], srv.env);
     expect(shown.mode).toBe('mtls');
     expect(shown.certificates.map((c) => [c.fingerprint, c.status, c.inUse])).toEqual([
       [oldFingerprint, 'retired', false],
@@ -147,7 +148,7 @@ describe('certificates issued by the CLI, rotated over CUPS with the simulator o
     expect((await station.exchange()).status).toBe(200);
 
     const colons = current.toUpperCase().match(/../g)?.join(':') as string;
-    await cliJson(['station', 'revoke', EUI, '--fingerprint', colons, '--force'], srv.env);
+    await bscupsJson(['station', 'revoke', EUI, '--fingerprint', colons, '--force'], srv.env);
     const locked = await station.exchange();
     expect(locked.status).toBe(401);
     expect(locked.error).toMatch(/^certificate_retired/);
@@ -156,11 +157,11 @@ describe('certificates issued by the CLI, rotated over CUPS with the simulator o
 
 describe('pki init', () => {
   it('refuses to overwrite, and with --force keeps the CA and issues a new server certificate', async () => {
-    const again = await runCli(['pki', 'init', '--dir', pki]);
+    const again = await bscupsInProcess(['pki', 'init', '--dir', pki]);
     expect(again.code).toBe(4);
     expect(again.stderr).toContain('pki_exists');
     const before = await readFile(join(pki, 'server.pem'), 'utf8');
-    const forced = await cliJson<{ ca: { created: boolean } }>(['pki', 'init', '--dir', pki, '--force', '--server-name', '127.0.0.1']);
+    const forced = await bscupsJson<{ ca: { created: boolean } }>(['pki', 'init', '--dir', pki, '--force', '--server-name', '127.0.0.1']);
     expect(forced.ca.created).toBe(false);
     expect(await readFile(join(pki, 'ca.pem'), 'utf8')).toBe(caPem);
     const after = await readFile(join(pki, 'server.pem'), 'utf8');
@@ -174,7 +175,7 @@ describe('pki init', () => {
 describe('tokens issued by the CLI', () => {
   it('opens its station, rotates over CUPS and retires the old token once the new one is used', async () => {
     const home = join(work, 'token-station');
-    const issued = await cliJson<IssueResult>(['station', 'issue-token', TOKEN_EUI, '--pki-dir', pki, '--out', home], srv.env);
+    const issued = await bscupsJson<IssueResult>(['station', 'issue-token', TOKEN_EUI, '--pki-dir', pki, '--out', home], srv.env);
     const [cred] = issued.credentials;
     expect(cred?.token).toMatch(/^Authorization: Bearer [A-Za-z0-9_-]{43}$/);
     expect(await readFile(join(home, 'cups.key'), 'latin1')).toBe(`${cred?.token}\r\n`);
@@ -183,7 +184,7 @@ describe('tokens issued by the CLI', () => {
     const station = createSimulatedStation({ home, eui: TOKEN_EUI });
     expect(await station.exchange()).toMatchObject({ status: 200, nothingToChange: true });
 
-    const rotated = await cliJson<{ kind: string; tokenId: string; token?: string }>(['station', 'rotate', TOKEN_EUI, '--pki-dir', pki], srv.env);
+    const rotated = await bscupsJson<{ kind: string; tokenId: string; token?: string }>(['station', 'rotate', TOKEN_EUI, '--pki-dir', pki], srv.env);
     expect(rotated.kind).toBe('token');
     expect(rotated.token).toBeUndefined();
     expect((await station.exchange()).applied).toEqual(['cupsCred']);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFsBlobStore } from '../src/blobs/index.js';
 import { createRegistryStores } from '../src/registry/index.js';
-import { cliJson, runCli } from './support/cli.js';
+import { bscupsInProcess, bscupsJson } from './support/cli-in-process.js';
 
 const EUI = '0016C001FF10A235';
 let work: string;
@@ -51,7 +51,7 @@ afterAll(async () => rm(work, { recursive: true, force: true }));
 
 describe('bscups blobs gc', () => {
   it('lists what nothing uses (no station target, library package or desired credential) without deleting it, then deletes it with --delete, keeping fresh blobs', async () => {
-    const dry = await cliJson<{ dryRun: boolean; blobs: { container: string; name: string; deleted: boolean }[] }>(['blobs', 'gc'], env);
+    const dry = await bscupsJson<{ dryRun: boolean; blobs: { container: string; name: string; deleted: boolean }[] }>(['blobs', 'gc'], env);
     expect(dry.dryRun).toBe(true);
     expect(dry.blobs.map((b) => [b.container, b.name, b.deleted])).toEqual([
       ['fwupgrades', 'sha256-unused', false],
@@ -59,18 +59,18 @@ describe('bscups blobs gc', () => {
     ]);
     expect(await onDisk('fwupgrades')).toEqual(['sha256-fresh', 'sha256-library', 'sha256-unused', 'sha256-used']);
 
-    const human = await runCli(['blobs', 'gc'], env);
+    const human = await bscupsInProcess(['blobs', 'gc'], env);
     expect(human.code).toBe(0);
     expect(human.stdout).toContain('run again with --delete');
 
-    const done = await cliJson<{ dryRun: boolean; blobs: { name: string; deleted: boolean }[] }>(['blobs', 'gc', '--delete'], env);
+    const done = await bscupsJson<{ dryRun: boolean; blobs: { name: string; deleted: boolean }[] }>(['blobs', 'gc', '--delete'], env);
     expect(done.dryRun).toBe(false);
     expect(done.blobs.every((b) => b.deleted)).toBe(true);
     expect(await onDisk('fwupgrades')).toEqual(['sha256-fresh', 'sha256-library', 'sha256-used']);
     expect(await onDisk('stationcredentials')).toEqual([`${EUI}-cups-00000001`]);
 
     // With no minimum age, the fresh one goes too.
-    await cliJson(['blobs', 'gc', '--delete', '--min-age', '0s'], env);
+    await bscupsJson(['blobs', 'gc', '--delete', '--min-age', '0s'], env);
     expect(await onDisk('fwupgrades')).toEqual(['sha256-library', 'sha256-used']);
   });
 });

@@ -4,14 +4,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminClient } from './support/admin-client.js';
-import { cliJson, runCli } from './support/cli.js';
+import { runCli } from './support/cli.js';
+import { bscupsInProcess, bscupsJson } from './support/cli-in-process.js';
 import { startTestServer, type TestServer } from './support/server.js';
 
 // Certificate lifetimes end to end: chosen at issue (pki init, station issue-cert
 // through the CLI and the API), then read back where an operator looks: station
 // list --cert-expiring, bscups status and the fleet summary, the admin /metrics.
-// Each CLI run starts a Node process (seconds on a loaded machine): the tests
-// that run several give themselves a longer deadline.
+// One CLI run starts a Node process (seconds on a loaded machine), the others run
+// its entry point in this process: the tests that run several give themselves a
+// longer deadline.
 const CLI_TIMEOUT = 180_000;
 
 const DAY = 86_400_000;
@@ -35,7 +37,7 @@ const daysTo = (t: string | Date) => Math.round((new Date(t).getTime() - Date.no
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'bscups-lifetimes-'));
   pki = join(work, 'pki');
-  const init = await cliJson<{ ca: { notAfter: string }; server: { notAfter: string } }>(['pki', 'init', '--dir', pki, '--valid-days', '20', '--ca-valid-days', '400']);
+  const init = await bscupsJson<{ ca: { notAfter: string }; server: { notAfter: string } }>(['pki', 'init', '--dir', pki, '--valid-days', '20', '--ca-valid-days', '400']);
   expect(daysTo(init.server.notAfter)).toBe(20);
   expect(daysTo(init.ca.notAfter)).toBe(400);
   srv = await startTestServer({
@@ -61,9 +63,9 @@ describe('certificate lifetimes chosen at issue', () => {
     // CLI runs are slow on a busy machine: the independent ones run together.
     const [kept, local, viaServer, ...bad] = await Promise.all([
       runCli(['pki', 'init', '--dir', pki, '--force', '--ca-valid-days', '10', '--valid-days', '5']),
-      cliJson<{ credentials: { notAfter: string; fingerprint: string }[] }>(['station', 'issue-cert', SHORT, '--valid-days', '10'], env),
-      runCli(['--json', 'station', 'issue-cert', LONG, '--valid-days', '200', '--server', srv.server.admin.url, '--api-key', adminKey]),
-      runCli(['station', 'issue-cert', TOKEN, '--valid-days', '0'], env),
+      bscupsJson<{ credentials: { notAfter: string; fingerprint: string }[] }>(['station', 'issue-cert', SHORT, '--valid-days', '10'], env),
+      bscupsInProcess(['--json', 'station', 'issue-cert', LONG, '--valid-days', '200', '--server', srv.server.admin.url, '--api-key', adminKey]),
+      bscupsInProcess(['station', 'issue-cert', TOKEN, '--valid-days', '0'], env),
     ]);
     expect(kept.code).toBe(4);
     expect(kept.stderr).toContain('--ca-valid-days applies only when the CA is created');
@@ -102,7 +104,7 @@ describe('certificate lifetimes chosen at issue', () => {
 
 describe('certificate lifetimes read back', () => {
   it('station list --cert-expiring, in the CLI and the API', async () => {
-    const [cli, bad] = await Promise.all([cliJson<{ eui: string }[]>(['station', 'list', '--cert-expiring', '30d'], env), runCli(['station', 'list', '--cert-expiring', 'soon'], env)]);
+    const [cli, bad] = await Promise.all([bscupsJson<{ eui: string }[]>(['station', 'list', '--cert-expiring', '30d'], env), bscupsInProcess(['station', 'list', '--cert-expiring', 'soon'], env)]);
     expect(cli.map((s) => s.eui)).toEqual([SHORT, EXPIRED]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('certExpiring must be a number followed by');
@@ -118,8 +120,8 @@ describe('certificate lifetimes read back', () => {
   it('bscups status and the fleet summary: stations by expiry, the server certificate and the station CA', async () => {
     const expected = { stations: 4, expired: 1, expiringWithin: { '7d': 0, '30d': 1, '90d': 2 } };
     const [local, text] = await Promise.all([
-      cliJson<{ certificates: { stations: object; server: { notAfter: string }; stationCa: { notAfter: string } } }>(['status'], env),
-      runCli(['status'], env),
+      bscupsJson<{ certificates: { stations: object; server: { notAfter: string }; stationCa: { notAfter: string } } }>(['status'], env),
+      bscupsInProcess(['status'], env),
     ]);
     expect(local.certificates.stations).toMatchObject(expected);
     expect(daysTo(local.certificates.server.notAfter)).toBe(20);

@@ -13,7 +13,7 @@ import { certificateFingerprint } from '../src/pki/index.js';
 import { openRuntime, type Runtime } from '../src/runtime.js';
 import { createSimulatedStation } from '../src/simulator/index.js';
 import { adminClient } from './support/admin-client.js';
-import { cliJson } from './support/cli.js';
+import { bscupsJson } from './support/cli-in-process.js';
 import { LogLines } from './support/log-lines.js';
 import { startTestServer, type TestServer } from './support/server.js';
 
@@ -32,7 +32,7 @@ beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'bscups-renewal-'));
   pki = join(work, 'pki');
   // A server certificate with 20 days left: serve must say so at start.
-  await cliJson(['pki', 'init', '--dir', pki, '--valid-days', '20']);
+  await bscupsJson(['pki', 'init', '--dir', pki, '--valid-days', '20']);
 });
 
 afterAll(async () => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { syncState, SYNC_STATES } from '../src/core/sync-status.js';
 import { createRegistry, type Station } from '../src/registry/index.js';
-import { cliJson, runCli } from './support/cli.js';
+import { bscupsInProcess, bscupsJson } from './support/cli-in-process.js';
 import { seedFleet } from './support/fleet-fixture.js';
 import { startServeProcess } from './support/serve-process.js';
 
@@ -25,10 +25,10 @@ afterAll(async () => rm(dir, { recursive: true, force: true }));
 
 describe('fleet commands in direct-database mode', () => {
   it('status prints the summary as tables and as JSON, counts matching the core sync state', async () => {
-    const summary = await cliJson<{ total: number; byState: Record<string, number> }>(['status'], env);
+    const summary = await bscupsJson<{ total: number; byState: Record<string, number> }>(['status'], env);
     expect(summary.total).toBe(40);
     for (const state of SYNC_STATES) expect(summary.byState[state], state).toBe(all.filter((s) => syncState(s) === state).length);
-    const table = await runCli(['status'], env);
+    const table = await bscupsInProcess(['status'], env);
     expect(table.code).toBe(0);
     expect(table.stdout).toMatch(new RegExp(`^never seen\\s+${summary.byState.never_seen}$`, 'm'));
     expect(table.stdout).toMatch(/^total\s+40$/m);
@@ -37,36 +37,36 @@ describe('fleet commands in direct-database mode', () => {
   });
 
   it('station list filters like the API and pages with --limit and --cursor', async () => {
-    const listed = await cliJson<{ eui: string }[]>(['station', 'list', '--label', 'site!=north', '--state', 'in-sync,pending-config'], env);
+    const listed = await bscupsJson<{ eui: string }[]>(['station', 'list', '--label', 'site!=north', '--state', 'in-sync,pending-config'], env);
     const expected = all.filter((s) => s.labels.site !== 'north' && ['in_sync', 'pending_config'].includes(syncState(s))).map((s) => s.eui);
     expect(expected.length).toBeGreaterThan(0);
     expect(listed.map((s) => s.eui)).toEqual(expected);
 
-    const first = await runCli(['--json', 'station', 'list', '--limit', '15', '--sort', 'lastSeen', '--desc'], env);
+    const first = await bscupsInProcess(['--json', 'station', 'list', '--limit', '15', '--sort', 'lastSeen', '--desc'], env);
     const cursor = /--cursor (\S+)/.exec(first.stderr)?.[1];
     expect(cursor).toBeDefined();
-    const second = await cliJson<{ eui: string }[]>(['station', 'list', '--limit', '15', '--sort', 'lastSeen', '--desc', '--cursor', cursor as string], env);
+    const second = await bscupsJson<{ eui: string }[]>(['station', 'list', '--limit', '15', '--sort', 'lastSeen', '--desc', '--cursor', cursor as string], env);
     const firstEuis = (JSON.parse(first.stdout) as { eui: string }[]).map((s) => s.eui);
     expect(firstEuis).toHaveLength(15);
     expect(second).toHaveLength(15);
     expect(second.filter((s) => firstEuis.includes(s.eui))).toEqual([]);
 
-    const bad = await runCli(['station', 'list', '--state', 'sleepy'], env);
+    const bad = await bscupsInProcess(['station', 'list', '--state', 'sleepy'], env);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('never_seen');
   });
 
   it('apikey create prints the key once, list never shows it, revoke and audit record who did it', async () => {
-    const created = await runCli(['apikey', 'create', '--name', 'grafana', '--role', 'viewer', '--expires', '30d'], env);
+    const created = await bscupsInProcess(['apikey', 'create', '--name', 'grafana', '--role', 'viewer', '--expires', '30d'], env);
     expect(created.code, created.stderr).toBe(0);
     const secret = created.stdout.trim();
     expect(secret).toMatch(/^bsk_[0-9a-f]{16}\.[A-Za-z0-9_-]{43}$/);
     const id = secret.slice(4, 20);
-    const keys = await runCli(['--json', 'apikey', 'list'], env);
+    const keys = await bscupsInProcess(['--json', 'apikey', 'list'], env);
     expect(keys.stdout).toContain(id);
     expect(keys.stdout).not.toContain(secret.split('.')[1]);
-    expect((await runCli(['apikey', 'revoke', id], env)).code).toBe(0);
-    const audit = await cliJson<{ action: string; target: string; actor: string; via: string }[]>(['audit'], env);
+    expect((await bscupsInProcess(['apikey', 'revoke', id], env)).code).toBe(0);
+    const audit = await bscupsJson<{ action: string; target: string; actor: string; via: string }[]>(['audit'], env);
     expect(audit.slice(0, 2).map((e) => `${e.action} ${e.target} ${e.via}`)).toEqual([`apikey.revoke ${id} cli`, `apikey.create ${id} cli`]);
     expect(audit[0]?.actor).toMatch(/^local:/);
     expect(JSON.stringify(audit)).not.toContain(secret.split('.')[1]);

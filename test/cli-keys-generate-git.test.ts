@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from './support/cli.js';
+import { bscupsInProcess } from './support/cli-in-process.js';
 
 let dir: string;
 
@@ -23,7 +23,7 @@ async function gitRepo(name: string, gitignore?: string): Promise<string> {
 describe('keys generate inside a git work tree', () => {
   it('warns on stderr when the private key lands in a repository that does not ignore it', async () => {
     const repo = await gitRepo('plain');
-    const r = await runCli(['keys', 'generate', '--out', join(repo, 'deploy', 'keys')]);
+    const r = await bscupsInProcess(['keys', 'generate', '--out', join(repo, 'deploy', 'keys')]);
     expect(r.code).toBe(0);
     expect(r.stderr).toContain('warning: the private key');
     expect(r.stderr).toContain(`inside the git work tree ${repo}`);
@@ -33,7 +33,7 @@ describe('keys generate inside a git work tree', () => {
 
   it('still warns, more mildly, when .gitignore covers it; --json carries the warning as a field', async () => {
     const repo = await gitRepo('ignoring', 'keys/\n');
-    const r = await runCli(['--json', 'keys', 'generate', '--out', join(repo, 'keys')]);
+    const r = await bscupsInProcess(['--json', 'keys', 'generate', '--out', join(repo, 'keys')]);
     expect(r.code).toBe(0);
     expect(r.stderr).toBe('');
     const result = JSON.parse(r.stdout) as { warning?: string };
@@ -41,7 +41,7 @@ describe('keys generate inside a git work tree', () => {
   });
 
   it('says nothing outside a work tree', async () => {
-    const r = await runCli(['--json', 'keys', 'generate', '--out', join(dir, 'outside')]);
+    const r = await bscupsInProcess(['--json', 'keys', 'generate', '--out', join(dir, 'outside')]);
     expect(r.code).toBe(0);
     expect(r.stderr).toBe('');
     expect(JSON.parse(r.stdout)).not.toHaveProperty('warning');

@@ -3,7 +3,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliJson, runCli } from './support/cli.js';
+import { runCli } from './support/cli.js';
+import { bscupsInProcess, bscupsJson } from './support/cli-in-process.js';
 import { ensureTestRegistry } from './support/registry-fixture.js';
 
 const EUI = '0016C001FF10E7A1';
@@ -32,14 +33,14 @@ describe('a registry file that is not a usable SQLite database', () => {
   it('a damaged registry: says it is damaged and how to recover', async () => {
     const file = join(dir, 'damaged.sqlite');
     await ensureTestRegistry({ BSCUPS_DATABASE: file });
-    await cliJson(['--database', file, '--blobs', join(dir, 'blobs'), 'station', 'add', EUI]);
+    await bscupsJson(['--database', file, '--blobs', join(dir, 'blobs'), 'station', 'add', EUI]);
     const bytes = await readFile(file);
     // Keep the header page, overwrite the rest: the file still says SQLite but its b-trees are gone.
     bytes.fill(0x41, 4096);
     await writeFile(file, bytes);
     await rm(`${file}-wal`, { force: true });
     await rm(`${file}-shm`, { force: true });
-    const r = await runCli(['--json', '--database', file, '--blobs', join(dir, 'blobs'), 'station', 'list']);
+    const r = await bscupsInProcess(['--json', '--database', file, '--blobs', join(dir, 'blobs'), 'station', 'list']);
     expect(r.code).toBe(6);
     const { error } = JSON.parse(r.stderr) as { error: { code: string; message: string } };
     expect(error.code).toBe('registry_corrupt');
@@ -54,7 +55,7 @@ describe('a private key or a CSR given as --trust', () => {
     openssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-subj', '/CN=lns-ca', '-keyout', join(dir, 'ca.key'), '-out', join(dir, 'ca.csr'));
     openssl('pkey', '-in', join(dir, 'ca.key'), '-outform', 'DER', '-out', join(dir, 'ca-key.der'));
     openssl('req', '-in', join(dir, 'ca.csr'), '-outform', 'DER', '-out', join(dir, 'ca-csr.der'));
-    await cliJson(['station', 'add', EUI], env);
+    await bscupsJson(['station', 'add', EUI], env);
   });
 
   it.each([
@@ -63,7 +64,7 @@ describe('a private key or a CSR given as --trust', () => {
     ['a CSR (PEM)', 'ca.csr', 'a certificate signing request (PEM CERTIFICATE REQUEST)'],
     ['a CSR (DER)', 'ca-csr.der', 'a certificate signing request'],
   ])('%s is refused as not a certificate', async (_what, file, described) => {
-    const r = await runCli(['station', 'credentials', EUI, '--tc', '--trust', join(dir, file), '--token', 'Authorization: Bearer s3cr3t'], env);
+    const r = await bscupsInProcess(['station', 'credentials', EUI, '--tc', '--trust', join(dir, file), '--token', 'Authorization: Bearer s3cr3t'], env);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`the trust element is ${described}, not an X.509 certificate`);
     expect(r.stderr).not.toMatch(/DER length/);
@@ -75,15 +76,15 @@ describe('commands that store no blob do not need the blob store', () => {
     const blocker = join(dir, 'a-file');
     await writeFile(blocker, 'not a folder');
     const env = { BSCUPS_DATABASE: join(dir, 'noblobs.sqlite'), BSCUPS_BLOBS: join(blocker, 'blobs') };
-    const added = await runCli(['station', 'add', EUI], env);
+    const added = await bscupsInProcess(['station', 'add', EUI], env);
     expect(added.stderr).toBe('');
     expect(added.code).toBe(0);
-    const list = await cliJson<{ eui: string }[]>(['station', 'list'], env);
+    const list = await bscupsJson<{ eui: string }[]>(['station', 'list'], env);
     expect(list.map((s) => s.eui)).toEqual([EUI]);
-    const removed = await runCli(['--json', 'station', 'remove', EUI], env);
+    const removed = await bscupsInProcess(['--json', 'station', 'remove', EUI], env);
     expect(removed.code).toBe(6);
     expect((JSON.parse(removed.stderr) as { error: { code: string } }).error.code).toBe('blobs_unavailable');
     // Nothing was half done: the station is still registered.
-    expect((await cliJson<{ eui: string }[]>(['station', 'list'], env)).map((s) => s.eui)).toEqual([EUI]);
+    expect((await bscupsJson<{ eui: string }[]>(['station', 'list'], env)).map((s) => s.eui)).toEqual([EUI]);
   });
 });

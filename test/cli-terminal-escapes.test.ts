@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeStationHttpRequest, encodeStationRequestBody } from '../src/protocol/index.js';
-import { cliJson, runCli } from './support/cli.js';
+import { bscupsInProcess, bscupsJson } from './support/cli-in-process.js';
 import { exampleRequest } from './support/fixtures.js';
 import { rawExchange } from './support/raw-http.js';
 import { startTestServer, type TestServer } from './support/server.js';
@@ -16,7 +16,7 @@ let srv: TestServer;
 
 beforeAll(async () => {
   srv = await startTestServer();
-  await cliJson(['station', 'add', EUI], srv.env);
+  await bscupsJson(['station', 'add', EUI], srv.env);
   const body = encodeStationRequestBody(exampleRequest({ router: EUI, station: STATION, model: FORGED_MODEL, package: PACKAGE }));
   const r = await rawExchange(srv.port, encodeStationHttpRequest({ host: `127.0.0.1:${srv.port}`, body }));
   expect(r.status).toBe(200);
@@ -27,7 +27,7 @@ const RAW_CONTROL = /[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e]/;
 
 describe('values a station reports reach the operator escaped, and raw in --json', () => {
   it('station list: one row per station, escapes visible, no control bytes', async () => {
-    const r = await runCli(['station', 'list'], srv.env);
+    const r = await bscupsInProcess(['station', 'list'], srv.env);
     expect(r.code).toBe(0);
     expect(r.stdout).not.toMatch(RAW_CONTROL);
     const lines = r.stdout.trimEnd().split('\n');
@@ -38,7 +38,7 @@ describe('values a station reports reach the operator escaped, and raw in --json
   });
 
   it('station show: the side-by-side table escapes station, model and package', async () => {
-    const r = await runCli(['station', 'show', EUI], srv.env);
+    const r = await bscupsInProcess(['station', 'show', EUI], srv.env);
     expect(r.code).toBe(0);
     expect(r.stdout).not.toMatch(RAW_CONTROL);
     expect(r.stdout).toContain('2.0.6\\x1b[2J\\x1b[H(rpi/std)');
@@ -47,9 +47,9 @@ describe('values a station reports reach the operator escaped, and raw in --json
   });
 
   it('--json keeps the values exactly as reported', async () => {
-    const list = await cliJson<{ reported: { station: string; model: string; package: string } }[]>(['station', 'list'], srv.env);
+    const list = await bscupsJson<{ reported: { station: string; model: string; package: string } }[]>(['station', 'list'], srv.env);
     expect(list[0]?.reported).toMatchObject({ station: STATION, model: FORGED_MODEL, package: PACKAGE });
-    const show = await cliJson<{ reported: { model: string } }>(['station', 'show', EUI], srv.env);
+    const show = await bscupsJson<{ reported: { model: string } }>(['station', 'show', EUI], srv.env);
     expect(show.reported.model).toBe(FORGED_MODEL);
   });
 });

@@ -6,7 +6,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliJson, runCli } from './support/cli.js';
+import { runCli } from './support/cli.js';
+import { bscupsInProcess, bscupsJson } from './support/cli-in-process.js';
 import { startServeProcess, type ServeProcess } from './support/serve-process.js';
 
 let dir: string;
@@ -51,21 +52,21 @@ describe('bscups webhook', () => {
     const ftp = await runCli(['webhook', 'add', '--url', 'ftp://192.0.2.1/x', '--events', 'all'], local);
     expect(ftp.code).toBe(2);
     expect(ftp.stderr).toContain('http:// or https://');
-    const unknown = await runCli(['webhook', 'add', '--url', rxUrl, '--events', 'rollout.halted,gateway.exploded'], local);
+    const unknown = await bscupsInProcess(['webhook', 'add', '--url', rxUrl, '--events', 'rollout.halted,gateway.exploded'], local);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('gateway.exploded');
   });
 
   it('adds locally, lists and tests through the API; the running server delivers the signed test event; secrets never come back', async () => {
-    const added = await cliJson<{ id: string; secret: string }>(['webhook', 'add', '--url', rxUrl, '--events', 'all', '--secret', 'hunter2-secret'], local);
+    const added = await bscupsJson<{ id: string; secret: string }>(['webhook', 'add', '--url', rxUrl, '--events', 'all', '--secret', 'hunter2-secret'], local);
     expect(added.secret).toBe('set');
-    const listed = await runCli(['--json', 'webhook', 'list'], remote, client);
+    const listed = await bscupsInProcess(['--json', 'webhook', 'list'], remote, client);
     expect(listed.code, listed.stderr).toBe(0);
     expect(listed.stdout).toContain(added.id);
     expect(listed.stdout).not.toContain('hunter2-secret');
 
     const arrived = new Promise<void>((resolve) => arrivals.push(resolve));
-    const tested = await runCli(['--json', 'webhook', 'test', added.id], remote, client);
+    const tested = await bscupsInProcess(['--json', 'webhook', 'test', added.id], remote, client);
     expect(tested.code, tested.stderr).toBe(0);
     await arrived;
     const [r] = got;
@@ -80,11 +81,11 @@ describe('bscups webhook', () => {
       deliveries = (await (await fetch(api, { headers: { authorization: `Bearer ${remote.BSCUPS_API_KEY}` } })).json()) as typeof deliveries;
       if (deliveries[0]?.state !== 'delivered') await new Promise((resolve) => setTimeout(resolve, 25));
     }
-    expect(await cliJson(['webhook', 'deliveries', '--webhook', added.id], local)).toMatchObject([{ state: 'delivered', eventType: 'test', attempts: 1 }]);
+    expect(await bscupsJson(['webhook', 'deliveries', '--webhook', added.id], local)).toMatchObject([{ state: 'delivered', eventType: 'test', attempts: 1 }]);
 
-    const removed = await runCli(['--json', 'webhook', 'remove', added.id], remote, client);
+    const removed = await bscupsInProcess(['--json', 'webhook', 'remove', added.id], remote, client);
     expect(removed.code, removed.stderr).toBe(0);
-    const audit = await runCli(['--json', 'audit'], local);
+    const audit = await bscupsInProcess(['--json', 'audit'], local);
     expect(audit.stdout).toContain('webhook.add');
     expect(audit.stdout).toContain('webhook.remove');
     expect(audit.stdout).not.toContain('hunter2-secret');

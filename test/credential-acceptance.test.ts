@@ -9,7 +9,7 @@ import { setStationCredential } from '../src/operations/station-credentials.js';
 import { createCa, issueServerCert, issueStationCert, issueStationToken, type IssuedCert } from '../src/pki/index.js';
 import { openRuntime, type Runtime } from '../src/runtime.js';
 import { adminClient } from './support/admin-client.js';
-import { runCli } from './support/cli.js';
+import { bscupsInProcess } from './support/cli-in-process.js';
 import { startTestServer } from './support/server.js';
 
 const EUI = '0016C001FF10B001';
@@ -112,10 +112,10 @@ describe('station credentials --cups refuses what this server would refuse', () 
     await writeFile(join(work, 'self.pem'), self.certPem);
     await writeFile(join(work, 'self.key'), self.keyPem);
     const args = ['station', 'credentials', EUI, '--cups', '--trust', join(pkiDir, 'ca.pem'), '--cert', join(work, 'self.pem'), '--key', join(work, 'self.key'), '--pki-dir', pkiDir];
-    const refused = await runCli(['--json', ...args], env);
+    const refused = await bscupsInProcess(['--json', ...args], env);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/certificate_not_from_station_ca/);
-    const forced = await runCli(['--json', ...args, '--force'], env);
+    const forced = await bscupsInProcess(['--json', ...args, '--force'], env);
     expect(forced.code).toBe(0);
     expect(JSON.parse(forced.stdout)).toMatchObject({ eui: EUI, mode: 'mutual TLS' });
   });

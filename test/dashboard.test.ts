@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSigningKey, signBuffer } from '../src/signing/index.js';
 import { adminClient, type Json } from './support/admin-client.js';
 import { cliJson } from './support/cli.js';
+import { cliEntryArgs } from './support/cli-entry.js';
 import { chromiumAvailable, launchChromium, openPage, signIn, simFleet, startDashboardServer, type DashboardServer, type PageWatch, type SimFleet } from './support/dashboard.js';
 
 // One server, one Chromium for the whole file; every page is watched for console
@@ -410,7 +411,7 @@ describe.runIf(RUN)('web dashboard in Chromium', () => {
 describe('serve names the dashboard', () => {
   it('prints the dashboard address with the first-start admin key, and the address answers with the CSP', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'bscups-dash-serve-'));
-    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '..', 'src', 'cli', 'bin.ts'), 'serve', '--host', '127.0.0.1', '--port', '0', '--admin-port', '0'], {
+    const child = spawn(process.execPath, [...cliEntryArgs(), 'serve', '--host', '127.0.0.1', '--port', '0', '--admin-port', '0'], {
       env: { ...process.env, BSCUPS_LOG_LEVEL: 'warn', BSCUPS_DATABASE: join(dir, 'r.sqlite'), BSCUPS_BLOBS: join(dir, 'blobs') },
       stdio: ['ignore', 'pipe', 'ignore'],
     });

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT_CODE } from '../src/cli/exit-codes.js';
 import { createSimulatedStation, initStationHome, type ExchangeResult, type SimulatedStation } from '../src/simulator/index.js';
-import { cliJson, runCli, spawnCli } from './support/cli.js';
+import { runCli, spawnCli } from './support/cli.js';
+import { bscupsInProcess, bscupsJson } from './support/cli-in-process.js';
 import { startServeProcess, type ServeProcess } from './support/serve-process.js';
 import { formatCrc } from '../src/core/crc-format.js';
 
@@ -18,6 +19,11 @@ import { formatCrc } from '../src/core/crc-format.js';
 // own server, database and simulated gateway; their --json answers, human
 // output and exit codes must be the same, and each gateway must receive what
 // was set.
+//
+// The CLI runs in this process (its real entry point main(), test/support/cli-in-process.ts):
+// what is compared is the commands' answers, not process start-up. Reading stdin (the JSON import)
+// and one exit code through --server still go through a real child process in each mode; exit
+// codes by error kind and the streams of a real process are covered in cli-scripting.test.ts.
 
 const EUI = '0016C001FF10A235';
 const SCRIPT_OK = `#!/bin/sh\nprintf '%s\\n' 1.0.1 > "$STATION_HOME/version.txt"\nexit 0\n`;
@@ -83,7 +89,7 @@ function normaliseJson(mode: Mode, value: unknown): unknown {
 
 /** Runs `bscups --json ARGS` in a mode; the answer or the error, normalised. */
 async function step(mode: Mode, name: string, args: readonly string[], env: Record<string, string> = {}): Promise<Step> {
-  const r = await runCli(['--json', ...args], { ...mode.env, ...env }, mode.cwd);
+  const r = await bscupsInProcess(['--json', ...args], { ...mode.env, ...env }, mode.cwd);
   const text = r.code === 0 ? r.stdout : r.stderr;
   const result = { code: r.code, json: normaliseJson(mode, JSON.parse(text)) };
   steps[mode.name].push([name, result]);
@@ -92,7 +98,7 @@ async function step(mode: Mode, name: string, args: readonly string[], env: Reco
 
 /** Runs `bscups --json ARGS` (with `stdin` when given) where a failure still answers on stdout: both streams, normalised. */
 async function both(mode: Mode, name: string, args: readonly string[], stdin?: string): Promise<{ code: number; stdout: unknown; stderr: unknown }> {
-  const r = stdin === undefined ? await runCli(['--json', ...args], mode.env, mode.cwd) : await runWithStdin(['--json', ...args], mode, stdin);
+  const r = stdin === undefined ? await bscupsInProcess(['--json', ...args], mode.env, mode.cwd) : await runWithStdin(['--json', ...args], mode, stdin);
   const parse = (text: string) => (text.trim() === '' ? null : normaliseJson(mode, JSON.parse(text)));
   const result = { code: r.code, stdout: parse(r.stdout), stderr: parse(r.stderr) };
   steps[mode.name].push([name, { code: r.code, json: result }]);
@@ -112,7 +118,7 @@ async function runWithStdin(args: readonly string[], mode: Mode, stdin: string):
 
 /** The human output of a command in a mode, normalised. */
 async function human(mode: Mode, args: readonly string[]): Promise<{ code: number; stdout: string }> {
-  const r = await runCli(args, mode.env, mode.cwd);
+  const r = await bscupsInProcess(args, mode.env, mode.cwd);
   // A table's column is as wide as its widest value, and a random value (a CRC) varies in length: compare cells, not padding.
   return { code: r.code, stdout: normalise(mode, r.stdout).replace(/ {2,}/g, '  ') };
 }
@@ -127,7 +133,7 @@ async function startMode(name: Mode['name']): Promise<Mode> {
   const pki = join(dir, 'pki');
   await mkdir(dir, { recursive: true });
   const server = { BSCUPS_DATABASE: join(dir, 'registry.sqlite'), BSCUPS_BLOBS: join(dir, 'blobs'), BSCUPS_PKI_DIR: pki };
-  const init = await cliJson<{ ca: { fingerprint: string } }>(['pki', 'init', '--dir', pki]);
+  const init = await bscupsJson<{ ca: { fingerprint: string } }>(['pki', 'init', '--dir', pki]);
   const serve = await startServeProcess(server, ['--allow-unauthenticated', '--admin-port', '0']);
   const line = JSON.parse(await serve.waitForLine(/"listening"/)) as { admin: string; firstAdminKey: string };
   expect(line.firstAdminKey).toMatch(/^bsk_/);
@@ -145,7 +151,7 @@ async function startMode(name: Mode['name']): Promise<Mode> {
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'bscups-local-remote-'));
   execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '30', '-subj', '/CN=lns-ca', '-keyout', join(work, 'lns-ca.key'), '-out', join(work, 'lns-ca.pem')], { stdio: 'ignore' });
-  const generated = await cliJson<{ privateKey: string; stationKey: string; crc: number }>(['keys', 'generate', '--out', join(work, 'keys')]);
+  const generated = await bscupsJson<{ privateKey: string; stationKey: string; crc: number }>(['keys', 'generate', '--out', join(work, 'keys')]);
   sigKey = { pem: generated.privateKey, key: generated.stationKey, crc: generated.crc };
   await writeFile(join(work, 'update-1.0.1.sh'), SCRIPT_OK);
   await writeFile(join(work, 'update-1.0.2.sh'), SCRIPT_FAIL);
@@ -175,7 +181,7 @@ async function scenario(m: Mode): Promise<Record<string, unknown>> {
   expect(first.applied.sort()).toEqual(['tcCred', 'tcUri']);
   expect(await readFile(join(m.home, 'tc.key'), 'latin1')).toBe('Authorization: Bearer tctok\r\n');
 
-  const issued = await runCli(['--json', 'station', 'issue-cert', EUI, '--for', 'tc'], m.env, m.cwd);
+  const issued = await bscupsInProcess(['--json', 'station', 'issue-cert', EUI, '--for', 'tc'], m.env, m.cwd);
   expect(issued.code, issued.stderr).toBe(0);
   const cert = (JSON.parse(issued.stdout) as { credentials: { fingerprint: string; crc: number; blob: string }[] }).credentials[0] as { fingerprint: string; crc: number; blob: string };
   m.random.set(cert.fingerprint, '<fingerprint>');
@@ -272,8 +278,8 @@ describe('the CLI locally and through --server gives the same results', () => {
     type Entry = { action: string; actor: string; via: string; target: string | null; detail: unknown };
     // Changes to the station name it as their target; an upgrade names its package, with the stations in its detail.
     const entries = async (m: Mode) => [
-      ...(await cliJson<Entry[]>(['audit', '--target', EUI, '--limit', '100'], m.env)),
-      ...(await cliJson<Entry[]>(['audit', '--action', 'firmware.upgrade', '--limit', '100'], m.env)),
+      ...(await bscupsJson<Entry[]>(['audit', '--target', EUI, '--limit', '100'], m.env)),
+      ...(await bscupsJson<Entry[]>(['audit', '--action', 'firmware.upgrade', '--limit', '100'], m.env)),
     ];
     const remote = await entries(modes.remote);
     const local = await entries(modes.local);
@@ -288,18 +294,18 @@ describe('the CLI locally and through --server gives the same results', () => {
 
   it('refuses a change with a viewer key with the exit code of a permission error, and lets it read', async () => {
     const m = modes.remote;
-    const created = await cliJson<{ secret: string; role: string }>(['apikey', 'create', '--name', 'auditor', '--role', 'viewer'], m.env);
+    const created = await bscupsJson<{ secret: string; role: string }>(['apikey', 'create', '--name', 'auditor', '--role', 'viewer'], m.env);
     expect(created.role).toBe('viewer');
     const viewer = { ...m.env, BSCUPS_API_KEY: created.secret };
-    const refused = await runCli(['--json', 'station', 'set', EUI, '--name', 'attic'], viewer, m.cwd);
+    const refused = await bscupsInProcess(['--json', 'station', 'set', EUI, '--name', 'attic'], viewer, m.cwd);
     expect(refused.code).toBe(EXIT_CODE.permission_denied);
     expect(JSON.parse(refused.stderr)).toMatchObject({ error: { code: 'role_required', kind: 'permission_denied' } });
-    const upload = await runCli(['--json', 'firmware', 'upload', '--package', '9.9.9', '--file', join(work, 'update-1.0.1.sh'), '--sign-with', sigKey.pem], viewer, m.cwd);
+    const upload = await bscupsInProcess(['--json', 'firmware', 'upload', '--package', '9.9.9', '--file', join(work, 'update-1.0.1.sh'), '--sign-with', sigKey.pem], viewer, m.cwd);
     expect(upload.code).toBe(EXIT_CODE.permission_denied);
-    const read = await runCli(['--json', 'station', 'show', EUI], viewer, m.cwd);
+    const read = await bscupsInProcess(['--json', 'station', 'show', EUI], viewer, m.cwd);
     expect(read.code).toBe(0);
     expect((JSON.parse(read.stdout) as { name: string }).name).toBe('roof');
-    const wrongKey = await runCli(['--json', 'station', 'list'], { ...m.env, BSCUPS_API_KEY: 'bsk_0000000000000000.nope' }, m.cwd);
+    const wrongKey = await bscupsInProcess(['--json', 'station', 'list'], { ...m.env, BSCUPS_API_KEY: 'bsk_0000000000000000.nope' }, m.cwd);
     expect(wrongKey.code).toBe(EXIT_CODE.unauthenticated);
   }, 60_000);
 
@@ -318,27 +324,27 @@ describe('the CLI locally and through --server gives the same results', () => {
     expect(error.message).toContain(`http://127.0.0.1:${closed}`);
     expect(error.message).toContain('ECONNREFUSED');
 
-    const stationPort = await runCli(['--server', modes.remote.serve.url, 'station', 'list'], key, modes.remote.cwd);
+    const stationPort = await bscupsInProcess(['--server', modes.remote.serve.url, 'station', 'list'], key, modes.remote.cwd);
     expect(stationPort.code).toBe(EXIT_CODE.unavailable);
     expect(stationPort.stderr).toMatch(/not the bscups admin API.*\(unexpected_response\)/);
 
-    const notUrl = await runCli(['--server', 'cups.example.com', 'station', 'list'], key, modes.remote.cwd);
+    const notUrl = await bscupsInProcess(['--server', 'cups.example.com', 'station', 'list'], key, modes.remote.cwd);
     expect(notUrl.code).toBe(EXIT_CODE.invalid_argument);
     expect(notUrl.stderr).toContain('invalid_server');
 
-    const noKey = await runCli(['--server', modes.remote.admin, 'station', 'list'], { BSCUPS_API_KEY: '' }, modes.remote.cwd);
+    const noKey = await bscupsInProcess(['--server', modes.remote.admin, 'station', 'list'], { BSCUPS_API_KEY: '' }, modes.remote.cwd);
     expect(noKey.code).toBe(EXIT_CODE.unauthenticated);
     expect(noKey.stderr).toContain('api_key_required');
   }, 60_000);
 
   it('refuses the commands that work on the server host itself, and runs local file work without a server', async () => {
     const m = modes.remote;
-    const init = await runCli(['--json', 'pki', 'init', '--dir', join(work, 'elsewhere')], m.env, m.cwd);
+    const init = await bscupsInProcess(['--json', 'pki', 'init', '--dir', join(work, 'elsewhere')], m.env, m.cwd);
     expect(init.code).toBe(EXIT_CODE.invalid_argument);
     expect(JSON.parse(init.stderr)).toMatchObject({ error: { code: 'not_supported' } });
-    const issue = await runCli(['--json', 'station', 'issue-token', EUI, '--pki-dir', join(work, 'local', 'pki')], m.env, m.cwd);
+    const issue = await bscupsInProcess(['--json', 'station', 'issue-token', EUI, '--pki-dir', join(work, 'local', 'pki')], m.env, m.cwd);
     expect(JSON.parse(issue.stderr)).toMatchObject({ error: { code: 'local_only_option' } });
-    const crc = await runCli(['--json', 'keys', 'crc', sigKey.key], m.env, m.cwd);
+    const crc = await bscupsInProcess(['--json', 'keys', 'crc', sigKey.key], m.env, m.cwd);
     expect(crc.code).toBe(0);
     expect(JSON.parse(crc.stdout)).toMatchObject({ crc: sigKey.crc });
   }, 60_000);

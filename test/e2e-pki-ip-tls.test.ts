@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSimulatedStation, initStationHome } from '../src/simulator/index.js';
 import { serverCertificateNames, stationAcceptsServerName } from '../src/simulator/station-server-name.js';
-import { cliJson } from './support/cli.js';
+import { bscupsJson } from './support/cli-in-process.js';
 import { startTestServer } from './support/server.js';
 
 // Issue 8 item 10: a real station refused `pki init --server-name 127.0.0.1`'s certificate
@@ -67,7 +67,7 @@ async function reachByIp(init: InitResult): Promise<void> {
 describe('pki init --server-name <IP address>, end to end over TLS', () => {
   it('issues a certificate the simulator (station 2.0.6 rule) and Node both accept at https://127.0.0.1:PORT', async () => {
     const pki = join(work, 'pki-ip');
-    const init = await cliJson<InitResult>(['pki', 'init', '--dir', pki, '--server-name', '127.0.0.1']);
+    const init = await bscupsJson<InitResult>(['pki', 'init', '--dir', pki, '--server-name', '127.0.0.1']);
     expect(init.server.names).toEqual(['127.0.0.1', 'localhost']);
     const der = new X509Certificate(await readFile(init.server.file)).raw;
     expect(new X509Certificate(der).subjectAltName).toBe('DNS:127.0.0.1, IP Address:127.0.0.1, DNS:localhost');
@@ -77,7 +77,7 @@ describe('pki init --server-name <IP address>, end to end over TLS', () => {
 
   it('keeps localhost and 127.0.0.1 when --server-name adds names, and every name is accepted by the station rule', async () => {
     const pki = join(work, 'pki-added');
-    const init = await cliJson<InitResult>(['pki', 'init', '--dir', pki, '--server-name', '192.0.2.10', '--server-name', 'cups.example.com']);
+    const init = await bscupsJson<InitResult>(['pki', 'init', '--dir', pki, '--server-name', '192.0.2.10', '--server-name', 'cups.example.com']);
     expect(init.server.names).toEqual(['192.0.2.10', 'cups.example.com', 'localhost', '127.0.0.1']);
     const x = new X509Certificate(await readFile(init.server.file));
     expect(x.subject).toBe('CN=192.0.2.10');

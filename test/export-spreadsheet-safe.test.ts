@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT_CODE } from '../src/cli/exit-codes.js';
 import { adminClient } from './support/admin-client.js';
-import { cliJson, runCli } from './support/cli.js';
+import { bscupsInProcess, bscupsJson } from './support/cli-in-process.js';
 import { startTestServer, type TestServer } from './support/server.js';
 
 // `station export --spreadsheet-safe`: cells a spreadsheet would run as a formula
@@ -30,7 +30,7 @@ beforeAll(async () => {
   server = await startTestServer();
   key = server.server.admin.firstAdminKey as string;
   await writeFile(join(server.dir, 'fleet.csv'), FILE);
-  const report = await cliJson<{ counts: Record<string, number> }>(['station', 'import', join(server.dir, 'fleet.csv')], server.env);
+  const report = await bscupsJson<{ counts: Record<string, number> }>(['station', 'import', join(server.dir, 'fleet.csv')], server.env);
   expect(report.counts).toMatchObject({ create: 6, error: 0 });
 });
 afterAll(async () => server?.stop());
@@ -47,13 +47,13 @@ describe('station export --spreadsheet-safe', () => {
   it('prefixes =, +, -, @ and tab cells with a quote locally, through --server and in the API; off by default', { timeout: 180_000 }, async () => {
     const remote = { BSCUPS_SERVER: server.server.admin.url.replace(/\/api\/v1$/, ''), BSCUPS_API_KEY: key };
     for (const env of [server.env, remote]) {
-      const safe = await runCli(['station', 'export', '--spreadsheet-safe'], env);
+      const safe = await bscupsInProcess(['station', 'export', '--spreadsheet-safe'], env);
       expect(safe.code, safe.stderr).toBe(0);
       expect(names(safe.stdout)).toEqual(SAFE_NAMES);
       // A label cell starts with its key, so only the name moved.
       expect(safe.stdout).toContain(',site=north,');
     }
-    const jsonl = await runCli(['station', 'export', '--format', 'jsonl', '--spreadsheet-safe'], server.env);
+    const jsonl = await bscupsInProcess(['station', 'export', '--format', 'jsonl', '--spreadsheet-safe'], server.env);
     expect(jsonl.code).toBe(EXIT_CODE.invalid_argument);
     expect(jsonl.stderr).toMatch(/spreadsheet-safe applies to csv/);
     const call = adminClient(server.server.admin.url.replace(/\/api\/v1$/, ''));

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBlobStore, type BlobStore } from '../src/blobs/index.js';
 import { startAzurite, type Azurite } from './support/azurite.js';
-import { cliJson } from './support/cli.js';
+import { bscupsJson } from './support/cli-in-process.js';
 import { startServeProcess, type ServeProcess } from './support/serve-process.js';
 
 // Firmware uploads through the admin API stream the request body straight into
@@ -123,9 +123,9 @@ describe.each(drivers)('firmware upload streamed into the $name blob store', ({ 
       blobsLocation = join(work, 'blobs');
     }
     const env = { BSCUPS_DATABASE: join(work, 'registry.db'), BSCUPS_BLOBS: blobsLocation };
-    keyCrc = (await cliJson<{ crc: number }>(['keys', 'generate', '--out', join(work, 'keys')])).crc;
+    keyCrc = (await bscupsJson<{ crc: number }>(['keys', 'generate', '--out', join(work, 'keys')])).crc;
     signer = createPrivateKey(await readFile(join(work, 'keys', 'sig-0.pem')));
-    await cliJson(['keys', 'add', join(work, 'keys', 'sig-0.key')], env);
+    await bscupsJson(['keys', 'add', join(work, 'keys', 'sig-0.key')], env);
     // TMPDIR of the server: an upload must not leave (or pass through) a file there.
     serve = await startServeProcess({ ...env, TMPDIR: spoolDir }, ['--admin-port', '0']);
     const line = JSON.parse(await serve.waitForLine(/"listening"/)) as { admin: string; firstAdminKey: string };

@@ -1,14 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeStationRequestBody } from '../src/protocol/index.js';
 import { adminClient } from './support/admin-client.js';
-import { cliJson, runCli } from './support/cli.js';
+import { bscupsInProcess, bscupsJson } from './support/cli-in-process.js';
 import { startTestServer, type TestServer } from './support/server.js';
 import { stationRequest } from './support/tls-client.js';
 
 // Gateway health as the operator sees it: `station show`, `station list --health`,
 // the API filter, `status`, the fleet gauge. A real server with the health
 // thresholds shrunk (early under 300 ms), real polls on its station route, the
-// real CLI in a child process.
+// real CLI entry point (run in this process).
 
 const FAILING = '0016C001FF10E101';
 const STEADY = '0016C001FF10E102';
@@ -52,7 +52,7 @@ afterAll(async () => srv?.stop());
 
 describe('gateway health, shown', () => {
   it('station show says the health and why, in words; the station carries the health event', async () => {
-    const shown = await runCli(['station', 'show', FAILING], env);
+    const shown = await bscupsInProcess(['station', 'show', FAILING], env);
     expect(shown.code).toBe(0);
     expect(shown.stdout).toMatch(/^health: lns failing: calls CUPS every \d+(\.\d)? s since \d\d:\d\d UTC: its LNS connection is failing$/m);
     const station = await api<{ health: { state: string; earlyRun: number } }>('GET', `/api/v1/stations/${FAILING}`, key);
@@ -78,8 +78,8 @@ describe('gateway health, shown', () => {
   });
 
   it('station list --health filters the same from the CLI, and refuses an unknown state', async () => {
-    expect((await cliJson<{ eui: string }[]>(['station', 'list', '--health', 'lns_failing,silent'], env)).map((s) => s.eui)).toEqual([FAILING, SILENT]);
-    const bad = await runCli(['station', 'list', '--health', 'sleepy'], env);
+    expect((await bscupsJson<{ eui: string }[]>(['station', 'list', '--health', 'lns_failing,silent'], env)).map((s) => s.eui)).toEqual([FAILING, SILENT]);
+    const bad = await bscupsInProcess(['station', 'list', '--health', 'sleepy'], env);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('lns_failing');
   });
@@ -87,7 +87,7 @@ describe('gateway health, shown', () => {
   it('status and the fleet gauge count stations by health', async () => {
     const summary = await api<{ byHealth: Record<string, number> }>('GET', '/api/v1/fleet/summary', key);
     expect(summary.body.byHealth).toEqual({ unknown: 1, healthy: 1, lns_failing: 1, silent: 1 });
-    const table = await runCli(['status'], env);
+    const table = await bscupsInProcess(['status'], env);
     expect(table.stdout).toMatch(/^lns failing\s+1$/m);
     const metrics = await api('GET', '/metrics', key);
     expect(metrics.text).toContain('bscups_fleet_stations_by_health{health="lns_failing"} 1');

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeStationHttpRequest, encodeStationRequestBody } from '../src/protocol/index.js';
-import { cliJson } from './support/cli.js';
+import { bscupsJson } from './support/cli-in-process.js';
 import { exampleRequest } from './support/fixtures.js';
 import { rawExchange } from './support/raw-http.js';
 import { startServeProcess, type ServeProcess } from './support/serve-process.js';
@@ -19,7 +19,7 @@ let server: ServeProcess | undefined;
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'bscups-last-seen-'));
   env = { BSCUPS_DATABASE: join(work, 'registry.sqlite'), BSCUPS_BLOBS: join(work, 'blobs') };
-  await cliJson(['station', 'add', EUI], env);
+  await bscupsJson(['station', 'add', EUI], env);
   // An interval far longer than the test: only shutdown can write the stamp.
   server = await startServeProcess(env, ['--allow-unauthenticated', '--last-seen-interval', '60']);
 });
@@ -29,7 +29,7 @@ afterAll(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-const lastSeen = async () => (await cliJson<{ lastSeenAt: string | null }>(['station', 'show', EUI], env)).lastSeenAt;
+const lastSeen = async () => (await bscupsJson<{ lastSeenAt: string | null }>(['station', 'show', EUI], env)).lastSeenAt;
 
 describe('last-seen stamps in bscups serve', () => {
   it('writes the first report in the exchange, holds a poll that changed nothing, and writes it on shutdown', async () => {

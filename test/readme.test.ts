@@ -4,17 +4,14 @@ import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { createRequire } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../src/cli/main.js';
 import { certificateFingerprint } from '../src/pki/index.js';
+import { cliEntryArgs } from './support/cli-entry.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const BIN = join(ROOT, 'src/cli/bin.ts');
-// Resolved here: the servers run in the scratch folder, where `--import tsx` would not find the package.
-const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 const sh = promisify(execFile);
 
 /** Lines of the README's ```sh blocks, in order, without blank and comment-only lines. */
@@ -46,7 +43,7 @@ interface Server {
 
 /** `bscups serve …` as a real process in the scratch folder, on a free loopback port. */
 async function startServer(args: readonly string[], cwd: string): Promise<Server> {
-  const child = spawn(process.execPath, ['--import', TSX, BIN, '--json', ...args, '--port', '0', '--admin-port', '0'], {
+  const child = spawn(process.execPath, [...cliEntryArgs(), '--json', ...args, '--port', '0', '--admin-port', '0'], {
     cwd,
     env: { ...cleanEnv(), BSCUPS_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],

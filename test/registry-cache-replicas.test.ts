@@ -10,7 +10,7 @@ import { issueStationCredentials, revokeStationCredential } from '../src/operati
 import { registerStation, removeStation } from '../src/operations/stations.js';
 import { NOTHING_TO_CHANGE } from '../src/protocol/index.js';
 import { openRuntime, type Runtime } from '../src/runtime.js';
-import { cliJson } from './support/cli.js';
+import { bscupsJson } from './support/cli-in-process.js';
 import { createTestSchema, shouldRunPostgresSuite, TEST_POSTGRES_URL, type TestSchema } from './support/postgres.js';
 import { startServeProcess, type ServeProcess } from './support/serve-process.js';
 import { stationRequest, tlsExchange, type TlsExchange } from './support/tls-client.js';
@@ -146,10 +146,10 @@ for (const setup of setups) {
       db = await setup.database(work);
       env = { BSCUPS_DATABASE: db.url, BSCUPS_BLOBS: join(work, 'blobs') };
       const pki = join(work, 'pki');
-      await cliJson(['pki', 'init', '--dir', pki, '--server-name', '127.0.0.1'], env);
+      await bscupsJson(['pki', 'init', '--dir', pki, '--server-name', '127.0.0.1'], env);
       ca = await readFile(join(pki, 'ca.pem'), 'utf8');
-      await cliJson(['station', 'add', EUI, '--tc-uri', 'ws://lns.example:1000'], env);
-      const issued = await cliJson<Issued>(['station', 'issue-token', EUI, '--pki-dir', pki], env);
+      await bscupsJson(['station', 'add', EUI, '--tc-uri', 'ws://lns.example:1000'], env);
+      const issued = await bscupsJson<Issued>(['station', 'issue-token', EUI, '--pki-dir', pki], env);
       token = issued.credentials[0]!.token;
       tokenId = issued.credentials[0]!.tokenId;
       operator = await openRuntime(loadConfig({ database: db.url, blobs: env.BSCUPS_BLOBS }, {}));
@@ -221,7 +221,7 @@ for (const setup of setups) {
     });
 
     it('a change made through another process is served by both at the next poll', async () => {
-      await cliJson(['station', 'set', EUI, '--tc-uri', 'ws://moved.example:2000'], env);
+      await bscupsJson(['station', 'set', EUI, '--tc-uri', 'ws://moved.example:2000'], env);
       for (const r of replicas) {
         const answer = await poll(r);
         expect(answer.status).toBe(200);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROLES, roleAllows, type Role } from '../src/core/roles.js';
 import { adminClient, type Json } from './support/admin-client.js';
-import { cliJson } from './support/cli.js';
+import { bscupsJson } from './support/cli-in-process.js';
 import { updateScript } from './support/rollout-fleet.js';
 import { startTestServer, type TestServer } from './support/server.js';
 
@@ -39,9 +39,9 @@ beforeAll(async () => {
   const first = server.server.admin.firstAdminKey as string;
   for (const role of ROLES) keys[role] = (await call('POST', '/api/v1/api-keys', first, { name: `${role}-key`, role })).body.secret;
   work = await mkdtemp(join(tmpdir(), 'bscups-rollouts-api-'));
-  keyCrc = (await cliJson<{ crc: number }>(['keys', 'generate', '--out', join(work, 'keys')])).crc;
+  keyCrc = (await bscupsJson<{ crc: number }>(['keys', 'generate', '--out', join(work, 'keys')])).crc;
   pem = await readFile(join(work, 'keys', 'sig-0.pem'));
-  await cliJson(['keys', 'add', join(work, 'keys', 'sig-0.key')], server.env);
+  await bscupsJson(['keys', 'add', join(work, 'keys', 'sig-0.key')], server.env);
   for (let i = 1; i <= 4; i++) {
     const r = await call('POST', '/api/v1/stations', keys.operator, { eui: `00000000000AF00${i}`, labels: { ring: 'api' } });
     expect(r.status, r.text).toBe(201);

@@ -7,7 +7,7 @@ import { upgradeStationsFirmware } from '../src/operations/firmware-targets.js';
 import { advanceRollouts } from '../src/operations/rollout-engine.js';
 import { createRollout, showRollout } from '../src/operations/rollouts.js';
 import { changeStation, registerStation } from '../src/operations/stations.js';
-import { runCli } from './support/cli.js';
+import { bscupsInProcess } from './support/cli-in-process.js';
 import { operationContext } from './support/rollout-fleet.js';
 import { startTestServer, type TestServer } from './support/server.js';
 
@@ -59,11 +59,11 @@ describe('direct changes to stations held by an active rollout', () => {
     // Other changes of a held station are not the rollout's: a name, or the CUPS URI under a TC URI rollout.
     await changeStation(ctx, b, { name: 'held', cupsUri: 'https://127.0.0.1:7402' });
 
-    const cli = await runCli(['station', 'set', c, '--tc-uri', 'ws://127.0.0.1:7499'], srv.env);
+    const cli = await bscupsInProcess(['station', 'set', c, '--tc-uri', 'ws://127.0.0.1:7499'], srv.env);
     expect(cli.code).toBe(4);
     expect(cli.stderr).toContain(`is in running rollout ${rollout.id}`);
     expect((await srv.runtime.registry.getStation(c))?.desired.tcUri).toBe('ws://127.0.0.1:7400');
-    const forced = await runCli(['station', 'set', c, '--tc-uri', 'ws://127.0.0.1:7499', '--force'], srv.env);
+    const forced = await bscupsInProcess(['station', 'set', c, '--tc-uri', 'ws://127.0.0.1:7499', '--force'], srv.env);
     expect(forced.code, forced.stderr).toBe(0);
     expect((await srv.runtime.registry.getStation(c))?.desired.tcUri).toBe('ws://127.0.0.1:7499');
 

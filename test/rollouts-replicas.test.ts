@@ -9,7 +9,7 @@ import { advanceRollouts } from '../src/operations/rollout-engine.js';
 import { createRollout, showRollout } from '../src/operations/rollouts.js';
 import { openRuntime, type Runtime } from '../src/runtime.js';
 import { startAzuriteOrSkip, type Azurite } from './support/azurite.js';
-import { cliJson } from './support/cli.js';
+import { bscupsJson } from './support/cli-in-process.js';
 import { createTestSchema, shouldRunPostgresSuite, type TestSchema } from './support/postgres.js';
 import { createFleet, operationContext, pollRound, until, updateScript, type FleetStation } from './support/rollout-fleet.js';
 import { startServeProcess, type ServeProcess } from './support/serve-process.js';
@@ -56,10 +56,10 @@ describe.runIf(runs)('rollouts across two replicas on PostgreSQL and Azure Blob 
     replicas = await startReplicas();
     rt = await openRuntime(loadConfig({ database: schema.url, blobs: azurite.connectionString }));
     ctx = operationContext(rt);
-    await cliJson(['keys', 'generate', '--out', join(work, 'keys')]);
+    await bscupsJson(['keys', 'generate', '--out', join(work, 'keys')]);
     sigKey = await readFile(join(work, 'keys', 'sig-0.key'));
     await writeFile(join(work, 'update.sh'), updateScript('2.0.0'));
-    await cliJson(['firmware', 'upload', '--package', '2.0.0', '--file', join(work, 'update.sh'), '--sign-with', join(work, 'keys', 'sig-0.pem')], env);
+    await bscupsJson(['firmware', 'upload', '--package', '2.0.0', '--file', join(work, 'update.sh'), '--sign-with', join(work, 'keys', 'sig-0.pem')], env);
   }, 120_000);
 
   afterAll(async () => {

@@ -11,7 +11,7 @@ import { certificateFingerprint } from '../src/pki/index.js';
 import { loadCa } from '../src/pki/pki-folder.js';
 import type { IssuedCert } from '../src/pki/types.js';
 import { createSimulatedStation, initStationHome, type SimulatedStation } from '../src/simulator/index.js';
-import { cliJson, runCli } from './support/cli.js';
+import { bscupsInProcess, bscupsJson } from './support/cli-in-process.js';
 import { operationContext, pollRound, until } from './support/rollout-fleet.js';
 import { startTestServer, type TestServer } from './support/server.js';
 import { stationRequest, tlsExchange } from './support/tls-client.js';
@@ -61,7 +61,7 @@ const fingerprintIn = async (home: string, category: 'cups' | 'tc') => certifica
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'bscups-rotation-rollout-'));
   pki = join(work, 'pki');
-  await cliJson(['pki', 'init', '--dir', pki, '--server-name', '127.0.0.1']);
+  await bscupsJson(['pki', 'init', '--dir', pki, '--server-name', '127.0.0.1']);
   ca = await loadCa(pki);
   srv = await startTestServer({
     allowUnauthenticated: false,
@@ -88,7 +88,7 @@ describe('credential rotation rollouts', () => {
     const first = fleet[0]!;
     const [oldCrt, oldKey] = [await readFile(join(first.home, 'cups.crt')), await readFile(join(first.home, 'cups.key'))];
 
-    const created = await cliJson<{ id: string; waves: { stations: number }[] }>(['rollout', 'create', '--rotate', 'both', '--label', 'group=rotate', '--waves', '1,50%,100%', '--deadline', '60s'], srv.env);
+    const created = await bscupsJson<{ id: string; waves: { stations: number }[] }>(['rollout', 'create', '--rotate', 'both', '--label', 'group=rotate', '--waves', '1,50%,100%', '--deadline', '60s'], srv.env);
     expect(created.waves.map((w) => w.stations)).toEqual([1, 3, 3]);
     await until('rotation rollout completed', async () => (await showRollout(ctx, created.id)).rollout.state === 'completed', () => pollRound(fleet), 60_000);
 
@@ -134,7 +134,7 @@ describe('credential rotation rollouts', () => {
     ]);
 
     // Rollback cannot give back a retired credential: refused, saying what to do instead.
-    const rollback = await runCli(['rollout', 'rollback', created.id], srv.env);
+    const rollback = await bscupsInProcess(['rollout', 'rollback', created.id], srv.env);
     expect(rollback.code).not.toBe(0);
     expect(rollback.stderr).toContain('rollback_not_possible');
     expect(rollback.stderr).toContain('--rotate both');

@@ -6,7 +6,7 @@ import { advanceRollouts } from '../src/operations/rollout-engine.js';
 import { controlRollout, createRollout, showRollout } from '../src/operations/rollouts.js';
 import { changeStation } from '../src/operations/stations.js';
 import type { RolloutContext } from '../src/operations/firmware-library.js';
-import { cliJson, runCli } from './support/cli.js';
+import { bscupsInProcess, bscupsJson } from './support/cli-in-process.js';
 import { createFleet, operationContext, pollRound, until, updateScript, type FleetStation } from './support/rollout-fleet.js';
 import { startTestServer, type TestServer } from './support/server.js';
 
@@ -31,12 +31,12 @@ beforeAll(async () => {
   srv = await startTestServer({ config: { rolloutInterval: 0.1 } });
   ctx = operationContext(srv.runtime);
   work = await mkdtemp(join(tmpdir(), 'bscups-rollouts-'));
-  await cliJson(['keys', 'generate', '--out', join(work, 'keys')]);
+  await bscupsJson(['keys', 'generate', '--out', join(work, 'keys')]);
   sigKey = await readFile(join(work, 'keys', 'sig-0.key'));
   signWith = join(work, 'keys', 'sig-0.pem');
   await writeFile(join(work, 'update-2.0.0.sh'), updateScript('2.0.0'));
   // The library entry every firmware test uses, uploaded once through the CLI.
-  const entry = await cliJson<{ package: string; models: string[] }>(['firmware', 'upload', '--package', '2.0.0', '--file', join(work, 'update-2.0.0.sh'), '--sign-with', signWith, '--model', 'linux'], srv.env);
+  const entry = await bscupsJson<{ package: string; models: string[] }>(['firmware', 'upload', '--package', '2.0.0', '--file', join(work, 'update-2.0.0.sh'), '--sign-with', signWith, '--model', 'linux'], srv.env);
   expect(entry.models).toEqual(['linux']);
 }, 60_000);
 
@@ -48,7 +48,7 @@ afterAll(async () => {
 describe('fleet rollouts end to end', () => {
   it('a 50-station firmware rollout in waves 1,10%,50%,100% completes, each wave started once', async () => {
     const stations = await fleet('A00000', 50, 'complete');
-    const created = await cliJson<{ id: string; waves: { stations: number }[] }>(['rollout', 'create', '--firmware', '2.0.0', '--label', 'group=complete', '--waves', '1,10%,50%,100%', '--deadline', '60s'], srv.env);
+    const created = await bscupsJson<{ id: string; waves: { stations: number }[] }>(['rollout', 'create', '--firmware', '2.0.0', '--label', 'group=complete', '--waves', '1,10%,50%,100%', '--deadline', '60s'], srv.env);
     expect(created.waves.map((w) => w.stations)).toEqual([1, 4, 20, 25]);
     const updated = new Set<string>();
     await until('rollout completed', async () => (await state(created.id)).rollout.state === 'completed', async () => {
@@ -65,7 +65,7 @@ describe('fleet rollouts end to end', () => {
       `rollout ${created.id}: firmware 2.0.0: confirmed (reports package 2.0.0)`,
       `rollout ${created.id}: firmware 2.0.0: offered`,
     ]);
-    const shown = await runCli(['rollout', 'show', created.id], srv.env);
+    const shown = await bscupsInProcess(['rollout', 'show', created.id], srv.env);
     expect(shown.stdout).toMatch(/state\s+completed/);
     expect(shown.stdout).toMatch(/^4\s+25\s+0\s+0\s+25\s+0\s+0\s+0$/m);
   }, 150_000);
@@ -82,7 +82,7 @@ describe('fleet rollouts end to end', () => {
     expect(halted.progress.gate).toMatch(/^halted: failure budget exceeded/);
     expect(halted.members.filter((m) => m.state === 'failed').map((m) => m.reason)).toEqual([expect.stringMatching(/^update failed/), expect.stringMatching(/^update failed/)]);
     // --json carries what the human output shows: the first failed or skipped stations, and the events with --events.
-    const json = await cliJson<{ state: string; firstFailedOrSkipped: { eui: string; state: string }[]; moreFailedOrSkipped: boolean; events: { type: string; eui: string | null }[] }>(['rollout', 'show', rollout.id, '--events'], srv.env);
+    const json = await bscupsJson<{ state: string; firstFailedOrSkipped: { eui: string; state: string }[]; moreFailedOrSkipped: boolean; events: { type: string; eui: string | null }[] }>(['rollout', 'show', rollout.id, '--events'], srv.env);
     expect(json.state).toBe('halted');
     expect(json.firstFailedOrSkipped.map((m) => m.state)).toEqual(['failed', 'failed']);
     expect(json.moreFailedOrSkipped).toBe(false);
@@ -151,7 +151,7 @@ describe('fleet rollouts end to end', () => {
     const wave2 = (await state(rollout.id)).members.filter((m) => m.wave === 2).map((m) => m.eui);
     const fetcher = stations.find((s) => s.eui === wave2[0])!;
     expect((await fetcher.exchange()).update?.ran).toBe(true);
-    const shown = await runCli(['--json', 'rollout', 'abort', rollout.id], srv.env);
+    const shown = await bscupsInProcess(['--json', 'rollout', 'abort', rollout.id], srv.env);
     expect(shown.code, shown.stderr).toBe(0);
     const aborted = await state(rollout.id);
     expect(aborted.rollout.state).toBe('aborted');
@@ -172,9 +172,9 @@ describe('fleet rollouts end to end', () => {
       await engine();
     }
     for (const eui of wave2.slice(1)) expect((await srv.runtime.registry.getStation(eui))?.reported?.package).not.toBe('2.0.0');
-    const human = await runCli(['rollout', 'show', rollout.id], srv.env);
+    const human = await bscupsInProcess(['rollout', 'show', rollout.id], srv.env);
     expect(human.stdout).toMatch(/gate\s+aborted: offers not fetched yet were withdrawn/);
-    expect((await runCli(['rollout', 'pause', rollout.id], srv.env)).stderr).toContain('is aborted');
+    expect((await bscupsInProcess(['rollout', 'pause', rollout.id], srv.env)).stderr).toContain('is aborted');
   }, 60_000);
 
   it('rollback of a TC URI migration returns every station to its old LNS URI, except one whose URI was changed since', async () => {
@@ -187,7 +187,7 @@ describe('fleet rollouts end to end', () => {
     // Moved on by an operator after the migration: the rollback must not take this back.
     const moved = stations[3]!;
     await changeStation(ctx, moved.eui, { tcUri: 'ws://127.0.0.1:6999' });
-    const result = await cliJson<{ reverted: number; skipped: { eui: string; reason: string }[] }>(['rollout', 'rollback', rollout.id], srv.env);
+    const result = await bscupsJson<{ reverted: number; skipped: { eui: string; reason: string }[] }>(['rollout', 'rollback', rollout.id], srv.env);
     expect(result.reverted).toBe(7);
     expect(result.skipped).toEqual([{ eui: moved.eui, reason: `not rolled back: desired tcUri is now ws://127.0.0.1:6999, no longer the rollout's wss://127.0.0.1:6887` }]);
     await pollRound(stations);
@@ -220,7 +220,7 @@ describe('fleet rollouts end to end', () => {
     }
     expect(got).toEqual(new Set([stations[0]!.eui, stations[2]!.eui]));
     // Targeting one directly is refused for the same reason.
-    const direct = await runCli(['firmware', 'upgrade', '--station', stations[1]!.eui, '--package', '2.0.0'], srv.env);
+    const direct = await bscupsInProcess(['firmware', 'upgrade', '--station', stations[1]!.eui, '--package', '2.0.0'], srv.env);
     expect(direct.code).toBe(2);
     expect(direct.stderr).toContain('reports model corecell');
   }, 60_000);
@@ -257,13 +257,13 @@ describe('fleet rollouts end to end', () => {
   it('rollback of a firmware rollout installs the previous package through a new rollout, with the downgrade flag', async () => {
     const stations = await fleet('0D0000', 3, 'fwback');
     await writeFile(join(work, 'update-1.0.0.sh'), updateScript('1.0.0'));
-    await cliJson(['firmware', 'upload', '--package', '1.0.0', '--file', join(work, 'update-1.0.0.sh'), '--sign-with', signWith], srv.env);
+    await bscupsJson(['firmware', 'upload', '--package', '1.0.0', '--file', join(work, 'update-1.0.0.sh'), '--sign-with', signWith], srv.env);
     const { rollout } = await createRollout(ctx, { firmware: '2.0.0', label: ['group=fwback'], waves: '100%', deadline: '60s' });
     await until('upgrade completed', async () => (await state(rollout.id)).rollout.state === 'completed', () => pollRound(stations));
-    const refused = await runCli(['rollout', 'rollback', rollout.id], srv.env);
+    const refused = await bscupsInProcess(['rollout', 'rollback', rollout.id], srv.env);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain('--allow-downgrade');
-    const back = await cliJson<{ rollouts: string[] }>(['rollout', 'rollback', rollout.id, '--allow-downgrade'], srv.env);
+    const back = await bscupsJson<{ rollouts: string[] }>(['rollout', 'rollback', rollout.id, '--allow-downgrade'], srv.env);
     expect(back.rollouts).toHaveLength(1);
     const id = back.rollouts[0] as string;
     await until('rollback rollout completed', async () => (await state(id)).rollout.state === 'completed', () => pollRound(stations));
@@ -282,7 +282,7 @@ describe('fleet rollouts end to end', () => {
       ['skipped', `in active rollout ${first.rollout.id}`],
       ['skipped', `in active rollout ${first.rollout.id}`],
     ]);
-    const removal = await runCli(['firmware', 'remove', '2.0.0'], srv.env);
+    const removal = await bscupsInProcess(['firmware', 'remove', '2.0.0'], srv.env);
     expect(removal.code).toBe(4);
     expect(removal.stderr).toContain('package 2.0.0 is still used');
     await controlRollout(ctx, first.rollout.id, 'abort');

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeStationHttpRequest, encodeStationRequestBody } from '../src/protocol/index.js';
 import { adminClient } from './support/admin-client.js';
-import { cliJson, runCli } from './support/cli.js';
+import { bscupsInProcess, bscupsJson } from './support/cli-in-process.js';
 import { rawExchange } from './support/raw-http.js';
 import { registryDrivers, registryPerTest, type Driver } from './support/registry-drivers.js';
 import { startTestServer, type TestServer } from './support/server.js';
@@ -76,12 +76,12 @@ describe('a flood of random EUIs with --allow-unauthenticated', () => {
     } while (cursor !== null);
     expect(listed).toEqual(all.map((u) => u.eui));
 
-    const first = await runCli(['--json', 'station', 'unknown', '--limit', '30'], server.env);
+    const first = await bscupsInProcess(['--json', 'station', 'unknown', '--limit', '30'], server.env);
     expect(first.code, first.stderr).toBe(0);
     expect((JSON.parse(first.stdout) as { eui: string }[]).map((u) => u.eui)).toEqual(listed.slice(0, 30));
     const next = /--cursor (\S+)/.exec(first.stderr)?.[1];
     expect(next).toBeDefined();
-    const rest = await cliJson<{ eui: string }[]>(['station', 'unknown', '--limit', '30', '--cursor', next as string], server.env);
+    const rest = await bscupsJson<{ eui: string }[]>(['station', 'unknown', '--limit', '30', '--cursor', next as string], server.env);
     expect(rest.map((u) => u.eui)).toEqual(listed.slice(30));
   });
 });

@@ -24,6 +24,10 @@ async function runOne(argv: readonly string[], env: Record<string, string>, cwd:
   const saved = { cwd: process.cwd(), env: process.env, out: process.stdout.write, err: process.stderr.write };
   let stdout = '';
   let stderr = '';
+  // Captured output is not a terminal, as for a child whose output is piped (no progress bars).
+  const tty = { out: Object.getOwnPropertyDescriptor(process.stdout, 'isTTY'), err: Object.getOwnPropertyDescriptor(process.stderr, 'isTTY') };
+  Object.defineProperty(process.stdout, 'isTTY', { value: false, configurable: true, writable: true });
+  Object.defineProperty(process.stderr, 'isTTY', { value: false, configurable: true, writable: true });
   process.stdout.write = ((chunk: string | Uint8Array) => ((stdout += chunk.toString()), true)) as typeof process.stdout.write;
   process.stderr.write = ((chunk: string | Uint8Array) => ((stderr += chunk.toString()), true)) as typeof process.stderr.write;
   const base = Object.fromEntries(Object.entries(saved.env).filter(([k]) => !k.startsWith('BSCUPS_')));
@@ -36,7 +40,14 @@ async function runOne(argv: readonly string[], env: Record<string, string>, cwd:
     process.env = saved.env;
     process.stdout.write = saved.out;
     process.stderr.write = saved.err;
+    restoreProperty(process.stdout, 'isTTY', tty.out);
+    restoreProperty(process.stderr, 'isTTY', tty.err);
   }
+}
+
+function restoreProperty(target: object, key: string, descriptor: PropertyDescriptor | undefined): void {
+  if (descriptor === undefined) Reflect.deleteProperty(target, key);
+  else Object.defineProperty(target, key, descriptor);
 }
 
 /** Runs with --json and parses stdout; throws with stderr when it fails. */

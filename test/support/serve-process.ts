@@ -1,9 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
-
-const BIN = fileURLToPath(new URL('../../src/cli/bin.ts', import.meta.url));
+import { cliEntryArgs } from './cli-entry.js';
 
 export interface ServeProcess {
   readonly url: string;
@@ -17,7 +15,7 @@ export interface ServeProcess {
 
 /** Starts the real `bscups serve` in a child process on a free loopback port and waits for its listening line. */
 export async function startServeProcess(env: Record<string, string>, extraArgs: readonly string[] = [], options: { readonly openFiles?: number } = {}): Promise<ServeProcess> {
-  const args = ['--import', 'tsx', BIN, '--json', 'serve', '--host', '127.0.0.1', '--port', '0', ...extraArgs];
+  const args = [...cliEntryArgs(), '--json', 'serve', '--host', '127.0.0.1', '--port', '0', ...extraArgs];
   const spawnOptions = { env: { ...process.env, BSCUPS_LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] as ['ignore', 'pipe', 'pipe'] };
   // With openFiles, through a shell that lowers the open-file limit (soft and hard, so Node cannot raise it) first.
   const child =
