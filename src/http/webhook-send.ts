@@ -26,6 +26,8 @@ function slackText(e: { type: string; time: string; data: Record<string, unknown
         return `station ${station}: a token was marked compromised (${String(d['reason'])}); replace it with \`bscups station rotate ${station}\``;
       case 'station.unknown_first_seen':
         return `unknown station ${station} called for the first time${d['remoteAddress'] ? ` from ${String(d['remoteAddress'])}` : ''}`;
+      case 'rollout.scheduled':
+        return `rollout ${String(rollout?.['id'])} scheduled to start at ${String(rollout?.['startAt'])}`;
       case 'rollout.halted':
         return `rollout ${String(rollout?.['id'])} halted: ${String(rollout?.['haltReason'])}`;
       case 'rollout.completed':

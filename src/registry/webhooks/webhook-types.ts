@@ -2,6 +2,7 @@ import type { ColumnType, Selectable } from 'kysely';
 
 /** The events a webhook can subscribe to (`--events`), `test` aside (only `webhook test` queues it). */
 export const WEBHOOK_EVENTS = [
+  'rollout.scheduled',
   'rollout.halted',
   'rollout.completed',
   'rollout.rolled_back',
