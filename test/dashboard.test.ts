@@ -371,7 +371,7 @@ describe.runIf(RUN)('web dashboard in Chromium', () => {
     await poll(() => v.getByTestId('sync-state').count()).toBe(1);
     expect(await v.getByRole('button').allTextContents()).toEqual(['Skip to content', 'Sign out']);
     await v.goto('/#/rollouts');
-    await poll(() => v.getByTestId('rollouts').locator('li').count()).toBe(3);
+    await poll(() => v.getByTestId('rollouts').locator('li').count()).toBe(4);
     expect(await v.getByRole('button', { name: 'Start rollout' }).count()).toBe(0);
     await v.getByRole('link', { name: 'paused one' }).click();
     await poll(() => v.getByTestId('rollout-state').textContent()).toBe('completed');

@@ -143,6 +143,18 @@ async function view(ctx: RolloutContext, rollout: Rollout, members?: readonly Ro
   return (await views(ctx, [rollout]))[0] as RolloutView;
 }
 
+/** The EUIs of a rollout's pending members, read a page of pending ones at a time. */
+async function pendingMembers(ctx: RolloutContext, id: string): Promise<string[]> {
+  const out: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await ctx.rollouts.listMemberPage(id, { states: ['pending'], limit: 1000, ...(cursor === undefined ? {} : { cursor }) });
+    out.push(...page.items.map((m) => m.eui));
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor !== undefined);
+  return out;
+}
+
 /**
  * A rollout read whole, with time windows: the pending members whose calls miss
  * every window are listed apart (with their usual call time) instead of counted
@@ -151,7 +163,7 @@ async function view(ctx: RolloutContext, rollout: Rollout, members?: readonly Ro
 async function withWindowMisses(ctx: RolloutContext, v: RolloutView, members?: readonly RolloutMember[]): Promise<RolloutView> {
   const windows = planWindows(v.rollout.plan);
   if (windows.length === 0 || !isActive(v.rollout.state)) return v;
-  const pending = (members ?? (await ctx.rollouts.listMembers(v.rollout.id))).filter((m) => m.state === 'pending').map((m) => m.eui);
+  const pending = members === undefined ? await pendingMembers(ctx, v.rollout.id) : members.filter((m) => m.state === 'pending').map((m) => m.eui);
   const misses = windowMisses(windows, await ctx.rollouts.callRhythms(pending), ctx.clock(), DEFAULT_HEALTH.intervalMs, DEFAULT_HEALTH.graceMs);
   const gate = misses.length === 0 ? v.progress.gate : `${v.progress.gate}; ${misses.length} pending station(s) call only outside its windows and are not offered unless they call early (see outsideWindows)`;
   return { ...v, progress: { ...v.progress, gate }, outsideWindows: { count: misses.length, members: misses.slice(0, 100) } };

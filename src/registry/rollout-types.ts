@@ -18,7 +18,7 @@ export interface FirmwarePackage extends FirmwareUpdate {
 export interface FirmwarePackageUse {
   /** Stations whose firmware target is this package and not yet upgraded. */
   readonly stations: readonly string[];
-  /** Active rollouts (running, paused, halted) of this package. */
+  /** Active rollouts (scheduled, running, paused, halted) of this package. */
   readonly rollouts: readonly string[];
   /** Targets of this package that failed (offers used up, or its stored bytes not the upload's), with why; at most 20. */
   readonly failed?: readonly { readonly eui: string; readonly lastError: string | null }[];
