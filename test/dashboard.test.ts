@@ -256,6 +256,31 @@ describe.runIf(RUN)('web dashboard in Chromium', () => {
     await poll(() => page.getByTestId('rollout-state').textContent()).toBe('aborted');
   });
 
+  it('schedules a rollout with a time window from the form, shows when it starts, and cancels it', async () => {
+    await page.goto('/#/rollouts');
+    await page.getByLabel('Name').fill('night move');
+    await page.getByLabel('Change').selectOption('tcUri');
+    await page.getByLabel('URI', { exact: true }).fill('wss://night-lns.example:6887');
+    await page.getByLabel('Stations with labels').fill('group=pause');
+    await page.getByLabel('Start at').fill('2031-01-15T03:00');
+    await page.getByLabel('Time windows').fill('Mon-Fri 01:00-05:00 Europe/Berlin; Sat 02:00-03:00 UTC');
+    await page.getByRole('button', { name: 'Start rollout' }).click();
+    const dialog = page.getByRole('dialog');
+    expect(await dialog.textContent()).toContain('offering only in Mon-Fri 01:00-05:00 Europe/Berlin; Sat 02:00-03:00 UTC');
+    await dialog.getByRole('button', { name: 'Schedule' }).click();
+    await page.waitForURL(/#\/rollouts\/[^/]+$/);
+    await poll(() => page.getByTestId('rollout-state').textContent()).toBe('scheduled');
+    const id = decodeURIComponent(page.url().split('/').pop() ?? '');
+    const detail = (await call('GET', `/api/v1/rollouts/${id}`, srv.adminKey)).body as Json;
+    expect(detail).toMatchObject({ state: 'scheduled', startAt: new Date('2031-01-15T03:00').toISOString(), windows: ['Mon-Fri 01:00-05:00 Europe/Berlin', 'Sat 02:00-03:00 UTC'] });
+    expect(await page.getByTestId('schedule').textContent()).toMatch(/^Starts .* · Offers only in Mon-Fri 01:00-05:00 Europe\/Berlin; Sat 02:00-03:00 UTC/);
+    expect(await page.getByTestId('gate').textContent()).toContain('scheduled: starts at 2031');
+    expect(await page.getByRole('group', { name: 'Rollout controls' }).getByRole('button').allTextContents()).toEqual(['Abort']);
+    await page.getByRole('button', { name: 'Abort' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Abort' }).click();
+    await poll(() => page.getByTestId('rollout-state').textContent()).toBe('aborted');
+  });
+
   it('lists the firmware library, registers an unknown station with one click, and shows the audit log', async () => {
     await page.goto('/#/firmware');
     await poll(() => page.getByRole('table', { name: 'Firmware packages' }).textContent()).toContain('2.0.0');
@@ -347,7 +372,7 @@ describe.runIf(RUN)('web dashboard in Chromium', () => {
     await poll(() => v.getByTestId('sync-state').count()).toBe(1);
     expect(await v.getByRole('button').allTextContents()).toEqual(['Skip to content', 'Sign out']);
     await v.goto('/#/rollouts');
-    await poll(() => v.getByTestId('rollouts').locator('li').count()).toBe(3);
+    await poll(() => v.getByTestId('rollouts').locator('li').count()).toBe(4);
     expect(await v.getByRole('button', { name: 'Start rollout' }).count()).toBe(0);
     await v.getByRole('link', { name: 'paused one' }).click();
     await poll(() => v.getByTestId('rollout-state').textContent()).toBe('completed');

@@ -1,5 +1,6 @@
 import { isDowngrade } from './versions.js';
 import { withdrawUnfetched } from './rollout-withdraw.js';
+import { planWindows, windowsOpen } from './rollout-schedule.js';
 import {
   describeChange,
   failuresAllowed,
@@ -67,7 +68,7 @@ export interface GateInput {
 }
 
 export type RolloutEventType =
-  | 'created' | 'wave_started' | 'wave_passed' | 'halted' | 'paused' | 'resumed' | 'completed' | 'aborted' | 'rolled_back'
+  | 'created' | 'started' | 'wave_started' | 'wave_passed' | 'halted' | 'paused' | 'resumed' | 'completed' | 'aborted' | 'rolled_back'
   | 'joined' | 'offered' | 'confirmed' | 'failed' | 'skipped' | 'reverted';
 
 export interface RolloutEvent {
@@ -119,6 +120,11 @@ export function evaluateRollout(input: GateInput): RolloutStep {
   const { rollout, now } = input;
   const step: RolloutStep = { members: [], rollout: {}, events: [] };
   if (!isActive(rollout.state)) return step;
+  if (rollout.state === 'scheduled') {
+    if (rollout.plan.startAt !== undefined && now.getTime() < Date.parse(rollout.plan.startAt)) return step;
+    Object.assign(step.rollout, { state: 'running' });
+    step.events.push({ type: 'started', message: `started as scheduled for ${rollout.plan.startAt ?? 'now'}` });
+  }
   const members = new Map(input.members.map((m) => [m.eui, { ...m }]));
   const set = (m: RolloutMember, state: MemberState, reason: string | null, extra: Partial<MemberChange> = {}) => {
     const offered = extra.offer === undefined ? {} : { offeredAt: now, deadlineAt: extra.offer.deadlineAt };
@@ -133,7 +139,7 @@ export function evaluateRollout(input: GateInput): RolloutStep {
     if (verdict !== null) set(m, verdict.state, verdict.reason);
   }
 
-  let state = rollout.state;
+  let state: RolloutState = step.rollout.state ?? rollout.state;
   const counted = [...members.values()].filter((m) => m.state !== 'skipped');
   const failed = counted.filter((m) => m.state === 'failed').length;
   const allowed = failuresAllowed(rollout.plan.failureBudget, counted.length);
@@ -159,11 +165,25 @@ export function evaluateRollout(input: GateInput): RolloutStep {
   let passedAt = rollout.wavePassedAt;
   if (rollout.wave === 0) startWave(step, 1, rollout.waveSizes.length, now);
 
+  // Time windows: offers are made only while one is open. An offer its station has
+  // not fetched when the window closes is taken back, so that the station gets the
+  // change only at a call inside a window; the member is offered again at the next.
+  const open = windowsOpen(planWindows(rollout.plan), now);
+  if (!open) {
+    const withdrawn = withdrawUnfetched(rollout, [...members.values()], input.observations, 'pending', WINDOW_CLOSED, 'offered again when a window opens');
+    for (const c of withdrawn.members) {
+      const m = members.get(c.eui);
+      if (m !== undefined) members.set(c.eui, { ...m, state: 'pending', reason: c.reason, offeredAt: null, deadlineAt: null });
+    }
+    step.members.push(...withdrawn.members);
+    step.events.push(...withdrawn.events);
+  }
+
   // Waves count offers (see waveSlots): a member skipped or already done fills no
   // slot, and the wave takes the next pending member of a later wave in its place.
   for (;;) {
     const slots = waveSlots(rollout.waveSizes, wave);
-    for (;;) {
+    while (open) {
       for (const m of [...members.values()]) {
         if (m.wave !== wave || m.state !== 'pending') continue;
         const e = eligibility(rollout.change, input.observations.get(m.eui), input.models, input.prepared?.get(m.eui));
@@ -209,6 +229,9 @@ export function evaluateRollout(input: GateInput): RolloutStep {
     startWave(step, wave, rollout.waveSizes.length, now);
   }
 }
+
+/** Why an offer was taken back at a window's end. */
+export const WINDOW_CLOSED = 'its time window closed before the station called';
 
 /**
  * How many offers wave `wave` (1-based) makes: its share of the cumulative plan

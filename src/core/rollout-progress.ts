@@ -1,4 +1,5 @@
 import { failuresAllowed, MEMBER_STATES, type MemberState, type Rollout, type RolloutMember } from './rollout.js';
+import { nextWindowOpen, planWindows, windowsOpen } from './rollout-schedule.js';
 
 /** What `rollout show`, the API and the gauges print about a rollout: counts per wave, the gate, the ETA. */
 
@@ -48,8 +49,18 @@ export function rolloutProgressFromCounts(rollout: Rollout, counts: readonly { r
 }
 
 function gateStatus(rollout: Rollout, waves: readonly WaveProgress[], now: Date): string {
+  const gate = waveGate(rollout, waves, now);
+  if (rollout.state !== 'running' && rollout.state !== 'paused') return gate;
+  const windows = planWindows(rollout.plan);
+  if (windowsOpen(windows, now)) return gate;
+  return `${gate}; outside its windows: no offers until ${nextWindowOpen(windows, now).toISOString()}`;
+}
+
+function waveGate(rollout: Rollout, waves: readonly WaveProgress[], now: Date): string {
   const of = rollout.waveSizes.length;
   switch (rollout.state) {
+    case 'scheduled':
+      return `scheduled: starts at ${rollout.plan.startAt ?? 'the next evaluation'}${(rollout.plan.windows ?? []).length > 0 ? `; offers only in its windows (${(rollout.plan.windows ?? []).join('; ')})` : ''}`;
     case 'completed':
       return 'completed';
     case 'aborted':
@@ -76,11 +87,18 @@ function gateStatus(rollout: Rollout, waves: readonly WaveProgress[], now: Date)
 /**
  * Remaining waves at the average pace of the waves so far, each plus its soak;
  * before a wave has passed, the per-station deadline is the pace (the worst case).
+ * A scheduled rollout counts from its start. With time windows each wave's offers
+ * wait for a window to open: the pace is counted from the next opening.
  */
 function eta(rollout: Rollout, now: Date): Date | null {
-  if (rollout.state !== 'running' && rollout.state !== 'paused') return null;
+  if (rollout.state !== 'running' && rollout.state !== 'paused' && rollout.state !== 'scheduled') return null;
+  const startAt = rollout.plan.startAt === undefined ? null : Date.parse(rollout.plan.startAt);
+  const began = Math.max(rollout.createdAt.getTime(), startAt ?? 0);
   const done = Math.max(0, rollout.wave - 1) + (rollout.wavePassedAt === null ? 0 : 1);
-  const perWave = done > 0 ? Math.max(0, (rollout.wavePassedAt ?? rollout.waveStartedAt ?? now).getTime() - rollout.createdAt.getTime()) / done : rollout.plan.deadlineMs;
+  const perWave = done > 0 ? Math.max(0, (rollout.wavePassedAt ?? rollout.waveStartedAt ?? now).getTime() - began) / done : rollout.plan.deadlineMs;
   const left = rollout.waveSizes.length - done;
-  return new Date(now.getTime() + left * (perWave + rollout.plan.soakMs));
+  const windows = planWindows(rollout.plan);
+  let t = rollout.state === 'scheduled' ? Math.max(now.getTime(), startAt ?? 0) : now.getTime();
+  for (let i = 0; i < left; i++) t = nextWindowOpen(windows, new Date(t)).getTime() + perWave + rollout.plan.soakMs;
+  return new Date(t);
 }

@@ -20,6 +20,8 @@ export function withdrawUnfetched(
   observations: ReadonlyMap<string, StationObservation>,
   outcome: 'pending' | 'reverted',
   why: string,
+  /** What happens to a member sent back to pending, for its event; default: offered again on resume. */
+  again = 'offered again on resume',
 ): { members: MemberChange[]; events: RolloutEvent[] } {
   const changes: MemberChange[] = [];
   const events: RolloutEvent[] = [];
@@ -27,7 +29,7 @@ export function withdrawUnfetched(
     if (m.state !== 'offered' || m.previous === null || !unfetched(rollout.change, m, observations.get(m.eui))) continue;
     const reason = `offer withdrawn before the station fetched it: ${why}`;
     changes.push({ eui: m.eui, wave: m.wave, state: outcome, reason, withdraw: m.previous });
-    events.push({ type: 'reverted', eui: m.eui, wave: m.wave, message: `${describeChange(rollout.change)}: ${reason}${outcome === 'pending' ? '; offered again on resume' : ''}` });
+    events.push({ type: 'reverted', eui: m.eui, wave: m.wave, message: `${describeChange(rollout.change)}: ${reason}${outcome === 'pending' ? `; ${again}` : ''}` });
   }
   return { members: changes, events };
 }

@@ -52,12 +52,19 @@ export interface RolloutPlan {
   readonly soakMs: number;
   /** Stations matching the selector that register or first report later join the current wave. */
   readonly includeNew: boolean;
+  /** ISO 8601: the rollout stays `scheduled` until then, and the engine starts it at its first evaluation after. */
+  readonly startAt?: string;
+  /** Time windows (core/rollout-schedule.ts, in their normal spelling): offers are made only while one is open. */
+  readonly windows?: readonly string[];
 }
 
-export const ROLLOUT_STATES = ['running', 'paused', 'halted', 'completed', 'aborted', 'rolled_back'] as const;
+export const ROLLOUT_STATES = ['scheduled', 'running', 'paused', 'halted', 'completed', 'aborted', 'rolled_back'] as const;
 export type RolloutState = (typeof ROLLOUT_STATES)[number];
-/** States in which a rollout holds its stations (no other rollout may enroll them). */
-export const ACTIVE_ROLLOUT_STATES: readonly RolloutState[] = ['running', 'paused', 'halted'];
+/**
+ * States in which a rollout holds its stations (no other rollout may enroll them).
+ * A scheduled rollout holds them already, so that it can start as planned.
+ */
+export const ACTIVE_ROLLOUT_STATES: readonly RolloutState[] = ['scheduled', 'running', 'paused', 'halted'];
 
 export const MEMBER_STATES = ['pending', 'offered', 'confirmed', 'failed', 'skipped', 'reverted'] as const;
 export type MemberState = (typeof MEMBER_STATES)[number];

@@ -4,6 +4,7 @@
  * offer the same list.
  */
 export const WEBHOOK_EVENTS = [
+  'rollout.scheduled',
   'rollout.halted',
   'rollout.completed',
   'rollout.rolled_back',

@@ -25,7 +25,7 @@ export function registerRolloutGauges(registry: Registry, store: Pick<RolloutSto
   });
   new Gauge({
     name: 'bscups_rollouts_active',
-    help: '1 for every active rollout, labelled with its state (running, paused, halted)',
+    help: '1 for every active rollout, labelled with its state (scheduled, running, paused, halted)',
     labelNames: ['rollout', 'state'],
     registers: [registry],
     async collect() {

@@ -31,6 +31,8 @@ function slackText(e: { type: string; time: string; data: Record<string, unknown
       }
       case 'station.unknown_first_seen':
         return `unknown station ${station} called for the first time${d['remoteAddress'] ? ` from ${String(d['remoteAddress'])}` : ''}`;
+      case 'rollout.scheduled':
+        return `rollout ${String(rollout?.['id'])} scheduled to start at ${String(rollout?.['startAt'])}`;
       case 'rollout.halted':
         return `rollout ${String(rollout?.['id'])} halted: ${String(rollout?.['haltReason'])}`;
       case 'rollout.completed':

@@ -57,6 +57,8 @@ export type AdvanceOutcome = 'idle' | 'advanced' | 'superseded';
  */
 export async function advanceRollout(deps: RolloutEngineDeps, rollout: Rollout): Promise<AdvanceOutcome> {
   if (!isActive(rollout.state)) return 'idle';
+  // A scheduled rollout is read no further until its time: nothing else about it can be due.
+  if (rollout.state === 'scheduled' && rollout.plan.startAt !== undefined && deps.clock().getTime() < Date.parse(rollout.plan.startAt)) return 'idle';
   const store = deps.rollouts;
   const members = await store.listMembers(rollout.id);
   const models = rollout.change.kind === 'firmware' ? ((await store.getPackage(rollout.change.package))?.models ?? []) : [];

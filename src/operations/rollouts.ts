@@ -29,6 +29,8 @@ import { requirePackage, type RolloutContext } from './firmware-library.js';
 import { selectStations } from './rollout-selection.js';
 import { parseLabelSelector } from './station-filters.js';
 import { withdrawUnfetched } from '../core/rollout-withdraw.js';
+import { parseStartAt, parseWindow, planWindows, windowMisses, type WindowMiss } from '../core/rollout-schedule.js';
+import { DEFAULT_HEALTH } from '../core/health.js';
 
 /** A rollout as adapters receive it: strings as typed in flags or JSON. */
 export interface RolloutInput {
@@ -53,11 +55,23 @@ export interface RolloutInput {
   readonly deadline?: string;
   readonly soak?: string;
   readonly includeNew?: boolean;
+  /** ISO 8601 with offset, or a duration from now (`2h`): the rollout is `scheduled` until then. */
+  readonly startAt?: string;
+  /** Time windows (`Mon-Fri 01:00-05:00 Europe/Berlin`): offers only while one is open. */
+  readonly window?: readonly string[];
 }
 
 export interface RolloutView {
   readonly rollout: Rollout;
   readonly progress: RolloutProgress;
+  /** One rollout read whole (show), with time windows: its pending members whose calls miss every window. */
+  readonly outsideWindows?: WindowMissList;
+}
+
+/** Pending members whose stations call only outside the rollout's windows: how many, and the first 100 by EUI. */
+export interface WindowMissList {
+  readonly count: number;
+  readonly members: readonly WindowMiss[];
 }
 
 export const DEFAULT_WAVES = '1,5%,25%,100%';
@@ -79,6 +93,8 @@ export async function createRollout(ctx: RolloutContext, input: RolloutInput, ro
     deadlineMs: parseDuration(input.deadline ?? '26h', '--deadline'),
     soakMs: input.soak === undefined ? 0 : parseDuration(input.soak, '--soak'),
     includeNew: input.includeNew === true,
+    ...(input.startAt === undefined ? {} : { startAt: parseStartAt(input.startAt, ctx.clock()).toISOString() }),
+    ...(input.window === undefined || input.window.length === 0 ? {} : { windows: input.window.map((w) => parseWindow(w).text) }),
   };
   const stations = await selectStations(ctx.fleet, selector);
   // A rollout of nobody would pass every gate at once and complete before anyone could join.
@@ -95,6 +111,7 @@ export async function createRollout(ctx: RolloutContext, input: RolloutInput, ro
       rollbackOf,
       createdBy: ctx.actor.name,
       members: stations.map((s, i) => ({ eui: s.eui, wave: waveOf(i, sizes) })),
+      ...(plan.startAt === undefined ? {} : { state: 'scheduled' as const }),
     },
     ctx.clock(),
     (r) => audited(ctx, 'rollout.create', r.id, { change, selector, plan, stations: stations.length, rollbackOf }),
@@ -124,6 +141,32 @@ async function parseChange(ctx: RolloutContext, input: RolloutInput): Promise<Ro
 async function view(ctx: RolloutContext, rollout: Rollout, members?: readonly RolloutMember[]): Promise<RolloutView> {
   if (members !== undefined) return { rollout, progress: rolloutProgress(rollout, members, ctx.clock()) };
   return (await views(ctx, [rollout]))[0] as RolloutView;
+}
+
+/** The EUIs of a rollout's pending members, read a page of pending ones at a time. */
+async function pendingMembers(ctx: RolloutContext, id: string): Promise<string[]> {
+  const out: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await ctx.rollouts.listMemberPage(id, { states: ['pending'], limit: 1000, ...(cursor === undefined ? {} : { cursor }) });
+    out.push(...page.items.map((m) => m.eui));
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor !== undefined);
+  return out;
+}
+
+/**
+ * A rollout read whole, with time windows: the pending members whose calls miss
+ * every window are listed apart (with their usual call time) instead of counted
+ * as if they were about to be offered, and the gate says how many there are.
+ */
+async function withWindowMisses(ctx: RolloutContext, v: RolloutView, members?: readonly RolloutMember[]): Promise<RolloutView> {
+  const windows = planWindows(v.rollout.plan);
+  if (windows.length === 0 || !isActive(v.rollout.state)) return v;
+  const pending = members === undefined ? await pendingMembers(ctx, v.rollout.id) : members.filter((m) => m.state === 'pending').map((m) => m.eui);
+  const misses = windowMisses(windows, await ctx.rollouts.callRhythms(pending), ctx.clock(), DEFAULT_HEALTH.intervalMs, DEFAULT_HEALTH.graceMs);
+  const gate = misses.length === 0 ? v.progress.gate : `${v.progress.gate}; ${misses.length} pending station(s) call only outside its windows and are not offered unless they call early (see outsideWindows)`;
+  return { ...v, progress: { ...v.progress, gate }, outsideWindows: { count: misses.length, members: misses.slice(0, 100) } };
 }
 
 /** Progress of rollouts from one SQL aggregate of member counts: no member row is read. */
@@ -162,7 +205,7 @@ export async function listRollouts(ctx: RolloutContext, input: RolloutListInput 
 /** One rollout with its counts per wave and state, gate and ETA; its members and events are read a page at a time. */
 export async function getRollout(ctx: RolloutContext, id: string): Promise<RolloutView> {
   authorize(ctx, 'viewer', 'reading a rollout');
-  return view(ctx, await requireRollout(ctx, id));
+  return withWindowMisses(ctx, await view(ctx, await requireRollout(ctx, id)));
 }
 
 export interface MemberListInput {
@@ -220,11 +263,11 @@ export async function showRollout(ctx: RolloutContext, id: string): Promise<Roll
   authorize(ctx, 'viewer', 'reading a rollout');
   const rollout = await requireRollout(ctx, id);
   const [members, events] = await Promise.all([ctx.rollouts.listMembers(id), ctx.rollouts.listRolloutEvents(id)]);
-  return { ...(await view(ctx, rollout, members)), members, events };
+  return { ...(await withWindowMisses(ctx, await view(ctx, rollout, members), members)), members, events };
 }
 
 type Control = 'pause' | 'resume' | 'abort';
-const FROM: Record<Control, readonly RolloutState[]> = { pause: ['running'], resume: ['paused', 'halted'], abort: ['running', 'paused', 'halted'] };
+const FROM: Record<Control, readonly RolloutState[]> = { pause: ['running'], resume: ['paused', 'halted'], abort: ['scheduled', 'running', 'paused', 'halted'] };
 const TO: Record<Control, RolloutState> = { pause: 'paused', resume: 'running', abort: 'aborted' };
 const EVENT: Record<Control, RolloutEvent['type']> = { pause: 'paused', resume: 'resumed', abort: 'aborted' };
 

@@ -20,20 +20,21 @@ export interface BackendOptions {
 /**
  * Runs Kysely's migrator over the in-code migrations. Kysely reports failures in
  * the result rather than throwing; this throws, naming the migration that failed.
+ * Returns how many migrations ran (0 on a database already up to date).
  */
 export async function runMigrator(
   db: Kysely<RegistryDatabase>,
   flavour: SqlFlavour,
   migrationTableSchema?: string,
   logger?: MigrationLogger,
-): Promise<void> {
+): Promise<number> {
   const migrator = new Migrator({
     db,
     provider: registryMigrations(flavour, logger),
     ...(migrationTableSchema === undefined ? {} : { migrationTableSchema }),
   });
   const { error, results } = await migrator.migrateToLatest();
-  if (error === undefined) return;
+  if (error === undefined) return results?.length ?? 0;
   const failed = results?.find((r) => r.status === 'Error')?.migrationName;
   const reason = error instanceof Error ? error.message : String(error);
   throw new Error(failed === undefined ? `migration failed: ${reason}` : `migration ${failed} failed: ${reason}`, {

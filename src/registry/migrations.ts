@@ -9,6 +9,7 @@ import { healthTables } from './migration-health.js';
 import { certificateExpiryIndex } from './migration-certificate-expiry.js';
 import { webhookTables } from './migration-webhooks.js';
 import { noticeTables } from './migration-notify.js';
+import { rolloutSchedule } from './migration-rollout-schedule.js';
 
 export type SqlFlavour = 'sqlite' | 'postgres';
 
@@ -35,6 +36,7 @@ export function registryMigrations(flavour: SqlFlavour, logger?: MigrationLogger
     '0011_certificate_expiry': { up: (db) => certificateExpiryIndex(db) },
     '0016_webhooks': { up: (db) => webhookTables(db) },
     '0022_notify': { up: (db) => noticeTables(db) },
+    '0019_rollout_schedule': { up: (db) => rolloutSchedule(db, flavour) },
   };
   return { getMigrations: () => Promise.resolve(migrations) };
 }

@@ -45,7 +45,9 @@ export async function openPostgresBackend(location: PostgresLocation, options: B
       }
       // Kysely's PostgresAdapter holds pg_advisory_lock for the whole run and applies
       // the migrations in one transaction, so replicas starting together migrate once.
-      await migrateDespiteDroppedSchemas(() => runMigrator(db, 'postgres', current, options.logger));
+      await migrateDespiteDroppedSchemas(async () => {
+        await runMigrator(db, 'postgres', current, options.logger);
+      });
     },
   };
 }

@@ -13,9 +13,13 @@ import type { RolloutTables } from './rollout-schema.js';
 import { toMember, toPackage, toRollout, toRolloutEvent } from './rollout-rows.js';
 import { chunks } from './chunks.js';
 import { ROLLOUT_CHUNK, writeStep } from './rollout-step.js';
+import { queueWebhookEvents } from './webhooks/outbox.js';
+import { rolloutScheduledEvent } from './webhooks/event-hooks.js';
 import { checkLimit, decodeCursor, encodeCursor } from './cursor.js';
 import type { Page } from './fleet-types.js';
+import { selectHealth } from './health/health-rows.js';
 import type {
+  CallRhythm,
   FirmwarePackage,
   FirmwarePackageUse,
   MemberCount,
@@ -88,7 +92,7 @@ export class KyselyRolloutStore extends BackendStore<RegistryDatabase & RolloutT
           .insertInto('rollouts')
           .values({
             id: input.id, name: input.name, kind: input.change.kind, change: JSON.stringify(input.change), selector: JSON.stringify(input.selector),
-            plan: JSON.stringify(input.plan), wave_sizes: JSON.stringify(input.waveSizes), state: 'running', wave: 0, wave_started_at: null,
+            plan: JSON.stringify(input.plan), wave_sizes: JSON.stringify(input.waveSizes), state: input.state ?? 'running', wave: 0, wave_started_at: null,
             wave_passed_at: null, halt_reason: null, rollback_of: input.rollbackOf, created_by: input.createdBy, created_at: now, updated_at: now, version: 1,
           })
           .execute();
@@ -107,9 +111,12 @@ export class KyselyRolloutStore extends BackendStore<RegistryDatabase & RolloutT
             .execute();
         }
         const waves = input.waveSizes.join(', ');
-        events.unshift({ type: 'created', eui: null, wave: null, message: `created by ${input.createdBy}: ${input.members.length} station(s), cumulative waves ${waves === '' ? 'none' : waves}` });
+        const scheduled = input.state === 'scheduled' ? `; scheduled to start at ${input.plan.startAt ?? 'once evaluated'}` : '';
+        events.unshift({ type: 'created', eui: null, wave: null, message: `created by ${input.createdBy}: ${input.members.length} station(s), cumulative waves ${waves === '' ? 'none' : waves}${scheduled}` });
         for (const part of chunks(events, ROLLOUT_CHUNK)) await trx.insertInto('rollout_events').values(part.map((e) => ({ rollout_id: input.id, at: now, ...e }))).execute();
-        return toRollout(await trx.selectFrom('rollouts').selectAll().where('id', '=', input.id).executeTakeFirstOrThrow());
+        const rollout = toRollout(await trx.selectFrom('rollouts').selectAll().where('id', '=', input.id).executeTakeFirstOrThrow());
+        if (rollout.state === 'scheduled') await queueWebhookEvents(trx as unknown as Kysely<RegistryDatabase>, [rolloutScheduledEvent(rollout, input.members.length - held.size, at)]);
+        return rollout;
       }),
     );
   }
@@ -236,6 +243,18 @@ export class KyselyRolloutStore extends BackendStore<RegistryDatabase & RolloutT
         .groupBy(['m.rollout_id', 'r.state', 'm.state'])
         .execute();
       return rows.map((r) => ({ rollout: r.rollout_id, rolloutState: r.rollout_state as RolloutState, state: r.state, count: num(r.n) }));
+    });
+  }
+
+  callRhythms(euis: readonly string[]): Promise<Map<string, CallRhythm>> {
+    return this.run(async (db) => {
+      const out = new Map<string, CallRhythm>();
+      const health = await selectHealth(db as unknown as Kysely<RegistryDatabase>, euis);
+      for (const part of chunks(euis, ROLLOUT_CHUNK)) {
+        const rows = await db.selectFrom('stations').select(['eui', 'last_seen_at']).where('eui', 'in', part).execute();
+        for (const r of rows) out.set(r.eui, { lastSeenAt: r.last_seen_at === null ? null : new Date(num(r.last_seen_at)), health: health.get(r.eui) ?? null });
+      }
+      return out;
     });
   }
 

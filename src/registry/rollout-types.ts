@@ -1,4 +1,5 @@
 import type { AuditFor } from './audit-row.js';
+import type { HealthRecord } from '../core/health.js';
 import type { MemberState, Rollout, RolloutMember, RolloutState } from '../core/rollout.js';
 import type { RolloutEventType, RolloutStep, StationObservation } from '../core/rollout-gate.js';
 import type { CredentialPlan } from './auth-types.js';
@@ -17,7 +18,7 @@ export interface FirmwarePackage extends FirmwareUpdate {
 export interface FirmwarePackageUse {
   /** Stations whose firmware target is this package and not yet upgraded. */
   readonly stations: readonly string[];
-  /** Active rollouts (running, paused, halted) of this package. */
+  /** Active rollouts (scheduled, running, paused, halted) of this package. */
   readonly rollouts: readonly string[];
   /** Targets of this package that failed (offers used up, or its stored bytes not the upload's), with why; at most 20. */
   readonly failed?: readonly { readonly eui: string; readonly lastError: string | null }[];
@@ -27,6 +28,14 @@ export interface FirmwarePackageUse {
 export interface NewRollout extends Pick<Rollout, 'id' | 'name' | 'change' | 'selector' | 'plan' | 'waveSizes' | 'rollbackOf' | 'createdBy'> {
   /** In rollout order, each with its wave. Stations another active rollout holds are recorded as skipped. */
   readonly members: readonly Pick<RolloutMember, 'eui' | 'wave'>[];
+  /** `scheduled` (with plan.startAt) waits for the engine to start it; default running. */
+  readonly state?: 'running' | 'scheduled';
+}
+
+/** A station's calls as the registry knows them: the last one, and the interval its health record learned. */
+export interface CallRhythm {
+  readonly lastSeenAt: Date | null;
+  readonly health: HealthRecord | null;
 }
 
 export interface RolloutEventRecord {
@@ -78,7 +87,7 @@ export interface RolloutStore {
   /** Deletes the entry; throws conflict `package_in_use` while a station target or an active rollout uses it; false when absent. */
   removePackage(pkg: string, audit?: AuditFor<boolean>): Promise<boolean>;
 
-  /** Creates a running rollout at wave 0 with its members and claims, in one transaction. */
+  /** Creates a rollout (running, or scheduled) at wave 0 with its members and claims, in one transaction; a scheduled one queues its webhook event in it. */
   createRollout(input: NewRollout, at: Date, audit?: AuditFor<Rollout>): Promise<Rollout>;
   getRollout(id: string): Promise<Rollout | undefined>;
   /** Most recent first; only the given states when any. */
@@ -99,6 +108,8 @@ export interface RolloutStore {
 
   /** What the registry says about these stations now (absent EUIs are reported as not existing). */
   observe(euis: readonly string[]): Promise<Map<string, StationObservation>>;
+  /** When each of these stations last called and its health record (its call rhythm), for time windows; absent EUIs are left out. */
+  callRhythms(euis: readonly string[]): Promise<Map<string, CallRhythm>>;
   /** Which of these stations an active rollout holds, and which. */
   claims(euis: readonly string[]): Promise<Map<string, string>>;
   /**

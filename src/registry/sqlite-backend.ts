@@ -50,16 +50,26 @@ export function openSqliteBackend(path: string, display: string, options: Backen
     // Kysely runs SQLite migrations without a transaction or lock; BEGIN IMMEDIATE
     // takes the write lock up front, so two processes sharing the file (a server and
     // a CLI) migrate one after the other and a failed migration leaves nothing behind.
+    // Foreign keys are off while migrating (they can be switched only outside a
+    // transaction): a migration that rebuilds a table (SQLite cannot alter a check)
+    // drops the old one, which would otherwise cascade to the rows referring to it.
+    // They are checked before the commit instead.
     migrate: () =>
       db.connection().execute(async (conn) => {
+        await sql`pragma foreign_keys = off`.execute(conn);
         await sql`begin immediate`.execute(conn);
         try {
-          await runMigrator(conn, 'sqlite');
+          const ran = await runMigrator(conn, 'sqlite');
+          // Checked only after a migration ran: the check reads every referring table.
+          const broken = ran === 0 ? { rows: [] } : await sql<{ table: string }>`pragma foreign_key_check`.execute(conn);
+          if (broken.rows.length > 0) throw new Error(`migration left rows whose reference is gone (in ${[...new Set(broken.rows.map((r) => r.table))].join(', ')}); nothing was changed`);
           await sql`commit`.execute(conn);
         } catch (e) {
           // The original failure matters more than a rollback that finds no transaction.
           await sql`rollback`.execute(conn).catch(() => undefined);
           throw e;
+        } finally {
+          await sql`pragma foreign_keys = on`.execute(conn);
         }
       }),
   };

@@ -75,8 +75,20 @@ export const RolloutCreate = z
     deadline: z.string().optional().describe('per-station time to confirm, e.g. 26h'),
     soak: z.string().optional().describe('wait after a wave passes, e.g. 1h'),
     includeNew: z.boolean().optional().describe('stations matching later join the current wave'),
+    startAt: z.string().optional().describe('start later: an ISO 8601 time with its offset (2026-12-08T02:00+01:00) or a duration from now (2h); the rollout is scheduled until then'),
+    window: z.array(z.string()).optional().describe('time windows, e.g. "Mon-Fri 01:00-05:00 Europe/Berlin": offers are made only while one is open'),
   })
   .meta({ id: 'RolloutCreate' });
+
+export const WindowMiss = z
+  .object({
+    eui: z.string(),
+    lastCallAt: time,
+    intervalMs: z.number().describe('the interval between its regular calls, learned from its health record'),
+    usualCallTime: z.string().describe('HH:MM in the zone of the first window'),
+    zone: z.string(),
+  })
+  .meta({ id: 'RolloutWindowMiss' });
 
 const Counts = Object.fromEntries(MEMBER_STATES.map((s) => [s, z.number().int()])) as Record<(typeof MEMBER_STATES)[number], z.ZodNumber>;
 
@@ -95,6 +107,12 @@ export const Rollout = z
     gate: z.string().describe('what the rollout waits for now'),
     haltReason: z.string().nullable(),
     eta: time.nullable(),
+    startAt: time.nullable().describe('when a scheduled rollout starts (or started); null: at creation'),
+    windows: z.array(z.string()).describe('time windows offers are made in; empty: any time'),
+    outsideWindows: z
+      .object({ count: z.number().int(), members: z.array(WindowMiss).describe('the first 100 by EUI') })
+      .optional()
+      .describe('one rollout read with time windows: pending members whose daily calls fall outside every window, so they are not offered unless they call early'),
     rollbackOf: z.string().nullable(),
     createdBy: z.string(),
     createdAt: time,

@@ -33,3 +33,25 @@ export function rolloutWebhookEvent(rollout: Rollout, state: RolloutState | unde
     },
   ];
 }
+
+/** The webhook event of a rollout created to start later: when, in which windows, for how many stations. */
+export function rolloutScheduledEvent(rollout: Rollout, stations: number, at: Date): WebhookEvent {
+  const change = rollout.change;
+  return {
+    type: 'rollout.scheduled',
+    at,
+    data: {
+      rollout: {
+        id: rollout.id,
+        name: rollout.name,
+        state: rollout.state,
+        change: change.kind,
+        ...(change.kind === 'firmware' ? { package: change.package } : {}),
+        startAt: rollout.plan.startAt ?? null,
+        windows: [...(rollout.plan.windows ?? [])],
+        stations,
+        createdBy: rollout.createdBy,
+      },
+    },
+  };
+}

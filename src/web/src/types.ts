@@ -100,6 +100,9 @@ export interface Rollout {
   gate: string;
   haltReason: string | null;
   eta: string | null;
+  startAt: string | null;
+  windows: string[];
+  outsideWindows?: { count: number; members: { eui: string; lastCallAt: string; intervalMs: number; usualCallTime: string; zone: string }[] };
   rollbackOf: string | null;
   createdBy: string;
   createdAt: string;

@@ -24,12 +24,14 @@ interface Options {
   deadline?: string;
   soak?: string;
   includeNew?: boolean;
+  startAt?: string;
+  window?: string[];
 }
 
 export function register(parent: Command): void {
   parent
     .command('create')
-    .description('start a rollout: one change, the stations it is for, waves and gates. The first wave starts at the next evaluation of a running bscups serve')
+    .description('start a rollout: one change, the stations it is for, waves and gates, and optionally when (--start-at) and in which time windows (--window) it may offer. The first wave starts at the next evaluation of a running bscups serve')
     .option('--name <text>', 'a name to recognise it by')
     .option('--firmware <package>', 'change: install this firmware library package')
     .option('--tc-uri <uri>', 'change: desired TC (LNS) URI, e.g. wss://lns.example.com:6887')
@@ -48,6 +50,8 @@ export function register(parent: Command): void {
     .option('--deadline <duration>', 'a station offered the change must confirm within this, e.g. 26h (default 26h)')
     .option('--soak <duration>', 'wait this long after a wave passed before the next (default 0s)')
     .option('--include-new', 'stations that match later (registered, or first report) join the current wave')
+    .option('--start-at <time>', 'start later: ISO 8601 with its offset (2026-12-08T02:00+01:00) or a duration from now (2h); the rollout is scheduled until then (abort cancels it)')
+    .option('--window <spec>', 'offer only in this time window, "DAYS HH:MM-HH:MM ZONE", e.g. "Mon-Fri 01:00-05:00 Europe/Berlin"; repeatable. A station calls about once a day: one whose call misses every window is listed by rollout show', collect)
     .action(async (opts: Options, cmd: Command) => {
       const { maxOffers: given, stationVersion, rotate, ...rest } = opts;
       if (rotate !== undefined && rotate !== 'cups' && rotate !== 'tc' && rotate !== 'both') {

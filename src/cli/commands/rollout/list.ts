@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { z } from 'zod';
 import type { Rollout } from '../../../http/admin/rollout-schemas.js';
+import { ROLLOUT_STATES } from '../../../core/rollout.js';
 import { collect } from '../../context.js';
 import { runActions } from '../../run-actions.js';
 import { changeText } from './print.js';
@@ -9,7 +10,7 @@ export function register(parent: Command): void {
   parent
     .command('list')
     .description('rollouts, most recent first, with their counts (read from an aggregate, not member by member)')
-    .option('--state <state>', 'only rollouts in this state (running, paused, halted, completed, aborted, rolled_back); repeatable or comma-separated', collect)
+    .option('--state <state>', `only rollouts in this state (${ROLLOUT_STATES.join(', ')}); repeatable or comma-separated`, collect)
     .option('--limit <n>', 'one page of this many rollouts (1..1000), with the cursor of the next on stderr; default: all', (v) => Number(v))
     .option('--cursor <cursor>', 'the cursor printed after the previous page')
     .action(async (opts: { state?: string[]; limit?: number; cursor?: string }, cmd: Command) => {

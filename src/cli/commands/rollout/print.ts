@@ -15,6 +15,8 @@ export function printRollout(out: Output, r: RolloutJson, members?: readonly z.i
   out.line(`rollout  ${r.id}${r.name === null ? '' : ` (${r.name})`}`);
   out.line(`change   ${changeText(r)}`);
   out.line(`state    ${r.state}${r.rollbackOf === null ? '' : `, rolls back ${r.rollbackOf}`}`);
+  if (r.startAt !== null) out.line(`start    ${r.startAt}${r.state === 'scheduled' ? ' (scheduled: nothing is offered before; rollout abort cancels it)' : ''}`);
+  if (r.windows.length > 0) out.line(`windows  ${r.windows.join('; ')} (offers only inside; an offer not fetched when a window closes is taken back)`);
   out.line(`gate     ${r.gate}`);
   if (r.haltReason !== null) out.line(`halted   ${r.haltReason}`);
   if (r.state === 'halted') out.line('         no new offers; offers not fetched yet were withdrawn and are made again on resume');
@@ -26,6 +28,13 @@ export function printRollout(out: Output, r: RolloutJson, members?: readonly z.i
     r.waves.map((w) => ({ wave: `${w.wave}${w.wave === r.wave && isActive(r.state) ? ' *' : ''}`, stations: w.stations, pending: w.pending, offered: w.offered, confirmed: w.confirmed, failed: w.failed, skipped: w.skipped, reverted: w.reverted })),
     ['wave', 'stations', 'pending', 'offered', 'confirmed', 'failed', 'skipped', 'reverted'],
   );
+  const outside = r.outsideWindows;
+  if (outside !== undefined && outside.count > 0) {
+    out.line();
+    out.line(`${outside.count} pending station(s) call only outside the windows (a healthy station calls about once a day, at about the same time); they are offered only if they call early:`);
+    out.table(outside.members.map((m) => ({ station: m.eui, 'usual call': `${m.usualCallTime} ${m.zone}`, 'last call': m.lastCallAt, every: `${Math.round(m.intervalMs / 360_000) / 10} h` })), ['station', 'usual call', 'last call', 'every']);
+    if (outside.count > outside.members.length) out.line(`… and ${outside.count - outside.members.length} more`);
+  }
   const notable = (members ?? []).filter((m) => m.state === 'failed' || m.state === 'skipped'); // the caller reads only those
   if (notable.length > 0) {
     out.line();

@@ -89,12 +89,12 @@ export function overviewPage(_ctx: AppContext): Page {
       const [s, stats, rollouts] = await Promise.all([
         get<FleetSummary>('/fleet/summary'),
         get<ServerStats>('/server/stats'),
-        get<ApiPage<Rollout>>(`/rollouts${query({ state: 'running,paused,halted', limit: '10' })}`),
+        get<ApiPage<Rollout>>(`/rollouts${query({ state: 'scheduled,running,paused,halted', limit: '10' })}`),
       ]);
       fill(
         active,
         rollouts.items.length === 0
-          ? h('p', { class: 'empty' }, 'No rollout is running, paused or halted.')
+          ? h('p', { class: 'empty' }, 'No rollout is scheduled, running, paused or halted.')
           : h(
               'ul',
               { class: 'rollouts' },
@@ -106,7 +106,7 @@ export function overviewPage(_ctx: AppContext): Page {
                   h('a', { href: `#/rollouts/${r.id}` }, r.name === null ? r.id : u(r.name)),
                   ' ',
                   rolloutBadge(r.state),
-                  h('p', { class: 'meta' }, u(changeText(r.change)), ` · wave ${r.wave} of ${r.waves.length} · ${r.totals.confirmed} of ${total} confirmed, ${r.totals.failed} failed`),
+                  h('p', { class: 'meta' }, u(changeText(r.change)), r.state === 'scheduled' && r.startAt !== null ? [' · starts ', time(r.startAt), ` · ${total} stations`] : ` · wave ${r.wave} of ${r.waves.length} · ${r.totals.confirmed} of ${total} confirmed, ${r.totals.failed} failed`),
                   progress(r, r.totals, total, `${visible(r.name ?? r.id)} progress`),
                 );
               }),

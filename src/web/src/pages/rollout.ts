@@ -13,7 +13,7 @@ import { duration, u } from '../text.js';
 const CONTROLS: readonly { action: 'pause' | 'resume' | 'abort' | 'rollback'; label: string; when: readonly string[]; question: string; danger: boolean }[] = [
   { action: 'pause', label: 'Pause', when: ['running'], question: 'Pause this rollout? No new offers are made until it is resumed.', danger: false },
   { action: 'resume', label: 'Resume', when: ['paused', 'halted'], question: 'Resume this rollout? Offers continue with the current wave.', danger: false },
-  { action: 'abort', label: 'Abort', when: ['running', 'paused', 'halted'], question: 'Abort this rollout? It stops for good; stations stay as they are.', danger: true },
+  { action: 'abort', label: 'Abort', when: ['scheduled', 'running', 'paused', 'halted'], question: 'Abort this rollout? It stops for good (a scheduled one never starts); stations stay as they are.', danger: true },
   { action: 'rollback', label: 'Roll back', when: ['running', 'paused', 'halted', 'completed', 'aborted'], question: 'Roll back? Every station this rollout touched is set back to its previous configuration.', danger: true },
 ];
 
@@ -99,9 +99,31 @@ export function rolloutPage(ctx: AppContext, id: string): Page {
         h('h1', { id: 'rollout-title' }, r.name === null ? 'Rollout' : u(r.name, 'title-name'), ' ', h('span', { class: 'mono subtle' }, r.id)),
         h('p', { class: 'meta' }, h('span', { 'data-testid': 'rollout-state' }, rolloutBadge(r.state)), ' ', u(changeText(r.change)), ' · created by ', u(r.createdBy), ' ', time(r.createdAt), r.rollbackOf === null ? '' : [' · rollback of ', h('a', { href: `#/rollouts/${r.rollbackOf}` }, r.rollbackOf)]),
         // Only a running rollout moves: a paused or halted one has no arrival time to promise.
-        h('p', { class: 'gate', 'data-testid': 'gate' }, h('strong', null, 'Gate: '), u(r.gate), r.eta === null || r.state !== 'running' ? '' : [' · ETA ', time(r.eta)]),
+        h('p', { class: 'gate', 'data-testid': 'gate' }, h('strong', null, 'Gate: '), u(r.gate), r.eta === null || (r.state !== 'running' && r.state !== 'scheduled') ? '' : [' · ETA ', time(r.eta)]),
         r.haltReason === null ? null : h('p', { class: 'error', role: 'alert', 'data-testid': 'halt-reason' }, h('strong', null, 'Halted: '), u(r.haltReason, 'wrap')),
         h('p', { class: 'meta', 'data-testid': 'plan' }, 'Stations: ', u(selectorText(r.selector)), ` · ${planText(r.plan)} · failures allowed: ${r.failuresAllowed}`),
+        r.startAt === null && r.windows.length === 0
+          ? null
+          : h(
+              'p',
+              { class: 'meta', 'data-testid': 'schedule' },
+              r.startAt === null ? '' : [r.state === 'scheduled' ? 'Starts ' : 'Started as scheduled for ', time(r.startAt)],
+              r.startAt !== null && r.windows.length > 0 ? ' · ' : '',
+              r.windows.length === 0 ? '' : ['Offers only in ', u(r.windows.join('; ')), ' (an offer not fetched when a window closes is taken back)'],
+            ),
+        r.outsideWindows === undefined || r.outsideWindows.count === 0
+          ? null
+          : h(
+              'div',
+              { class: 'card', 'data-testid': 'outside-windows' },
+              h('p', null, `${r.outsideWindows.count} pending station(s) call only outside the windows; a healthy station calls about once a day at about the same time, so they are offered only if they call early.`),
+              table(
+                ['Station', 'Usual call', 'Last call'],
+                r.outsideWindows.members.map((m) => [h('a', { href: `#/stations/${m.eui}`, class: 'mono eui' }, m.eui), `${m.usualCallTime} ${m.zone}`, time(m.lastCallAt)]),
+                'Stations outside the windows',
+                'None.',
+              ),
+            ),
       );
       // Buttons are rebuilt only when the state changes, so keyboard focus is not lost on every poll.
       if (shownState !== r.state) {

@@ -15,8 +15,13 @@ export const SEGMENTS: readonly [keyof MemberCounts, string][] = [
   ['skipped', 'skipped'],
 ];
 
+/** A rollout's state in words (`rolled_back` → rolled back). */
+export function stateWords(state: string): string {
+  return state.replaceAll('_', ' ');
+}
+
 export function rolloutBadge(state: string): HTMLElement {
-  return badge(state, state === 'completed' ? 'ok' : state === 'halted' || state === 'aborted' ? 'bad' : state === 'running' ? 'info' : 'muted');
+  return badge(stateWords(state), state === 'completed' ? 'ok' : state === 'halted' || state === 'aborted' ? 'bad' : state === 'running' || state === 'scheduled' ? 'info' : 'muted');
 }
 
 /** Every station of the rollout, all waves together. */
@@ -46,6 +51,8 @@ function createForm(ctx: AppContext, params: URLSearchParams): HTMLElement {
   const waves = h('input', { type: 'text', autocomplete: 'off', value: '1,5%,25%,100%' });
   const budget = h('input', { type: 'text', autocomplete: 'off', value: '0' });
   const deadline = h('input', { type: 'text', autocomplete: 'off', placeholder: '26h' });
+  const startAt = h('input', { type: 'datetime-local' });
+  const windows = h('input', { type: 'text', autocomplete: 'off', placeholder: 'Mon-Fri 01:00-05:00 Europe/Berlin' });
   const pkgField = field('Package', pkg);
   const uriField = field('URI', uri);
   const sync = () => {
@@ -59,12 +66,13 @@ function createForm(ctx: AppContext, params: URLSearchParams): HTMLElement {
     'form',
     { class: 'card', 'aria-labelledby': 'new-rollout' },
     h('h2', { id: 'new-rollout' }, 'Start a rollout'),
-    h('div', { class: 'filters' }, field('Name', name), field('Change', kind), pkgField, uriField, field('Stations with labels', label, 'k=v, comma-separated; all must hold'), field('Stations of model', model), field('Stations running package', reportedPkg), field('Waves', waves, 'cumulative counts or percentages'), field('Failure budget', budget, 'count or %'), field('Deadline per station', deadline)),
+    h('div', { class: 'filters' }, field('Name', name), field('Change', kind), pkgField, uriField, field('Stations with labels', label, 'k=v, comma-separated; all must hold'), field('Stations of model', model), field('Stations running package', reportedPkg), field('Waves', waves, 'cumulative counts or percentages'), field('Failure budget', budget, 'count or %'), field('Deadline per station', deadline), field('Start at', startAt, 'your local time; empty: now'), field('Time windows', windows, 'offers only inside; several separated by ;')),
     h('button', { type: 'submit' }, 'Start rollout'),
   );
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     const labels = label.value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    const windowList = windows.value.split(';').map((s) => s.trim()).filter((s) => s !== '');
     const body = {
       ...(name.value.trim() === '' ? {} : { name: name.value.trim() }),
       ...(kind.value === 'firmware' ? { firmware: pkg.value } : kind.value.startsWith('rotate:') ? { rotate: kind.value.slice('rotate:'.length) } : { [kind.value]: uri.value.trim() }),
@@ -74,10 +82,15 @@ function createForm(ctx: AppContext, params: URLSearchParams): HTMLElement {
       waves: waves.value.trim(),
       failureBudget: budget.value.trim(),
       ...(deadline.value.trim() === '' ? {} : { deadline: deadline.value.trim() }),
+      // The browser's local time, sent as an instant: the server takes an ISO time with its offset.
+      ...(startAt.value === '' ? {} : { startAt: new Date(startAt.value).toISOString() }),
+      ...(windowList.length === 0 ? {} : { window: windowList }),
     };
     const what = kind.value === 'firmware' ? `firmware ${pkg.value}` : kind.value.startsWith('rotate:') ? (kind.selectedOptions[0]?.textContent ?? kind.value).toLowerCase() : `${kind.value} ${uri.value}`;
     const selected = [...(labels.length === 0 ? [] : [`labels ${labels.join(', ')}`]), ...(model.value.trim() === '' ? [] : [`model ${model.value.trim()}`]), ...(reportedPkg.value.trim() === '' ? [] : [`package ${reportedPkg.value.trim()}`])];
-    void ctx.confirm(`Start rolling out ${what} to ${selected.length === 0 ? 'every station' : `stations with ${selected.join(' and ')}`}?`, 'Start').then((yes) => {
+    const when = startAt.value === '' ? '' : ` from ${new Date(startAt.value).toLocaleString()}`;
+    const inside = windowList.length === 0 ? '' : `, offering only in ${windowList.join('; ')}`;
+    void ctx.confirm(`${startAt.value === '' ? 'Start rolling' : 'Schedule rolling'} out ${what} to ${selected.length === 0 ? 'every station' : `stations with ${selected.join(' and ')}`}${when}${inside}?`, startAt.value === '' ? 'Start' : 'Schedule').then((yes) => {
       if (yes) void ctx.act('Starting the rollout', async () => {
         const r = await api<Rollout>('POST', '/rollouts', body);
         ctx.go(`#/rollouts/${r.id}`);
@@ -112,7 +125,7 @@ export function rolloutsPage(ctx: AppContext, params: URLSearchParams = new URLS
                 h('a', { href: `#/rollouts/${r.id}` }, r.name === null ? r.id : u(r.name)),
                 ' ',
                 rolloutBadge(r.state),
-                h('p', { class: 'meta', 'data-testid': 'rollout-counts' }, u(changeText(r.change)), ` · wave ${r.wave} of ${r.waves.length} · ${r.totals.confirmed} of ${total} confirmed, ${r.totals.offered} offered, ${r.totals.failed} failed · started `, time(r.createdAt)),
+                h('p', { class: 'meta', 'data-testid': 'rollout-counts' }, u(changeText(r.change)), ` · wave ${r.wave} of ${r.waves.length} · ${r.totals.confirmed} of ${total} confirmed, ${r.totals.offered} offered, ${r.totals.failed} failed · `, r.state === 'scheduled' && r.startAt !== null ? ['starts ', time(r.startAt)] : ['started ', time(r.startAt ?? r.createdAt)]),
                 progress(r, r.totals, total, `${visible(r.name ?? r.id)} progress`),
                 h('p', { class: 'meta' }, u(r.haltReason ?? r.gate)),
               );
