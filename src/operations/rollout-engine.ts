@@ -1,5 +1,6 @@
 import { isActive, ACTIVE_ROLLOUT_STATES, type Rollout, type RolloutMember } from '../core/rollout.js';
 import { evaluateRollout, isEmptyStep, type RolloutStep } from '../core/rollout-gate.js';
+import type { RevertPackage } from '../core/rollout-revert.js';
 import type { FleetStore, OperatorRollouts } from '../registry/index.js';
 import { engineStepAudit } from './rollout-audit.js';
 import { advanceRotation, type RotationDeps } from './rollout-rotation.js';
@@ -63,10 +64,11 @@ export async function advanceRollout(deps: RolloutEngineDeps, rollout: Rollout):
   const scan = rollout.plan.includeNew && rollout.state === 'running';
   const scanStart = deps.clock().getTime();
   const joiners = scan ? await findJoiners(deps, rollout, members, models, deps.joinWatermarks?.get(rollout.id)) : [];
-  const watched = members.filter((m) => m.state === 'pending' || m.state === 'offered').map((m) => m.eui);
+  const watched = members.filter((m) => m.state === 'pending' || m.state === 'offered' || m.revert?.state === 'reverting').map((m) => m.eui);
   const observations = await store.observe([...watched, ...joiners]);
+  const revertPackages = await previousPackages(store, rollout, members);
   const now = deps.clock();
-  const input = { rollout, members, observations, models, joiners, now };
+  const input = { rollout, members, observations, models, joiners, now, ...(revertPackages === undefined ? {} : { revertPackages }) };
   let outcome: AdvanceOutcome;
   let step: RolloutStep;
   if (rollout.change.kind === 'credentials') ({ outcome, step } = await advanceRotation(deps, input));
@@ -81,6 +83,23 @@ export async function advanceRollout(deps: RolloutEngineDeps, rollout: Rollout):
     deps.joinWatermarks?.set(rollout.id, scanStart - (deps.joinScanOverlapMs ?? JOIN_SCAN_OVERLAP_MS));
   }
   return outcome;
+}
+
+/**
+ * A firmware rollout that reverts: the library entries of the packages its
+ * offered members had before (what a failed member is offered back), read
+ * before the pure evaluation decides.
+ */
+async function previousPackages(store: OperatorRollouts, rollout: Rollout, members: readonly RolloutMember[]): Promise<Map<string, RevertPackage | null> | undefined> {
+  if (rollout.change.kind !== 'firmware' || rollout.plan.revertUnhealthy !== true) return undefined;
+  const wanted = new Set<string>();
+  for (const m of members) if (m.state === 'offered' && m.previous !== null && m.previous.package !== null) wanted.add(m.previous.package);
+  const out = new Map<string, RevertPackage | null>();
+  for (const pkg of wanted) {
+    const entry = await store.getPackage(pkg);
+    out.set(pkg, entry === undefined ? null : { package: entry.package, keyCrcs: entry.signatures.map((s) => s.keyCrc), models: entry.models });
+  }
+  return out;
 }
 
 /**

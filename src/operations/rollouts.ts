@@ -8,6 +8,7 @@ import {
   parseAmount,
   parseThreshold,
   parseWaves,
+  revertsByDefault,
   ROLLOUT_STATES,
   waveOf,
   waveSizes,
@@ -19,6 +20,7 @@ import {
   type RolloutPlan,
   type RolloutSelector,
   type RolloutState,
+  type RevertState,
 } from '../core/rollout.js';
 import type { MemberChange, RolloutEvent, RolloutStep } from '../core/rollout-gate.js';
 import { rolloutProgress, rolloutProgressFromCounts, type RolloutProgress } from '../core/rollout-progress.js';
@@ -53,11 +55,18 @@ export interface RolloutInput {
   readonly deadline?: string;
   readonly soak?: string;
   readonly includeNew?: boolean;
+  /**
+   * A member that fails gets back what it had before at its next exchange
+   * (default: on for TC URI rollouts, off otherwise; firmware on request).
+   */
+  readonly revertUnhealthy?: boolean;
 }
 
 export interface RolloutView {
   readonly rollout: Rollout;
   readonly progress: RolloutProgress;
+  /** Failed members' automatic reverts by state; read for one rollout (show, create), not for listings. */
+  readonly reverts?: Readonly<Record<RevertState, number>>;
 }
 
 export const DEFAULT_WAVES = '1,5%,25%,100%';
@@ -79,6 +88,7 @@ export async function createRollout(ctx: RolloutContext, input: RolloutInput, ro
     deadlineMs: parseDuration(input.deadline ?? '26h', '--deadline'),
     soakMs: input.soak === undefined ? 0 : parseDuration(input.soak, '--soak'),
     includeNew: input.includeNew === true,
+    revertUnhealthy: revertChoice(change, input.revertUnhealthy),
   };
   const stations = await selectStations(ctx.fleet, selector);
   // A rollout of nobody would pass every gate at once and complete before anyone could join.
@@ -103,6 +113,18 @@ export async function createRollout(ctx: RolloutContext, input: RolloutInput, ro
   return view(ctx, rollout);
 }
 
+/** Whether a rollout of `change` reverts its failed members: as asked, else the change's default. */
+function revertChoice(change: RolloutChange, asked: boolean | undefined): boolean {
+  if (asked !== true) return asked ?? revertsByDefault(change);
+  if (change.kind === 'cupsUri') {
+    throw invalid('revert_not_supported', '--revert-unhealthy cannot undo a CUPS URI change: a station given a CUPS URI it cannot reach never calls this server again. Use a small first wave instead');
+  }
+  if (change.kind === 'credentials') {
+    throw invalid('revert_not_supported', '--revert-unhealthy is not supported yet for credential rotations: the credential a station had before is retired once it uses the new one. Leave the flag out (or pass --no-revert-unhealthy)');
+  }
+  return true;
+}
+
 async function parseChange(ctx: RolloutContext, input: RolloutInput): Promise<RolloutChange> {
   const given = [input.firmware, input.tcUri, input.cupsUri, input.rotate].filter((v) => v !== undefined).length;
   if (given !== 1) throw invalid('invalid_change', 'give exactly one change: --firmware PACKAGE, --tc-uri URI, --cups-uri URI or --rotate cups|tc|both');
@@ -122,8 +144,14 @@ async function parseChange(ctx: RolloutContext, input: RolloutInput): Promise<Ro
 }
 
 async function view(ctx: RolloutContext, rollout: Rollout, members?: readonly RolloutMember[]): Promise<RolloutView> {
-  if (members !== undefined) return { rollout, progress: rolloutProgress(rollout, members, ctx.clock()) };
-  return (await views(ctx, [rollout]))[0] as RolloutView;
+  if (members !== undefined) return { rollout, progress: rolloutProgress(rollout, members, ctx.clock()), reverts: revertsOf(members) };
+  return { ...((await views(ctx, [rollout]))[0] as RolloutView), reverts: await ctx.rollouts.revertCounts(rollout.id) };
+}
+
+function revertsOf(members: readonly RolloutMember[]): Record<RevertState, number> {
+  const out: Record<RevertState, number> = { reverting: 0, reverted: 0, refused: 0 };
+  for (const m of members) if (m.state === 'failed' && m.revert !== null && m.revert !== undefined) out[m.revert.state] += 1;
+  return out;
 }
 
 /** Progress of rollouts from one SQL aggregate of member counts: no member row is read. */

@@ -24,6 +24,7 @@ interface Options {
   deadline?: string;
   soak?: string;
   includeNew?: boolean;
+  revertUnhealthy?: boolean;
 }
 
 export function register(parent: Command): void {
@@ -48,6 +49,8 @@ export function register(parent: Command): void {
     .option('--deadline <duration>', 'a station offered the change must confirm within this, e.g. 26h (default 26h)')
     .option('--soak <duration>', 'wait this long after a wave passed before the next (default 0s)')
     .option('--include-new', 'stations that match later (registered, or first report) join the current wave')
+    .option('--revert-unhealthy', 'a station that fails gets back what it had before at its next exchange (its TC URI; for firmware its previous package, when in the library and signed for its keys, else the rollout halts). Default on for --tc-uri')
+    .option('--no-revert-unhealthy', 'leave a station that fails as it is')
     .action(async (opts: Options, cmd: Command) => {
       const { maxOffers: given, stationVersion, rotate, ...rest } = opts;
       if (rotate !== undefined && rotate !== 'cups' && rotate !== 'tc' && rotate !== 'both') {
