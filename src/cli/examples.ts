@@ -27,7 +27,7 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   'webhook deliveries': ['bscups webhook deliveries --failed', 'bscups webhook deliveries --webhook 3'],
   audit: ['bscups audit --limit 20', 'bscups audit --action station.update --since 2026-11-01T00:00:00Z'],
   'station show': ['bscups station show 0016C001FF10A235', 'bscups station show 0016C001FF10A235 --events 50'],
-  'station set': ['bscups station set 0016C001FF10A235 --tc-uri wss://lns2.example.com:6887', 'bscups station set 0016C001FF10A235 --label site= --name ""'],
+  'station set': ['bscups station set 0016C001FF10A235 --tc-uri wss://lns2.example.com:6887 --revert-unhealthy', 'bscups station set 0016C001FF10A235 --label site= --name ""'],
   'station credentials': [
     'bscups station credentials 0016C001FF10A235 --tc --trust lns-ca.pem --token "Authorization: Bearer s3cr3t"',
     'bscups station credentials 0016C001FF10A235 --cups --trust ca.pem --cert station.crt --key station.key',
