@@ -136,6 +136,15 @@ export function isEmptyStep(step: RolloutStep): boolean {
 export function evaluateRollout(input: GateInput): RolloutStep {
   const { rollout, now } = input;
   const step: RolloutStep = { members: [], rollout: {}, events: [] };
+  // Reverts under way: done once the station reports what it had before. Followed
+  // after the rollout ended too (it may complete before a failed station calls back).
+  for (const m of input.members) {
+    if (m.state !== 'failed' || m.revert?.state !== 'reverting') continue;
+    const revert = judgeRevert(rollout.change, m, input.observations.get(m.eui), now);
+    if (revert === null) continue;
+    step.members.push({ eui: m.eui, wave: m.wave, state: m.state, reason: m.reason, revert, revertOnly: true });
+    step.events.push({ type: revert.state === 'reverted' ? 'reverted' : 'revert_refused', eui: m.eui, wave: m.wave, message: `${describeChange(rollout.change)}: ${revert.state === 'reverted' ? 'reverted' : 'revert failed'} (${revert.reason})` });
+  }
   if (!isActive(rollout.state)) return step;
   const members = new Map(input.members.map((m) => [m.eui, { ...m }]));
   const set = (m: RolloutMember, state: MemberState, reason: string | null, extra: Partial<MemberChange> = {}) => {
@@ -152,14 +161,6 @@ export function evaluateRollout(input: GateInput): RolloutStep {
   }
   // Every member failed in this step, whatever failed it, is reverted when the rollout says so.
   const refusals = rollout.plan.revertUnhealthy === true ? revertFailed(input, step, members) : [];
-  // Reverts under way: done once the station reports what it had before.
-  for (const m of input.members) {
-    if (m.state !== 'failed' || m.revert?.state !== 'reverting') continue;
-    const revert = judgeRevert(rollout.change, m, input.observations.get(m.eui), now);
-    if (revert === null) continue;
-    step.members.push({ eui: m.eui, wave: m.wave, state: m.state, reason: m.reason, revert, revertOnly: true });
-    step.events.push({ type: revert.state === 'reverted' ? 'reverted' : 'revert_refused', eui: m.eui, wave: m.wave, message: `${describeChange(rollout.change)}: ${revert.state === 'reverted' ? 'reverted' : 'revert failed'} (${revert.reason})` });
-  }
 
   let state = rollout.state;
   const haltNow = (reason: string) => {

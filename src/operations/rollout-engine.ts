@@ -57,9 +57,10 @@ export type AdvanceOutcome = 'idle' | 'advanced' | 'superseded';
  * next to a poll interval measured in minutes.
  */
 export async function advanceRollout(deps: RolloutEngineDeps, rollout: Rollout): Promise<AdvanceOutcome> {
-  if (!isActive(rollout.state)) return 'idle';
   const store = deps.rollouts;
   const members = await store.listMembers(rollout.id);
+  // An ended rollout is followed only while a failed member's revert is under way.
+  if (!isActive(rollout.state) && !members.some((m) => m.revert?.state === 'reverting')) return 'idle';
   const models = rollout.change.kind === 'firmware' ? ((await store.getPackage(rollout.change.package))?.models ?? []) : [];
   const scan = rollout.plan.includeNew && rollout.state === 'running';
   const scanStart = deps.clock().getTime();
@@ -126,6 +127,7 @@ export async function advanceRollouts(deps: RolloutEngineDeps, onError: (rollout
   const counts: Record<AdvanceOutcome, number> = { idle: 0, advanced: 0, superseded: 0 };
   const active = await deps.rollouts.listRollouts(ACTIVE_ROLLOUT_STATES);
   const ids = new Set(active.map((r) => r.id));
+  active.push(...(await deps.rollouts.listSettlingRollouts()));
   for (const id of deps.joinWatermarks?.keys() ?? []) if (!ids.has(id)) deps.joinWatermarks?.delete(id);
   for (const rollout of active) {
     try {

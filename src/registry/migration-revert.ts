@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 
 /**
  * 0018_revert: automatic revert of a change that left a station unhealthy.
@@ -20,4 +20,10 @@ export async function revertTables(db: Kysely<unknown>): Promise<void> {
     .addColumn('created_by', 'text', (c) => c.notNull())
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .execute();
+  // The engine looks for reverts still under way in rollouts that are no longer active
+  // (a rollout can complete before its last failed station has called back): few rows.
+  await sql`create index rollout_members_reverting on rollout_members (rollout_id) where revert like ${sql.lit(`${REVERTING_PREFIX}%`)}`.execute(db);
 }
+
+/** How a member's revert record under way begins (rollout-rows.ts revertColumn writes state first). */
+export const REVERTING_PREFIX = '{"state":"reverting"';

@@ -1,5 +1,5 @@
 import { auditedTransaction, writeAudit, type AuditFor } from './audit-row.js';
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import { conflict } from '../core/errors.js';
 import { ACTIVE_ROLLOUT_STATES, type MemberState, type RevertState, type Rollout, type RolloutMember, type RolloutState } from '../core/rollout.js';
 import type { RolloutStep, StationObservation } from '../core/rollout-gate.js';
@@ -11,6 +11,7 @@ import { isUniqueViolation } from './db-errors.js';
 import { num } from './row-mapping.js';
 import type { RolloutTables } from './rollout-schema.js';
 import { toMember, toPackage, toRollout, toRolloutEvent } from './rollout-rows.js';
+import { REVERTING_PREFIX } from './migration-revert.js';
 import { chunks } from './chunks.js';
 import { ROLLOUT_CHUNK, writeStep } from './rollout-step.js';
 import { checkLimit, decodeCursor, encodeCursor } from './cursor.js';
@@ -181,6 +182,15 @@ export class KyselyRolloutStore extends BackendStore<RegistryDatabase & RolloutT
         for (const r of rows) out.get(r.rollout_id)?.push({ wave: num(r.wave), state: r.state as MemberState, count: num(r.n) });
       }
       return out;
+    });
+  }
+
+  listSettlingRollouts(): Promise<Rollout[]> {
+    return this.run(async (db) => {
+      const ids = await db.selectFrom('rollout_members').select('rollout_id').distinct().where(sql<boolean>`revert like ${sql.lit(`${REVERTING_PREFIX}%`)}`).execute();
+      if (ids.length === 0) return [];
+      const rows = await db.selectFrom('rollouts').selectAll().where('id', 'in', ids.map((r) => r.rollout_id)).where('state', 'not in', [...ACTIVE_ROLLOUT_STATES]).execute();
+      return rows.map(toRollout);
     });
   }
 

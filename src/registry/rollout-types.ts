@@ -90,6 +90,8 @@ export interface RolloutStore {
   listRolloutPage(query: RolloutPageQuery): Promise<Page<Rollout>>;
   /** Member counts by wave and state of these rollouts, from one SQL aggregate (no member rows read). */
   memberCounts(ids: readonly string[]): Promise<Map<string, MemberCount[]>>;
+  /** Rollouts no longer active with a failed member whose revert is still under way (the engine follows them until it is done). */
+  listSettlingRollouts(): Promise<Rollout[]>;
   /** How many of a rollout's failed members are being reverted, were reverted, or could not be (0018_revert). */
   revertCounts(id: string): Promise<Record<RevertState, number>>;
   /** One page of a rollout's members in EUI order, optionally only some states or one wave. */
