@@ -99,6 +99,8 @@ export interface Rollout {
   haltReason: string | null;
   eta: string | null;
   rollbackOf: string | null;
+  /** Failed stations given back what they had before (a single rollout only). */
+  reverts?: { reverting: number; reverted: number; refused: number };
   createdBy: string;
   createdAt: string;
   updatedAt: string;
@@ -112,6 +114,8 @@ export interface RolloutMember {
   offeredAt: string | null;
   deadlineAt: string | null;
   doneAt: string | null;
+  /** A failed station's automatic revert: reverting, reverted or refused, with why. */
+  revert?: { state: string; reason: string; at: string; doneAt: string | null } | null;
 }
 
 export interface RolloutEvent {

@@ -46,11 +46,18 @@ function createForm(ctx: AppContext, params: URLSearchParams): HTMLElement {
   const waves = h('input', { type: 'text', autocomplete: 'off', value: '1,5%,25%,100%' });
   const budget = h('input', { type: 'text', autocomplete: 'off', value: '0' });
   const deadline = h('input', { type: 'text', autocomplete: 'off', placeholder: '26h' });
+  const revert = h('input', { type: 'checkbox', name: 'revertUnhealthy' });
   const pkgField = field('Package', pkg);
   const uriField = field('URI', uri);
+  const revertField = field('Revert a station that fails', revert, 'it gets what it had before at its next exchange');
+  let revertTouched = false;
+  revert.addEventListener('change', () => (revertTouched = true));
   const sync = () => {
     pkgField.hidden = kind.value !== 'firmware';
     uriField.hidden = kind.value === 'firmware' || kind.value.startsWith('rotate:');
+    // The server's defaults: on for a TC URI, off for firmware; a CUPS URI or a rotation cannot be reverted.
+    revertField.hidden = kind.value !== 'tcUri' && kind.value !== 'firmware';
+    if (!revertTouched) revert.checked = kind.value === 'tcUri';
   };
   kind.addEventListener('change', sync);
   sync();
@@ -59,7 +66,7 @@ function createForm(ctx: AppContext, params: URLSearchParams): HTMLElement {
     'form',
     { class: 'card', 'aria-labelledby': 'new-rollout' },
     h('h2', { id: 'new-rollout' }, 'Start a rollout'),
-    h('div', { class: 'filters' }, field('Name', name), field('Change', kind), pkgField, uriField, field('Stations with labels', label, 'k=v, comma-separated; all must hold'), field('Stations of model', model), field('Stations running package', reportedPkg), field('Waves', waves, 'cumulative counts or percentages'), field('Failure budget', budget, 'count or %'), field('Deadline per station', deadline)),
+    h('div', { class: 'filters' }, field('Name', name), field('Change', kind), pkgField, uriField, field('Stations with labels', label, 'k=v, comma-separated; all must hold'), field('Stations of model', model), field('Stations running package', reportedPkg), field('Waves', waves, 'cumulative counts or percentages'), field('Failure budget', budget, 'count or %'), field('Deadline per station', deadline), revertField),
     h('button', { type: 'submit' }, 'Start rollout'),
   );
   form.addEventListener('submit', (e) => {
@@ -74,6 +81,7 @@ function createForm(ctx: AppContext, params: URLSearchParams): HTMLElement {
       waves: waves.value.trim(),
       failureBudget: budget.value.trim(),
       ...(deadline.value.trim() === '' ? {} : { deadline: deadline.value.trim() }),
+      ...(revertField.hidden ? {} : { revertUnhealthy: revert.checked }),
     };
     const what = kind.value === 'firmware' ? `firmware ${pkg.value}` : kind.value.startsWith('rotate:') ? (kind.selectedOptions[0]?.textContent ?? kind.value).toLowerCase() : `${kind.value} ${uri.value}`;
     const selected = [...(labels.length === 0 ? [] : [`labels ${labels.join(', ')}`]), ...(model.value.trim() === '' ? [] : [`model ${model.value.trim()}`]), ...(reportedPkg.value.trim() === '' ? [] : [`package ${reportedPkg.value.trim()}`])];
