@@ -140,7 +140,7 @@ export function evaluateRollout(input: GateInput): RolloutStep {
   // after the rollout ended too (it may complete before a failed station calls back).
   for (const m of input.members) {
     if (m.state !== 'failed' || m.revert?.state !== 'reverting') continue;
-    const revert = judgeRevert(rollout.change, m, input.observations.get(m.eui), now);
+    const revert = judgeRevert(rollout.change, m, input.observations.get(m.eui), now, rollout.plan.deadlineMs);
     if (revert === null) continue;
     step.members.push({ eui: m.eui, wave: m.wave, state: m.state, reason: m.reason, revert, revertOnly: true });
     step.events.push({ type: revert.state === 'reverted' ? 'reverted' : 'revert_refused', eui: m.eui, wave: m.wave, message: `${describeChange(rollout.change)}: ${revert.state === 'reverted' ? 'reverted' : 'revert failed'} (${revert.reason})` });

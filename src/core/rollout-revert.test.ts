@@ -48,6 +48,9 @@ describe('automatic revert of a failed member', () => {
     const back = evaluateRollout({ rollout: r, members: [failed], observations: new Map([['A', obs({ desired: { tcUri: OLD, cupsUri: null } })]]), models: [], joiners: [], now: at(70) });
     expect(back.members).toEqual([expect.objectContaining({ eui: 'A', state: 'failed', revertOnly: true, revert: expect.objectContaining({ state: 'reverted', doneAt: at(70) }) })]);
     expect(back.events.map((e) => e.type)).toContain('reverted');
+    // One that never calls back is not waited for past the rollout's deadline, even once it ended.
+    const gone = evaluateRollout({ rollout: { ...r, state: 'completed' }, members: [failed], observations: new Map([['A', obs({ tc: BAD, lastSeenAt: at(30), desired: { tcUri: OLD, cupsUri: null } })]]), models: [], joiners: [], now: at(61 + 60) });
+    expect(gone.members).toEqual([expect.objectContaining({ eui: 'A', revertOnly: true, revert: expect.objectContaining({ state: 'refused', reason: `not back on what it had within the deadline: still reports TC URI ${BAD}, not seen since` }) })]);
   });
 
   it('without --revert-unhealthy a failed member is left as it is', () => {

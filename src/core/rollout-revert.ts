@@ -73,8 +73,13 @@ export function planRevert(
   }
 }
 
-/** Whether a member being reverted now reports what it had before; the revert as it stands then, or null while waiting. */
-export function judgeRevert(change: RolloutChange, m: RolloutMember, obs: StationObservation | undefined, now: Date): RevertChange | null {
+/**
+ * Whether a member being reverted now reports what it had before; the revert as
+ * it stands then, or null while waiting. A station that does not report it within
+ * `deadlineMs` (the rollout's per-station deadline) of the revert is no longer
+ * waited for: refused, saying what it still reports.
+ */
+export function judgeRevert(change: RolloutChange, m: RolloutMember, obs: StationObservation | undefined, now: Date, deadlineMs = Number.POSITIVE_INFINITY): RevertChange | null {
   const revert = m.revert;
   if (revert === null || revert === undefined || revert.state !== 'reverting' || m.previous === null) return null;
   if (obs === undefined || !obs.exists) return { ...revert, state: 'refused', reason: 'station removed before it got back what it had' };
@@ -87,6 +92,10 @@ export function judgeRevert(change: RolloutChange, m: RolloutMember, obs: Statio
     const back = m.previous.package;
     if (back !== null && obs.reported?.package === back) return { ...revert, state: 'reverted', reason: `reports package ${back} again`, doneAt: now };
     if (obs.firmware?.package === back && obs.firmware.state === 'failed') return { ...revert, state: 'refused', reason: `offering back package ${back} failed: ${obs.firmware.lastError ?? 'no report of it'}` };
+  }
+  if (now.getTime() >= revert.at.getTime() + deadlineMs) {
+    const still = change.kind === 'firmware' ? `package ${obs.reported?.package ?? 'none'}` : `TC URI ${obs.reported?.tcUri ?? 'none'}`;
+    return { ...revert, state: 'refused', reason: `not back on what it had within the deadline: still reports ${still}${obs.lastSeenAt === null || obs.lastSeenAt < revert.at ? ', not seen since' : ''}` };
   }
   return null;
 }
