@@ -351,7 +351,8 @@ async function rollbackUris(ctx: RolloutContext, original: Rollout): Promise<Rol
     if (r.change.kind !== 'tcUri' && r.change.kind !== 'cupsUri') throw new Error('rollbackUris: not a URI rollout');
     const key = r.change.kind;
     const uri = r.change.uri;
-    const touched = members.filter((m) => m.previous !== null && ['offered', 'confirmed', 'failed'].includes(m.state));
+    // A failed member already set back by its automatic revert has nothing left to roll back.
+    const touched = members.filter((m) => m.previous !== null && ['offered', 'confirmed', 'failed'].includes(m.state) && m.revert?.state !== 'reverting' && m.revert?.state !== 'reverted');
     const observed = await ctx.rollouts.observe(touched.map((m) => m.eui));
     const changes: MemberChange[] = [];
     const events: RolloutEvent[] = [];
