@@ -27,7 +27,7 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   'webhook deliveries': ['bscups webhook deliveries --failed', 'bscups webhook deliveries --webhook 3'],
   audit: ['bscups audit --limit 20', 'bscups audit --action station.update --since 2026-11-01T00:00:00Z'],
   'station show': ['bscups station show 0016C001FF10A235', 'bscups station show 0016C001FF10A235 --events 50'],
-  'station set': ['bscups station set 0016C001FF10A235 --tc-uri wss://lns2.example.com:6887', 'bscups station set 0016C001FF10A235 --label site= --name ""'],
+  'station set': ['bscups station set 0016C001FF10A235 --tc-uri wss://lns2.example.com:6887 --revert-unhealthy', 'bscups station set 0016C001FF10A235 --label site= --name ""'],
   'station credentials': [
     'bscups station credentials 0016C001FF10A235 --tc --trust lns-ca.pem --token "Authorization: Bearer s3cr3t"',
     'bscups station credentials 0016C001FF10A235 --cups --trust ca.pem --cert station.crt --key station.key',
@@ -68,7 +68,7 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   'firmware remove': ['bscups firmware remove 1.3.0'],
   rollout: ['bscups rollout create --firmware 1.4.0 --model linux --label region=eu --waves 1,5%,25%,100% --failure-budget 2%', 'bscups rollout list'],
   'rollout create': [
-    'bscups rollout create --firmware 1.4.0 --model linux --package 2.0.5 --label region=eu --waves 1,5%,25%,100% --failure-budget 2% --deadline 26h',
+    'bscups rollout create --firmware 1.4.0 --model linux --package 2.0.5 --label region=eu --waves 1,5%,25%,100% --failure-budget 2% --deadline 26h --revert-unhealthy',
     'bscups rollout create --tc-uri wss://lns2.example.com:6887 --label site=north --waves 10,100% --soak 1h --start-at 2h --window "Mon-Fri 01:00-05:00 Europe/Berlin"',
   ],
   'rollout list': ['bscups rollout list', 'bscups rollout list --state running --state halted'],

@@ -1,6 +1,7 @@
 import { isDowngrade } from './versions.js';
 import { withdrawUnfetched } from './rollout-withdraw.js';
 import { planWindows, windowsOpen } from './rollout-schedule.js';
+import { judgeRevert, planRevert, type RevertChange, type RevertPackage } from './rollout-revert.js';
 import {
   describeChange,
   failuresAllowed,
@@ -28,6 +29,8 @@ export interface StationObservation {
   readonly exists: boolean;
   readonly desired: { readonly tcUri: string | null; readonly cupsUri: string | null };
   readonly reported: { readonly model: string; readonly package: string | null; readonly tcUri: string | null; readonly cupsUri: string | null } | null;
+  /** CRCs of the signing keys the station reported holding (a firmware revert needs a signature for one). */
+  readonly keys?: readonly number[];
   readonly lastSeenAt: Date | null;
   readonly firmware: {
     readonly package: string;
@@ -64,12 +67,20 @@ export interface GateInput {
    * before it writes the step (it evaluates again with the entry).
    */
   readonly prepared?: ReadonlyMap<string, PreparedRotation>;
+  /**
+   * Firmware rollouts that revert: the library entries of the offered members'
+   * previous packages (null: not in the library). A package missing from the map
+   * counts as not in the library.
+   */
+  readonly revertPackages?: ReadonlyMap<string, RevertPackage | null>;
   readonly now: Date;
 }
 
 export type RolloutEventType =
   | 'created' | 'started' | 'wave_started' | 'wave_passed' | 'halted' | 'paused' | 'resumed' | 'completed' | 'aborted' | 'rolled_back'
-  | 'joined' | 'offered' | 'confirmed' | 'failed' | 'skipped' | 'reverted';
+  | 'joined' | 'offered' | 'confirmed' | 'failed' | 'skipped' | 'reverted'
+  /** A failed member's automatic revert: set back (reverting), or impossible (revert_refused). */
+  | 'reverting' | 'revert_refused';
 
 export interface RolloutEvent {
   readonly type: RolloutEventType;
@@ -95,6 +106,13 @@ export interface MemberChange {
    * firmware target is removed, a URI set back to this; the member's offer is cleared.
    */
   readonly withdraw?: PreviousConfig;
+  /**
+   * A failed member's automatic revert (core/rollout-revert.ts): recorded on the
+   * member, and its `offer` set back on the station in the step's transaction.
+   */
+  readonly revert?: RevertChange;
+  /** Only the member's revert record changes (its state, reason and times stay). */
+  readonly revertOnly?: boolean;
 }
 
 export interface RolloutChangeSet {
@@ -119,6 +137,15 @@ export function isEmptyStep(step: RolloutStep): boolean {
 export function evaluateRollout(input: GateInput): RolloutStep {
   const { rollout, now } = input;
   const step: RolloutStep = { members: [], rollout: {}, events: [] };
+  // Reverts under way: done once the station reports what it had before. Followed
+  // after the rollout ended too (it may complete before a failed station calls back).
+  for (const m of input.members) {
+    if (m.state !== 'failed' || m.revert?.state !== 'reverting') continue;
+    const revert = judgeRevert(rollout.change, m, input.observations.get(m.eui), now, rollout.plan.deadlineMs);
+    if (revert === null) continue;
+    step.members.push({ eui: m.eui, wave: m.wave, state: m.state, reason: m.reason, revert, revertOnly: true });
+    step.events.push({ type: revert.state === 'reverted' ? 'reverted' : 'revert_refused', eui: m.eui, wave: m.wave, message: `${describeChange(rollout.change)}: ${revert.state === 'reverted' ? 'reverted' : 'revert failed'} (${revert.reason})` });
+  }
   if (!isActive(rollout.state)) return step;
   if (rollout.state === 'scheduled') {
     if (rollout.plan.startAt !== undefined && now.getTime() < Date.parse(rollout.plan.startAt)) return step;
@@ -138,19 +165,26 @@ export function evaluateRollout(input: GateInput): RolloutStep {
     const verdict = judgeOffered(rollout.change, m, input.observations.get(m.eui), now);
     if (verdict !== null) set(m, verdict.state, verdict.reason);
   }
+  // Every member failed in this step, whatever failed it, is reverted when the rollout says so.
+  const refusals = rollout.plan.revertUnhealthy === true ? revertFailed(input, step, members) : [];
 
   let state: RolloutState = step.rollout.state ?? rollout.state;
-  const counted = [...members.values()].filter((m) => m.state !== 'skipped');
-  const failed = counted.filter((m) => m.state === 'failed').length;
-  const allowed = failuresAllowed(rollout.plan.failureBudget, counted.length);
-  if (state !== 'halted' && failed > allowed) {
-    const reason = `failure budget exceeded: ${failed} failed, ${allowed} allowed (${formatAmount(rollout.plan.failureBudget)} of ${counted.length})`;
+  const haltNow = (reason: string) => {
     halt(step, reason);
     // Halted offers nothing more: an offer its station has not fetched yet is taken back.
     const withdrawn = withdrawUnfetched(rollout, [...members.values()], input.observations, 'pending', `the rollout halted (${reason})`);
     step.members.push(...withdrawn.members);
     step.events.push(...withdrawn.events);
     state = 'halted';
+  };
+  const counted = [...members.values()].filter((m) => m.state !== 'skipped');
+  const failed = counted.filter((m) => m.state === 'failed').length;
+  const allowed = failuresAllowed(rollout.plan.failureBudget, counted.length);
+  if (state !== 'halted' && refusals.length > 0) {
+    const first = refusals[0] as { eui: string; reason: string };
+    haltNow(`station ${first.eui} failed and cannot be reverted: ${first.reason}${refusals.length > 1 ? ` (and ${refusals.length - 1} more)` : ''}`);
+  } else if (state !== 'halted' && failed > allowed) {
+    haltNow(`failure budget exceeded: ${failed} failed, ${allowed} allowed (${formatAmount(rollout.plan.failureBudget)} of ${counted.length})`);
   }
   if (state !== 'running') return step;
 
@@ -234,6 +268,33 @@ export function evaluateRollout(input: GateInput): RolloutStep {
 export const WINDOW_CLOSED = 'its time window closed before the station called';
 
 /**
+ * Attaches a revert to every member this step failed after an offer (the
+ * deadline, a failed update, or any other reason a member fails), so one that
+ * fails gets back what it had before at its next exchange. Returns the members
+ * whose revert is impossible: the rollout halts on them.
+ */
+function revertFailed(input: GateInput, step: RolloutStep, members: Map<string, RolloutMember>): { eui: string; reason: string }[] {
+  const refused: { eui: string; reason: string }[] = [];
+  const before = new Map(input.members.map((m) => [m.eui, m]));
+  step.members.forEach((change, i) => {
+    const was = before.get(change.eui);
+    // Any member this step fails that had been offered the change (its snapshot says what it had before).
+    if (change.state !== 'failed' || change.revert !== undefined || was === undefined || was.state === 'failed' || was.previous === null) return;
+    const revert = planRevert(input.rollout.change, was, input.observations.get(change.eui), input.revertPackages ?? new Map(), input.now);
+    if (revert === undefined) return;
+    step.members[i] = { ...change, revert };
+    const m = members.get(change.eui);
+    if (m !== undefined) members.set(change.eui, { ...m, revert });
+    const what = describeChange(input.rollout.change);
+    if (revert.state === 'refused') {
+      refused.push({ eui: change.eui, reason: revert.reason });
+      step.events.push({ type: 'revert_refused', eui: change.eui, wave: change.wave, message: `${what}: cannot be reverted (${revert.reason})` });
+    } else step.events.push({ type: revert.state, eui: change.eui, wave: change.wave, message: `${what}: ${revert.state} (${revert.reason})` });
+  });
+  return refused;
+}
+
+/**
  * How many offers wave `wave` (1-based) makes: its share of the cumulative plan
  * (`1,10%,…` of 50: 1, then 4 more, …). The rule: a wave is filled with stations
  * actually offered the change. A member found ineligible (skipped) or already
@@ -303,7 +364,8 @@ export function eligibility(change: RolloutChange, obs: StationObservation | und
     }
   }
   const rotatedTo = prepared !== undefined && 'crcs' in prepared ? { rotatedTo: prepared.crcs } : {};
-  return { kind: 'offer', previous: { tcUri: obs.desired.tcUri, cupsUri: obs.desired.cupsUri, package: reported?.package ?? null, ...rotatedTo } };
+  const reportedTc = change.kind === 'tcUri' ? { reportedTcUri: reported?.tcUri ?? null } : {};
+  return { kind: 'offer', previous: { tcUri: obs.desired.tcUri, cupsUri: obs.desired.cupsUri, package: reported?.package ?? null, ...rotatedTo, ...reportedTc } };
 }
 
 /** Whether an offered member has confirmed or failed by now; null while it may still confirm. */

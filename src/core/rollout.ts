@@ -56,6 +56,11 @@ export interface RolloutPlan {
   readonly startAt?: string;
   /** Time windows (core/rollout-schedule.ts, in their normal spelling): offers are made only while one is open. */
   readonly windows?: readonly string[];
+  /**
+   * A member that fails gets back what it had before at its next exchange
+   * (core/rollout-revert.ts). Absent in rollouts created before it existed: off.
+   */
+  readonly revertUnhealthy?: boolean;
 }
 
 export const ROLLOUT_STATES = ['scheduled', 'running', 'paused', 'halted', 'completed', 'aborted', 'rolled_back'] as const;
@@ -80,6 +85,27 @@ export interface PreviousConfig {
    * which the station must report. Not restorable: see rollbackRollout.
    */
   readonly rotatedTo?: { readonly cups?: number; readonly tc?: number };
+  /** The TC URI the station reported when offered (what a revert gives back when none was desired). */
+  readonly reportedTcUri?: string | null;
+}
+
+/**
+ * What became of a failed member's automatic revert (core/rollout-revert.ts):
+ * `reverting` once what it had before is set back (the station gets it at its
+ * next exchange), `reverted` once the station reports it again, `refused` when
+ * it could not be given back (the rollout halts).
+ */
+export const REVERT_STATES = ['reverting', 'reverted', 'refused'] as const;
+export type RevertState = (typeof REVERT_STATES)[number];
+
+export interface MemberRevert {
+  readonly state: RevertState;
+  /** In words: what is given back, or why it cannot be. */
+  readonly reason: string;
+  /** When the revert was decided. */
+  readonly at: Date;
+  /** When the station reported what it had before (state reverted). */
+  readonly doneAt: Date | null;
 }
 
 export interface Rollout {
@@ -116,6 +142,8 @@ export interface RolloutMember {
   readonly offeredAt: Date | null;
   readonly deadlineAt: Date | null;
   readonly doneAt: Date | null;
+  /** A failed member's automatic revert; null or absent when none was made. */
+  readonly revert?: MemberRevert | null;
 }
 
 /** Parses `1,5%,25%,100%`; the last wave must cover every station. */
@@ -192,6 +220,14 @@ export function describeChange(change: RolloutChange): string {
     case 'credentials':
       return `${change.categories.join(' and ')} credential rotation`;
   }
+}
+
+/**
+ * Whether a rollout of this change reverts failed members unless told otherwise:
+ * a TC URI change (the station can still reach CUPS to get its old URI back).
+ */
+export function revertsByDefault(change: RolloutChange): boolean {
+  return change.kind === 'tcUri';
 }
 
 export function isActive(state: RolloutState): boolean {

@@ -76,6 +76,7 @@ export function createExchange(deps: UpdateInfoDeps): (res: ServerResponse, star
       else {
         const result = await deps.registry.recordExchange(eui, { ...record, health: { thresholds: health, callsAgain, previousSeenAt: station.lastSeenAt, hasTc } });
         if (result.health?.changed === true) healthLine = { from: result.health.from, to: result.health.record.state, reason: result.health.reason };
+        if (result.revert !== undefined) log[result.revert.kind === 'reverted' ? 'warn' : 'info']({ eui, revert: result.revert }, result.revert.kind === 'reverted' ? `TC URI set back to ${result.revert.tcUri}: ${result.revert.reason}` : `revert guard cleared: ${result.revert.reason}`);
       }
       if (healthLine !== undefined) log[healthLine.to === 'lns_failing' ? 'warn' : 'info']({ eui, health: healthLine }, `station health ${healthLine.from} → ${healthLine.to}: ${healthLine.reason}`);
       await completeRotations(deps.registry, auth, req, now, log);

@@ -16,6 +16,9 @@ export function engineStepAudit(rollout: Rollout, step: RolloutStep, at: Date): 
     change: describeChange(rollout.change),
     offered: step.members.filter((m) => m.offer !== undefined).map((m) => m.eui),
     restored: step.members.filter((m) => m.restore !== undefined).map((m) => m.eui),
+    ...(step.members.some((m) => m.revert !== undefined)
+      ? { reverts: Object.fromEntries(step.members.filter((m) => m.revert !== undefined).map((m) => [m.eui, { state: m.revert?.state, ...(m.revert?.offer === undefined ? {} : { setBack: m.revert.offer }) }])) }
+      : {}),
     members,
     ...change,
     ...(waveStartedAt === undefined ? {} : { waveStartedAt: waveStartedAt?.toISOString() ?? null }),

@@ -1,5 +1,6 @@
 import { isActive, ACTIVE_ROLLOUT_STATES, type Rollout, type RolloutMember } from '../core/rollout.js';
 import { evaluateRollout, isEmptyStep, type RolloutStep } from '../core/rollout-gate.js';
+import type { RevertPackage } from '../core/rollout-revert.js';
 import type { FleetStore, OperatorRollouts } from '../registry/index.js';
 import { engineStepAudit } from './rollout-audit.js';
 import { advanceRotation, type RotationDeps } from './rollout-rotation.js';
@@ -56,19 +57,21 @@ export type AdvanceOutcome = 'idle' | 'advanced' | 'superseded';
  * next to a poll interval measured in minutes.
  */
 export async function advanceRollout(deps: RolloutEngineDeps, rollout: Rollout): Promise<AdvanceOutcome> {
-  if (!isActive(rollout.state)) return 'idle';
   // A scheduled rollout is read no further until its time: nothing else about it can be due.
   if (rollout.state === 'scheduled' && rollout.plan.startAt !== undefined && deps.clock().getTime() < Date.parse(rollout.plan.startAt)) return 'idle';
   const store = deps.rollouts;
   const members = await store.listMembers(rollout.id);
+  // An ended rollout is followed only while a failed member's revert is under way.
+  if (!isActive(rollout.state) && !members.some((m) => m.revert?.state === 'reverting')) return 'idle';
   const models = rollout.change.kind === 'firmware' ? ((await store.getPackage(rollout.change.package))?.models ?? []) : [];
   const scan = rollout.plan.includeNew && rollout.state === 'running';
   const scanStart = deps.clock().getTime();
   const joiners = scan ? await findJoiners(deps, rollout, members, models, deps.joinWatermarks?.get(rollout.id)) : [];
-  const watched = members.filter((m) => m.state === 'pending' || m.state === 'offered').map((m) => m.eui);
+  const watched = members.filter((m) => m.state === 'pending' || m.state === 'offered' || m.revert?.state === 'reverting').map((m) => m.eui);
   const observations = await store.observe([...watched, ...joiners]);
+  const revertPackages = await previousPackages(store, rollout, members);
   const now = deps.clock();
-  const input = { rollout, members, observations, models, joiners, now };
+  const input = { rollout, members, observations, models, joiners, now, ...(revertPackages === undefined ? {} : { revertPackages }) };
   let outcome: AdvanceOutcome;
   let step: RolloutStep;
   if (rollout.change.kind === 'credentials') ({ outcome, step } = await advanceRotation(deps, input));
@@ -83,6 +86,23 @@ export async function advanceRollout(deps: RolloutEngineDeps, rollout: Rollout):
     deps.joinWatermarks?.set(rollout.id, scanStart - (deps.joinScanOverlapMs ?? JOIN_SCAN_OVERLAP_MS));
   }
   return outcome;
+}
+
+/**
+ * A firmware rollout that reverts: the library entries of the packages its
+ * offered members had before (what a failed member is offered back), read
+ * before the pure evaluation decides.
+ */
+async function previousPackages(store: OperatorRollouts, rollout: Rollout, members: readonly RolloutMember[]): Promise<Map<string, RevertPackage | null> | undefined> {
+  if (rollout.change.kind !== 'firmware' || rollout.plan.revertUnhealthy !== true) return undefined;
+  const wanted = new Set<string>();
+  for (const m of members) if (m.state === 'offered' && m.previous !== null && m.previous.package !== null) wanted.add(m.previous.package);
+  const out = new Map<string, RevertPackage | null>();
+  for (const pkg of wanted) {
+    const entry = await store.getPackage(pkg);
+    out.set(pkg, entry === undefined ? null : { package: entry.package, keyCrcs: entry.signatures.map((s) => s.keyCrc), models: entry.models });
+  }
+  return out;
 }
 
 /**
@@ -109,6 +129,7 @@ export async function advanceRollouts(deps: RolloutEngineDeps, onError: (rollout
   const counts: Record<AdvanceOutcome, number> = { idle: 0, advanced: 0, superseded: 0 };
   const active = await deps.rollouts.listRollouts(ACTIVE_ROLLOUT_STATES);
   const ids = new Set(active.map((r) => r.id));
+  active.push(...(await deps.rollouts.listSettlingRollouts()));
   for (const id of deps.joinWatermarks?.keys() ?? []) if (!ids.has(id)) deps.joinWatermarks?.delete(id);
   for (const rollout of active) {
     try {

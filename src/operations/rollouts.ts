@@ -8,6 +8,7 @@ import {
   parseAmount,
   parseThreshold,
   parseWaves,
+  revertsByDefault,
   ROLLOUT_STATES,
   waveOf,
   waveSizes,
@@ -19,6 +20,7 @@ import {
   type RolloutPlan,
   type RolloutSelector,
   type RolloutState,
+  type RevertState,
 } from '../core/rollout.js';
 import type { MemberChange, RolloutEvent, RolloutStep } from '../core/rollout-gate.js';
 import { rolloutProgress, rolloutProgressFromCounts, type RolloutProgress } from '../core/rollout-progress.js';
@@ -59,6 +61,11 @@ export interface RolloutInput {
   readonly startAt?: string;
   /** Time windows (`Mon-Fri 01:00-05:00 Europe/Berlin`): offers only while one is open. */
   readonly window?: readonly string[];
+  /**
+   * A member that fails gets back what it had before at its next exchange
+   * (default: on for TC URI rollouts, off otherwise; firmware on request).
+   */
+  readonly revertUnhealthy?: boolean;
 }
 
 export interface RolloutView {
@@ -66,6 +73,8 @@ export interface RolloutView {
   readonly progress: RolloutProgress;
   /** One rollout read whole (show), with time windows: its pending members whose calls miss every window. */
   readonly outsideWindows?: WindowMissList;
+  /** Failed members' automatic reverts by state; read for one rollout (show, create), not for listings. */
+  readonly reverts?: Readonly<Record<RevertState, number>>;
 }
 
 /** Pending members whose stations call only outside the rollout's windows: how many, and the first 100 by EUI. */
@@ -95,6 +104,7 @@ export async function createRollout(ctx: RolloutContext, input: RolloutInput, ro
     includeNew: input.includeNew === true,
     ...(input.startAt === undefined ? {} : { startAt: parseStartAt(input.startAt, ctx.clock()).toISOString() }),
     ...(input.window === undefined || input.window.length === 0 ? {} : { windows: input.window.map((w) => parseWindow(w).text) }),
+    revertUnhealthy: revertChoice(change, input.revertUnhealthy),
   };
   const stations = await selectStations(ctx.fleet, selector);
   // A rollout of nobody would pass every gate at once and complete before anyone could join.
@@ -120,6 +130,18 @@ export async function createRollout(ctx: RolloutContext, input: RolloutInput, ro
   return view(ctx, rollout);
 }
 
+/** Whether a rollout of `change` reverts its failed members: as asked, else the change's default. */
+function revertChoice(change: RolloutChange, asked: boolean | undefined): boolean {
+  if (asked !== true) return asked ?? revertsByDefault(change);
+  if (change.kind === 'cupsUri') {
+    throw invalid('revert_not_supported', '--revert-unhealthy cannot undo a CUPS URI change: a station given a CUPS URI it cannot reach never calls this server again. Use a small first wave instead');
+  }
+  if (change.kind === 'credentials') {
+    throw invalid('revert_not_supported', '--revert-unhealthy is not supported yet for credential rotations: the credential a station had before is retired once it uses the new one. Leave the flag out (or pass --no-revert-unhealthy)');
+  }
+  return true;
+}
+
 async function parseChange(ctx: RolloutContext, input: RolloutInput): Promise<RolloutChange> {
   const given = [input.firmware, input.tcUri, input.cupsUri, input.rotate].filter((v) => v !== undefined).length;
   if (given !== 1) throw invalid('invalid_change', 'give exactly one change: --firmware PACKAGE, --tc-uri URI, --cups-uri URI or --rotate cups|tc|both');
@@ -139,8 +161,14 @@ async function parseChange(ctx: RolloutContext, input: RolloutInput): Promise<Ro
 }
 
 async function view(ctx: RolloutContext, rollout: Rollout, members?: readonly RolloutMember[]): Promise<RolloutView> {
-  if (members !== undefined) return { rollout, progress: rolloutProgress(rollout, members, ctx.clock()) };
-  return (await views(ctx, [rollout]))[0] as RolloutView;
+  if (members !== undefined) return { rollout, progress: rolloutProgress(rollout, members, ctx.clock()), reverts: revertsOf(members) };
+  return { ...((await views(ctx, [rollout]))[0] as RolloutView), reverts: await ctx.rollouts.revertCounts(rollout.id) };
+}
+
+function revertsOf(members: readonly RolloutMember[]): Record<RevertState, number> {
+  const out: Record<RevertState, number> = { reverting: 0, reverted: 0, refused: 0 };
+  for (const m of members) if (m.state === 'failed' && m.revert !== null && m.revert !== undefined) out[m.revert.state] += 1;
+  return out;
 }
 
 /** The EUIs of a rollout's pending members, read a page of pending ones at a time. */
@@ -366,7 +394,8 @@ async function rollbackUris(ctx: RolloutContext, original: Rollout): Promise<Rol
     if (r.change.kind !== 'tcUri' && r.change.kind !== 'cupsUri') throw new Error('rollbackUris: not a URI rollout');
     const key = r.change.kind;
     const uri = r.change.uri;
-    const touched = members.filter((m) => m.previous !== null && ['offered', 'confirmed', 'failed'].includes(m.state));
+    // A failed member already set back by its automatic revert has nothing left to roll back.
+    const touched = members.filter((m) => m.previous !== null && ['offered', 'confirmed', 'failed'].includes(m.state) && m.revert?.state !== 'reverting' && m.revert?.state !== 'reverted');
     const observed = await ctx.rollouts.observe(touched.map((m) => m.eui));
     const changes: MemberChange[] = [];
     const events: RolloutEvent[] = [];

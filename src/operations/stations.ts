@@ -24,6 +24,11 @@ export interface StationChange {
   readonly tcUri?: string | null;
   /** Change a URI even though an active rollout of that URI holds the station (the rollout records it). */
   readonly force?: boolean;
+  /**
+   * With tcUri: if the station's health turns lns_failing once it has the new TC
+   * URI, the one it had before is put back at its next exchange (registry/revert).
+   */
+  readonly revertUnhealthy?: boolean;
 }
 
 export function stationNotFound(eui: string) {
@@ -94,6 +99,9 @@ export async function changeStation(ctx: RolloutContext, eui: string, change: St
   const id = parseEui(eui, 'eui');
   const labels = change.labels === undefined ? undefined : checkLabels(change.labels);
   const desired = uris(change);
+  if (change.revertUnhealthy === true && (!('tcUri' in desired) || desired.tcUri === null)) {
+    throw invalid('revert_not_possible', '--revert-unhealthy guards a TC URI change: give --tc-uri URI with it');
+  }
   if (change.name === undefined && (labels === undefined || Object.keys(labels).length === 0) && Object.keys(desired).length === 0) {
     throw invalid('nothing_to_set', 'nothing to change: give a name, labels, a CUPS URI or a TC URI');
   }
@@ -107,18 +115,21 @@ export async function changeStation(ctx: RolloutContext, eui: string, change: St
       ...(change.name === undefined ? {} : { name: change.name === '' ? null : change.name }),
       ...(labels === undefined ? {} : { labels }),
       desired,
+      ...(change.revertUnhealthy === true ? { revertUnhealthy: { by: ctx.actor.name } } : {}),
     },
     audited(ctx, 'station.update', id, {
       ...(change.name === undefined ? {} : { name: change.name }),
       ...(labels === undefined ? {} : { labels }),
       ...desired,
+      ...(change.revertUnhealthy === true ? { revertUnhealthy: true } : {}),
       ...(held.length === 0 ? {} : { forcedOver: held.map((h) => h.rollout.id) }),
     }),
   );
   const changed = Object.entries(desired).map(([k, v]) => `${k}=${String(v)}`);
   // Name and label edits are the operator's too: the station's history shows them beside the URI changes.
   const edits = [...(change.name === undefined ? [] : [`name ${change.name === null || change.name === '' ? 'cleared' : JSON.stringify(change.name)}`]), ...labelEdits(labels)];
-  const messages = [...(changed.length > 0 ? [`desired ${changed.join(', ')}`] : []), ...edits];
+  const guarded = change.revertUnhealthy === true ? ' (--revert-unhealthy: the previous TC URI is put back if its health turns lns_failing with this one)' : '';
+  const messages = [...(changed.length > 0 ? [`desired ${changed.join(', ')}${guarded}`] : []), ...edits];
   if (messages.length > 0) await ctx.registry.appendEvents(id, messages.map((message) => ({ type: 'config', message })), ctx.clock());
   await recordForced(ctx, held, `desired ${changed.join(', ')}`);
   return station;

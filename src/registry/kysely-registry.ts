@@ -8,6 +8,7 @@ import { applyCredentialChange } from './credential-change.js';
 import { auditedTransaction, type AuditFor } from './audit-row.js';
 import { applyFirmwareTransition } from './firmware-transition.js';
 import { writeExchange } from './record-exchange.js';
+import { dropGuard, writeGuard } from './revert/station-revert.js';
 import { selectAllHealth, selectHealth } from './health/health-rows.js';
 import { DEFAULT_RETENTION, DEFAULT_UNKNOWN_STATIONS, type EventRetention, type FirmwareDelivery, type Refusal } from './event-types.js';
 import { pruneAllEvents, trimStationEvents, upsertRefusal, writeDelivery } from './event-retention.js';
@@ -150,6 +151,8 @@ export class KyselyRegistry implements StationRegistry {
     const now = millis(this.#now());
     return this.#run((db) =>
       auditedTransaction(db, audit, async (trx) => {
+        // What the station had, for a guard: read under the same transaction, before it changes.
+        const before = patch.revertUnhealthy === undefined ? undefined : await trx.selectFrom('stations').select(['tc_uri', 'reported_tc_uri']).where('eui', '=', eui).executeTakeFirst();
         // Writing first locks the row, so the label merge below cannot lose a concurrent patch.
         const updated = await trx
           .updateTable('stations')
@@ -162,6 +165,20 @@ export class KyselyRegistry implements StationRegistry {
           .where('eui', '=', eui)
           .executeTakeFirst();
         if (updated.numUpdatedRows === 0n) throw stationNotFound(eui);
+        if (patch.desired !== undefined && 'tcUri' in patch.desired) {
+          const to = patch.desired.tcUri ?? null;
+          if (patch.revertUnhealthy === undefined) await dropGuard(trx, eui);
+          else {
+            const from = before?.tc_uri ?? before?.reported_tc_uri ?? null;
+            if (to === null) throw invalid('revert_not_possible', '--revert-unhealthy needs a TC URI to guard: it puts the previous one back if the new one fails');
+            if (from === null || from === to) {
+              throw invalid('revert_not_possible', `station ${eui} had no other TC URI before (desired or reported), so there is nothing to put back; set it without --revert-unhealthy`);
+            }
+            await writeGuard(trx, eui, { from, to, by: patch.revertUnhealthy.by }, this.#now());
+          }
+        } else if (patch.revertUnhealthy !== undefined) {
+          throw invalid('revert_not_possible', '--revert-unhealthy guards a TC URI change: give --tc-uri with it');
+        }
         if (patch.labels !== undefined) {
           const row = await trx.selectFrom('stations').select('labels').where('eui', '=', eui).executeTakeFirstOrThrow();
           const labels = JSON.parse(row.labels) as Record<string, string>;

@@ -10,6 +10,7 @@ import { certificateExpiryIndex } from './migration-certificate-expiry.js';
 import { webhookTables } from './migration-webhooks.js';
 import { noticeTables } from './migration-notify.js';
 import { rolloutSchedule } from './migration-rollout-schedule.js';
+import { revertTables } from './migration-revert.js';
 
 export type SqlFlavour = 'sqlite' | 'postgres';
 
@@ -37,6 +38,7 @@ export function registryMigrations(flavour: SqlFlavour, logger?: MigrationLogger
     '0016_webhooks': { up: (db) => webhookTables(db) },
     '0022_notify': { up: (db) => noticeTables(db) },
     '0019_rollout_schedule': { up: (db) => rolloutSchedule(db, flavour) },
+    '0018_revert': { up: (db) => revertTables(db) },
   };
   return { getMigrations: () => Promise.resolve(migrations) };
 }

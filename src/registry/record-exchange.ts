@@ -8,6 +8,7 @@ import type { ExchangeRecord, ExchangeResult } from './types.js';
 import { decideHealth } from './health/record-health.js';
 import type { SqlFlavour } from './migrations.js';
 import { queueWebhookEvent } from './webhooks/outbox.js';
+import { applyGuard } from './revert/station-revert.js';
 
 /**
  * Writes one answered exchange; `trx` must be a transaction. The last-seen stamp
@@ -45,6 +46,10 @@ export async function writeExchange(trx: Kysely<RegistryDatabase>, eui: string, 
       .execute();
   }
 
+  // A TC URI set with --revert-unhealthy: looked at only when the report or the health moved
+  // (the delivery shows in the report, a failure or recovery in the health), never on a steady poll.
+  const guard = health !== undefined && (reportedChanged || health.changed) ? await applyGuard(trx, eui, health.record, record.at) : undefined;
+
   const firmware =
     record.firmware === undefined
       ? await currentFirmware(trx, eui)
@@ -52,5 +57,5 @@ export async function writeExchange(trx: Kysely<RegistryDatabase>, eui: string, 
   if (record.firmware?.state === 'failed' && firmware?.state === 'failed') {
     await queueWebhookEvent(trx, { type: 'firmware.upgrade_failed', at: record.at, data: { station: { eui }, package: firmware.package, error: firmware.lastError } });
   }
-  return { reportedChanged, firmware, ...(health === undefined ? {} : { health }) };
+  return { reportedChanged, firmware, ...(health === undefined ? {} : { health }), ...(guard === undefined ? {} : { revert: guard }) };
 }

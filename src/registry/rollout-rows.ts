@@ -1,5 +1,5 @@
 import type { Selectable } from 'kysely';
-import type { MemberState, PreviousConfig, Rollout, RolloutChange, RolloutMember, RolloutPlan, RolloutSelector, RolloutState } from '../core/rollout.js';
+import type { MemberRevert, MemberState, PreviousConfig, Rollout, RolloutChange, RolloutMember, RolloutPlan, RolloutSelector, RolloutState } from '../core/rollout.js';
 import type { RolloutEventType } from '../core/rollout-gate.js';
 import { date, dateOrNull, num, toFirmwareUpdate } from './row-mapping.js';
 import type { RolloutTables } from './rollout-schema.js';
@@ -46,7 +46,18 @@ export function toMember(row: Selectable<RolloutTables['rollout_members']>): Rol
     offeredAt: dateOrNull(row.offered_at),
     deadlineAt: dateOrNull(row.deadline_at),
     doneAt: dateOrNull(row.done_at),
+    revert: row.revert === null || row.revert === undefined ? null : toRevert(row.revert),
   };
+}
+
+function toRevert(text: string): MemberRevert {
+  const r = JSON.parse(text) as { state: MemberRevert['state']; reason: string; at: number; doneAt: number | null };
+  return { state: r.state, reason: r.reason, at: new Date(r.at), doneAt: r.doneAt === null ? null : new Date(r.doneAt) };
+}
+
+/** A member's revert as stored (0018_revert). */
+export function revertColumn(r: MemberRevert): string {
+  return JSON.stringify({ state: r.state, reason: r.reason, at: r.at.getTime(), doneAt: r.doneAt?.getTime() ?? null });
 }
 
 export function toRolloutEvent(row: Selectable<RolloutTables['rollout_events']>): RolloutEventRecord {

@@ -44,6 +44,8 @@ export type RolloutTables = {
     offered_at: Int8Null;
     deadline_at: Int8Null;
     done_at: Int8Null;
+    /** 0018_revert: the member's automatic revert, JSON (core/rollout.ts MemberRevert); null when none. */
+    revert: ColumnType<string | null, string | null | undefined, string | null>;
   };
   rollout_claims: { eui: string; rollout_id: string };
   rollout_events: {

@@ -9,7 +9,7 @@ import { chunks } from './chunks.js';
 import { isUniqueViolation } from './db-errors.js';
 import { eventColumns, firmwareColumns } from './row-mapping.js';
 import type { RolloutTables } from './rollout-schema.js';
-import { toPackage } from './rollout-rows.js';
+import { revertColumn, toPackage } from './rollout-rows.js';
 import { rolloutWebhookEvent } from './webhooks/event-hooks.js';
 import { queueWebhookEvents } from './webhooks/outbox.js';
 
@@ -54,6 +54,7 @@ export async function writeStep(
   }
   for (const m of step.members) {
     await writeMember(trx, rollout, m, now);
+    if (m.revert?.offer !== undefined) await revertStation(trx, rollout, m.eui, m.revert.offer, at);
     if (m.withdraw !== undefined) await withdrawOffer(trx, rollout, m.eui, m.withdraw, now);
     if (m.offer !== undefined) {
       if (change.kind === 'firmware' && pkg !== undefined) {
@@ -117,7 +118,36 @@ async function withdrawOffer(trx: Transaction<RegistryDatabase & RolloutTables>,
   }
 }
 
+/**
+ * Sets back on the station what a failed member had before (core/rollout-revert.ts):
+ * its TC URI, only while the desired one is still the rollout's (else the step is
+ * refused whole and decided again), or its previous package as its firmware target.
+ */
+async function revertStation(trx: Transaction<RegistryDatabase & RolloutTables>, rollout: Rollout, eui: string, offer: NonNullable<NonNullable<MemberChange['revert']>['offer']>, at: Date): Promise<void> {
+  const now = at.getTime();
+  const change = rollout.change;
+  if ('tcUri' in offer && change.kind === 'tcUri') {
+    const done = await trx.updateTable('stations').set({ tc_uri: offer.tcUri, updated_at: now }).where('eui', '=', eui).where('tc_uri', '=', change.uri).executeTakeFirst();
+    if (done.numUpdatedRows === 0n) throw conflict('station_changed', `station ${eui}'s desired TC URI changed while rollout ${rollout.id} was setting it back; nothing was written, try again`);
+    return;
+  }
+  if ('package' in offer && change.kind === 'firmware') {
+    const row = await trx.selectFrom('firmware_packages').selectAll().where('package', '=', offer.package).executeTakeFirst();
+    if (row === undefined) throw notFound('package_not_found', `package ${offer.package} left the firmware library while rollout ${rollout.id} was offering it back to station ${eui}; try again`);
+    const p = toPackage(row);
+    const columns = firmwareColumns({ package: p.package, blob: p.blob, size: p.size, sha256: p.sha256, signatures: p.signatures, maxOffers: change.maxOffers, fromPackage: change.package, requestedAt: at });
+    await trx.insertInto('firmware_targets').values({ eui, ...columns }).onConflict((oc) => oc.column('eui').doUpdateSet(columns)).execute();
+    await trx.updateTable('stations').set({ updated_at: now }).where('eui', '=', eui).execute();
+    return;
+  }
+  throw new CupsError('revert_mismatch', 'internal', `rollout ${rollout.id} (${change.kind}) cannot set back ${JSON.stringify(offer)} on station ${eui}`);
+}
+
 async function writeMember(trx: Transaction<RegistryDatabase & RolloutTables>, rollout: Rollout, m: MemberChange, now: number): Promise<void> {
+  if (m.revertOnly === true && m.revert !== undefined) {
+    await trx.updateTable('rollout_members').set({ revert: revertColumn(m.revert) }).where('rollout_id', '=', rollout.id).where('eui', '=', m.eui).execute();
+    return;
+  }
   const done = TERMINAL_MEMBER.has(m.state) ? now : null;
   if (m.joined === true) {
     try {
@@ -138,6 +168,7 @@ async function writeMember(trx: Transaction<RegistryDatabase & RolloutTables>, r
       state: m.state,
       reason: m.reason,
       done_at: done,
+      ...(m.revert === undefined ? {} : { revert: revertColumn(m.revert) }),
       ...(m.offer === undefined ? {} : { previous: JSON.stringify(m.offer.previous), offered_at: now, deadline_at: m.offer.deadlineAt.getTime() }),
       // A withdrawn offer no longer counts as one (waves count offers); back to pending, it may be made again.
       ...(m.withdraw === undefined ? {} : { offered_at: null, deadline_at: null, ...(m.state === 'pending' ? { previous: null } : {}) }),

@@ -1,7 +1,7 @@
 import { auditedTransaction, writeAudit, type AuditFor } from './audit-row.js';
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import { conflict } from '../core/errors.js';
-import { ACTIVE_ROLLOUT_STATES, type MemberState, type Rollout, type RolloutMember, type RolloutState } from '../core/rollout.js';
+import { ACTIVE_ROLLOUT_STATES, type MemberState, type RevertState, type Rollout, type RolloutMember, type RolloutState } from '../core/rollout.js';
 import type { RolloutStep, StationObservation } from '../core/rollout-gate.js';
 import type { CredentialPlan } from './auth-types.js';
 import type { RegistryBackend } from './backend.js';
@@ -11,6 +11,7 @@ import { isUniqueViolation } from './db-errors.js';
 import { num } from './row-mapping.js';
 import type { RolloutTables } from './rollout-schema.js';
 import { toMember, toPackage, toRollout, toRolloutEvent } from './rollout-rows.js';
+import { REVERTING_PREFIX } from './migration-revert.js';
 import { chunks } from './chunks.js';
 import { ROLLOUT_CHUNK, writeStep } from './rollout-step.js';
 import { queueWebhookEvents } from './webhooks/outbox.js';
@@ -191,6 +192,27 @@ export class KyselyRolloutStore extends BackendStore<RegistryDatabase & RolloutT
     });
   }
 
+  listSettlingRollouts(): Promise<Rollout[]> {
+    return this.run(async (db) => {
+      const ids = await db.selectFrom('rollout_members').select('rollout_id').distinct().where(sql<boolean>`revert like ${sql.lit(`${REVERTING_PREFIX}%`)}`).execute();
+      if (ids.length === 0) return [];
+      const rows = await db.selectFrom('rollouts').selectAll().where('id', 'in', ids.map((r) => r.rollout_id)).where('state', 'not in', [...ACTIVE_ROLLOUT_STATES]).execute();
+      return rows.map(toRollout);
+    });
+  }
+
+  revertCounts(id: string): Promise<Record<RevertState, number>> {
+    return this.run(async (db) => {
+      const out: Record<RevertState, number> = { reverting: 0, reverted: 0, refused: 0 };
+      const rows = await db.selectFrom('rollout_members').select('revert').where('rollout_id', '=', id).where('state', '=', 'failed').where('revert', 'is not', null).execute();
+      for (const r of rows) {
+        const state = (JSON.parse(r.revert as string) as { state: RevertState }).state;
+        if (state in out) out[state] += 1;
+      }
+      return out;
+    });
+  }
+
   listMemberPage(id: string, query: MemberPageQuery): Promise<Page<RolloutMember>> {
     checkLimit(query.limit);
     const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, 2, 'members');
@@ -265,7 +287,7 @@ export class KyselyRolloutStore extends BackendStore<RegistryDatabase & RolloutT
         const rows = await db
           .selectFrom('stations as s')
           .leftJoin('firmware_targets as f', 'f.eui', 's.eui')
-          .select(['s.eui', 's.tc_uri', 's.cups_uri', 's.cups_cred_crc', 's.tc_cred_crc', 's.reported_cups_cred_crc', 's.reported_tc_cred_crc', 's.reported_at', 's.reported_model', 's.reported_package', 's.reported_tc_uri', 's.reported_cups_uri', 's.last_seen_at',
+          .select(['s.eui', 's.tc_uri', 's.cups_uri', 's.cups_cred_crc', 's.tc_cred_crc', 's.reported_cups_cred_crc', 's.reported_tc_cred_crc', 's.reported_at', 's.reported_model', 's.reported_package', 's.reported_tc_uri', 's.reported_cups_uri', 's.reported_keys', 's.last_seen_at',
             'f.package as fw_package', 'f.state as fw_state', 'f.offers as fw_offers', 'f.last_offered_at as fw_last_offered_at', 'f.last_error as fw_last_error'])
           .where('s.eui', 'in', part)
           .execute();
@@ -278,6 +300,7 @@ export class KyselyRolloutStore extends BackendStore<RegistryDatabase & RolloutT
             exists: true,
             desired: { tcUri: r.tc_uri, cupsUri: r.cups_uri },
             reported: r.reported_at === null ? null : { model: r.reported_model ?? '', package: r.reported_package, tcUri: r.reported_tc_uri, cupsUri: r.reported_cups_uri },
+            keys: JSON.parse(r.reported_keys ?? '[]') as number[],
             lastSeenAt: r.last_seen_at === null ? null : new Date(num(r.last_seen_at)),
             firmware: r.fw_package === null ? null : {
               package: r.fw_package,

@@ -1,6 +1,6 @@
 import type { AuditFor } from './audit-row.js';
 import type { HealthRecord } from '../core/health.js';
-import type { MemberState, Rollout, RolloutMember, RolloutState } from '../core/rollout.js';
+import type { MemberState, RevertState, Rollout, RolloutMember, RolloutState } from '../core/rollout.js';
 import type { RolloutEventType, RolloutStep, StationObservation } from '../core/rollout-gate.js';
 import type { CredentialPlan } from './auth-types.js';
 import type { Page } from './fleet-types.js';
@@ -99,6 +99,10 @@ export interface RolloutStore {
   listRolloutPage(query: RolloutPageQuery): Promise<Page<Rollout>>;
   /** Member counts by wave and state of these rollouts, from one SQL aggregate (no member rows read). */
   memberCounts(ids: readonly string[]): Promise<Map<string, MemberCount[]>>;
+  /** Rollouts no longer active with a failed member whose revert is still under way (the engine follows them until it is done). */
+  listSettlingRollouts(): Promise<Rollout[]>;
+  /** How many of a rollout's failed members are being reverted, were reverted, or could not be (0018_revert). */
+  revertCounts(id: string): Promise<Record<RevertState, number>>;
   /** One page of a rollout's members in EUI order, optionally only some states or one wave. */
   listMemberPage(id: string, query: MemberPageQuery): Promise<Page<RolloutMember>>;
   /** One page of a rollout's events, oldest first or (desc) newest first. */

@@ -10,6 +10,7 @@ import type { AuditFor } from './audit-row.js';
 import type { CredentialPlan, StationAuthStore } from './auth-types.js';
 import type { StationEventStore } from './event-types.js';
 import type { HealthOutcome } from './health/record-health.js';
+import type { GuardOutcome } from './revert/station-revert.js';
 import type {
   DesiredConfig,
   ExchangeRecord,
@@ -51,6 +52,12 @@ export interface StationPatch {
   readonly labels?: Readonly<Record<string, string | null>>;
   readonly desired?: Partial<DesiredConfig>;
   readonly problem?: string | null;
+  /**
+   * With a desired TC URI: put the one the station had back if its health turns
+   * lns_failing once the new one is delivered (registry/revert/station-revert.ts);
+   * `by` names who asked. A TC URI set without it drops an earlier guard.
+   */
+  readonly revertUnhealthy?: { readonly by: string };
 }
 
 export interface ExchangeResult {
@@ -60,6 +67,8 @@ export interface ExchangeResult {
   readonly firmware: FirmwareTarget | null;
   /** What the exchange did to the station's health, when the record asked for it to be decided. */
   readonly health?: HealthOutcome;
+  /** A --revert-unhealthy guard this exchange acted on: the TC URI put back, or the guard cleared. */
+  readonly revert?: GuardOutcome;
 }
 
 export interface UnknownStation {

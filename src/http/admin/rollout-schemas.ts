@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MEMBER_STATES, ROLLOUT_STATES } from '../../core/rollout.js';
+import { MEMBER_STATES, REVERT_STATES, ROLLOUT_STATES } from '../../core/rollout.js';
 import { pageOf, repeated } from './schemas.js';
 
 // Request and response shapes of the firmware library and rollout routes, declared
@@ -77,6 +77,7 @@ export const RolloutCreate = z
     includeNew: z.boolean().optional().describe('stations matching later join the current wave'),
     startAt: z.string().optional().describe('start later: an ISO 8601 time with its offset (2026-12-08T02:00+01:00) or a duration from now (2h); the rollout is scheduled until then'),
     window: z.array(z.string()).optional().describe('time windows, e.g. "Mon-Fri 01:00-05:00 Europe/Berlin": offers are made only while one is open'),
+    revertUnhealthy: z.boolean().optional().describe('a station that fails gets back what it had before (its TC URI, or its previous package when in the library and signed for its keys) at its next exchange; default true for TC URI rollouts, false otherwise'),
   })
   .meta({ id: 'RolloutCreate' });
 
@@ -114,6 +115,10 @@ export const Rollout = z
       .optional()
       .describe('one rollout read with time windows: pending members whose daily calls fall outside every window, so they are not offered unless they call early'),
     rollbackOf: z.string().nullable(),
+    reverts: z
+      .object({ reverting: z.number().int(), reverted: z.number().int(), refused: z.number().int() })
+      .optional()
+      .describe('failed stations given back what they had before: being reverted (until the station reports it), reverted, or refused (the rollout halted); in a single rollout, not in listings'),
     createdBy: z.string(),
     createdAt: time,
     updatedAt: time,
@@ -123,7 +128,20 @@ export const Rollout = z
 export const RolloutPage = pageOf(Rollout, 'RolloutPage');
 
 export const RolloutMember = z
-  .object({ eui: z.string(), wave: z.number().int(), state: z.enum(MEMBER_STATES), reason: z.string().nullable(), offeredAt: time.nullable(), deadlineAt: time.nullable(), doneAt: time.nullable() })
+  .object({
+    eui: z.string(),
+    wave: z.number().int(),
+    state: z.enum(MEMBER_STATES),
+    reason: z.string().nullable(),
+    offeredAt: time.nullable(),
+    deadlineAt: time.nullable(),
+    doneAt: time.nullable(),
+    revert: z
+      .object({ state: z.enum(REVERT_STATES), reason: z.string(), at: time, doneAt: time.nullable() })
+      .nullable()
+      .optional()
+      .describe('a failed station\'s automatic revert: reverting (set back, delivered at its next exchange), reverted (it reports what it had before), refused (why not)'),
+  })
   .meta({ id: 'RolloutMember' });
 export const RolloutMemberPage = pageOf(RolloutMember, 'RolloutMemberPage');
 

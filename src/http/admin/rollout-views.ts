@@ -10,7 +10,7 @@ export function packageJson(p: FirmwarePackage) {
   return { package: p.package, size: p.size, sha256: p.sha256, keyCrcs: p.signatures.map((s) => s.keyCrc), models: [...p.models], createdBy: p.createdBy, createdAt: p.createdAt.toISOString() };
 }
 
-export function rolloutJson({ rollout: r, progress: p, outsideWindows }: RolloutView) {
+export function rolloutJson({ rollout: r, progress: p, outsideWindows, reverts }: RolloutView) {
   return {
     id: r.id,
     name: r.name,
@@ -31,6 +31,7 @@ export function rolloutJson({ rollout: r, progress: p, outsideWindows }: Rollout
       ? {}
       : { outsideWindows: { count: outsideWindows.count, members: outsideWindows.members.map((m) => ({ ...m, lastCallAt: m.lastCallAt.toISOString() })) } }),
     rollbackOf: r.rollbackOf,
+    ...(reverts === undefined ? {} : { reverts: { ...reverts } }),
     createdBy: r.createdBy,
     createdAt: r.createdAt.toISOString(),
     updatedAt: r.updatedAt.toISOString(),
@@ -38,7 +39,8 @@ export function rolloutJson({ rollout: r, progress: p, outsideWindows }: Rollout
 }
 
 export function memberJson(m: RolloutMember) {
-  return { eui: m.eui, wave: m.wave, state: m.state, reason: m.reason, offeredAt: iso(m.offeredAt), deadlineAt: iso(m.deadlineAt), doneAt: iso(m.doneAt) };
+  const revert = m.revert === null || m.revert === undefined ? null : { state: m.revert.state, reason: m.revert.reason, at: m.revert.at.toISOString(), doneAt: iso(m.revert.doneAt) };
+  return { eui: m.eui, wave: m.wave, state: m.state, reason: m.reason, offeredAt: iso(m.offeredAt), deadlineAt: iso(m.deadlineAt), doneAt: iso(m.doneAt), revert };
 }
 
 export function rolloutEventJson(e: RolloutEventRecord) {

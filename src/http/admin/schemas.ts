@@ -110,6 +110,7 @@ export const StationPatch = z
     cupsUri: z.string().nullable().optional(),
     tcUri: z.string().nullable().optional(),
     force: z.boolean().optional().describe('change a URI although an active rollout of that URI holds the station; the rollout records it as changed outside it'),
+    revertUnhealthy: z.boolean().optional().describe('with tcUri: if the station\'s health turns lns_failing once it has the new TC URI, the one it had before is put back at its next exchange (audited, in its events)'),
   })
   .strict()
   .meta({ id: 'StationPatch' });

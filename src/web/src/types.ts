@@ -104,6 +104,8 @@ export interface Rollout {
   windows: string[];
   outsideWindows?: { count: number; members: { eui: string; lastCallAt: string; intervalMs: number; usualCallTime: string; zone: string }[] };
   rollbackOf: string | null;
+  /** Failed stations given back what they had before (a single rollout only). */
+  reverts?: { reverting: number; reverted: number; refused: number };
   createdBy: string;
   createdAt: string;
   updatedAt: string;
@@ -117,6 +119,8 @@ export interface RolloutMember {
   offeredAt: string | null;
   deadlineAt: string | null;
   doneAt: string | null;
+  /** A failed station's automatic revert: reverting, reverted or refused, with why. */
+  revert?: { state: string; reason: string; at: string; doneAt: string | null } | null;
 }
 
 export interface RolloutEvent {

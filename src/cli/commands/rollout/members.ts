@@ -25,8 +25,8 @@ export function register(parent: Command): void {
         }
         out.result(members, () =>
           out.table(
-            members.map((m) => ({ station: m.eui, wave: m.wave, state: m.state, offered: m.offeredAt ?? '', done: m.doneAt ?? '', reason: m.reason ?? '' })),
-            ['station', 'wave', 'state', 'offered', 'done', 'reason'],
+            members.map((m) => ({ station: m.eui, wave: m.wave, state: m.state, offered: m.offeredAt ?? '', done: m.doneAt ?? '', reason: m.reason ?? '', revert: m.revert === null || m.revert === undefined ? '' : `${m.revert.state}: ${m.revert.reason}` })),
+            members.some((m) => m.revert !== null && m.revert !== undefined) ? ['station', 'wave', 'state', 'offered', 'done', 'reason', 'revert'] : ['station', 'wave', 'state', 'offered', 'done', 'reason'],
           ),
         );
         if (!all && page.nextCursor !== null) out.note(`more members: --cursor ${page.nextCursor}`);

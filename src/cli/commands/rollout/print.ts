@@ -21,6 +21,10 @@ export function printRollout(out: Output, r: RolloutJson, members?: readonly z.i
   if (r.haltReason !== null) out.line(`halted   ${r.haltReason}`);
   if (r.state === 'halted') out.line('         no new offers; offers not fetched yet were withdrawn and are made again on resume');
   out.line(`failures ${r.totals.failed} of ${r.failuresAllowed} allowed`);
+  const rv = r.reverts;
+  if (rv !== undefined && (rv.reverting > 0 || rv.reverted > 0 || rv.refused > 0)) {
+    out.line(`reverts  ${rv.reverted} reverted, ${rv.reverting} reverting (set back, delivered at the station's next exchange)${rv.refused > 0 ? `, ${rv.refused} could not be reverted` : ''}`);
+  } else if ((r.plan as { revertUnhealthy?: boolean }).revertUnhealthy === true) out.line('reverts  on: a station that fails gets back what it had before at its next exchange');
   // PROTOCOL.md 8.3: the station asks for a change only when it calls; a healthy one calls at its regular check.
   out.line(`eta      ${r.eta ?? '-'}${r.eta === null ? '' : ' (a change reaches a healthy station at its next regular check, up to 24 h after it was made; a station whose LNS connection fails asks within minutes)'}`);
   out.line();
@@ -38,6 +42,10 @@ export function printRollout(out: Output, r: RolloutJson, members?: readonly z.i
   const notable = (members ?? []).filter((m) => m.state === 'failed' || m.state === 'skipped'); // the caller reads only those
   if (notable.length > 0) {
     out.line();
-    out.table(notable.map((m) => ({ station: m.eui, wave: m.wave, state: m.state, reason: m.reason ?? '' })), ['station', 'wave', 'state', 'reason']);
+    const reverted = notable.some((m) => m.revert !== null && m.revert !== undefined);
+    out.table(
+      notable.map((m) => ({ station: m.eui, wave: m.wave, state: m.state, reason: m.reason ?? '', revert: m.revert === null || m.revert === undefined ? '' : `${m.revert.state}: ${m.revert.reason}` })),
+      reverted ? ['station', 'wave', 'state', 'reason', 'revert'] : ['station', 'wave', 'state', 'reason'],
+    );
   }
 }

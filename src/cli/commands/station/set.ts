@@ -14,8 +14,9 @@ export function register(parent: Command): void {
     .option('--label <key=value>', 'set a label (key= removes it), repeatable', collect)
     .option('--cups-uri <uri>', 'CUPS URI, e.g. https://cups.example.com:443')
     .option('--tc-uri <uri>', 'LNS (TC) URI, e.g. wss://lns.example.com:6887')
+    .option('--revert-unhealthy', 'with --tc-uri: if the station\'s health turns lns_failing once it has the new TC URI (it calls CUPS early, on the 450 s beat), the one it had before is put back at its next exchange')
     .option('--force', 'set a URI although an active rollout of that URI holds the station (the rollout records it as changed outside it)')
-    .action(async (eui: string, opts: { name?: string; label?: string[]; cupsUri?: string; tcUri?: string; force?: boolean }, cmd: Command) => {
+    .action(async (eui: string, opts: { name?: string; label?: string[]; cupsUri?: string; tcUri?: string; force?: boolean; revertUnhealthy?: boolean }, cmd: Command) => {
       const id = euiArg(eui);
       const labels = parseLabels(opts.label, true);
       const cupsUri = cupsUriOption(opts.cupsUri);
@@ -30,6 +31,7 @@ export function register(parent: Command): void {
           ...(cupsUri === undefined ? {} : { cupsUri }),
           ...(tcUri === undefined ? {} : { tcUri }),
           ...(opts.force === true ? { force: true } : {}),
+          ...(opts.revertUnhealthy === true ? { revertUnhealthy: true } : {}),
         });
         out.result(stationView(station), () => out.line(`updated station ${station.eui}: ${syncText(station)}`));
       });

@@ -41,6 +41,7 @@ function planText(plan: Json): string {
     budget === undefined ? null : `failure budget ${budget['percent'] !== undefined ? `${String(budget['percent'])}%` : String(budget['count'] ?? 0)}`,
     ms(plan['deadlineMs']) === null ? null : `deadline ${ms(plan['deadlineMs'])}`,
     ms(plan['soakMs']) === null ? null : `soak ${ms(plan['soakMs'])}`,
+    plan['revertUnhealthy'] === true ? 'failed stations reverted' : null,
   ]
     .filter((x) => x !== null)
     .join(' · ');
@@ -65,7 +66,17 @@ export function rolloutPage(ctx: AppContext, id: string): Page {
       members,
       table(
         ['Station', 'Wave', 'State', 'Offered', 'Done', 'Reason'],
-        page.items.map((m) => [h('a', { href: `#/stations/${m.eui}`, class: 'mono eui' }, m.eui), m.wave, badge(m.state, m.state === 'confirmed' ? 'ok' : m.state === 'failed' ? 'bad' : 'muted'), time(m.offeredAt), time(m.doneAt), u(m.reason, 'wrap')]),
+        page.items.map((m) => [
+          h('a', { href: `#/stations/${m.eui}`, class: 'mono eui' }, m.eui),
+          m.wave,
+          badge(m.state, m.state === 'confirmed' ? 'ok' : m.state === 'failed' ? 'bad' : 'muted'),
+          time(m.offeredAt),
+          time(m.doneAt),
+          // A failed station's revert reads with its failure: what it got back, or why it could not.
+          m.revert === null || m.revert === undefined
+            ? u(m.reason, 'wrap')
+            : [u(m.reason, 'wrap'), h('br'), h('span', { 'data-testid': 'member-revert' }, badge(m.revert.state, m.revert.state === 'reverted' ? 'ok' : m.revert.state === 'refused' ? 'bad' : 'muted'), ' ', u(m.revert.reason, 'wrap'))],
+        ]),
         'Rollout members',
         memberState.value === '' ? 'No stations enrolled.' : `No ${memberState.value} stations.`,
       ),
@@ -123,6 +134,16 @@ export function rolloutPage(ctx: AppContext, id: string): Page {
                 'Stations outside the windows',
                 'None.',
               ),
+            ),
+        r.reverts === undefined || r.reverts.reverting + r.reverts.reverted + r.reverts.refused === 0
+          ? null
+          : h(
+              'p',
+              { class: r.reverts.refused > 0 ? 'error' : 'meta', 'data-testid': 'reverts' },
+              h('strong', null, 'Reverted: '),
+              `${r.reverts.reverted} station(s) back on what they had before`,
+              r.reverts.reverting > 0 ? `, ${r.reverts.reverting} set back and waiting for the station's next exchange` : '',
+              r.reverts.refused > 0 ? `, ${r.reverts.refused} could not be reverted (see the stations below)` : '',
             ),
       );
       // Buttons are rebuilt only when the state changes, so keyboard focus is not lost on every poll.

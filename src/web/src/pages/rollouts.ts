@@ -53,11 +53,18 @@ function createForm(ctx: AppContext, params: URLSearchParams): HTMLElement {
   const deadline = h('input', { type: 'text', autocomplete: 'off', placeholder: '26h' });
   const startAt = h('input', { type: 'datetime-local' });
   const windows = h('input', { type: 'text', autocomplete: 'off', placeholder: 'Mon-Fri 01:00-05:00 Europe/Berlin' });
+  const revert = h('input', { type: 'checkbox', name: 'revertUnhealthy' });
   const pkgField = field('Package', pkg);
   const uriField = field('URI', uri);
+  const revertField = field('Revert a station that fails', revert, 'it gets what it had before at its next exchange');
+  let revertTouched = false;
+  revert.addEventListener('change', () => (revertTouched = true));
   const sync = () => {
     pkgField.hidden = kind.value !== 'firmware';
     uriField.hidden = kind.value === 'firmware' || kind.value.startsWith('rotate:');
+    // The server's defaults: on for a TC URI, off for firmware; a CUPS URI or a rotation cannot be reverted.
+    revertField.hidden = kind.value !== 'tcUri' && kind.value !== 'firmware';
+    if (!revertTouched) revert.checked = kind.value === 'tcUri';
   };
   kind.addEventListener('change', sync);
   sync();
@@ -66,7 +73,7 @@ function createForm(ctx: AppContext, params: URLSearchParams): HTMLElement {
     'form',
     { class: 'card', 'aria-labelledby': 'new-rollout' },
     h('h2', { id: 'new-rollout' }, 'Start a rollout'),
-    h('div', { class: 'filters' }, field('Name', name), field('Change', kind), pkgField, uriField, field('Stations with labels', label, 'k=v, comma-separated; all must hold'), field('Stations of model', model), field('Stations running package', reportedPkg), field('Waves', waves, 'cumulative counts or percentages'), field('Failure budget', budget, 'count or %'), field('Deadline per station', deadline), field('Start at', startAt, 'your local time; empty: now'), field('Time windows', windows, 'offers only inside; several separated by ;')),
+    h('div', { class: 'filters' }, field('Name', name), field('Change', kind), pkgField, uriField, field('Stations with labels', label, 'k=v, comma-separated; all must hold'), field('Stations of model', model), field('Stations running package', reportedPkg), field('Waves', waves, 'cumulative counts or percentages'), field('Failure budget', budget, 'count or %'), field('Deadline per station', deadline), field('Start at', startAt, 'your local time; empty: now'), field('Time windows', windows, 'offers only inside; several separated by ;'), revertField),
     h('button', { type: 'submit' }, 'Start rollout'),
   );
   form.addEventListener('submit', (e) => {
@@ -85,6 +92,7 @@ function createForm(ctx: AppContext, params: URLSearchParams): HTMLElement {
       // The browser's local time, sent as an instant: the server takes an ISO time with its offset.
       ...(startAt.value === '' ? {} : { startAt: new Date(startAt.value).toISOString() }),
       ...(windowList.length === 0 ? {} : { window: windowList }),
+      ...(revertField.hidden ? {} : { revertUnhealthy: revert.checked }),
     };
     const what = kind.value === 'firmware' ? `firmware ${pkg.value}` : kind.value.startsWith('rotate:') ? (kind.selectedOptions[0]?.textContent ?? kind.value).toLowerCase() : `${kind.value} ${uri.value}`;
     const selected = [...(labels.length === 0 ? [] : [`labels ${labels.join(', ')}`]), ...(model.value.trim() === '' ? [] : [`model ${model.value.trim()}`]), ...(reportedPkg.value.trim() === '' ? [] : [`package ${reportedPkg.value.trim()}`])];
