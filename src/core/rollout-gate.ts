@@ -1,4 +1,5 @@
 import { isDowngrade } from './versions.js';
+import { PACING_WINDOW_MS } from './pacing.js';
 import { withdrawUnfetched } from './rollout-withdraw.js';
 import {
   describeChange,
@@ -68,7 +69,8 @@ export interface GateInput {
 
 export type RolloutEventType =
   | 'created' | 'wave_started' | 'wave_passed' | 'halted' | 'paused' | 'resumed' | 'completed' | 'aborted' | 'rolled_back'
-  | 'joined' | 'offered' | 'confirmed' | 'failed' | 'skipped' | 'reverted';
+  | 'joined' | 'offered' | 'confirmed' | 'failed' | 'skipped' | 'reverted'
+  | 'waiting_for_approval' | 'approved' | 'denied' | 'retried';
 
 export interface RolloutEvent {
   readonly type: RolloutEventType;
@@ -94,6 +96,12 @@ export interface MemberChange {
    * firmware target is removed, a URI set back to this; the member's offer is cleared.
    */
   readonly withdraw?: PreviousConfig;
+  /**
+   * `rollout retry`: a failed member made pending again (its offer cleared, its
+   * previous configuration kept for rollback); `reclaim` when the rollout had
+   * released its stations (completed) and must hold this one again.
+   */
+  readonly retry?: { readonly reclaim: boolean };
 }
 
 export interface RolloutChangeSet {
@@ -102,6 +110,8 @@ export interface RolloutChangeSet {
   readonly waveStartedAt?: Date | null;
   readonly wavePassedAt?: Date | null;
   readonly haltReason?: string | null;
+  /** An approval decided (approve or deny); written with the state change it makes. */
+  readonly approval?: { readonly decision: 'approved' | 'denied'; readonly by: string; readonly at: Date };
 }
 
 export interface RolloutStep {
@@ -158,6 +168,9 @@ export function evaluateRollout(input: GateInput): RolloutStep {
   }
   let passedAt = rollout.wavePassedAt;
   if (rollout.wave === 0) startWave(step, 1, rollout.waveSizes.length, now);
+  // --max-offers-per-minute: offers of the last minute (every replica's, they are member rows) use up the budget.
+  const pace = rollout.plan.maxOffersPerMinute ?? null;
+  let paceLeft = pace === null ? Infinity : pace - [...members.values()].filter((m) => m.offeredAt !== null && m.offeredAt.getTime() > now.getTime() - PACING_WINDOW_MS).length;
 
   // Waves count offers (see waveSlots): a member skipped or already done fills no
   // slot, and the wave takes the next pending member of a later wave in its place.
@@ -167,11 +180,15 @@ export function evaluateRollout(input: GateInput): RolloutStep {
       for (const m of [...members.values()]) {
         if (m.wave !== wave || m.state !== 'pending') continue;
         const e = eligibility(rollout.change, input.observations.get(m.eui), input.models, input.prepared?.get(m.eui));
-        if (e.kind === 'offer') set(m, 'offered', null, { offer: { previous: e.previous, deadlineAt: new Date(now.getTime() + rollout.plan.deadlineMs) } });
-        else set(m, e.kind, e.reason);
+        if (e.kind === 'offer') {
+          // Paced: the member stays pending until a later evaluation has budget.
+          if (paceLeft <= 0) continue;
+          paceLeft -= 1;
+          set(m, 'offered', null, { offer: { previous: offerPrevious(m.previous, e.previous), deadlineAt: new Date(now.getTime() + rollout.plan.deadlineMs) } });
+        } else set(m, e.kind, e.reason);
       }
       const offers = [...members.values()].filter((m) => m.wave === wave && m.offeredAt !== null).length;
-      const next = offers < slots ? nextPending(members.values(), wave) : undefined;
+      const next = offers < slots && paceLeft > 0 ? nextPending(members.values(), wave) : undefined;
       if (next === undefined) break;
       members.set(next.eui, { ...next, wave });
     }
@@ -198,6 +215,12 @@ export function evaluateRollout(input: GateInput): RolloutStep {
       passedAt = now;
       Object.assign(step.rollout, { wavePassedAt: now });
       step.events.push({ type: 'wave_passed', wave, message: `wave ${wave} passed its gate: ${confirmed} of ${decided} confirmed${rollout.plan.soakMs > 0 ? `; soaking ${Math.round(rollout.plan.soakMs / 1000)} s` : ''}` });
+      // --pause-after-wave: an operator looks before the next wave; resuming goes on from here (the gate is not judged again).
+      if (rollout.plan.pauseAfterWave === true && wave < rollout.waveSizes.length && left) {
+        Object.assign(step.rollout, { state: 'paused' });
+        step.events.push({ type: 'paused', wave, message: `paused after wave ${wave} passed its gate (--pause-after-wave); resume to start wave ${wave + 1}` });
+        return step;
+      }
     }
     if (now.getTime() < passedAt.getTime() + rollout.plan.soakMs) return step;
     if (wave >= rollout.waveSizes.length || !left) {
@@ -222,6 +245,18 @@ export function evaluateRollout(input: GateInput): RolloutStep {
  */
 export function waveSlots(sizes: readonly number[], wave: number): number {
   return (sizes[wave - 1] ?? 0) - (sizes[wave - 2] ?? 0);
+}
+
+/**
+ * What an offer records as the station's previous configuration: a member offered
+ * before (and retried) keeps what it had before the rollout's first offer, which
+ * is what a rollback restores; a rotation records the credential issued now.
+ */
+function offerPrevious(before: PreviousConfig | null, now: PreviousConfig): PreviousConfig {
+  if (before === null) return now;
+  const { rotatedTo, ...kept } = before;
+  void rotatedTo;
+  return now.rotatedTo === undefined ? kept : { ...kept, rotatedTo: now.rotatedTo };
 }
 
 /** The first pending member of a wave after `wave`, in the rollout's order (wave, then EUI). */

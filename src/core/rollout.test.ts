@@ -51,7 +51,7 @@ function rollout(over: Partial<Rollout> = {}): Rollout {
     id: 'r1', name: null, change: { kind: 'firmware', package: '2.0.0', allowDowngrade: false, maxOffers: 3 }, selector: { labels: [] },
     plan: { waves: parseWaves('1,50%,100%'), successThreshold: 1, failureBudget: { count: 0 }, deadlineMs: 60_000, soakMs: 0, includeNew: false },
     waveSizes: [1, 2, 4], state: 'running', wave: 0, waveStartedAt: null, wavePassedAt: null, haltReason: null, rollbackOf: null,
-    createdBy: 't', createdAt: T0, updatedAt: T0, version: 1, ...over,
+    createdBy: 't', createdByIdentity: null, approval: null, createdAt: T0, updatedAt: T0, version: 1, ...over,
   };
 }
 

@@ -24,6 +24,7 @@ import type { MemberChange, RolloutEvent, RolloutStep } from '../core/rollout-ga
 import { rolloutProgress, rolloutProgressFromCounts, type RolloutProgress } from '../core/rollout-progress.js';
 import { parseEui, validateCupsUri, validateTcUri } from '../protocol/index.js';
 import type { NewAuditEntry, Page, RolloutEventRecord } from '../registry/index.js';
+import { approverIdentity } from '../core/rollout.js';
 import { audited, authorize } from './context.js';
 import { requirePackage, type RolloutContext } from './firmware-library.js';
 import { selectStations } from './rollout-selection.js';
@@ -53,11 +54,25 @@ export interface RolloutInput {
   readonly deadline?: string;
   readonly soak?: string;
   readonly includeNew?: boolean;
+  /** Offers per minute at most, this rollout across every replica; none: unpaced. */
+  readonly maxOffersPerMinute?: number;
+  /** Wait in waiting_for_approval until an operator other than the creator approves (also when the server's policy says so). */
+  readonly requireApproval?: boolean;
+  /** Pause after each wave passes its gate, until resumed. */
+  readonly pauseAfterWave?: boolean;
 }
 
 export interface RolloutView {
   readonly rollout: Rollout;
   readonly progress: RolloutProgress;
+  /** Pacing in force: the rollout's offers per minute, and the server's cap on firmware downloads in flight (null where not known). */
+  readonly pacing: RolloutPacing;
+}
+
+export interface RolloutPacing {
+  readonly maxOffersPerMinute: number | null;
+  readonly maxConcurrentDownloads: number | null;
+  readonly downloadsInFlight: number | null;
 }
 
 export const DEFAULT_WAVES = '1,5%,25%,100%';
@@ -79,6 +94,7 @@ export async function createRollout(ctx: RolloutContext, input: RolloutInput, ro
     deadlineMs: parseDuration(input.deadline ?? '26h', '--deadline'),
     soakMs: input.soak === undefined ? 0 : parseDuration(input.soak, '--soak'),
     includeNew: input.includeNew === true,
+    ...pacingAndApproval(ctx, input),
   };
   const stations = await selectStations(ctx.fleet, selector);
   // A rollout of nobody would pass every gate at once and complete before anyone could join.
@@ -94,6 +110,8 @@ export async function createRollout(ctx: RolloutContext, input: RolloutInput, ro
       waveSizes: sizes,
       rollbackOf,
       createdBy: ctx.actor.name,
+      createdByIdentity: approverIdentity(ctx.actor),
+      ...(plan.requireApproval === true ? { state: 'waiting_for_approval' as const } : {}),
       members: stations.map((s, i) => ({ eui: s.eui, wave: waveOf(i, sizes) })),
     },
     ctx.clock(),
@@ -101,6 +119,20 @@ export async function createRollout(ctx: RolloutContext, input: RolloutInput, ro
   );
   ctx.rolloutsChanged?.();
   return view(ctx, rollout);
+}
+
+/** The plan's pace, approval and pause-after-wave, from the input and the server's policy. */
+function pacingAndApproval(ctx: RolloutContext, input: RolloutInput): Pick<RolloutPlan, 'maxOffersPerMinute' | 'requireApproval' | 'pauseAfterWave'> {
+  const pace = input.maxOffersPerMinute;
+  if (pace !== undefined && (!Number.isInteger(pace) || pace < 1 || pace > 100_000)) {
+    throw invalid('invalid_max_offers_per_minute', `--max-offers-per-minute must be a whole number from 1 to 100000, got "${pace}"`, { field: 'maxOffersPerMinute' });
+  }
+  const approval = input.requireApproval === true || ctx.rolloutPolicy?.needApproval === true;
+  return {
+    ...(pace === undefined ? {} : { maxOffersPerMinute: pace }),
+    ...(approval ? { requireApproval: true } : {}),
+    ...(input.pauseAfterWave === true ? { pauseAfterWave: true } : {}),
+  };
 }
 
 async function parseChange(ctx: RolloutContext, input: RolloutInput): Promise<RolloutChange> {
@@ -121,16 +153,25 @@ async function parseChange(ctx: RolloutContext, input: RolloutInput): Promise<Ro
   return { kind: 'cupsUri', uri: validateCupsUri(input.cupsUri as string, 'cupsUri') };
 }
 
-async function view(ctx: RolloutContext, rollout: Rollout, members?: readonly RolloutMember[]): Promise<RolloutView> {
-  if (members !== undefined) return { rollout, progress: rolloutProgress(rollout, members, ctx.clock()) };
+export async function view(ctx: RolloutContext, rollout: Rollout, members?: readonly RolloutMember[]): Promise<RolloutView> {
+  if (members !== undefined) return { rollout, progress: rolloutProgress(rollout, members, ctx.clock()), pacing: pacingOf(ctx, rollout) };
   return (await views(ctx, [rollout]))[0] as RolloutView;
+}
+
+function pacingOf(ctx: RolloutContext, rollout: Rollout): RolloutPacing {
+  const policy = ctx.rolloutPolicy;
+  return {
+    maxOffersPerMinute: rollout.plan.maxOffersPerMinute ?? null,
+    maxConcurrentDownloads: policy?.maxConcurrentDownloads ?? null,
+    downloadsInFlight: policy?.downloadsInFlight === undefined ? null : policy.downloadsInFlight(),
+  };
 }
 
 /** Progress of rollouts from one SQL aggregate of member counts: no member row is read. */
 async function views(ctx: RolloutContext, rollouts: readonly Rollout[]): Promise<RolloutView[]> {
   const counts = await ctx.rollouts.memberCounts(rollouts.map((r) => r.id));
   const now = ctx.clock();
-  return rollouts.map((rollout) => ({ rollout, progress: rolloutProgressFromCounts(rollout, counts.get(rollout.id) ?? [], now) }));
+  return rollouts.map((rollout) => ({ rollout, progress: rolloutProgressFromCounts(rollout, counts.get(rollout.id) ?? [], now), pacing: pacingOf(ctx, rollout) }));
 }
 
 async function requireRollout(ctx: RolloutContext, id: string): Promise<Rollout> {
@@ -224,7 +265,7 @@ export async function showRollout(ctx: RolloutContext, id: string): Promise<Roll
 }
 
 type Control = 'pause' | 'resume' | 'abort';
-const FROM: Record<Control, readonly RolloutState[]> = { pause: ['running'], resume: ['paused', 'halted'], abort: ['running', 'paused', 'halted'] };
+const FROM: Record<Control, readonly RolloutState[]> = { pause: ['running'], resume: ['paused', 'halted'], abort: ['running', 'paused', 'halted', 'waiting_for_approval'] };
 const TO: Record<Control, RolloutState> = { pause: 'paused', resume: 'running', abort: 'aborted' };
 const EVENT: Record<Control, RolloutEvent['type']> = { pause: 'paused', resume: 'resumed', abort: 'aborted' };
 
@@ -236,6 +277,9 @@ const EVENT: Record<Control, RolloutEvent['type']> = { pause: 'paused', resume: 
 export async function controlRollout(ctx: RolloutContext, id: string, action: Control): Promise<RolloutView> {
   authorize(ctx, 'operator', `${action === 'abort' ? 'aborting' : action === 'pause' ? 'pausing' : 'resuming'} a rollout`);
   const rollout = await writeGuarded(ctx, id, async (r, members) => {
+    if (r.state === 'waiting_for_approval' && action !== 'abort') {
+      throw conflict('rollout_state', `rollout ${id} is waiting for approval: an operator other than its creator approves it (bscups rollout approve ${id}) or denies it; its creator can abort it`, { state: r.state });
+    }
     if (!FROM[action].includes(r.state)) throw conflict('rollout_state', `rollout ${id} is ${r.state}; only a ${FROM[action].join(' or ')} rollout can be ${action === 'abort' ? 'aborted' : `${action}d`}`, { state: r.state });
     // Resuming a rollout halted at a finished wave's success gate is the operator's
     // decision to go on: the wave counts as passed. A failure budget still exceeded
@@ -263,7 +307,7 @@ export async function controlRollout(ctx: RolloutContext, id: string, action: Co
  * Decides a step on the rollout as read and writes it if nobody changed the rollout meanwhile; retries otherwise.
  * `audit` is asked for the row after each decision and written with the step that commits.
  */
-async function writeGuarded(
+export async function writeGuarded(
   ctx: RolloutContext,
   id: string,
   decide: (r: Rollout, members: RolloutMember[]) => RolloutStep | Promise<RolloutStep>,

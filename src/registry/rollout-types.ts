@@ -24,7 +24,9 @@ export interface FirmwarePackageUse {
 }
 
 /** A rollout as created: the core's Rollout fields fixed at creation (the store sets state, wave and times), with its members. */
-export interface NewRollout extends Pick<Rollout, 'id' | 'name' | 'change' | 'selector' | 'plan' | 'waveSizes' | 'rollbackOf' | 'createdBy'> {
+export interface NewRollout extends Pick<Rollout, 'id' | 'name' | 'change' | 'selector' | 'plan' | 'waveSizes' | 'rollbackOf' | 'createdBy'>, Partial<Pick<Rollout, 'createdByIdentity'>> {
+  /** The state it starts in: running (default), or waiting_for_approval (which queues the webhook event of that name). */
+  readonly state?: Extract<RolloutState, 'running' | 'waiting_for_approval'>;
   /** In rollout order, each with its wave. Stations another active rollout holds are recorded as skipped. */
   readonly members: readonly Pick<RolloutMember, 'eui' | 'wave'>[];
 }
@@ -78,7 +80,7 @@ export interface RolloutStore {
   /** Deletes the entry; throws conflict `package_in_use` while a station target or an active rollout uses it; false when absent. */
   removePackage(pkg: string, audit?: AuditFor<boolean>): Promise<boolean>;
 
-  /** Creates a running rollout at wave 0 with its members and claims, in one transaction. */
+  /** Creates a rollout (running unless told) at wave 0 with its members and claims, in one transaction. */
   createRollout(input: NewRollout, at: Date, audit?: AuditFor<Rollout>): Promise<Rollout>;
   getRollout(id: string): Promise<Rollout | undefined>;
   /** Most recent first; only the given states when any. */
