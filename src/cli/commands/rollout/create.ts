@@ -24,6 +24,9 @@ interface Options {
   deadline?: string;
   soak?: string;
   includeNew?: boolean;
+  maxOffersPerMinute?: string;
+  requireApproval?: boolean;
+  pauseAfterWave?: boolean;
 }
 
 export function register(parent: Command): void {
@@ -48,8 +51,14 @@ export function register(parent: Command): void {
     .option('--deadline <duration>', 'a station offered the change must confirm within this, e.g. 26h (default 26h)')
     .option('--soak <duration>', 'wait this long after a wave passed before the next (default 0s)')
     .option('--include-new', 'stations that match later (registered, or first report) join the current wave')
+    .option('--max-offers-per-minute <n>', 'pace: at most this many offers in any minute, this rollout across every server (default unpaced)')
+    .option('--require-approval', 'wait (waiting_for_approval) until an operator other than you runs bscups rollout approve; serve --rollouts-need-approval makes every rollout wait')
+    .option('--pause-after-wave', 'pause after each wave passes its gate, until bscups rollout resume')
     .action(async (opts: Options, cmd: Command) => {
-      const { maxOffers: given, stationVersion, rotate, ...rest } = opts;
+      const { maxOffers: given, stationVersion, rotate, maxOffersPerMinute: pace, ...rest } = opts;
+      if (pace !== undefined && !/^\d{1,6}$/.test(pace)) {
+        throw invalid('invalid_max_offers_per_minute', `--max-offers-per-minute must be a whole number from 1 to 100000, got "${pace}"`, { field: '--max-offers-per-minute' });
+      }
       if (rotate !== undefined && rotate !== 'cups' && rotate !== 'tc' && rotate !== 'both') {
         throw invalid('invalid_rotate', `--rotate must be cups, tc or both, got "${rotate}"`, { field: '--rotate' });
       }
@@ -58,6 +67,7 @@ export function register(parent: Command): void {
           ...rest,
           ...(rotate === undefined ? {} : { rotate }),
           ...(stationVersion === undefined ? {} : { version: stationVersion }),
+          ...(pace === undefined ? {} : { maxOffersPerMinute: Number(pace) }),
           maxOffers: given === undefined ? settings.maxOffers : Number(given),
         });
         out.result(v, () => printRollout(out, v));
