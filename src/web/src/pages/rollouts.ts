@@ -16,7 +16,7 @@ export const SEGMENTS: readonly [keyof MemberCounts, string][] = [
 ];
 
 export function rolloutBadge(state: string): HTMLElement {
-  return badge(state, state === 'completed' ? 'ok' : state === 'halted' || state === 'aborted' ? 'bad' : state === 'running' ? 'info' : 'muted');
+  return badge(state, state === 'completed' ? 'ok' : state === 'halted' || state === 'aborted' ? 'bad' : state === 'running' ? 'info' : state === 'waiting_for_approval' ? 'warn' : 'muted');
 }
 
 /** Every station of the rollout, all waves together. */
@@ -46,6 +46,9 @@ function createForm(ctx: AppContext, params: URLSearchParams): HTMLElement {
   const waves = h('input', { type: 'text', autocomplete: 'off', value: '1,5%,25%,100%' });
   const budget = h('input', { type: 'text', autocomplete: 'off', value: '0' });
   const deadline = h('input', { type: 'text', autocomplete: 'off', placeholder: '26h' });
+  const pace = h('input', { type: 'number', min: '1', max: '100000', step: '1', autocomplete: 'off', placeholder: 'unpaced' });
+  const approval = h('input', { type: 'checkbox' });
+  const pauseAfterWave = h('input', { type: 'checkbox' });
   const pkgField = field('Package', pkg);
   const uriField = field('URI', uri);
   const sync = () => {
@@ -59,7 +62,7 @@ function createForm(ctx: AppContext, params: URLSearchParams): HTMLElement {
     'form',
     { class: 'card', 'aria-labelledby': 'new-rollout' },
     h('h2', { id: 'new-rollout' }, 'Start a rollout'),
-    h('div', { class: 'filters' }, field('Name', name), field('Change', kind), pkgField, uriField, field('Stations with labels', label, 'k=v, comma-separated; all must hold'), field('Stations of model', model), field('Stations running package', reportedPkg), field('Waves', waves, 'cumulative counts or percentages'), field('Failure budget', budget, 'count or %'), field('Deadline per station', deadline)),
+    h('div', { class: 'filters' }, field('Name', name), field('Change', kind), pkgField, uriField, field('Stations with labels', label, 'k=v, comma-separated; all must hold'), field('Stations of model', model), field('Stations running package', reportedPkg), field('Waves', waves, 'cumulative counts or percentages'), field('Failure budget', budget, 'count or %'), field('Deadline per station', deadline), field('Offers per minute at most', pace, 'across every server'), field('Wait for approval', approval, 'by an operator other than you'), field('Pause after each wave', pauseAfterWave, 'until resumed')),
     h('button', { type: 'submit' }, 'Start rollout'),
   );
   form.addEventListener('submit', (e) => {
@@ -74,6 +77,9 @@ function createForm(ctx: AppContext, params: URLSearchParams): HTMLElement {
       waves: waves.value.trim(),
       failureBudget: budget.value.trim(),
       ...(deadline.value.trim() === '' ? {} : { deadline: deadline.value.trim() }),
+      ...(pace.value.trim() === '' ? {} : { maxOffersPerMinute: Number(pace.value) }),
+      ...(approval.checked ? { requireApproval: true } : {}),
+      ...(pauseAfterWave.checked ? { pauseAfterWave: true } : {}),
     };
     const what = kind.value === 'firmware' ? `firmware ${pkg.value}` : kind.value.startsWith('rotate:') ? (kind.selectedOptions[0]?.textContent ?? kind.value).toLowerCase() : `${kind.value} ${uri.value}`;
     const selected = [...(labels.length === 0 ? [] : [`labels ${labels.join(', ')}`]), ...(model.value.trim() === '' ? [] : [`model ${model.value.trim()}`]), ...(reportedPkg.value.trim() === '' ? [] : [`package ${reportedPkg.value.trim()}`])];
@@ -114,6 +120,7 @@ export function rolloutsPage(ctx: AppContext, params: URLSearchParams = new URLS
                 rolloutBadge(r.state),
                 h('p', { class: 'meta', 'data-testid': 'rollout-counts' }, u(changeText(r.change)), ` · wave ${r.wave} of ${r.waves.length} · ${r.totals.confirmed} of ${total} confirmed, ${r.totals.offered} offered, ${r.totals.failed} failed · started `, time(r.createdAt)),
                 progress(r, r.totals, total, `${visible(r.name ?? r.id)} progress`),
+                h('p', { class: 'meta', 'data-testid': 'rollout-state-text' }, u(r.stateText)),
                 h('p', { class: 'meta' }, u(r.haltReason ?? r.gate)),
               );
             }),
