@@ -88,6 +88,10 @@ export interface Config {
   readonly renewStationCertsBefore?: string | undefined;
   /** Renewals (new certificates offered) a server starts per minute at most. */
   readonly maxOffersPerMinute: number;
+  /** Every new rollout waits for approval by an operator other than its creator. */
+  readonly rolloutsNeedApproval: boolean;
+  /** Firmware downloads a server streams at once at most; 0: no cap. */
+  readonly maxConcurrentDownloads: number;
   /** Seconds a webhook receiver has to answer one delivery. */
   readonly webhookTimeout: number;
   /** Failed webhook deliveries in a row after which the webhook is disabled. */
@@ -145,6 +149,8 @@ export const DEFAULTS = Object.freeze({
   healthGrace: 7200,
   renewStationCertsBefore: undefined as string | undefined,
   maxOffersPerMinute: 60,
+  rolloutsNeedApproval: false,
+  maxConcurrentDownloads: 0,
   webhookTimeout: 10,
   webhookDisableAfter: 20,
   webhookInterval: 2,
@@ -196,6 +202,8 @@ const ENV: Record<keyof Config, string> = {
   healthGrace: 'BSCUPS_HEALTH_GRACE',
   renewStationCertsBefore: 'BSCUPS_RENEW_STATION_CERTS_BEFORE',
   maxOffersPerMinute: 'BSCUPS_MAX_OFFERS_PER_MINUTE',
+  rolloutsNeedApproval: 'BSCUPS_ROLLOUTS_NEED_APPROVAL',
+  maxConcurrentDownloads: 'BSCUPS_MAX_CONCURRENT_DOWNLOADS',
   webhookTimeout: 'BSCUPS_WEBHOOK_TIMEOUT',
   webhookDisableAfter: 'BSCUPS_WEBHOOK_DISABLE_AFTER',
   webhookInterval: 'BSCUPS_WEBHOOK_INTERVAL',
@@ -250,6 +258,8 @@ const schema = z.object({
   healthGrace: z.coerce.number().min(0).max(30 * 86_400),
   renewStationCertsBefore: z.string().regex(/^\d{1,9}[smhdw]$/, 'a duration such as 30d').optional(),
   maxOffersPerMinute: z.coerce.number().int().min(1).max(100_000),
+  rolloutsNeedApproval: z.union([z.boolean(), z.stringbool()]),
+  maxConcurrentDownloads: z.coerce.number().int().min(0).max(1_000_000),
   // Seconds, fractions allowed so tests can run retries in milliseconds.
   webhookTimeout: z.coerce.number().min(0.05).max(300),
   webhookDisableAfter: z.coerce.number().int().min(1).max(100_000),

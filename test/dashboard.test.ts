@@ -241,7 +241,7 @@ describe.runIf(RUN)('web dashboard in Chromium', () => {
     await page.goto(`/#/rollouts/${(created.body as Json).id}`);
     await poll(() => page.getByTestId('rollout-state').textContent()).toBe('halted');
     await poll(() => page.getByTestId('halt-reason').textContent()).toMatch(/^Halted: failure budget exceeded/);
-    expect(await page.getByRole('group', { name: 'Rollout controls' }).getByRole('button').allTextContents()).toEqual(['Resume', 'Abort', 'Roll back']);
+    expect(await page.getByRole('group', { name: 'Rollout controls' }).getByRole('button').allTextContents()).toEqual(['Resume', 'Retry failed', 'Abort', 'Roll back']);
     // The member table is read from the API a page at a time, once opened, filtered by state.
     await page.getByText('Stations (1)').click();
     const members = page.getByRole('table', { name: 'Rollout members' });
@@ -385,6 +385,32 @@ describe.runIf(RUN)('web dashboard in Chromium', () => {
     expect((forged.body as Json).error.code).toBe('role_required');
     expect(((await call('GET', `/api/v1/stations/${TC_EUI}`, viewerKey)).body as Json).desired.tcUri).toBe(before);
     await opened.context.close();
+  });
+
+  it('offers approve and deny only to another key than the creator\'s, and says the state in words', async () => {
+    const creator = ((await call('POST', '/api/v1/api-keys', srv.adminKey, { name: 'creator', role: 'operator' })).body as Json).secret as string;
+    const theirs = await call('POST', '/api/v1/rollouts', creator, { name: 'needs a look', tcUri: 'wss://approved.example:6887', station: [TC_EUI], requireApproval: true, maxOffersPerMinute: 5 });
+    expect(theirs.status, theirs.text).toBe(201);
+    await page.goto(`/#/rollouts/${(theirs.body as Json).id}`);
+    await poll(() => page.getByTestId('rollout-state-text').textContent()).toBe('waiting for approval by an operator other than its creator');
+    expect(await page.getByTestId('pacing').textContent()).toContain('At most 5 offer(s) per minute');
+    const controls = page.getByRole('group', { name: 'Rollout controls' });
+    expect(await controls.getByRole('button').allTextContents()).toEqual(['Approve', 'Deny', 'Abort']);
+    await controls.getByRole('button', { name: 'Deny' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Deny' }).click();
+    await poll(() => page.getByTestId('rollout-state-text').textContent()).toMatch(/^denied by /);
+    expect(await page.getByTestId('approval').textContent()).toMatch(/^Denied by /);
+    // The signed-in key's own rollout: no approve or deny for it.
+    const mine = await call('POST', '/api/v1/rollouts', srv.adminKey, { name: 'my own', tcUri: 'wss://approved.example:6887', station: [TC_EUI], requireApproval: true });
+    await page.goto(`/#/rollouts/${(mine.body as Json).id}`);
+    await poll(() => page.getByTestId('rollout-state').textContent()).toBe('waiting for approval');
+    expect(await controls.getByRole('button').allTextContents()).toEqual(['Abort']);
+    await controls.getByRole('button', { name: 'Abort' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Abort' }).click();
+    await poll(() => page.getByTestId('rollout-state').textContent()).toBe('aborted');
+    // The create form carries the new choices.
+    await page.goto('/#/rollouts');
+    for (const label of ['Offers per minute at most', 'Wait for approval', 'Pause after each wave']) expect(await page.getByLabel(label).count()).toBe(1);
   });
 
   it('every page passes an axe-core WCAG 2 A/AA audit, at desktop and phone widths', async () => {

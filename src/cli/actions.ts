@@ -135,6 +135,8 @@ export interface OperatorActions {
   rolloutEvents(id: string, args: RolloutEventArgs): Promise<PageJson<z.infer<typeof R.RolloutEvent>>>;
   controlRollout(id: string, action: 'pause' | 'resume' | 'abort'): Promise<z.infer<typeof R.Rollout>>;
   rollbackRollout(id: string, input: z.input<typeof R.RollbackBody>): Promise<z.infer<typeof R.RollbackResult>>;
+  decideRollout(id: string, decision: 'approve' | 'deny'): Promise<z.infer<typeof R.Rollout>>;
+  retryRollout(id: string, input: z.input<typeof R.RetryBody>): Promise<z.infer<typeof R.RetryResult>>;
 
   collectBlobs(input: z.input<typeof A.BlobsGcRequest>): Promise<z.infer<typeof A.BlobsGcResult>>;
 

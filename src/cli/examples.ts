@@ -9,7 +9,7 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   '': ['bscups station list', 'bscups --json --database postgres://cups@db/cups station show 0016C001FF10A235'],
   serve: [
     'bscups serve --allow-unauthenticated                 # local quickstart on http://127.0.0.1:6090',
-    'bscups serve --host 0.0.0.0 --tls-cert data/pki/server.pem --tls-key data/pki/server.key --client-ca data/pki/ca.pem',
+    'bscups serve --host 0.0.0.0 --tls-cert data/pki/server.pem --tls-key data/pki/server.key --client-ca data/pki/ca.pem --rollouts-need-approval --max-concurrent-downloads 50',
   ],
   station: ['bscups station add 0016C001FF10A235 --name roof-1', 'bscups station list --label site=north'],
   'station add': ['bscups station add 0016C001FF10A235 --name roof-1 --label site=north', 'bscups station add 16:c001:ff10:a235 --tc-uri wss://lns.example.com:6887'],
@@ -68,8 +68,8 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   'firmware remove': ['bscups firmware remove 1.3.0'],
   rollout: ['bscups rollout create --firmware 1.4.0 --model linux --label region=eu --waves 1,5%,25%,100% --failure-budget 2%', 'bscups rollout list'],
   'rollout create': [
-    'bscups rollout create --firmware 1.4.0 --model linux --package 2.0.5 --label region=eu --waves 1,5%,25%,100% --failure-budget 2% --deadline 26h --revert-unhealthy',
-    'bscups rollout create --tc-uri wss://lns2.example.com:6887 --label site=north --waves 10,100% --soak 1h --start-at 2h --window "Mon-Fri 01:00-05:00 Europe/Berlin"',
+    'bscups rollout create --firmware 1.4.0 --model linux --package 2.0.5 --label region=eu --waves 1,5%,25%,100% --failure-budget 2% --revert-unhealthy --require-approval --max-offers-per-minute 20',
+    'bscups rollout create --tc-uri wss://lns2.example.com:6887 --label site=north --waves 10,100% --soak 1h --start-at 2h --window "Mon-Fri 01:00-05:00 Europe/Berlin" --pause-after-wave',
   ],
   'rollout list': ['bscups rollout list', 'bscups rollout list --state running --state halted'],
   'rollout members': ['bscups rollout members r1a2b3c4d --state failed', 'bscups rollout members r1a2b3c4d --wave 2 --json'],
@@ -77,6 +77,9 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   'rollout pause': ['bscups rollout pause r1a2b3c4d'],
   'rollout resume': ['bscups rollout resume r1a2b3c4d'],
   'rollout abort': ['bscups rollout abort r1a2b3c4d'],
+  'rollout approve': ['bscups rollout approve r1a2b3c4d   # by an operator other than its creator'],
+  'rollout deny': ['bscups rollout deny r1a2b3c4d'],
+  'rollout retry': ['bscups rollout retry r1a2b3c4d', 'bscups rollout retry r1a2b3c4d --station 0016C001FF10A235 0016C001FF10A236'],
   'rollout rollback': ['bscups rollout rollback r1a2b3c4d', 'bscups rollout rollback r1a2b3c4d --allow-downgrade   # firmware: back to the previous package'],
   simulate: [
     'bscups simulate --home /tmp/st1 --eui 0016C001FF10A235 --init http://127.0.0.1:6090 --package 1.0.0',

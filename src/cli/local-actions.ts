@@ -18,6 +18,7 @@ import { firmwareStatus, upgradeStationsFirmware } from '../operations/firmware-
 import type { FirmwareSource } from '../operations/firmware-upload.js';
 import { fleetSummary, listEvents, listSigningKeys, listUnknownStations, stationCompliance } from '../operations/fleet.js';
 import { parseLabelArgs } from '../operations/label-args.js';
+import { decideRollout, retryRollout } from '../operations/rollout-decisions.js';
 import { controlRollout, createRollout, getRollout, listRolloutEvents, listRolloutMembers, listRollouts, rollbackRollout } from '../operations/rollouts.js';
 import { addSigningKey, removeSigningKey } from '../operations/signing-keys.js';
 import { changeStationAuthMode, issueStationCredentials, revokeStationCredential, setStationCredential } from '../operations/station-credentials.js';
@@ -58,7 +59,9 @@ function localCertificateFiles(): CertificateFiles {
 
 export function createLocalActions(rt: Runtime): OperatorActions {
   const ctx: OperationContext = { registry: rt.registry, fleet: rt.fleet, access: rt.access, blobs: rt.blobs, clock: () => new Date(), actor: localActor(), health: healthThresholds(rt.config) };
-  const rctx: RolloutContext = { ...ctx, rollouts: rt.rollouts };
+  // The approval policy binds the direct mode when set in the environment (BSCUPS_ROLLOUTS_NEED_APPROVAL) as serve reads it;
+  // the download cap and its count belong to a running server, unknown here.
+  const rctx: RolloutContext = { ...ctx, rollouts: rt.rollouts, rolloutPolicy: { needApproval: rt.config.rolloutsNeedApproval, maxConcurrentDownloads: null } };
   const wctx: WebhookContext = { ...ctx, webhooks: rt.webhooks };
   const page = <T, J>(p: { items: T[]; nextCursor: string | null }, view: (t: T) => J) => ({ items: p.items.map(view), nextCursor: p.nextCursor });
   const station = (s: Parameters<typeof stationJson>[0]) => S.Station.parse(stationJson(s, { now: ctx.clock(), thresholds: healthThresholds(rt.config) }));
@@ -170,6 +173,11 @@ export function createLocalActions(rt: Runtime): OperatorActions {
     },
     controlRollout: async (id, action) => R.Rollout.parse(rolloutJson(await controlRollout(rctx, id, action))),
     rollbackRollout: async (id, input) => R.RollbackResult.parse(await rollbackRollout(rctx, id, input)),
+    decideRollout: async (id, decision) => R.Rollout.parse(rolloutJson(await decideRollout(rctx, id, decision))),
+    retryRollout: async (id, input) => {
+      const r = await retryRollout(rctx, id, input);
+      return R.RetryResult.parse({ ...rolloutJson(r), retried: [...r.retried], skipped: r.skipped.map((s) => ({ ...s })) });
+    },
 
     collectBlobs: async (input) => A.BlobsGcResult.parse(blobsGcJson(await collectBlobs(rctx, input))),
 

@@ -123,6 +123,8 @@ export function createRemoteActions(call: ApiCall): OperatorActions {
     rolloutEvents: (id, args) => call('GET', `/rollouts/${e(id)}/events`, { query: { ...args, type: args.type === undefined ? undefined : [...args.type] } }),
     controlRollout: (id, action) => call('POST', `/rollouts/${e(id)}/${action}`),
     rollbackRollout: (id, input) => call('POST', `/rollouts/${e(id)}/rollback`, { json: input }),
+    decideRollout: (id, decision) => call('POST', `/rollouts/${e(id)}/${decision}`),
+    retryRollout: (id, input) => call('POST', `/rollouts/${e(id)}/retry`, { json: input }),
 
     collectBlobs: (input) => call('POST', '/blobs/gc', { json: input }),
 

@@ -1,4 +1,5 @@
 import type { FirmwareSignature, FirmwareTarget, NewEvent } from './model.js';
+import type { Decision } from './decide.js';
 
 /** How the response carrying a firmware update ended. */
 export interface DeliveryOutcome {
@@ -76,4 +77,20 @@ export function firmwareDelivery(
       },
     ],
   };
+}
+
+/**
+ * The decision without its firmware when the server's downloads in flight are at
+ * `--max-concurrent-downloads`: everything else is answered now, and the firmware
+ * at a later call (the station's next one: its regular check, up to 24 h later for a
+ * healthy station, PROTOCOL.md 8). Not a problem of the station and not an offer:
+ * only an event saying why it waits.
+ */
+export function deferFirmware(decision: Decision, max: number): Decision {
+  const fw = decision.answer.firmware;
+  if (fw === undefined) return decision;
+  const { firmware: _deferred, ...answer } = decision.answer;
+  void _deferred;
+  const message = `firmware ${fw.target.package} deferred: this server already streams ${max} firmware download(s), its --max-concurrent-downloads; offered at the station's next call`;
+  return { ...decision, answer, events: [...decision.events, { type: 'firmware_deferred', message, detail: { package: fw.target.package, maxConcurrentDownloads: max } }] };
 }

@@ -90,6 +90,7 @@ export type EventType =
   | 'firmware_upgraded'
   | 'firmware_failed'
   | 'firmware_interrupted' // a download was cut off before its end; no offer was counted
+  | 'firmware_deferred' // the server's downloads in flight were at their cap: offered at a later call
   | 'problem' // a configuration problem was found
   | 'error' // the exchange failed on the server
   | 'config' // an operator changed desired state

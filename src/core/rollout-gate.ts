@@ -1,4 +1,5 @@
 import { isDowngrade } from './versions.js';
+import { PACING_WINDOW_MS } from './pacing.js';
 import { withdrawUnfetched } from './rollout-withdraw.js';
 import { planWindows, windowsOpen } from './rollout-schedule.js';
 import { judgeRevert, planRevert, type RevertChange, type RevertPackage } from './rollout-revert.js';
@@ -80,7 +81,8 @@ export type RolloutEventType =
   | 'created' | 'started' | 'wave_started' | 'wave_passed' | 'halted' | 'paused' | 'resumed' | 'completed' | 'aborted' | 'rolled_back'
   | 'joined' | 'offered' | 'confirmed' | 'failed' | 'skipped' | 'reverted'
   /** A failed member's automatic revert: set back (reverting), or impossible (revert_refused). */
-  | 'reverting' | 'revert_refused';
+  | 'reverting' | 'revert_refused'
+  | 'waiting_for_approval' | 'approved' | 'denied' | 'retried';
 
 export interface RolloutEvent {
   readonly type: RolloutEventType;
@@ -113,6 +115,12 @@ export interface MemberChange {
   readonly revert?: RevertChange;
   /** Only the member's revert record changes (its state, reason and times stay). */
   readonly revertOnly?: boolean;
+  /**
+   * `rollout retry`: a failed member made pending again (its offer cleared, its
+   * previous configuration kept for rollback); `reclaim` when the rollout had
+   * released its stations (completed) and must hold this one again.
+   */
+  readonly retry?: { readonly reclaim: boolean };
 }
 
 export interface RolloutChangeSet {
@@ -121,6 +129,8 @@ export interface RolloutChangeSet {
   readonly waveStartedAt?: Date | null;
   readonly wavePassedAt?: Date | null;
   readonly haltReason?: string | null;
+  /** An approval decided (approve or deny); written with the state change it makes. */
+  readonly approval?: { readonly decision: 'approved' | 'denied'; readonly by: string; readonly at: Date };
 }
 
 export interface RolloutStep {
@@ -198,6 +208,9 @@ export function evaluateRollout(input: GateInput): RolloutStep {
   }
   let passedAt = rollout.wavePassedAt;
   if (rollout.wave === 0) startWave(step, 1, rollout.waveSizes.length, now);
+  // --max-offers-per-minute: offers of the last minute (every replica's, they are member rows) use up the budget.
+  const pace = rollout.plan.maxOffersPerMinute ?? null;
+  let paceLeft = pace === null ? Infinity : pace - [...members.values()].filter((m) => m.offeredAt !== null && m.offeredAt.getTime() > now.getTime() - PACING_WINDOW_MS).length;
 
   // Time windows: offers are made only while one is open. An offer its station has
   // not fetched when the window closes is taken back, so that the station gets the
@@ -221,11 +234,15 @@ export function evaluateRollout(input: GateInput): RolloutStep {
       for (const m of [...members.values()]) {
         if (m.wave !== wave || m.state !== 'pending') continue;
         const e = eligibility(rollout.change, input.observations.get(m.eui), input.models, input.prepared?.get(m.eui));
-        if (e.kind === 'offer') set(m, 'offered', null, { offer: { previous: e.previous, deadlineAt: new Date(now.getTime() + rollout.plan.deadlineMs) } });
-        else set(m, e.kind, e.reason);
+        if (e.kind === 'offer') {
+          // Paced: the member stays pending until a later evaluation has budget.
+          if (paceLeft <= 0) continue;
+          paceLeft -= 1;
+          set(m, 'offered', null, { offer: { previous: offerPrevious(m.previous, e.previous), deadlineAt: new Date(now.getTime() + rollout.plan.deadlineMs) } });
+        } else set(m, e.kind, e.reason);
       }
       const offers = [...members.values()].filter((m) => m.wave === wave && m.offeredAt !== null).length;
-      const next = offers < slots ? nextPending(members.values(), wave) : undefined;
+      const next = offers < slots && paceLeft > 0 ? nextPending(members.values(), wave) : undefined;
       if (next === undefined) break;
       members.set(next.eui, { ...next, wave });
     }
@@ -252,6 +269,12 @@ export function evaluateRollout(input: GateInput): RolloutStep {
       passedAt = now;
       Object.assign(step.rollout, { wavePassedAt: now });
       step.events.push({ type: 'wave_passed', wave, message: `wave ${wave} passed its gate: ${confirmed} of ${decided} confirmed${rollout.plan.soakMs > 0 ? `; soaking ${Math.round(rollout.plan.soakMs / 1000)} s` : ''}` });
+      // --pause-after-wave: an operator looks before the next wave; resuming goes on from here (the gate is not judged again).
+      if (rollout.plan.pauseAfterWave === true && wave < rollout.waveSizes.length && left) {
+        Object.assign(step.rollout, { state: 'paused' });
+        step.events.push({ type: 'paused', wave, message: `paused after wave ${wave} passed its gate (--pause-after-wave); resume to start wave ${wave + 1}` });
+        return step;
+      }
     }
     if (now.getTime() < passedAt.getTime() + rollout.plan.soakMs) return step;
     if (wave >= rollout.waveSizes.length || !left) {
@@ -306,6 +329,18 @@ function revertFailed(input: GateInput, step: RolloutStep, members: Map<string, 
  */
 export function waveSlots(sizes: readonly number[], wave: number): number {
   return (sizes[wave - 1] ?? 0) - (sizes[wave - 2] ?? 0);
+}
+
+/**
+ * What an offer records as the station's previous configuration: a member offered
+ * before (and retried) keeps what it had before the rollout's first offer, which
+ * is what a rollback restores; a rotation records the credential issued now.
+ */
+function offerPrevious(before: PreviousConfig | null, now: PreviousConfig): PreviousConfig {
+  if (before === null) return now;
+  const { rotatedTo, ...kept } = before;
+  void rotatedTo;
+  return now.rotatedTo === undefined ? kept : { ...kept, rotatedTo: now.rotatedTo };
 }
 
 /** The first pending member of a wave after `wave`, in the rollout's order (wave, then EUI). */

@@ -70,7 +70,10 @@ function waveGate(rollout: Rollout, waves: readonly WaveProgress[], now: Date): 
     case 'halted':
       return `halted: ${rollout.haltReason ?? 'no reason recorded'}`;
     case 'paused':
+      if (rollout.plan.pauseAfterWave === true && rollout.wavePassedAt !== null) return `paused after wave ${rollout.wave} of ${of} passed its gate (--pause-after-wave): wave ${rollout.wave + 1} starts once resumed`;
       return `paused in wave ${rollout.wave} of ${of}: no new offers, and offers not fetched yet were withdrawn until resumed`;
+    case 'waiting_for_approval':
+      return 'waiting for approval: nothing is offered until an operator other than its creator approves it (bscups rollout approve)';
     case 'running':
       break;
   }

@@ -13,7 +13,7 @@ function rollout(change: RolloutChange, over: Partial<Rollout['plan']> = {}): Ro
     id: 'r1', name: null, change, selector: { labels: [] },
     plan: { waves: parseWaves('100%'), successThreshold: 0, failureBudget: { count: 5 }, deadlineMs: 60_000, soakMs: 0, includeNew: false, revertUnhealthy: true, ...over },
     waveSizes: [2], state: 'running', wave: 1, waveStartedAt: T0, wavePassedAt: null, haltReason: null, rollbackOf: null,
-    createdBy: 't', createdAt: T0, updatedAt: T0, version: 3,
+    createdBy: 't', createdByIdentity: null, approval: null, createdAt: T0, updatedAt: T0, version: 3,
   };
 }
 

@@ -51,7 +51,7 @@ function rollout(over: Partial<Rollout> = {}): Rollout {
     id: 'r1', name: null, change: { kind: 'firmware', package: '2.0.0', allowDowngrade: false, maxOffers: 3 }, selector: { labels: [] },
     plan: { waves: parseWaves('1,50%,100%'), successThreshold: 1, failureBudget: { count: 0 }, deadlineMs: 60_000, soakMs: 0, includeNew: false },
     waveSizes: [1, 2, 4], state: 'running', wave: 0, waveStartedAt: null, wavePassedAt: null, haltReason: null, rollbackOf: null,
-    createdBy: 't', createdAt: T0, updatedAt: T0, version: 1, ...over,
+    createdBy: 't', createdByIdentity: null, approval: null, createdAt: T0, updatedAt: T0, version: 1, ...over,
   };
 }
 
@@ -93,6 +93,38 @@ describe('rollout gate', () => {
     const a = step.members.find((m) => m.eui === 'A');
     expect(a?.state).toBe(state);
     if (reason !== undefined) expect(a?.reason).toMatch(reason);
+  });
+
+  it('--pause-after-wave pauses when a wave passes, and a resumed one starts the next without judging it again', () => {
+    const members = [member('A', 1, { state: 'confirmed', offeredAt: at(1) }), ...four.slice(1)];
+    const r = rollout({ wave: 1, plan: { ...rollout().plan, pauseAfterWave: true } });
+    const passed = evaluateRollout({ rollout: r, members, observations: fresh, models: [], joiners: [], now: at(10) });
+    expect(passed.rollout).toEqual({ wavePassedAt: at(10), state: 'paused' });
+    expect(passed.members).toEqual([]);
+    expect(passed.events.map((e) => e.type)).toEqual(['wave_passed', 'paused']);
+    const resumed = evaluateRollout({ rollout: { ...r, wavePassedAt: at(10) }, members, observations: fresh, models: [], joiners: [], now: at(20) });
+    expect(resumed.rollout.wave).toBe(2);
+    expect(resumed.members.map((m) => [m.eui, m.state])).toEqual([['B', 'offered']]);
+  });
+
+  it.each([
+    // [offers in the last minute, offers made now]
+    [[], 2],
+    [[at(-30)], 1],
+    [[at(-30), at(-10)], 0],
+    [[at(-61), at(-60)], 2],
+  ])('--max-offers-per-minute 2 with recent offers at %j offers %i now', (recent, made) => {
+    const done = recent.map((t, i) => member(`Z${i}`, 1, { state: 'confirmed', offeredAt: t }));
+    const pending = [member('P1', 1), member('P2', 1), member('P3', 1)];
+    const r = rollout({ wave: 1, waveSizes: [10], plan: { ...rollout().plan, maxOffersPerMinute: 2 } });
+    const step = evaluateRollout({ rollout: r, members: [...done, ...pending], observations: new Map(pending.map((m) => [m.eui, obs()])), models: [], joiners: [], now: at(0) });
+    expect(step.members.filter((m) => m.state === 'offered')).toHaveLength(made);
+  });
+
+  it('a retried member offered again keeps what it had before the first offer', () => {
+    const previous = { tcUri: 'ws://first:1', cupsUri: null, package: '0.9.0' };
+    const step = evaluateRollout({ rollout: rollout({ wave: 1 }), members: [member('A', 1, { previous })], observations: new Map([['A', obs()]]), models: [], joiners: [], now: at(1) });
+    expect(step.members[0]?.offer?.previous).toEqual(previous);
   });
 
   it('a passed wave starts the next one in the same step, soak permitting', () => {

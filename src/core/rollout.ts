@@ -61,15 +61,22 @@ export interface RolloutPlan {
    * (core/rollout-revert.ts). Absent in rollouts created before it existed: off.
    */
   readonly revertUnhealthy?: boolean;
+  /** At most this many offers in any minute (core/pacing.ts); absent or null: unpaced. */
+  readonly maxOffersPerMinute?: number | null;
+  /** Pause (state paused) each time a wave passes its gate, until an operator resumes. */
+  readonly pauseAfterWave?: boolean;
+  /** Created waiting for approval (asked for, or the server's policy). */
+  readonly requireApproval?: boolean;
 }
 
-export const ROLLOUT_STATES = ['scheduled', 'running', 'paused', 'halted', 'completed', 'aborted', 'rolled_back'] as const;
+export const ROLLOUT_STATES = ['scheduled', 'running', 'paused', 'halted', 'completed', 'aborted', 'rolled_back', 'waiting_for_approval'] as const;
 export type RolloutState = (typeof ROLLOUT_STATES)[number];
 /**
  * States in which a rollout holds its stations (no other rollout may enroll them).
- * A scheduled rollout holds them already, so that it can start as planned.
+ * A scheduled rollout holds them already, so that it can start as planned; one
+ * waiting for approval too: what it was approved for is what it runs.
  */
-export const ACTIVE_ROLLOUT_STATES: readonly RolloutState[] = ['scheduled', 'running', 'paused', 'halted'];
+export const ACTIVE_ROLLOUT_STATES: readonly RolloutState[] = ['scheduled', 'running', 'paused', 'halted', 'waiting_for_approval'];
 
 export const MEMBER_STATES = ['pending', 'offered', 'confirmed', 'failed', 'skipped', 'reverted'] as const;
 export type MemberState = (typeof MEMBER_STATES)[number];
@@ -108,6 +115,14 @@ export interface MemberRevert {
   readonly doneAt: Date | null;
 }
 
+/** How a rollout that needed approval was decided; the audit log has the same, written with the decision. */
+export interface RolloutApproval {
+  readonly decision: 'approved' | 'denied';
+  /** The deciding identity's name (API key name, or local:<user>). */
+  readonly by: string;
+  readonly at: Date;
+}
+
 export interface Rollout {
   readonly id: string;
   readonly name: string | null;
@@ -126,6 +141,13 @@ export interface Rollout {
   /** The rollout this one rolls back, if any. */
   readonly rollbackOf: string | null;
   readonly createdBy: string;
+  /**
+   * Who created it, as approvals compare identities (approverIdentity): the API key id,
+   * or for the local CLI and the server the actor name. Null for rollouts created before approvals existed.
+   */
+  readonly createdByIdentity: string | null;
+  /** Set once a rollout that waited for approval was approved or denied. */
+  readonly approval: RolloutApproval | null;
   readonly createdAt: Date;
   readonly updatedAt: Date;
   /** Bumped by every change; a change applies only to the version it was decided on. */
@@ -228,6 +250,40 @@ export function describeChange(change: RolloutChange): string {
  */
 export function revertsByDefault(change: RolloutChange): boolean {
   return change.kind === 'tcUri';
+}
+
+/**
+ * The identity an approval compares with the creator's: the API key id when the
+ * actor came through the API (two keys are two identities, even with one name),
+ * else the actor's name: `local:<user>` for the CLI on the server host (another
+ * operating-system user is another identity, the same user is the same one, whatever
+ * key or none it used), `server` for the server itself.
+ */
+export function approverIdentity(actor: { readonly keyId: string | null; readonly name: string }): string {
+  return actor.keyId === null ? `name:${actor.name}` : `key:${actor.keyId}`;
+}
+
+/** The state in words, for people: what it is and what it waits for. */
+export function stateWords(r: Pick<Rollout, 'state' | 'approval' | 'haltReason' | 'wave' | 'waveSizes' | 'plan'>): string {
+  const of = r.waveSizes.length;
+  switch (r.state) {
+    case 'scheduled':
+      return r.plan.startAt === undefined ? 'scheduled' : `scheduled to start at ${r.plan.startAt}`;
+    case 'waiting_for_approval':
+      return 'waiting for approval by an operator other than its creator';
+    case 'running':
+      return r.wave === 0 ? 'starting' : `running wave ${r.wave} of ${of}`;
+    case 'paused':
+      return r.plan.pauseAfterWave === true ? `paused after wave ${r.wave} of ${of} (resume to go on)` : `paused in wave ${r.wave} of ${of}`;
+    case 'halted':
+      return `halted: ${r.haltReason ?? 'no reason recorded'}`;
+    case 'completed':
+      return 'completed';
+    case 'aborted':
+      return r.approval?.decision === 'denied' ? `denied by ${r.approval.by}` : 'aborted';
+    case 'rolled_back':
+      return 'rolled back';
+  }
 }
 
 export function isActive(state: RolloutState): boolean {

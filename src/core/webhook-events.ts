@@ -8,6 +8,7 @@ export const WEBHOOK_EVENTS = [
   'rollout.halted',
   'rollout.completed',
   'rollout.rolled_back',
+  'rollout.waiting_for_approval',
   'station.health_changed',
   'firmware.upgrade_failed',
   'token.compromised',

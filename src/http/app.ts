@@ -6,6 +6,7 @@ import type { StationRegistry } from '../registry/types.js';
 import type { HttpsServerOptions } from './tls-files.js';
 import { httpStatusOf } from './error-status.js';
 import { createUpdateInfoHandler } from './update-info.js';
+import type { DownloadSlots } from './download-slots.js';
 import { createRefusalLog } from './refusal-log.js';
 import { createRefusalRecorder } from './refusal-recorder.js';
 import { stationServerFactory } from './station-server.js';
@@ -35,6 +36,8 @@ export interface AppDeps {
   readonly refusalLogIntervalMs?: number;
   /** Health thresholds (`--health-*`, core/health.ts); defaults from the station's own. */
   readonly health?: HealthThresholds;
+  /** Firmware downloads in flight and their cap (`--max-concurrent-downloads`); uncounted and uncapped when absent. */
+  readonly downloads?: DownloadSlots;
 }
 
 /** Builds the server without listening; serve.ts binds the port. */

@@ -19,6 +19,8 @@ import { startRolloutEngine, type RolloutEngine } from '../operations/rollout-en
 import { loadStationCa, type StationCa } from '../operations/credential-rotate.js';
 import { startCertificateRenewal, type CertificateRenewal } from '../operations/cert-renewal.js';
 import { startNoticeSweep } from '../operations/notice-sweep.js';
+import type { RolloutPolicy } from '../operations/firmware-library.js';
+import { createDownloadSlots } from './download-slots.js';
 import { parseDuration } from '../core/duration.js';
 import { pkiDirOption, pkiFiles } from '../pki/pki-folder.js';
 import { createMetrics } from './metrics.js';
@@ -66,6 +68,7 @@ export async function serve(runtime: Runtime, config: Config, logger: Logger, op
   // the fleet and rollout gauges are on the admin listener's /metrics (routes/metrics.ts).
   const metrics = createMetrics();
   const stats = startServerStats(metrics);
+  const downloads = createDownloadSlots(config.maxConcurrentDownloads === 0 ? null : config.maxConcurrentDownloads);
   const app = await createApp({
     metrics,
     registry: runtime.registry,
@@ -76,6 +79,7 @@ export async function serve(runtime: Runtime, config: Config, logger: Logger, op
     limits: limitsFromConfig(config),
     refusalLogIntervalMs: config.refusalLogInterval * 1000,
     health: healthThresholds(config),
+    downloads,
     ...(material === undefined ? {} : { https: httpsOptions(material) }),
   });
   const stationDrain = trackConnections(app.server);
@@ -97,7 +101,7 @@ export async function serve(runtime: Runtime, config: Config, logger: Logger, op
   if (material !== undefined && !config.allowUnauthenticated) await warnAboutUnauthenticatedStations(runtime, logger);
   // The admin API nudges the engine after rollout changes; the engine starts once both listeners are up.
   let nudge = (): void => undefined;
-  const admin = await listenAdmin(runtime, config, logger, stats, { ...options, rolloutsChanged: () => nudge() }).catch(async (e: unknown) => {
+  const admin = await listenAdmin(runtime, config, logger, stats, { ...options, rolloutsChanged: () => nudge(), rolloutPolicy: { needApproval: config.rolloutsNeedApproval, maxConcurrentDownloads: downloads.max, downloadsInFlight: downloads.inFlight } }).catch(async (e: unknown) => {
     stats.stop();
     await app.close();
     throw e;
@@ -160,7 +164,7 @@ async function listenAdmin(
   config: Config,
   logger: Logger,
   serverStats: ServerStatsSource,
-  options: ServeOptions & { rolloutsChanged: () => void },
+  options: ServeOptions & { rolloutsChanged: () => void; rolloutPolicy: RolloutPolicy },
 ): Promise<RunningServer['admin'] & { readonly drain: Drainer }> {
   const tlsPaths: TlsFilePaths | undefined =
     config.adminTlsCert !== undefined && config.adminTlsKey !== undefined ? { cert: config.adminTlsCert, key: config.adminTlsKey } : undefined;
@@ -170,6 +174,7 @@ async function listenAdmin(
     ...(material === undefined ? {} : { https: httpsOptions(material) }),
     serverStats,
     rolloutsChanged: options.rolloutsChanged,
+    rolloutPolicy: options.rolloutPolicy,
     ...(options.dashboardDir === undefined ? {} : { dashboardDir: options.dashboardDir }),
     ...(options.pkiDir === undefined ? {} : { pkiDir: options.pkiDir }),
     ...(config.tlsCert === undefined ? {} : { serverCertFile: config.tlsCert }),

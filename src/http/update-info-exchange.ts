@@ -9,6 +9,7 @@ import { DEFAULT_HEALTH, healthSteady } from '../core/health.js';
 import { authenticate, completeRotations, type Presented } from './authenticate.js';
 import { FirmwareIntegrity, type OpenedUpdate, type StreamCheck } from './firmware-integrity.js';
 import { recordDelivery, watchDelivery } from './firmware-delivery.js';
+import { deferFirmware } from '../core/firmware-delivery.js';
 import { secondsSince, sendBody } from './station-answer.js';
 import type { UpdateInfoDeps } from './update-info.js';
 import { createRefusalRecorder } from './refusal-recorder.js';
@@ -27,6 +28,7 @@ export function createExchange(deps: UpdateInfoDeps): (res: ServerResponse, star
   const authDeps = { registry: deps.registry, clock: deps.clock, allowUnauthenticated: deps.allowUnauthenticated === true, refusals: deps.refusals ?? createRefusalRecorder(deps.registry, deps.logger), ...(deps.refusalLog === undefined ? {} : { refusalLog: deps.refusalLog }) };
   const log = deps.logger;
   const health = deps.health ?? DEFAULT_HEALTH;
+  const slots = deps.downloads;
 
   return async (res, started, req, presented) => {
     const eui = req.router;
@@ -58,11 +60,21 @@ export function createExchange(deps: UpdateInfoDeps): (res: ServerResponse, star
 
     let update: BlobRead | undefined;
     let checkedBytes: Buffer | undefined;
+    // A slot of --max-concurrent-downloads, held from here until the download ends (watchDelivery).
+    let slot = false;
+    if (decision.answer.firmware !== undefined && slots !== undefined) {
+      slot = slots.tryTake();
+      if (!slot) decision = deferFirmware(decision, slots.max ?? 0);
+    }
     const fw = decision.answer.firmware;
     if (fw !== undefined) {
       const opened = await integrity.open(fw.target);
       if (opened.ok) ({ read: update, bytes: checkedBytes } = opened);
       else decision = withoutBrokenFirmware(decision, fw.target.package, opened);
+    }
+    if (slot && update === undefined) {
+      slots?.release();
+      slot = false;
     }
 
     try {
@@ -107,14 +119,17 @@ export function createExchange(deps: UpdateInfoDeps): (res: ServerResponse, star
       // exchange is counted by the same verdict: a download cut off is not an ok exchange, and
       // one whose station hung up at the last byte (before the response finished) is one.
       let mismatch: string | undefined;
+      slot = false;
       watchDelivery(res, length, update.size, (outcome) => {
+        if (slots !== undefined) slots.release();
         deps.metrics.observeExchange(outcome.complete ? 'ok' : 'cut_off', secondsSince(started));
         void recordDelivery(deps, eui, fw, mismatch === undefined ? outcome : { ...outcome, complete: false, mismatch }, log);
       });
       streamUpdate(res, head, length, update, checkedBytes ?? integrity.streamCheck(fw.target, update), (found) => (mismatch = found));
     } catch (e) {
-      // Until the response owns it, an opened firmware stream is ours to close.
+      // Until the response owns it, an opened firmware stream (and its download slot) is ours to close.
       update?.stream.destroy();
+      if (slot) slots?.release();
       throw e;
     }
   };

@@ -39,6 +39,8 @@ function slackText(e: { type: string; time: string; data: Record<string, unknown
         return `rollout ${String(rollout?.['id'])} completed`;
       case 'rollout.rolled_back':
         return `rollout ${String(rollout?.['id'])} rolled back`;
+      case 'rollout.waiting_for_approval':
+        return `rollout ${String(rollout?.['id'])} by ${String(rollout?.['createdBy'])} waits for approval: \`bscups rollout approve ${String(rollout?.['id'])}\` (by another operator) or \`deny\``;
       case 'test':
         return 'test delivery: this webhook works';
       default:

@@ -9,6 +9,18 @@ export interface RolloutContext extends OperationContext {
   readonly rollouts: OperatorRollouts;
   /** Called after a rollout was created or resumed, so an engine in this process evaluates it now rather than at its next interval. */
   readonly rolloutsChanged?: () => void;
+  /** The server's rollout policy (`serve --rollouts-need-approval`, `--max-concurrent-downloads`); none: no approval required, no cap known. */
+  readonly rolloutPolicy?: RolloutPolicy;
+}
+
+/** What the server enforces over every rollout. */
+export interface RolloutPolicy {
+  /** Every new rollout waits for approval (`--rollouts-need-approval`). */
+  readonly needApproval: boolean;
+  /** Firmware downloads in flight per server at most (`--max-concurrent-downloads`); null: no cap, or not known here (the local CLI). */
+  readonly maxConcurrentDownloads: number | null;
+  /** Downloads in flight on this server now; absent where no server streams (the local CLI). */
+  readonly downloadsInFlight?: () => number;
 }
 
 export interface PackageUpload extends SignedUpdateInput {

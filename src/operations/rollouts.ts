@@ -26,6 +26,7 @@ import type { MemberChange, RolloutEvent, RolloutStep } from '../core/rollout-ga
 import { rolloutProgress, rolloutProgressFromCounts, type RolloutProgress } from '../core/rollout-progress.js';
 import { parseEui, validateCupsUri, validateTcUri } from '../protocol/index.js';
 import type { NewAuditEntry, Page, RolloutEventRecord } from '../registry/index.js';
+import { approverIdentity } from '../core/rollout.js';
 import { audited, authorize } from './context.js';
 import { requirePackage, type RolloutContext } from './firmware-library.js';
 import { selectStations } from './rollout-selection.js';
@@ -66,6 +67,12 @@ export interface RolloutInput {
    * (default: on for TC URI rollouts, off otherwise; firmware on request).
    */
   readonly revertUnhealthy?: boolean;
+  /** Offers per minute at most, this rollout across every replica; none: unpaced. */
+  readonly maxOffersPerMinute?: number;
+  /** Wait in waiting_for_approval until an operator other than the creator approves (also when the server's policy says so). */
+  readonly requireApproval?: boolean;
+  /** Pause after each wave passes its gate, until resumed. */
+  readonly pauseAfterWave?: boolean;
 }
 
 export interface RolloutView {
@@ -75,12 +82,20 @@ export interface RolloutView {
   readonly outsideWindows?: WindowMissList;
   /** Failed members' automatic reverts by state; read for one rollout (show, create), not for listings. */
   readonly reverts?: Readonly<Record<RevertState, number>>;
+  /** Pacing in force: the rollout's offers per minute, and the server's cap on firmware downloads in flight (null where not known). */
+  readonly pacing: RolloutPacing;
 }
 
 /** Pending members whose stations call only outside the rollout's windows: how many, and the first 100 by EUI. */
 export interface WindowMissList {
   readonly count: number;
   readonly members: readonly WindowMiss[];
+}
+
+export interface RolloutPacing {
+  readonly maxOffersPerMinute: number | null;
+  readonly maxConcurrentDownloads: number | null;
+  readonly downloadsInFlight: number | null;
 }
 
 export const DEFAULT_WAVES = '1,5%,25%,100%';
@@ -105,6 +120,7 @@ export async function createRollout(ctx: RolloutContext, input: RolloutInput, ro
     ...(input.startAt === undefined ? {} : { startAt: parseStartAt(input.startAt, ctx.clock()).toISOString() }),
     ...(input.window === undefined || input.window.length === 0 ? {} : { windows: input.window.map((w) => parseWindow(w).text) }),
     revertUnhealthy: revertChoice(change, input.revertUnhealthy),
+    ...pacingAndApproval(ctx, input),
   };
   const stations = await selectStations(ctx.fleet, selector);
   // A rollout of nobody would pass every gate at once and complete before anyone could join.
@@ -120,8 +136,10 @@ export async function createRollout(ctx: RolloutContext, input: RolloutInput, ro
       waveSizes: sizes,
       rollbackOf,
       createdBy: ctx.actor.name,
+      createdByIdentity: approverIdentity(ctx.actor),
       members: stations.map((s, i) => ({ eui: s.eui, wave: waveOf(i, sizes) })),
-      ...(plan.startAt === undefined ? {} : { state: 'scheduled' as const }),
+      // Approval comes first: an approved rollout with a start time is scheduled until then.
+      ...(plan.requireApproval === true ? { state: 'waiting_for_approval' as const } : plan.startAt === undefined ? {} : { state: 'scheduled' as const }),
     },
     ctx.clock(),
     (r) => audited(ctx, 'rollout.create', r.id, { change, selector, plan, stations: stations.length, rollbackOf }),
@@ -142,6 +160,20 @@ function revertChoice(change: RolloutChange, asked: boolean | undefined): boolea
   return true;
 }
 
+/** The plan's pace, approval and pause-after-wave, from the input and the server's policy. */
+function pacingAndApproval(ctx: RolloutContext, input: RolloutInput): Pick<RolloutPlan, 'maxOffersPerMinute' | 'requireApproval' | 'pauseAfterWave'> {
+  const pace = input.maxOffersPerMinute;
+  if (pace !== undefined && (!Number.isInteger(pace) || pace < 1 || pace > 100_000)) {
+    throw invalid('invalid_max_offers_per_minute', `--max-offers-per-minute must be a whole number from 1 to 100000, got "${pace}"`, { field: 'maxOffersPerMinute' });
+  }
+  const approval = input.requireApproval === true || ctx.rolloutPolicy?.needApproval === true;
+  return {
+    ...(pace === undefined ? {} : { maxOffersPerMinute: pace }),
+    ...(approval ? { requireApproval: true } : {}),
+    ...(input.pauseAfterWave === true ? { pauseAfterWave: true } : {}),
+  };
+}
+
 async function parseChange(ctx: RolloutContext, input: RolloutInput): Promise<RolloutChange> {
   const given = [input.firmware, input.tcUri, input.cupsUri, input.rotate].filter((v) => v !== undefined).length;
   if (given !== 1) throw invalid('invalid_change', 'give exactly one change: --firmware PACKAGE, --tc-uri URI, --cups-uri URI or --rotate cups|tc|both');
@@ -160,8 +192,8 @@ async function parseChange(ctx: RolloutContext, input: RolloutInput): Promise<Ro
   return { kind: 'cupsUri', uri: validateCupsUri(input.cupsUri as string, 'cupsUri') };
 }
 
-async function view(ctx: RolloutContext, rollout: Rollout, members?: readonly RolloutMember[]): Promise<RolloutView> {
-  if (members !== undefined) return { rollout, progress: rolloutProgress(rollout, members, ctx.clock()), reverts: revertsOf(members) };
+export async function view(ctx: RolloutContext, rollout: Rollout, members?: readonly RolloutMember[]): Promise<RolloutView> {
+  if (members !== undefined) return { rollout, progress: rolloutProgress(rollout, members, ctx.clock()), reverts: revertsOf(members), pacing: pacingOf(ctx, rollout) };
   return { ...((await views(ctx, [rollout]))[0] as RolloutView), reverts: await ctx.rollouts.revertCounts(rollout.id) };
 }
 
@@ -197,11 +229,20 @@ async function withWindowMisses(ctx: RolloutContext, v: RolloutView, members?: r
   return { ...v, progress: { ...v.progress, gate }, outsideWindows: { count: misses.length, members: misses.slice(0, 100) } };
 }
 
+function pacingOf(ctx: RolloutContext, rollout: Rollout): RolloutPacing {
+  const policy = ctx.rolloutPolicy;
+  return {
+    maxOffersPerMinute: rollout.plan.maxOffersPerMinute ?? null,
+    maxConcurrentDownloads: policy?.maxConcurrentDownloads ?? null,
+    downloadsInFlight: policy?.downloadsInFlight === undefined ? null : policy.downloadsInFlight(),
+  };
+}
+
 /** Progress of rollouts from one SQL aggregate of member counts: no member row is read. */
 async function views(ctx: RolloutContext, rollouts: readonly Rollout[]): Promise<RolloutView[]> {
   const counts = await ctx.rollouts.memberCounts(rollouts.map((r) => r.id));
   const now = ctx.clock();
-  return rollouts.map((rollout) => ({ rollout, progress: rolloutProgressFromCounts(rollout, counts.get(rollout.id) ?? [], now) }));
+  return rollouts.map((rollout) => ({ rollout, progress: rolloutProgressFromCounts(rollout, counts.get(rollout.id) ?? [], now), pacing: pacingOf(ctx, rollout) }));
 }
 
 async function requireRollout(ctx: RolloutContext, id: string): Promise<Rollout> {
@@ -295,7 +336,7 @@ export async function showRollout(ctx: RolloutContext, id: string): Promise<Roll
 }
 
 type Control = 'pause' | 'resume' | 'abort';
-const FROM: Record<Control, readonly RolloutState[]> = { pause: ['running'], resume: ['paused', 'halted'], abort: ['scheduled', 'running', 'paused', 'halted'] };
+const FROM: Record<Control, readonly RolloutState[]> = { pause: ['running'], resume: ['paused', 'halted'], abort: ['scheduled', 'running', 'paused', 'halted', 'waiting_for_approval'] };
 const TO: Record<Control, RolloutState> = { pause: 'paused', resume: 'running', abort: 'aborted' };
 const EVENT: Record<Control, RolloutEvent['type']> = { pause: 'paused', resume: 'resumed', abort: 'aborted' };
 
@@ -307,6 +348,9 @@ const EVENT: Record<Control, RolloutEvent['type']> = { pause: 'paused', resume: 
 export async function controlRollout(ctx: RolloutContext, id: string, action: Control): Promise<RolloutView> {
   authorize(ctx, 'operator', `${action === 'abort' ? 'aborting' : action === 'pause' ? 'pausing' : 'resuming'} a rollout`);
   const rollout = await writeGuarded(ctx, id, async (r, members) => {
+    if (r.state === 'waiting_for_approval' && action !== 'abort') {
+      throw conflict('rollout_state', `rollout ${id} is waiting for approval: an operator other than its creator approves it (bscups rollout approve ${id}) or denies it; its creator can abort it`, { state: r.state });
+    }
     if (!FROM[action].includes(r.state)) throw conflict('rollout_state', `rollout ${id} is ${r.state}; only a ${FROM[action].join(' or ')} rollout can be ${action === 'abort' ? 'aborted' : `${action}d`}`, { state: r.state });
     // Resuming a rollout halted at a finished wave's success gate is the operator's
     // decision to go on: the wave counts as passed. A failure budget still exceeded
@@ -334,7 +378,7 @@ export async function controlRollout(ctx: RolloutContext, id: string, action: Co
  * Decides a step on the rollout as read and writes it if nobody changed the rollout meanwhile; retries otherwise.
  * `audit` is asked for the row after each decision and written with the step that commits.
  */
-async function writeGuarded(
+export async function writeGuarded(
   ctx: RolloutContext,
   id: string,
   decide: (r: Rollout, members: RolloutMember[]) => RolloutStep | Promise<RolloutStep>,

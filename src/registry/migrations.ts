@@ -11,6 +11,7 @@ import { webhookTables } from './migration-webhooks.js';
 import { noticeTables } from './migration-notify.js';
 import { rolloutSchedule } from './migration-rollout-schedule.js';
 import { revertTables } from './migration-revert.js';
+import { rolloutApproval } from './migration-rollout-approval.js';
 
 export type SqlFlavour = 'sqlite' | 'postgres';
 
@@ -39,6 +40,7 @@ export function registryMigrations(flavour: SqlFlavour, logger?: MigrationLogger
     '0022_notify': { up: (db) => noticeTables(db) },
     '0019_rollout_schedule': { up: (db) => rolloutSchedule(db, flavour) },
     '0018_revert': { up: (db) => revertTables(db) },
+    '0020_rollout_approval': { up: (db) => rolloutApproval(db, flavour) },
   };
   return { getMigrations: () => Promise.resolve(migrations) };
 }

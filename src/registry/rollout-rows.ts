@@ -30,6 +30,8 @@ export function toRollout(row: Selectable<RolloutTables['rollouts']>): Rollout {
     haltReason: row.halt_reason,
     rollbackOf: row.rollback_of,
     createdBy: row.created_by,
+    createdByIdentity: row.created_by_identity,
+    approval: row.approval === null || row.approved_by === null || row.approved_at === null ? null : { decision: row.approval as 'approved' | 'denied', by: row.approved_by, at: date(row.approved_at) },
     createdAt: date(row.created_at),
     updatedAt: date(row.updated_at),
     version: num(row.version),

@@ -33,6 +33,11 @@ export type RolloutTables = {
     created_at: Int8;
     updated_at: Int8;
     version: number;
+    /** 0020_rollout_approval. */
+    created_by_identity: string | null;
+    approval: string | null;
+    approved_by: string | null;
+    approved_at: Int8Null;
   };
   rollout_members: {
     rollout_id: string;

@@ -38,6 +38,7 @@ export async function writeStep(
       ...(r.waveStartedAt === undefined ? {} : { wave_started_at: ms(r.waveStartedAt) as number | null }),
       ...(r.wavePassedAt === undefined ? {} : { wave_passed_at: ms(r.wavePassedAt) as number | null }),
       ...(r.haltReason === undefined ? {} : { halt_reason: r.haltReason }),
+      ...(r.approval === undefined ? {} : { approval: r.approval.decision, approved_by: r.approval.by, approved_at: r.approval.at.getTime() }),
     })
     .where('id', '=', rollout.id)
     .where('version', '=', rollout.version)
@@ -149,6 +150,14 @@ async function writeMember(trx: Transaction<RegistryDatabase & RolloutTables>, r
     return;
   }
   const done = TERMINAL_MEMBER.has(m.state) ? now : null;
+  if (m.retry?.reclaim === true) {
+    try {
+      await trx.insertInto('rollout_claims').values({ eui: m.eui, rollout_id: rollout.id }).execute();
+    } catch (e) {
+      if (isUniqueViolation(e)) throw conflict('station_claimed', `station ${m.eui} joined another active rollout while the retry was written; nothing was retried, try again`);
+      throw e;
+    }
+  }
   if (m.joined === true) {
     try {
       await trx.insertInto('rollout_claims').values({ eui: m.eui, rollout_id: rollout.id }).execute();
@@ -172,6 +181,8 @@ async function writeMember(trx: Transaction<RegistryDatabase & RolloutTables>, r
       ...(m.offer === undefined ? {} : { previous: JSON.stringify(m.offer.previous), offered_at: now, deadline_at: m.offer.deadlineAt.getTime() }),
       // A withdrawn offer no longer counts as one (waves count offers); back to pending, it may be made again.
       ...(m.withdraw === undefined ? {} : { offered_at: null, deadline_at: null, ...(m.state === 'pending' ? { previous: null } : {}) }),
+      // A retried member is offered afresh: a new offer (and deadline) at its next evaluation; `previous` stays the first one's.
+      ...(m.retry === undefined ? {} : { offered_at: null, deadline_at: null }),
     })
     .where('rollout_id', '=', rollout.id)
     .where('eui', '=', m.eui)

@@ -15,7 +15,7 @@ import { REVERTING_PREFIX } from './migration-revert.js';
 import { chunks } from './chunks.js';
 import { ROLLOUT_CHUNK, writeStep } from './rollout-step.js';
 import { queueWebhookEvents } from './webhooks/outbox.js';
-import { rolloutScheduledEvent } from './webhooks/event-hooks.js';
+import { rolloutScheduledEvent, rolloutWebhookEvent } from './webhooks/event-hooks.js';
 import { checkLimit, decodeCursor, encodeCursor } from './cursor.js';
 import type { Page } from './fleet-types.js';
 import { selectHealth } from './health/health-rows.js';
@@ -95,6 +95,7 @@ export class KyselyRolloutStore extends BackendStore<RegistryDatabase & RolloutT
             id: input.id, name: input.name, kind: input.change.kind, change: JSON.stringify(input.change), selector: JSON.stringify(input.selector),
             plan: JSON.stringify(input.plan), wave_sizes: JSON.stringify(input.waveSizes), state: input.state ?? 'running', wave: 0, wave_started_at: null,
             wave_passed_at: null, halt_reason: null, rollback_of: input.rollbackOf, created_by: input.createdBy, created_at: now, updated_at: now, version: 1,
+            created_by_identity: input.createdByIdentity ?? null, approval: null, approved_by: null, approved_at: null,
           })
           .execute();
         const held = await claimsOf(trx, input.members.map((m) => m.eui));
@@ -114,10 +115,13 @@ export class KyselyRolloutStore extends BackendStore<RegistryDatabase & RolloutT
         const waves = input.waveSizes.join(', ');
         const scheduled = input.state === 'scheduled' ? `; scheduled to start at ${input.plan.startAt ?? 'once evaluated'}` : '';
         events.unshift({ type: 'created', eui: null, wave: null, message: `created by ${input.createdBy}: ${input.members.length} station(s), cumulative waves ${waves === '' ? 'none' : waves}${scheduled}` });
+        if (input.state === 'waiting_for_approval') events.splice(1, 0, { type: 'waiting_for_approval', eui: null, wave: null, message: 'waiting for approval by an operator other than its creator (bscups rollout approve / deny)' });
         for (const part of chunks(events, ROLLOUT_CHUNK)) await trx.insertInto('rollout_events').values(part.map((e) => ({ rollout_id: input.id, at: now, ...e }))).execute();
-        const rollout = toRollout(await trx.selectFrom('rollouts').selectAll().where('id', '=', input.id).executeTakeFirstOrThrow());
-        if (rollout.state === 'scheduled') await queueWebhookEvents(trx as unknown as Kysely<RegistryDatabase>, [rolloutScheduledEvent(rollout, input.members.length - held.size, at)]);
-        return rollout;
+        const created = toRollout(await trx.selectFrom('rollouts').selectAll().where('id', '=', input.id).executeTakeFirstOrThrow());
+        // Told in the transaction that creates it, so a subscriber hears of every rollout that waits, and only of those.
+        if (created.state === 'scheduled') await queueWebhookEvents(trx as unknown as Kysely<RegistryDatabase>, [rolloutScheduledEvent(created, input.members.length - held.size, at)]);
+        if (created.state === 'waiting_for_approval') await queueWebhookEvents(trx as unknown as Kysely<RegistryDatabase>, rolloutWebhookEvent({ ...created, state: 'running' }, created.state, null, at));
+        return created;
       }),
     );
   }

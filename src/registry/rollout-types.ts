@@ -25,11 +25,14 @@ export interface FirmwarePackageUse {
 }
 
 /** A rollout as created: the core's Rollout fields fixed at creation (the store sets state, wave and times), with its members. */
-export interface NewRollout extends Pick<Rollout, 'id' | 'name' | 'change' | 'selector' | 'plan' | 'waveSizes' | 'rollbackOf' | 'createdBy'> {
+export interface NewRollout extends Pick<Rollout, 'id' | 'name' | 'change' | 'selector' | 'plan' | 'waveSizes' | 'rollbackOf' | 'createdBy'>, Partial<Pick<Rollout, 'createdByIdentity'>> {
+  /**
+   * The state it starts in: running (default), scheduled (with plan.startAt: the engine starts it),
+   * or waiting_for_approval; the last two queue the webhook event of their name.
+   */
+  readonly state?: Extract<RolloutState, 'running' | 'scheduled' | 'waiting_for_approval'>;
   /** In rollout order, each with its wave. Stations another active rollout holds are recorded as skipped. */
   readonly members: readonly Pick<RolloutMember, 'eui' | 'wave'>[];
-  /** `scheduled` (with plan.startAt) waits for the engine to start it; default running. */
-  readonly state?: 'running' | 'scheduled';
 }
 
 /** A station's calls as the registry knows them: the last one, and the interval its health record learned. */
@@ -87,7 +90,7 @@ export interface RolloutStore {
   /** Deletes the entry; throws conflict `package_in_use` while a station target or an active rollout uses it; false when absent. */
   removePackage(pkg: string, audit?: AuditFor<boolean>): Promise<boolean>;
 
-  /** Creates a rollout (running, or scheduled) at wave 0 with its members and claims, in one transaction; a scheduled one queues its webhook event in it. */
+  /** Creates a rollout (running unless told: scheduled, or waiting for approval) at wave 0 with its members and claims, in one transaction; a scheduled or waiting one queues its webhook event in it. */
   createRollout(input: NewRollout, at: Date, audit?: AuditFor<Rollout>): Promise<Rollout>;
   getRollout(id: string): Promise<Rollout | undefined>;
   /** Most recent first; only the given states when any. */

@@ -48,6 +48,8 @@ export function register(program: Command): void {
     .option('--health-grace <seconds>', 'gateway health: a station not seen for its regular interval plus this is silent (env BSCUPS_HEALTH_GRACE, default 7200)')
     .option('--renew-station-certs-before <duration>', 'offer a new certificate through CUPS to each mtls station whose certificate expires within this, e.g. 30d; the old one is retired once the station uses the new one, every renewal audited (env BSCUPS_RENEW_STATION_CERTS_BEFORE, default off)')
     .option('--max-offers-per-minute <n>', 'with --renew-station-certs-before: start at most this many renewals per minute, per server (env BSCUPS_MAX_OFFERS_PER_MINUTE, default 60)')
+    .option('--rollouts-need-approval', 'every new rollout waits (state waiting_for_approval) until an operator other than its creator runs bscups rollout approve; set the env BSCUPS_ROLLOUTS_NEED_APPROVAL=true where the CLI runs against the database directly too (default off)')
+    .option('--max-concurrent-downloads <n>', 'stream at most this many firmware downloads at once, per server; a station over it gets its other changes now and the firmware at its next call, never an error (env BSCUPS_MAX_CONCURRENT_DOWNLOADS, default 0: no cap)')
     .option('--webhook-timeout <seconds>', 'a webhook receiver must answer each delivery within this (env BSCUPS_WEBHOOK_TIMEOUT, default 10)')
     .option('--webhook-disable-after <n>', 'disable a webhook after this many failed deliveries in a row, with an audit row (env BSCUPS_WEBHOOK_DISABLE_AFTER, default 20)')
     .option('--webhook-interval <seconds>', 'look for due webhook deliveries this often (env BSCUPS_WEBHOOK_INTERVAL, default 2)')

@@ -1,3 +1,4 @@
+import type { RolloutPolicy } from '../../operations/firmware-library.js';
 import type { KyselyWebhookStore } from '../../registry/webhooks/webhook-store.js';
 import type { HealthThresholds } from '../../core/health.js';
 import fastifySwagger from '@fastify/swagger';
@@ -61,6 +62,8 @@ export interface AdminDeps {
   readonly health?: HealthThresholds;
   /** Webhooks and their outbox; the webhook routes refuse without it. */
   readonly webhooks?: KyselyWebhookStore;
+  /** The server's rollout policy (approval, downloads in flight); none: no approval required, no cap known. */
+  readonly rolloutPolicy?: RolloutPolicy;
 }
 
 export const API_PREFIX = '/api/v1';

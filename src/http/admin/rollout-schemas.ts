@@ -78,6 +78,9 @@ export const RolloutCreate = z
     startAt: z.string().optional().describe('start later: an ISO 8601 time with its offset (2026-12-08T02:00+01:00) or a duration from now (2h); the rollout is scheduled until then'),
     window: z.array(z.string()).optional().describe('time windows, e.g. "Mon-Fri 01:00-05:00 Europe/Berlin": offers are made only while one is open'),
     revertUnhealthy: z.boolean().optional().describe('a station that fails gets back what it had before (its TC URI, or its previous package when in the library and signed for its keys) at its next exchange; default true for TC URI rollouts, false otherwise'),
+    maxOffersPerMinute: z.number().int().min(1).max(100_000).optional().describe('at most this many offers in any minute, this rollout across every server; default unpaced'),
+    requireApproval: z.boolean().optional().describe('wait in waiting_for_approval until an operator other than the creator approves (the server may require it for every rollout)'),
+    pauseAfterWave: z.boolean().optional().describe('pause after each wave passes its gate, until resumed'),
   })
   .meta({ id: 'RolloutCreate' });
 
@@ -101,6 +104,19 @@ export const Rollout = z
     selector: z.record(z.string(), z.unknown()),
     plan: z.record(z.string(), z.unknown()),
     state: z.enum(ROLLOUT_STATES),
+    stateText: z.string().describe('the state in words, e.g. "denied by bob", "paused after wave 2 of 4 (resume to go on)"'),
+    approval: z
+      .object({ decision: z.enum(['approved', 'denied']), by: z.string(), at: time })
+      .nullable()
+      .describe('how a rollout that waited for approval was decided; null until then'),
+    createdByKeyId: z.string().nullable().describe("the API key that created it (an approval must come from another); null when created locally"),
+    pacing: z
+      .object({
+        maxOffersPerMinute: z.number().int().nullable().describe("this rollout's offers per minute at most; null: unpaced"),
+        maxConcurrentDownloads: z.number().int().nullable().describe("the server's cap on firmware downloads in flight (serve --max-concurrent-downloads); null: none, or not known (the CLI without --server)"),
+        downloadsInFlight: z.number().int().nullable().describe('firmware downloads this server streams now; null where not known'),
+      })
+      .describe('pacing in force'),
     wave: z.number().int().describe('wave in progress, 1-based; 0 before the first'),
     waves: z.array(z.object({ wave: z.number().int(), stations: z.number().int(), ...Counts })),
     totals: z.object(Counts),
@@ -176,3 +192,11 @@ export const RollbackResult = z
     rollouts: z.array(z.string()),
   })
   .meta({ id: 'RollbackResult' });
+
+export const RetryBody = z
+  .object({ station: z.array(z.string()).optional().describe('only these failed members; default every failed member') })
+  .meta({ id: 'RetryRequest' });
+export const RetryResult = Rollout.extend({
+  retried: z.array(z.string()).describe('members offered the change again at the next evaluation'),
+  skipped: z.array(z.object({ eui: z.string(), reason: z.string() })).describe('failed members left failed (another active rollout holds them now)'),
+}).meta({ id: 'RetryResult' });

@@ -1,4 +1,4 @@
-import type { RolloutMember } from '../../core/rollout.js';
+import { stateWords, type RolloutMember } from '../../core/rollout.js';
 import type { FirmwarePackage, RolloutEventRecord } from '../../registry/index.js';
 import type { RolloutView } from '../../operations/rollouts.js';
 
@@ -10,7 +10,8 @@ export function packageJson(p: FirmwarePackage) {
   return { package: p.package, size: p.size, sha256: p.sha256, keyCrcs: p.signatures.map((s) => s.keyCrc), models: [...p.models], createdBy: p.createdBy, createdAt: p.createdAt.toISOString() };
 }
 
-export function rolloutJson({ rollout: r, progress: p, outsideWindows, reverts }: RolloutView) {
+export function rolloutJson(v: RolloutView) {
+  const { rollout: r, progress: p, outsideWindows, reverts } = v;
   return {
     id: r.id,
     name: r.name,
@@ -18,6 +19,10 @@ export function rolloutJson({ rollout: r, progress: p, outsideWindows, reverts }
     selector: { ...r.selector },
     plan: { ...r.plan },
     state: r.state,
+    stateText: stateWords(r),
+    approval: r.approval === null ? null : { decision: r.approval.decision, by: r.approval.by, at: r.approval.at.toISOString() },
+    createdByKeyId: r.createdByIdentity?.startsWith('key:') === true ? r.createdByIdentity.slice(4) : null,
+    pacing: { ...v.pacing },
     wave: r.wave,
     waves: p.waves.map((w) => ({ ...w })),
     totals: { ...p.totals },

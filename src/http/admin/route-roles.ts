@@ -68,6 +68,9 @@ export const ROUTE_ROLES: Readonly<Record<string, Role>> = {
   'POST /api/v1/rollouts/:id/resume': 'operator',
   'POST /api/v1/rollouts/:id/abort': 'operator',
   'POST /api/v1/rollouts/:id/rollback': 'operator',
+  'POST /api/v1/rollouts/:id/approve': 'operator',
+  'POST /api/v1/rollouts/:id/deny': 'operator',
+  'POST /api/v1/rollouts/:id/retry': 'operator',
 
   'GET /api/v1/api-keys': 'admin',
   'POST /api/v1/api-keys': 'admin',

@@ -5,6 +5,7 @@ const ROLLOUT_EVENTS: Partial<Record<RolloutState, WebhookEventType>> = {
   halted: 'rollout.halted',
   completed: 'rollout.completed',
   rolled_back: 'rollout.rolled_back',
+  waiting_for_approval: 'rollout.waiting_for_approval',
 };
 
 /** The webhook event of a rollout step that moves `rollout` into `state` (none when it stays or the state tells nobody). */
@@ -28,6 +29,7 @@ export function rolloutWebhookEvent(rollout: Rollout, state: RolloutState | unde
           waves: rollout.waveSizes.length,
           ...(state === 'halted' ? { haltReason: haltReason ?? rollout.haltReason } : {}),
           rollbackOf: rollout.rollbackOf,
+          ...(state === 'waiting_for_approval' ? { createdBy: rollout.createdBy } : {}),
         },
       },
     },

@@ -93,6 +93,12 @@ export interface Rollout {
   selector: Record<string, unknown>;
   plan: Record<string, unknown>;
   state: string;
+  /** The state in words, e.g. "denied by bob". */
+  stateText: string;
+  approval: { decision: 'approved' | 'denied'; by: string; at: string } | null;
+  /** The key that created it; approve and deny are offered to other keys only. */
+  createdByKeyId: string | null;
+  pacing: { maxOffersPerMinute: number | null; maxConcurrentDownloads: number | null; downloadsInFlight: number | null };
   wave: number;
   waves: (MemberCounts & { wave: number; stations: number })[];
   totals: MemberCounts;

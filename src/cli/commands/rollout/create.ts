@@ -27,6 +27,9 @@ interface Options {
   startAt?: string;
   window?: string[];
   revertUnhealthy?: boolean;
+  maxOffersPerMinute?: string;
+  requireApproval?: boolean;
+  pauseAfterWave?: boolean;
 }
 
 export function register(parent: Command): void {
@@ -55,8 +58,14 @@ export function register(parent: Command): void {
     .option('--window <spec>', 'offer only in this time window, "DAYS HH:MM-HH:MM ZONE", e.g. "Mon-Fri 01:00-05:00 Europe/Berlin"; repeatable. A station calls about once a day: one whose call misses every window is listed by rollout show', collect)
     .option('--revert-unhealthy', 'a station that fails gets back what it had before at its next exchange (its TC URI; for firmware its previous package, when in the library and signed for its keys, else the rollout halts). Default on for --tc-uri')
     .option('--no-revert-unhealthy', 'leave a station that fails as it is')
+    .option('--max-offers-per-minute <n>', 'pace: at most this many offers in any minute, this rollout across every server (default unpaced)')
+    .option('--require-approval', 'wait (waiting_for_approval) until an operator other than you runs bscups rollout approve; serve --rollouts-need-approval makes every rollout wait')
+    .option('--pause-after-wave', 'pause after each wave passes its gate, until bscups rollout resume')
     .action(async (opts: Options, cmd: Command) => {
-      const { maxOffers: given, stationVersion, rotate, ...rest } = opts;
+      const { maxOffers: given, stationVersion, rotate, maxOffersPerMinute: pace, ...rest } = opts;
+      if (pace !== undefined && !/^\d{1,6}$/.test(pace)) {
+        throw invalid('invalid_max_offers_per_minute', `--max-offers-per-minute must be a whole number from 1 to 100000, got "${pace}"`, { field: '--max-offers-per-minute' });
+      }
       if (rotate !== undefined && rotate !== 'cups' && rotate !== 'tc' && rotate !== 'both') {
         throw invalid('invalid_rotate', `--rotate must be cups, tc or both, got "${rotate}"`, { field: '--rotate' });
       }
@@ -65,6 +74,7 @@ export function register(parent: Command): void {
           ...rest,
           ...(rotate === undefined ? {} : { rotate }),
           ...(stationVersion === undefined ? {} : { version: stationVersion }),
+          ...(pace === undefined ? {} : { maxOffersPerMinute: Number(pace) }),
           maxOffers: given === undefined ? settings.maxOffers : Number(given),
         });
         out.result(v, () => printRollout(out, v));

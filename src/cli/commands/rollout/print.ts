@@ -14,9 +14,11 @@ export function changeText(r: RolloutJson): string {
 export function printRollout(out: Output, r: RolloutJson, members?: readonly z.infer<typeof RolloutMember>[]): void {
   out.line(`rollout  ${r.id}${r.name === null ? '' : ` (${r.name})`}`);
   out.line(`change   ${changeText(r)}`);
-  out.line(`state    ${r.state}${r.rollbackOf === null ? '' : `, rolls back ${r.rollbackOf}`}`);
+  out.line(`state    ${r.state}: ${r.stateText}${r.rollbackOf === null ? '' : `, rolls back ${r.rollbackOf}`}`);
+  if (r.approval !== null) out.line(`${r.approval.decision.padEnd(8)} by ${r.approval.by} at ${r.approval.at}`);
   if (r.startAt !== null) out.line(`start    ${r.startAt}${r.state === 'scheduled' ? ' (scheduled: nothing is offered before; rollout abort cancels it)' : ''}`);
   if (r.windows.length > 0) out.line(`windows  ${r.windows.join('; ')} (offers only inside; an offer not fetched when a window closes is taken back)`);
+  out.line(`pace     ${pacingText(r.pacing)}`);
   out.line(`gate     ${r.gate}`);
   if (r.haltReason !== null) out.line(`halted   ${r.haltReason}`);
   if (r.state === 'halted') out.line('         no new offers; offers not fetched yet were withdrawn and are made again on resume');
@@ -48,4 +50,14 @@ export function printRollout(out: Output, r: RolloutJson, members?: readonly z.i
       reverted ? ['station', 'wave', 'state', 'reason', 'revert'] : ['station', 'wave', 'state', 'reason'],
     );
   }
+}
+
+/** Both paces in words: the rollout's offers per minute, the server's firmware downloads in flight. */
+export function pacingText(p: RolloutJson['pacing']): string {
+  const offers = p.maxOffersPerMinute === null ? 'offers unpaced' : `at most ${p.maxOffersPerMinute} offer(s) per minute`;
+  const downloads =
+    p.maxConcurrentDownloads === null
+      ? p.downloadsInFlight === null ? 'server download cap not known here (ask a server: --server)' : `no server cap on downloads (${p.downloadsInFlight} in flight)`
+      : `server streams at most ${p.maxConcurrentDownloads} firmware download(s) at once${p.downloadsInFlight === null ? '' : ` (${p.downloadsInFlight} now)`}`;
+  return `${offers}; ${downloads}`;
 }

@@ -16,14 +16,22 @@ import {
   RolloutMemberQuery,
   RolloutPage,
   RolloutParams,
+  RetryBody,
+  RetryResult,
 } from '../rollout-schemas.js';
 import { memberJson, rolloutEventJson, rolloutJson } from '../rollout-views.js';
+import { decideRollout, retryRollout } from '../../../operations/rollout-decisions.js';
 
 /** Fleet rollouts: thin adapters over operations/rollouts.ts; the engine in every server advances them. */
 export function registerRolloutRoutes(app: FastifyInstance, deps: AdminDeps): void {
   const api = app.withTypeProvider<ZodTypeProvider>();
   const tags = ['rollouts'];
-  const ctx = (req: Parameters<typeof contextOf>[0]) => ({ ...contextOf(req, deps), rollouts: deps.rollouts, ...(deps.rolloutsChanged === undefined ? {} : { rolloutsChanged: deps.rolloutsChanged }) });
+  const ctx = (req: Parameters<typeof contextOf>[0]) => ({
+    ...contextOf(req, deps),
+    rollouts: deps.rollouts,
+    ...(deps.rolloutsChanged === undefined ? {} : { rolloutsChanged: deps.rolloutsChanged }),
+    ...(deps.rolloutPolicy === undefined ? {} : { rolloutPolicy: deps.rolloutPolicy }),
+  });
 
   api.get('/rollouts', {
     schema: {
@@ -77,6 +85,26 @@ export function registerRolloutRoutes(app: FastifyInstance, deps: AdminDeps): vo
       schema: { tags, summary: `${action[0]?.toUpperCase()}${action.slice(1)} a rollout`, params: RolloutParams, response: { 200: Rollout, ...errorResponses } },
     }, async (req) => rolloutJson(await controlRollout(ctx(req), req.params.id, action)));
   }
+
+  for (const decision of ['approve', 'deny'] as const) {
+    api.post(`/rollouts/:id/${decision}`, {
+      schema: {
+        tags,
+        summary: decision === 'approve'
+          ? 'Approve a rollout waiting for approval: it runs from wave 1. Needs another key than its creator\'s'
+          : 'Deny a rollout waiting for approval: it is aborted, nothing was offered. Needs another key than its creator\'s',
+        params: RolloutParams,
+        response: { 200: Rollout, ...errorResponses },
+      },
+    }, async (req) => rolloutJson(await decideRollout(ctx(req), req.params.id, decision)));
+  }
+
+  api.post('/rollouts/:id/retry', {
+    schema: { tags, summary: 'Offer the change again to failed members (a new offer, a new deadline, the same gates); a halted or completed rollout runs again', params: RolloutParams, body: RetryBody.optional(), response: { 200: RetryResult, ...errorResponses } },
+  }, async (req) => {
+    const r = await retryRollout(ctx(req), req.params.id, req.body ?? {});
+    return { ...rolloutJson(r), retried: [...r.retried], skipped: r.skipped.map((s) => ({ ...s })) };
+  });
 
   api.post('/rollouts/:id/rollback', {
     schema: { tags, summary: 'Set touched stations back to their previous configuration', params: RolloutParams, body: RollbackBody.optional(), response: { 200: RollbackResult, ...errorResponses } },

@@ -10,10 +10,13 @@ const MEMBER_STATES = ['pending', 'offered', 'confirmed', 'failed', 'skipped', '
 import { changeText, progress, rolloutBadge, SEGMENTS } from './rollouts.js';
 import { duration, u } from '../text.js';
 
-const CONTROLS: readonly { action: 'pause' | 'resume' | 'abort' | 'rollback'; label: string; when: readonly string[]; question: string; danger: boolean }[] = [
+const CONTROLS: readonly { action: 'approve' | 'deny' | 'pause' | 'resume' | 'retry' | 'abort' | 'rollback'; label: string; when: readonly string[]; question: string; danger: boolean }[] = [
+  { action: 'approve', label: 'Approve', when: ['waiting_for_approval'], question: 'Approve this rollout? Wave 1 starts at the next evaluation.', danger: false },
+  { action: 'deny', label: 'Deny', when: ['waiting_for_approval'], question: 'Deny this rollout? It is aborted; nothing was offered.', danger: true },
   { action: 'pause', label: 'Pause', when: ['running'], question: 'Pause this rollout? No new offers are made until it is resumed.', danger: false },
   { action: 'resume', label: 'Resume', when: ['paused', 'halted'], question: 'Resume this rollout? Offers continue with the current wave.', danger: false },
-  { action: 'abort', label: 'Abort', when: ['scheduled', 'running', 'paused', 'halted'], question: 'Abort this rollout? It stops for good (a scheduled one never starts); stations stay as they are.', danger: true },
+  { action: 'retry', label: 'Retry failed', when: ['running', 'paused', 'halted', 'completed'], question: 'Offer the change again to every failed station? Each gets a new offer and deadline, under the same gates.', danger: false },
+  { action: 'abort', label: 'Abort', when: ['scheduled', 'running', 'paused', 'halted', 'waiting_for_approval'], question: 'Abort this rollout? It stops for good (a scheduled one never starts); stations stay as they are.', danger: true },
   { action: 'rollback', label: 'Roll back', when: ['running', 'paused', 'halted', 'completed', 'aborted'], question: 'Roll back? Every station this rollout touched is set back to its previous configuration.', danger: true },
 ];
 
@@ -108,7 +111,7 @@ export function rolloutPage(ctx: AppContext, id: string): Page {
       fill(
         head,
         h('h1', { id: 'rollout-title' }, r.name === null ? 'Rollout' : u(r.name, 'title-name'), ' ', h('span', { class: 'mono subtle' }, r.id)),
-        h('p', { class: 'meta' }, h('span', { 'data-testid': 'rollout-state' }, rolloutBadge(r.state)), ' ', u(changeText(r.change)), ' · created by ', u(r.createdBy), ' ', time(r.createdAt), r.rollbackOf === null ? '' : [' · rollback of ', h('a', { href: `#/rollouts/${r.rollbackOf}` }, r.rollbackOf)]),
+        h('p', { class: 'meta' }, h('span', { 'data-testid': 'rollout-state' }, rolloutBadge(r.state)), ' ', h('strong', { 'data-testid': 'rollout-state-text' }, u(r.stateText)), ' · ', u(changeText(r.change)), ' · created by ', u(r.createdBy), ' ', time(r.createdAt), r.rollbackOf === null ? '' : [' · rollback of ', h('a', { href: `#/rollouts/${r.rollbackOf}` }, r.rollbackOf)]),
         // Only a running rollout moves: a paused or halted one has no arrival time to promise.
         h('p', { class: 'gate', 'data-testid': 'gate' }, h('strong', null, 'Gate: '), u(r.gate), r.eta === null || (r.state !== 'running' && r.state !== 'scheduled') ? '' : [' · ETA ', time(r.eta)]),
         r.haltReason === null ? null : h('p', { class: 'error', role: 'alert', 'data-testid': 'halt-reason' }, h('strong', null, 'Halted: '), u(r.haltReason, 'wrap')),
@@ -145,18 +148,24 @@ export function rolloutPage(ctx: AppContext, id: string): Page {
               r.reverts.reverting > 0 ? `, ${r.reverts.reverting} set back and waiting for the station's next exchange` : '',
               r.reverts.refused > 0 ? `, ${r.reverts.refused} could not be reverted (see the stations below)` : '',
             ),
+        h('p', { class: 'meta', 'data-testid': 'pacing' }, pacingText(r)),
+        r.approval === null ? null : h('p', { class: 'meta', 'data-testid': 'approval' }, `${r.approval.decision === 'approved' ? 'Approved' : 'Denied'} by `, u(r.approval.by), ' ', time(r.approval.at)),
       );
-      // Buttons are rebuilt only when the state changes, so keyboard focus is not lost on every poll.
-      if (shownState !== r.state) {
-        shownState = r.state;
+      // Buttons are rebuilt only when what they offer changes, so keyboard focus is not lost on every poll.
+      const failed = r.totals.failed > 0;
+      // The creator's own key cannot approve or deny (the API refuses it too): those buttons are for other keys.
+      const mayDecide = ctx.me.keyId !== undefined && ctx.me.keyId !== null && ctx.me.keyId !== r.createdByKeyId;
+      const shown = `${r.state}:${failed}:${mayDecide}`;
+      if (shownState !== shown) {
+        shownState = shown;
         fill(
           controls,
           ctx.canChange
-            ? CONTROLS.filter((c) => c.when.includes(r.state)).map((c) => {
+            ? CONTROLS.filter((c) => c.when.includes(r.state) && (c.action !== 'retry' || failed) && ((c.action !== 'approve' && c.action !== 'deny') || mayDecide)).map((c) => {
                 const b = h('button', { type: 'button', class: c.danger ? 'danger' : 'secondary', 'data-action': c.action }, c.label);
                 b.addEventListener('click', () => {
                   void ctx.confirm(c.question, c.label).then((yes) => {
-                    if (yes) void ctx.act(`${c.label} rollout`, () => api('POST', `${path}/${c.action}`, c.action === 'rollback' ? {} : undefined));
+                    if (yes) void ctx.act(`${c.label} rollout`, () => api('POST', `${path}/${c.action}`, c.action === 'rollback' || c.action === 'retry' ? {} : undefined));
                   });
                 });
                 return b;
@@ -188,4 +197,12 @@ export function rolloutPage(ctx: AppContext, id: string): Page {
       fill(events, h('ol', { class: 'timeline' }, latest.items.map((e) => h('li', null, time(e.at), ' ', badge(e.type, 'muted'), ' ', u(e.message, 'wrap')))));
     },
   };
+}
+
+/** Both paces in words, as `rollout show` prints them. */
+function pacingText(r: Rollout): string {
+  const p = r.pacing;
+  const offers = p.maxOffersPerMinute === null ? 'Offers unpaced' : `At most ${p.maxOffersPerMinute} offer(s) per minute`;
+  const downloads = p.maxConcurrentDownloads === null ? 'no server cap on firmware downloads' : `the server streams at most ${p.maxConcurrentDownloads} firmware download(s) at once`;
+  return `${offers} · ${downloads}${p.downloadsInFlight === null ? '' : ` (${p.downloadsInFlight} in flight)`}`;
 }
