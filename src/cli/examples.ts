@@ -68,8 +68,8 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   'firmware remove': ['bscups firmware remove 1.3.0'],
   rollout: ['bscups rollout create --firmware 1.4.0 --model linux --label region=eu --waves 1,5%,25%,100% --failure-budget 2%', 'bscups rollout list'],
   'rollout create': [
-    'bscups rollout create --firmware 1.4.0 --model linux --package 2.0.5 --label region=eu --waves 1,5%,25%,100% --failure-budget 2% --deadline 26h',
-    'bscups rollout create --tc-uri wss://lns2.example.com:6887 --label site=north --waves 10,100% --soak 1h --include-new',
+    'bscups rollout create --firmware 1.4.0 --model linux --package 2.0.5 --label region=eu --waves 1,5%,25%,100% --failure-budget 2% --deadline 27h',
+    'bscups rollout create --tc-uri wss://lns2.example.com:6887 --label site=north --waves 10,100% --failure-budget 2 --health-soak 30m --include-new',
   ],
   'rollout list': ['bscups rollout list', 'bscups rollout list --state running --state halted'],
   'rollout members': ['bscups rollout members r1a2b3c4d --state failed', 'bscups rollout members r1a2b3c4d --wave 2 --json'],

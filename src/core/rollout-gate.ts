@@ -1,9 +1,11 @@
 import { isDowngrade } from './versions.js';
 import { withdrawUnfetched } from './rollout-withdraw.js';
+import { judgeReportDue, judgeSoak } from './rollout-soak.js';
 import {
   describeChange,
   failuresAllowed,
   formatAmount,
+  healthSoakOf,
   isActive,
   type MemberState,
   type PreviousConfig,
@@ -28,6 +30,10 @@ export interface StationObservation {
   readonly desired: { readonly tcUri: string | null; readonly cupsUri: string | null };
   readonly reported: { readonly model: string; readonly package: string | null; readonly tcUri: string | null; readonly cupsUri: string | null } | null;
   readonly lastSeenAt: Date | null;
+  /** When what the station reports last changed (the call that first reported it). */
+  readonly reportedAt?: Date | null;
+  /** The station's health record (core/health.ts): its current run of early calls. */
+  readonly health?: { readonly earlyRun: number; readonly runFrom: Date | null } | null;
   readonly firmware: {
     readonly package: string;
     readonly state: 'pending' | 'offered' | 'upgraded' | 'failed';
@@ -68,7 +74,7 @@ export interface GateInput {
 
 export type RolloutEventType =
   | 'created' | 'wave_started' | 'wave_passed' | 'halted' | 'paused' | 'resumed' | 'completed' | 'aborted' | 'rolled_back'
-  | 'joined' | 'offered' | 'confirmed' | 'failed' | 'skipped' | 'reverted';
+  | 'joined' | 'offered' | 'confirmed' | 'failed' | 'skipped' | 'reverted' | 'soaking';
 
 export interface RolloutEvent {
   readonly type: RolloutEventType;
@@ -94,6 +100,10 @@ export interface MemberChange {
    * firmware target is removed, a URI set back to this; the member's offer is cleared.
    */
   readonly withdraw?: PreviousConfig;
+  /** Health soak: it began at this exchange (core/rollout-soak.ts). */
+  readonly soakFrom?: Date;
+  /** Set with a state: whether a confirmed member still waits for the station's report (true) or no longer (false). */
+  readonly reportDue?: boolean;
 }
 
 export interface RolloutChangeSet {
@@ -127,9 +137,34 @@ export function evaluateRollout(input: GateInput): RolloutStep {
     step.events.push({ type: eventOf(state), eui: m.eui, wave: m.wave, message: `${describeChange(rollout.change)}: ${state}${reason === null ? '' : ` (${reason})`}` });
   };
 
+  const soakMs = healthSoakOf(rollout.plan);
   for (const m of input.members) {
+    const obs = input.observations.get(m.eui);
+    const judge = (x: RolloutMember) => judgeOffered(rollout.change, x, obs, now);
+    if (m.state === 'confirmed' && m.reportDue === true) {
+      const due = judgeReportDue(m, obs, judge);
+      if (due?.state === 'failed') set(m, 'failed', due.reason, { reportDue: false });
+      else if (due !== undefined) {
+        // The station reported the change its soak confirmed: the watch ends, without a second confirmation event.
+        members.set(m.eui, { ...m, reason: due.reason, reportDue: false });
+        step.members.push({ eui: m.eui, wave: m.wave, state: 'confirmed', reason: due.reason, reportDue: false });
+      }
+      continue;
+    }
     if (m.state !== 'offered') continue;
-    const verdict = judgeOffered(rollout.change, m, input.observations.get(m.eui), now);
+    if (soakMs > 0 && obs !== undefined && obs.exists) {
+      const soak = judgeSoak(rollout.change, m, obs, soakMs, now, judge);
+      if (soak === null) continue;
+      const from = soak.soakFrom === undefined ? {} : { soakFrom: soak.soakFrom };
+      if (soak.verdict !== undefined) set(m, soak.verdict.state, soak.verdict.reason, { ...from, ...(soak.verdict.reportDue === true ? { reportDue: true } : {}) });
+      else if (soak.soakFrom !== undefined) {
+        members.set(m.eui, { ...m, soakFrom: soak.soakFrom });
+        step.members.push({ eui: m.eui, wave: m.wave, state: 'offered', reason: m.reason, soakFrom: soak.soakFrom });
+        step.events.push({ type: 'soaking', eui: m.eui, wave: m.wave, message: `${describeChange(rollout.change)}: soaking ${Math.round(soakMs / 1000)} s from ${soak.soakFrom.toISOString()}: a call to CUPS before then fails the station` });
+      }
+      continue;
+    }
+    const verdict = judge(m);
     if (verdict !== null) set(m, verdict.state, verdict.reason);
   }
 

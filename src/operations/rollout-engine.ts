@@ -63,7 +63,8 @@ export async function advanceRollout(deps: RolloutEngineDeps, rollout: Rollout):
   const scan = rollout.plan.includeNew && rollout.state === 'running';
   const scanStart = deps.clock().getTime();
   const joiners = scan ? await findJoiners(deps, rollout, members, models, deps.joinWatermarks?.get(rollout.id)) : [];
-  const watched = members.filter((m) => m.state === 'pending' || m.state === 'offered').map((m) => m.eui);
+  // A member its health soak confirmed before the station reported the change is watched until it reports (core/rollout-soak.ts).
+  const watched = members.filter((m) => m.state === 'pending' || m.state === 'offered' || (m.state === 'confirmed' && m.reportDue === true)).map((m) => m.eui);
   const observations = await store.observe([...watched, ...joiners]);
   const now = deps.clock();
   const input = { rollout, members, observations, models, joiners, now };

@@ -2,8 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { parseDuration } from '../core/duration.js';
 import { conflict, invalid, notFound } from '../core/errors.js';
 import {
+  defaultHealthSoakMs,
   describeChange,
   isActive,
+  soakRefusal,
   MEMBER_STATES,
   parseAmount,
   parseThreshold,
@@ -24,7 +26,8 @@ import type { MemberChange, RolloutEvent, RolloutStep } from '../core/rollout-ga
 import { rolloutProgress, rolloutProgressFromCounts, type RolloutProgress } from '../core/rollout-progress.js';
 import { parseEui, validateCupsUri, validateTcUri } from '../protocol/index.js';
 import type { NewAuditEntry, Page, RolloutEventRecord } from '../registry/index.js';
-import { audited, authorize } from './context.js';
+import { audited, authorize, healthOf } from './context.js';
+import { spoken } from '../core/health-reason.js';
 import { requirePackage, type RolloutContext } from './firmware-library.js';
 import { selectStations } from './rollout-selection.js';
 import { parseLabelSelector } from './station-filters.js';
@@ -52,12 +55,16 @@ export interface RolloutInput {
   readonly failureBudget?: string;
   readonly deadline?: string;
   readonly soak?: string;
+  /** The per-station health soak (core/rollout-soak.ts), e.g. 30m; 0 turns it off. Default: 30m for TC URI, TC credential and firmware rollouts. */
+  readonly healthSoak?: string;
   readonly includeNew?: boolean;
 }
 
 export interface RolloutView {
   readonly rollout: Rollout;
   readonly progress: RolloutProgress;
+  /** What the operator should know about the rollout as created (a deadline shorter than a healthy station needs). */
+  readonly warnings?: readonly string[];
 }
 
 export const DEFAULT_WAVES = '1,5%,25%,100%';
@@ -72,14 +79,24 @@ export async function createRollout(ctx: RolloutContext, input: RolloutInput, ro
     ...(input.version === undefined ? {} : { stationVersion: input.version }),
     ...(input.station === undefined || input.station.length === 0 ? {} : { euis: input.station.map((e) => parseEui(e, 'station')) }),
   };
+  const healthSoakMs = parseHealthSoak(change, input.healthSoak);
+  // A healthy station gets the change at its next regular check (up to its interval after the
+  // offer, PROTOCOL.md 8.3), then soaks: the default deadline leaves it that, plus the grace
+  // after which a station counts as silent (with the default flags 24 h + 2 h + the soak).
+  const health = healthOf(ctx);
+  const needs = health.intervalMs + healthSoakMs;
   const plan: RolloutPlan = {
     waves: parseWaves(input.waves ?? DEFAULT_WAVES),
     successThreshold: parseThreshold(input.successThreshold ?? '100%'),
     failureBudget: parseAmount(input.failureBudget ?? '0', '--failure-budget'),
-    deadlineMs: parseDuration(input.deadline ?? '26h', '--deadline'),
+    deadlineMs: input.deadline === undefined ? needs + health.graceMs : parseDuration(input.deadline, '--deadline'),
     soakMs: input.soak === undefined ? 0 : parseDuration(input.soak, '--soak'),
     includeNew: input.includeNew === true,
+    healthSoakMs,
   };
+  const warnings = change.kind === 'tcUri' && plan.deadlineMs < needs
+    ? [`--deadline ${spoken(plan.deadlineMs)} is shorter than a healthy station needs: the change reaches it at its next regular check (up to ${spoken(health.intervalMs)} after the offer)${healthSoakMs > 0 ? ` and then soaks ${spoken(healthSoakMs)}` : ''}, so stations that work may fail as not confirmed; give --deadline ${Math.ceil(needs / 60_000)}m or more, or leave it out for the default`]
+    : [];
   const stations = await selectStations(ctx.fleet, selector);
   // A rollout of nobody would pass every gate at once and complete before anyone could join.
   if (stations.length === 0) throw invalid('no_stations', 'no station matches the selector; check --label, --model, --package, --station-version and --station');
@@ -100,7 +117,18 @@ export async function createRollout(ctx: RolloutContext, input: RolloutInput, ro
     (r) => audited(ctx, 'rollout.create', r.id, { change, selector, plan, stations: stations.length, rollbackOf }),
   );
   ctx.rolloutsChanged?.();
-  return view(ctx, rollout);
+  return { ...(await view(ctx, rollout)), ...(warnings.length > 0 ? { warnings } : {}) };
+}
+
+/** `--health-soak`: a duration, or 0 for none; refused for a change the station answers by calling again at once. */
+function parseHealthSoak(change: RolloutChange, text: string | undefined): number {
+  if (text === undefined) return defaultHealthSoakMs(change);
+  const ms = text.trim() === '0' ? 0 : parseDuration(text, '--health-soak');
+  const refused = soakRefusal(change);
+  if (ms > 0 && refused !== null) {
+    throw invalid('health_soak_not_supported', `--health-soak cannot gate a ${describeChange(change)} rollout: ${refused}; leave --health-soak out or give 0`, { field: '--health-soak' });
+  }
+  return ms;
 }
 
 async function parseChange(ctx: RolloutContext, input: RolloutInput): Promise<RolloutChange> {
@@ -122,7 +150,7 @@ async function parseChange(ctx: RolloutContext, input: RolloutInput): Promise<Ro
 }
 
 async function view(ctx: RolloutContext, rollout: Rollout, members?: readonly RolloutMember[]): Promise<RolloutView> {
-  if (members !== undefined) return { rollout, progress: rolloutProgress(rollout, members, ctx.clock()) };
+  if (members !== undefined) return { rollout, progress: rolloutProgress(rollout, members, ctx.clock(), healthOf(ctx).intervalMs) };
   return (await views(ctx, [rollout]))[0] as RolloutView;
 }
 
@@ -130,7 +158,7 @@ async function view(ctx: RolloutContext, rollout: Rollout, members?: readonly Ro
 async function views(ctx: RolloutContext, rollouts: readonly Rollout[]): Promise<RolloutView[]> {
   const counts = await ctx.rollouts.memberCounts(rollouts.map((r) => r.id));
   const now = ctx.clock();
-  return rollouts.map((rollout) => ({ rollout, progress: rolloutProgressFromCounts(rollout, counts.get(rollout.id) ?? [], now) }));
+  return rollouts.map((rollout) => ({ rollout, progress: rolloutProgressFromCounts(rollout, counts.get(rollout.id) ?? [], now, healthOf(ctx).intervalMs) }));
 }
 
 async function requireRollout(ctx: RolloutContext, id: string): Promise<Rollout> {

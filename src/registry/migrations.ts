@@ -8,6 +8,7 @@ import { textSearchIndexes } from './migration-text-search.js';
 import { healthTables } from './migration-health.js';
 import { certificateExpiryIndex } from './migration-certificate-expiry.js';
 import { webhookTables } from './migration-webhooks.js';
+import { healthSoakColumns } from './migration-health-soak.js';
 
 export type SqlFlavour = 'sqlite' | 'postgres';
 
@@ -33,6 +34,7 @@ export function registryMigrations(flavour: SqlFlavour, logger?: MigrationLogger
     '0009_health': { up: (db) => healthTables(db, flavour) },
     '0011_certificate_expiry': { up: (db) => certificateExpiryIndex(db) },
     '0016_webhooks': { up: (db) => webhookTables(db) },
+    '0017_health_soak': { up: (db) => healthSoakColumns(db) },
   };
   return { getMigrations: () => Promise.resolve(migrations) };
 }

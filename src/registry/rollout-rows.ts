@@ -46,6 +46,8 @@ export function toMember(row: Selectable<RolloutTables['rollout_members']>): Rol
     offeredAt: dateOrNull(row.offered_at),
     deadlineAt: dateOrNull(row.deadline_at),
     doneAt: dateOrNull(row.done_at),
+    soakFrom: dateOrNull(row.soak_from),
+    reportDue: num(row.report_due) !== 0,
   };
 }
 

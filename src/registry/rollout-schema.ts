@@ -44,6 +44,9 @@ export type RolloutTables = {
     offered_at: Int8Null;
     deadline_at: Int8Null;
     done_at: Int8Null;
+    /** 0017_health_soak. */
+    soak_from: Int8Null;
+    report_due: ColumnType<number, number | undefined, number>;
   };
   rollout_claims: { eui: string; rollout_id: string };
   rollout_events: {

@@ -65,6 +65,8 @@ export interface MemberCount {
   readonly wave: number;
   readonly state: MemberState;
   readonly count: number;
+  /** Offered members whose change was delivered and who are in their health soak. */
+  readonly soaking?: boolean;
 }
 
 /** The firmware library and the rollouts, on the registry's database (migration 0006_rollouts). */

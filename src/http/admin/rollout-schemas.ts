@@ -74,11 +74,15 @@ export const RolloutCreate = z
     failureBudget: z.string().optional().describe('failures (count or %) before the rollout halts; default 0'),
     deadline: z.string().optional().describe('per-station time to confirm, e.g. 26h'),
     soak: z.string().optional().describe('wait after a wave passes, e.g. 1h'),
+    healthSoak: z.string().optional().describe('per-station health soak after the change is delivered, e.g. 30m; 0 turns it off; default 30m for TC URI, TC credential and firmware rollouts'),
     includeNew: z.boolean().optional().describe('stations matching later join the current wave'),
   })
   .meta({ id: 'RolloutCreate' });
 
-const Counts = Object.fromEntries(MEMBER_STATES.map((s) => [s, z.number().int()])) as Record<(typeof MEMBER_STATES)[number], z.ZodNumber>;
+const Counts = {
+  ...(Object.fromEntries(MEMBER_STATES.map((s) => [s, z.number().int()])) as Record<(typeof MEMBER_STATES)[number], z.ZodNumber>),
+  soaking: z.number().int().describe('offered members whose change was delivered and whose health soak runs (counted in offered too)'),
+};
 
 export const Rollout = z
   .object({
@@ -95,6 +99,8 @@ export const Rollout = z
     gate: z.string().describe('what the rollout waits for now'),
     haltReason: z.string().nullable(),
     eta: time.nullable(),
+    etaNote: z.string().describe('what the ETA rests on: a change reaches a healthy station at its next regular check'),
+    warnings: z.array(z.string()).optional().describe('on creation: what the operator should know (a deadline shorter than a healthy station needs)'),
     rollbackOf: z.string().nullable(),
     createdBy: z.string(),
     createdAt: time,

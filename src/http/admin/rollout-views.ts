@@ -10,7 +10,7 @@ export function packageJson(p: FirmwarePackage) {
   return { package: p.package, size: p.size, sha256: p.sha256, keyCrcs: p.signatures.map((s) => s.keyCrc), models: [...p.models], createdBy: p.createdBy, createdAt: p.createdAt.toISOString() };
 }
 
-export function rolloutJson({ rollout: r, progress: p }: RolloutView) {
+export function rolloutJson({ rollout: r, progress: p, warnings }: RolloutView) {
   return {
     id: r.id,
     name: r.name,
@@ -25,6 +25,8 @@ export function rolloutJson({ rollout: r, progress: p }: RolloutView) {
     gate: p.gate,
     haltReason: r.haltReason,
     eta: iso(p.eta),
+    etaNote: p.etaNote,
+    ...(warnings === undefined ? {} : { warnings: [...warnings] }),
     rollbackOf: r.rollbackOf,
     createdBy: r.createdBy,
     createdAt: r.createdAt.toISOString(),

@@ -82,7 +82,8 @@ export interface ServerStats {
   lastMinute: { exchanges: number; errors: number; seconds: number };
 }
 
-export type MemberCounts = Record<'pending' | 'offered' | 'confirmed' | 'failed' | 'skipped' | 'reverted', number>;
+/** `soaking` counts offered members in their health soak (part of `offered`). */
+export type MemberCounts = Record<'pending' | 'offered' | 'confirmed' | 'failed' | 'skipped' | 'reverted' | 'soaking', number>;
 
 export interface Rollout {
   id: string;
@@ -98,6 +99,7 @@ export interface Rollout {
   gate: string;
   haltReason: string | null;
   eta: string | null;
+  etaNote: string;
   rollbackOf: string | null;
   createdBy: string;
   createdAt: string;

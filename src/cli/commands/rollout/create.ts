@@ -23,6 +23,7 @@ interface Options {
   failureBudget?: string;
   deadline?: string;
   soak?: string;
+  healthSoak?: string;
   includeNew?: boolean;
 }
 
@@ -45,8 +46,9 @@ export function register(parent: Command): void {
     .option('--waves <list>', `cumulative wave sizes, counts or percentages (default ${DEFAULT_WAVES})`)
     .option('--success-threshold <share>', 'share of a wave that must confirm before the next starts (default 100%)')
     .option('--failure-budget <n|n%>', 'halt by itself when more stations than this failed (default 0)')
-    .option('--deadline <duration>', 'a station offered the change must confirm within this, e.g. 26h (default 26h)')
+    .option('--deadline <duration>', 'a station offered the change must confirm within this, e.g. 27h (default: the regular interval + the health soak + the grace, 26.5h with the default flags: a healthy station gets the change only at its next regular check)')
     .option('--soak <duration>', 'wait this long after a wave passed before the next (default 0s)')
+    .option('--health-soak <duration>', 'after the exchange that delivers its change (firmware: the call reporting the new package), a station that calls CUPS again within this fails (its LNS connection is failing); a quiet soak confirms it. 0 turns it off (default 30m for TC URI, TC credential and firmware rollouts)')
     .option('--include-new', 'stations that match later (registered, or first report) join the current wave')
     .action(async (opts: Options, cmd: Command) => {
       const { maxOffers: given, stationVersion, rotate, ...rest } = opts;
@@ -60,6 +62,7 @@ export function register(parent: Command): void {
           ...(stationVersion === undefined ? {} : { version: stationVersion }),
           maxOffers: given === undefined ? settings.maxOffers : Number(given),
         });
+        for (const w of v.warnings ?? []) out.note(`warning: ${w}`);
         out.result(v, () => printRollout(out, v));
       });
     });

@@ -7,7 +7,7 @@ import type { Page as ApiPage, Rollout, RolloutEvent, RolloutMember } from '../t
 const MEMBER_PAGE = 50;
 const EVENTS = 15;
 const MEMBER_STATES = ['pending', 'offered', 'confirmed', 'failed', 'skipped', 'reverted'];
-import { changeText, progress, rolloutBadge, SEGMENTS } from './rollouts.js';
+import { changeText, progress, rolloutBadge, rolloutTotal, SEGMENTS } from './rollouts.js';
 import { duration, u } from '../text.js';
 
 const CONTROLS: readonly { action: 'pause' | 'resume' | 'abort' | 'rollback'; label: string; when: readonly string[]; question: string; danger: boolean }[] = [
@@ -41,6 +41,7 @@ function planText(plan: Json): string {
     budget === undefined ? null : `failure budget ${budget['percent'] !== undefined ? `${String(budget['percent'])}%` : String(budget['count'] ?? 0)}`,
     ms(plan['deadlineMs']) === null ? null : `deadline ${ms(plan['deadlineMs'])}`,
     ms(plan['soakMs']) === null ? null : `soak ${ms(plan['soakMs'])}`,
+    ms(plan['healthSoakMs']) === null ? 'no health soak' : `health soak ${ms(plan['healthSoakMs'])}`,
   ]
     .filter((x) => x !== null)
     .join(' · ');
@@ -99,7 +100,7 @@ export function rolloutPage(ctx: AppContext, id: string): Page {
         h('h1', { id: 'rollout-title' }, r.name === null ? 'Rollout' : u(r.name, 'title-name'), ' ', h('span', { class: 'mono subtle' }, r.id)),
         h('p', { class: 'meta' }, h('span', { 'data-testid': 'rollout-state' }, rolloutBadge(r.state)), ' ', u(changeText(r.change)), ' · created by ', u(r.createdBy), ' ', time(r.createdAt), r.rollbackOf === null ? '' : [' · rollback of ', h('a', { href: `#/rollouts/${r.rollbackOf}` }, r.rollbackOf)]),
         // Only a running rollout moves: a paused or halted one has no arrival time to promise.
-        h('p', { class: 'gate', 'data-testid': 'gate' }, h('strong', null, 'Gate: '), u(r.gate), r.eta === null || r.state !== 'running' ? '' : [' · ETA ', time(r.eta)]),
+        h('p', { class: 'gate', 'data-testid': 'gate' }, h('strong', null, 'Gate: '), u(r.gate), r.eta === null || r.state !== 'running' ? '' : [' · ETA ', time(r.eta), h('span', { class: 'meta', 'data-testid': 'eta-note' }, ` (${r.etaNote})`)]),
         r.haltReason === null ? null : h('p', { class: 'error', role: 'alert', 'data-testid': 'halt-reason' }, h('strong', null, 'Halted: '), u(r.haltReason, 'wrap')),
         h('p', { class: 'meta', 'data-testid': 'plan' }, 'Stations: ', u(selectorText(r.selector)), ` · ${planText(r.plan)} · failures allowed: ${r.failuresAllowed}`),
       );
@@ -134,13 +135,13 @@ export function rolloutPage(ctx: AppContext, id: string): Page {
               { class: w.wave === r.wave && ['running', 'paused'].includes(r.state) ? 'current' : undefined },
               h('span', { class: 'wave-label' }, `Wave ${w.wave}`, w.wave === r.wave && ['running', 'paused'].includes(r.state) ? ' (in progress)' : ''),
               progress(r, w, total, `Wave ${w.wave}`),
-              h('span', { class: 'meta' }, `${w.confirmed}/${total} confirmed, ${w.offered} offered, ${w.failed} failed, ${w.pending} pending`),
+              h('span', { class: 'meta' }, `${w.confirmed}/${total} confirmed, ${w.offered} offered${w.soaking > 0 ? ` (${w.soaking} soaking)` : ''}, ${w.failed} failed, ${w.pending} pending`),
             );
           }),
         ),
         h('p', { class: 'legend' }, SEGMENTS.map(([k, label]) => h('span', { class: `key seg-${k}` }, label))),
       );
-      fill(membersSummary, `Stations (${Object.values(r.totals).reduce((a, b) => a + b, 0)})`);
+      fill(membersSummary, `Stations (${rolloutTotal(r)})`);
       await refreshMembers();
       fill(events, h('ol', { class: 'timeline' }, latest.items.map((e) => h('li', null, time(e.at), ' ', badge(e.type, 'muted'), ' ', u(e.message, 'wrap')))));
     },

@@ -21,7 +21,8 @@ export function rolloutBadge(state: string): HTMLElement {
 
 /** Every station of the rollout, all waves together. */
 export function rolloutTotal(r: Rollout): number {
-  return Object.values(r.totals).reduce((a, b) => a + b, 0);
+  // `soaking` is a part of `offered`, not a state of its own.
+  return Object.entries(r.totals).reduce((a, [k, n]) => (k === 'soaking' ? a : a + n), 0);
 }
 
 export function changeText(change: Record<string, unknown>): string {
@@ -45,7 +46,8 @@ function createForm(ctx: AppContext, params: URLSearchParams): HTMLElement {
   const reportedPkg = h('input', { type: 'text', autocomplete: 'off', placeholder: 'as reported', value: params.get('package') ?? '' });
   const waves = h('input', { type: 'text', autocomplete: 'off', value: '1,5%,25%,100%' });
   const budget = h('input', { type: 'text', autocomplete: 'off', value: '0' });
-  const deadline = h('input', { type: 'text', autocomplete: 'off', placeholder: '26h' });
+  const deadline = h('input', { type: 'text', autocomplete: 'off', placeholder: 'interval + soak' });
+  const healthSoak = h('input', { type: 'text', autocomplete: 'off', placeholder: '30m (TC URI, TC credential, firmware)' });
   const pkgField = field('Package', pkg);
   const uriField = field('URI', uri);
   const sync = () => {
@@ -59,7 +61,7 @@ function createForm(ctx: AppContext, params: URLSearchParams): HTMLElement {
     'form',
     { class: 'card', 'aria-labelledby': 'new-rollout' },
     h('h2', { id: 'new-rollout' }, 'Start a rollout'),
-    h('div', { class: 'filters' }, field('Name', name), field('Change', kind), pkgField, uriField, field('Stations with labels', label, 'k=v, comma-separated; all must hold'), field('Stations of model', model), field('Stations running package', reportedPkg), field('Waves', waves, 'cumulative counts or percentages'), field('Failure budget', budget, 'count or %'), field('Deadline per station', deadline)),
+    h('div', { class: 'filters' }, field('Name', name), field('Change', kind), pkgField, uriField, field('Stations with labels', label, 'k=v, comma-separated; all must hold'), field('Stations of model', model), field('Stations running package', reportedPkg), field('Waves', waves, 'cumulative counts or percentages'), field('Failure budget', budget, 'count or %'), field('Deadline per station', deadline), field('Health soak', healthSoak, 'a station calling CUPS again within this after its change fails; 0: off')),
     h('button', { type: 'submit' }, 'Start rollout'),
   );
   form.addEventListener('submit', (e) => {
@@ -74,6 +76,7 @@ function createForm(ctx: AppContext, params: URLSearchParams): HTMLElement {
       waves: waves.value.trim(),
       failureBudget: budget.value.trim(),
       ...(deadline.value.trim() === '' ? {} : { deadline: deadline.value.trim() }),
+      ...(healthSoak.value.trim() === '' ? {} : { healthSoak: healthSoak.value.trim() }),
     };
     const what = kind.value === 'firmware' ? `firmware ${pkg.value}` : kind.value.startsWith('rotate:') ? (kind.selectedOptions[0]?.textContent ?? kind.value).toLowerCase() : `${kind.value} ${uri.value}`;
     const selected = [...(labels.length === 0 ? [] : [`labels ${labels.join(', ')}`]), ...(model.value.trim() === '' ? [] : [`model ${model.value.trim()}`]), ...(reportedPkg.value.trim() === '' ? [] : [`package ${reportedPkg.value.trim()}`])];
@@ -112,7 +115,7 @@ export function rolloutsPage(ctx: AppContext, params: URLSearchParams = new URLS
                 h('a', { href: `#/rollouts/${r.id}` }, r.name === null ? r.id : u(r.name)),
                 ' ',
                 rolloutBadge(r.state),
-                h('p', { class: 'meta', 'data-testid': 'rollout-counts' }, u(changeText(r.change)), ` · wave ${r.wave} of ${r.waves.length} · ${r.totals.confirmed} of ${total} confirmed, ${r.totals.offered} offered, ${r.totals.failed} failed · started `, time(r.createdAt)),
+                h('p', { class: 'meta', 'data-testid': 'rollout-counts' }, u(changeText(r.change)), ` · wave ${r.wave} of ${r.waves.length} · ${r.totals.confirmed} of ${total} confirmed, ${r.totals.offered} offered${r.totals.soaking > 0 ? ` (${r.totals.soaking} soaking)` : ''}, ${r.totals.failed} failed · started `, time(r.createdAt)),
                 progress(r, r.totals, total, `${visible(r.name ?? r.id)} progress`),
                 h('p', { class: 'meta' }, u(r.haltReason ?? r.gate)),
               );
