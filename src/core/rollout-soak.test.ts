@@ -61,6 +61,13 @@ describe('health soak of a TC URI rollout', () => {
     expect(step.members).toEqual([expect.objectContaining({ state: 'failed', soakFrom: at(100), reason: expect.stringMatching(/^back at CUPS 60 s after the change: .*the 60 s beat/) })]);
   });
 
+  it('with no early run on record (the delivery was itself an early call), a first report within the soak of the offer still fails it', () => {
+    const back = obs({ tcUri: NEW, lastSeenAt: at(500), reportedAt: at(500), health: { earlyRun: 2, runFrom: at(-20) } });
+    expect(evaluate(rollout(TC, { failureBudget: { count: 5 } }), [offered('A')], { A: back }, at(510)).members).toEqual([expect.objectContaining({ state: 'failed', reason: expect.stringMatching(/^back at CUPS 8\.3 min after the change/) })]);
+    const late = obs({ tcUri: NEW, lastSeenAt: at(86_000), reportedAt: at(86_000) });
+    expect(evaluate(rollout(TC), [offered('A')], { A: late }, at(86_010)).members).toEqual([expect.objectContaining({ state: 'confirmed', reason: `reports tcUri ${NEW}; its first call after the change came after the soak` })]);
+  });
+
   it('a quiet soak confirms the member at the first evaluation after it ends, without another call; its report is then due', () => {
     const quiet = obs({ lastSeenAt: at(100) });
     expect(evaluate(rollout(TC), [offered('A', { soakFrom: at(100) })], { A: quiet }, at(1899)).members).toEqual([]);

@@ -49,11 +49,14 @@ export function judgeSoak(
     } else if (seen !== null && offered !== null && seen.getTime() > offered.getTime()) {
       if (!applied) from = seen; // the station's latest call still reported the old value: its answer carried the change
       else {
-        // Back already, reporting the change, before an evaluation saw the exchange that delivered it:
-        // that exchange began the station's run of early calls (its health record), if the return was early.
+        // Back already, reporting the change, before an evaluation saw the exchange that delivered it.
+        // That exchange began the station's run of early calls (its health record) if the return was
+        // early; else it came after the offer, so a first report within the soak of the offer was too.
         const h = obs.health;
+        const first = obs.reportedAt ?? seen;
         if (h !== null && h !== undefined && h.earlyRun > 0 && h.runFrom !== null && h.runFrom.getTime() >= offered.getTime()) from = h.runFrom;
-        else return { verdict: { state: 'confirmed', reason: `${reported.reason}; its first call after the change was not early` } };
+        else if (first.getTime() - offered.getTime() < soakMs) from = offered;
+        else return { verdict: { state: 'confirmed', reason: `${reported.reason}; its first call after the change came after the soak` } };
       }
     }
     if (from === null) {
