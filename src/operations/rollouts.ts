@@ -4,6 +4,7 @@ import { conflict, invalid, notFound } from '../core/errors.js';
 import {
   defaultHealthSoakMs,
   describeChange,
+  healthSoakOf,
   isActive,
   soakRefusal,
   MEMBER_STATES,
@@ -407,6 +408,8 @@ async function rollbackFirmware(ctx: RolloutContext, original: Rollout, touched:
         successThreshold: String(original.plan.successThreshold),
         failureBudget: `${'count' in original.plan.failureBudget ? original.plan.failureBudget.count : `${original.plan.failureBudget.percent}%`}`,
         deadline: `${Math.max(1, Math.round(original.plan.deadlineMs / 1000))}s`,
+        // The way back soaks as the way there did.
+        healthSoak: healthSoakOf(original.plan) === 0 ? '0' : `${Math.max(1, Math.round(healthSoakOf(original.plan) / 1000))}s`,
       },
       original.id,
     );
