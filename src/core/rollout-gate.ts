@@ -128,7 +128,8 @@ export function isEmptyStep(step: RolloutStep): boolean {
 export function evaluateRollout(input: GateInput): RolloutStep {
   const { rollout, now } = input;
   const step: RolloutStep = { members: [], rollout: {}, events: [] };
-  if (!isActive(rollout.state)) return step;
+  // A completed rollout only still watches the reports its soaks left due.
+  if (!isActive(rollout.state) && rollout.state !== 'completed') return step;
   const members = new Map(input.members.map((m) => [m.eui, { ...m }]));
   const set = (m: RolloutMember, state: MemberState, reason: string | null, extra: Partial<MemberChange> = {}) => {
     const offered = extra.offer === undefined ? {} : { offeredAt: now, deadlineAt: extra.offer.deadlineAt };
@@ -151,7 +152,7 @@ export function evaluateRollout(input: GateInput): RolloutStep {
       }
       continue;
     }
-    if (m.state !== 'offered') continue;
+    if (m.state !== 'offered' || rollout.state === 'completed') continue;
     if (soakMs > 0 && obs !== undefined && obs.exists) {
       const soak = judgeSoak(rollout.change, m, obs, soakMs, now, judge);
       if (soak === null) continue;
@@ -168,6 +169,7 @@ export function evaluateRollout(input: GateInput): RolloutStep {
     if (verdict !== null) set(m, verdict.state, verdict.reason);
   }
 
+  if (rollout.state === 'completed') return step;
   let state = rollout.state;
   const counted = [...members.values()].filter((m) => m.state !== 'skipped');
   const failed = counted.filter((m) => m.state === 'failed').length;

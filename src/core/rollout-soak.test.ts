@@ -85,6 +85,14 @@ describe('health soak of a TC URI rollout', () => {
     expect(evaluate(rollout(TC), [done], { A: obs({ lastSeenAt: at(100) }) }, at(5000)).members).toEqual([]);
   });
 
+  it('a completed rollout still watches the reports its soaks left due, and nothing else', () => {
+    const done = offered('A', { state: 'confirmed', soakFrom: at(100), reportDue: true, doneAt: at(1900), reason: 'no call' });
+    const completed = { ...rollout(TC), state: 'completed' as const };
+    const step = evaluate(completed, [done, offered('B')], { A: obs({ tcUri: 'ws://other:1', lastSeenAt: at(86_500), reportedAt: at(86_500) }), B: obs({ tcUri: NEW, lastSeenAt: at(500), reportedAt: at(500) }) }, at(86_510));
+    expect(step.members).toEqual([expect.objectContaining({ eui: 'A', state: 'failed' })]);
+    expect(step.rollout).toEqual({});
+  });
+
   it('before delivery the deadline applies as without a soak; while soaking it does not', () => {
     const lost = evaluate(rollout(TC), [offered('A', { deadlineAt: at(50) })], { A: obs({ lastSeenAt: at(-10) }) }, at(60));
     expect(lost.members).toEqual([expect.objectContaining({ state: 'failed', reason: expect.stringMatching(/^lost after offer/) })]);

@@ -56,7 +56,8 @@ export type AdvanceOutcome = 'idle' | 'advanced' | 'superseded';
  * next to a poll interval measured in minutes.
  */
 export async function advanceRollout(deps: RolloutEngineDeps, rollout: Rollout): Promise<AdvanceOutcome> {
-  if (!isActive(rollout.state)) return 'idle';
+  // A completed rollout is evaluated only for the reports its health soaks left due.
+  if (!isActive(rollout.state) && rollout.state !== 'completed') return 'idle';
   const store = deps.rollouts;
   const members = await store.listMembers(rollout.id);
   const models = rollout.change.kind === 'firmware' ? ((await store.getPackage(rollout.change.package))?.models ?? []) : [];
@@ -106,7 +107,7 @@ async function findJoiners(deps: RolloutEngineDeps, rollout: Rollout, members: r
 /** One pass over every active rollout; a failure of one is reported and does not stop the others. */
 export async function advanceRollouts(deps: RolloutEngineDeps, onError: (rollout: string, e: unknown) => void): Promise<Record<AdvanceOutcome, number>> {
   const counts: Record<AdvanceOutcome, number> = { idle: 0, advanced: 0, superseded: 0 };
-  const active = await deps.rollouts.listRollouts(ACTIVE_ROLLOUT_STATES);
+  const active = [...(await deps.rollouts.listRollouts(ACTIVE_ROLLOUT_STATES)), ...((await deps.rollouts.listRolloutsWithReportsDue?.()) ?? [])];
   const ids = new Set(active.map((r) => r.id));
   for (const id of deps.joinWatermarks?.keys() ?? []) if (!ids.has(id)) deps.joinWatermarks?.delete(id);
   for (const rollout of active) {

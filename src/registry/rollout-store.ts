@@ -122,6 +122,19 @@ export class KyselyRolloutStore extends BackendStore<RegistryDatabase & RolloutT
     });
   }
 
+  listRolloutsWithReportsDue(): Promise<Rollout[]> {
+    return this.run(async (db) => {
+      const rows = await db
+        .selectFrom('rollouts')
+        .selectAll()
+        .where('state', '=', 'completed')
+        .where((eb) => eb.exists(eb.selectFrom('rollout_members as m').select('m.eui').whereRef('m.rollout_id', '=', 'rollouts.id').where('m.report_due', '=', 1)))
+        .orderBy('created_at', 'desc')
+        .execute();
+      return rows.map(toRollout);
+    });
+  }
+
   listRollouts(states?: readonly RolloutState[]): Promise<Rollout[]> {
     return this.run(async (db) => {
       const rows = await db

@@ -85,6 +85,8 @@ export interface RolloutStore {
   getRollout(id: string): Promise<Rollout | undefined>;
   /** Most recent first; only the given states when any. */
   listRollouts(states?: readonly RolloutState[]): Promise<Rollout[]>;
+  /** Completed rollouts with a member its health soak confirmed whose report is still due (core/rollout-soak.ts). */
+  listRolloutsWithReportsDue?(): Promise<Rollout[]>;
   listMembers(id: string): Promise<RolloutMember[]>;
   /** Oldest first. */
   listRolloutEvents(id: string): Promise<RolloutEventRecord[]>;
