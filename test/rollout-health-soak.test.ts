@@ -93,7 +93,7 @@ for (const setup of setups) {
       const typo = await api<RolloutJson>('POST', '/api/v1/rollouts', key, { tcUri: `ws://127.0.0.1:${deadPort}`, label: ['fleet=soak', 'lns=typo'], waves: '100%', failureBudget: '1', healthSoak: '3s', deadline: '5s' });
       expect(typo.status).toBe(201);
       // Shorter than a healthy station needs: created, with the warning.
-      expect((typo.body as RolloutJson & { warnings?: string[] }).warnings).toEqual([expect.stringMatching(/^--deadline 5 s is shorter than a healthy station needs/)]);
+      expect((typo.body as RolloutJson & { warnings?: string[] }).warnings).toEqual([expect.stringMatching(/^--deadline 5s is shorter than a healthy station needs/)]);
 
       const members = async (id: string) => (await api<{ items: Member[] }>('GET', `/api/v1/rollouts/${id}/members`, key)).body.items;
       // Both rollouts offer their stations; then the stations restart (a call at start each), which delivers the change.

@@ -96,7 +96,7 @@ export async function createRollout(ctx: RolloutContext, input: RolloutInput, ro
     healthSoakMs,
   };
   const warnings = change.kind === 'tcUri' && plan.deadlineMs < needs
-    ? [`--deadline ${spoken(plan.deadlineMs)} is shorter than a healthy station needs: the change reaches it at its next regular check (up to ${spoken(health.intervalMs)} after the offer)${healthSoakMs > 0 ? ` and then soaks ${spoken(healthSoakMs)}` : ''}, so stations that work may fail as not confirmed; give --deadline ${Math.ceil(needs / 60_000)}m or more, or leave it out for the default`]
+    ? [`--deadline ${input.deadline ?? spoken(plan.deadlineMs)} is shorter than a healthy station needs: the change reaches it at its next regular check (up to ${spoken(health.intervalMs)} after the offer)${healthSoakMs > 0 ? ` and then soaks ${spoken(healthSoakMs)}` : ''}, so stations that work may fail as not confirmed; give --deadline ${Math.ceil(needs / 60_000)}m or more, or leave it out for the default`]
     : [];
   const stations = await selectStations(ctx.fleet, selector);
   // A rollout of nobody would pass every gate at once and complete before anyone could join.
