@@ -182,6 +182,8 @@ describe.runIf(RUN)('web dashboard in Chromium', () => {
     await page.getByLabel('Stations with labels').fill('group=roll');
     await page.getByLabel('Waves').fill('1,25%,100%');
     await page.getByLabel('Deadline per station').fill('60s');
+    // Simulated stations call again within seconds: no health soak, they confirm by reporting the package.
+    await page.getByLabel('Health soak').fill('0');
     await page.getByRole('button', { name: 'Start rollout' }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Start' }).click();
     await page.waitForURL(/#\/rollouts\/[^/]+$/);
