@@ -24,7 +24,7 @@ describe('audit rows written with the change', () => {
       await expect(registerStation(ctx, { eui })).rejects.toMatchObject({ code: 'station_exists' });
       expect((await stores.access.queryAudit({ action: 'station.create', limit: 10 })).items).toHaveLength(1);
 
-      const { rollout } = await createRollout(ctx, { tcUri: 'wss://lns-b.example:8887', label: ['site=a'], waves: '100%' });
+      const { rollout } = await createRollout(ctx, { healthSoak: '0', tcUri: 'wss://lns-b.example:8887', label: ['site=a'], waves: '100%' });
       const stale = (await stores.rollouts.getRollout(rollout.id))!;
       expect(await advanceRollout({ rollouts: stores.rollouts, fleet: stores.fleet, clock: () => new Date() }, stale)).toBe('advanced');
       const steps = (await stores.access.queryAudit({ action: 'rollout.step', limit: 10 })).items;

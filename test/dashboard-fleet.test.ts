@@ -233,7 +233,7 @@ describe.runIf(RUN)('dashboard over a fleet with hostile data', () => {
   });
 
   it('rollouts count the stations of every wave, show durations in units, promise no ETA while paused, and the overview lists them', async () => {
-    const created = await ok('POST', '/api/v1/rollouts', { name: 'pair move', tcUri: 'wss://pair.example:6887', label: ['group=pair'], waves: '1,100%', deadline: '26h' });
+    const created = await ok('POST', '/api/v1/rollouts', { healthSoak: '0', name: 'pair move', tcUri: 'wss://pair.example:6887', label: ['group=pair'], waves: '1,100%', deadline: '26h' });
     const id = created.id as string;
     const first = (await ok('GET', `/api/v1/rollouts/${id}/members?wave=1`)).items[0].eui as string;
     // Only the first wave's station asks: it takes the URI, confirms it, and wave 2 starts.

@@ -183,6 +183,8 @@ describe.runIf(RUN)('web dashboard in Chromium', () => {
     await page.getByLabel('Stations with labels').fill('group=roll');
     await page.getByLabel('Waves').fill('1,25%,100%');
     await page.getByLabel('Deadline per station').fill('60s');
+    // Simulated stations call again within seconds: no health soak, they confirm by reporting the package.
+    await page.getByLabel('Health soak').fill('0');
     await page.getByRole('button', { name: 'Start rollout' }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Start' }).click();
     await page.waitForURL(/#\/rollouts\/[^/]+$/);
@@ -203,7 +205,7 @@ describe.runIf(RUN)('web dashboard in Chromium', () => {
   }, 60_000);
 
   it('pause stops offers; resume finishes the rollout', async () => {
-    const created = await call('POST', '/api/v1/rollouts', srv.adminKey, { name: 'paused one', firmware: '2.0.0', label: ['group=pause'], waves: '1,100%', deadline: '60s' });
+    const created = await call('POST', '/api/v1/rollouts', srv.adminKey, { healthSoak: '0', name: 'paused one', firmware: '2.0.0', label: ['group=pause'], waves: '1,100%', deadline: '60s' });
     expect(created.status, created.text).toBe(201);
     const id = (created.body as Json).id as string;
     const api = async () => (await call('GET', `/api/v1/rollouts/${id}`, srv.adminKey)).body as Json;
@@ -236,7 +238,7 @@ describe.runIf(RUN)('web dashboard in Chromium', () => {
 
   it('shows why a rollout halted by itself, offers resume, and aborts it after confirmation', async () => {
     // A TC URI move for a station that never asks again: lost after its 1 s deadline, over a budget of 0.
-    const created = await call('POST', '/api/v1/rollouts', srv.adminKey, { name: 'doomed', tcUri: 'wss://elsewhere.example:6887', station: [TC_EUI], waves: '100%', deadline: '1s', failureBudget: '0' });
+    const created = await call('POST', '/api/v1/rollouts', srv.adminKey, { healthSoak: '0', name: 'doomed', tcUri: 'wss://elsewhere.example:6887', station: [TC_EUI], waves: '100%', deadline: '1s', failureBudget: '0' });
     expect(created.status, created.text).toBe(201);
     await page.goto(`/#/rollouts/${(created.body as Json).id}`);
     await poll(() => page.getByTestId('rollout-state').textContent()).toBe('halted');

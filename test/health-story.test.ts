@@ -50,8 +50,8 @@ for (const setup of setups) {
       work = await mkdtemp(join(tmpdir(), 'bscups-health-story-'));
       db = await setup.database(work);
       replicas = [await startTestServer({ database: db.url, config: HEALTH }), await startTestServer({ database: db.url, config: HEALTH })];
-      oldLns = createNetServer((s) => s.on('error', () => undefined));
-      newLns = createNetServer((s) => s.on('error', () => undefined));
+      oldLns = createNetServer((s) => s.on('error', () => undefined).resume());
+      newLns = createNetServer((s) => s.on('error', () => undefined).resume());
       oldLnsPort = await listen(oldLns);
       newLnsPort = await listen(newLns);
       const free = createNetServer();

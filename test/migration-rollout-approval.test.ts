@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registryMigrations } from '../src/registry/migrations.js';
 
 // 0020_rollout_approval rebuilds the SQLite rollouts table (to drop the CHECK on its
-// state) while foreign keys are on: its children, which cascade on delete, must come
-// through with every row.
+// state): its children, which cascade on delete, must come through with every row,
+// and still cascade after.
 const Database = createRequire(import.meta.url)('better-sqlite3') as typeof import('better-sqlite3');
 
 describe('migration 0020_rollout_approval on SQLite with rollouts in it', () => {
@@ -41,7 +41,11 @@ describe('migration 0020_rollout_approval on SQLite with rollouts in it', () => 
     await sql`insert into rollout_events (rollout_id, at, type, message) values ('r1', 1, 'created', 'created'), ('r1', 2, 'wave_started', 'wave 1')`.execute(db);
     await expect(sql`update rollouts set state = 'waiting_for_approval' where id = 'r1'`.execute(db)).rejects.toThrow(/CHECK/);
 
+    // As the registry migrates (sqlite-backend.ts): foreign keys off while a table is rebuilt, checked after.
+    await sql`pragma foreign_keys = off`.execute(db);
     expect((await migrator.migrateToLatest()).error).toBeUndefined();
+    expect((await sql`pragma foreign_key_check`.execute(db)).rows).toEqual([]);
+    await sql`pragma foreign_keys = on`.execute(db);
     const count = async (table: string) => Number(((await sql<{ n: number }>`select count(*) as n from ${sql.table(table)}`.execute(db)).rows[0])?.n);
     expect([await count('rollouts'), await count('rollout_members'), await count('rollout_claims'), await count('rollout_events')]).toEqual([1, 2, 2, 2]);
     const row = (await sql<{ name: string; version: number; approval: string | null; created_by_identity: string | null }>`select * from rollouts`.execute(db)).rows[0];

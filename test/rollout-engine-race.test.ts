@@ -44,7 +44,7 @@ for (const driver of drivers) {
         // Seen once: a rollout skips a station that never contacted the server.
         await a.registry.touchStation(eui, { at: new Date(), remoteAddress: null });
       }
-      const { rollout } = await createRollout(ctx, { tcUri: 'ws://127.0.0.1:7300', label: ['race=yes'], waves: '3,100%', deadline: '1h' });
+      const { rollout } = await createRollout(ctx, { healthSoak: '0', tcUri: 'ws://127.0.0.1:7300', label: ['race=yes'], waves: '3,100%', deadline: '1h' });
       const deps = (rt: Runtime) => ({ rollouts: rt.rollouts, fleet: rt.fleet, clock: () => new Date() });
       for (let round = 0; round < 5; round++) {
         const seen = await a.rollouts.getRollout(rollout.id);

@@ -73,7 +73,7 @@ describe('firmware library and rollouts over the admin API', () => {
   });
 
   it('creates, shows, pauses, resumes, aborts and rolls back a rollout, each for the roles allowed', async () => {
-    const body = { tcUri: 'ws://127.0.0.1:7100', label: ['ring=api'], waves: '1,100%', deadline: '1h' };
+    const body = { healthSoak: '0', tcUri: 'ws://127.0.0.1:7100', label: ['ring=api'], waves: '1,100%', deadline: '1h' };
     expect((await call('POST', '/api/v1/rollouts', keys.viewer, body)).status).toBe(403);
     const created = await call('POST', '/api/v1/rollouts', keys.operator, body);
     expect(created.status, created.text).toBe(201);

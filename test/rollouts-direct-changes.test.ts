@@ -46,7 +46,7 @@ afterAll(async () => srv?.stop());
 describe('direct changes to stations held by an active rollout', () => {
   it('station set --tc-uri is refused naming the rollout; --force sets it and the rollout records it (CLI and operations)', async () => {
     const [a, b, c] = (await stations('F10000', 3, 'direct-tc')) as [string, string, string];
-    const { rollout } = await createRollout(ctx, { tcUri: 'ws://127.0.0.1:7401', label: ['group=direct-tc'], waves: '1,100%', deadline: '1h' });
+    const { rollout } = await createRollout(ctx, { healthSoak: '0', tcUri: 'ws://127.0.0.1:7401', label: ['group=direct-tc'], waves: '1,100%', deadline: '1h' });
     await engine();
     expect((await showRollout(ctx, rollout.id)).members.map((m) => [m.eui, m.state])).toEqual([[a, 'offered'], [b, 'pending'], [c, 'pending']]);
 
@@ -80,7 +80,7 @@ describe('direct changes to stations held by an active rollout', () => {
   it('firmware upgrade of a station in an active firmware rollout is refused before anything is stored', async () => {
     const [a] = (await stations('F20000', 1, 'direct-fw')) as [string];
     await srv.runtime.rollouts.addPackage({ package: '5.0.0', blob: 'sha256-none', size: 1, sha256: '00'.repeat(32), signatures: [], models: [], createdBy: 'test' }, new Date());
-    const { rollout } = await createRollout(ctx, { firmware: '5.0.0', label: ['group=direct-fw'], waves: '100%', deadline: '1h' });
+    const { rollout } = await createRollout(ctx, { healthSoak: '0', firmware: '5.0.0', label: ['group=direct-fw'], waves: '100%', deadline: '1h' });
     let opened = false;
     const source = { label: 'update', size: 4, open: () => ((opened = true), Readable.from([Buffer.from('data')])) };
     const e = await refusal(upgradeStationsFirmware(ctx, { package: '5.0.1', source, stations: [a], maxOffers: 3 }));

@@ -52,7 +52,7 @@ describe.each([
     await registerStation(ctx, { eui: eui(9000) });
     await report(eui(9000));
     // The selector's model only matches stations that have reported one.
-    const { rollout } = await createRollout(ctx, { tcUri: 'wss://lns.example:6887', label: ['group=new'], model: 'linux', waves: '100%', includeNew: true, deadline: '1h' });
+    const { rollout } = await createRollout(ctx, { healthSoak: '0', tcUri: 'wss://lns.example:6887', label: ['group=new'], model: 'linux', waves: '100%', includeNew: true, deadline: '1h' });
 
     let rows = 0;
     const fleet = new Proxy(rt.fleet, {
@@ -107,7 +107,7 @@ describe.each([
     });
     await registerStation(ctx, { eui: 'E100000000000001', labels: { group: 'late' } });
     await report('E100000000000001');
-    const { rollout } = await createRollout(ctx, { tcUri: 'wss://lns.example:6888', label: ['group=late'], waves: '100%', includeNew: true, deadline: '1h' });
+    const { rollout } = await createRollout(ctx, { healthSoak: '0', tcUri: 'wss://lns.example:6888', label: ['group=late'], waves: '100%', includeNew: true, deadline: '1h' });
     const deps: RolloutEngineDeps = { rollouts: rt.rollouts, fleet: rt.fleet, clock: () => new Date(), joinWatermarks: new Map(), joinScanOverlapMs: 0 };
     const pass = () => advanceRollouts(deps, (id, e) => { throw new Error(`rollout ${id}: ${String(e)}`); });
     const members = async () => (await showRollout(ctx, rollout.id)).members.map((m) => [m.eui, m.state]);

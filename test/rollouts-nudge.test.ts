@@ -36,7 +36,7 @@ describe('operator actions nudge the engine of the server that took them', () =>
     const stations = await createFleet(ctx, { url: srv.url, dir: work, count: 2, prefix: 'D00000', labels: { group: 'nudge' }, sigKey: Buffer.alloc(64, 1), tcUri: 'ws://old.example:6887' });
     await pollRound(stations);
     const t0 = Date.now();
-    const created = await call('POST', '/api/v1/rollouts', key, { tcUri: 'wss://new.example:6887', label: ['group=nudge'], waves: '1,100%', deadline: '1h' });
+    const created = await call('POST', '/api/v1/rollouts', key, { healthSoak: '0', tcUri: 'wss://new.example:6887', label: ['group=nudge'], waves: '1,100%', deadline: '1h' });
     expect(created.status).toBe(201);
     const id = created.body.id as string;
     const started = async (wave: number) => (await showRollout(ctx, id)).events.some((e) => e.type === 'wave_started' && e.wave === wave);

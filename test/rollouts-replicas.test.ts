@@ -74,7 +74,7 @@ describe.runIf(runs)('rollouts across two replicas on PostgreSQL and Azure Blob 
     expect(azurite, 'Azurite must run for this suite').toBeDefined();
     const stations = await fleet('C10000', 12, 'replicas');
     await pollRound(stations);
-    const { rollout } = await createRollout(ctx, { firmware: '2.0.0', label: ['group=replicas'], waves: '1,25%,50%,100%', deadline: '60s' });
+    const { rollout } = await createRollout(ctx, { healthSoak: '0', firmware: '2.0.0', label: ['group=replicas'], waves: '1,25%,50%,100%', deadline: '60s' });
     await until('rollout completed', async () => (await showRollout(ctx, rollout.id)).rollout.state === 'completed', () => Promise.all([pollRound(stations), engine(), engine()]), 90_000);
     const h = await history(rollout.id);
     expect(h.waves).toEqual([1, 2, 3, 4]);
@@ -87,7 +87,7 @@ describe.runIf(runs)('rollouts across two replicas on PostgreSQL and Azure Blob 
   it('rollout state survives a restart of every server process mid-wave', async () => {
     const stations = await fleet('C20000', 8, 'restart');
     await pollRound(stations);
-    const { rollout } = await createRollout(ctx, { firmware: '2.0.0', label: ['group=restart'], waves: '1,50%,100%', deadline: '60s' });
+    const { rollout } = await createRollout(ctx, { healthSoak: '0', firmware: '2.0.0', label: ['group=restart'], waves: '1,50%,100%', deadline: '60s' });
     // Mid-wave: wave 2 offered, and only some of its stations have taken the update.
     await until('wave 2 offered', async () => (await showRollout(ctx, rollout.id)).progress.waves[1]?.offered === 3, () => pollRound(stations.slice(0, 1)), 60_000);
     await pollRound(stations.slice(1, 2));

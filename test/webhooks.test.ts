@@ -155,7 +155,7 @@ describe.each(drivers)('webhooks on $name', (driver) => {
       await add(rx.url, ['rollout.rolled_back', 'rollout.completed', 'rollout.halted']);
       await stores.registry.createStation({ eui: '0000000000000008', labels: { site: 'north' } });
       const ctx = { ...stores, blobs: createMemoryBlobStore(), clock, actor: SERVER_ACTOR };
-      const { rollout } = await createRollout(ctx, { tcUri: 'ws://127.0.0.1:7300', label: ['site=north'], waves: '100%', deadline: '1h' });
+      const { rollout } = await createRollout(ctx, { healthSoak: '0', tcUri: 'ws://127.0.0.1:7300', label: ['site=north'], waves: '100%', deadline: '1h' });
       await rollbackRollout(ctx, rollout.id);
       expect(await worker().runOnce()).toBe(1);
       expect(verify('s3cret', rx.got[0]!)).toBe(true);

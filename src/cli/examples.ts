@@ -68,7 +68,7 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   'firmware remove': ['bscups firmware remove 1.3.0'],
   rollout: ['bscups rollout create --firmware 1.4.0 --model linux --label region=eu --waves 1,5%,25%,100% --failure-budget 2%', 'bscups rollout list'],
   'rollout create': [
-    'bscups rollout create --firmware 1.4.0 --model linux --package 2.0.5 --label region=eu --waves 1,5%,25%,100% --failure-budget 2% --revert-unhealthy --require-approval --max-offers-per-minute 20',
+    'bscups rollout create --firmware 1.4.0 --model linux --package 2.0.5 --label region=eu --waves 1,5%,25%,100% --failure-budget 2% --health-soak 30m --revert-unhealthy --require-approval --max-offers-per-minute 20',
     'bscups rollout create --tc-uri wss://lns2.example.com:6887 --label site=north --waves 10,100% --soak 1h --start-at 2h --window "Mon-Fri 01:00-05:00 Europe/Berlin" --pause-after-wave',
   ],
   'rollout list': ['bscups rollout list', 'bscups rollout list --state running --state halted'],

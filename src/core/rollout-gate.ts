@@ -3,10 +3,12 @@ import { PACING_WINDOW_MS } from './pacing.js';
 import { withdrawUnfetched } from './rollout-withdraw.js';
 import { planWindows, windowsOpen } from './rollout-schedule.js';
 import { judgeRevert, planRevert, type RevertChange, type RevertPackage } from './rollout-revert.js';
+import { judgeReportDue, judgeSoak } from './rollout-soak.js';
 import {
   describeChange,
   failuresAllowed,
   formatAmount,
+  healthSoakOf,
   isActive,
   type MemberState,
   type PreviousConfig,
@@ -33,6 +35,10 @@ export interface StationObservation {
   /** CRCs of the signing keys the station reported holding (a firmware revert needs a signature for one). */
   readonly keys?: readonly number[];
   readonly lastSeenAt: Date | null;
+  /** When what the station reports last changed (the call that first reported it). */
+  readonly reportedAt?: Date | null;
+  /** The station's health record (core/health.ts): its current run of early calls. */
+  readonly health?: { readonly earlyRun: number; readonly runFrom: Date | null } | null;
   readonly firmware: {
     readonly package: string;
     readonly state: 'pending' | 'offered' | 'upgraded' | 'failed';
@@ -82,7 +88,7 @@ export type RolloutEventType =
   | 'joined' | 'offered' | 'confirmed' | 'failed' | 'skipped' | 'reverted'
   /** A failed member's automatic revert: set back (reverting), or impossible (revert_refused). */
   | 'reverting' | 'revert_refused'
-  | 'waiting_for_approval' | 'approved' | 'denied' | 'retried';
+  | 'waiting_for_approval' | 'approved' | 'denied' | 'retried' | 'soaking';
 
 export interface RolloutEvent {
   readonly type: RolloutEventType;
@@ -121,6 +127,10 @@ export interface MemberChange {
    * released its stations (completed) and must hold this one again.
    */
   readonly retry?: { readonly reclaim: boolean };
+  /** Health soak: it began at this exchange (core/rollout-soak.ts). */
+  readonly soakFrom?: Date;
+  /** Set with a state: whether a confirmed member still waits for the station's report (true) or no longer (false). */
+  readonly reportDue?: boolean;
 }
 
 export interface RolloutChangeSet {
@@ -156,7 +166,8 @@ export function evaluateRollout(input: GateInput): RolloutStep {
     step.members.push({ eui: m.eui, wave: m.wave, state: m.state, reason: m.reason, revert, revertOnly: true });
     step.events.push({ type: revert.state === 'reverted' ? 'reverted' : 'revert_refused', eui: m.eui, wave: m.wave, message: `${describeChange(rollout.change)}: ${revert.state === 'reverted' ? 'reverted' : 'revert failed'} (${revert.reason})` });
   }
-  if (!isActive(rollout.state)) return step;
+  // A completed rollout only still watches the reports its soaks left due.
+  if (!isActive(rollout.state) && rollout.state !== 'completed') return step;
   if (rollout.state === 'scheduled') {
     if (rollout.plan.startAt !== undefined && now.getTime() < Date.parse(rollout.plan.startAt)) return step;
     Object.assign(step.rollout, { state: 'running' });
@@ -170,14 +181,40 @@ export function evaluateRollout(input: GateInput): RolloutStep {
     step.events.push({ type: eventOf(state), eui: m.eui, wave: m.wave, message: `${describeChange(rollout.change)}: ${state}${reason === null ? '' : ` (${reason})`}` });
   };
 
+  const soakMs = healthSoakOf(rollout.plan);
   for (const m of input.members) {
-    if (m.state !== 'offered') continue;
-    const verdict = judgeOffered(rollout.change, m, input.observations.get(m.eui), now);
+    const obs = input.observations.get(m.eui);
+    const judge = (x: RolloutMember) => judgeOffered(rollout.change, x, obs, now);
+    if (m.state === 'confirmed' && m.reportDue === true) {
+      const due = judgeReportDue(m, obs, judge);
+      if (due?.state === 'failed') set(m, 'failed', due.reason, { reportDue: false });
+      else if (due !== undefined) {
+        // The station reported the change its soak confirmed: the watch ends, without a second confirmation event.
+        members.set(m.eui, { ...m, reason: due.reason, reportDue: false });
+        step.members.push({ eui: m.eui, wave: m.wave, state: 'confirmed', reason: due.reason, reportDue: false });
+      }
+      continue;
+    }
+    if (m.state !== 'offered' || rollout.state === 'completed') continue;
+    if (soakMs > 0 && obs !== undefined && obs.exists) {
+      const soak = judgeSoak(rollout.change, m, obs, soakMs, now, judge);
+      if (soak === null) continue;
+      const from = soak.soakFrom === undefined ? {} : { soakFrom: soak.soakFrom };
+      if (soak.verdict !== undefined) set(m, soak.verdict.state, soak.verdict.reason, { ...from, ...(soak.verdict.reportDue === true ? { reportDue: true } : {}) });
+      else if (soak.soakFrom !== undefined) {
+        members.set(m.eui, { ...m, soakFrom: soak.soakFrom });
+        step.members.push({ eui: m.eui, wave: m.wave, state: 'offered', reason: m.reason, soakFrom: soak.soakFrom });
+        step.events.push({ type: 'soaking', eui: m.eui, wave: m.wave, message: `${describeChange(rollout.change)}: soaking ${Math.round(soakMs / 1000)} s from ${soak.soakFrom.toISOString()}: a call to CUPS before then fails the station` });
+      }
+      continue;
+    }
+    const verdict = judge(m);
     if (verdict !== null) set(m, verdict.state, verdict.reason);
   }
   // Every member failed in this step, whatever failed it, is reverted when the rollout says so.
   const refusals = rollout.plan.revertUnhealthy === true ? revertFailed(input, step, members) : [];
 
+  if (rollout.state === 'completed') return step;
   let state: RolloutState = step.rollout.state ?? rollout.state;
   const haltNow = (reason: string) => {
     halt(step, reason);

@@ -67,6 +67,12 @@ export interface RolloutPlan {
   readonly pauseAfterWave?: boolean;
   /** Created waiting for approval (asked for, or the server's policy). */
   readonly requireApproval?: boolean;
+  /**
+   * The health soak (core/rollout-soak.ts): after the exchange that delivered a
+   * member's change, a call from the station within this long fails the member;
+   * a quiet soak confirms it. 0 or absent (rollouts made before it existed): off.
+   */
+  readonly healthSoakMs?: number;
 }
 
 export const ROLLOUT_STATES = ['scheduled', 'running', 'paused', 'halted', 'completed', 'aborted', 'rolled_back', 'waiting_for_approval'] as const;
@@ -166,6 +172,10 @@ export interface RolloutMember {
   readonly doneAt: Date | null;
   /** A failed member's automatic revert; null or absent when none was made. */
   readonly revert?: MemberRevert | null;
+  /** Health soak: when it began (the exchange that delivered the change, or for firmware the call reporting the new package); null before. */
+  readonly soakFrom?: Date | null;
+  /** Confirmed by a quiet soak before the station reported the change: a later report that contradicts it still fails the member. */
+  readonly reportDue?: boolean;
 }
 
 /** Parses `1,5%,25%,100%`; the last wave must cover every station. */
@@ -288,4 +298,26 @@ export function stateWords(r: Pick<Rollout, 'state' | 'approval' | 'haltReason' 
 
 export function isActive(state: RolloutState): boolean {
   return ACTIVE_ROLLOUT_STATES.includes(state);
+}
+
+/** The health soak a rollout runs, ms (0: none). */
+export function healthSoakOf(plan: Pick<RolloutPlan, 'healthSoakMs'>): number {
+  return plan.healthSoakMs ?? 0;
+}
+
+/**
+ * Why a change cannot be health-soaked, or null when it can: a CUPS URI or CUPS
+ * credential change makes the station call again at once (PROTOCOL.md 5.2),
+ * which a soak would take for a failure.
+ */
+export function soakRefusal(change: RolloutChange): string | null {
+  if (change.kind === 'cupsUri') return 'a CUPS URI change makes the station call CUPS again at once (its next call is not a sign of failure)';
+  if (change.kind === 'credentials' && change.categories.includes('cups')) return 'a CUPS credential change makes the station call CUPS again at once (its next call is not a sign of failure)';
+  return null;
+}
+
+/** The default health soak: 30 min for TC URI, TC credential and firmware rollouts; none where it cannot apply. */
+export const DEFAULT_HEALTH_SOAK_MS = 30 * 60_000;
+export function defaultHealthSoakMs(change: RolloutChange): number {
+  return soakRefusal(change) === null ? DEFAULT_HEALTH_SOAK_MS : 0;
 }

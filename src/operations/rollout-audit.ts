@@ -10,7 +10,11 @@ import { auditRow, SERVER_ACTOR } from './context.js';
  */
 export function engineStepAudit(rollout: Rollout, step: RolloutStep, at: Date): NewAuditEntry {
   const members: Record<string, number> = {};
-  for (const m of step.members) members[m.state] = (members[m.state] ?? 0) + 1;
+  // A soak starting (core/rollout-soak.ts) keeps the member offered: counted as soaking, not as another offer.
+  for (const m of step.members) {
+    const moved = m.state === 'offered' && m.soakFrom !== undefined && m.offer === undefined ? 'soaking' : m.state;
+    members[moved] = (members[moved] ?? 0) + 1;
+  }
   const { waveStartedAt, wavePassedAt, ...change } = step.rollout;
   return auditRow(SERVER_ACTOR, at, 'rollout.step', rollout.id, {
     change: describeChange(rollout.change),

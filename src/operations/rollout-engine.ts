@@ -61,13 +61,16 @@ export async function advanceRollout(deps: RolloutEngineDeps, rollout: Rollout):
   if (rollout.state === 'scheduled' && rollout.plan.startAt !== undefined && deps.clock().getTime() < Date.parse(rollout.plan.startAt)) return 'idle';
   const store = deps.rollouts;
   const members = await store.listMembers(rollout.id);
-  // An ended rollout is followed only while a failed member's revert is under way.
-  if (!isActive(rollout.state) && !members.some((m) => m.revert?.state === 'reverting')) return 'idle';
+  // An ended rollout is followed only while a failed member's revert is under way, or
+  // (completed) while a report its health soak left due is awaited.
+  const followed = (m: RolloutMember) => m.revert?.state === 'reverting' || (rollout.state === 'completed' && m.state === 'confirmed' && m.reportDue === true);
+  if (!isActive(rollout.state) && !members.some(followed)) return 'idle';
   const models = rollout.change.kind === 'firmware' ? ((await store.getPackage(rollout.change.package))?.models ?? []) : [];
   const scan = rollout.plan.includeNew && rollout.state === 'running';
   const scanStart = deps.clock().getTime();
   const joiners = scan ? await findJoiners(deps, rollout, members, models, deps.joinWatermarks?.get(rollout.id)) : [];
-  const watched = members.filter((m) => m.state === 'pending' || m.state === 'offered' || m.revert?.state === 'reverting').map((m) => m.eui);
+  // A member its health soak confirmed before the station reported the change is watched until it reports (core/rollout-soak.ts).
+  const watched = members.filter((m) => m.state === 'pending' || m.state === 'offered' || m.revert?.state === 'reverting' || (m.state === 'confirmed' && m.reportDue === true)).map((m) => m.eui);
   const observations = await store.observe([...watched, ...joiners]);
   const revertPackages = await previousPackages(store, rollout, members);
   const now = deps.clock();
@@ -127,9 +130,14 @@ async function findJoiners(deps: RolloutEngineDeps, rollout: Rollout, members: r
 /** One pass over every active rollout; a failure of one is reported and does not stop the others. */
 export async function advanceRollouts(deps: RolloutEngineDeps, onError: (rollout: string, e: unknown) => void): Promise<Record<AdvanceOutcome, number>> {
   const counts: Record<AdvanceOutcome, number> = { idle: 0, advanced: 0, superseded: 0 };
-  const active = await deps.rollouts.listRollouts(ACTIVE_ROLLOUT_STATES);
+  const listed = [
+    ...(await deps.rollouts.listRollouts(ACTIVE_ROLLOUT_STATES)),
+    // Ended rollouts still followed: a report a health soak left due, a revert under way.
+    ...((await deps.rollouts.listRolloutsWithReportsDue?.()) ?? []),
+    ...(await deps.rollouts.listSettlingRollouts()),
+  ];
+  const active = [...new Map(listed.map((r) => [r.id, r])).values()];
   const ids = new Set(active.map((r) => r.id));
-  active.push(...(await deps.rollouts.listSettlingRollouts()));
   for (const id of deps.joinWatermarks?.keys() ?? []) if (!ids.has(id)) deps.joinWatermarks?.delete(id);
   for (const rollout of active) {
     try {

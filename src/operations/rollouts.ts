@@ -2,8 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { parseDuration } from '../core/duration.js';
 import { conflict, invalid, notFound } from '../core/errors.js';
 import {
+  defaultHealthSoakMs,
   describeChange,
+  healthSoakOf,
   isActive,
+  soakRefusal,
   MEMBER_STATES,
   parseAmount,
   parseThreshold,
@@ -27,7 +30,8 @@ import { rolloutProgress, rolloutProgressFromCounts, type RolloutProgress } from
 import { parseEui, validateCupsUri, validateTcUri } from '../protocol/index.js';
 import type { NewAuditEntry, Page, RolloutEventRecord } from '../registry/index.js';
 import { approverIdentity } from '../core/rollout.js';
-import { audited, authorize } from './context.js';
+import { audited, authorize, healthOf } from './context.js';
+import { spoken } from '../core/health-reason.js';
 import { requirePackage, type RolloutContext } from './firmware-library.js';
 import { selectStations } from './rollout-selection.js';
 import { parseLabelSelector } from './station-filters.js';
@@ -57,6 +61,8 @@ export interface RolloutInput {
   readonly failureBudget?: string;
   readonly deadline?: string;
   readonly soak?: string;
+  /** The per-station health soak (core/rollout-soak.ts), e.g. 30m; 0 turns it off. Default: 30m for TC URI, TC credential and firmware rollouts. */
+  readonly healthSoak?: string;
   readonly includeNew?: boolean;
   /** ISO 8601 with offset, or a duration from now (`2h`): the rollout is `scheduled` until then. */
   readonly startAt?: string;
@@ -84,6 +90,8 @@ export interface RolloutView {
   readonly reverts?: Readonly<Record<RevertState, number>>;
   /** Pacing in force: the rollout's offers per minute, and the server's cap on firmware downloads in flight (null where not known). */
   readonly pacing: RolloutPacing;
+  /** What the operator should know about the rollout as created (a deadline shorter than a healthy station needs). */
+  readonly warnings?: readonly string[];
 }
 
 /** Pending members whose stations call only outside the rollout's windows: how many, and the first 100 by EUI. */
@@ -110,18 +118,28 @@ export async function createRollout(ctx: RolloutContext, input: RolloutInput, ro
     ...(input.version === undefined ? {} : { stationVersion: input.version }),
     ...(input.station === undefined || input.station.length === 0 ? {} : { euis: input.station.map((e) => parseEui(e, 'station')) }),
   };
+  const healthSoakMs = parseHealthSoak(change, input.healthSoak);
+  // A healthy station gets the change at its next regular check (up to its interval after the
+  // offer, PROTOCOL.md 8.3), then soaks: the default deadline leaves it that, plus the grace
+  // after which a station counts as silent (with the default flags 24 h + 2 h + the soak).
+  const health = healthOf(ctx);
+  const needs = health.intervalMs + healthSoakMs;
   const plan: RolloutPlan = {
     waves: parseWaves(input.waves ?? DEFAULT_WAVES),
     successThreshold: parseThreshold(input.successThreshold ?? '100%'),
     failureBudget: parseAmount(input.failureBudget ?? '0', '--failure-budget'),
-    deadlineMs: parseDuration(input.deadline ?? '26h', '--deadline'),
+    deadlineMs: input.deadline === undefined ? needs + health.graceMs : parseDuration(input.deadline, '--deadline'),
     soakMs: input.soak === undefined ? 0 : parseDuration(input.soak, '--soak'),
     includeNew: input.includeNew === true,
     ...(input.startAt === undefined ? {} : { startAt: parseStartAt(input.startAt, ctx.clock()).toISOString() }),
     ...(input.window === undefined || input.window.length === 0 ? {} : { windows: input.window.map((w) => parseWindow(w).text) }),
     revertUnhealthy: revertChoice(change, input.revertUnhealthy),
     ...pacingAndApproval(ctx, input),
+    healthSoakMs,
   };
+  const warnings = change.kind === 'tcUri' && plan.deadlineMs < needs
+    ? [`--deadline ${input.deadline ?? spoken(plan.deadlineMs)} is shorter than a healthy station needs: the change reaches it at its next regular check (up to ${spoken(health.intervalMs)} after the offer)${healthSoakMs > 0 ? ` and then soaks ${spoken(healthSoakMs)}` : ''}, so stations that work may fail as not confirmed; give --deadline ${Math.ceil(needs / 60_000)}m or more, or leave it out for the default`]
+    : [];
   const stations = await selectStations(ctx.fleet, selector);
   // A rollout of nobody would pass every gate at once and complete before anyone could join.
   if (stations.length === 0) throw invalid('no_stations', 'no station matches the selector; check --label, --model, --package, --station-version and --station');
@@ -145,7 +163,18 @@ export async function createRollout(ctx: RolloutContext, input: RolloutInput, ro
     (r) => audited(ctx, 'rollout.create', r.id, { change, selector, plan, stations: stations.length, rollbackOf }),
   );
   ctx.rolloutsChanged?.();
-  return view(ctx, rollout);
+  return { ...(await view(ctx, rollout)), ...(warnings.length > 0 ? { warnings } : {}) };
+}
+
+/** `--health-soak`: a duration, or 0 for none; refused for a change the station answers by calling again at once. */
+function parseHealthSoak(change: RolloutChange, text: string | undefined): number {
+  if (text === undefined) return defaultHealthSoakMs(change);
+  const ms = text.trim() === '0' ? 0 : parseDuration(text, '--health-soak');
+  const refused = soakRefusal(change);
+  if (ms > 0 && refused !== null) {
+    throw invalid('health_soak_not_supported', `--health-soak cannot gate a ${describeChange(change)} rollout: ${refused}; leave --health-soak out or give 0`, { field: '--health-soak' });
+  }
+  return ms;
 }
 
 /** Whether a rollout of `change` reverts its failed members: as asked, else the change's default. */
@@ -193,7 +222,7 @@ async function parseChange(ctx: RolloutContext, input: RolloutInput): Promise<Ro
 }
 
 export async function view(ctx: RolloutContext, rollout: Rollout, members?: readonly RolloutMember[]): Promise<RolloutView> {
-  if (members !== undefined) return { rollout, progress: rolloutProgress(rollout, members, ctx.clock()), reverts: revertsOf(members), pacing: pacingOf(ctx, rollout) };
+  if (members !== undefined) return { rollout, progress: rolloutProgress(rollout, members, ctx.clock(), healthOf(ctx).intervalMs), reverts: revertsOf(members), pacing: pacingOf(ctx, rollout) };
   return { ...((await views(ctx, [rollout]))[0] as RolloutView), reverts: await ctx.rollouts.revertCounts(rollout.id) };
 }
 
@@ -224,7 +253,7 @@ async function withWindowMisses(ctx: RolloutContext, v: RolloutView, members?: r
   const windows = planWindows(v.rollout.plan);
   if (windows.length === 0 || !isActive(v.rollout.state)) return v;
   const pending = members === undefined ? await pendingMembers(ctx, v.rollout.id) : members.filter((m) => m.state === 'pending').map((m) => m.eui);
-  const misses = windowMisses(windows, await ctx.rollouts.callRhythms(pending), ctx.clock(), DEFAULT_HEALTH.intervalMs, DEFAULT_HEALTH.graceMs);
+  const misses = windowMisses(windows, await ctx.rollouts.callRhythms(pending), ctx.clock(), healthOf(ctx).intervalMs, healthOf(ctx).graceMs);
   const gate = misses.length === 0 ? v.progress.gate : `${v.progress.gate}; ${misses.length} pending station(s) call only outside its windows and are not offered unless they call early (see outsideWindows)`;
   return { ...v, progress: { ...v.progress, gate }, outsideWindows: { count: misses.length, members: misses.slice(0, 100) } };
 }
@@ -242,7 +271,7 @@ function pacingOf(ctx: RolloutContext, rollout: Rollout): RolloutPacing {
 async function views(ctx: RolloutContext, rollouts: readonly Rollout[]): Promise<RolloutView[]> {
   const counts = await ctx.rollouts.memberCounts(rollouts.map((r) => r.id));
   const now = ctx.clock();
-  return rollouts.map((rollout) => ({ rollout, progress: rolloutProgressFromCounts(rollout, counts.get(rollout.id) ?? [], now), pacing: pacingOf(ctx, rollout) }));
+  return rollouts.map((rollout) => ({ rollout, progress: rolloutProgressFromCounts(rollout, counts.get(rollout.id) ?? [], now, healthOf(ctx).intervalMs), pacing: pacingOf(ctx, rollout) }));
 }
 
 async function requireRollout(ctx: RolloutContext, id: string): Promise<Rollout> {
@@ -495,6 +524,8 @@ async function rollbackFirmware(ctx: RolloutContext, original: Rollout, touched:
         successThreshold: String(original.plan.successThreshold),
         failureBudget: `${'count' in original.plan.failureBudget ? original.plan.failureBudget.count : `${original.plan.failureBudget.percent}%`}`,
         deadline: `${Math.max(1, Math.round(original.plan.deadlineMs / 1000))}s`,
+        // The way back soaks as the way there did.
+        healthSoak: healthSoakOf(original.plan) === 0 ? '0' : `${Math.max(1, Math.round(healthSoakOf(original.plan) / 1000))}s`,
       },
       original.id,
     );

@@ -12,6 +12,7 @@ import { noticeTables } from './migration-notify.js';
 import { rolloutSchedule } from './migration-rollout-schedule.js';
 import { revertTables } from './migration-revert.js';
 import { rolloutApproval } from './migration-rollout-approval.js';
+import { healthSoakColumns } from './migration-health-soak.js';
 
 export type SqlFlavour = 'sqlite' | 'postgres';
 
@@ -41,6 +42,7 @@ export function registryMigrations(flavour: SqlFlavour, logger?: MigrationLogger
     '0019_rollout_schedule': { up: (db) => rolloutSchedule(db, flavour) },
     '0018_revert': { up: (db) => revertTables(db) },
     '0020_rollout_approval': { up: (db) => rolloutApproval(db, flavour) },
+    '0017_health_soak': { up: (db) => healthSoakColumns(db) },
   };
   return { getMigrations: () => Promise.resolve(migrations) };
 }

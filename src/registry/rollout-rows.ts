@@ -49,6 +49,8 @@ export function toMember(row: Selectable<RolloutTables['rollout_members']>): Rol
     deadlineAt: dateOrNull(row.deadline_at),
     doneAt: dateOrNull(row.done_at),
     revert: row.revert === null || row.revert === undefined ? null : toRevert(row.revert),
+    soakFrom: dateOrNull(row.soak_from),
+    reportDue: num(row.report_due) !== 0,
   };
 }
 

@@ -51,6 +51,9 @@ export type RolloutTables = {
     done_at: Int8Null;
     /** 0018_revert: the member's automatic revert, JSON (core/rollout.ts MemberRevert); null when none. */
     revert: ColumnType<string | null, string | null | undefined, string | null>;
+    /** 0017_health_soak. */
+    soak_from: Int8Null;
+    report_due: ColumnType<number, number | undefined, number>;
   };
   rollout_claims: { eui: string; rollout_id: string };
   rollout_events: {

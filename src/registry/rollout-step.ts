@@ -181,8 +181,12 @@ async function writeMember(trx: Transaction<RegistryDatabase & RolloutTables>, r
       ...(m.offer === undefined ? {} : { previous: JSON.stringify(m.offer.previous), offered_at: now, deadline_at: m.offer.deadlineAt.getTime() }),
       // A withdrawn offer no longer counts as one (waves count offers); back to pending, it may be made again.
       ...(m.withdraw === undefined ? {} : { offered_at: null, deadline_at: null, ...(m.state === 'pending' ? { previous: null } : {}) }),
+      ...(m.soakFrom === undefined ? {} : { soak_from: m.soakFrom.getTime() }),
+      ...(m.reportDue === undefined ? {} : { report_due: m.reportDue ? 1 : 0 }),
+      // An offer made again (after a withdrawal) soaks from its own delivery.
+      ...(m.offer === undefined && m.withdraw === undefined ? {} : { soak_from: null, report_due: 0 }),
       // A retried member is offered afresh: a new offer (and deadline) at its next evaluation; `previous` stays the first one's.
-      ...(m.retry === undefined ? {} : { offered_at: null, deadline_at: null }),
+      ...(m.retry === undefined ? {} : { offered_at: null, deadline_at: null, soak_from: null, report_due: 0 }),
     })
     .where('rollout_id', '=', rollout.id)
     .where('eui', '=', m.eui)

@@ -13,6 +13,7 @@ import type { RolloutTables } from './rollout-schema.js';
 import { toMember, toPackage, toRollout, toRolloutEvent } from './rollout-rows.js';
 import { REVERTING_PREFIX } from './migration-revert.js';
 import { chunks } from './chunks.js';
+import type { HealthTables } from './health/health-rows.js';
 import { ROLLOUT_CHUNK, writeStep } from './rollout-step.js';
 import { queueWebhookEvents } from './webhooks/outbox.js';
 import { rolloutScheduledEvent, rolloutWebhookEvent } from './webhooks/event-hooks.js';
@@ -133,6 +134,19 @@ export class KyselyRolloutStore extends BackendStore<RegistryDatabase & RolloutT
     });
   }
 
+  listRolloutsWithReportsDue(): Promise<Rollout[]> {
+    return this.run(async (db) => {
+      const rows = await db
+        .selectFrom('rollouts')
+        .selectAll()
+        .where('state', '=', 'completed')
+        .where((eb) => eb.exists(eb.selectFrom('rollout_members as m').select('m.eui').whereRef('m.rollout_id', '=', 'rollouts.id').where('m.report_due', '=', 1)))
+        .orderBy('created_at', 'desc')
+        .execute();
+      return rows.map(toRollout);
+    });
+  }
+
   listRollouts(states?: readonly RolloutState[]): Promise<Rollout[]> {
     return this.run(async (db) => {
       const rows = await db
@@ -187,10 +201,10 @@ export class KyselyRolloutStore extends BackendStore<RegistryDatabase & RolloutT
         const rows = await db
           .selectFrom('rollout_members')
           .where('rollout_id', 'in', part)
-          .select(['rollout_id', 'wave', 'state', (eb) => eb.fn.countAll<number | string>().as('n')])
-          .groupBy(['rollout_id', 'wave', 'state'])
+          .select(['rollout_id', 'wave', 'state', sql<number>`(case when state = 'offered' and soak_from is not null then 1 else 0 end)`.as('soaking'), (eb) => eb.fn.countAll<number | string>().as('n')])
+          .groupBy(['rollout_id', 'wave', 'state', sql`(case when state = 'offered' and soak_from is not null then 1 else 0 end)`])
           .execute();
-        for (const r of rows) out.get(r.rollout_id)?.push({ wave: num(r.wave), state: r.state as MemberState, count: num(r.n) });
+        for (const r of rows) out.get(r.rollout_id)?.push({ wave: num(r.wave), state: r.state as MemberState, count: num(r.n), ...(num(r.soaking) === 1 ? { soaking: true } : {}) });
       }
       return out;
     });
@@ -295,6 +309,9 @@ export class KyselyRolloutStore extends BackendStore<RegistryDatabase & RolloutT
             'f.package as fw_package', 'f.state as fw_state', 'f.offers as fw_offers', 'f.last_offered_at as fw_last_offered_at', 'f.last_error as fw_last_error'])
           .where('s.eui', 'in', part)
           .execute();
+        // The health record's early run (0009_health): the soak's evidence of a call it did not see (core/rollout-soak.ts).
+        const health = new Map((await db.withTables<HealthTables>().selectFrom('station_health').select(['eui', 'early_run', 'run_from']).where('eui', 'in', part).execute())
+          .map((h) => [h.eui, { earlyRun: num(h.early_run), runFrom: h.run_from === null ? null : new Date(num(h.run_from)) }]));
         const rotations = await db.selectFrom('station_rotations').select(['eui', 'category', 'new_crc']).where('eui', 'in', part).execute();
         const pending = new Map<string, Partial<Record<'cups' | 'tc', number>>>();
         for (const p of rotations) pending.set(p.eui, { ...pending.get(p.eui), [p.category]: num(p.new_crc) });
@@ -306,6 +323,8 @@ export class KyselyRolloutStore extends BackendStore<RegistryDatabase & RolloutT
             reported: r.reported_at === null ? null : { model: r.reported_model ?? '', package: r.reported_package, tcUri: r.reported_tc_uri, cupsUri: r.reported_cups_uri },
             keys: JSON.parse(r.reported_keys ?? '[]') as number[],
             lastSeenAt: r.last_seen_at === null ? null : new Date(num(r.last_seen_at)),
+            reportedAt: r.reported_at === null ? null : new Date(num(r.reported_at)),
+            health: health.get(r.eui) ?? null,
             firmware: r.fw_package === null ? null : {
               package: r.fw_package,
               state: r.fw_state as 'pending',

@@ -77,6 +77,8 @@ export interface MemberCount {
   readonly wave: number;
   readonly state: MemberState;
   readonly count: number;
+  /** Offered members whose change was delivered and who are in their health soak. */
+  readonly soaking?: boolean;
 }
 
 /** The firmware library and the rollouts, on the registry's database (migration 0006_rollouts). */
@@ -95,6 +97,8 @@ export interface RolloutStore {
   getRollout(id: string): Promise<Rollout | undefined>;
   /** Most recent first; only the given states when any. */
   listRollouts(states?: readonly RolloutState[]): Promise<Rollout[]>;
+  /** Completed rollouts with a member its health soak confirmed whose report is still due (core/rollout-soak.ts). */
+  listRolloutsWithReportsDue?(): Promise<Rollout[]>;
   listMembers(id: string): Promise<RolloutMember[]>;
   /** Oldest first. */
   listRolloutEvents(id: string): Promise<RolloutEventRecord[]>;

@@ -42,8 +42,8 @@ export function register(program: Command): void {
     .option('--interval-ms <ms>', `with --loop: milliseconds between exchanges (default ${DEFAULT_LOOP_INTERVAL_MS})`)
     .option(
       '--station-timing',
-      "with --loop: the real station's timing instead: 24 h after a success while its LNS connection works (tc.uri's host and port accept a TCP connection), " +
-        '450 s while it is refused, 1 min after a failure, a CUPS change or without tc.uri',
+      "with --loop: the real station's timing instead, from tc.uri's router-info (a WebSocket): 24 h after a success while it answers (or accepts and never answers), " +
+        '60 s while it answers with an error, 450 s while it is refused or the upgrade fails, 1 min after a failure, a CUPS change or without tc.uri',
     )
     .option('--time-scale <factor>', 'with --station-timing: multiply every delay by this, e.g. 0.001 turns 450 s into 450 ms (tests, demos)')
     .option('--tc-ok', 'with --station-timing: take the LNS connection as working without trying it (a station whose LNS is up)')

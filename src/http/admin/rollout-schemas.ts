@@ -74,6 +74,7 @@ export const RolloutCreate = z
     failureBudget: z.string().optional().describe('failures (count or %) before the rollout halts; default 0'),
     deadline: z.string().optional().describe('per-station time to confirm, e.g. 26h'),
     soak: z.string().optional().describe('wait after a wave passes, e.g. 1h'),
+    healthSoak: z.string().optional().describe('per-station health soak after the change is delivered, e.g. 30m; 0 turns it off; default 30m for TC URI, TC credential and firmware rollouts'),
     includeNew: z.boolean().optional().describe('stations matching later join the current wave'),
     startAt: z.string().optional().describe('start later: an ISO 8601 time with its offset (2026-12-08T02:00+01:00) or a duration from now (2h); the rollout is scheduled until then'),
     window: z.array(z.string()).optional().describe('time windows, e.g. "Mon-Fri 01:00-05:00 Europe/Berlin": offers are made only while one is open'),
@@ -94,7 +95,10 @@ export const WindowMiss = z
   })
   .meta({ id: 'RolloutWindowMiss' });
 
-const Counts = Object.fromEntries(MEMBER_STATES.map((s) => [s, z.number().int()])) as Record<(typeof MEMBER_STATES)[number], z.ZodNumber>;
+const Counts = {
+  ...(Object.fromEntries(MEMBER_STATES.map((s) => [s, z.number().int()])) as Record<(typeof MEMBER_STATES)[number], z.ZodNumber>),
+  soaking: z.number().int().describe('offered members whose change was delivered and whose health soak runs (counted in offered too)'),
+};
 
 export const Rollout = z
   .object({
@@ -130,6 +134,8 @@ export const Rollout = z
       .object({ count: z.number().int(), members: z.array(WindowMiss).describe('the first 100 by EUI') })
       .optional()
       .describe('one rollout read with time windows: pending members whose daily calls fall outside every window, so they are not offered unless they call early'),
+    etaNote: z.string().describe('what the ETA rests on: a change reaches a healthy station at its next regular check'),
+    warnings: z.array(z.string()).optional().describe('on creation: what the operator should know (a deadline shorter than a healthy station needs)'),
     rollbackOf: z.string().nullable(),
     reverts: z
       .object({ reverting: z.number().int(), reverted: z.number().int(), refused: z.number().int() })

@@ -11,7 +11,7 @@ export function packageJson(p: FirmwarePackage) {
 }
 
 export function rolloutJson(v: RolloutView) {
-  const { rollout: r, progress: p, outsideWindows, reverts } = v;
+  const { rollout: r, progress: p, outsideWindows, reverts, warnings } = v;
   return {
     id: r.id,
     name: r.name,
@@ -35,6 +35,8 @@ export function rolloutJson(v: RolloutView) {
     ...(outsideWindows === undefined
       ? {}
       : { outsideWindows: { count: outsideWindows.count, members: outsideWindows.members.map((m) => ({ ...m, lastCallAt: m.lastCallAt.toISOString() })) } }),
+    etaNote: p.etaNote,
+    ...(warnings === undefined ? {} : { warnings: [...warnings] }),
     rollbackOf: r.rollbackOf,
     ...(reverts === undefined ? {} : { reverts: { ...reverts } }),
     createdBy: r.createdBy,

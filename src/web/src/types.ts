@@ -84,7 +84,8 @@ export interface ServerStats {
   lastMinute: { exchanges: number; errors: number; seconds: number };
 }
 
-export type MemberCounts = Record<'pending' | 'offered' | 'confirmed' | 'failed' | 'skipped' | 'reverted', number>;
+/** `soaking` counts offered members in their health soak (part of `offered`). */
+export type MemberCounts = Record<'pending' | 'offered' | 'confirmed' | 'failed' | 'skipped' | 'reverted' | 'soaking', number>;
 
 export interface Rollout {
   id: string;
@@ -109,6 +110,7 @@ export interface Rollout {
   startAt: string | null;
   windows: string[];
   outsideWindows?: { count: number; members: { eui: string; lastCallAt: string; intervalMs: number; usualCallTime: string; zone: string }[] };
+  etaNote: string;
   rollbackOf: string | null;
   /** Failed stations given back what they had before (a single rollout only). */
   reverts?: { reverting: number; reverted: number; refused: number };

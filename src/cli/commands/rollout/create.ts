@@ -23,6 +23,7 @@ interface Options {
   failureBudget?: string;
   deadline?: string;
   soak?: string;
+  healthSoak?: string;
   includeNew?: boolean;
   startAt?: string;
   window?: string[];
@@ -51,8 +52,9 @@ export function register(parent: Command): void {
     .option('--waves <list>', `cumulative wave sizes, counts or percentages (default ${DEFAULT_WAVES})`)
     .option('--success-threshold <share>', 'share of a wave that must confirm before the next starts (default 100%)')
     .option('--failure-budget <n|n%>', 'halt by itself when more stations than this failed (default 0)')
-    .option('--deadline <duration>', 'a station offered the change must confirm within this, e.g. 26h (default 26h)')
+    .option('--deadline <duration>', 'a station offered the change must confirm within this, e.g. 27h (default: the regular interval + the health soak + the grace, 26.5h with the default flags: a healthy station gets the change only at its next regular check)')
     .option('--soak <duration>', 'wait this long after a wave passed before the next (default 0s)')
+    .option('--health-soak <duration>', 'after the exchange that delivers its change (firmware: the call reporting the new package), a station that calls CUPS again within this fails (its LNS connection is failing); a quiet soak confirms it. 0 turns it off (default 30m for TC URI, TC credential and firmware rollouts)')
     .option('--include-new', 'stations that match later (registered, or first report) join the current wave')
     .option('--start-at <time>', 'start later: ISO 8601 with its offset (2026-12-08T02:00+01:00) or a duration from now (2h); the rollout is scheduled until then (abort cancels it)')
     .option('--window <spec>', 'offer only in this time window, "DAYS HH:MM-HH:MM ZONE", e.g. "Mon-Fri 01:00-05:00 Europe/Berlin"; repeatable. A station calls about once a day: one whose call misses every window is listed by rollout show', collect)
@@ -77,6 +79,7 @@ export function register(parent: Command): void {
           ...(pace === undefined ? {} : { maxOffersPerMinute: Number(pace) }),
           maxOffers: given === undefined ? settings.maxOffers : Number(given),
         });
+        for (const w of v.warnings ?? []) out.note(`warning: ${w}`);
         out.result(v, () => printRollout(out, v));
       });
     });

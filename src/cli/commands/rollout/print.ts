@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { describeChange, isActive, type RolloutChange } from '../../../core/rollout.js';
 import type { Rollout, RolloutMember } from '../../../http/admin/rollout-schemas.js';
 import type { Output } from '../../output.js';
+import { spoken } from '../../../core/health-reason.js';
 
 type RolloutJson = z.infer<typeof Rollout>;
 
@@ -28,11 +29,13 @@ export function printRollout(out: Output, r: RolloutJson, members?: readonly z.i
     out.line(`reverts  ${rv.reverted} reverted, ${rv.reverting} reverting (set back, delivered at the station's next exchange)${rv.refused > 0 ? `, ${rv.refused} could not be reverted` : ''}`);
   } else if ((r.plan as { revertUnhealthy?: boolean }).revertUnhealthy === true) out.line('reverts  on: a station that fails gets back what it had before at its next exchange');
   // PROTOCOL.md 8.3: the station asks for a change only when it calls; a healthy one calls at its regular check.
-  out.line(`eta      ${r.eta ?? '-'}${r.eta === null ? '' : ' (a change reaches a healthy station at its next regular check, up to 24 h after it was made; a station whose LNS connection fails asks within minutes)'}`);
+  out.line(`eta      ${r.eta ?? '-'}${r.eta === null ? '' : ` (${r.etaNote})`}`);
+  const soak = typeof r.plan['healthSoakMs'] === 'number' ? r.plan['healthSoakMs'] : 0;
+  out.line(`soak     ${soak > 0 ? `${spoken(soak)} after each station's change: a call to CUPS within it fails the station; ${r.totals.soaking} soaking now` : 'none: a station confirms when it reports the change'}`);
   out.line();
   out.table(
-    r.waves.map((w) => ({ wave: `${w.wave}${w.wave === r.wave && isActive(r.state) ? ' *' : ''}`, stations: w.stations, pending: w.pending, offered: w.offered, confirmed: w.confirmed, failed: w.failed, skipped: w.skipped, reverted: w.reverted })),
-    ['wave', 'stations', 'pending', 'offered', 'confirmed', 'failed', 'skipped', 'reverted'],
+    r.waves.map((w) => ({ wave: `${w.wave}${w.wave === r.wave && isActive(r.state) ? ' *' : ''}`, stations: w.stations, pending: w.pending, offered: w.offered, soaking: w.soaking, confirmed: w.confirmed, failed: w.failed, skipped: w.skipped, reverted: w.reverted })),
+    ['wave', 'stations', 'pending', 'offered', 'soaking', 'confirmed', 'failed', 'skipped', 'reverted'],
   );
   const outside = r.outsideWindows;
   if (outside !== undefined && outside.count > 0) {

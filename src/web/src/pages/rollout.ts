@@ -7,7 +7,7 @@ import type { Page as ApiPage, Rollout, RolloutEvent, RolloutMember } from '../t
 const MEMBER_PAGE = 50;
 const EVENTS = 15;
 const MEMBER_STATES = ['pending', 'offered', 'confirmed', 'failed', 'skipped', 'reverted'];
-import { changeText, progress, rolloutBadge, SEGMENTS } from './rollouts.js';
+import { changeText, progress, rolloutBadge, rolloutTotal, SEGMENTS } from './rollouts.js';
 import { duration, u } from '../text.js';
 
 const CONTROLS: readonly { action: 'approve' | 'deny' | 'pause' | 'resume' | 'retry' | 'abort' | 'rollback'; label: string; when: readonly string[]; question: string; danger: boolean }[] = [
@@ -44,6 +44,7 @@ function planText(plan: Json): string {
     budget === undefined ? null : `failure budget ${budget['percent'] !== undefined ? `${String(budget['percent'])}%` : String(budget['count'] ?? 0)}`,
     ms(plan['deadlineMs']) === null ? null : `deadline ${ms(plan['deadlineMs'])}`,
     ms(plan['soakMs']) === null ? null : `soak ${ms(plan['soakMs'])}`,
+    ms(plan['healthSoakMs']) === null ? 'no health soak' : `health soak ${ms(plan['healthSoakMs'])}`,
     plan['revertUnhealthy'] === true ? 'failed stations reverted' : null,
   ]
     .filter((x) => x !== null)
@@ -113,7 +114,7 @@ export function rolloutPage(ctx: AppContext, id: string): Page {
         h('h1', { id: 'rollout-title' }, r.name === null ? 'Rollout' : u(r.name, 'title-name'), ' ', h('span', { class: 'mono subtle' }, r.id)),
         h('p', { class: 'meta' }, h('span', { 'data-testid': 'rollout-state' }, rolloutBadge(r.state)), ' ', h('strong', { 'data-testid': 'rollout-state-text' }, u(r.stateText)), ' · ', u(changeText(r.change)), ' · created by ', u(r.createdBy), ' ', time(r.createdAt), r.rollbackOf === null ? '' : [' · rollback of ', h('a', { href: `#/rollouts/${r.rollbackOf}` }, r.rollbackOf)]),
         // Only a running rollout moves: a paused or halted one has no arrival time to promise.
-        h('p', { class: 'gate', 'data-testid': 'gate' }, h('strong', null, 'Gate: '), u(r.gate), r.eta === null || (r.state !== 'running' && r.state !== 'scheduled') ? '' : [' · ETA ', time(r.eta)]),
+        h('p', { class: 'gate', 'data-testid': 'gate' }, h('strong', null, 'Gate: '), u(r.gate), r.eta === null || (r.state !== 'running' && r.state !== 'scheduled') ? '' : [' · ETA ', time(r.eta), h('span', { class: 'meta', 'data-testid': 'eta-note' }, ` (${r.etaNote})`)]),
         r.haltReason === null ? null : h('p', { class: 'error', role: 'alert', 'data-testid': 'halt-reason' }, h('strong', null, 'Halted: '), u(r.haltReason, 'wrap')),
         h('p', { class: 'meta', 'data-testid': 'plan' }, 'Stations: ', u(selectorText(r.selector)), ` · ${planText(r.plan)} · failures allowed: ${r.failuresAllowed}`),
         r.startAt === null && r.windows.length === 0
@@ -186,13 +187,13 @@ export function rolloutPage(ctx: AppContext, id: string): Page {
               { class: w.wave === r.wave && ['running', 'paused'].includes(r.state) ? 'current' : undefined },
               h('span', { class: 'wave-label' }, `Wave ${w.wave}`, w.wave === r.wave && ['running', 'paused'].includes(r.state) ? ' (in progress)' : ''),
               progress(r, w, total, `Wave ${w.wave}`),
-              h('span', { class: 'meta' }, `${w.confirmed}/${total} confirmed, ${w.offered} offered, ${w.failed} failed, ${w.pending} pending`),
+              h('span', { class: 'meta' }, `${w.confirmed}/${total} confirmed, ${w.offered} offered${w.soaking > 0 ? ` (${w.soaking} soaking)` : ''}, ${w.failed} failed, ${w.pending} pending`),
             );
           }),
         ),
         h('p', { class: 'legend' }, SEGMENTS.map(([k, label]) => h('span', { class: `key seg-${k}` }, label))),
       );
-      fill(membersSummary, `Stations (${Object.values(r.totals).reduce((a, b) => a + b, 0)})`);
+      fill(membersSummary, `Stations (${rolloutTotal(r)})`);
       await refreshMembers();
       fill(events, h('ol', { class: 'timeline' }, latest.items.map((e) => h('li', null, time(e.at), ' ', badge(e.type, 'muted'), ' ', u(e.message, 'wrap')))));
     },

@@ -26,7 +26,8 @@ export function rolloutBadge(state: string): HTMLElement {
 
 /** Every station of the rollout, all waves together. */
 export function rolloutTotal(r: Rollout): number {
-  return Object.values(r.totals).reduce((a, b) => a + b, 0);
+  // `soaking` is a part of `offered`, not a state of its own.
+  return Object.entries(r.totals).reduce((a, [k, n]) => (k === 'soaking' ? a : a + n), 0);
 }
 
 export function changeText(change: Record<string, unknown>): string {
@@ -50,13 +51,14 @@ function createForm(ctx: AppContext, params: URLSearchParams): HTMLElement {
   const reportedPkg = h('input', { type: 'text', autocomplete: 'off', placeholder: 'as reported', value: params.get('package') ?? '' });
   const waves = h('input', { type: 'text', autocomplete: 'off', value: '1,5%,25%,100%' });
   const budget = h('input', { type: 'text', autocomplete: 'off', value: '0' });
-  const deadline = h('input', { type: 'text', autocomplete: 'off', placeholder: '26h' });
+  const deadline = h('input', { type: 'text', autocomplete: 'off', placeholder: 'interval + soak' });
   const startAt = h('input', { type: 'datetime-local' });
   const windows = h('input', { type: 'text', autocomplete: 'off', placeholder: 'Mon-Fri 01:00-05:00 Europe/Berlin' });
   const revert = h('input', { type: 'checkbox', name: 'revertUnhealthy' });
   const pace = h('input', { type: 'number', min: '1', max: '100000', step: '1', autocomplete: 'off', placeholder: 'unpaced' });
   const approval = h('input', { type: 'checkbox' });
   const pauseAfterWave = h('input', { type: 'checkbox' });
+  const healthSoak = h('input', { type: 'text', autocomplete: 'off', placeholder: '30m (TC URI, TC credential, firmware)' });
   const pkgField = field('Package', pkg);
   const uriField = field('URI', uri);
   const revertField = field('Revert a station that fails', revert, 'it gets what it had before at its next exchange');
@@ -76,7 +78,7 @@ function createForm(ctx: AppContext, params: URLSearchParams): HTMLElement {
     'form',
     { class: 'card', 'aria-labelledby': 'new-rollout' },
     h('h2', { id: 'new-rollout' }, 'Start a rollout'),
-    h('div', { class: 'filters' }, field('Name', name), field('Change', kind), pkgField, uriField, field('Stations with labels', label, 'k=v, comma-separated; all must hold'), field('Stations of model', model), field('Stations running package', reportedPkg), field('Waves', waves, 'cumulative counts or percentages'), field('Failure budget', budget, 'count or %'), field('Deadline per station', deadline), field('Start at', startAt, 'your local time; empty: now'), field('Time windows', windows, 'offers only inside; several separated by ;'), revertField, field('Offers per minute at most', pace, 'across every server'), field('Wait for approval', approval, 'by an operator other than you'), field('Pause after each wave', pauseAfterWave, 'until resumed')),
+    h('div', { class: 'filters' }, field('Name', name), field('Change', kind), pkgField, uriField, field('Stations with labels', label, 'k=v, comma-separated; all must hold'), field('Stations of model', model), field('Stations running package', reportedPkg), field('Waves', waves, 'cumulative counts or percentages'), field('Failure budget', budget, 'count or %'), field('Deadline per station', deadline), field('Health soak', healthSoak, 'a station calling CUPS again within this after its change fails; 0: off'), field('Start at', startAt, 'your local time; empty: now'), field('Time windows', windows, 'offers only inside; several separated by ;'), revertField, field('Offers per minute at most', pace, 'across every server'), field('Wait for approval', approval, 'by an operator other than you'), field('Pause after each wave', pauseAfterWave, 'until resumed')),
     h('button', { type: 'submit' }, 'Start rollout'),
   );
   form.addEventListener('submit', (e) => {
@@ -99,6 +101,7 @@ function createForm(ctx: AppContext, params: URLSearchParams): HTMLElement {
       ...(pace.value.trim() === '' ? {} : { maxOffersPerMinute: Number(pace.value) }),
       ...(approval.checked ? { requireApproval: true } : {}),
       ...(pauseAfterWave.checked ? { pauseAfterWave: true } : {}),
+      ...(healthSoak.value.trim() === '' ? {} : { healthSoak: healthSoak.value.trim() }),
     };
     const what = kind.value === 'firmware' ? `firmware ${pkg.value}` : kind.value.startsWith('rotate:') ? (kind.selectedOptions[0]?.textContent ?? kind.value).toLowerCase() : `${kind.value} ${uri.value}`;
     const selected = [...(labels.length === 0 ? [] : [`labels ${labels.join(', ')}`]), ...(model.value.trim() === '' ? [] : [`model ${model.value.trim()}`]), ...(reportedPkg.value.trim() === '' ? [] : [`package ${reportedPkg.value.trim()}`])];
@@ -139,7 +142,7 @@ export function rolloutsPage(ctx: AppContext, params: URLSearchParams = new URLS
                 h('a', { href: `#/rollouts/${r.id}` }, r.name === null ? r.id : u(r.name)),
                 ' ',
                 rolloutBadge(r.state),
-                h('p', { class: 'meta', 'data-testid': 'rollout-counts' }, u(changeText(r.change)), ` · wave ${r.wave} of ${r.waves.length} · ${r.totals.confirmed} of ${total} confirmed, ${r.totals.offered} offered, ${r.totals.failed} failed · `, r.state === 'scheduled' && r.startAt !== null ? ['starts ', time(r.startAt)] : ['started ', time(r.startAt ?? r.createdAt)]),
+                h('p', { class: 'meta', 'data-testid': 'rollout-counts' }, u(changeText(r.change)), ` · wave ${r.wave} of ${r.waves.length} · ${r.totals.confirmed} of ${total} confirmed, ${r.totals.offered} offered${r.totals.soaking > 0 ? ` (${r.totals.soaking} soaking)` : ''}, ${r.totals.failed} failed · `, r.state === 'scheduled' && r.startAt !== null ? ['starts ', time(r.startAt)] : ['started ', time(r.startAt ?? r.createdAt)]),
                 progress(r, r.totals, total, `${visible(r.name ?? r.id)} progress`),
                 h('p', { class: 'meta', 'data-testid': 'rollout-state-text' }, u(r.stateText)),
                 h('p', { class: 'meta' }, u(r.haltReason ?? r.gate)),
