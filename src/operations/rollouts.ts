@@ -37,7 +37,6 @@ import { selectStations } from './rollout-selection.js';
 import { parseLabelSelector } from './station-filters.js';
 import { withdrawUnfetched } from '../core/rollout-withdraw.js';
 import { parseStartAt, parseWindow, planWindows, windowMisses, type WindowMiss } from '../core/rollout-schedule.js';
-import { DEFAULT_HEALTH } from '../core/health.js';
 
 /** A rollout as adapters receive it: strings as typed in flags or JSON. */
 export interface RolloutInput {
