@@ -10,9 +10,9 @@ import type { SqlFlavour } from './migrations.js';
  *   (core/rollout.ts ROLLOUT_STATES, checked by every write path), and a new one
  *   (waiting_for_approval here) would otherwise need the table rebuilt each time.
  *   PostgreSQL drops the constraint; SQLite cannot alter a constraint and rebuilds the
- *   table. Its children reference it with ON DELETE CASCADE and foreign keys are on
- *   (and cannot be turned off inside the migration's transaction), so dropping the old
- *   table would empty them: they are copied aside first and put back after.
+ *   table. Its children reference it with ON DELETE CASCADE: where foreign keys are on
+ *   (they cannot be turned off inside a transaction) dropping the old table empties
+ *   them, so they are copied aside first and put back after, whichever way it ran.
  */
 export async function rolloutApproval(db: Kysely<unknown>, flavour: SqlFlavour): Promise<void> {
   if (flavour === 'postgres') {
@@ -38,6 +38,8 @@ export async function rolloutApproval(db: Kysely<unknown>, flavour: SqlFlavour):
   await sql`alter table rollouts_0020 rename to rollouts`.execute(db);
   await db.schema.createIndex('rollouts_state').on('rollouts').columns(['state', 'id']).execute();
   for (const t of children) {
+    // Emptied by the cascade when foreign keys were on; untouched when the runner turned them off.
+    await sql`delete from ${sql.id(t)}`.execute(db);
     await sql`insert into ${sql.id(t)} select * from ${sql.id(`${t}_0020`)}`.execute(db);
     await sql`drop table ${sql.id(`${t}_0020`)}`.execute(db);
   }
