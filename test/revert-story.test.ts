@@ -43,7 +43,7 @@ for (const setup of setups) {
       work = await mkdtemp(join(tmpdir(), 'bscups-revert-story-'));
       db = await setup.database(work);
       srv = await startTestServer({ database: db.url, config: HEALTH });
-      lns = createNetServer((s) => s.on('error', () => undefined));
+      lns = createNetServer((s) => s.on('error', () => undefined).resume());
       lnsPort = await listen(lns);
       const free = createNetServer();
       deadPort = await listen(free);

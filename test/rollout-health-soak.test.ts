@@ -108,7 +108,6 @@ for (const setup of setups) {
       const typoed = await rollout(typo.body.id);
       expect(typoed.haltReason).toBe('failure budget exceeded: 2 failed, 1 allowed (1 of 2)');
       for (const m of await members(typo.body.id)) expect(m).toMatchObject({ state: 'failed', reason: expect.stringMatching(/^back at CUPS [\d.]+ s after the change: its LNS connection is failing/) });
-
       // The others: confirmed once their 3 s soak passed, while still reporting the old URI (their next call is their regular check, 8.64 s on).
       await expect.poll(async () => (await members(created.body.id)).map((m) => m.state), { timeout: 10_000, interval: 50 }).toEqual(['confirmed', 'confirmed']);
       for (const m of await members(created.body.id)) {
@@ -118,13 +117,23 @@ for (const setup of setups) {
       }
       expect((await rollout(created.body.id)).state).toBe('completed');
 
-      // Two engines evaluated every 50 ms: each station was confirmed, failed, soaked once.
+      // A TC URI rollout reverts a failed station by default: it gets its old TC URI back at its next call,
+      // reports it (reverted), and comes back healthy at its regular check.
+      await expect.poll(async () => (await members(typo.body.id)).map((m) => { const r = (m as Member & { revert?: { state: string; reason: string } | null }).revert; return r?.state === "refused" ? `refused: ${r.reason}` : r?.state; }), { timeout: 15_000, interval: 50 }).toEqual(['reverted', 'reverted']);
+      for (const eui of DEAD) {
+        const station = await api<{ desired: { tcUri: string }; reported: { tcUri: string } }>('GET', `/api/v1/stations/${eui}`, key);
+        expect([station.body.desired.tcUri, station.body.reported.tcUri]).toEqual([`ws://127.0.0.1:${oldPort}`, `ws://127.0.0.1:${oldPort}`]);
+      }
+      await expect.poll(async () => Promise.all(DEAD.map(async (eui) => (await api<{ health: { state: string } }>('GET', `/api/v1/stations/${eui}`, key)).body.health.state)), { timeout: 20_000, interval: 100 }).toEqual(['healthy', 'healthy']);
+
+
+      // Two engines evaluated every 50 ms: each station was confirmed, failed, soaked, reverted once.
       for (const id of [created.body.id, typo.body.id]) {
         const events = (await api<{ items: { type: string; eui: string | null }[] }>('GET', `/api/v1/rollouts/${id}/events?limit=1000`, key)).body.items;
         const perStation = new Map<string, string[]>();
         for (const e of events) if (e.eui !== null) perStation.set(e.eui, [...(perStation.get(e.eui) ?? []), e.type]);
         // A station back before an evaluation saw its delivery fails without a soaking event of its own.
-        for (const types of perStation.values()) expect(id === created.body.id ? [types] : [types, types.filter((t) => t !== 'soaking')]).toContainEqual(id === created.body.id ? ['offered', 'soaking', 'confirmed'] : ['offered', 'failed']);
+        for (const types of perStation.values()) expect(id === created.body.id ? [types] : [types, types.filter((t) => t !== 'soaking')]).toContainEqual(id === created.body.id ? ['offered', 'soaking', 'confirmed'] : ['offered', 'failed', 'reverting', 'reverted']);
       }
     });
   });

@@ -145,7 +145,7 @@ for (const driver of drivers) {
 
     it('--pause-after-wave stops after each wave passes its gate until resumed', async () => {
       const euis = await fleet('A5', 3, 'pause');
-      const { rollout } = await createRollout(ctx(a, ALICE), { tcUri: NEW, label: ['group=pause'], waves: '1,100%', pauseAfterWave: true, deadline: '1h' });
+      const { rollout } = await createRollout(ctx(a, ALICE), { healthSoak: '0', tcUri: NEW, label: ['group=pause'], waves: '1,100%', pauseAfterWave: true, deadline: '1h' });
       await engine(a);
       const first = (await showRollout(ctx(a, ALICE), rollout.id)).members.find((m) => m.state === 'offered');
       expect(first).toBeDefined();
@@ -173,7 +173,7 @@ for (const driver of drivers) {
 
     it('--max-offers-per-minute paces offers across replicas', async () => {
       await fleet('A6', 5, 'pace');
-      const { rollout, pacing } = await createRollout(ctx(a, ALICE), { tcUri: NEW, label: ['group=pace'], waves: '100%', maxOffersPerMinute: 2, deadline: '1h' });
+      const { rollout, pacing } = await createRollout(ctx(a, ALICE), { healthSoak: '0', tcUri: NEW, label: ['group=pace'], waves: '100%', maxOffersPerMinute: 2, deadline: '1h' });
       expect(pacing.maxOffersPerMinute).toBe(2);
       const offered = async () => (await showRollout(ctx(a, ALICE), rollout.id)).members.filter((m) => m.offeredAt !== null).length;
       await engine(a);
@@ -193,7 +193,7 @@ for (const driver of drivers) {
 
     it('retry offers the change again to failed members, under the same gates, and keeps what rollback restores', async () => {
       const euis = await fleet('A7', 2, 'retry');
-      const { rollout } = await createRollout(ctx(a, ALICE), { tcUri: NEW, label: ['group=retry'], waves: '100%', deadline: '10m', failureBudget: '1' });
+      const { rollout } = await createRollout(ctx(a, ALICE), { healthSoak: '0', tcUri: NEW, label: ['group=retry'], waves: '100%', deadline: '10m', failureBudget: '1' });
       await engine(a);
       // Both call again after the deadline still on the old LNS: failed, over the budget of 1, which halts the rollout.
       now += 11 * 60_000;

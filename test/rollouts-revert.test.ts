@@ -97,7 +97,7 @@ for (const driver of drivers) {
         await poll(eui, T0 + D);
       }
       now = T0 + D + 1000;
-      const { rollout } = await createRollout(ctx, { tcUri: TYPO, station: [OK, LOST], waves: '100%', deadline: '1h', failureBudget: '1', successThreshold: '50%' });
+      const { rollout } = await createRollout(ctx, { healthSoak: '0', tcUri: TYPO, station: [OK, LOST], waves: '100%', deadline: '1h', failureBudget: '1', successThreshold: '50%' });
       expect(rollout.plan.revertUnhealthy).toBe(true);
       await engine(T0 + D + 2000);
       expect((await poll(OK, T0 + D + 3000)).tcUri).toBe(TYPO);

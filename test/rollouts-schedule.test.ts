@@ -120,13 +120,14 @@ for (const driver of drivers) {
       for (const day of [0, 1]) for (const s of stations) await call(s, new Date(now.getTime() + day * DAY + s.at));
       now = new Date('2026-12-06T20:00:00Z'); // Sunday evening
 
-      const created = await createRollout(ctx, { tcUri: NEW, label: ['fleet=sched'], waves: '100%', deadline: '30h', startAt: '3h', window: ['Mon-Fri 01:00-05:00 Europe/Berlin'] });
+      const created = await createRollout(ctx, { healthSoak: '0', tcUri: NEW, label: ['fleet=sched'], waves: '100%', deadline: '30h', startAt: '3h', window: ['Mon-Fri 01:00-05:00 Europe/Berlin'] });
       const id = created.rollout.id;
       expect(created.rollout.state).toBe('scheduled');
       expect(created.rollout.plan).toMatchObject({ startAt: '2026-12-06T23:00:00.000Z', windows: ['Mon-Fri 01:00-05:00 Europe/Berlin'] });
       expect(created.progress.gate).toMatch(/^scheduled: starts at 2026-12-06T23:00:00.000Z; offers only in its windows/);
-      // The first wave's offers wait for the window that opens Monday 00:00 UTC; then a day to confirm (the deadline, as nothing passed yet).
-      expect(created.progress.eta?.toISOString()).toBe('2026-12-08T06:00:00.000Z');
+      // The first wave's offers wait for the window that opens Monday 00:00 UTC; then a healthy station's
+      // regular interval (24 h, shorter than the 30 h deadline) for the change to reach it, as nothing passed yet.
+      expect(created.progress.eta?.toISOString()).toBe('2026-12-08T00:00:00.000Z');
       expect((await listRollouts(ctx, { states: ['scheduled'] })).items.map((v) => v.rollout.id)).toEqual([id]);
       // Queued for webhooks in the creating transaction.
       expect((await a.webhooks.listDeliveries({ limit: 10 })).map((d) => d.eventType)).toEqual(['rollout.scheduled']);
@@ -207,7 +208,7 @@ for (const driver of drivers) {
       now = new Date('2027-03-27T12:00:00Z');
       const stations = await fleet('00000000005F00', [3 * HOUR + 30 * MIN], 'dst');
       await call(stations[0]!, new Date('2027-03-27T03:30:00Z'));
-      const { rollout } = await createRollout(ctx, { tcUri: NEW, label: ['fleet=dst'], waves: '100%', window: ['Sun 01:00-05:00 Europe/Berlin'] });
+      const { rollout } = await createRollout(ctx, { healthSoak: '0', tcUri: NEW, label: ['fleet=dst'], waves: '100%', window: ['Sun 01:00-05:00 Europe/Berlin'] });
       expect(rollout.state).toBe('running');
       await runUntil(rollout.id, stations, new Date('2027-03-28T06:00:00Z'));
       const shown = await showRollout(ctx, rollout.id);

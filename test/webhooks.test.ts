@@ -178,8 +178,8 @@ describe.each(drivers)('webhooks on $name', (driver) => {
       const reported = (tcUri: string) => ({ cupsUri: 'https://cups.example:443', tcUri, cupsCredCrc: 1, tcCredCrc: 2, station: '2.0.6(rpi/std)', model: 'rpi', package: '1.0.0', keys: [] });
       // Both have called before (a station never seen is skipped, not offered).
       for (const eui of [ok, late]) await stores.registry.recordExchange(eui, { at: clock(), remoteAddress: null, reported: reported('ws://127.0.0.1:7300'), events: [] });
-      const done = (await createRollout(ctx, { tcUri: 'ws://127.0.0.1:7301', label: ['site=east'], waves: '100%', deadline: '1h' })).rollout;
-      const halts = (await createRollout(ctx, { tcUri: 'ws://127.0.0.1:7302', label: ['site=west'], waves: '100%', deadline: '1m', failureBudget: '0' })).rollout;
+      const done = (await createRollout(ctx, { healthSoak: '0', tcUri: 'ws://127.0.0.1:7301', label: ['site=east'], waves: '100%', deadline: '1h' })).rollout;
+      const halts = (await createRollout(ctx, { healthSoak: '0', tcUri: 'ws://127.0.0.1:7302', label: ['site=west'], waves: '100%', deadline: '1m', failureBudget: '0' })).rollout;
       for (const r of [done, halts]) await advanceRollout(deps, (await stores.rollouts.getRollout(r.id))!);
       // One station takes its new TC URI; the other never calls, past its deadline.
       now += 30_000;

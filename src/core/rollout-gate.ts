@@ -80,6 +80,8 @@ export interface GateInput {
    * counts as not in the library.
    */
   readonly revertPackages?: ReadonlyMap<string, RevertPackage | null>;
+  /** How long a revert is waited for at least: the station reports it only at its next regular call (interval + grace). */
+  readonly revertWaitMs?: number;
   readonly now: Date;
 }
 
@@ -161,7 +163,7 @@ export function evaluateRollout(input: GateInput): RolloutStep {
   // after the rollout ended too (it may complete before a failed station calls back).
   for (const m of input.members) {
     if (m.state !== 'failed' || m.revert?.state !== 'reverting') continue;
-    const revert = judgeRevert(rollout.change, m, input.observations.get(m.eui), now, rollout.plan.deadlineMs);
+    const revert = judgeRevert(rollout.change, m, input.observations.get(m.eui), now, Math.max(rollout.plan.deadlineMs, input.revertWaitMs ?? 0));
     if (revert === null) continue;
     step.members.push({ eui: m.eui, wave: m.wave, state: m.state, reason: m.reason, revert, revertOnly: true });
     step.events.push({ type: revert.state === 'reverted' ? 'reverted' : 'revert_refused', eui: m.eui, wave: m.wave, message: `${describeChange(rollout.change)}: ${revert.state === 'reverted' ? 'reverted' : 'revert failed'} (${revert.reason})` });

@@ -76,7 +76,8 @@ export function planRevert(
 /**
  * Whether a member being reverted now reports what it had before; the revert as
  * it stands then, or null while waiting. A station that does not report it within
- * `deadlineMs` (the rollout's per-station deadline) of the revert is no longer
+ * `deadlineMs` (the rollout's per-station deadline, and at least the station's
+ * regular interval plus grace: it reports only at its next regular call) is no longer
  * waited for: refused, saying what it still reports.
  */
 export function judgeRevert(change: RolloutChange, m: RolloutMember, obs: StationObservation | undefined, now: Date, deadlineMs = Number.POSITIVE_INFINITY): RevertChange | null {

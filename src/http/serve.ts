@@ -110,7 +110,7 @@ export async function serve(runtime: Runtime, config: Config, logger: Logger, op
   const sweep = startEventSweep(runtime.registry, logger);
   const pkiDir = options.pkiDir ?? pkiDirOption(undefined);
   const credentials = { registry: runtime.registry, blobs: runtime.blobs, stationCa: () => loadStationCa(pkiDir) };
-  const rolloutEngine = startRolloutEngine({ rollouts: runtime.rollouts, fleet: runtime.fleet, clock: () => new Date(), credentials }, logger, config.rolloutInterval * 1000);
+  const rolloutEngine = startRolloutEngine({ rollouts: runtime.rollouts, fleet: runtime.fleet, clock: () => new Date(), credentials, health: healthThresholds(config) }, logger, config.rolloutInterval * 1000);
   nudge = rolloutEngine.nudge;
   const renewal = startRenewal(runtime, config, logger, credentials.stationCa);
   const webhooks = startWebhookWorker({

@@ -1,3 +1,4 @@
+import { DEFAULT_HEALTH, type HealthThresholds } from '../core/health.js';
 import { isActive, ACTIVE_ROLLOUT_STATES, type Rollout, type RolloutMember } from '../core/rollout.js';
 import { evaluateRollout, isEmptyStep, type RolloutStep } from '../core/rollout-gate.js';
 import type { RevertPackage } from '../core/rollout-revert.js';
@@ -20,6 +21,12 @@ export interface RolloutEngineDeps {
   readonly joinWatermarks?: Map<string, number>;
   /** Overrides JOIN_SCAN_OVERLAP_MS (tests). */
   readonly joinScanOverlapMs?: number;
+  /**
+   * The server's health thresholds (default: the station's own): a reverted station
+   * reports what it got back only at its next regular call, so a revert is waited for
+   * at least its regular interval plus grace.
+   */
+  readonly health?: HealthThresholds;
 }
 
 /**
@@ -74,7 +81,8 @@ export async function advanceRollout(deps: RolloutEngineDeps, rollout: Rollout):
   const observations = await store.observe([...watched, ...joiners]);
   const revertPackages = await previousPackages(store, rollout, members);
   const now = deps.clock();
-  const input = { rollout, members, observations, models, joiners, now, ...(revertPackages === undefined ? {} : { revertPackages }) };
+  const health = deps.health ?? DEFAULT_HEALTH;
+  const input = { rollout, members, observations, models, joiners, now, revertWaitMs: health.intervalMs + health.graceMs, ...(revertPackages === undefined ? {} : { revertPackages }) };
   let outcome: AdvanceOutcome;
   let step: RolloutStep;
   if (rollout.change.kind === 'credentials') ({ outcome, step } = await advanceRotation(deps, input));
