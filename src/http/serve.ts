@@ -46,6 +46,8 @@ export interface RunningServer {
   };
   /** Advances rollouts every config.rolloutInterval seconds. */
   readonly rolloutEngine: RolloutEngine;
+  /** Settles once the passes the server starts with (the first notice sweep) have ended, failed or not. */
+  readonly settled: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -142,6 +144,10 @@ export async function serve(runtime: Runtime, config: Config, logger: Logger, op
     tls,
     admin,
     rolloutEngine,
+    settled: notices.runOnce().then(
+      () => undefined,
+      () => undefined,
+    ),
     async close() {
       sweep.stop();
       stats.stop();

@@ -60,6 +60,8 @@ export async function startTestServer(overrides: TestServerOptions = {}): Promis
   const runtime = await openRuntime(config, { serving: overrides.serving ?? true });
   const served = overrides.wrapRegistry === undefined ? runtime : { ...runtime, registry: overrides.wrapRegistry(runtime.registry) };
   const server = await serve(served, config, overrides.logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), overrides.serve);
+  // The in-process CLI shares this event loop: its SQLite writes must not meet the first sweep's transaction.
+  await server.settled;
   return {
     url: server.url,
     port: server.port,
