@@ -1,12 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer as createNetServer, type Server as NetServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSimulatedStation, initStationHome } from '../src/simulator/index.js';
 import { adminClient } from './support/admin-client.js';
 import { createTestSchema, shouldRunPostgresSuite } from './support/postgres.js';
-import { startTestServer, type TestServer } from './support/server.js';
+import { startLnsWorld, type LnsWorld } from './support/lns-world.js';
+import type { TestServer } from './support/server.js';
 
 // The whole story, in seconds: a TC URI change sent to a fleet of simulated
 // stations, where the new LNS of some is dead (nothing listens on its port)
@@ -24,9 +22,6 @@ const LIVE = ['0016C001FF10D003', '0016C001FF10D004'];
 
 const pgRuns = await shouldRunPostgresSuite('gateway health story');
 
-function listen(server: NetServer): Promise<number> {
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)));
-}
 
 const setups = [
   { name: 'SQLite file', skip: false, database: (dir: string) => Promise.resolve({ url: join(dir, 'registry.sqlite'), drop: () => Promise.resolve() }) },
@@ -35,11 +30,9 @@ const setups = [
 
 for (const setup of setups) {
   describe.skipIf(setup.skip)(`gateway health story on ${setup.name}`, () => {
+    let world: LnsWorld;
     let work: string;
-    let db: { url: string; drop(): Promise<void> };
-    let replicas: TestServer[] = [];
-    let oldLns: NetServer;
-    let newLns: NetServer;
+    let replicas: readonly TestServer[] = [];
     let oldLnsPort: number;
     let newLnsPort: number;
     let deadPort: number;
@@ -47,25 +40,15 @@ for (const setup of setups) {
     let running: Promise<unknown>[] = [];
 
     beforeAll(async () => {
-      work = await mkdtemp(join(tmpdir(), 'bscups-health-story-'));
-      db = await setup.database(work);
-      replicas = [await startTestServer({ database: db.url, config: HEALTH }), await startTestServer({ database: db.url, config: HEALTH })];
-      oldLns = createNetServer((s) => s.on('error', () => undefined).resume());
-      newLns = createNetServer((s) => s.on('error', () => undefined).resume());
-      oldLnsPort = await listen(oldLns);
-      newLnsPort = await listen(newLns);
-      const free = createNetServer();
-      deadPort = await listen(free);
-      await new Promise((resolve) => free.close(resolve));
+      world = await startLnsWorld({ name: 'bscups-health-story', database: setup.database, config: HEALTH, replicas: 2, lns: 2 });
+      ({ work, deadPort } = world);
+      replicas = world.replicas;
+      [oldLnsPort, newLnsPort] = world.lnsPorts as [number, number];
     });
     afterAll(async () => {
       stop.abort();
       await Promise.allSettled(running);
-      for (const r of replicas) await r.stop();
-      await new Promise((resolve) => oldLns.close(resolve));
-      await new Promise((resolve) => newLns.close(resolve));
-      await db?.drop();
-      await rm(work, { recursive: true, force: true });
+      await world?.close();
     });
 
     it('stations whose new LNS is dead turn lns_failing within a few beats, the others healthy at their regular check, the same on both replicas', async () => {

@@ -1,11 +1,9 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer as createNetServer, type Server as NetServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSimulatedStation, initStationHome } from '../src/simulator/index.js';
 import { bscupsInProcess, bscupsJson } from './support/cli-in-process.js';
-import { startTestServer, type TestServer } from './support/server.js';
+import { startLnsWorld, type LnsWorld } from './support/lns-world.js';
+import type { TestServer } from './support/server.js';
 
 // `station set --tc-uri URI --revert-unhealthy` with simulated stations that
 // behave like the real one (PROTOCOL.md 8): given a TC URI where nothing
@@ -22,40 +20,29 @@ const HEALTH = { healthEarly: 3600 * SCALE, healthEarlyCount: 2, healthInterval:
 const LOCAL = '0016C001FF10E101';
 const REMOTE = '0016C001FF10E102';
 
-function listen(server: NetServer): Promise<number> {
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)));
-}
 
 const setups = [{ name: 'SQLite file', skip: false, database: (dir: string) => Promise.resolve({ url: join(dir, 'registry.sqlite'), drop: () => Promise.resolve() }) }];
 
 for (const setup of setups) {
   describe.skipIf(setup.skip)(`revert story on ${setup.name}`, () => {
+    let world: LnsWorld;
     let work: string;
-    let db: { url: string; drop(): Promise<void> };
     let srv: TestServer;
-    let lns: NetServer;
     let lnsPort: number;
     let deadPort: number;
     const stop = new AbortController();
     let running: Promise<unknown>[] = [];
 
     beforeAll(async () => {
-      work = await mkdtemp(join(tmpdir(), 'bscups-revert-story-'));
-      db = await setup.database(work);
-      srv = await startTestServer({ database: db.url, config: HEALTH });
-      lns = createNetServer((s) => s.on('error', () => undefined).resume());
-      lnsPort = await listen(lns);
-      const free = createNetServer();
-      deadPort = await listen(free);
-      await new Promise((resolve) => free.close(resolve));
+      world = await startLnsWorld({ name: 'bscups-revert-story', database: setup.database, config: HEALTH, replicas: 1, lns: 1 });
+      ({ work, deadPort } = world);
+      srv = world.replicas[0] as TestServer;
+      lnsPort = world.lnsPorts[0] as number;
     });
     afterAll(async () => {
       stop.abort();
       await Promise.allSettled(running);
-      await srv?.stop();
-      await new Promise((resolve) => lns.close(resolve));
-      await db?.drop();
-      await rm(work, { recursive: true, force: true });
+      await world?.close();
     });
 
     it('a dead TC URI set with --revert-unhealthy is undone at the next exchange after the station turns lns_failing; then healthy', async () => {

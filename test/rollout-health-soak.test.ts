@@ -1,12 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer as createNetServer, type Server as NetServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSimulatedStation, initStationHome } from '../src/simulator/index.js';
 import { adminClient } from './support/admin-client.js';
 import { createTestSchema, shouldRunPostgresSuite } from './support/postgres.js';
-import { startTestServer, type TestServer } from './support/server.js';
+import { startLnsWorld, type LnsWorld } from './support/lns-world.js';
+import type { TestServer } from './support/server.js';
 
 // A health-gated TC URI rollout, in seconds: four simulated stations are moved
 // to a new LNS; for two of them the new port is dead (nothing listens). Those
@@ -25,9 +23,6 @@ const LIVE = ['0016C001FF10E003', '0016C001FF10E004'];
 
 const pgRuns = await shouldRunPostgresSuite('health-gated rollout');
 
-function listen(server: NetServer): Promise<number> {
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)));
-}
 
 interface Member { eui: string; state: string; reason: string | null; doneAt: string | null }
 interface RolloutJson { id: string; state: string; haltReason: string | null; plan: { deadlineMs: number; healthSoakMs: number }; totals: Record<string, number>; etaNote: string }
@@ -39,11 +34,9 @@ const setups = [
 
 for (const setup of setups) {
   describe.skipIf(setup.skip)(`health-gated TC URI rollout on ${setup.name}, two replicas`, () => {
+    let world: LnsWorld;
     let work: string;
-    let db: { url: string; drop(): Promise<void> };
-    let replicas: TestServer[] = [];
-    let oldLns: NetServer;
-    let newLns: NetServer;
+    let replicas: readonly TestServer[] = [];
     let oldPort: number;
     let newPort: number;
     let deadPort: number;
@@ -51,25 +44,15 @@ for (const setup of setups) {
     let running: Promise<unknown>[] = [];
 
     beforeAll(async () => {
-      work = await mkdtemp(join(tmpdir(), 'bscups-health-soak-'));
-      db = await setup.database(work);
-      replicas = [await startTestServer({ database: db.url, config: HEALTH }), await startTestServer({ database: db.url, config: HEALTH })];
-      oldLns = createNetServer((s) => s.on('error', () => undefined).resume());
-      newLns = createNetServer((s) => s.on('error', () => undefined).resume());
-      oldPort = await listen(oldLns);
-      newPort = await listen(newLns);
-      const free = createNetServer();
-      deadPort = await listen(free);
-      await new Promise((resolve) => free.close(resolve));
+      world = await startLnsWorld({ name: 'bscups-health-soak', database: setup.database, config: HEALTH, replicas: 2, lns: 2 });
+      ({ work, deadPort } = world);
+      replicas = world.replicas;
+      [oldPort, newPort] = world.lnsPorts as [number, number];
     });
     afterAll(async () => {
       stop.abort();
       await Promise.allSettled(running);
-      for (const r of replicas) await r.stop();
-      await new Promise((resolve) => oldLns.close(resolve));
-      await new Promise((resolve) => newLns.close(resolve));
-      await db?.drop();
-      await rm(work, { recursive: true, force: true });
+      await world?.close();
     });
 
     it('dead-LNS stations fail their soak and halt the rollout; the others are confirmed when their soak ends, without another call, once', async () => {
