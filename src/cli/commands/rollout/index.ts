@@ -5,12 +5,11 @@ import { register as show } from './show.js';
 import { register as members } from './members.js';
 import { register as control } from './control.js';
 import { register as rollback } from './rollback.js';
-import { register as decide } from './decide.js';
 import { register as retry } from './retry.js';
 
 export function register(program: Command): void {
   const rollout = program
     .command('rollout')
     .description('staged fleet changes (firmware, TC URI, CUPS URI) in waves with health gates; every bscups serve advances them');
-  for (const r of [create, list, show, members, control, decide, retry, rollback]) r(rollout);
+  for (const r of [create, list, show, members, control, retry, rollback]) r(rollout);
 }
