@@ -165,6 +165,28 @@ describe.each(drivers)('webhooks on $name', (driver) => {
     }
   });
 
+  it('delivers a rollout scheduled and a rollout waiting for approval, queued when each is created', async () => {
+    const rx = await receiver();
+    try {
+      await add(rx.url, ['rollout.scheduled', 'rollout.waiting_for_approval']);
+      await stores.registry.createStation({ eui: '0000000000000021', labels: { site: 'south' } });
+      await stores.registry.createStation({ eui: '0000000000000022', labels: { site: 'dock' } });
+      const ctx = { ...stores, blobs: createMemoryBlobStore(), clock, actor: SERVER_ACTOR };
+      const later = (await createRollout(ctx, { tcUri: 'ws://127.0.0.1:7303', label: ['site=south'], startAt: '2h' })).rollout;
+      const asks = (await createRollout(ctx, { tcUri: 'ws://127.0.0.1:7304', label: ['site=dock'], requireApproval: true })).rollout;
+      expect([later.state, asks.state]).toEqual(['scheduled', 'waiting_for_approval']);
+      expect(await worker().runOnce()).toBe(2);
+      const bodies = rx.got.map((r) => {
+        expect(verify('s3cret', r)).toBe(true);
+        return JSON.parse(r.body) as { type: string; data: { rollout: Record<string, unknown> } };
+      });
+      expect(bodies.find((b) => b.type === 'rollout.scheduled')?.data.rollout).toMatchObject({ id: later.id, state: 'scheduled', change: 'tcUri' });
+      expect(bodies.find((b) => b.type === 'rollout.waiting_for_approval')?.data.rollout).toMatchObject({ id: asks.id, state: 'waiting_for_approval', change: 'tcUri' });
+    } finally {
+      await rx.close();
+    }
+  });
+
   it('delivers a rollout completed and a rollout halted from the engine steps that write them', async () => {
     const rx = await receiver();
     try {
