@@ -114,13 +114,18 @@ function validZone(zone: string): boolean {
   }
 }
 
-function formatFor(zone: string): Intl.DateTimeFormat {
-  let f = formats.get(zone);
-  if (f === undefined) {
-    f = new Intl.DateTimeFormat('en-US', { timeZone: zone, hourCycle: 'h23', weekday: 'short', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric' });
-    formats.set(zone, f);
+/** The value cached under `key`, made once per process. */
+function cached<V>(cache: Map<string, V>, key: string, make: () => V): V {
+  let v = cache.get(key);
+  if (v === undefined) {
+    v = make();
+    cache.set(key, v);
   }
-  return f;
+  return v;
+}
+
+function formatFor(zone: string): Intl.DateTimeFormat {
+  return cached(formats, zone, () => new Intl.DateTimeFormat('en-US', { timeZone: zone, hourCycle: 'h23', weekday: 'short', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric' }));
 }
 
 /** Local wall time of an instant in a zone. */
@@ -222,14 +227,7 @@ const parsed = new Map<string, TimeWindow>();
 
 /** The windows of a rollout's plan, parsed (each text once per process). */
 export function planWindows(plan: { readonly windows?: readonly string[] }): TimeWindow[] {
-  return (plan.windows ?? []).map((text) => {
-    let w = parsed.get(text);
-    if (w === undefined) {
-      w = parseWindow(text);
-      parsed.set(text, w);
-    }
-    return w;
-  });
+  return (plan.windows ?? []).map((text) => cached(parsed, text, () => parseWindow(text)));
 }
 
 /** A member whose station's calls fall outside every window of its rollout. */
