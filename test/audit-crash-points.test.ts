@@ -150,6 +150,22 @@ const OPERATIONS: { name: string; args: () => string[]; observe: (s: RegistrySto
       audited: (await s.access.queryAudit({ action: 'credential.rotate', limit: 10 })).items.some((e) => e.target === EUI),
     }),
   },
+  {
+    name: 'rollout create --require-approval',
+    args: () => ['rollout', 'create', '--tc-uri', NEW_TC, '--station', EUI, '--require-approval'],
+    observe: async (s) => ({
+      changed: (await s.rollouts.listRollouts()).length > 0,
+      audited: (await s.access.queryAudit({ action: 'rollout.create', limit: 10 })).items.length > 0,
+    }),
+  },
+  {
+    name: 'webhook add',
+    args: () => ['webhook', 'add', '--url', 'http://127.0.0.1:9/hook', '--events', 'all'],
+    observe: async (s) => ({
+      changed: (await s.webhooks.listWebhooks()).length > 0,
+      audited: (await s.access.queryAudit({ action: 'webhook.add', limit: 10 })).items.length > 0,
+    }),
+  },
 ];
 
 describe.skipIf(STRACE === undefined)('a change and its audit row survive a kill -9 at any disk write together', () => {
