@@ -85,6 +85,10 @@ for (const setup of setups) {
 
       const rollout = async (id: string) => (await api<RolloutJson>('GET', `/api/v1/rollouts/${id}`, key)).body;
       await expect.poll(async () => (await rollout(created.body.id)).totals['soaking'], { timeout: 10_000, interval: 20 }).toBe(2);
+      // Prometheus sees them too, as `soaking` and not also as `offered`, so the states add up to the members.
+      const metrics = (await api('GET', '/metrics', key)).text;
+      expect(metrics).toContain(`bscups_rollout_stations{rollout="${created.body.id}",state="soaking"} 2`);
+      expect(metrics).not.toContain(`bscups_rollout_stations{rollout="${created.body.id}",state="offered"}`);
 
       // The typo: both back within the soak on the 450 s beat (scaled), failed, the budget of 1 spent: halted.
       await expect.poll(async () => (await rollout(typo.body.id)).state, { timeout: 10_000, interval: 50 }).toBe('halted');

@@ -15,7 +15,7 @@ export function registerRolloutGauges(registry: Registry, store: Pick<RolloutSto
   };
   new Gauge({
     name: 'bscups_rollout_stations',
-    help: 'stations of each active rollout by state (pending, offered, confirmed, failed, skipped, reverted)',
+    help: 'stations of each active rollout by state (pending, offered, soaking, confirmed, failed, skipped, reverted); soaking: offered, the change delivered, its health soak running (not counted in offered, so the states add up to the members)',
     labelNames: ['rollout', 'state'],
     registers: [registry],
     async collect() {

@@ -274,13 +274,16 @@ export class KyselyRolloutStore extends BackendStore<RegistryDatabase & RolloutT
   }
 
   countMembers() {
+    const SHOWN_STATE = sql<string>`case when m.state = 'offered' and m.soak_from is not null then 'soaking' else m.state end`;
     return this.run(async (db) => {
       const rows = await db
         .selectFrom('rollout_members as m')
         .innerJoin('rollouts as r', 'r.id', 'm.rollout_id')
         .where('r.state', 'in', [...ACTIVE_ROLLOUT_STATES])
-        .select(['m.rollout_id', 'r.state as rollout_state', 'm.state', (eb) => eb.fn.countAll<number | string>().as('n')])
-        .groupBy(['m.rollout_id', 'r.state', 'm.state'])
+        // An offered member whose change was delivered and whose health soak runs is counted as `soaking`, not
+        // `offered`, so the states still add up to the rollout's members (rollout show counts it under both).
+        .select(['m.rollout_id', 'r.state as rollout_state', SHOWN_STATE.as('state'), (eb) => eb.fn.countAll<number | string>().as('n')])
+        .groupBy(['m.rollout_id', 'r.state', SHOWN_STATE])
         .execute();
       return rows.map((r) => ({ rollout: r.rollout_id, rolloutState: r.rollout_state as RolloutState, state: r.state, count: num(r.n) }));
     });
