@@ -85,6 +85,19 @@ describe('health soak of a TC URI rollout', () => {
     expect(evaluate(rollout(TC), [done], { A: obs({ lastSeenAt: at(100) }) }, at(5000)).members).toEqual([]);
   });
 
+  it('a rotation whose report arrived before its completion was written is waited for, not failed', () => {
+    const ROT: RolloutChange = { kind: 'credentials', categories: ['tc'] };
+    const done = offered('A', { state: 'confirmed', soakFrom: at(100), reportDue: true, doneAt: at(1900), reason: 'no call', previous: { tcUri: null, cupsUri: null, package: null, rotatedTo: { tc: 7 } } });
+    const credentials = (reported: number, rotations: { tc?: number }) => ({ desired: { cups: 1, tc: 7 }, reported: { cups: 1, tc: reported }, rotations });
+    // The exchange wrote the report (crc 7); its rotation's completion, a transaction of its own, is not written yet.
+    const between = evaluate(rollout(ROT), [done], { A: obs({ lastSeenAt: at(86_500), credentials: credentials(7, { tc: 7 }) }) }, at(86_510));
+    expect(between.members).toEqual([]);
+    const completed = evaluate(rollout(ROT), [done], { A: obs({ lastSeenAt: at(86_500), credentials: credentials(7, {}) }) }, at(86_520));
+    expect(completed.members).toEqual([expect.objectContaining({ state: 'confirmed', reportDue: false })]);
+    const old = evaluate(rollout(ROT), [done], { A: obs({ lastSeenAt: at(86_500), credentials: credentials(2, { tc: 7 }) }) }, at(86_510));
+    expect(old.members).toEqual([expect.objectContaining({ state: 'failed', reason: 'after its soak the station called CUPS without reporting the change' })]);
+  });
+
   it('a completed rollout still watches the reports its soaks left due, and nothing else', () => {
     const done = offered('A', { state: 'confirmed', soakFrom: at(100), reportDue: true, doneAt: at(1900), reason: 'no call' });
     const completed = { ...rollout(TC), state: 'completed' as const };

@@ -105,5 +105,9 @@ export function judgeReportDue(
   if (reported?.state === 'confirmed') return { state: 'confirmed', reason: `${m.reason ?? 'confirmed by its soak'}; ${reported.reason}` };
   const seen = obs.lastSeenAt;
   if (seen === null || m.doneAt === null || seen.getTime() <= m.doneAt.getTime()) return undefined;
+  // A rotation's report is written by the exchange, its completion just after in a transaction of its own
+  // (http/authenticate.ts completeRotations): a station that reports the issued credential has reported the change.
+  const issued = Object.entries(m.previous?.rotatedTo ?? {});
+  if (issued.length > 0 && issued.every(([category, crc]) => obs.credentials.reported[category as 'cups' | 'tc'] === crc)) return undefined;
   return { state: 'failed', reason: `after its soak the station called CUPS without reporting the change` };
 }
