@@ -9,7 +9,7 @@ import { rolloutJson, memberJson } from '../src/http/admin/rollout-views.js';
 import { localActor } from '../src/operations/context.js';
 import type { RolloutContext } from '../src/operations/firmware-library.js';
 import { advanceRollouts } from '../src/operations/rollout-engine.js';
-import { createRollout, getRollout, showRollout } from '../src/operations/rollouts.js';
+import { controlRollout, createRollout, getRollout, showRollout } from '../src/operations/rollouts.js';
 import { decodeResponse, encodeStationRequestBody } from '../src/protocol/index.js';
 import { createRegistryStores, type RegistryStores } from '../src/registry/index.js';
 import { registryDrivers, type Store } from './support/registry-drivers.js';
@@ -172,7 +172,17 @@ for (const driver of drivers) {
     it('refuses --revert-unhealthy where it cannot work', async () => {
       const { ctx } = await open(['0016C001FF10F301']);
       await expect(createRollout(ctx, { cupsUri: 'https://cups2.example.com:443', station: ['0016C001FF10F301'], revertUnhealthy: true })).rejects.toMatchObject({ code: 'revert_not_supported' });
-      await expect(createRollout(ctx, { rotate: 'tc', station: ['0016C001FF10F301'], revertUnhealthy: true })).rejects.toMatchObject({ code: 'revert_not_supported' });
+      for (const rotate of ['cups', 'both']) {
+        await expect(createRollout(ctx, { rotate, station: ['0016C001FF10F301'], revertUnhealthy: true })).rejects.toMatchObject({
+          code: 'revert_not_supported',
+          message: expect.stringMatching(/a station given a CUPS credential it cannot use never calls this server again \(rotate tc alone/),
+        });
+      }
+      // A TC credential rotation reverts by default, like a TC URI change; CUPS credentials do not.
+      const tc = await createRollout(ctx, { rotate: 'tc', station: ['0016C001FF10F301'] });
+      expect(tc.rollout.plan.revertUnhealthy).toBe(true);
+      await controlRollout(ctx, tc.rollout.id, 'abort');
+      expect((await createRollout(ctx, { rotate: 'cups', station: ['0016C001FF10F301'] })).rollout.plan.revertUnhealthy).toBeFalsy();
     });
   });
 }

@@ -1,3 +1,4 @@
+import type { CredentialRef } from './model.js';
 import { isDowngrade } from './versions.js';
 import { PACING_WINDOW_MS } from './pacing.js';
 import { withdrawUnfetched } from './rollout-withdraw.js';
@@ -51,6 +52,8 @@ export interface StationObservation {
     readonly desired: Readonly<Record<CredentialCategory, number | null>>;
     readonly reported: Readonly<Record<CredentialCategory, number | null>>;
     readonly rotations: Readonly<Partial<Record<CredentialCategory, number>>>;
+    /** The desired TC credential itself (a TC credential rotation records it as what a revert gives back). */
+    readonly tcCred?: CredentialRef | null;
   };
 }
 
@@ -439,7 +442,8 @@ export function eligibility(change: RolloutChange, obs: StationObservation | und
   }
   const rotatedTo = prepared !== undefined && 'crcs' in prepared ? { rotatedTo: prepared.crcs } : {};
   const reportedTc = change.kind === 'tcUri' ? { reportedTcUri: reported?.tcUri ?? null } : {};
-  return { kind: 'offer', previous: { tcUri: obs.desired.tcUri, cupsUri: obs.desired.cupsUri, package: reported?.package ?? null, ...rotatedTo, ...reportedTc } };
+  const tcCred = change.kind === 'credentials' && change.categories.includes('tc') ? { tcCred: obs.credentials.tcCred ?? null } : {};
+  return { kind: 'offer', previous: { tcUri: obs.desired.tcUri, cupsUri: obs.desired.cupsUri, package: reported?.package ?? null, ...rotatedTo, ...reportedTc, ...tcCred } };
 }
 
 /** Whether an offered member has confirmed or failed by now; null while it may still confirm. */

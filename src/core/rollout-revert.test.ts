@@ -98,3 +98,37 @@ describe('automatic revert of a failed member', () => {
     expect(step.members.find((m) => m.eui === 'A')?.revert?.offer).toBeUndefined();
   });
 });
+
+describe('automatic revert of a TC credential rotation', () => {
+  const ROT: RolloutChange = { kind: 'credentials', categories: ['tc'] };
+  const OLD_CRED = { blob: 'A-tc-old', crc: 2, size: 900 };
+  const prev = { tcUri: OLD, cupsUri: null, package: '1.0.0', rotatedTo: { tc: 9 }, tcCred: OLD_CRED };
+  /** Took the issued credential (crc 9), its rotation completed; failed at the deadline here by a desired change it never made. */
+  const took = (over: Partial<StationObservation['credentials']> = {}) => obs({ credentials: { desired: { cups: 1, tc: 9 }, reported: { cups: 1, tc: 9 }, rotations: {}, ...over } });
+
+  it('a failed member gets the TC credential it had back in the same step, reverted once it reports its CRC again', () => {
+    const failing = { ...offered('A', prev), soakFrom: at(10) };
+    const back = obs({ lastSeenAt: at(20), health: { earlyRun: 1, runFrom: at(10) }, credentials: { desired: { cups: 1, tc: 9 }, reported: { cups: 1, tc: 9 }, rotations: {} } });
+    const step = evaluateRollout({ rollout: rollout(ROT, { healthSoakMs: 30_000 }), members: [failing], observations: new Map([['A', back]]), models: [], joiners: [], now: at(21) });
+    expect(step.members[0]).toMatchObject({ state: 'failed', revert: { state: 'reverting', reason: "TC credential set back to crc 2, delivered at the station's next exchange", offer: { tcCred: OLD_CRED, from: 9 } } });
+    const failed: RolloutMember = { ...failing, state: 'failed', reason: 'back', revert: { state: 'reverting', reason: 'x', at: at(21), doneAt: null } };
+    const judge = (o: StationObservation, now = at(40)) => evaluateRollout({ rollout: rollout(ROT), members: [failed], observations: new Map([['A', o]]), models: [], joiners: [], now }).members[0]?.revert;
+    expect(judge(took({ desired: { cups: 1, tc: 2 } }))).toBeUndefined();
+    expect(judge(took({ desired: { cups: 1, tc: 2 }, reported: { cups: 1, tc: 2 } }))).toMatchObject({ state: 'reverted', reason: 'reports TC credential crc 2 again' });
+    expect(judge(took({ desired: { cups: 1, tc: 5 } }))).toMatchObject({ state: 'refused', reason: 'desired TC credential changed while it was set back (now crc 5): left as it is' });
+    expect(judge(took({ desired: { cups: 1, tc: 2 } }), at(100_000))).toMatchObject({ state: 'refused', reason: expect.stringMatching(/^not back on what it had within the deadline: still reports TC credential crc 9/) });
+  });
+
+  it('nothing to give back, or no record of it: refused, and the rollout halts; a credential changed outside the rollout is left alone', () => {
+    const halts = (previous: RolloutMember['previous'], o = took()) =>
+      evaluateRollout({ rollout: rollout(ROT, { failureBudget: { count: 0 } }), members: [offered('A', previous)], observations: new Map([['A', o]]), models: [], joiners: [], now: at(61) });
+    const none = halts({ ...prev, tcCred: null }, took({ reported: { cups: 1, tc: 2 }, rotations: { tc: 9 } }));
+    expect(none.members[0]?.revert).toMatchObject({ state: 'refused', reason: 'the station had no TC credential before the rotation: there is nothing to give back' });
+    expect(none.rollout).toMatchObject({ state: 'halted' });
+    const unrecorded = halts({ tcUri: OLD, cupsUri: null, package: '1.0.0', rotatedTo: { tc: 9 } }, took({ reported: { cups: 1, tc: 2 }, rotations: { tc: 9 } }));
+    expect(unrecorded.members[0]?.revert).toMatchObject({ state: 'refused', reason: 'what TC credential the station had before was not recorded with its offer' });
+    const outside = halts(prev, took({ desired: { cups: 1, tc: 4 }, reported: { cups: 1, tc: 2 } }));
+    expect(outside.members[0]).toMatchObject({ state: 'failed', reason: 'desired tc credential changed outside the rollout' });
+    expect(outside.members[0]?.revert).toBeUndefined();
+  });
+});

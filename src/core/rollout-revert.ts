@@ -1,5 +1,6 @@
 import type { StationObservation } from './rollout-gate.js';
-import type { MemberRevert, RolloutChange, RolloutMember } from './rollout.js';
+import type { CredentialRef } from './model.js';
+import { revertRefusal, type MemberRevert, type RolloutChange, type RolloutMember } from './rollout.js';
 
 /**
  * Automatic revert, pure: a member that failed while its rollout reverts
@@ -18,8 +19,11 @@ export interface RevertPackage {
   readonly models: readonly string[];
 }
 
-/** What is set back on the station: its TC URI, or its firmware target (the previous package). */
-export type RevertOffer = { readonly tcUri: string } | { readonly package: string };
+/**
+ * What is set back on the station: its TC URI, its firmware target (the previous
+ * package), or its TC credential (the one the rotation replaced, `from` the one it issued).
+ */
+export type RevertOffer = { readonly tcUri: string } | { readonly package: string } | { readonly tcCred: CredentialRef; readonly from: number };
 
 /** A revert as the step writes it: the member's record and what to set back on the station. */
 export interface RevertChange extends MemberRevert {
@@ -67,9 +71,18 @@ export function planRevert(
       }
       return { state: 'reverting', reason: `previous package ${back} offered back at the station's next exchange`, at: now, doneAt: null, offer: { package: back } };
     }
+    case 'credentials': {
+      const why = revertRefusal(change);
+      if (why !== null) return refused(`a CUPS credential rotation cannot be reverted automatically: ${why}`);
+      const issued = previous.rotatedTo?.tc;
+      if (issued === undefined || obs.credentials.desired.tc !== issued) return undefined;
+      const back = previous.tcCred;
+      if (back === undefined) return refused('what TC credential the station had before was not recorded with its offer');
+      if (back === null) return refused('the station had no TC credential before the rotation: there is nothing to give back');
+      return { state: 'reverting', reason: `TC credential set back to crc ${back.crc}, delivered at the station's next exchange`, at: now, doneAt: null, offer: { tcCred: back, from: issued } };
+    }
     case 'cupsUri':
-    case 'credentials':
-      return refused(`a ${change.kind === 'cupsUri' ? 'CUPS URI' : 'credential rotation'} rollout cannot be reverted automatically`);
+      return refused('a CUPS URI rollout cannot be reverted automatically');
   }
 }
 
@@ -89,13 +102,21 @@ export function judgeRevert(change: RolloutChange, m: RolloutMember, obs: Statio
     if (back !== null && obs.reported?.tcUri === back) return { ...revert, state: 'reverted', reason: `reports TC URI ${back} again`, doneAt: now };
     if (obs.desired.tcUri !== back) return { ...revert, state: 'refused', reason: `desired TC URI changed while it was set back (now ${obs.desired.tcUri ?? 'none'}): left as it is` };
   }
+  if (change.kind === 'credentials') {
+    const back = m.previous.tcCred;
+    if (back === undefined || back === null) return { ...revert, state: 'refused', reason: 'what TC credential the station had before was not recorded with its offer' };
+    if (obs.credentials.reported.tc === back.crc) return { ...revert, state: 'reverted', reason: `reports TC credential crc ${back.crc} again`, doneAt: now };
+    if (obs.credentials.desired.tc !== back.crc) return { ...revert, state: 'refused', reason: `desired TC credential changed while it was set back (now crc ${obs.credentials.desired.tc ?? 'none'}): left as it is` };
+  }
   if (change.kind === 'firmware') {
     const back = m.previous.package;
     if (back !== null && obs.reported?.package === back) return { ...revert, state: 'reverted', reason: `reports package ${back} again`, doneAt: now };
     if (obs.firmware?.package === back && obs.firmware.state === 'failed') return { ...revert, state: 'refused', reason: `offering back package ${back} failed: ${obs.firmware.lastError ?? 'no report of it'}` };
   }
   if (now.getTime() >= revert.at.getTime() + deadlineMs) {
-    const still = change.kind === 'firmware' ? `package ${obs.reported?.package ?? 'none'}` : `TC URI ${obs.reported?.tcUri ?? 'none'}`;
+    const still = change.kind === 'firmware' ? `package ${obs.reported?.package ?? 'none'}`
+      : change.kind === 'credentials' ? `TC credential crc ${obs.credentials.reported.tc ?? 'none'}`
+      : `TC URI ${obs.reported?.tcUri ?? 'none'}`;
     return { ...revert, state: 'refused', reason: `not back on what it had within the deadline: still reports ${still}${obs.lastSeenAt === null || obs.lastSeenAt < revert.at ? ', not seen since' : ''}` };
   }
   return null;

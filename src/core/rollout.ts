@@ -1,4 +1,5 @@
 import { invalid } from './errors.js';
+import type { CredentialRef } from './model.js';
 
 /**
  * The rollout model: one change applied to a selected set of stations in waves,
@@ -100,6 +101,12 @@ export interface PreviousConfig {
   readonly rotatedTo?: { readonly cups?: number; readonly tc?: number };
   /** The TC URI the station reported when offered (what a revert gives back when none was desired). */
   readonly reportedTcUri?: string | null;
+  /**
+   * TC credential rotation: the station's desired TC credential when offered, what a
+   * revert gives back. A rollout that reverts keeps its blob (not deleted when the new
+   * one replaces it; `blobs gc` leaves it while a revert may still need it).
+   */
+  readonly tcCred?: CredentialRef | null;
 }
 
 /**
@@ -256,10 +263,24 @@ export function describeChange(change: RolloutChange): string {
 
 /**
  * Whether a rollout of this change reverts failed members unless told otherwise:
- * a TC URI change (the station can still reach CUPS to get its old URI back).
+ * a TC URI change or a TC credential rotation (the station can still reach CUPS
+ * to get its old URI or credential back).
  */
 export function revertsByDefault(change: RolloutChange): boolean {
-  return change.kind === 'tcUri';
+  return change.kind === 'tcUri' || (change.kind === 'credentials' && revertRefusal(change) === null);
+}
+
+/**
+ * Why `--revert-unhealthy` cannot undo a rollout of this change, or null when it can:
+ * a station given a CUPS URI or CUPS credential it cannot use never calls this server
+ * again to get the old one back.
+ */
+export function revertRefusal(change: RolloutChange): string | null {
+  if (change.kind === 'cupsUri') return 'a station given a CUPS URI it cannot reach never calls this server again';
+  if (change.kind === 'credentials' && change.categories.includes('cups')) {
+    return 'a station given a CUPS credential it cannot use never calls this server again (rotate tc alone to have failed stations reverted)';
+  }
+  return null;
 }
 
 /**

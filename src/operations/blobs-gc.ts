@@ -10,6 +10,8 @@ export interface BlobsGcDeps {
   readonly registry: Pick<StationRegistry, 'listStations'>;
   /** The firmware library: its packages are in use while listed, targeted or not. */
   readonly library: Pick<RolloutStore, 'listPackages'>;
+  /** Rollouts: the TC credentials a revert may still give back are in use (optional for callers without rollouts). */
+  readonly rollouts?: Pick<RolloutStore, 'revertableCredentialBlobs'>;
   readonly blobs: BlobStore;
   readonly clock: () => Date;
 }
@@ -43,7 +45,7 @@ export interface BlobsGcResult {
 
 const REASONS: Record<ContainerName, string> = {
   fwupgrades: 'no station targets it and no library package holds it',
-  stationcredentials: "no station's desired credential",
+  stationcredentials: "no station's desired credential, and no rollout may give it back",
 };
 
 /**
@@ -78,6 +80,7 @@ export async function collectUnusedBlobs(deps: BlobsGcDeps, input: BlobsGcInput)
 async function referenced(deps: BlobsGcDeps): Promise<Record<ContainerName, Set<string>>> {
   const used: Record<ContainerName, Set<string>> = { fwupgrades: new Set(), stationcredentials: new Set() };
   for (const p of await deps.library.listPackages()) used.fwupgrades.add(p.blob);
+  for (const blob of (await deps.rollouts?.revertableCredentialBlobs()) ?? []) used.stationcredentials.add(blob);
   for (const s of await deps.registry.listStations()) {
     if (s.firmware !== null) used.fwupgrades.add(s.firmware.blob);
     for (const ref of [s.desired.cupsCred, s.desired.tcCred]) if (ref !== null) used.stationcredentials.add(ref.blob);
@@ -100,7 +103,7 @@ export const BLOBS_GC_DELETE_ROLE: Role = 'operator';
 export async function collectBlobs(ctx: RolloutContext, input: { readonly delete?: boolean; readonly minAge?: string }): Promise<BlobsGcResult> {
   authorize(ctx, input.delete === true ? BLOBS_GC_DELETE_ROLE : 'viewer', input.delete === true ? 'deleting unused blobs' : 'listing unused blobs');
   const minAgeMs = parseMinAge(input.minAge ?? '1h');
-  const r = await collectUnusedBlobs({ registry: ctx.registry, library: ctx.rollouts, blobs: ctx.blobs, clock: ctx.clock }, { delete: input.delete === true, minAgeMs });
+  const r = await collectUnusedBlobs({ registry: ctx.registry, library: ctx.rollouts, rollouts: ctx.rollouts, blobs: ctx.blobs, clock: ctx.clock }, { delete: input.delete === true, minAgeMs });
   if (input.delete === true) {
     const deleted = r.blobs.filter((b) => b.deleted);
     // Blob files are not in the registry's database: this row has a transaction of its own.

@@ -64,9 +64,13 @@ export async function advanceRotation(
           });
         }
         if (!(await deps.rollouts.applyStep(rollout, step, input.now, plans, engineStepAudit(rollout, step, input.now)))) return { outcome: 'superseded', step };
+        // A rollout that reverts keeps the TC credential it replaced: a failed member gets it back (its offer
+        // recorded it, and `blobs gc` leaves it while a revert may need it).
+        const keep = rollout.plan.revertUnhealthy === true ? new Set(['tc']) : new Set<string>();
         for (const { eui, before } of replaced) {
           committed.add(eui);
-          await deleteReplaced(creds as RotationDeps, before, (ready.get(eui) as PreparedCredentials).delivered).catch(() => undefined);
+          const gone = (ready.get(eui) as PreparedCredentials).delivered.filter((d) => !keep.has(d.category));
+          await deleteReplaced(creds as RotationDeps, before, gone).catch(() => undefined);
         }
         return { outcome: 'advanced', step };
       }

@@ -12,6 +12,7 @@ import {
   parseThreshold,
   parseWaves,
   revertsByDefault,
+  revertRefusal,
   ROLLOUT_STATES,
   waveOf,
   waveSizes,
@@ -179,12 +180,8 @@ function parseHealthSoak(change: RolloutChange, text: string | undefined): numbe
 /** Whether a rollout of `change` reverts its failed members: as asked, else the change's default. */
 function revertChoice(change: RolloutChange, asked: boolean | undefined): boolean {
   if (asked !== true) return asked ?? revertsByDefault(change);
-  if (change.kind === 'cupsUri') {
-    throw invalid('revert_not_supported', '--revert-unhealthy cannot undo a CUPS URI change: a station given a CUPS URI it cannot reach never calls this server again. Use a small first wave instead');
-  }
-  if (change.kind === 'credentials') {
-    throw invalid('revert_not_supported', '--revert-unhealthy is not supported yet for credential rotations: the credential a station had before is retired once it uses the new one. Leave the flag out (or pass --no-revert-unhealthy)');
-  }
+  const refused = revertRefusal(change);
+  if (refused !== null) throw invalid('revert_not_supported', `--revert-unhealthy cannot undo a ${describeChange(change)} rollout: ${refused}. Use a small first wave instead`);
   return true;
 }
 

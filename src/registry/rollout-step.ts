@@ -1,5 +1,6 @@
 import type { Kysely, Transaction } from 'kysely';
 import { conflict, CupsError, notFound } from '../core/errors.js';
+import type { CredentialRef } from '../core/model.js';
 import { isActive, type PreviousConfig, type Rollout } from '../core/rollout.js';
 import type { MemberChange, RolloutStep } from '../core/rollout-gate.js';
 import type { CredentialPlan } from './auth-types.js';
@@ -141,7 +142,41 @@ async function revertStation(trx: Transaction<RegistryDatabase & RolloutTables>,
     await trx.updateTable('stations').set({ updated_at: now }).where('eui', '=', eui).execute();
     return;
   }
+  if ('tcCred' in offer && change.kind === 'credentials') {
+    await revertTcCredential(trx, rollout, eui, offer, at);
+    return;
+  }
   throw new CupsError('revert_mismatch', 'internal', `rollout ${rollout.id} (${change.kind}) cannot set back ${JSON.stringify(offer)} on station ${eui}`);
+}
+
+/**
+ * A TC credential rotation set back: the station's desired TC credential is the
+ * one the rotation replaced again (only while it is still the rotation's: else the
+ * step is refused whole and decided again), the rotation still pending is dropped,
+ * the credential the rollout issued is retired and the one it replaced, retired by
+ * the rotation, is active again. What an operator revoked stays revoked.
+ */
+async function revertTcCredential(trx: Transaction<RegistryDatabase & RolloutTables>, rollout: Rollout, eui: string, offer: { readonly tcCred: CredentialRef; readonly from: number }, at: Date): Promise<void> {
+  const now = at.getTime();
+  const back = offer.tcCred;
+  const done = await trx
+    .updateTable('stations')
+    .set({ tc_cred_blob: back.blob, tc_cred_crc: back.crc, tc_cred_size: back.size, updated_at: now })
+    .where('eui', '=', eui)
+    .where('tc_cred_crc', '=', offer.from)
+    .executeTakeFirst();
+  if (done.numUpdatedRows === 0n) throw conflict('station_changed', `station ${eui}'s desired TC credential changed while rollout ${rollout.id} was setting it back; nothing was written, try again`);
+  await trx.deleteFrom('station_rotations').where('eui', '=', eui).where('category', '=', 'tc').execute();
+  const retire = { status: 'retired', retired_at: now, retired_reason: `reverted by rollout ${rollout.id}` } as const;
+  const active = { status: 'active', retired_at: null, retired_reason: null } as const;
+  for (const table of ['station_certificates', 'station_tokens'] as const) {
+    await trx.updateTable(table).set(retire).where('eui', '=', eui).where('category', '=', 'tc').where('status', '=', 'active').where('cred_crc', '=', offer.from).execute();
+    await trx.updateTable(table).set(active).where('eui', '=', eui).where('category', '=', 'tc').where('status', '=', 'retired').where('retired_reason', '=', 'rotated').where('cred_crc', '=', back.crc).execute();
+  }
+  await trx
+    .insertInto('station_events')
+    .values(eventColumns(eui, { type: 'auth', message: `tc credential set back to crc ${back.crc} by rollout ${rollout.id} (crc ${offer.from} retired)`, detail: { category: 'tc', crc: back.crc, from: offer.from, rollout: rollout.id } }, at))
+    .execute();
 }
 
 async function writeMember(trx: Transaction<RegistryDatabase & RolloutTables>, rollout: Rollout, m: MemberChange, now: number): Promise<void> {

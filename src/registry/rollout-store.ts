@@ -273,6 +273,24 @@ export class KyselyRolloutStore extends BackendStore<RegistryDatabase & RolloutT
     });
   }
 
+  revertableCredentialBlobs(): Promise<Set<string>> {
+    return this.run(async (db) => {
+      const rows = await db
+        .selectFrom('rollout_members as m')
+        .innerJoin('rollouts as r', 'r.id', 'm.rollout_id')
+        .select('m.previous')
+        .where('m.previous', 'like', '%"tcCred":{%')
+        .where((eb) => eb.or([eb('r.state', 'in', [...ACTIVE_ROLLOUT_STATES]), eb('m.report_due', '=', 1), eb('m.revert', 'like', '%"state":"reverting"%')]))
+        .execute();
+      const out = new Set<string>();
+      for (const r of rows) {
+        const blob = (JSON.parse(r.previous as string) as { tcCred?: { blob?: string } | null }).tcCred?.blob;
+        if (typeof blob === 'string') out.add(blob);
+      }
+      return out;
+    });
+  }
+
   countMembers() {
     const SHOWN_STATE = sql<string>`case when m.state = 'offered' and m.soak_from is not null then 'soaking' else m.state end`;
     return this.run(async (db) => {
@@ -308,7 +326,7 @@ export class KyselyRolloutStore extends BackendStore<RegistryDatabase & RolloutT
         const rows = await db
           .selectFrom('stations as s')
           .leftJoin('firmware_targets as f', 'f.eui', 's.eui')
-          .select(['s.eui', 's.tc_uri', 's.cups_uri', 's.cups_cred_crc', 's.tc_cred_crc', 's.reported_cups_cred_crc', 's.reported_tc_cred_crc', 's.reported_at', 's.reported_model', 's.reported_package', 's.reported_tc_uri', 's.reported_cups_uri', 's.reported_keys', 's.last_seen_at',
+          .select(['s.eui', 's.tc_uri', 's.cups_uri', 's.cups_cred_crc', 's.tc_cred_crc', 's.tc_cred_blob', 's.tc_cred_size', 's.reported_cups_cred_crc', 's.reported_tc_cred_crc', 's.reported_at', 's.reported_model', 's.reported_package', 's.reported_tc_uri', 's.reported_cups_uri', 's.reported_keys', 's.last_seen_at',
             'f.package as fw_package', 'f.state as fw_state', 'f.offers as fw_offers', 'f.last_offered_at as fw_last_offered_at', 'f.last_error as fw_last_error'])
           .where('s.eui', 'in', part)
           .execute();
@@ -339,6 +357,7 @@ export class KyselyRolloutStore extends BackendStore<RegistryDatabase & RolloutT
               desired: { cups: crc(r.cups_cred_crc), tc: crc(r.tc_cred_crc) },
               reported: r.reported_at === null ? { cups: null, tc: null } : { cups: crc(r.reported_cups_cred_crc), tc: crc(r.reported_tc_cred_crc) },
               rotations: pending.get(r.eui) ?? {},
+              tcCred: r.tc_cred_blob === null || r.tc_cred_crc === null ? null : { blob: r.tc_cred_blob, crc: num(r.tc_cred_crc), size: num(r.tc_cred_size ?? 0) },
             },
           });
         }

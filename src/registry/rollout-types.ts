@@ -114,6 +114,12 @@ export interface RolloutStore {
   listMemberPage(id: string, query: MemberPageQuery): Promise<Page<RolloutMember>>;
   /** One page of a rollout's events, oldest first or (desc) newest first. */
   listRolloutEventPage(id: string, query: RolloutEventPageQuery): Promise<Page<RolloutEventRecord>>;
+  /**
+   * The TC credential blobs that rollouts may still give back (PreviousConfig.tcCred): of the members
+   * of active rollouts, and of members whose report is still due or whose revert is under way.
+   * `blobs gc` leaves them.
+   */
+  revertableCredentialBlobs(): Promise<Set<string>>;
   /** Member counts of every active rollout by member state, for the gauges. */
   countMembers(): Promise<{ readonly rollout: string; readonly rolloutState: RolloutState; readonly state: string; readonly count: number }[]>;
 

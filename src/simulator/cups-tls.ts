@@ -31,17 +31,17 @@ export function authModeOfFiles(files: CredentialFiles): AuthMode {
  * token header is sent: the simulator mirrors that rather than leaking a token in clear,
  * and labels the exchange `none`.
  */
-export function cupsTransport(target: CupsTarget, files: CredentialFiles): CupsTransport {
+export function cupsTransport(target: CupsTarget, files: CredentialFiles, cat: 'cups' | 'tc' = 'cups'): CupsTransport {
   // Plain http uses no credential at all, whatever the files hold: the exchange is unauthenticated.
   if (!target.tls) return { authMode: 'none', tls: undefined, headerLines: undefined };
   const authMode = authModeOfFiles(files);
   if (files.trust === null) {
-    throw invalid('simulator_no_trust', 'CUPS URI requires TLS but no trust configured: write the CA certificate (DER) to cups.trust', {
-      field: 'cups.trust',
+    throw invalid('simulator_no_trust', `${cat === 'cups' ? 'CUPS' : 'TC'} URI requires TLS but no trust configured: write the CA certificate (DER) to ${cat}.trust`, {
+      field: `${cat}.trust`,
     });
   }
   const options: ConnectionOptions = {
-    ca: certificatePem(files.trust, 'cups.trust'),
+    ca: certificatePem(files.trust, `${cat}.trust`),
     rejectUnauthorized: true,
     ...(target.servername !== undefined ? { servername: target.servername } : {}),
     checkServerIdentity: (_hostname, cert) => stationNameCheck(target.host, cert),
@@ -50,8 +50,8 @@ export function cupsTransport(target: CupsTarget, files: CredentialFiles): CupsT
     return { authMode, tls: options, headerLines: tokenHeaderLines(files.key as Buffer) };
   }
   if (authMode === 'mtls') {
-    options.cert = certificatePem(files.cert as Buffer, 'cups.crt');
-    options.key = privateKey(files.key as Buffer).export({ format: 'pem', type: 'pkcs8' });
+    options.cert = certificatePem(files.cert as Buffer, `${cat}.crt`);
+    options.key = privateKey(files.key as Buffer, `${cat}.key`).export({ format: 'pem', type: 'pkcs8' });
   }
   return { authMode, tls: options, headerLines: undefined };
 }
@@ -93,12 +93,12 @@ function certificatePem(data: Buffer, file: string): string {
 }
 
 /** The station's credential blobs carry SEC1 EC or PKCS#1 RSA keys; PKCS#8 is accepted too for hand-made homes. */
-function privateKey(data: Buffer): KeyObject {
+function privateKey(data: Buffer, file: string): KeyObject {
   if (isPem(data)) {
     try {
       return createPrivateKey(data.toString('latin1'));
     } catch (cause) {
-      throw new CupsError('simulator_bad_private_key', 'invalid_argument', 'cups.key holds a PEM that is not a private key', { field: 'cups.key' }, { cause });
+      throw new CupsError('simulator_bad_private_key', 'invalid_argument', `${file} holds a PEM that is not a private key`, { field: file }, { cause });
     }
   }
   for (const type of ['sec1', 'pkcs1', 'pkcs8'] as const) {
@@ -108,8 +108,8 @@ function privateKey(data: Buffer): KeyObject {
       // Each DER flavour is tried in turn; only the last failure matters.
     }
   }
-  throw invalid('simulator_bad_private_key', 'cups.key is neither a SEC1 EC, PKCS#1 RSA nor PKCS#8 DER private key; rewrite it from the provisioned credential', {
-    field: 'cups.key',
+  throw invalid('simulator_bad_private_key', `${file} is neither a SEC1 EC, PKCS#1 RSA nor PKCS#8 DER private key; rewrite it from the provisioned credential`, {
+    field: file,
   });
 }
 

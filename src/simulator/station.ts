@@ -140,7 +140,7 @@ export function createSimulatedStation(options: SimulatedStationOptions): Simula
     const cupsChanged = result.response !== undefined && (result.response.cupsUri !== null || result.response.cupsCred !== null);
     let tc: TcOutcome | undefined;
     if (result.ok && !cupsChanged && tcUri !== null) {
-      tc = tcOk ? 'connected' : await probeTc(tcUri, Math.max(50, Math.min(5_000, 134_000 * timeScale)), eui);
+      tc = tcOk ? 'connected' : await probeTc(tcUri, Math.max(50, Math.min(5_000, 134_000 * timeScale)), eui, await readCredentialFiles(home, 'tc'));
       log(`TC ${tcUri}: ${tc}`);
     }
     return Math.round(nextExchangeDelay({ ok: result.ok, cupsChanged, hasTcUri: tcUri !== null, ...(tc === undefined ? {} : { tc }) }) * timeScale);

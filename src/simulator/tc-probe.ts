@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { connect as connectTcp, type Socket } from 'node:net';
-import { connect as connectTls } from 'node:tls';
+import { connect as connectTcp, isIP, type Socket } from 'node:net';
+import { connect as connectTls, type ConnectionOptions } from 'node:tls';
+import { cupsTransport } from './cups-tls.js';
+import type { CredentialFiles } from './home.js';
 
 /** What a TC connection attempt found (see schedule.ts TcOutcome). */
 export type TcProbe = 'connected' | 'refused' | 'rejected' | 'unanswered';
@@ -18,8 +20,14 @@ export type TcProbe = 'connected' | 'refused' | 'rejected' | 'unanswered';
  *   that answer for about 694 days and never calls CUPS early (PROTOCOL.md 8).
  * The simulator does not go on to the muxs connection: a failure there leaves
  * the rhythm untouched as well.
+ *
+ * Over wss with the station's tc.* files (`files` with a trust), it connects as
+ * the station does (PROTOCOL.md 4): the LNS certificate checked against tc.trust,
+ * a client certificate from tc.crt/tc.key, or the token in tc.key sent as header
+ * lines. A handshake that fails, or an LNS that refuses the credential on the
+ * upgrade, is a refused attempt. Without a trust the LNS certificate is not checked.
  */
-export function probeTc(tcUri: string, timeoutMs = 5_000, router = '1'): Promise<TcProbe> {
+export function probeTc(tcUri: string, timeoutMs = 5_000, router = '1', files?: CredentialFiles): Promise<TcProbe> {
   let url: URL;
   try {
     url = new URL(tcUri);
@@ -30,9 +38,20 @@ export function probeTc(tcUri: string, timeoutMs = 5_000, router = '1'): Promise
   const secure = url.protocol === 'wss:';
   const port = Number(url.port === '' ? (secure ? 443 : 80) : url.port);
   if (!(port > 0)) return Promise.resolve('refused');
+  let tls: ConnectionOptions = { servername: host, rejectUnauthorized: false };
+  let headerLines = '';
+  if (secure && files !== undefined && files.trust !== null) {
+    try {
+      const transport = cupsTransport({ tls: true, host, port, hostPort: url.host, servername: isIP(host) === 0 ? host : undefined }, files, 'tc');
+      tls = transport.tls ?? tls;
+      headerLines = transport.headerLines ?? '';
+    } catch {
+      // Credential files the station cannot use: its TLS set-up fails, a failed attempt.
+      return Promise.resolve('refused');
+    }
+  }
   return new Promise((resolve) => {
-    // The station checks the LNS certificate against tc.trust; the simulator only needs the rhythm.
-    const socket: Socket = secure ? connectTls({ host, port, servername: host, rejectUnauthorized: false }) : connectTcp({ host, port });
+    const socket: Socket = secure ? connectTls({ host, port, ...tls }) : connectTcp({ host, port });
     let connected = false;
     let settled = false;
     let buffered = Buffer.alloc(0);
@@ -49,7 +68,7 @@ export function probeTc(tcUri: string, timeoutMs = 5_000, router = '1'): Promise
       const path = `${url.pathname.replace(/\/$/, '')}/router-info`;
       socket.write(
         `GET ${path} HTTP/1.1\r\nHost: ${url.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-          `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+          `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n${headerLines}\r\n`,
       );
     });
     socket.on('data', (chunk: Buffer) => {

@@ -78,7 +78,7 @@ export const RolloutCreate = z
     includeNew: z.boolean().optional().describe('stations matching later join the current wave'),
     startAt: z.string().optional().describe('start later: an ISO 8601 time with its offset (2026-12-08T02:00+01:00) or a duration from now (2h); the rollout is scheduled until then'),
     window: z.array(z.string()).optional().describe('time windows, e.g. "Mon-Fri 01:00-05:00 Europe/Berlin": offers are made only while one is open'),
-    revertUnhealthy: z.boolean().optional().describe('a station that fails gets back what it had before (its TC URI, or its previous package when in the library and signed for its keys) at its next exchange; default true for TC URI rollouts, false otherwise'),
+    revertUnhealthy: z.boolean().optional().describe('a station that fails gets back what it had before (its TC URI, its TC credential, or its previous package when in the library and signed for its keys) at its next exchange; default true for TC URI and TC credential rollouts, false otherwise; refused for CUPS URI and CUPS credential changes'),
     maxOffersPerMinute: z.number().int().min(1).max(100_000).optional().describe('at most this many offers in any minute, this rollout across every server; default unpaced'),
     requireApproval: z.boolean().optional().describe('wait in waiting_for_approval until an operator other than the creator approves (the server may require it for every rollout)'),
     pauseAfterWave: z.boolean().optional().describe('pause after each wave passes its gate, until resumed'),

@@ -58,7 +58,7 @@ export function register(parent: Command): void {
     .option('--include-new', 'stations that match later (registered, or first report) join the current wave')
     .option('--start-at <time>', 'start later: ISO 8601 with its offset (2026-12-08T02:00+01:00) or a duration from now (2h); the rollout is scheduled until then (abort cancels it)')
     .option('--window <spec>', 'offer only in this time window, "DAYS HH:MM-HH:MM ZONE", e.g. "Mon-Fri 01:00-05:00 Europe/Berlin"; repeatable. A station calls about once a day: one whose call misses every window is listed by rollout show', collect)
-    .option('--revert-unhealthy', 'a station that fails gets back what it had before at its next exchange (its TC URI; for firmware its previous package, when in the library and signed for its keys, else the rollout halts). Default on for --tc-uri')
+    .option('--revert-unhealthy', 'a station that fails gets back what it had before at its next exchange (its TC URI; its TC credential; for firmware its previous package, when in the library and signed for its keys, else the rollout halts). Default on for --tc-uri and --rotate tc; refused for --cups-uri and CUPS credentials')
     .option('--no-revert-unhealthy', 'leave a station that fails as it is')
     .option('--max-offers-per-minute <n>', 'pace: at most this many offers in any minute, this rollout across every server (default unpaced)')
     .option('--require-approval', 'wait (waiting_for_approval) until an operator other than you runs bscups rollout approve; serve --rollouts-need-approval makes every rollout wait')

@@ -67,9 +67,9 @@ function createForm(ctx: AppContext, params: URLSearchParams): HTMLElement {
   const sync = () => {
     pkgField.hidden = kind.value !== 'firmware';
     uriField.hidden = kind.value === 'firmware' || kind.value.startsWith('rotate:');
-    // The server's defaults: on for a TC URI, off for firmware; a CUPS URI or a rotation cannot be reverted.
-    revertField.hidden = kind.value !== 'tcUri' && kind.value !== 'firmware';
-    if (!revertTouched) revert.checked = kind.value === 'tcUri';
+    // The server's defaults: on for a TC URI and a TC credential rotation, off for firmware; a CUPS URI or CUPS credential cannot be reverted.
+    revertField.hidden = kind.value !== 'tcUri' && kind.value !== 'firmware' && kind.value !== 'rotate:tc';
+    if (!revertTouched) revert.checked = kind.value === 'tcUri' || kind.value === 'rotate:tc';
   };
   kind.addEventListener('change', sync);
   sync();
