@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import type { IncomingHttpHeaders } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
@@ -8,7 +9,8 @@ import type { TLSSocket } from 'node:tls';
  * A tiny LNS for the health stories over wss: the router-info endpoint of a
  * Basics Station LNS, over TLS with client certificates requested from the
  * station CA. It accepts a station whose client certificate `accepts` (SHA-256
- * of its DER, hex), answering router-info with where to go, and refuses any
+ * of its DER, hex; or whose request headers, a token's, it accepts), answering
+ * router-info with where to go, and refuses any
  * other with 401 on the WebSocket upgrade, which the station counts as a failed
  * TC attempt (PROTOCOL.md 8: back at CUPS every 450 s).
  */
@@ -20,7 +22,10 @@ export interface TlsLns {
   close(): Promise<void>;
 }
 
-export async function startTlsLns(pki: { readonly cert: string; readonly key: string; readonly ca: string }, accepts: (fingerprint: string, authorized: boolean) => boolean): Promise<TlsLns> {
+export async function startTlsLns(
+  pki: { readonly cert: string; readonly key: string; readonly ca: string },
+  accepts: (fingerprint: string, authorized: boolean, headers: IncomingHttpHeaders) => boolean,
+): Promise<TlsLns> {
   const server: Server = createServer({ cert: await readFile(pki.cert), key: await readFile(pki.key), ca: await readFile(pki.ca), requestCert: true, rejectUnauthorized: false });
   const refused: string[] = [];
   const open = new Set<Duplex>();
@@ -31,7 +36,7 @@ export async function startTlsLns(pki: { readonly cert: string; readonly key: st
     const tls = req.socket as TLSSocket;
     const peer = tls.getPeerCertificate();
     const fingerprint = peer.raw === undefined ? '' : createHash('sha256').update(peer.raw).digest('hex');
-    if (!accepts(fingerprint, tls.authorized)) {
+    if (!accepts(fingerprint, tls.authorized, req.headers)) {
       refused.push(fingerprint);
       socket.end('HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
       return;
