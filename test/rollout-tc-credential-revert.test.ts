@@ -15,9 +15,10 @@ import { startTlsLns, type TlsLns } from './support/tls-lns.js';
 
 // A health-gated TC credential rotation that breaks the LNS link of some
 // stations, and its automatic revert, in seconds. Four stations authenticate to
-// CUPS and to their LNS with certificates of the station CA. Two use an LNS that
-// knows each gateway's certificate (pinned, as an LNS with registered gateway
-// certificates does): the certificate the rotation issues is refused on the
+// CUPS with certificates of the station CA, and to their LNS with a certificate
+// (or, in the token run, a token). Two use an LNS that knows each gateway's
+// credential (pinned, as an LNS with registered gateway certificates or API keys
+// does): the credential the rotation issues is refused on the
 // WebSocket upgrade, so these stations come back to CUPS on the 450 s beat right
 // after the exchange that delivered it, fail their soak and are given their old
 // TC credential back (the default of a TC credential rollout); the pinned LNS
@@ -32,9 +33,11 @@ const PINNED = ['0016C001FF10C001', '0016C001FF10C002'];
 const TRUSTING = ['0016C001FF10C003', '0016C001FF10C004'];
 
 const pgRuns = await shouldRunPostgresSuite('TC credential revert');
+const sqlite = (dir: string) => Promise.resolve({ url: join(dir, 'registry.sqlite'), drop: () => Promise.resolve() });
 const setups = [
-  { name: 'SQLite file', skip: false, database: (dir: string) => Promise.resolve({ url: join(dir, 'registry.sqlite'), drop: () => Promise.resolve() }) },
-  { name: 'PostgreSQL', skip: !pgRuns, database: () => createTestSchema() },
+  { name: 'SQLite file', kind: 'certificate' as const, skip: false, database: sqlite },
+  { name: 'SQLite file', kind: 'token' as const, skip: false, database: sqlite },
+  { name: 'PostgreSQL', kind: 'certificate' as const, skip: !pgRuns, database: () => createTestSchema() },
 ];
 
 const sha256 = (der: Buffer) => createHash('sha256').update(der).digest('hex');
@@ -42,7 +45,7 @@ const sha256 = (der: Buffer) => createHash('sha256').update(der).digest('hex');
 interface Member { eui: string; state: string; reason: string | null; revert: { state: string; reason: string } | null }
 
 for (const setup of setups) {
-  describe.skipIf(setup.skip)(`health-gated TC credential rotation on ${setup.name}, two replicas`, () => {
+  describe.skipIf(setup.skip)(`health-gated TC ${setup.kind} rotation on ${setup.name}, two replicas`, () => {
     let work: string;
     let pki: string;
     let ca: IssuedCert;
@@ -51,7 +54,7 @@ for (const setup of setups) {
     const lns: TlsLns[] = [];
     const stop = new AbortController();
     let running: Promise<unknown>[] = [];
-    /** The TC certificates the pinned LNS knows: the ones the stations were provisioned with. */
+    /** The TC credentials the pinned LNS knows (certificate fingerprints, or token header values): the ones the stations were provisioned with. */
     const known = new Set<string>();
 
     beforeAll(async () => {
@@ -72,8 +75,9 @@ for (const setup of setups) {
         }));
       }
       const files = { cert: join(pki, 'server.pem'), key: join(pki, 'server.key'), ca: join(pki, 'ca.pem') };
-      lns.push(await startTlsLns(files, (fp) => known.has(fp)));
-      lns.push(await startTlsLns(files, (_fp, authorized) => authorized));
+      const presented = (fp: string, headers: { authorization?: string }) => (setup.kind === 'certificate' ? fp : (headers.authorization ?? ''));
+      lns.push(await startTlsLns(files, (fp, _ok, headers) => known.has(presented(fp, headers))));
+      lns.push(await startTlsLns(files, (fp, authorized, headers) => (setup.kind === 'certificate' ? authorized : /^Bearer \S+$/.test(presented(fp, headers)))));
     }, 60_000);
 
     afterAll(async () => {
@@ -85,27 +89,26 @@ for (const setup of setups) {
       await rm(work, { recursive: true, force: true });
     });
 
-    it('the stations whose LNS refuses the new certificate fail their soak, get their old TC credential back and are healthy again; the others are confirmed', async () => {
+    it('the stations whose LNS refuses the new credential fail their soak, get their old TC credential back and are healthy again; the others are confirmed', async () => {
       const [pinned, trusting] = lns as [TlsLns, TlsLns];
       const runtime = replicas[0]!.runtime;
       const key = replicas[0]!.server.admin.firstAdminKey as string;
       const api = adminClient(replicas[0]!.server.admin.url.replace(/\/api\/v1$/, ''));
       const homes = new Map<string, string>();
-      const before = new Map<string, { crc: number; blob: string; fingerprint: string }>();
+      const before = new Map<string, { crc: number; blob: string; presented: string; file: Buffer }>();
+      const tcFile = setup.kind === 'certificate' ? 'tc.crt' : 'tc.key';
       for (const [i, eui] of [...PINNED, ...TRUSTING].entries()) {
         const tcUri = PINNED.includes(eui) ? pinned.uri : trusting.uri;
         expect((await api('POST', '/api/v1/stations', key, { eui, tcUri, labels: { fleet: 'tccred', lns: PINNED.includes(eui) ? 'pinned' : 'trusting' } })).status).toBe(201);
-        const issued = await issueCredentials(
-          { registry: runtime.registry, blobs: runtime.blobs, clock: () => new Date() },
-          { eui, kind: 'certificate', ca, credentials: [{ category: 'cups', trust: ca.certDer }, { category: 'tc', trust: ca.certDer }] },
-        );
-        const cups = issued.credentials.find((c) => c.category === 'cups')!;
-        const tc = issued.credentials.find((c) => c.category === 'tc')!;
-        known.add(sha256(Buffer.from(tc.files.crt!)));
-        before.set(eui, { crc: tc.crc, blob: tc.blob, fingerprint: sha256(Buffer.from(tc.files.crt!)) });
+        const deps = { registry: runtime.registry, blobs: runtime.blobs, clock: () => new Date() };
+        const cups = (await issueCredentials(deps, { eui, kind: 'certificate', ca, credentials: [{ category: 'cups', trust: ca.certDer }] })).credentials[0]!;
+        const tc = (await issueCredentials(deps, { eui, kind: setup.kind, ca, credentials: [{ category: 'tc', trust: ca.certDer }] })).credentials[0]!;
+        const presented = setup.kind === 'certificate' ? sha256(tc.files.crt) : tc.files.key.toString('latin1').replace(/^Authorization: /, '').trim();
+        known.add(presented);
+        before.set(eui, { crc: tc.crc, blob: tc.blob, presented, file: tc.files[setup.kind === 'certificate' ? 'crt' : 'key'] });
         const home = join(work, eui);
         homes.set(eui, home);
-        await initStationHome(home, { cupsUri: replicas[i % 2]!.url, tcUri, cupsTrust: cups.files.trust, cupsCrt: cups.files.crt, cupsKey: cups.files.key, tcTrust: tc.files.trust, tcCrt: tc.files.crt, tcKey: tc.files.key });
+        await initStationHome(home, { cupsUri: replicas[i % 2]!.url, tcUri, cupsTrust: cups.files.trust, cupsCrt: cups.files.crt, cupsKey: cups.files.key, tcTrust: tc.files.trust, ...(setup.kind === 'certificate' ? { tcCrt: tc.files.crt } : {}), tcKey: tc.files.key });
         // First contact over mutual TLS: seen, reporting the credentials it holds.
         const [first] = await createSimulatedStation({ home, eui }).run({ maxExchanges: 1, timeScale: SCALE });
         expect(first).toMatchObject({ status: 200, ok: true });
@@ -131,7 +134,7 @@ for (const setup of setups) {
       await expect.poll(async () => (await members(fine.body.id)).map((m) => m.state), { timeout: 10_000, interval: 50 }).toEqual(['confirmed', 'confirmed']);
       expect(trusting.refused).toEqual([]);
 
-      // Reverted: the old TC credential is desired again, the station holds its old certificate and reports its CRC.
+      // Reverted: the old TC credential is desired again, the station holds its old certificate (or token) and reports its CRC.
       await expect.poll(async () => (await members(broken.body.id)).map((m) => (m.revert?.state === 'refused' ? `refused: ${m.revert.reason}` : m.revert?.state)), { timeout: 20_000, interval: 50 }).toEqual(['reverted', 'reverted']);
       for (const m of await members(broken.body.id)) expect(m.revert?.reason).toBe(`reports TC credential crc ${before.get(m.eui)!.crc} again`);
       for (const eui of PINNED) {
@@ -139,17 +142,19 @@ for (const setup of setups) {
         const station = await runtime.registry.getStation(eui);
         expect(station?.desired.tcCred).toMatchObject({ crc: old.crc, blob: old.blob });
         expect(station?.reported?.tcCredCrc).toBe(old.crc);
-        expect(sha256(await readFile(join(homes.get(eui)!, 'tc.crt')))).toBe(old.fingerprint);
-        // The server's record follows: the certificate the rollout issued is retired, the old one active again, nothing pending.
-        const auth = await runtime.registry.getStationAuth(eui);
-        const tcCerts = auth!.certificates.filter((c) => c.category === 'tc');
-        expect(tcCerts.filter((c) => c.status === 'active').map((c) => c.credCrc)).toEqual([old.crc]);
-        expect(tcCerts.find((c) => c.credCrc !== old.crc)).toMatchObject({ status: 'retired', retiredReason: `reverted by rollout ${broken.body.id}` });
-        expect(auth!.rotations).toEqual([]);
-        // What the pinned LNS refused is the certificate the rollout issued, and nothing else.
-        expect(new Set(pinned.refused.filter((fp) => tcCerts.some((c) => c.fingerprint === fp)))).toEqual(new Set([tcCerts.find((c) => c.credCrc !== old.crc)!.fingerprint]));
+        expect(await readFile(join(homes.get(eui)!, tcFile))).toEqual(old.file);
+        // The server's record follows: what the rollout issued is retired, the old one active again, and the
+        // rotation back to it completes once the station reports it.
+        await expect.poll(async () => (await runtime.registry.getStationAuth(eui))?.rotations, { timeout: 5_000, interval: 50 }).toEqual([]);
+        const auth = (await runtime.registry.getStationAuth(eui))!;
+        const tcCreds = [...auth.certificates, ...auth.tokens].filter((c) => c.category === 'tc');
+        expect(tcCreds).toHaveLength(2);
+        expect(tcCreds.filter((c) => c.status === 'active').map((c) => c.credCrc)).toEqual([old.crc]);
+        expect(tcCreds.find((c) => c.credCrc !== old.crc)).toMatchObject({ status: 'retired', retiredReason: `reverted by rollout ${broken.body.id}` });
       }
-      expect(pinned.refused.every((fp) => !known.has(fp))).toBe(true);
+      // What the pinned LNS refused is what the rollout issued, never what it knows.
+      expect(pinned.refused.length).toBeGreaterThan(0);
+      expect(pinned.refused.every((p) => p !== '' && !known.has(p))).toBe(true);
       // The pinned LNS takes them again: healthy at their regular check.
       await expect.poll(async () => Promise.all(PINNED.map(async (eui) => (await api<Json>('GET', `/api/v1/stations/${eui}`, key)).body.health.state)), { timeout: 20_000, interval: 100 }).toEqual(['healthy', 'healthy']);
 

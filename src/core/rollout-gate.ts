@@ -3,7 +3,7 @@ import { isDowngrade } from './versions.js';
 import { PACING_WINDOW_MS } from './pacing.js';
 import { withdrawUnfetched } from './rollout-withdraw.js';
 import { planWindows, windowsOpen } from './rollout-schedule.js';
-import { judgeRevert, planRevert, type RevertChange, type RevertPackage } from './rollout-revert.js';
+import { judgeRevert, planRevert, type RevertChange, type RevertPackage, type TcCredentialRow } from './rollout-revert.js';
 import { judgeReportDue, judgeSoak } from './rollout-soak.js';
 import {
   describeChange,
@@ -83,6 +83,8 @@ export interface GateInput {
    * counts as not in the library.
    */
   readonly revertPackages?: ReadonlyMap<string, RevertPackage | null>;
+  /** TC credential rotations that revert: the TC certificates and tokens registered for the offered members (what a revert may give back). */
+  readonly revertTcCredentials?: ReadonlyMap<string, readonly TcCredentialRow[]>;
   /** How long a revert is waited for at least: the station reports it only at its next regular call (interval + grace). */
   readonly revertWaitMs?: number;
   readonly now: Date;
@@ -345,7 +347,7 @@ function revertFailed(input: GateInput, step: RolloutStep, members: Map<string, 
     const was = before.get(change.eui);
     // Any member this step fails that had been offered the change (its snapshot says what it had before).
     if (change.state !== 'failed' || change.revert !== undefined || was === undefined || was.state === 'failed' || was.previous === null) return;
-    const revert = planRevert(input.rollout.change, was, input.observations.get(change.eui), input.revertPackages ?? new Map(), input.now);
+    const revert = planRevert(input.rollout.change, was, input.observations.get(change.eui), input.revertPackages ?? new Map(), input.now, input.revertTcCredentials);
     if (revert === undefined) return;
     step.members[i] = { ...change, revert };
     const m = members.get(change.eui);
@@ -380,9 +382,11 @@ export function waveSlots(sizes: readonly number[], wave: number): number {
  */
 function offerPrevious(before: PreviousConfig | null, now: PreviousConfig): PreviousConfig {
   if (before === null) return now;
-  const { rotatedTo, ...kept } = before;
+  const { rotatedTo, tcCred, ...kept } = before;
   void rotatedTo;
-  return now.rotatedTo === undefined ? kept : { ...kept, rotatedTo: now.rotatedTo };
+  // A rotation offered again replaces what the station holds now: that is what a revert of this offer gives back.
+  const held = now.tcCred !== undefined ? { tcCred: now.tcCred } : tcCred !== undefined ? { tcCred } : {};
+  return now.rotatedTo === undefined ? { ...kept, ...held } : { ...kept, ...held, rotatedTo: now.rotatedTo };
 }
 
 /** The first pending member of a wave after `wave`, in the rollout's order (wave, then EUI). */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { evaluateRollout, type StationObservation } from './rollout-gate.js';
 import { parseWaves, type Rollout, type RolloutChange, type RolloutMember } from './rollout.js';
-import type { RevertPackage } from './rollout-revert.js';
+import type { RevertPackage, TcCredentialRow } from './rollout-revert.js';
 
 const T0 = new Date('2026-01-01T00:00:00Z');
 const at = (s: number) => new Date(T0.getTime() + s * 1000);
@@ -127,6 +127,15 @@ describe('automatic revert of a TC credential rotation', () => {
     expect(none.rollout).toMatchObject({ state: 'halted' });
     const unrecorded = halts({ tcUri: OLD, cupsUri: null, package: '1.0.0', rotatedTo: { tc: 9 } }, took({ reported: { cups: 1, tc: 2 }, rotations: { tc: 9 } }));
     expect(unrecorded.members[0]?.revert).toMatchObject({ state: 'refused', reason: 'what TC credential the station had before was not recorded with its offer' });
+    // What it had was revoked, or has expired, since: giving it back would leave the station with nothing that works.
+    const rows = (over: Partial<TcCredentialRow>[]) => new Map([['A', over.map((o) => ({ crc: 2, status: 'retired' as const, retiredReason: 'rotated', notAfter: null, ...o }))]]);
+    const withRows = (r: Map<string, TcCredentialRow[]>) =>
+      evaluateRollout({ rollout: rollout(ROT, { failureBudget: { count: 0 } }), members: [offered('A', prev)], observations: new Map([['A', took({ reported: { cups: 1, tc: 2 }, rotations: { tc: 9 } })]]), models: [], joiners: [], now: at(61), revertTcCredentials: r }).members[0]?.revert;
+    expect(withRows(rows([{ status: 'retired', retiredReason: 'revoked' }]))).toMatchObject({ state: 'refused', reason: 'its previous TC credential (crc 2) was retired (revoked), not by the rotation: giving it back would leave the station without a working one' });
+    expect(withRows(rows([{ notAfter: at(60) }]))).toMatchObject({ state: 'refused', reason: expect.stringMatching(/^its previous TC credential \(crc 2\) has expired/) });
+    expect(withRows(rows([{ notAfter: at(3600) }]))).toMatchObject({ state: 'reverting' });
+    expect(withRows(rows([{ status: 'active', retiredReason: null }, { crc: 9, status: 'active', retiredReason: null }]))).toMatchObject({ state: 'reverting' });
+    expect(withRows(new Map())).toMatchObject({ state: 'reverting' });
     const outside = halts(prev, took({ desired: { cups: 1, tc: 4 }, reported: { cups: 1, tc: 2 } }));
     expect(outside.members[0]).toMatchObject({ state: 'failed', reason: 'desired tc credential changed outside the rollout' });
     expect(outside.members[0]?.revert).toBeUndefined();

@@ -19,6 +19,29 @@ export interface RevertPackage {
   readonly models: readonly string[];
 }
 
+/** A TC certificate or token as a revert checks it: its blob's CRC, status, why retired, and (certificates) end of validity. */
+export interface TcCredentialRow {
+  readonly crc: number;
+  readonly status: 'active' | 'retired';
+  readonly retiredReason: string | null;
+  readonly notAfter: Date | null;
+}
+
+/**
+ * Why the TC credential with CRC `crc` cannot be given back, or null when it can:
+ * what the server registered of it (a certificate or token) must be active, or
+ * retired by the rotation that replaced it, and not expired. A credential with
+ * nothing registered (a trust alone, or one set by hand) has nothing to check.
+ */
+export function tcCredentialUnusable(rows: readonly TcCredentialRow[], crc: number, now: Date): string | null {
+  const own = rows.filter((r) => r.crc === crc);
+  if (own.length === 0) return null;
+  const live = own.filter((r) => r.notAfter === null || r.notAfter > now);
+  if (live.some((r) => r.status === 'active' || r.retiredReason === 'rotated')) return null;
+  if (live.length === 0) return `its previous TC credential (crc ${crc}) has expired`;
+  return `its previous TC credential (crc ${crc}) was retired (${live.map((r) => r.retiredReason ?? 'retired').join(', ')}), not by the rotation`;
+}
+
 /**
  * What is set back on the station: its TC URI, its firmware target (the previous
  * package), or its TC credential (the one the rotation replaced, `from` the one it issued).
@@ -40,6 +63,7 @@ export function planRevert(
   obs: StationObservation | undefined,
   packages: ReadonlyMap<string, RevertPackage | null>,
   now: Date,
+  tcCredentials: ReadonlyMap<string, readonly TcCredentialRow[]> = new Map(),
 ): RevertChange | undefined {
   const refused = (reason: string): RevertChange => ({ state: 'refused', reason, at: now, doneAt: null });
   if (obs === undefined || !obs.exists) return undefined;
@@ -79,6 +103,8 @@ export function planRevert(
       const back = previous.tcCred;
       if (back === undefined) return refused('what TC credential the station had before was not recorded with its offer');
       if (back === null) return refused('the station had no TC credential before the rotation: there is nothing to give back');
+      const unusable = tcCredentialUnusable(tcCredentials.get(m.eui) ?? [], back.crc, now);
+      if (unusable !== null) return refused(`${unusable}: giving it back would leave the station without a working one`);
       return { state: 'reverting', reason: `TC credential set back to crc ${back.crc}, delivered at the station's next exchange`, at: now, doneAt: null, offer: { tcCred: back, from: issued } };
     }
     case 'cupsUri':
@@ -104,7 +130,8 @@ export function judgeRevert(change: RolloutChange, m: RolloutMember, obs: Statio
   }
   if (change.kind === 'credentials') {
     const back = m.previous.tcCred;
-    if (back === undefined || back === null) return { ...revert, state: 'refused', reason: 'what TC credential the station had before was not recorded with its offer' };
+    if (back === undefined) return { ...revert, state: 'refused', reason: 'what TC credential the station had before was not recorded with its offer' };
+    if (back === null) return { ...revert, state: 'refused', reason: 'the station had no TC credential before the rotation' };
     if (obs.credentials.reported.tc === back.crc) return { ...revert, state: 'reverted', reason: `reports TC credential crc ${back.crc} again`, doneAt: now };
     if (obs.credentials.desired.tc !== back.crc) return { ...revert, state: 'refused', reason: `desired TC credential changed while it was set back (now crc ${obs.credentials.desired.tc ?? 'none'}): left as it is` };
   }

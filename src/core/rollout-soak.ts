@@ -105,9 +105,10 @@ export function judgeReportDue(
   if (reported?.state === 'confirmed') return { state: 'confirmed', reason: `${m.reason ?? 'confirmed by its soak'}; ${reported.reason}` };
   const seen = obs.lastSeenAt;
   if (seen === null || m.doneAt === null || seen.getTime() <= m.doneAt.getTime()) return undefined;
-  // A rotation's report is written by the exchange, its completion just after in a transaction of its own
-  // (http/authenticate.ts completeRotations): a station that reports the issued credential has reported the change.
+  // A TC rotation's report is written by the exchange, its completion just after in a transaction of its own
+  // (http/authenticate.ts completeRotations): a station that reports the issued TC credential has reported the
+  // change. (A CUPS rotation completes only on authenticating with it, and is never soaked.)
   const issued = Object.entries(m.previous?.rotatedTo ?? {});
-  if (issued.length > 0 && issued.every(([category, crc]) => obs.credentials.reported[category as 'cups' | 'tc'] === crc)) return undefined;
+  if (issued.length > 0 && issued.every(([category, crc]) => category === 'tc' && obs.credentials.reported.tc === crc)) return undefined;
   return { state: 'failed', reason: `after its soak the station called CUPS without reporting the change` };
 }

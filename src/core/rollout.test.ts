@@ -265,6 +265,17 @@ describe('credential rotation gate', () => {
       ['B', 'skipped', 'nothing to rotate', undefined],
     ]);
   });
+
+  it('a TC rotation offer records the TC credential the station holds; offered again (a retry), what it holds then', () => {
+    const tc = rollout({ change: { kind: 'credentials', categories: ['tc'] }, waveSizes: [1] });
+    const held = (blob: string, crc: number) => ({ ...obs(), credentials: { ...obs().credentials, tcCred: { blob, crc, size: 900 } } });
+    const offer = (m: ReturnType<typeof member>, o: ReturnType<typeof obs>) =>
+      evaluateRollout({ rollout: tc, members: [m], observations: new Map([['A', o]]), models: [], joiners: [], prepared: new Map([['A', { crcs: { tc: 30 } }]]), now: at(1) }).members[0]?.offer?.previous;
+    expect(offer(member('A', 1), held('A-tc-x', 2))).toMatchObject({ rotatedTo: { tc: 30 }, tcCred: { blob: 'A-tc-x', crc: 2 } });
+    // A retried member keeps what it had before the first offer (what a rollback restores) but gives back what it holds now.
+    const retried = member('A', 1, { previous: { tcUri: 'ws://first:1', cupsUri: null, package: '1.0.0', rotatedTo: { tc: 20 }, tcCred: { blob: 'A-tc-x', crc: 2, size: 900 } } });
+    expect(offer(retried, held('A-tc-y', 5))).toMatchObject({ tcUri: 'ws://first:1', rotatedTo: { tc: 30 }, tcCred: { blob: 'A-tc-y', crc: 5 } });
+  });
 });
 
 describe('rollout progress', () => {

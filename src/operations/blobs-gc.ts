@@ -80,11 +80,14 @@ export async function collectUnusedBlobs(deps: BlobsGcDeps, input: BlobsGcInput)
 async function referenced(deps: BlobsGcDeps): Promise<Record<ContainerName, Set<string>>> {
   const used: Record<ContainerName, Set<string>> = { fwupgrades: new Set(), stationcredentials: new Set() };
   for (const p of await deps.library.listPackages()) used.fwupgrades.add(p.blob);
-  for (const blob of (await deps.rollouts?.revertableCredentialBlobs()) ?? []) used.stationcredentials.add(blob);
   for (const s of await deps.registry.listStations()) {
     if (s.firmware !== null) used.fwupgrades.add(s.firmware.blob);
     for (const ref of [s.desired.cupsCred, s.desired.tcCred]) if (ref !== null) used.stationcredentials.add(ref.blob);
   }
+  // Read after the stations: a rotation's offer moves the credential it replaces from the station's desired
+  // state to its member's record in one transaction, so one of the two reads sees it (a revert moves it back,
+  // the member staying `reverting`, so the second read sees it then too).
+  for (const blob of (await deps.rollouts?.revertableCredentialBlobs()) ?? []) used.stationcredentials.add(blob);
   return used;
 }
 

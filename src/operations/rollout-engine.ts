@@ -1,7 +1,7 @@
 import { DEFAULT_HEALTH, type HealthThresholds } from '../core/health.js';
 import { isActive, ACTIVE_ROLLOUT_STATES, type Rollout, type RolloutMember } from '../core/rollout.js';
 import { evaluateRollout, isEmptyStep, type RolloutStep } from '../core/rollout-gate.js';
-import type { RevertPackage } from '../core/rollout-revert.js';
+import type { RevertPackage, TcCredentialRow } from '../core/rollout-revert.js';
 import type { FleetStore, OperatorRollouts } from '../registry/index.js';
 import { engineStepAudit } from './rollout-audit.js';
 import { advanceRotation, type RotationDeps } from './rollout-rotation.js';
@@ -80,9 +80,10 @@ export async function advanceRollout(deps: RolloutEngineDeps, rollout: Rollout):
   const watched = members.filter((m) => m.state === 'pending' || m.state === 'offered' || m.revert?.state === 'reverting' || (m.state === 'confirmed' && m.reportDue === true)).map((m) => m.eui);
   const observations = await store.observe([...watched, ...joiners]);
   const revertPackages = await previousPackages(store, rollout, members);
+  const revertTcCredentials = await previousTcCredentials(store, rollout, members);
   const now = deps.clock();
   const health = deps.health ?? DEFAULT_HEALTH;
-  const input = { rollout, members, observations, models, joiners, now, revertWaitMs: health.intervalMs + health.graceMs, ...(revertPackages === undefined ? {} : { revertPackages }) };
+  const input = { rollout, members, observations, models, joiners, now, revertWaitMs: health.intervalMs + health.graceMs, ...(revertPackages === undefined ? {} : { revertPackages }), ...(revertTcCredentials === undefined ? {} : { revertTcCredentials }) };
   let outcome: AdvanceOutcome;
   let step: RolloutStep;
   if (rollout.change.kind === 'credentials') ({ outcome, step } = await advanceRotation(deps, input));
@@ -114,6 +115,17 @@ async function previousPackages(store: OperatorRollouts, rollout: Rollout, membe
     out.set(pkg, entry === undefined ? null : { package: entry.package, keyCrcs: entry.signatures.map((s) => s.keyCrc), models: entry.models });
   }
   return out;
+}
+
+/**
+ * A TC credential rotation that reverts: the TC certificates and tokens of its
+ * offered members and of those whose report is due (which may still fail), so a
+ * revert is refused, not written, when what it would give back is revoked or expired.
+ */
+async function previousTcCredentials(store: OperatorRollouts, rollout: Rollout, members: readonly RolloutMember[]): Promise<Map<string, TcCredentialRow[]> | undefined> {
+  if (rollout.change.kind !== 'credentials' || rollout.plan.revertUnhealthy !== true) return undefined;
+  const euis = members.filter((m) => (m.state === 'offered' || (m.state === 'confirmed' && m.reportDue === true)) && m.previous?.tcCred != null).map((m) => m.eui);
+  return euis.length === 0 ? new Map() : store.tcCredentials(euis);
 }
 
 /**

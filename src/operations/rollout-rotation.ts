@@ -1,5 +1,5 @@
 import type { BlobStore } from '../blobs/types.js';
-import { isCupsError, unavailable } from '../core/errors.js';
+import { conflict, isCupsError, unavailable } from '../core/errors.js';
 import { evaluateRollout, isEmptyStep, type GateInput, type PreparedRotation, type RolloutStep } from '../core/rollout-gate.js';
 import type { CredentialPlan } from '../registry/auth-types.js';
 import type { RolloutStore, Station, StationRegistry } from '../registry/index.js';
@@ -57,7 +57,15 @@ export async function advanceRotation(
         for (const m of step.members) {
           const p = m.offer === undefined ? undefined : ready.get(m.eui);
           if (p === undefined) continue;
-          const plan = credentialPlan(p.deliveries, p.delivered);
+          // What the offer records as the TC credential to give back must be what this transaction replaces
+          // (an operator may have set another while the credentials were issued): else decided again.
+          const kept = m.offer?.previous.tcCred;
+          const guard = kept === undefined ? undefined : (current: { readonly station: Station }) => {
+            if ((current.station.desired.tcCred?.blob ?? null) !== (kept?.blob ?? null)) {
+              throw conflict('station_changed', `station ${m.eui}'s TC credential changed while rollout ${rollout.id} issued its new one; nothing was written, decided again at the next evaluation`);
+            }
+          };
+          const plan = credentialPlan(p.deliveries, p.delivered, guard);
           plans.set(m.eui, (current) => {
             replaced.push({ eui: m.eui, before: current.station });
             return plan(current);

@@ -438,11 +438,13 @@ export async function rollbackRollout(ctx: RolloutContext, id: string, options: 
   const original = await requireRollout(ctx, id);
   if (original.state === 'rolled_back') throw conflict('rollout_state', `rollout ${id} is already rolled back`);
   if (original.change.kind === 'credentials') {
-    // The replaced credential is retired as soon as a station uses its new one, and its key was
-    // never kept: there is nothing honest to restore. Going on (another rotation) is the way back.
+    // A whole rotation is not undone: the CUPS credential a station had is retired once it uses the new one,
+    // and a TC credential is given back only to a member that fails (--revert-unhealthy, rollout-revert.ts).
+    // Going on (another rotation) is the way back.
     throw invalid(
       'rollback_not_possible',
-      `rollout ${id} rotated credentials: a station's previous credential is retired once it uses the new one and cannot be given back. ` +
+      `rollout ${id} rotated credentials, which a rollback does not undo: a station's previous credential is retired once it uses the new one ` +
+        `(a TC credential rotation with --revert-unhealthy gives it back only to a station that fails). ` +
         `Abort it to stop offering (stations keep what they hold), or replace the new credentials with another rotation: bscups rollout create --rotate ${original.change.categories.length === 2 ? 'both' : original.change.categories[0]} --station …`,
     );
   }

@@ -5,6 +5,7 @@ import { isActive, type PreviousConfig, type Rollout } from '../core/rollout.js'
 import type { MemberChange, RolloutStep } from '../core/rollout-gate.js';
 import type { CredentialPlan } from './auth-types.js';
 import { applyCredentialChange } from './credential-change.js';
+import { upsertRotation } from './station-auth.js';
 import type { RegistryDatabase } from './db-schema.js';
 import { chunks } from './chunks.js';
 import { isUniqueViolation } from './db-errors.js';
@@ -166,17 +167,24 @@ async function revertTcCredential(trx: Transaction<RegistryDatabase & RolloutTab
     .where('tc_cred_crc', '=', offer.from)
     .executeTakeFirst();
   if (done.numUpdatedRows === 0n) throw conflict('station_changed', `station ${eui}'s desired TC credential changed while rollout ${rollout.id} was setting it back; nothing was written, try again`);
-  await trx.deleteFrom('station_rotations').where('eui', '=', eui).where('category', '=', 'tc').execute();
+  // The credential given back is a rotation again: pending until the station reports it (then what else is active retires),
+  // as one an operator had pending when the rollout replaced it was.
+  await upsertRotation(trx as unknown as Kysely<RegistryDatabase>, eui, { category: 'tc', newCrc: back.crc, targetMode: null }, at);
   const retire = { status: 'retired', retired_at: now, retired_reason: `reverted by rollout ${rollout.id}` } as const;
   const active = { status: 'active', retired_at: null, retired_reason: null } as const;
-  for (const table of ['station_certificates', 'station_tokens'] as const) {
-    await trx.updateTable(table).set(retire).where('eui', '=', eui).where('category', '=', 'tc').where('status', '=', 'active').where('cred_crc', '=', offer.from).execute();
-    await trx.updateTable(table).set(active).where('eui', '=', eui).where('category', '=', 'tc').where('status', '=', 'retired').where('retired_reason', '=', 'rotated').where('cred_crc', '=', back.crc).execute();
-  }
-  await trx
-    .insertInto('station_events')
-    .values(eventColumns(eui, { type: 'auth', message: `tc credential set back to crc ${back.crc} by rollout ${rollout.id} (crc ${offer.from} retired)`, detail: { category: 'tc', crc: back.crc, from: offer.from, rollout: rollout.id } }, at))
-    .execute();
+  const tc = (table: 'station_certificates' | 'station_tokens', status: 'active' | 'retired', crc: number) =>
+    trx.updateTable(table).where('eui', '=', eui).where('category', '=', 'tc').where('status', '=', status).where('cred_crc', '=', crc);
+  const retired = [
+    ...(await tc('station_certificates', 'active', offer.from).set(retire).returning('fingerprint').execute()).map((r) => `certificate ${r.fingerprint.slice(0, 16)}…`),
+    ...(await tc('station_tokens', 'active', offer.from).set(retire).returning('id').execute()).map((r) => `token ${r.id}`),
+  ];
+  const restored = [
+    ...(await tc('station_certificates', 'retired', back.crc).where('retired_reason', '=', 'rotated').set(active).returning('fingerprint').execute()).map((r) => `certificate ${r.fingerprint.slice(0, 16)}…`),
+    ...(await tc('station_tokens', 'retired', back.crc).where('retired_reason', '=', 'rotated').set(active).returning('id').execute()).map((r) => `token ${r.id}`),
+  ];
+  const message = `tc credential set back to crc ${back.crc} by rollout ${rollout.id}` +
+    (retired.length > 0 ? `; retired ${retired.join(', ')}` : '') + (restored.length > 0 ? `; active again ${restored.join(', ')}` : '');
+  await trx.insertInto('station_events').values(eventColumns(eui, { type: 'auth', message, detail: { category: 'tc', crc: back.crc, from: offer.from, rollout: rollout.id, retired, restored } }, at)).execute();
 }
 
 async function writeMember(trx: Transaction<RegistryDatabase & RolloutTables>, rollout: Rollout, m: MemberChange, now: number): Promise<void> {

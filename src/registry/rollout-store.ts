@@ -32,6 +32,7 @@ import type {
   RolloutPageQuery,
   RolloutStore,
 } from './rollout-types.js';
+import type { TcCredentialRow } from '../core/rollout-revert.js';
 
 type Db = Kysely<RegistryDatabase & RolloutTables>;
 
@@ -280,12 +281,26 @@ export class KyselyRolloutStore extends BackendStore<RegistryDatabase & RolloutT
         .innerJoin('rollouts as r', 'r.id', 'm.rollout_id')
         .select('m.previous')
         .where('m.previous', 'like', '%"tcCred":{%')
-        .where((eb) => eb.or([eb('r.state', 'in', [...ACTIVE_ROLLOUT_STATES]), eb('m.report_due', '=', 1), eb('m.revert', 'like', '%"state":"reverting"%')]))
+        .where((eb) => eb.or([eb('r.state', 'in', [...ACTIVE_ROLLOUT_STATES]), eb('m.report_due', '=', 1), eb('m.revert', 'like', `${REVERTING_PREFIX}%`)]))
         .execute();
       const out = new Set<string>();
       for (const r of rows) {
         const blob = (JSON.parse(r.previous as string) as { tcCred?: { blob?: string } | null }).tcCred?.blob;
         if (typeof blob === 'string') out.add(blob);
+      }
+      return out;
+    });
+  }
+
+  tcCredentials(euis: readonly string[]): Promise<Map<string, TcCredentialRow[]>> {
+    return this.run(async (db) => {
+      const out = new Map<string, TcCredentialRow[]>();
+      const add = (eui: string, row: TcCredentialRow) => out.set(eui, [...(out.get(eui) ?? []), row]);
+      for (const part of chunks(euis, ROLLOUT_CHUNK)) {
+        const certs = await db.selectFrom('station_certificates').select(['eui', 'cred_crc', 'status', 'retired_reason', 'not_after']).where('eui', 'in', part).where('category', '=', 'tc').execute();
+        for (const c of certs) add(c.eui, { crc: num(c.cred_crc), status: c.status as 'active', retiredReason: c.retired_reason, notAfter: c.not_after === null ? null : new Date(num(c.not_after)) });
+        const tokens = await db.selectFrom('station_tokens').select(['eui', 'cred_crc', 'status', 'retired_reason']).where('eui', 'in', part).where('category', '=', 'tc').execute();
+        for (const t of tokens) add(t.eui, { crc: num(t.cred_crc), status: t.status as 'active', retiredReason: t.retired_reason, notAfter: null });
       }
       return out;
     });

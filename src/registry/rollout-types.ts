@@ -5,6 +5,7 @@ import type { RolloutEventType, RolloutStep, StationObservation } from '../core/
 import type { CredentialPlan } from './auth-types.js';
 import type { Page } from './fleet-types.js';
 import type { FirmwareUpdate } from './types.js';
+import type { TcCredentialRow } from '../core/rollout-revert.js';
 
 /** An update stored once and verified, that stations and rollouts target by its package version (the library's key). */
 export interface FirmwarePackage extends FirmwareUpdate {
@@ -120,6 +121,8 @@ export interface RolloutStore {
    * `blobs gc` leaves them.
    */
   revertableCredentialBlobs(): Promise<Set<string>>;
+  /** The TC certificates and tokens registered for these stations (what a TC credential revert checks it may give back). */
+  tcCredentials(euis: readonly string[]): Promise<Map<string, TcCredentialRow[]>>;
   /** Member counts of every active rollout by member state, for the gauges. */
   countMembers(): Promise<{ readonly rollout: string; readonly rolloutState: RolloutState; readonly state: string; readonly count: number }[]>;
 

@@ -17,7 +17,7 @@ import type { TLSSocket } from 'node:tls';
 export interface TlsLns {
   readonly port: number;
   readonly uri: string;
-  /** Client certificate fingerprints refused so far (what a station tried). */
+  /** What was refused so far: the client certificate's fingerprint, else the Authorization header (a token). */
   readonly refused: string[];
   close(): Promise<void>;
 }
@@ -37,7 +37,7 @@ export async function startTlsLns(
     const peer = tls.getPeerCertificate();
     const fingerprint = peer.raw === undefined ? '' : createHash('sha256').update(peer.raw).digest('hex');
     if (!accepts(fingerprint, tls.authorized, req.headers)) {
-      refused.push(fingerprint);
+      refused.push(fingerprint !== '' ? fingerprint : String(req.headers.authorization ?? ''));
       socket.end('HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
       return;
     }
