@@ -1,38 +1,28 @@
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import { healthStep, type HealthStep } from '../../core/health.js';
 import { healthReason } from '../../core/health-reason.js';
 import type { ExchangeHealth } from '../../core/model.js';
 import type { RegistryDatabase } from '../db-schema.js';
-import type { SqlFlavour } from '../migrations.js';
 import { eventColumns } from '../row-mapping.js';
 import { queueWebhookEvent } from '../webhooks/outbox.js';
-import { healthColumns, toHealth, type HealthTables } from './health-rows.js';
+import { healthColumns, toHealth, type HealthRow, type HealthTables } from './health-rows.js';
 
 /** What an exchange did to a station's health: the step, and the reason in words when the state changed. */
 export type HealthOutcome = HealthStep & { readonly reason: string };
 
 /**
  * Decides a station's health inside the exchange's transaction `trx`, before
- * the exchange stamps last-seen: the previous exchange is read under the lock
- * (the row lock on PostgreSQL, the write lock on SQLite, taken by a write
- * before the read so it is never a read lock to upgrade), so two replicas
- * answering the same station decide from the same history. Undefined when the
- * station is not registered (the stamp that follows says so).
+ * the exchange stamps last-seen, from what the exchange read of the station
+ * under its lock (record-exchange.ts readLocked: the row lock on PostgreSQL, the
+ * write lock on SQLite, taken by a write before the read so it is never a read
+ * lock to upgrade): `seen` is the stored last-seen, `row` the health record (its
+ * `eui` null when the station has none yet). So two replicas answering the same
+ * station decide from the same history.
  */
-export async function decideHealth(trx: Kysely<RegistryDatabase>, flavour: SqlFlavour, eui: string, at: Date, input: ExchangeHealth): Promise<HealthOutcome | undefined> {
+export async function decideHealth(trx: Kysely<RegistryDatabase>, eui: string, at: Date, input: ExchangeHealth, row: HealthRow | { readonly eui: null }, seen: number | string | null): Promise<HealthOutcome> {
   const db = trx.withTables<HealthTables>();
-  if (flavour === 'sqlite') await trx.updateTable('stations').set({ last_seen_at: sql`last_seen_at` }).where('eui', '=', eui).execute();
-  const row = await db
-    .selectFrom('stations as s')
-    .leftJoin('station_health as h', 'h.eui', 's.eui')
-    .select(['s.last_seen_at as seen'])
-    .selectAll('h')
-    .where('s.eui', '=', eui)
-    .$if(flavour === 'postgres', (q) => q.forUpdate('s'))
-    .executeTakeFirst();
-  if (row === undefined) return undefined;
-  const previous = row.eui === null ? null : toHealth({ ...row, eui: row.eui } as Parameters<typeof toHealth>[0]);
-  const stored = row.seen === null ? -1 : Number(row.seen);
+  const previous = row.eui === null ? null : toHealth(row as HealthRow);
+  const stored = seen === null ? -1 : Number(seen);
   // This process may hold a newer stamp of its own not yet written (the last-seen batch).
   const hint = input.previousSeenAt?.getTime() ?? -1;
   const previousMs = Math.max(stored, hint);

@@ -37,29 +37,33 @@ export async function dropGuard(trx: Db, eui: string): Promise<void> {
   await trx.withTables<RevertTables>().deleteFrom('station_reverts').where('eui', '=', eui).execute();
 }
 
-export async function readGuard(db: Db, eui: string): Promise<RevertGuard | undefined> {
-  const row = await db.withTables<RevertTables>().selectFrom('station_reverts').selectAll().where('eui', '=', eui).executeTakeFirst();
-  if (row === undefined || row.from_value === null || row.to_value === null) return undefined;
-  return { eui, from: row.from_value, to: row.to_value, createdBy: row.created_by, createdAt: new Date(num(row.created_at)) };
-}
-
 /** What an exchange did with the station's guard. */
 export type GuardOutcome = { readonly kind: 'reverted' | 'cleared'; readonly tcUri: string; readonly reason: string };
 
+/** A guard as the exchange's locked read of the station returns it (guard columns joined, null without one). */
+export function guardOf(eui: string, row: { readonly g_from: string | null; readonly g_to: string | null; readonly g_by: string | null; readonly g_at: number | string | null }): RevertGuard | undefined {
+  if (row.g_from === null || row.g_to === null || row.g_at === null) return undefined;
+  return { eui, from: row.g_from, to: row.g_to, createdBy: row.g_by ?? '', createdAt: new Date(num(row.g_at)) };
+}
+
 /**
- * Applies the station's guard in the exchange's transaction `trx`, once the
- * exchange's report and health are written: puts the previous TC URI back (the
+ * Applies the station's guard (read with the station under the exchange's lock)
+ * in the exchange's transaction `trx`, once the exchange's report and health are
+ * written, judged on the station's desired TC URI and the one it reports now: puts the previous TC URI back (the
  * station gets it at its next exchange), or drops the guard. The guard row is
  * deleted first and only the replica that deleted it acts, so two replicas
  * answering the same station revert it once. Audited (actor `server`) and
  * recorded in the station's history in the same transaction.
  */
-export async function applyGuard(trx: Db, eui: string, health: HealthRecord, at: Date): Promise<GuardOutcome | undefined> {
-  const guard = await readGuard(trx, eui);
-  if (guard === undefined) return undefined;
-  const station = await trx.selectFrom('stations').select(['tc_uri', 'reported_tc_uri']).where('eui', '=', eui).executeTakeFirst();
-  if (station === undefined) return undefined;
-  const verdict = judgeGuard(guard, { desiredTcUri: station.tc_uri, reportedTcUri: station.reported_tc_uri }, health);
+export async function applyGuard(
+  trx: Db,
+  eui: string,
+  guard: RevertGuard,
+  station: { readonly desiredTcUri: string | null; readonly reportedTcUri: string | null },
+  health: HealthRecord,
+  at: Date,
+): Promise<GuardOutcome | undefined> {
+  const verdict = judgeGuard(guard, station, health);
   if (verdict.kind === 'wait') return undefined;
   const gone = await trx.withTables<RevertTables>().deleteFrom('station_reverts').where('eui', '=', eui).where('created_at', '=', guard.createdAt.getTime()).executeTakeFirst();
   if (gone.numDeletedRows === 0n) return undefined;
