@@ -261,6 +261,13 @@ describe.runIf(RUN)('web dashboard in Chromium', () => {
   it('schedules a rollout with a time window from the form, shows when it starts, and cancels it', async () => {
     await page.goto('/#/rollouts');
     await page.getByLabel('Name').fill('night move');
+    // The revert box follows the server's defaults: on for a TC URI and a TC credential rotation, absent for CUPS credentials.
+    const revert = page.getByLabel('Revert a station that fails');
+    const box = async () => [await revert.isVisible(), (await revert.isVisible()) && (await revert.isChecked())];
+    for (const [change, expected] of [['rotate:tc', [true, true]], ['rotate:cups', [false, false]], ['rotate:both', [false, false]], ['firmware', [true, false]], ['tcUri', [true, true]]] as const) {
+      await page.getByLabel('Change').selectOption(change);
+      expect(await box(), change).toEqual(expected);
+    }
     await page.getByLabel('Change').selectOption('tcUri');
     await page.getByLabel('URI', { exact: true }).fill('wss://night-lns.example:6887');
     await page.getByLabel('Stations with labels').fill('group=pause');
