@@ -1,14 +1,8 @@
-import { pino } from 'pino';
-import type { FastifyInstance } from 'fastify';
-import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
-import { createMemoryBlobStore } from '../src/blobs/index.js';
-import { DEFAULT_HEALTH } from '../src/core/health.js';
-import { createApp } from '../src/http/app.js';
+import { describe, expect, it } from 'vitest';
 import { localActor } from '../src/operations/context.js';
 import { changeStation } from '../src/operations/stations.js';
-import { decodeResponse, encodeStationRequestBody } from '../src/protocol/index.js';
-import { createRegistryStores, type RegistryStores } from '../src/registry/index.js';
-import { registryDrivers, type Store } from './support/registry-drivers.js';
+import { registryDrivers } from './support/registry-drivers.js';
+import { exchange, stationAppPerTest } from './support/station-app.js';
 import { stationRequest } from './support/tls-client.js';
 
 // A direct `station set --tc-uri URI --revert-unhealthy`, through the real
@@ -33,31 +27,15 @@ const clock = () => new Date(now);
 
 for (const driver of drivers) {
   describe.skipIf(driver.skip)(`station revert on ${driver.name}`, () => {
-    let store: Store | undefined;
-    let stores: RegistryStores | undefined;
-    let app: FastifyInstance | undefined;
-    beforeAll(() => driver.setup?.());
-    afterAll(() => driver.teardown?.());
-    afterEach(async () => {
-      await app?.close();
-      await stores?.registry.close();
-      await store?.dispose();
-    });
+    const stationApp = stationAppPerTest(driver, clock);
 
     async function open() {
-      store = await driver.fresh();
-      stores = await createRegistryStores(store.url, { ...(driver.options ?? {}), now: clock });
-      await stores.registry.migrate();
-      app = await createApp({ registry: stores.registry, blobs: createMemoryBlobStore(), logger: pino({ level: 'silent' }), allowUnauthenticated: true, clock, health: DEFAULT_HEALTH });
-      await stores.registry.createStation({ eui: EUI, desired: { tcUri: OLD } });
-      const s = stores;
-      const ctx = { ...s, blobs: createMemoryBlobStore(), clock, actor: localActor() };
+      const { stores: s, app, blobs } = await stationApp.open([{ eui: EUI, tcUri: OLD }]);
+      const ctx = { ...s, blobs, clock, actor: localActor() };
       /** One exchange at `at` of a station running `tcUri`; the TC URI the answer carries, if any. */
       const poll = async (at: number, tcUri: string): Promise<string | undefined> => {
         now = at;
-        const res = await (app as FastifyInstance).inject({ method: 'POST', url: '/update-info', headers: { 'content-type': 'application/json' }, payload: encodeStationRequestBody(stationRequest(EUI, { tcUri })) });
-        expect(res.statusCode).toBe(200);
-        return decodeResponse(res.rawPayload).tcUri ?? undefined;
+        return (await exchange(app, stationRequest(EUI, { tcUri }))).tcUri ?? undefined;
       };
       return { s, ctx, poll };
     }

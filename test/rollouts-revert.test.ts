@@ -1,18 +1,12 @@
 import { createHash } from 'node:crypto';
-import { pino } from 'pino';
-import type { FastifyInstance } from 'fastify';
-import { afterEach, afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMemoryBlobStore, type BlobStore } from '../src/blobs/index.js';
-import { DEFAULT_HEALTH } from '../src/core/health.js';
-import { createApp } from '../src/http/app.js';
+import { describe, expect, it } from 'vitest';
 import { rolloutJson, memberJson } from '../src/http/admin/rollout-views.js';
 import { localActor } from '../src/operations/context.js';
 import type { RolloutContext } from '../src/operations/firmware-library.js';
 import { advanceRollouts } from '../src/operations/rollout-engine.js';
 import { controlRollout, createRollout, getRollout, showRollout } from '../src/operations/rollouts.js';
-import { decodeResponse, encodeStationRequestBody } from '../src/protocol/index.js';
-import { createRegistryStores, type RegistryStores } from '../src/registry/index.js';
-import { registryDrivers, type Store } from './support/registry-drivers.js';
+import { registryDrivers } from './support/registry-drivers.js';
+import { exchange, stationAppPerTest } from './support/station-app.js';
 import { stationRequest } from './support/tls-client.js';
 
 // Automatic revert in rollouts (--revert-unhealthy), through the real station
@@ -41,37 +35,15 @@ interface Answer {
 
 for (const driver of drivers) {
   describe.skipIf(driver.skip)(`rollout revert on ${driver.name}`, () => {
-    let store: Store | undefined;
-    let stores: RegistryStores | undefined;
-    let app: FastifyInstance | undefined;
-    beforeAll(() => driver.setup?.());
-    afterAll(() => driver.teardown?.());
-    afterEach(async () => {
-      await app?.close();
-      await stores?.registry.close();
-      await store?.dispose();
-    });
+    const stationApp = stationAppPerTest(driver, clock);
 
     async function open(euis: readonly string[]) {
       now = T0;
-      store = await driver.fresh();
-      stores = await createRegistryStores(store.url, { ...(driver.options ?? {}), now: clock });
-      await stores.registry.migrate();
-      const blobs: BlobStore = createMemoryBlobStore();
-      app = await createApp({ registry: stores.registry, blobs, logger: pino({ level: 'silent' }), allowUnauthenticated: true, clock, health: DEFAULT_HEALTH });
-      for (const eui of euis) await stores.registry.createStation({ eui, desired: { tcUri: OLD } });
-      const s = stores;
+      const { stores: s, app, blobs } = await stationApp.open(euis.map((eui) => ({ eui, tcUri: OLD })));
       const ctx: RolloutContext = { ...s, blobs, clock, actor: localActor() };
       const poll = async (eui: string, at: number, report: { tcUri?: string; package?: string } = {}): Promise<Answer> => {
         now = at;
-        const res = await (app as FastifyInstance).inject({
-          method: 'POST',
-          url: '/update-info',
-          headers: { 'content-type': 'application/json' },
-          payload: encodeStationRequestBody(stationRequest(eui, { tcUri: report.tcUri ?? OLD, package: report.package ?? '1.0.0', model: 'linux', keys: [KEY] })),
-        });
-        expect(res.statusCode).toBe(200);
-        const answer = decodeResponse(res.rawPayload);
+        const answer = await exchange(app, stationRequest(eui, { tcUri: report.tcUri ?? OLD, package: report.package ?? '1.0.0', model: 'linux', keys: [KEY] }));
         return { ...(answer.tcUri === null ? {} : { tcUri: answer.tcUri }), updateLength: answer.update?.length ?? 0 };
       };
       const engine = async (at: number) => {
