@@ -45,4 +45,11 @@ describe('TC probe with the station credentials', () => {
     expect(await probeTc(lns.uri, 5_000, '1', { trust: otherTrust, cert: null, key: Buffer.from('Authorization: Bearer tc-s3cr3t\r\n') })).toBe('refused');
     expect(lns.refused.length).toBe(refusedBefore);
   });
+
+  it('a wss URI without tc.trust is refused, as the station makes no TLS connection without it', async () => {
+    const refusedBefore = lns.refused.length;
+    expect(await probeTc(lns.uri, 5_000, '1', { trust: null, cert: null, key: Buffer.from('Authorization: Bearer tc-s3cr3t\r\n') })).toBe('refused');
+    expect(await probeTc(lns.uri, 5_000, '1')).toBe('refused');
+    expect(lns.refused.length).toBe(refusedBefore);
+  });
 });

@@ -25,7 +25,9 @@ export type TcProbe = 'connected' | 'refused' | 'rejected' | 'unanswered';
  * the station does (PROTOCOL.md 4): the LNS certificate checked against tc.trust,
  * a client certificate from tc.crt/tc.key, or the token in tc.key sent as header
  * lines. A handshake that fails, or an LNS that refuses the credential on the
- * upgrade, is a refused attempt. Without a trust the LNS certificate is not checked.
+ * upgrade, is a refused attempt. A wss URI without a tc.trust is refused too: the
+ * station needs the trust for any TLS scheme and without it makes no TLS connection
+ * (PROTOCOL.md 4.1), so it never reaches a wss LNS.
  */
 export function probeTc(tcUri: string, timeoutMs = 5_000, router = '1', files?: CredentialFiles): Promise<TcProbe> {
   let url: URL;
@@ -38,12 +40,13 @@ export function probeTc(tcUri: string, timeoutMs = 5_000, router = '1', files?: 
   const secure = url.protocol === 'wss:';
   const port = Number(url.port === '' ? (secure ? 443 : 80) : url.port);
   if (!(port > 0)) return Promise.resolve('refused');
-  let tls: ConnectionOptions = { servername: host, rejectUnauthorized: false };
+  let tls: ConnectionOptions | undefined;
   let headerLines = '';
-  if (secure && files !== undefined && files.trust !== null) {
+  if (secure) {
+    if (files === undefined || files.trust === null) return Promise.resolve('refused');
     try {
       const transport = cupsTransport({ tls: true, host, port, hostPort: url.host, servername: isIP(host) === 0 ? host : undefined }, files, 'tc');
-      tls = transport.tls ?? tls;
+      tls = transport.tls;
       headerLines = transport.headerLines ?? '';
     } catch {
       // Credential files the station cannot use: its TLS set-up fails, a failed attempt.
@@ -51,7 +54,7 @@ export function probeTc(tcUri: string, timeoutMs = 5_000, router = '1', files?: 
     }
   }
   return new Promise((resolve) => {
-    const socket: Socket = secure ? connectTls({ host, port, ...tls }) : connectTcp({ host, port });
+    const socket: Socket = tls !== undefined ? connectTls({ host, port, ...tls }) : connectTcp({ host, port });
     let connected = false;
     let settled = false;
     let buffered = Buffer.alloc(0);
