@@ -26,12 +26,13 @@ export function authModeOfFiles(files: CredentialFiles): AuthMode {
 }
 
 /**
- * Builds the transport the station would use. Over plain http the station never
+ * Builds the transport the station would use with its `cat` credential files (cups.*
+ * for CUPS, tc.* for its LNS, tc-probe.ts). Over plain http the station never
  * calls conn_setup_tls, so its credential files (token included) are ignored and no
  * token header is sent: the simulator mirrors that rather than leaking a token in clear,
  * and labels the exchange `none`.
  */
-export function cupsTransport(target: CupsTarget, files: CredentialFiles, cat: 'cups' | 'tc' = 'cups'): CupsTransport {
+export function stationTransport(target: CupsTarget, files: CredentialFiles, cat: 'cups' | 'tc' = 'cups'): CupsTransport {
   // Plain http uses no credential at all, whatever the files hold: the exchange is unauthenticated.
   if (!target.tls) return { authMode: 'none', tls: undefined, headerLines: undefined };
   const authMode = authModeOfFiles(files);

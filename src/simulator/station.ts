@@ -4,7 +4,7 @@ import { encodeStationHttpRequest, encodeStationRequestBody, parseEui } from '..
 import type { DecodedResponse, UpdateInfoRequest } from '../protocol/types.js';
 import { applyConfig } from './apply.js';
 import { decodeBody } from './decode-body.js';
-import { cupsTransport } from './cups-tls.js';
+import { stationTransport } from './cups-tls.js';
 import { parseCupsUri } from './cups-uri.js';
 import { installUpdate, rerunLeftoverUpdate } from './firmware.js';
 import { readCredentialFiles, readStationHome, readUri } from './home.js';
@@ -57,7 +57,7 @@ export function createSimulatedStation(options: SimulatedStationOptions): Simula
     let transport;
     try {
       target = parseCupsUri(state.cupsUri);
-      transport = cupsTransport(target, await readCredentialFiles(home, 'cups'));
+      transport = stationTransport(target, await readCredentialFiles(home, 'cups'));
       requestBytes = encodeStationHttpRequest({
         host: target.hostPort,
         body: encodeStationRequestBody(request),

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { connect as connectTcp, isIP, type Socket } from 'node:net';
 import { connect as connectTls, type ConnectionOptions } from 'node:tls';
-import { cupsTransport } from './cups-tls.js';
+import { stationTransport } from './cups-tls.js';
 import type { CredentialFiles } from './home.js';
 
 /** What a TC connection attempt found (see schedule.ts TcOutcome). */
@@ -45,7 +45,7 @@ export function probeTc(tcUri: string, timeoutMs = 5_000, router = '1', files?: 
   if (secure) {
     if (files === undefined || files.trust === null) return Promise.resolve('refused');
     try {
-      const transport = cupsTransport({ tls: true, host, port, hostPort: url.host, servername: isIP(host) === 0 ? host : undefined }, files, 'tc');
+      const transport = stationTransport({ tls: true, host, port, hostPort: url.host, servername: isIP(host) === 0 ? host : undefined }, files, 'tc');
       tls = transport.tls;
       headerLines = transport.headerLines ?? '';
     } catch {

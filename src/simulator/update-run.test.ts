@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, stat, writeFile, mkdir } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { cupsTransport } from './cups-tls.js';
+import { stationTransport } from './cups-tls.js';
 import { parseCupsUri } from './cups-uri.js';
 import { installUpdate, updateFolder } from './firmware.js';
 import { initStationHome, readCredentialFiles, readStationHome } from './home.js';
@@ -66,7 +66,7 @@ describe('station files', () => {
   it('writes cups.key (and tc.key) for its owner only, and labels a plain-HTTP exchange auth none', async () => {
     await initStationHome(home, { cupsUri: 'http://127.0.0.1:1', cupsTrust: Buffer.from([0x30]), cupsCrt: Buffer.from([0x30]), cupsKey: Buffer.from([0x30]), tcKey: Buffer.from([0x30]) });
     for (const name of ['cups.key', 'tc.key']) expect(((await stat(join(home, name))).mode & 0o777).toString(8)).toBe('600');
-    const transport = cupsTransport(parseCupsUri('http://127.0.0.1:6090'), await readCredentialFiles(home, 'cups'));
+    const transport = stationTransport(parseCupsUri('http://127.0.0.1:6090'), await readCredentialFiles(home, 'cups'));
     expect(transport.authMode).toBe('none');
     const lines: string[] = [];
     await mkdir(home, { recursive: true });
