@@ -65,7 +65,10 @@ export function probeTc(tcUri: string, timeoutMs = 5_000, router = '1', files?: 
       socket.destroy();
       resolve(outcome);
     };
-    socket.setTimeout(timeoutMs, () => done(connected ? 'connected' : 'unanswered'));
+    // A TLS handshake (with a client certificate) needs real CPU time, which a scaled-down timeout must
+    // not cut short: a loaded machine would turn an LNS that answers into one that drops packets. The
+    // station's own timeouts are minutes long, so waiting up to TLS_FLOOR_MS is never more forgiving.
+    socket.setTimeout(tls === undefined ? timeoutMs : Math.max(timeoutMs, TLS_FLOOR_MS), () => done(connected ? 'connected' : 'unanswered'));
     socket.once(secure ? 'secureConnect' : 'connect', () => {
       connected = true;
       const path = `${url.pathname.replace(/\/$/, '')}/router-info`;
@@ -104,6 +107,9 @@ export function probeTc(tcUri: string, timeoutMs = 5_000, router = '1', files?: 
     socket.once('close', () => done('refused'));
   });
 }
+
+/** The shortest wait for a TLS probe's handshake and answer, whatever the time scale. */
+const TLS_FLOOR_MS = 2_000;
 
 /** A client's text frame (clients mask, RFC 6455 5.3). */
 function maskedTextFrame(text: string): Buffer {
